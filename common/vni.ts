@@ -1,0 +1,75 @@
+import {
+  DEFAULT_DSTPORT, MTU_MAX, MTU_MIN, ValidationError, checkInteger, checkMulticastGroup, checkName, checkVniId,
+  parseCidr,
+} from './validation';
+
+export type VniMode = 'l2' | 'l3';
+
+// A VNI's configuration as the server stores it and agents realise it.
+export interface VniConfig {
+  id: number;
+  name: string;
+  // 0: derived from the underlay's MTU.
+  mtu: number;
+  dstport: number;
+  mode: VniMode;
+  // Empty: head-end replication.
+  multicastGroup: string;
+  // Empty: none.
+  subnet: string;
+  revision: number;
+  createTimeMs: number;
+  updateTimeMs: number;
+}
+
+export interface VniInput {
+  id?: unknown;
+  name?: string;
+  mtu?: unknown;
+  dstport?: unknown;
+  mode?: string;
+  multicastGroup?: string;
+  subnet?: string;
+}
+
+export function defaultVniName(id: number): string {
+  return `vni-${id}`;
+}
+
+export function checkMode(value: string | undefined): VniMode {
+  if (value === undefined || value === '' || value === 'l2') return 'l2';
+  if (value === 'l3') return 'l3';
+  throw new ValidationError('mode', `"${value}" must be l2 or l3`);
+}
+
+export function checkMtu(value: unknown): number {
+  if (value === undefined || value === 0 || value === '0') return 0;
+  return checkInteger('mtu', value, MTU_MIN, MTU_MAX);
+}
+
+export function checkDstport(value: unknown): number {
+  if (value === undefined || value === 0 || value === '0') return DEFAULT_DSTPORT;
+  return checkInteger('dstport', value, 1, 65535);
+}
+
+// Validates a whole VNI and fills defaults; throws ValidationError naming the first bad field.
+export function normaliseVni(input: VniInput): Omit<VniConfig, 'revision' | 'createTimeMs' | 'updateTimeMs'> {
+  const id = checkVniId(input.id);
+  const name = input.name === undefined || input.name === '' ? defaultVniName(id) : checkName('name', input.name);
+  const mode = checkMode(input.mode);
+  const multicastGroup = input.multicastGroup ? checkMulticastGroup('flooding.multicast_group', input.multicastGroup) : '';
+  const subnet = input.subnet ? checkSubnet(input.subnet) : '';
+  if (mode === 'l3' && subnet === '') throw new ValidationError('subnet', 'an l3 VNI needs a subnet (e.g. 10.42.0.0/24) to route');
+  if (mode === 'l3' && multicastGroup !== '') {
+    throw new ValidationError('flooding.multicast_group', 'an l3 VNI routes and does not flood; multicast flooding applies to l2 VNIs');
+  }
+  return { id, name, mtu: checkMtu(input.mtu), dstport: checkDstport(input.dstport), mode, multicastGroup, subnet };
+}
+
+function checkSubnet(value: string): string {
+  const cidr = parseCidr('subnet', value);
+  return `${cidr.address}/${cidr.prefixLength}`;
+}
+
+// Fields an update may change in place; the others shape the device or routing and are fixed at creation.
+export const UPDATABLE_FIELDS = ['name', 'mtu', 'flooding'] as const;

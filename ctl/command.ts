@@ -1,0 +1,31 @@
+import type { ParseArgsConfig } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import type { OutputFormat } from './output';
+
+export interface Context {
+  server: string;
+  output: OutputFormat;
+  timeoutMs: number;
+  out: (text: string) => void;
+  credentials: () => grpc.ChannelCredentials;
+}
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+export type FlagValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
+
+// A leaf command: its flags, positional arguments and help text.
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  details?: string;
+  options: Options;
+  run(ctx: Context, values: FlagValues, positionals: string[]): Promise<void>;
+}
+
+// A command with sub-commands, e.g. `vni`.
+export interface Group {
+  name: string;
+  summary: string;
+  commands: Command[];
+}

@@ -1,0 +1,114 @@
+import * as grpc from '@grpc/grpc-js';
+import { UsageError, parseFlags } from '../common/cli';
+import { serverAddress } from '../common/grpc-client';
+import { checkInteger } from '../common/validation';
+import type { Command, Group, Options } from './command';
+import { EXIT_USAGE, describeFailure } from './errors';
+import { checkOutputFormat } from './output';
+import { vniGroup } from './vni-commands';
+
+const groups: Group[] = [vniGroup];
+
+const globalOptions: Options = {
+  server: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+const GLOBAL_HELP = `Global flags:
+  --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
+  -o, --output FORMAT  table (default) or json
+  --timeout MS         how long to wait for the server (default 5000)
+  -h, --help           help for any command`;
+
+function topHelp(): string {
+  const lines = groups.flatMap((g) => [`  ${g.name.padEnd(10)} ${g.summary}`]);
+  return `Usage: ctl [flags] <command> <subcommand> [args]\n\nThe vxgossip command line.\n\nCommands:\n${lines.join('\n')}\n\n${GLOBAL_HELP}\n`;
+}
+
+function groupHelp(group: Group): string {
+  const lines = group.commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
+  return `Usage: ctl ${group.name} <subcommand> [args]\n\n${group.summary}\n\nSubcommands:\n${lines.join('\n')}\n\n${GLOBAL_HELP}\n`;
+}
+
+function commandHelp(command: Command): string {
+  return `Usage: ${command.usage}\n\n${command.summary}\n${command.details ? `\n${command.details}\n` : ''}\n${GLOBAL_HELP}\n`;
+}
+
+// The first two words that are not flags (nor a global flag's value) pick the group and command,
+// so global flags may stand anywhere on the line.
+function splitWords(argv: string[]): { words: string[]; rest: string[] } {
+  const takesValue = new Set(['--server', '--output', '-o', '--timeout']);
+  const words: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (takesValue.has(arg)) {
+      rest.push(arg, ...(i + 1 < argv.length ? [argv[++i]!] : []));
+    } else if (arg.startsWith('-') || words.length === 2) {
+      rest.push(arg);
+    } else {
+      words.push(arg);
+    }
+  }
+  return { words, rest };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { words, rest } = splitWords(argv);
+  const [groupName, commandName] = words;
+  const group = groups.find((g) => g.name === groupName);
+  const command = group?.commands.find((c) => c.name === commandName);
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+
+  if (!group) {
+    if (groupName === undefined || groupName === 'help') {
+      process.stdout.write(topHelp());
+      return groupName === undefined && !wantsHelp ? EXIT_USAGE : 0;
+    }
+    throw new UsageError(`unknown command "${groupName}"; commands: ${groups.map((g) => g.name).join(', ')}`);
+  }
+  if (!command) {
+    if (commandName === undefined || wantsHelp) {
+      process.stdout.write(groupHelp(group));
+      return wantsHelp ? 0 : EXIT_USAGE;
+    }
+    throw new UsageError(`unknown subcommand "${group.name} ${commandName}"; subcommands: ${group.commands.map((c) => c.name).join(', ')}`);
+  }
+  if (wantsHelp) {
+    process.stdout.write(commandHelp(command));
+    return 0;
+  }
+
+  const { values, positionals } = parseFlags({ args: rest, options: { ...globalOptions, ...command.options }, allowPositionals: true });
+  const server = serverAddress(values.server as string | undefined);
+  const timeoutMs = values.timeout === undefined ? 5000 : checkInteger('--timeout', values.timeout, 1, 3_600_000);
+  let output;
+  try {
+    output = checkOutputFormat(values.output as string | undefined);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  try {
+    await command.run(
+      { server, output, timeoutMs, out: (t) => process.stdout.write(t), credentials: () => grpc.credentials.createInsecure() },
+      values,
+      positionals,
+    );
+  } catch (err) {
+    const { message, exitCode } = describeFailure(err, server, timeoutMs);
+    process.stderr.write(`ctl ${group.name} ${command.name}: ${message}\n`);
+    if (exitCode === EXIT_USAGE) process.stderr.write(`Run 'ctl ${group.name} ${command.name} --help' for usage.\n`);
+    return exitCode;
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const { message, exitCode } = describeFailure(err, '', 0);
+    process.stderr.write(`ctl: ${message}\nRun 'ctl --help' for usage.\n`);
+    process.exit(exitCode);
+  },
+);

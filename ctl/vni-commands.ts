@@ -1,0 +1,135 @@
+import type { VniServiceClient } from '../generated/vxgossip/v1/VniService';
+import type { Vni__Output } from '../generated/vxgossip/v1/Vni';
+import type { ListVnisResponse__Output } from '../generated/vxgossip/v1/ListVnisResponse';
+import type { GetVniResponse__Output } from '../generated/vxgossip/v1/GetVniResponse';
+import type { DeleteVniResponse__Output } from '../generated/vxgossip/v1/DeleteVniResponse';
+import { unaryCall } from '../common/grpc-client';
+import { v1 } from '../common/proto';
+import { VniConfig, normaliseVni } from '../common/vni';
+import { vniFromProto, vniToProto } from '../common/vni-proto';
+import { checkVniId } from '../common/validation';
+import { UsageError } from '../common/cli';
+import type { Command, Context, Group } from './command';
+import { renderFields, renderJson, renderTable } from './output';
+
+function client(ctx: Context): VniServiceClient {
+  return new (v1().VniService)(ctx.server, ctx.credentials());
+}
+
+function oneVniArgument(positionals: string[]): number {
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one VNI, got ${positionals.length} arguments`);
+  return checkVniId(positionals[0], 'vni');
+}
+
+const flooding = (v: VniConfig) => (v.multicastGroup ? `multicast ${v.multicastGroup}` : 'head-end');
+const mtu = (v: VniConfig) => (v.mtu === 0 ? 'auto' : String(v.mtu));
+
+const create: Command = {
+  name: 'create',
+  summary: 'create a VNI; every node-agent realises it as vxlan<VNI> under br<VNI>',
+  usage: 'ctl vni create <vni> [--name NAME] [--mtu N] [--dstport N] [--mode l2|l3] [--group ADDR] [--subnet CIDR]',
+  details: `  <vni>       1..16777215
+  --name      lowercase letters, digits and '-' (default vni-<vni>)
+  --mtu       576..9216; default: the underlay MTU minus the VXLAN overhead
+  --dstport   UDP port, default 4789
+  --mode      l2 (bridged, default) or l3 (routed through lightweight tunnels)
+  --group     flood through this multicast group instead of head-end replication
+  --subnet    overlay subnet, e.g. 10.42.0.0/24 (required for --mode l3)`,
+  options: {
+    name: { type: 'string' },
+    mtu: { type: 'string' },
+    dstport: { type: 'string' },
+    mode: { type: 'string' },
+    group: { type: 'string' },
+    subnet: { type: 'string' },
+  },
+  async run(ctx, values, positionals) {
+    const id = oneVniArgument(positionals);
+    // Validated here as well as on the server, so a typo is reported even when the server is down.
+    const vni = normaliseVni({
+      id,
+      name: values.name as string | undefined,
+      mtu: values.mtu,
+      dstport: values.dstport,
+      mode: values.mode as string | undefined,
+      multicastGroup: values.group as string | undefined,
+      subnet: values.subnet as string | undefined,
+    });
+    const c = client(ctx);
+    const created = await unaryCall<Vni__Output>((o, cb) => c.createVni({ vni: vniToProto({ ...vni, revision: 0, createTimeMs: 0, updateTimeMs: 0 }) }, o, cb), ctx.timeoutMs);
+    const v = vniFromProto(created);
+    ctx.out(ctx.output === 'json' ? renderJson(v) : `VNI ${v.id} (${v.name}) created at revision ${v.revision}\n`);
+  },
+};
+
+const list: Command = {
+  name: 'list',
+  summary: 'list every VNI',
+  usage: 'ctl vni list',
+  options: {},
+  async run(ctx, _values, positionals) {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const c = client(ctx);
+    const vnis: VniConfig[] = [];
+    let pageToken = '';
+    do {
+      const res = await unaryCall<ListVnisResponse__Output>((o, cb) => c.listVnis({ pageToken }, o, cb), ctx.timeoutMs);
+      vnis.push(...res.vnis.map(vniFromProto));
+      pageToken = res.nextPageToken;
+    } while (pageToken !== '');
+    if (ctx.output === 'json') return ctx.out(renderJson(vnis));
+    ctx.out(renderTable(
+      ['VNI', 'NAME', 'MODE', 'MTU', 'DSTPORT', 'FLOODING', 'SUBNET', 'REVISION'],
+      vnis.map((v) => [v.id, v.name, v.mode, mtu(v), v.dstport, flooding(v), v.subnet || '-', v.revision]),
+    ));
+  },
+};
+
+const show: Command = {
+  name: 'show',
+  summary: "show one VNI and each host's devices and entries for it",
+  usage: 'ctl vni show <vni>',
+  options: {},
+  async run(ctx, _values, positionals) {
+    const id = oneVniArgument(positionals);
+    const c = client(ctx);
+    const res = await unaryCall<GetVniResponse__Output>((o, cb) => c.getVni({ id }, o, cb), ctx.timeoutMs);
+    const v = vniFromProto(res.vni!);
+    const nodes = res.nodes.map((n) => ({
+      node: n.node,
+      devicesReady: n.status?.devicesReady ?? false,
+      desired: n.status?.desired ?? 0,
+      programmed: n.status?.programmed ?? 0,
+      error: n.status?.error ?? '',
+    }));
+    if (ctx.output === 'json') return ctx.out(renderJson({ ...v, nodes }));
+    ctx.out(renderFields([
+      ['VNI', v.id], ['Name', v.name], ['Mode', v.mode], ['MTU', mtu(v)], ['Dstport', v.dstport],
+      ['Flooding', flooding(v)], ['Subnet', v.subnet || '-'], ['Revision', v.revision],
+      ['Created', new Date(v.createTimeMs).toISOString()], ['Updated', new Date(v.updateTimeMs).toISOString()],
+    ]));
+    ctx.out('\n' + renderTable(
+      ['NODE', 'DEVICES', 'DESIRED', 'PROGRAMMED', 'ERROR'],
+      nodes.map((n) => [n.node, n.devicesReady ? 'ready' : 'not ready', n.desired, n.programmed, n.error || '-']),
+    ));
+  },
+};
+
+const remove: Command = {
+  name: 'delete',
+  summary: 'delete a VNI; every node-agent removes its devices',
+  usage: 'ctl vni delete <vni>',
+  options: {},
+  async run(ctx, _values, positionals) {
+    const id = oneVniArgument(positionals);
+    const c = client(ctx);
+    const res = await unaryCall<DeleteVniResponse__Output>((o, cb) => c.deleteVni({ id }, o, cb), ctx.timeoutMs);
+    ctx.out(ctx.output === 'json' ? renderJson({ id, revision: Number(res.revision) }) : `VNI ${id} deleted at revision ${res.revision}\n`);
+  },
+};
+
+export const vniGroup: Group = {
+  name: 'vni',
+  summary: 'create, list, show and delete VNIs',
+  commands: [create, list, show, remove],
+};

@@ -1,0 +1,63 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import type { Logger } from '../common/log';
+import { packageDefinition, v1 } from '../common/proto';
+import { AgentHub } from './agent-hub';
+import { agentService } from './agent-service';
+import { nodeService } from './node-service';
+import { vniService } from './vni-service';
+import type { VniStore } from './vni-store';
+
+export const SERVICE_NAMES = ['vxgossip.v1.VniService', 'vxgossip.v1.NodeService', 'vxgossip.v1.AgentService'];
+
+export interface RunningServer {
+  address: string;
+  hub: AgentHub;
+  shutdown(): Promise<void>;
+}
+
+// Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
+export async function startGrpcServer(options: { listen: string; store: VniStore; log: Logger }): Promise<RunningServer> {
+  const { store, log } = options;
+  const hub = new AgentHub(log.child({ part: 'agent-hub' }));
+  hub.setConfig(store.currentRevision(), store.list());
+  const unsubscribe = store.onChange((revision, vnis) => hub.setConfig(revision, vnis));
+
+  const server = new grpc.Server();
+  const proto = v1();
+  server.addService(proto.VniService.service, vniService(store, hub, log));
+  server.addService(proto.NodeService.service, nodeService(hub, log));
+  server.addService(proto.AgentService.service, agentService(hub, log.child({ part: 'agent-stream' })));
+
+  const health = new HealthImplementation({ '': 'NOT_SERVING' });
+  health.addToServer(server);
+  new ReflectionService(packageDefinition()).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+  const address = `${host}:${port}`;
+  for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, 'SERVING');
+
+  return {
+    address,
+    hub,
+    async shutdown() {
+      for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, 'NOT_SERVING');
+      unsubscribe();
+      hub.closeAll();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    },
+  };
+}

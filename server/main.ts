@@ -1,0 +1,67 @@
+import * as fs from 'node:fs';
+import { UsageError, parseFlags } from '../common/cli';
+import { createLogger, parseLevel } from '../common/log';
+import { parseHostPort } from '../common/validation';
+import { startGrpcServer } from './grpc-server';
+import { VniStore } from './vni-store';
+
+const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--log-level debug|info|warn|error]
+
+The vxgossip controller: owns the VNI configuration (durable in DIR), pushes it to every node-agent
+and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection.
+
+  --listen     address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a free one)
+  --data-dir   directory of the level database (created if missing)
+  --log-level  default info; logs are JSON lines on stderr`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseFlags({
+    args: argv,
+    options: {
+      listen: { type: 'string', default: '127.0.0.1:50051' },
+      'data-dir': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (!values['data-dir']) throw new UsageError('--data-dir is required');
+  parseHostPort('--listen', values.listen!, undefined, 0);
+  const log = createLogger({ component: 'server', level: parseLevel(values['log-level']) });
+
+  fs.mkdirSync(values['data-dir'], { recursive: true });
+  let store: VniStore;
+  try {
+    store = await VniStore.open(values['data-dir']);
+  } catch (err) {
+    throw new Error(`cannot open the database in ${values['data-dir']}: ${(err as Error).message} (is another server using it?)`);
+  }
+  const server = await startGrpcServer({ listen: values.listen!, store, log }).catch((err: Error) => {
+    throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
+  });
+  log.info('server ready', { address: server.address, dataDir: values['data-dir'], revision: store.currentRevision(), vnis: store.list().length });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    await server.shutdown();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  if (err instanceof UsageError || err.name === 'ValidationError') {
+    process.stderr.write(`server: ${err.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`server: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import * as grpc from '@grpc/grpc-js';
+import type { VniServiceHandlers } from '../generated/vxgossip/v1/VniService';
+import type { Logger } from '../common/log';
+import type { ErrorMapping } from '../common/grpc-errors';
+import { vniInputFromProto, vniToProto } from '../common/vni-proto';
+import { checkVniId } from '../common/validation';
+import type { AgentHub } from './agent-hub';
+import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from './vni-store';
+import { paginate } from './pagination';
+import { unary } from './rpc';
+
+const storeErrors: ErrorMapping = [
+  [NotFoundError, grpc.status.NOT_FOUND],
+  [AlreadyExistsError, grpc.status.ALREADY_EXISTS],
+  [StaleRevisionError, grpc.status.FAILED_PRECONDITION],
+];
+
+export function vniService(store: VniStore, hub: AgentHub, log: Logger): VniServiceHandlers {
+  return {
+    CreateVni: unary(log, 'CreateVni', storeErrors, async (req) => {
+      const vni = await store.create(vniInputFromProto(req.vni));
+      log.info('vni created', { vni: vni.id, name: vni.name, revision: vni.revision });
+      return vniToProto(vni);
+    }),
+    GetVni: unary(log, 'GetVni', storeErrors, (req) => {
+      const vni = store.get(checkVniId(req.id));
+      return { vni: vniToProto(vni), nodes: hub.statusOf(vni.id) };
+    }),
+    ListVnis: unary(log, 'ListVnis', storeErrors, (req) => {
+      const key = (id: number) => String(id).padStart(8, '0');
+      const { page, nextPageToken } = paginate(store.list(), (v) => key(v.id), req.pageSize, req.pageToken);
+      return { vnis: page.map(vniToProto), nextPageToken, revision: store.currentRevision() };
+    }),
+    UpdateVni: unary(log, 'UpdateVni', storeErrors, async (req) => {
+      const vni = await store.update(vniInputFromProto(req.vni), req.updatePaths, Number(req.expectedRevision));
+      log.info('vni updated', { vni: vni.id, paths: req.updatePaths, revision: vni.revision });
+      return vniToProto(vni);
+    }),
+    DeleteVni: unary(log, 'DeleteVni', storeErrors, async (req) => {
+      const revision = await store.delete(checkVniId(req.id));
+      log.info('vni deleted', { vni: req.id, revision });
+      return { revision };
+    }),
+  };
+}

@@ -1,0 +1,143 @@
+import { Level } from 'level';
+import { SerialQueue } from '../common/serial-queue';
+import { VniConfig, VniInput, checkMtu, defaultVniName, normaliseVni, UPDATABLE_FIELDS } from '../common/vni';
+import { ValidationError, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
+
+export class NotFoundError extends Error {}
+export class AlreadyExistsError extends Error {}
+export class StaleRevisionError extends Error {}
+
+type Listener = (revision: number, vnis: VniConfig[]) => void;
+
+const REVISION_KEY = 'meta/revision';
+// Zero-padded so level's lexicographic order is numeric order.
+const vniKey = (id: number) => `vni/${String(id).padStart(8, '0')}`;
+
+// The VNI configuration, durable in level. Every mutation is written with sync before it resolves,
+// so an acknowledged change survives kill -9 and power loss alike. VNIs are few, so all of them are
+// also held in memory for reads.
+export class VniStore {
+  private readonly byId = new Map<number, VniConfig>();
+  private revision = 0;
+  private readonly writes = new SerialQueue();
+  private readonly listeners = new Set<Listener>();
+
+  private constructor(private readonly db: Level<string, string>) {}
+
+  static async open(dir: string): Promise<VniStore> {
+    const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
+    await db.open();
+    const store = new VniStore(db);
+    await store.load();
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    const rev = await this.db.get(REVISION_KEY);
+    this.revision = rev === undefined ? 0 : Number(rev);
+    for await (const [, value] of this.db.iterator({ gt: 'vni/', lt: 'vni/\xff' })) {
+      const vni = JSON.parse(value) as VniConfig;
+      this.byId.set(vni.id, vni);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  currentRevision(): number {
+    return this.revision;
+  }
+
+  list(): VniConfig[] {
+    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  }
+
+  get(id: number): VniConfig {
+    const vni = this.byId.get(checkVniId(id));
+    if (!vni) throw new NotFoundError(`VNI ${id} does not exist`);
+    return vni;
+  }
+
+  onChange(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  create(input: VniInput): Promise<VniConfig> {
+    return this.writes.run(async () => {
+      const fields = normaliseVni(input);
+      if (this.byId.has(fields.id)) throw new AlreadyExistsError(`VNI ${fields.id} already exists`);
+      this.assertNameFree(fields.name, fields.id);
+      const now = Date.now();
+      const vni: VniConfig = { ...fields, revision: this.revision + 1, createTimeMs: now, updateTimeMs: now };
+      await this.commit(vni.revision, [{ type: 'put', key: vniKey(vni.id), value: JSON.stringify(vni) }]);
+      this.byId.set(vni.id, vni);
+      this.notify();
+      return vni;
+    });
+  }
+
+  update(input: VniInput, paths: string[], expectedRevision: number): Promise<VniConfig> {
+    return this.writes.run(async () => {
+      const current = this.get(checkVniId(input.id));
+      if (expectedRevision !== 0 && current.revision !== expectedRevision) {
+        throw new StaleRevisionError(`VNI ${current.id} is at revision ${current.revision}, not ${expectedRevision}`);
+      }
+      if (paths.length === 0) throw new ValidationError('update_paths', `name at least one of: ${UPDATABLE_FIELDS.join(', ')}`);
+      const next: VniConfig = { ...current };
+      for (const path of paths) {
+        switch (path) {
+          case 'name':
+            next.name = input.name ? checkName('name', input.name) : defaultVniName(current.id);
+            this.assertNameFree(next.name, current.id);
+            break;
+          case 'mtu':
+            next.mtu = checkMtu(input.mtu);
+            break;
+          case 'flooding':
+            next.multicastGroup = input.multicastGroup ? checkMulticastGroup('flooding.multicast_group', input.multicastGroup) : '';
+            if (next.mode === 'l3' && next.multicastGroup !== '') {
+              throw new ValidationError('flooding.multicast_group', 'an l3 VNI routes and does not flood');
+            }
+            break;
+          default:
+            throw new ValidationError('update_paths', `"${path}" cannot be updated; updatable: ${UPDATABLE_FIELDS.join(', ')}`);
+        }
+      }
+      next.revision = this.revision + 1;
+      next.updateTimeMs = Date.now();
+      await this.commit(next.revision, [{ type: 'put', key: vniKey(next.id), value: JSON.stringify(next) }]);
+      this.byId.set(next.id, next);
+      this.notify();
+      return next;
+    });
+  }
+
+  delete(id: number): Promise<number> {
+    return this.writes.run(async () => {
+      const vni = this.get(id);
+      const revision = this.revision + 1;
+      await this.commit(revision, [{ type: 'del', key: vniKey(vni.id) }]);
+      this.byId.delete(vni.id);
+      this.notify();
+      return revision;
+    });
+  }
+
+  private assertNameFree(name: string, selfId: number): void {
+    for (const other of this.byId.values()) {
+      if (other.name === name && other.id !== selfId) throw new AlreadyExistsError(`name "${name}" is already used by VNI ${other.id}`);
+    }
+  }
+
+  private async commit(revision: number, ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>) {
+    await this.db.batch([...ops, { type: 'put', key: REVISION_KEY, value: String(revision) }], { sync: true });
+    this.revision = revision;
+  }
+
+  private notify(): void {
+    const vnis = this.list();
+    for (const listener of this.listeners) listener(this.revision, vnis);
+  }
+}
