@@ -1,0 +1,82 @@
+import { ChildProcess, spawn } from 'node:child_process';
+
+export interface LogRecord {
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+// A child process whose output is kept (for failure reports) and whose JSON log lines can be awaited.
+export class ManagedProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  private output = '';
+  private readonly records: LogRecord[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  constructor(readonly label: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      this.output += text;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          this.records.push(JSON.parse(line) as LogRecord);
+        } catch {
+          // A partial line: the output buffer still has it for the failure report.
+        }
+      }
+      for (const wake of this.waiters) wake();
+    };
+    this.child.stdout!.on('data', onData);
+    this.child.stderr!.on('data', onData);
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => {
+      for (const wake of this.waiters) wake();
+      resolve(code);
+    }));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  logs(): string {
+    return this.output;
+  }
+
+  logRecords(): LogRecord[] {
+    return this.records;
+  }
+
+  // Resolves with the first log record (from the start of the process) that matches.
+  waitForLog(match: (r: LogRecord) => boolean, timeoutMs = 10_000, from = 0): Promise<LogRecord> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.records.slice(from).find(match);
+        if (found) return finish(() => resolve(found));
+        if (!this.running) finish(() => reject(new Error(`${this.label} exited (${this.child.exitCode ?? this.child.signalCode}) before the awaited log line:\n${this.tail()}`)));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`${this.label}: awaited log line not seen within ${timeoutMs} ms:\n${this.tail()}`))), timeoutMs);
+      const finish = (then: () => void) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        then();
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  tail(lines = 40): string {
+    return this.output.trimEnd().split('\n').slice(-lines).join('\n');
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

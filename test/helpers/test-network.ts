@@ -1,0 +1,164 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ManagedProcess } from './managed-process';
+
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+// RFC 2544's benchmarking range: never routed, so test traffic cannot leave the namespaces.
+const UNDERLAY_PREFIX = '198.18.0';
+const NETNS_PREFIX = 'vxgt';
+
+function ip(args: string[]): string {
+  try {
+    return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`ip ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Namespaces are named vxgt-<pid>-<net>-<host>; those of a test run that died are removed first.
+function removeStaleNamespaces(): void {
+  for (const line of ip(['netns', 'list']).split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const m = /^vxgt-(\d+)-/.exec(name);
+    if (m && !pidAlive(Number(m[1]))) ip(['netns', 'delete', name]);
+  }
+}
+
+let networks = 0;
+
+export class TestHost {
+  private readonly processes: ManagedProcess[] = [];
+
+  constructor(readonly name: string, readonly netns: string, readonly ip: string) {}
+
+  // Runs a command inside the host and returns its stdout; throws with stderr on failure.
+  exec(command: string, args: string[], input?: string): string {
+    try {
+      return execFileSync('ip', ['netns', 'exec', this.netns, command, ...args], {
+        encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000,
+      });
+    } catch (err) {
+      const e = err as { stderr?: string; stdout?: string; status?: number; message: string };
+      const error = new Error(`[${this.name}] ${command} ${args.join(' ')} exited ${e.status}: ${(e.stderr || e.message).trim()}`);
+      Object.assign(error, { status: e.status, stdout: e.stdout ?? '', stderr: e.stderr ?? '' });
+      throw error;
+    }
+  }
+
+  // Like exec, but returns exit status and both streams instead of throwing.
+  run(command: string, args: string[]): { status: number; stdout: string; stderr: string } {
+    try {
+      return { status: 0, stdout: this.exec(command, args), stderr: '' };
+    } catch (err) {
+      const e = err as { status?: number; stdout: string; stderr: string };
+      return { status: e.status ?? -1, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  // `ip -d -j link show NAME` as an object, or undefined if the link does not exist.
+  link(name: string): Record<string, any> | undefined {
+    const r = this.run('ip', ['-d', '-j', 'link', 'show', 'dev', name]);
+    if (r.status !== 0) return undefined;
+    return (JSON.parse(r.stdout) as Array<Record<string, any>>)[0];
+  }
+
+  spawn(label: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ManagedProcess {
+    const proc = new ManagedProcess(`${this.name}/${label}`, 'ip', ['netns', 'exec', this.netns, command, ...args], env);
+    this.processes.push(proc);
+    return proc;
+  }
+
+  // Our own executables (bin/server, bin/node-agent, bin/ctl) run inside the host.
+  spawnBin(label: string, bin: string, args: string[]): ManagedProcess {
+    return this.spawn(label, process.execPath, [path.join(repoRoot, 'bin', bin), ...args]);
+  }
+
+  ctl(args: string[]): { status: number; stdout: string; stderr: string } {
+    return this.run(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), ...args]);
+  }
+
+  async stopProcesses(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop('SIGKILL')));
+  }
+
+  logsOfProcesses(): string {
+    return this.processes.map((p) => `--- ${p.label} ---\n${p.tail(60)}`).join('\n');
+  }
+}
+
+// Hosts as network namespaces, each with eth0 on a shared underlay bridge that lives in a namespace
+// of its own: nothing touches the root namespace's interfaces.
+export class TestNetwork {
+  readonly hosts: TestHost[] = [];
+  private readonly underlayNetns: string;
+
+  private constructor(private readonly id: string) {
+    this.underlayNetns = `${id}-ul`;
+  }
+
+  static create(hostNames: string[], options: { mtu?: number } = {}): TestNetwork {
+    removeStaleNamespaces();
+    const net = new TestNetwork(`${NETNS_PREFIX}-${process.pid}-${++networks}`);
+    try {
+      net.build(hostNames, options.mtu ?? 1500);
+    } catch (err) {
+      net.destroyNamespaces();
+      throw err;
+    }
+    return net;
+  }
+
+  host(name: string): TestHost {
+    const h = this.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`no test host named ${name}`);
+    return h;
+  }
+
+  private build(hostNames: string[], mtu: number): void {
+    ip(['netns', 'add', this.underlayNetns]);
+    const ul = ['-n', this.underlayNetns];
+    ip([...ul, 'link', 'set', 'lo', 'up']);
+    ip([...ul, 'link', 'add', 'ul0', 'type', 'bridge']);
+    ip([...ul, 'link', 'set', 'ul0', 'up']);
+    hostNames.forEach((name, i) => {
+      const netns = `${this.id}-${name}`;
+      const address = `${UNDERLAY_PREFIX}.${10 + i}`;
+      ip(['netns', 'add', netns]);
+      // Created inside the underlay namespace so the names can never clash with the root namespace's.
+      ip([...ul, 'link', 'add', `p-${name}`, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(mtu), 'netns', netns]);
+      ip([...ul, 'link', 'set', `p-${name}`, 'master', 'ul0', 'up']);
+      ip(['-n', netns, 'link', 'set', 'lo', 'up']);
+      ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+      ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
+      this.hosts.push(new TestHost(name, netns, address));
+    });
+  }
+
+  // Cuts (or restores) a host's underlay link, as a pulled cable would.
+  setLink(host: string, up: boolean): void {
+    ip(['-n', this.underlayNetns, 'link', 'set', `p-${host}`, up ? 'up' : 'down']);
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => h.stopProcesses()));
+    this.destroyNamespaces();
+  }
+
+  private destroyNamespaces(): void {
+    const existing = new Set(ip(['netns', 'list']).split('\n').map((l) => l.split(' ')[0]));
+    for (const netns of [...this.hosts.map((h) => h.netns), this.underlayNetns]) {
+      if (existing.has(netns)) ip(['netns', 'delete', netns]);
+    }
+    this.hosts.length = 0;
+  }
+}
