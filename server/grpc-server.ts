@@ -24,7 +24,13 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   hub.setConfig(store.currentRevision(), store.list());
   const unsubscribe = store.onChange((revision, vnis) => hub.setConfig(revision, vnis));
 
-  const server = new grpc.Server();
+  // Agents ping every 10 s to notice a dead server; the server pings back to notice dead agents.
+  const server = new grpc.Server({
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
   const proto = v1();
   server.addService(proto.VniService.service, vniService(store, hub, log));
   server.addService(proto.NodeService.service, nodeService(hub, log));

@@ -1,0 +1,102 @@
+import * as grpc from '@grpc/grpc-js';
+import type { AgentMessage } from '../generated/vxgossip/v1/AgentMessage';
+import type { ServerMessage__Output } from '../generated/vxgossip/v1/ServerMessage';
+import type { AgentStatus } from '../generated/vxgossip/v1/AgentStatus';
+import type { AgentServiceClient } from '../generated/vxgossip/v1/AgentService';
+import type { Hello } from '../generated/vxgossip/v1/Hello';
+import { Backoff } from '../common/backoff';
+import type { Logger } from '../common/log';
+import { v1 } from '../common/proto';
+import { vniFromProto } from '../common/vni-proto';
+import type { VniConfig } from '../common/vni';
+
+// Keepalives detect a server that vanished without closing the connection (a pulled cable).
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+};
+
+export interface ServerLinkEvents {
+  onConfig(revision: number, vnis: VniConfig[]): void;
+  onConnected?(): void;
+}
+
+// The agent's stream to the server: reconnects with backoff forever, says Hello on every connect and
+// re-sends the latest status. Nothing here blocks the agent's data-plane work.
+export class ServerLink {
+  private readonly client: AgentServiceClient;
+  private stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output> | undefined;
+  private readonly backoff = new Backoff();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private lastStatus: AgentStatus | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly address: string,
+    private readonly hello: () => Hello,
+    private readonly events: ServerLinkEvents,
+    private readonly log: Logger,
+  ) {
+    this.client = new (v1().AgentService)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  get connected(): boolean {
+    return this.stream !== undefined;
+  }
+
+  sendStatus(status: AgentStatus): void {
+    this.lastStatus = status;
+    this.stream?.write({ status });
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.stream?.cancel();
+    this.client.close();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const stream = this.client.connect();
+    let established = false;
+    stream.on('data', (msg: ServerMessage__Output) => {
+      if (!established) {
+        established = true;
+        this.stream = stream;
+        this.backoff.reset();
+        this.log.info('connected to server', { server: this.address });
+        if (this.lastStatus) stream.write({ status: this.lastStatus });
+        this.events.onConnected?.();
+      }
+      this.handle(msg);
+    });
+    const lost = (reason: string) => {
+      if (this.stream === stream) this.stream = undefined;
+      stream.removeAllListeners();
+      stream.on('error', () => undefined);
+      if (this.closed) return;
+      const delay = this.backoff.next();
+      this.log.warn('server stream down; retrying', { server: this.address, reason, retryInMs: delay });
+      this.retryTimer = setTimeout(() => this.connect(), delay);
+    };
+    stream.on('error', (err: grpc.ServiceError) => lost(`${grpc.status[err.code] ?? err.code}: ${err.details}`));
+    stream.on('end', () => lost('server closed the stream'));
+    stream.write({ hello: this.hello() });
+  }
+
+  private handle(msg: ServerMessage__Output): void {
+    switch (msg.msg) {
+      case 'config':
+        this.events.onConfig(Number(msg.config!.revision), msg.config!.vnis.map(vniFromProto));
+        break;
+      default:
+        this.log.debug('server message not handled by this agent version', { kind: msg.msg });
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from '../../server/vni-store';
+import { ValidationError } from '../../common/validation';
+import { tempDir } from '../helpers/server-process';
+
+describe('VNI store (level)', () => {
+  let dir: string;
+  let store: VniStore;
+  beforeEach(async () => {
+    dir = tempDir('store');
+    store = await VniStore.open(dir);
+  });
+  afterEach(async () => {
+    await store.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('assigns increasing revisions and survives reopening', async () => {
+    const a = await store.create({ id: 1 });
+    const b = await store.create({ id: 2, name: 'two' });
+    assert.equal(a.revision, 1);
+    assert.equal(b.revision, 2);
+    await store.update({ id: 1, mtu: 1400 }, ['mtu'], 0);
+    await store.delete(2);
+    await store.close();
+    store = await VniStore.open(dir);
+    assert.equal(store.currentRevision(), 4);
+    assert.deepEqual(store.list().map((v) => [v.id, v.mtu]), [[1, 1400]]);
+  });
+
+  it('raises typed errors for conflicts, unknowns and stale revisions', async () => {
+    await store.create({ id: 7 });
+    await assert.rejects(store.create({ id: 7 }), AlreadyExistsError);
+    await assert.rejects(store.create({ id: 8, name: 'vni-7' }), AlreadyExistsError);
+    assert.throws(() => store.get(9), NotFoundError);
+    await assert.rejects(store.delete(9), NotFoundError);
+    await assert.rejects(store.update({ id: 7, mtu: 1400 }, ['mtu'], 99), StaleRevisionError);
+    await assert.rejects(store.update({ id: 7 }, [], 0), ValidationError);
+    await assert.rejects(store.update({ id: 7, dstport: 1 }, ['dstport'], 0), ValidationError);
+  });
+
+  it('notifies listeners with the whole configuration on every change', async () => {
+    const seen: Array<[number, number[]]> = [];
+    store.onChange((revision, vnis) => seen.push([revision, vnis.map((v) => v.id)]));
+    await store.create({ id: 3 });
+    await store.create({ id: 1 });
+    await store.delete(3);
+    assert.deepEqual(seen, [[1, [3]], [2, [1, 3]], [3, [1]]]);
+  });
+});
