@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ManagedProcess } from './managed-process';
-import { repoRoot } from './test-network';
+import { ManagedProcess } from '../../lab/managed-process';
+import { repoRoot } from '../../lab/network';
 
 export interface ServerHandle {
   address: string;

@@ -8,7 +8,7 @@ import type { ListVnisResponse__Output } from '../../generated/vxgossip/v1/ListV
 import type { VniServiceClient } from '../../generated/vxgossip/v1/VniService';
 import { expectRpcError, vniClient } from '../helpers/grpc-clients';
 import { ServerHandle, startServer } from '../helpers/server-process';
-import { repoRoot } from '../helpers/test-network';
+import { repoRoot } from '../../lab/network';
 
 describe('server gRPC API (real process on loopback)', function () {
   let server: ServerHandle;
@@ -178,7 +178,7 @@ describe('server durability', function () {
   it('refuses a second server on the same data directory with a clear error', async () => {
     const first = await startServer();
     try {
-      const { ManagedProcess } = await import('../helpers/managed-process');
+      const { ManagedProcess } = await import('../../lab/managed-process');
       const second = new ManagedProcess('server2', process.execPath, [path.join(repoRoot, 'bin', 'server'), '--listen', '127.0.0.1:0', '--data-dir', first.dataDir]);
       assert.equal(await second.exited, 1);
       assert.match(second.logs(), /cannot open the database in .*another server/);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ManagedProcess } from './managed-process';
 
-export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const repoRoot = path.resolve(__dirname, '..', '..');
 // RFC 2544's benchmarking range: never routed, so test traffic cannot leave the namespaces.
 const UNDERLAY_PREFIX = '198.18.0';
 const NETNS_PREFIX = 'vxgt';
@@ -25,7 +25,7 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-// Namespaces are named vxgt-<pid>-<net>-<host>; those of a test run that died are removed first.
+// Namespaces are named vxgt-<pid>-<net>-<host>; those of a run that died are removed first.
 function removeStaleNamespaces(): void {
   for (const line of ip(['netns', 'list']).split('\n')) {
     const name = line.split(' ')[0] ?? '';
@@ -36,7 +36,7 @@ function removeStaleNamespaces(): void {
 
 let networks = 0;
 
-export class TestHost {
+export class LabHost {
   private readonly processes: ManagedProcess[] = [];
 
   constructor(readonly name: string, readonly netns: string, readonly ip: string) {}
@@ -98,17 +98,17 @@ export class TestHost {
 
 // Hosts as network namespaces, each with eth0 on a shared underlay bridge that lives in a namespace
 // of its own: nothing touches the root namespace's interfaces.
-export class TestNetwork {
-  readonly hosts: TestHost[] = [];
+export class LabNetwork {
+  readonly hosts: LabHost[] = [];
   private readonly underlayNetns: string;
 
   private constructor(private readonly id: string) {
     this.underlayNetns = `${id}-ul`;
   }
 
-  static create(hostNames: string[], options: { mtu?: number } = {}): TestNetwork {
+  static create(hostNames: string[], options: { mtu?: number } = {}): LabNetwork {
     removeStaleNamespaces();
-    const net = new TestNetwork(`${NETNS_PREFIX}-${process.pid}-${++networks}`);
+    const net = new LabNetwork(`${NETNS_PREFIX}-${process.pid}-${++networks}`);
     try {
       net.build(hostNames, options.mtu ?? 1500);
     } catch (err) {
@@ -118,9 +118,9 @@ export class TestNetwork {
     return net;
   }
 
-  host(name: string): TestHost {
+  host(name: string): LabHost {
     const h = this.hosts.find((x) => x.name === name);
-    if (!h) throw new Error(`no test host named ${name}`);
+    if (!h) throw new Error(`no lab host named ${name}`);
     return h;
   }
 
@@ -140,7 +140,7 @@ export class TestNetwork {
       ip(['-n', netns, 'link', 'set', 'lo', 'up']);
       ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
       ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
-      this.hosts.push(new TestHost(name, netns, address));
+      this.hosts.push(new LabHost(name, netns, address));
     });
   }
 
