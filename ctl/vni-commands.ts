@@ -5,9 +5,9 @@ import type { GetVniResponse__Output } from '../generated/vxgossip/v1/GetVniResp
 import type { DeleteVniResponse__Output } from '../generated/vxgossip/v1/DeleteVniResponse';
 import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
-import { VniConfig, normaliseVni } from '../common/vni';
+import { VniConfig, VniInput, checkMtu, normaliseVni } from '../common/vni';
 import { vniFromProto, vniToProto } from '../common/vni-proto';
-import { checkVniId } from '../common/validation';
+import { checkInteger, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
 import { UsageError } from '../common/cli';
 import type { Command, Context, Group } from './command';
 import { renderFields, renderJson, renderTable } from './output';
@@ -115,6 +115,52 @@ const show: Command = {
   },
 };
 
+const update: Command = {
+  name: 'update',
+  summary: 'change a VNI in place (name, MTU, flooding); every node-agent applies it live',
+  usage: 'ctl vni update <vni> [--name NAME] [--mtu N|auto] [--group ADDR | --head-end] [--expect-revision N]',
+  details: `  --name             a new name
+  --mtu              576..9216, or auto for the underlay MTU minus the VXLAN overhead
+  --group            flood through this multicast group
+  --head-end         flood by head-end replication
+  --expect-revision  apply only if the VNI is still at this revision`,
+  options: {
+    name: { type: 'string' },
+    mtu: { type: 'string' },
+    group: { type: 'string' },
+    'head-end': { type: 'boolean' },
+    'expect-revision': { type: 'string' },
+  },
+  async run(ctx, values, positionals) {
+    const id = oneVniArgument(positionals);
+    if (values.group !== undefined && values['head-end']) throw new UsageError('--group and --head-end exclude each other');
+    const paths: string[] = [];
+    const vni: VniInput = { id };
+    if (values.name !== undefined) {
+      paths.push('name');
+      vni.name = checkName('name', values.name as string);
+    }
+    if (values.mtu !== undefined) {
+      paths.push('mtu');
+      vni.mtu = values.mtu === 'auto' ? 0 : checkMtu(values.mtu);
+    }
+    if (values.group !== undefined || values['head-end']) {
+      paths.push('flooding');
+      vni.multicastGroup = values.group === undefined ? '' : checkMulticastGroup('flooding.multicast_group', values.group as string);
+    }
+    if (paths.length === 0) throw new UsageError('nothing to change: give --name, --mtu, --group or --head-end');
+    const expected = values['expect-revision'] === undefined ? 0 : checkInteger('--expect-revision', values['expect-revision'], 1, Number.MAX_SAFE_INTEGER);
+    const c = client(ctx);
+    const req = {
+      vni: { id, name: vni.name, mtu: vni.mtu as number | undefined, flooding: vni.multicastGroup ? { multicastGroup: vni.multicastGroup } : { headEnd: {} } },
+      updatePaths: paths,
+      expectedRevision: expected,
+    };
+    const updated = vniFromProto(await unaryCall<Vni__Output>((o, cb) => c.updateVni(req, o, cb), ctx.timeoutMs));
+    ctx.out(ctx.output === 'json' ? renderJson(updated) : `VNI ${id} updated (${paths.join(', ')}) at revision ${updated.revision}\n`);
+  },
+};
+
 const remove: Command = {
   name: 'delete',
   summary: 'delete a VNI; every node-agent removes its devices',
@@ -130,6 +176,6 @@ const remove: Command = {
 
 export const vniGroup: Group = {
   name: 'vni',
-  summary: 'create, list, show and delete VNIs',
-  commands: [create, list, show, remove],
+  summary: 'create, list, show, update and delete VNIs',
+  commands: [create, list, show, update, remove],
 };

@@ -1,0 +1,45 @@
+import type { BridgeSpec, VxlanSpec } from './vni-devices';
+
+// What the device reconciler reads and writes in the kernel; kernel-link-driver.ts implements it
+// over rtnetlink.
+export interface KernelLink {
+  index: number;
+  name: string;
+  // IFLA_INFO_KIND: 'vxlan', 'bridge', 'dummy', ... (undefined for physical devices).
+  kind: string | undefined;
+  mtu: number;
+  up: boolean;
+  master: number | undefined;
+  alias: string | undefined;
+  vxlan?: {
+    id: number;
+    local: string | undefined;
+    group: string | undefined;
+    port: number;
+    learning: boolean;
+    underlayIndex: number | undefined;
+  };
+}
+
+export interface BridgePortOptions {
+  learning: boolean;
+  neighSuppress: boolean;
+}
+
+export interface LinkChanges {
+  mtu?: number;
+  up?: boolean;
+  master?: number;
+  alias?: string;
+}
+
+export interface LinkDriver {
+  listLinks(): Promise<KernelLink[]>;
+  getLink(name: string): Promise<KernelLink | undefined>;
+  createVxlan(spec: VxlanSpec): Promise<void>;
+  createBridge(spec: BridgeSpec): Promise<void>;
+  setLink(link: KernelLink, changes: LinkChanges): Promise<void>;
+  deleteLink(link: KernelLink): Promise<void>;
+  bridgePortOptions(link: KernelLink): Promise<BridgePortOptions | undefined>;
+  setBridgePortOptions(link: KernelLink, options: BridgePortOptions): Promise<void>;
+}

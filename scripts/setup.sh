@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything vxgossip needs on a fresh Debian machine, then the npm dependencies.
+# Run as root (it uses apt-get); safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# program -> Debian package
+declare -A needs=(
+  [ip]=iproute2
+  [bridge]=iproute2
+  [ping]=iputils-ping
+  [serf]=serf
+  [tcpdump]=tcpdump
+)
+missing=()
+for program in "${!needs[@]}"; do
+  command -v "$program" >/dev/null 2>&1 || missing+=("${needs[$program]}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)
+fi
+
+echo "setup: npm ci (also compiles the rtnetlink addon and the TypeScript)" >&2
+npm ci --no-audit --no-fund
