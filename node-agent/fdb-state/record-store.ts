@@ -1,0 +1,146 @@
+import { EventEmitter } from 'node:events';
+import { RecordBody, StateRecord, recordKey } from './record';
+import { OwnerSummary, addToSummary, emptySummary } from './owner-summary';
+import { Version, newer } from './version';
+
+export type MergeResult = 'applied' | 'stale' | 'refuted';
+
+export interface RecordStoreOptions {
+  node: string;
+  incarnation: number;
+  // How long a tombstone is kept: it must outlast the longest partition we plan to heal from.
+  tombstoneTtlMs: number;
+  now?: () => number;
+}
+
+export interface RecordChange {
+  before: StateRecord | undefined;
+  after: StateRecord;
+  local: boolean;
+}
+
+// Every record of every owner, newest version per (owner, key). Local writes get the next version
+// of this node; remote ones are merged by version. A record that claims to be ours but is newer than
+// anything we issued (a peer remembers us from before a restart or a wiped data dir) is refuted by
+// issuing a newer version, as memberlist refutes a false suspicion.
+export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnation: [number] }> {
+  private readonly owners = new Map<string, Map<string, StateRecord>>();
+  private readonly summaries = new Map<string, OwnerSummary>();
+  private readonly tombstonedAt = new Map<StateRecord, number>();
+  private incarnationValue: number;
+  private counter = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RecordStoreOptions) {
+    super();
+    this.incarnationValue = options.incarnation;
+    this.now = options.now ?? Date.now;
+  }
+
+  get node(): string {
+    return this.options.node;
+  }
+
+  get incarnation(): number {
+    return this.incarnationValue;
+  }
+
+  get(owner: string, key: string): StateRecord | undefined {
+    return this.owners.get(owner)?.get(key);
+  }
+
+  // Live (not tombstoned) records of every owner.
+  *live(): IterableIterator<StateRecord> {
+    for (const records of this.owners.values()) {
+      for (const r of records.values()) if (!r.tombstone) yield r;
+    }
+  }
+
+  recordsOf(owner: string): StateRecord[] {
+    return [...(this.owners.get(owner)?.values() ?? [])];
+  }
+
+  owned(): StateRecord[] {
+    return this.recordsOf(this.options.node);
+  }
+
+  ownerSummaries(): OwnerSummary[] {
+    return [...this.summaries.values()].filter((s) => s.count > 0);
+  }
+
+  summaryOf(owner: string): OwnerSummary | undefined {
+    return this.summaries.get(owner);
+  }
+
+  // Issues (or re-issues) a local record; an unchanged live record is not re-issued.
+  issue(body: RecordBody): StateRecord {
+    const current = this.get(this.options.node, recordKey(body));
+    if (current && !current.tombstone && JSON.stringify(current.body) === JSON.stringify(body)) return current;
+    return this.store(this.nextLocal(body, false), true);
+  }
+
+  withdraw(key: string): StateRecord | undefined {
+    const current = this.get(this.options.node, key);
+    if (!current || current.tombstone) return undefined;
+    return this.store(this.nextLocal(current.body, true), true);
+  }
+
+  merge(record: StateRecord): MergeResult {
+    const key = recordKey(record.body);
+    const current = this.get(record.owner, key);
+    if (current && !newer(record.version, current.version)) return 'stale';
+    if (record.owner !== this.options.node) {
+      this.store(record, false);
+      return 'applied';
+    }
+    // A version of our own record we did not issue in this life: out-version it.
+    if (record.version.incarnation >= this.incarnationValue) {
+      this.incarnationValue = record.version.incarnation + 1;
+      this.counter = 0;
+      this.emit('incarnation', this.incarnationValue);
+    }
+    const ours = current && !current.tombstone ? current.body : record.body;
+    this.store(this.nextLocal(ours, !(current && !current.tombstone)), true);
+    return 'refuted';
+  }
+
+  // Drops tombstones older than the TTL; returns how many.
+  reap(): number {
+    const cutoff = this.now() - this.options.tombstoneTtlMs;
+    let reaped = 0;
+    for (const [record, at] of this.tombstonedAt) {
+      if (at > cutoff) continue;
+      this.tombstonedAt.delete(record);
+      const key = recordKey(record.body);
+      const records = this.owners.get(record.owner);
+      if (records?.get(key) !== record) continue;
+      records.delete(key);
+      addToSummary(this.summaries.get(record.owner)!, record, -1);
+      reaped++;
+    }
+    return reaped;
+  }
+
+  private nextLocal(body: RecordBody, tombstone: boolean): StateRecord {
+    const version: Version = { incarnation: this.incarnationValue, counter: ++this.counter };
+    return { owner: this.options.node, version, tombstone, originTimeMs: this.now(), body };
+  }
+
+  private store(record: StateRecord, local: boolean): StateRecord {
+    const key = recordKey(record.body);
+    let records = this.owners.get(record.owner);
+    if (!records) this.owners.set(record.owner, (records = new Map()));
+    let summary = this.summaries.get(record.owner);
+    if (!summary) this.summaries.set(record.owner, (summary = emptySummary(record.owner)));
+    const before = records.get(key);
+    if (before) {
+      addToSummary(summary, before, -1);
+      this.tombstonedAt.delete(before);
+    }
+    records.set(key, record);
+    addToSummary(summary, record, 1);
+    if (record.tombstone) this.tombstonedAt.set(record, this.now());
+    this.emit('change', { before, after: record, local });
+    return record;
+  }
+}
