@@ -15,6 +15,7 @@ export const protoFiles = [
   'vxgossip/v1/endpoint_service.proto',
   'vxgossip/v1/cluster_service.proto',
   'vxgossip/v1/agent_service.proto',
+  'vxgossip/v1/gossip.proto',
 ];
 
 // These options must match the ones scripts/build.js gives proto-loader-gen-types.

@@ -1,0 +1,53 @@
+import type { Record as RecordProto, Record__Output } from '../generated/vxgossip/v1/Record';
+import type { StateRecord } from '../node-agent/fdb-state/record';
+import { ValidationError, checkInteger, checkIp, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from './validation';
+
+export function recordToProto(r: StateRecord): RecordProto {
+  const base = { owner: r.owner, version: r.version, tombstone: r.tombstone, originTimeMs: r.originTimeMs };
+  const b = r.body;
+  if (b.kind === 'membership') return { ...base, membership: { vni: b.vni, node: r.owner, vtep: b.vtep } };
+  return {
+    ...base,
+    endpoint: {
+      vni: b.vni, mac: b.mac, ips: b.ips, node: r.owner, vtep: b.vtep, mobilitySeq: b.mobilitySeq,
+      origin: b.origin === 'api' ? 'ENDPOINT_ORIGIN_API' : 'ENDPOINT_ORIGIN_LEARNED',
+    },
+  };
+}
+
+const MAX_IPS_PER_ENDPOINT = 16;
+
+// Everything a peer (or an agent, for the server) sends is validated here: a record that fails
+// throws ValidationError naming the field, and the caller drops and counts it.
+export function recordFromProto(p: Record__Output): StateRecord {
+  checkNodeName('record.owner', p.owner);
+  const version = {
+    incarnation: checkInteger('record.version.incarnation', Number(p.version?.incarnation ?? 0), 0, Number.MAX_SAFE_INTEGER),
+    counter: checkInteger('record.version.counter', Number(p.version?.counter ?? 0), 1, Number.MAX_SAFE_INTEGER),
+  };
+  const base = { owner: p.owner, version, tombstone: p.tombstone, originTimeMs: Number(p.originTimeMs) };
+  if (p.body === 'membership' && p.membership) {
+    const m = p.membership;
+    return { ...base, body: { kind: 'membership', vni: checkVniId(m.vni, 'membership.vni'), vtep: checkIp('membership.vtep', m.vtep) } };
+  }
+  if (p.body === 'endpoint' && p.endpoint) {
+    const e = p.endpoint;
+    if (e.ips.length > MAX_IPS_PER_ENDPOINT) throw new ValidationError('endpoint.ips', `at most ${MAX_IPS_PER_ENDPOINT} addresses per endpoint`);
+    return {
+      ...base,
+      body: {
+        kind: 'endpoint',
+        vni: checkVniId(e.vni, 'endpoint.vni'),
+        mac: checkUnicastMac('endpoint.mac', e.mac),
+        ips: e.ips.map((ip) => {
+          const c = parseCidr('endpoint.ips', ip);
+          return `${c.address}/${c.prefixLength}`;
+        }),
+        vtep: checkIp('endpoint.vtep', e.vtep),
+        mobilitySeq: checkInteger('endpoint.mobility_seq', Number(e.mobilitySeq), 0, Number.MAX_SAFE_INTEGER),
+        origin: e.origin === 'ENDPOINT_ORIGIN_API' ? 'api' : 'learned',
+      },
+    };
+  }
+  throw new ValidationError('record.body', 'a record must carry an endpoint or a membership');
+}
