@@ -1,5 +1,5 @@
 import type { Record as RecordProto, Record__Output } from '../generated/vxgossip/v1/Record';
-import type { StateRecord } from '../node-agent/fdb-state/record';
+import type { StateRecord } from './fdb-state/record';
 import { ValidationError, checkInteger, checkIp, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from './validation';
 
 export function recordToProto(r: StateRecord): RecordProto {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { messageCodec } from '../../common/proto-codec';
 import { recordFromProto, recordToProto } from '../../common/record-proto';
 import { ValidationError } from '../../common/validation';
-import type { StateRecord } from '../../node-agent/fdb-state/record';
+import type { StateRecord } from '../../common/fdb-state/record';
 import type { GossipMessage, GossipMessage__Output } from '../../generated/vxgossip/v1/GossipMessage';
 
 const codec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip.v1.GossipMessage');

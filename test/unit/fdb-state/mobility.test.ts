@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { MoveTracker, nextMobilitySeq, winningClaim, EndpointRecord } from '../../../node-agent/fdb-state/mobility';
-import { FdbView } from '../../../node-agent/fdb-state/fdb-view';
-import { RecordStore } from '../../../node-agent/fdb-state/record-store';
-import type { EndpointBody } from '../../../node-agent/fdb-state/record';
+import { MoveTracker, nextMobilitySeq, winningClaim, EndpointRecord } from '../../../common/fdb-state/mobility';
+import { FdbView } from '../../../common/fdb-state/fdb-view';
+import { RecordStore } from '../../../common/fdb-state/record-store';
+import type { EndpointBody } from '../../../common/fdb-state/record';
 
 const claim = (owner: string, seq: number): EndpointRecord => ({
   owner, version: { incarnation: 1, counter: 1 }, tombstone: false, originTimeMs: 0,

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { RecordStore } from '../../../node-agent/fdb-state/record-store';
-import { EndpointBody, StateRecord, recordKey } from '../../../node-agent/fdb-state/record';
-import { sameSummary } from '../../../node-agent/fdb-state/owner-summary';
+import { RecordStore } from '../../../common/fdb-state/record-store';
+import { EndpointBody, StateRecord, recordKey } from '../../../common/fdb-state/record';
+import { sameSummary } from '../../../common/fdb-state/owner-summary';
 
 const ep = (mac: string, over: Partial<EndpointBody> = {}): EndpointBody => ({
   kind: 'endpoint', vni: 42, mac, ips: ['10.42.0.2/24'], vtep: '198.18.0.10', mobilitySeq: 0, origin: 'api', ...over,
