@@ -67,12 +67,13 @@ export class DeviceReconciler {
   }
 
   private async ensureBridge(spec: BridgeSpec, existing: KernelLink | undefined): Promise<KernelLink> {
-    if (!existing) {
+    if (existing) {
+      this.assertOurs(existing, 'bridge', spec.alias);
+    } else {
       await this.driver.createBridge(spec);
       this.log.info('created bridge', { device: spec.name });
-      return this.refetch(spec.name);
+      existing = await this.refetch(spec.name);
     }
-    this.assertOurs(existing, 'bridge', spec.alias);
     const changes: LinkChanges = {};
     if (existing.mtu !== spec.mtu) changes.mtu = spec.mtu;
     if (!existing.up) changes.up = true;
