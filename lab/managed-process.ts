@@ -16,21 +16,27 @@ export class ManagedProcess {
 
   constructor(readonly label: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
     this.child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString();
-      this.output += text;
-      for (const line of text.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          this.records.push(JSON.parse(line) as LogRecord);
-        } catch {
-          // A partial line: the output buffer still has it for the failure report.
+    // Each stream keeps its unfinished last line until the rest of it arrives.
+    const lineReader = () => {
+      let partial = '';
+      return (chunk: Buffer) => {
+        const text = chunk.toString();
+        this.output += text;
+        const lines = (partial + text).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) {
+          if (!line.startsWith('{')) continue;
+          try {
+            this.records.push(JSON.parse(line) as LogRecord);
+          } catch {
+            // Not a log record (e.g. a stack trace line starting with '{'); the raw output keeps it.
+          }
         }
-      }
-      for (const wake of this.waiters) wake();
+        for (const wake of this.waiters) wake();
+      };
     };
-    this.child.stdout!.on('data', onData);
-    this.child.stderr!.on('data', onData);
+    this.child.stdout!.on('data', lineReader());
+    this.child.stderr!.on('data', lineReader());
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => {
       for (const wake of this.waiters) wake();
       resolve(code);

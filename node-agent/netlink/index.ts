@@ -1,0 +1,11 @@
+export * from './errors';
+export * from './rtnetlink';
+export * from './notifications';
+export { RTPROT_VXGOSSIP } from './constants';
+export type { Link, LinkSpec, LinkChanges, BridgePortInfo } from './link';
+export type { VxlanOptions } from './vxlan';
+export type { FdbEntry } from './fdb';
+export type { Neighbour } from './neigh';
+export type { Route, IpEncap } from './route';
+export type { Address } from './addr';
+export type { NudState, WriteMode } from './neigh-message';

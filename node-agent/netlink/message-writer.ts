@@ -1,0 +1,128 @@
+import { NLA_F_NESTED, NLA_HDRLEN, NLMSG_HDRLEN, NLM_F_REQUEST } from './constants';
+
+const align4 = (n: number) => (n + 3) & ~3;
+
+// Builds one netlink message in place: header, fixed family struct, then attributes. The socket
+// fills in the sequence number when it sends.
+export class MessageWriter {
+  private buf: Buffer;
+  private offset = NLMSG_HDRLEN;
+
+  constructor(type: number, flags: number, sizeHint = 128) {
+    this.buf = Buffer.alloc(Math.max(sizeHint, 64));
+    this.buf.writeUInt16LE(type, 4);
+    this.buf.writeUInt16LE(flags | NLM_F_REQUEST, 6);
+  }
+
+  private reserve(bytes: number): number {
+    const start = this.offset;
+    const needed = start + align4(bytes);
+    if (needed > this.buf.length) {
+      const grown = Buffer.alloc(Math.max(needed, this.buf.length * 2));
+      this.buf.copy(grown, 0, 0, start);
+      this.buf = grown;
+    }
+    this.offset = needed;
+    return start;
+  }
+
+  u8(value: number): this {
+    this.buf.writeUInt8(value, this.reserveRaw(1));
+    return this;
+  }
+  u16(value: number): this {
+    this.buf.writeUInt16LE(value, this.reserveRaw(2));
+    return this;
+  }
+  u32(value: number): this {
+    this.buf.writeUInt32LE(value >>> 0, this.reserveRaw(4));
+    return this;
+  }
+  i32(value: number): this {
+    this.buf.writeInt32LE(value, this.reserveRaw(4));
+    return this;
+  }
+
+  // Fixed structs are packed field by field; only attributes are 4-byte aligned.
+  private reserveRaw(bytes: number): number {
+    const start = this.offset;
+    if (start + bytes > this.buf.length) {
+      const grown = Buffer.alloc(Math.max(start + bytes + 64, this.buf.length * 2));
+      this.buf.copy(grown, 0, 0, start);
+      this.buf = grown;
+    }
+    this.offset = start + bytes;
+    return start;
+  }
+
+  // Pads the fixed struct to the 4-byte boundary attributes start on.
+  alignStruct(): this {
+    this.reserveRaw(align4(this.offset) - this.offset);
+    return this;
+  }
+
+  attr(type: number, value: Buffer): this {
+    const start = this.reserve(NLA_HDRLEN + value.length);
+    this.buf.writeUInt16LE(NLA_HDRLEN + value.length, start);
+    this.buf.writeUInt16LE(type, start + 2);
+    value.copy(this.buf, start + NLA_HDRLEN);
+    return this;
+  }
+  private scalar(type: number, size: number): number {
+    const start = this.reserve(NLA_HDRLEN + size);
+    this.buf.writeUInt16LE(NLA_HDRLEN + size, start);
+    this.buf.writeUInt16LE(type, start + 2);
+    return start + NLA_HDRLEN;
+  }
+  attrU8(type: number, value: number): this {
+    this.buf.writeUInt8(value, this.scalar(type, 1));
+    return this;
+  }
+  attrU16(type: number, value: number): this {
+    this.buf.writeUInt16LE(value, this.scalar(type, 2));
+    return this;
+  }
+  attrU16BE(type: number, value: number): this {
+    this.buf.writeUInt16BE(value, this.scalar(type, 2));
+    return this;
+  }
+  attrU32(type: number, value: number): this {
+    this.buf.writeUInt32LE(value >>> 0, this.scalar(type, 4));
+    return this;
+  }
+  attrU32BE(type: number, value: number): this {
+    this.buf.writeUInt32BE(value >>> 0, this.scalar(type, 4));
+    return this;
+  }
+  attrU64BE(type: number, value: bigint): this {
+    this.buf.writeBigUInt64BE(value, this.scalar(type, 8));
+    return this;
+  }
+  attrFlag(type: number): this {
+    this.scalar(type, 0);
+    return this;
+  }
+  attrString(type: number, value: string): this {
+    const bytes = Buffer.byteLength(value);
+    const at = this.scalar(type, bytes + 1);
+    this.buf.write(value, at);
+    this.buf[at + bytes] = 0;
+    return this;
+  }
+
+  // Nested attributes: call nest(), write the children, then end() with the returned marker.
+  nest(type: number): number {
+    const start = this.reserve(NLA_HDRLEN);
+    this.buf.writeUInt16LE(type | NLA_F_NESTED, start + 2);
+    return start;
+  }
+  end(marker: number): this {
+    this.buf.writeUInt16LE(this.offset - marker, marker);
+    return this;
+  }
+
+  finish(): Buffer {
+    this.buf.writeUInt32LE(this.offset, 0);
+    return this.buf.subarray(0, this.offset);
+  }
+}

@@ -1,0 +1,71 @@
+import * as C from './constants';
+import { attrU8 } from './attributes';
+import { bytesToIp, bytesToMac, ipToBytes, macToBytes } from './address-bytes';
+import { MessageWriter } from './message-writer';
+import { decodeAll } from './message';
+import { NudState, WriteMode, nudBits, nudStates, readNdmsg, writeFlags, writeNdmsg } from './neigh-message';
+import { NetlinkSocket } from './socket';
+
+// An IPv4 (ARP) or IPv6 (ND) neighbour entry.
+export interface Neighbour {
+  ifindex: number;
+  ip: string;
+  mac?: string;
+  state?: NudState;
+  externLearn?: boolean;
+  router?: boolean;
+  protocol?: number;
+}
+
+export function encodeNeighbour(type: number, flags: number, n: Neighbour): Buffer {
+  const dst = ipToBytes(n.ip);
+  const w = new MessageWriter(type, flags, 64);
+  let ntf = 0;
+  if (n.externLearn) ntf |= C.NTF_EXT_LEARNED;
+  if (n.router) ntf |= C.NTF_ROUTER;
+  const state = type === C.RTM_DELNEIGH ? 0 : nudBits(n.state ?? 'permanent');
+  writeNdmsg(w, { family: dst.length === 4 ? C.AF_INET : C.AF_INET6, ifindex: n.ifindex, state, flags: ntf, type: 0 });
+  w.attr(C.NDA_DST, dst);
+  if (n.mac !== undefined) w.attr(C.NDA_LLADDR, macToBytes(n.mac));
+  if (n.protocol !== undefined) w.attrU8(C.NDA_PROTOCOL, n.protocol);
+  return w.finish();
+}
+
+export function decodeNeighbour(payload: Buffer): Neighbour {
+  const { header, attrs } = readNdmsg(payload);
+  const dst = attrs[C.NDA_DST];
+  const lladdr = attrs[C.NDA_LLADDR];
+  const n: Neighbour = {
+    ifindex: header.ifindex,
+    ip: dst ? bytesToIp(dst) : '',
+    state: nudStates(header.state)[0],
+    externLearn: (header.flags & C.NTF_EXT_LEARNED) !== 0,
+    router: (header.flags & C.NTF_ROUTER) !== 0,
+  };
+  if (lladdr && lladdr.length === 6) n.mac = bytesToMac(lladdr);
+  if (attrs[C.NDA_PROTOCOL]) n.protocol = attrU8(attrs[C.NDA_PROTOCOL]);
+  return n;
+}
+
+const describe = (n: Neighbour) => `neighbour ${n.ip}${n.mac ? ` lladdr ${n.mac}` : ''} on link #${n.ifindex}`;
+
+export class NeighbourOps {
+  constructor(private readonly socket: NetlinkSocket) {}
+
+  async add(n: Neighbour, mode: WriteMode = 'add'): Promise<void> {
+    await this.socket.request(encodeNeighbour(C.RTM_NEWNEIGH, writeFlags(mode), n), { operation: mode, object: describe(n) });
+  }
+
+  async delete(n: Neighbour): Promise<void> {
+    await this.socket.request(encodeNeighbour(C.RTM_DELNEIGH, 0, n), { operation: 'delete', object: describe(n) });
+  }
+
+  async list(family: 4 | 6, ifindex?: number): Promise<Neighbour[]> {
+    const w = new MessageWriter(C.RTM_GETNEIGH, C.NLM_F_DUMP);
+    // Strict dumps take the device filter as an attribute, not in the header.
+    writeNdmsg(w, { family: family === 4 ? C.AF_INET : C.AF_INET6, ifindex: 0, state: 0, flags: 0, type: 0 });
+    if (ifindex !== undefined) w.attrU32(C.NDA_IFINDEX, ifindex);
+    const replies = await this.socket.request(w.finish(), { operation: 'dump', object: `IPv${family} neighbours` });
+    return decodeAll(replies, C.RTM_NEWNEIGH, decodeNeighbour);
+  }
+}

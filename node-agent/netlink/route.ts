@@ -1,0 +1,130 @@
+import * as C from './constants';
+import { Attributes, attrNested, attrU16, attrU32, attrU64BE, attrU8, parseAttributes } from './attributes';
+import { bytesToIp, ipToBytes } from './address-bytes';
+import { NetlinkDecodeError } from './errors';
+import { MessageWriter } from './message-writer';
+import { decodeAll } from './message';
+import { WriteMode, writeFlags } from './neigh-message';
+import { NetlinkSocket } from './socket';
+
+// Lightweight-tunnel encapsulation (`encap ip id 42 dst 192.0.2.1`): the route itself carries the
+// tunnel key, sent through an `external` vxlan device.
+export interface IpEncap {
+  id: bigint;
+  dst: string;
+  src?: string;
+  ttl?: number;
+  tos?: number;
+}
+
+export interface Route {
+  // Destination prefix, e.g. 10.42.0.0/24 or 2001:db8::/64.
+  dst: string;
+  oif?: number;
+  gateway?: string;
+  prefsrc?: string;
+  priority?: number;
+  table?: number;
+  protocol?: number;
+  scope?: 'universe' | 'link';
+  onlink?: boolean;
+  encap?: IpEncap;
+}
+
+const RTMSG_LEN = 12;
+
+function splitPrefix(dst: string): { address: Buffer; length: number } {
+  const [ip, len] = dst.split('/');
+  const address = ipToBytes(ip);
+  const length = len === undefined ? address.length * 8 : Number(len);
+  if (!Number.isInteger(length) || length < 0 || length > address.length * 8) throw new TypeError(`"${dst}" is not a valid prefix`);
+  return { address, length };
+}
+
+export function encodeRoute(type: number, flags: number, r: Route): Buffer {
+  const { address, length } = splitPrefix(r.dst);
+  const table = r.table ?? C.RT_TABLE_MAIN;
+  const w = new MessageWriter(type, flags, 160);
+  w.u8(address.length === 4 ? C.AF_INET : C.AF_INET6)
+    .u8(length)
+    .u8(0)
+    .u8(0)
+    .u8(table < 256 ? table : 0)
+    .u8(r.protocol ?? C.RTPROT_STATIC)
+    .u8(r.scope === 'link' ? C.RT_SCOPE_LINK : C.RT_SCOPE_UNIVERSE)
+    .u8(C.RTN_UNICAST)
+    .u32(r.onlink ? C.RTNH_F_ONLINK : 0);
+  w.attr(C.RTA_DST, address);
+  if (table >= 256) w.attrU32(C.RTA_TABLE, table);
+  if (r.oif !== undefined) w.attrU32(C.RTA_OIF, r.oif);
+  if (r.gateway !== undefined) w.attr(C.RTA_GATEWAY, ipToBytes(r.gateway));
+  if (r.prefsrc !== undefined) w.attr(C.RTA_PREFSRC, ipToBytes(r.prefsrc));
+  if (r.priority !== undefined) w.attrU32(C.RTA_PRIORITY, r.priority);
+  if (r.encap) {
+    const v6 = r.encap.dst.includes(':');
+    w.attrU16(C.RTA_ENCAP_TYPE, v6 ? C.LWTUNNEL_ENCAP_IP6 : C.LWTUNNEL_ENCAP_IP);
+    const encap = w.nest(C.RTA_ENCAP);
+    w.attrU64BE(C.LWTUNNEL_IP_ID, r.encap.id);
+    w.attr(C.LWTUNNEL_IP_DST, ipToBytes(r.encap.dst));
+    if (r.encap.src !== undefined) w.attr(C.LWTUNNEL_IP_SRC, ipToBytes(r.encap.src));
+    // Same attribute numbers carry hoplimit/tclass for IPv6.
+    if (r.encap.ttl !== undefined) w.attrU8(C.LWTUNNEL_IP_TTL, r.encap.ttl);
+    if (r.encap.tos !== undefined) w.attrU8(C.LWTUNNEL_IP_TOS, r.encap.tos);
+    w.end(encap);
+  }
+  return w.finish();
+}
+
+function decodeEncap(type: number | undefined, attrs: Attributes | undefined): IpEncap | undefined {
+  if (attrs === undefined || (type !== C.LWTUNNEL_ENCAP_IP && type !== C.LWTUNNEL_ENCAP_IP6)) return undefined;
+  const dst = attrs[C.LWTUNNEL_IP_DST];
+  const src = attrs[C.LWTUNNEL_IP_SRC];
+  return {
+    id: attrU64BE(attrs[C.LWTUNNEL_IP_ID]) ?? 0n,
+    dst: dst ? bytesToIp(dst) : '',
+    src: src ? bytesToIp(src) : undefined,
+    ttl: attrU8(attrs[C.LWTUNNEL_IP_TTL]),
+    tos: attrU8(attrs[C.LWTUNNEL_IP_TOS]),
+  };
+}
+
+export function decodeRoute(payload: Buffer): Route {
+  if (payload.length < RTMSG_LEN) throw new NetlinkDecodeError(`route message of ${payload.length} bytes is shorter than rtmsg`);
+  const family = payload[0];
+  const attrs = parseAttributes(payload, RTMSG_LEN);
+  const dst = attrs[C.RTA_DST];
+  const any = family === C.AF_INET ? '0.0.0.0' : '::';
+  const gateway = attrs[C.RTA_GATEWAY];
+  const prefsrc = attrs[C.RTA_PREFSRC];
+  return {
+    dst: `${dst ? bytesToIp(dst) : any}/${payload[1]}`,
+    table: attrU32(attrs[C.RTA_TABLE]) ?? payload[4],
+    protocol: payload[5],
+    scope: payload[6] === C.RT_SCOPE_LINK ? 'link' : 'universe',
+    onlink: (payload.readUInt32LE(8) & C.RTNH_F_ONLINK) !== 0,
+    oif: attrU32(attrs[C.RTA_OIF]),
+    gateway: gateway ? bytesToIp(gateway) : undefined,
+    prefsrc: prefsrc ? bytesToIp(prefsrc) : undefined,
+    priority: attrU32(attrs[C.RTA_PRIORITY]),
+    encap: decodeEncap(attrU16(attrs[C.RTA_ENCAP_TYPE]), attrNested(attrs[C.RTA_ENCAP])),
+  };
+}
+
+export class RouteOps {
+  constructor(private readonly socket: NetlinkSocket) {}
+
+  async add(r: Route, mode: WriteMode = 'add'): Promise<void> {
+    await this.socket.request(encodeRoute(C.RTM_NEWROUTE, writeFlags(mode), r), { operation: mode, object: `route ${r.dst}` });
+  }
+
+  async delete(r: Route): Promise<void> {
+    await this.socket.request(encodeRoute(C.RTM_DELROUTE, 0, r), { operation: 'delete', object: `route ${r.dst}` });
+  }
+
+  async list(family: 4 | 6): Promise<Route[]> {
+    const w = new MessageWriter(C.RTM_GETROUTE, C.NLM_F_DUMP);
+    w.u8(family === 4 ? C.AF_INET : C.AF_INET6).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0);
+    const replies = await this.socket.request(w.finish(), { operation: 'dump', object: `IPv${family} routes` });
+    return decodeAll(replies, C.RTM_NEWROUTE, decodeRoute);
+  }
+}
