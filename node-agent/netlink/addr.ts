@@ -2,7 +2,6 @@ import * as C from './constants';
 import { bytesToIp, ipToBytes } from './address-bytes';
 import { NetlinkDecodeError } from './errors';
 import { MessageWriter } from './message-writer';
-import { decodeAll } from './message';
 import { parseAttributes } from './attributes';
 import { NetlinkSocket } from './socket';
 
@@ -44,7 +43,6 @@ export class AddressOps {
   async list(): Promise<Address[]> {
     const w = new MessageWriter(C.RTM_GETADDR, C.NLM_F_DUMP);
     w.u8(C.AF_UNSPEC).u8(0).u8(0).u8(0).u32(0);
-    const replies = await this.socket.request(w.finish(), { operation: 'dump', object: 'addresses' });
-    return decodeAll(replies, C.RTM_NEWADDR, decodeAddress);
+    return this.socket.dump(w.finish(), { operation: 'dump', object: 'addresses' }, C.RTM_NEWADDR, decodeAddress);
   }
 }

@@ -1,10 +1,9 @@
 import * as C from './constants';
 import { attrU16, attrU16BE, attrU32, attrU8 } from './attributes';
-import { bytesToIp, bytesToMac, ipToBytes, macToBytes } from './address-bytes';
+import { bytesToIp, bytesToMac } from './address-bytes';
 import { NetlinkError } from './errors';
 import { MessageWriter } from './message-writer';
-import { decodeAll } from './message';
-import { NudState, WriteMode, nudBits, nudStates, readNdmsg, writeFlags, writeNdmsg } from './neigh-message';
+import { NudState, WriteMode, nudBits, nudState, readNdmsg, writeFlags, writeNdmsg } from './neigh-message';
 import { NetlinkSocket } from './socket';
 
 // A bridge forwarding-database entry: on a vxlan device (`self`) it maps a MAC to a remote VTEP;
@@ -40,7 +39,10 @@ function fdbState(state: NudState | undefined): number {
 }
 
 export function encodeFdb(type: number, flags: number, e: FdbEntry, query = false): Buffer {
-  const w = new MessageWriter(type, flags, 96);
+  return writeFdb(new MessageWriter(type, flags, 96), e, query).finish();
+}
+
+export function writeFdb(w: MessageWriter, e: FdbEntry, query = false): MessageWriter {
   let ntf = 0;
   if (e.self) ntf |= C.NTF_SELF;
   if (e.masterFlag) ntf |= C.NTF_MASTER;
@@ -49,29 +51,26 @@ export function encodeFdb(type: number, flags: number, e: FdbEntry, query = fals
   if (e.externLearn) ntf |= C.NTF_EXT_LEARNED;
   if (e.sticky) ntf |= C.NTF_STICKY;
   writeNdmsg(w, { family: C.AF_BRIDGE, ifindex: e.ifindex, state: query ? 0 : fdbState(e.state), flags: ntf, type: 0 });
-  w.attr(C.NDA_LLADDR, macToBytes(e.mac));
-  if (e.dst !== undefined) w.attr(C.NDA_DST, ipToBytes(e.dst));
+  w.attrMac(C.NDA_LLADDR, e.mac);
+  if (e.dst !== undefined) w.attrIp(C.NDA_DST, e.dst);
   if (e.vni !== undefined) w.attrU32(C.NDA_VNI, e.vni);
   if (e.port !== undefined) w.attrU16BE(C.NDA_PORT, e.port);
   if (e.via !== undefined) w.attrU32(C.NDA_IFINDEX, e.via);
   if (e.vlan !== undefined) w.attrU16(C.NDA_VLAN, e.vlan);
   if (e.protocol !== undefined) w.attrU8(C.NDA_PROTOCOL, e.protocol);
-  return w.finish();
+  return w;
 }
 
 export function decodeFdb(payload: Buffer): FdbEntry {
   const { header, attrs } = readNdmsg(payload);
   const lladdr = attrs[C.NDA_LLADDR];
   const dst = attrs[C.NDA_DST];
-  const entry: FdbEntry = {
-    ifindex: header.ifindex,
-    mac: lladdr ? bytesToMac(lladdr) : '',
-    self: (header.flags & C.NTF_SELF) !== 0,
-    masterFlag: (header.flags & C.NTF_MASTER) !== 0,
-    externLearn: (header.flags & C.NTF_EXT_LEARNED) !== 0,
-    sticky: (header.flags & C.NTF_STICKY) !== 0,
-    state: nudStates(header.state)[0],
-  };
+  // Only what is set: a dump holds many of these, and absent flags cost nothing.
+  const entry: FdbEntry = { ifindex: header.ifindex, mac: lladdr ? bytesToMac(lladdr) : '', state: nudState(header.state) };
+  if (header.flags & C.NTF_SELF) entry.self = true;
+  if (header.flags & C.NTF_MASTER) entry.masterFlag = true;
+  if (header.flags & C.NTF_EXT_LEARNED) entry.externLearn = true;
+  if (header.flags & C.NTF_STICKY) entry.sticky = true;
   if (dst && (dst.length === 4 || dst.length === 16)) entry.dst = bytesToIp(dst);
   if (attrs[C.NDA_VNI]) entry.vni = attrU32(attrs[C.NDA_VNI]);
   if (attrs[C.NDA_PORT]) entry.port = attrU16BE(attrs[C.NDA_PORT]);
@@ -89,6 +88,16 @@ export class FdbOps {
 
   async add(entry: FdbEntry, mode: WriteMode = 'add'): Promise<void> {
     await this.socket.request(encodeFdb(C.RTM_NEWNEIGH, writeFlags(mode), entry), { operation: mode, object: describe(entry) });
+  }
+
+  // Many entries at once, many per send(2): one result per entry, undefined when it was accepted.
+  addMany(entries: FdbEntry[], mode: WriteMode = 'add'): Promise<Array<Error | undefined>> {
+    const flags = writeFlags(mode);
+    return this.socket.bulk(entries.length, (i, w) => writeFdb(w.reset(C.RTM_NEWNEIGH, flags), entries[i]), (i) => ({ operation: mode, object: describe(entries[i]) }));
+  }
+
+  deleteMany(entries: FdbEntry[]): Promise<Array<Error | undefined>> {
+    return this.socket.bulk(entries.length, (i, w) => writeFdb(w.reset(C.RTM_DELNEIGH, 0), entries[i]), (i) => ({ operation: 'delete', object: describe(entries[i]) }));
   }
 
   // On a vxlan device, give dst to remove one remote of a MAC (all of them otherwise).
@@ -111,8 +120,7 @@ export class FdbOps {
   async list(ifindex?: number): Promise<FdbEntry[]> {
     const w = new MessageWriter(C.RTM_GETNEIGH, C.NLM_F_DUMP);
     writeNdmsg(w, { family: C.AF_BRIDGE, ifindex: ifindex ?? 0, state: 0, flags: 0, type: 0 });
-    const replies = await this.socket.request(w.finish(), { operation: 'dump', object: ifindex ? `fdb of link #${ifindex}` : 'fdb' });
-    return decodeAll(replies, C.RTM_NEWNEIGH, decodeFdb);
+    return this.socket.dump(w.finish(), { operation: 'dump', object: ifindex ? `fdb of link #${ifindex}` : 'fdb' }, C.RTM_NEWNEIGH, decodeFdb);
   }
 }
 

@@ -4,7 +4,6 @@ import { Attributes, attrNested, attrString, attrU32, attrU8, parseAttributes } 
 import { bytesToMac, macToBytes } from './address-bytes';
 import { NetlinkDecodeError, NetlinkError } from './errors';
 import { MessageWriter } from './message-writer';
-import { decodeAll } from './message';
 import { NetlinkSocket } from './socket';
 import { VxlanOptions, decodeVxlan, encodeVxlan } from './vxlan';
 
@@ -207,8 +206,7 @@ export class LinkOps {
   }
 
   async list(): Promise<Link[]> {
-    const replies = await this.socket.request(encodeDumpLinks(), { operation: 'dump', object: 'links' });
-    return decodeAll(replies, C.RTM_NEWLINK, decodeLink);
+    return this.socket.dump(encodeDumpLinks(), { operation: 'dump', object: 'links' }, C.RTM_NEWLINK, decodeLink);
   }
 
   async setBridgePort(link: Pick<Link, 'index' | 'name'>, options: Partial<BridgePortInfo>): Promise<void> {

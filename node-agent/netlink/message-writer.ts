@@ -1,17 +1,25 @@
 import { NLA_F_NESTED, NLA_HDRLEN, NLMSG_HDRLEN, NLM_F_REQUEST } from './constants';
+import { writeIp, writeMac } from './address-bytes';
 
 const align4 = (n: number) => (n + 3) & ~3;
 
 // Builds one netlink message in place: header, fixed family struct, then attributes. The socket
-// fills in the sequence number when it sends.
+// fills in the sequence number when it sends. Bulk encoders reuse one writer through reset().
 export class MessageWriter {
   private buf: Buffer;
   private offset = NLMSG_HDRLEN;
 
   constructor(type: number, flags: number, sizeHint = 128) {
     this.buf = Buffer.alloc(Math.max(sizeHint, 64));
+    this.reset(type, flags);
+  }
+
+  reset(type: number, flags: number): this {
+    this.buf.fill(0, 0, this.offset);
+    this.offset = NLMSG_HDRLEN;
     this.buf.writeUInt16LE(type, 4);
     this.buf.writeUInt16LE(flags | NLM_F_REQUEST, 6);
+    return this;
   }
 
   private reserve(bytes: number): number {
@@ -98,6 +106,16 @@ export class MessageWriter {
     this.buf.writeBigUInt64BE(value, this.scalar(type, 8));
     return this;
   }
+  // Addresses are parsed straight into the message: no intermediate buffers on the bulk path.
+  attrMac(type: number, mac: string): this {
+    writeMac(this.buf, this.scalar(type, 6), mac);
+    return this;
+  }
+  attrIp(type: number, ip: string): this {
+    const v4 = !ip.includes(':');
+    writeIp(this.buf, this.scalar(type, v4 ? 4 : 16), ip, v4);
+    return this;
+  }
   attrFlag(type: number): this {
     this.scalar(type, 0);
     return this;
@@ -121,6 +139,7 @@ export class MessageWriter {
     return this;
   }
 
+  // The message, as a view of the writer's buffer: valid until the next reset().
   finish(): Buffer {
     this.buf.writeUInt32LE(this.offset, 0);
     return this.buf.subarray(0, this.offset);

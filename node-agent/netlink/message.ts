@@ -54,11 +54,3 @@ export function parseErrorReply(message: NetlinkMessage): ErrorReply {
     return { errno };
   }
 }
-
-// Decodes every reply of the expected type; one undecodable entry fails the whole read loudly
-// rather than silently hiding an object from the reconciler.
-export function decodeAll<T>(replies: NetlinkMessage[], type: number, decode: (payload: Buffer) => T): T[] {
-  const out: T[] = [];
-  for (const m of replies) if (m.type === type) out.push(decode(m.payload));
-  return out;
-}

@@ -47,8 +47,10 @@ const NUD_BITS: Array<[NudState, number]> = [
 
 export const nudBits = (state: NudState): number => NUD_BITS.find(([name]) => name === state)![1];
 
-export function nudStates(bits: number): NudState[] {
-  return NUD_BITS.filter(([, bit]) => bits & bit).map(([name]) => name);
+// The most significant state set (permanent before noarp before reachable, ...).
+export function nudState(bits: number): NudState | undefined {
+  for (const [name, bit] of NUD_BITS) if (bits & bit) return name;
+  return undefined;
 }
 
 export type WriteMode = 'add' | 'replace' | 'append';

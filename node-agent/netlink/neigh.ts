@@ -1,9 +1,8 @@
 import * as C from './constants';
 import { attrU8 } from './attributes';
-import { bytesToIp, bytesToMac, ipToBytes, macToBytes } from './address-bytes';
+import { bytesToIp, bytesToMac } from './address-bytes';
 import { MessageWriter } from './message-writer';
-import { decodeAll } from './message';
-import { NudState, WriteMode, nudBits, nudStates, readNdmsg, writeFlags, writeNdmsg } from './neigh-message';
+import { NudState, WriteMode, nudBits, nudState, readNdmsg, writeFlags, writeNdmsg } from './neigh-message';
 import { NetlinkSocket } from './socket';
 
 // An IPv4 (ARP) or IPv6 (ND) neighbour entry.
@@ -18,17 +17,20 @@ export interface Neighbour {
 }
 
 export function encodeNeighbour(type: number, flags: number, n: Neighbour): Buffer {
-  const dst = ipToBytes(n.ip);
-  const w = new MessageWriter(type, flags, 64);
+  return writeNeighbour(new MessageWriter(type, flags, 64), type, n).finish();
+}
+
+export function writeNeighbour(w: MessageWriter, type: number, n: Neighbour): MessageWriter {
+  const v4 = !n.ip.includes(':');
   let ntf = 0;
   if (n.externLearn) ntf |= C.NTF_EXT_LEARNED;
   if (n.router) ntf |= C.NTF_ROUTER;
   const state = type === C.RTM_DELNEIGH ? 0 : nudBits(n.state ?? 'permanent');
-  writeNdmsg(w, { family: dst.length === 4 ? C.AF_INET : C.AF_INET6, ifindex: n.ifindex, state, flags: ntf, type: 0 });
-  w.attr(C.NDA_DST, dst);
-  if (n.mac !== undefined) w.attr(C.NDA_LLADDR, macToBytes(n.mac));
+  writeNdmsg(w, { family: v4 ? C.AF_INET : C.AF_INET6, ifindex: n.ifindex, state, flags: ntf, type: 0 });
+  w.attrIp(C.NDA_DST, n.ip);
+  if (n.mac !== undefined) w.attrMac(C.NDA_LLADDR, n.mac);
   if (n.protocol !== undefined) w.attrU8(C.NDA_PROTOCOL, n.protocol);
-  return w.finish();
+  return w;
 }
 
 export function decodeNeighbour(payload: Buffer): Neighbour {
@@ -38,7 +40,7 @@ export function decodeNeighbour(payload: Buffer): Neighbour {
   const n: Neighbour = {
     ifindex: header.ifindex,
     ip: dst ? bytesToIp(dst) : '',
-    state: nudStates(header.state)[0],
+    state: nudState(header.state),
     externLearn: (header.flags & C.NTF_EXT_LEARNED) !== 0,
     router: (header.flags & C.NTF_ROUTER) !== 0,
   };
@@ -56,6 +58,15 @@ export class NeighbourOps {
     await this.socket.request(encodeNeighbour(C.RTM_NEWNEIGH, writeFlags(mode), n), { operation: mode, object: describe(n) });
   }
 
+  addMany(list: Neighbour[], mode: WriteMode = 'add'): Promise<Array<Error | undefined>> {
+    const flags = writeFlags(mode);
+    return this.socket.bulk(list.length, (i, w) => writeNeighbour(w.reset(C.RTM_NEWNEIGH, flags), C.RTM_NEWNEIGH, list[i]), (i) => ({ operation: mode, object: describe(list[i]) }));
+  }
+
+  deleteMany(list: Neighbour[]): Promise<Array<Error | undefined>> {
+    return this.socket.bulk(list.length, (i, w) => writeNeighbour(w.reset(C.RTM_DELNEIGH, 0), C.RTM_DELNEIGH, list[i]), (i) => ({ operation: 'delete', object: describe(list[i]) }));
+  }
+
   async delete(n: Neighbour): Promise<void> {
     await this.socket.request(encodeNeighbour(C.RTM_DELNEIGH, 0, n), { operation: 'delete', object: describe(n) });
   }
@@ -65,7 +76,6 @@ export class NeighbourOps {
     // Strict dumps take the device filter as an attribute, not in the header.
     writeNdmsg(w, { family: family === 4 ? C.AF_INET : C.AF_INET6, ifindex: 0, state: 0, flags: 0, type: 0 });
     if (ifindex !== undefined) w.attrU32(C.NDA_IFINDEX, ifindex);
-    const replies = await this.socket.request(w.finish(), { operation: 'dump', object: `IPv${family} neighbours` });
-    return decodeAll(replies, C.RTM_NEWNEIGH, decodeNeighbour);
+    return this.socket.dump(w.finish(), { operation: 'dump', object: `IPv${family} neighbours` }, C.RTM_NEWNEIGH, decodeNeighbour);
   }
 }

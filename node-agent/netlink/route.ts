@@ -3,7 +3,6 @@ import { Attributes, attrNested, attrU16, attrU32, attrU64BE, attrU8, parseAttri
 import { bytesToIp, ipToBytes } from './address-bytes';
 import { NetlinkDecodeError } from './errors';
 import { MessageWriter } from './message-writer';
-import { decodeAll } from './message';
 import { WriteMode, writeFlags } from './neigh-message';
 import { NetlinkSocket } from './socket';
 
@@ -124,7 +123,6 @@ export class RouteOps {
   async list(family: 4 | 6): Promise<Route[]> {
     const w = new MessageWriter(C.RTM_GETROUTE, C.NLM_F_DUMP);
     w.u8(family === 4 ? C.AF_INET : C.AF_INET6).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0);
-    const replies = await this.socket.request(w.finish(), { operation: 'dump', object: `IPv${family} routes` });
-    return decodeAll(replies, C.RTM_NEWROUTE, decodeRoute);
+    return this.socket.dump(w.finish(), { operation: 'dump', object: `IPv${family} routes` }, C.RTM_NEWROUTE, decodeRoute);
   }
 }

@@ -19,10 +19,12 @@
 #define SOL_NETLINK 270
 #endif
 
-// Large enough for any datagram the kernel sends (dumps are capped well below this).
-#define RECV_BUFFER_SIZE (1 << 20)
+// The kernel caps a netlink datagram (a dump part) at 32 KiB; MSG_TRUNC catches anything bigger.
+#define DATAGRAM_SIZE 32768
+// Datagrams read per recvmmsg(2): acks arrive one per datagram, so reading them in bulk matters.
+#define DATAGRAMS_PER_READ 64
 // Datagrams handed to JavaScript per readiness event: bounds one callback's work and memory.
-#define MAX_DATAGRAMS_PER_WAKEUP 256
+#define MAX_DATAGRAMS_PER_WAKEUP 4096
 
 typedef struct {
   napi_env env;
@@ -34,7 +36,9 @@ typedef struct {
   int closed;
 } nl_socket;
 
-static char recv_buffer[RECV_BUFFER_SIZE];
+static char recv_buffers[DATAGRAMS_PER_READ][DATAGRAM_SIZE];
+static struct iovec recv_iov[DATAGRAMS_PER_READ];
+static struct mmsghdr recv_msgs[DATAGRAMS_PER_READ];
 
 static napi_value errno_error(napi_env env, const char *what, int err) {
   char message[256];
@@ -103,20 +107,28 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   size_t capacity = 0, used = 0;
   char *chunk = NULL;
   int pending_error = 0;
-  for (int i = 0; i < MAX_DATAGRAMS_PER_WAKEUP && !sock->closed; i++) {
-    ssize_t n = recv(sock->fd, recv_buffer, sizeof recv_buffer, MSG_DONTWAIT | MSG_TRUNC);
+  for (int total = 0; total < MAX_DATAGRAMS_PER_WAKEUP && !sock->closed && !pending_error;) {
+    for (int i = 0; i < DATAGRAMS_PER_READ; i++) {
+      recv_iov[i].iov_base = recv_buffers[i];
+      recv_iov[i].iov_len = DATAGRAM_SIZE;
+      memset(&recv_msgs[i].msg_hdr, 0, sizeof recv_msgs[i].msg_hdr);
+      recv_msgs[i].msg_hdr.msg_iov = &recv_iov[i];
+      recv_msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(sock->fd, recv_msgs, DATAGRAMS_PER_READ, MSG_DONTWAIT, NULL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) pending_error = errno;
       break;
     }
-    if ((size_t)n > sizeof recv_buffer) {
-      pending_error = EMSGSIZE;
-      break;
+    size_t batch = 0;
+    for (int i = 0; i < n; i++) {
+      if (recv_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) pending_error = EMSGSIZE;
+      batch += recv_msgs[i].msg_len;
     }
-    if (used + (size_t)n > capacity) {
+    if (used + batch > capacity) {
       size_t next = capacity ? capacity * 2 : 65536;
-      while (next < used + (size_t)n) next *= 2;
+      while (next < used + batch) next *= 2;
       char *grown = realloc(chunk, next);
       if (grown == NULL) {
         pending_error = ENOMEM;
@@ -125,8 +137,12 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       chunk = grown;
       capacity = next;
     }
-    memcpy(chunk + used, recv_buffer, (size_t)n);
-    used += (size_t)n;
+    for (int i = 0; i < n; i++) {
+      memcpy(chunk + used, recv_buffers[i], recv_msgs[i].msg_len);
+      used += recv_msgs[i].msg_len;
+    }
+    total += n;
+    if (n < DATAGRAMS_PER_READ) break;
   }
 
   if (used > 0) {
