@@ -146,6 +146,7 @@ export const RT_TABLE_MAIN = 254;
 export const RTPROT_STATIC = 4;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_NOWHERE = 255;
 export const RTN_UNICAST = 1;
 export const RTNH_F_ONLINK = 0x4;
 

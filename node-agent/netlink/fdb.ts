@@ -3,7 +3,7 @@ import { attrU16, attrU16BE, attrU32, attrU8 } from './attributes';
 import { bytesToIp, bytesToMac } from './address-bytes';
 import { NetlinkError } from './errors';
 import { MessageWriter } from './message-writer';
-import { NudState, WriteMode, nudBits, nudState, readNdmsg, writeFlags, writeNdmsg } from './neigh-message';
+import { WriteMode, readNdmsg, writeFlags, writeNdmsg } from './neigh-message';
 import { NetlinkSocket } from './socket';
 
 // A bridge forwarding-database entry: on a vxlan device (`self`) it maps a MAC to a remote VTEP;
@@ -24,18 +24,24 @@ export interface FdbEntry {
   masterFlag?: boolean;
   externLearn?: boolean;
   sticky?: boolean;
-  state?: NudState;
+  // In bridge(8)'s words: permanent (the default), static (never ages, may move), dynamic (ages).
+  state?: FdbState;
   // NDA_PROTOCOL: who installed it; vxgossip tags its own with RTPROT_VXGOSSIP.
   protocol?: number;
 }
 
 // A query (get) carries no state: the kernel rejects one that does.
-// As iproute2 does: an entry is permanent unless said otherwise; the vxlan driver rejects entries
-// that are neither permanent nor reachable.
-function fdbState(state: NudState | undefined): number {
-  if (state === undefined) return C.NUD_NOARP | C.NUD_PERMANENT;
-  const bits = nudBits(state);
-  return bits & (C.NUD_PERMANENT | C.NUD_REACHABLE) ? bits : bits | C.NUD_PERMANENT;
+export type FdbState = 'permanent' | 'static' | 'dynamic';
+
+const FDB_STATE_BITS: Record<FdbState, number> = {
+  permanent: C.NUD_NOARP | C.NUD_PERMANENT,
+  static: C.NUD_NOARP | C.NUD_REACHABLE,
+  dynamic: C.NUD_REACHABLE,
+};
+
+function fdbState(bits: number): FdbState {
+  if (bits & C.NUD_PERMANENT) return 'permanent';
+  return bits & C.NUD_NOARP ? 'static' : 'dynamic';
 }
 
 export function encodeFdb(type: number, flags: number, e: FdbEntry, query = false): Buffer {
@@ -50,7 +56,7 @@ export function writeFdb(w: MessageWriter, e: FdbEntry, query = false): MessageW
   if (!e.self && !e.masterFlag) ntf |= C.NTF_SELF;
   if (e.externLearn) ntf |= C.NTF_EXT_LEARNED;
   if (e.sticky) ntf |= C.NTF_STICKY;
-  writeNdmsg(w, { family: C.AF_BRIDGE, ifindex: e.ifindex, state: query ? 0 : fdbState(e.state), flags: ntf, type: 0 });
+  writeNdmsg(w, { family: C.AF_BRIDGE, ifindex: e.ifindex, state: query ? 0 : FDB_STATE_BITS[e.state ?? 'permanent'], flags: ntf, type: 0 });
   w.attrMac(C.NDA_LLADDR, e.mac);
   if (e.dst !== undefined) w.attrIp(C.NDA_DST, e.dst);
   if (e.vni !== undefined) w.attrU32(C.NDA_VNI, e.vni);
@@ -66,7 +72,7 @@ export function decodeFdb(payload: Buffer): FdbEntry {
   const lladdr = attrs[C.NDA_LLADDR];
   const dst = attrs[C.NDA_DST];
   // Only what is set: a dump holds many of these, and absent flags cost nothing.
-  const entry: FdbEntry = { ifindex: header.ifindex, mac: lladdr ? bytesToMac(lladdr) : '', state: nudState(header.state) };
+  const entry: FdbEntry = { ifindex: header.ifindex, mac: lladdr ? bytesToMac(lladdr) : '', state: fdbState(header.state) };
   if (header.flags & C.NTF_SELF) entry.self = true;
   if (header.flags & C.NTF_MASTER) entry.masterFlag = true;
   if (header.flags & C.NTF_EXT_LEARNED) entry.externLearn = true;

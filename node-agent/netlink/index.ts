@@ -4,7 +4,7 @@ export * from './notifications';
 export { RTPROT_VXGOSSIP } from './constants';
 export type { Link, LinkSpec, LinkChanges, BridgePortInfo } from './link';
 export type { VxlanOptions } from './vxlan';
-export type { FdbEntry } from './fdb';
+export type { FdbEntry, FdbState } from './fdb';
 export type { Neighbour } from './neigh';
 export type { Route, IpEncap } from './route';
 export type { Address } from './addr';

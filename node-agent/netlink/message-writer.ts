@@ -5,6 +5,7 @@ const align4 = (n: number) => (n + 3) & ~3;
 
 // Builds one netlink message in place: header, fixed family struct, then attributes. The socket
 // fills in the sequence number when it sends. Bulk encoders reuse one writer through reset().
+// Every write computes its offset before touching this.buf: reserving may replace the buffer.
 export class MessageWriter {
   private buf: Buffer;
   private offset = NLMSG_HDRLEN;
@@ -35,19 +36,23 @@ export class MessageWriter {
   }
 
   u8(value: number): this {
-    this.buf.writeUInt8(value, this.reserveRaw(1));
+    const at = this.reserveRaw(1);
+    this.buf.writeUInt8(value, at);
     return this;
   }
   u16(value: number): this {
-    this.buf.writeUInt16LE(value, this.reserveRaw(2));
+    const at = this.reserveRaw(2);
+    this.buf.writeUInt16LE(value, at);
     return this;
   }
   u32(value: number): this {
-    this.buf.writeUInt32LE(value >>> 0, this.reserveRaw(4));
+    const at = this.reserveRaw(4);
+    this.buf.writeUInt32LE(value >>> 0, at);
     return this;
   }
   i32(value: number): this {
-    this.buf.writeInt32LE(value, this.reserveRaw(4));
+    const at = this.reserveRaw(4);
+    this.buf.writeInt32LE(value, at);
     return this;
   }
 
@@ -83,37 +88,45 @@ export class MessageWriter {
     return start + NLA_HDRLEN;
   }
   attrU8(type: number, value: number): this {
-    this.buf.writeUInt8(value, this.scalar(type, 1));
+    const at = this.scalar(type, 1);
+    this.buf.writeUInt8(value, at);
     return this;
   }
   attrU16(type: number, value: number): this {
-    this.buf.writeUInt16LE(value, this.scalar(type, 2));
+    const at = this.scalar(type, 2);
+    this.buf.writeUInt16LE(value, at);
     return this;
   }
   attrU16BE(type: number, value: number): this {
-    this.buf.writeUInt16BE(value, this.scalar(type, 2));
+    const at = this.scalar(type, 2);
+    this.buf.writeUInt16BE(value, at);
     return this;
   }
   attrU32(type: number, value: number): this {
-    this.buf.writeUInt32LE(value >>> 0, this.scalar(type, 4));
+    const at = this.scalar(type, 4);
+    this.buf.writeUInt32LE(value >>> 0, at);
     return this;
   }
   attrU32BE(type: number, value: number): this {
-    this.buf.writeUInt32BE(value >>> 0, this.scalar(type, 4));
+    const at = this.scalar(type, 4);
+    this.buf.writeUInt32BE(value >>> 0, at);
     return this;
   }
   attrU64BE(type: number, value: bigint): this {
-    this.buf.writeBigUInt64BE(value, this.scalar(type, 8));
+    const at = this.scalar(type, 8);
+    this.buf.writeBigUInt64BE(value, at);
     return this;
   }
   // Addresses are parsed straight into the message: no intermediate buffers on the bulk path.
   attrMac(type: number, mac: string): this {
-    writeMac(this.buf, this.scalar(type, 6), mac);
+    const at = this.scalar(type, 6);
+    writeMac(this.buf, at, mac);
     return this;
   }
   attrIp(type: number, ip: string): this {
     const v4 = !ip.includes(':');
-    writeIp(this.buf, this.scalar(type, v4 ? 4 : 16), ip, v4);
+    const at = this.scalar(type, v4 ? 4 : 16);
+    writeIp(this.buf, at, ip, v4);
     return this;
   }
   attrFlag(type: number): this {

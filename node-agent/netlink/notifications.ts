@@ -46,8 +46,13 @@ export function decodeEvent(m: NetlinkMessage): NetlinkEvent | undefined {
 export class NetlinkNotifications {
   private readonly socket: NetlinkSocket;
 
-  constructor(groups: NotificationGroup[], onEvent: (event: NetlinkEvent) => void, onError: (err: Error) => void, netns?: string) {
-    this.socket = new NetlinkSocket({ groups: groups.flatMap((g) => GROUPS[g]), netns });
+  constructor(
+    groups: NotificationGroup[],
+    onEvent: (event: NetlinkEvent) => void,
+    onError: (err: Error) => void,
+    options: { netns?: string; receiveBuffer?: number } = {},
+  ) {
+    this.socket = new NetlinkSocket({ groups: groups.flatMap((g) => GROUPS[g]), ...options });
     this.socket.onNotification((m) => {
       let event: NetlinkEvent | undefined;
       try {

@@ -43,14 +43,16 @@ function splitPrefix(dst: string): { address: Buffer; length: number } {
 export function encodeRoute(type: number, flags: number, r: Route): Buffer {
   const { address, length } = splitPrefix(r.dst);
   const table = r.table ?? C.RT_TABLE_MAIN;
+  // A delete matches on what it names: unset protocol and scope match any, as with `ip route del`.
+  const deleting = type === C.RTM_DELROUTE;
   const w = new MessageWriter(type, flags, 160);
   w.u8(address.length === 4 ? C.AF_INET : C.AF_INET6)
     .u8(length)
     .u8(0)
     .u8(0)
     .u8(table < 256 ? table : 0)
-    .u8(r.protocol ?? C.RTPROT_STATIC)
-    .u8(r.scope === 'link' ? C.RT_SCOPE_LINK : C.RT_SCOPE_UNIVERSE)
+    .u8(r.protocol ?? (deleting ? 0 : C.RTPROT_STATIC))
+    .u8(r.scope === 'link' ? C.RT_SCOPE_LINK : r.scope === 'universe' || !deleting ? C.RT_SCOPE_UNIVERSE : C.RT_SCOPE_NOWHERE)
     .u8(C.RTN_UNICAST)
     .u32(r.onlink ? C.RTNH_F_ONLINK : 0);
   w.attr(C.RTA_DST, address);

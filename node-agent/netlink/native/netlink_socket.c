@@ -98,11 +98,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_env env = sock->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  if (status < 0) {
-    deliver(sock, errno_error(env, "netlink poll", -status), NULL);
-    napi_close_handle_scope(env, scope);
-    return;
-  }
+  // libuv reports EPOLLERR as UV_EBADF and stops polling. On a netlink socket that error is a
+  // pending socket error (ENOBUFS): reading below consumes it, and then polling resumes.
+  int poll_failed = status < 0;
 
   size_t capacity = 0, used = 0;
   char *chunk = NULL;
@@ -152,6 +150,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     deliver(sock, NULL, data);
   }
   free(chunk);
+  if (poll_failed && !sock->closed) {
+    if (used == 0 && pending_error == 0) deliver(sock, errno_error(env, "netlink poll (socket no longer polled)", -status), NULL);
+    else uv_poll_start(&sock->poll, UV_READABLE, on_readable);
+  }
   // ENOBUFS means the kernel dropped messages for us: reported, never fatal, the socket stays usable.
   if (pending_error && !sock->closed) deliver(sock, errno_error(env, "netlink recv", pending_error), NULL);
   napi_close_handle_scope(env, scope);
