@@ -3,7 +3,9 @@ import { getSystemErrorMap } from 'node:util';
 const systemErrors = getSystemErrorMap();
 
 export function errnoName(errno: number): string {
-  return systemErrors.get(-errno)?.[0] ?? `errno ${errno}`;
+  const name = systemErrors.get(-errno)?.[0] ?? `errno ${errno}`;
+  // Linux gives 95 two names; libuv picks ENOTSUP, the kernel's netlink code says EOPNOTSUPP.
+  return name === 'ENOTSUP' ? 'EOPNOTSUPP' : name;
 }
 
 const errnoText = (errno: number): string => systemErrors.get(-errno)?.[1] ?? 'unknown error';

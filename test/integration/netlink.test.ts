@@ -95,6 +95,21 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
       await assert.rejects(rt.links.delete({ index: 99999, name: 'ghost' }), (e: NetlinkError) => e.code === 'ENODEV' && /ghost/.test(e.message));
       await assert.rejects(rt.links.create({ name: 'vxbad', kind: 'vxlan', mtu: 20, vxlan: { id: 1, port: 4789 } }), (e: NetlinkError) => e instanceof NetlinkError && e.code === 'EINVAL');
       assert.equal(await rt.links.get('ghost'), undefined);
+      // A kind this kernel has no driver for.
+      await assert.rejects(rt.links.create({ name: 'odd0', kind: 'no-such-kind' as 'bridge' }), (e: NetlinkError) => e.code === 'EOPNOTSUPP');
+    });
+
+    it('reports EPERM, naming the object, to a process without CAP_NET_ADMIN', () => {
+      const script = [
+        `const { Rtnetlink } = require(${JSON.stringify(require.resolve('../../node-agent/netlink'))});`,
+        "process.setgid('nogroup'); process.setuid('nobody');",
+        "const rt = Rtnetlink.open();",
+        "rt.links.create({ name: 'nope0', kind: 'bridge' }).then(() => process.exit(3), (e) => { console.log(JSON.stringify({ code: e.code, message: e.message })); rt.close(); });",
+      ].join('\n');
+      const out = JSON.parse(h1.exec(process.execPath, ['-e', script]));
+      assert.equal(out.code, 'EPERM');
+      assert.match(out.message, /create bridge link nope0: EPERM/);
+      assert.equal(h1.link('nope0'), undefined);
     });
 
     it('changes MTU, MAC, name, up/down, master and alias in place; sets bridge port options', async () => {
@@ -244,15 +259,18 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
   });
 
   describe('notifications', () => {
-    it('delivers typed link, FDB and neighbour events', async () => {
+    it('delivers typed link, FDB and route events', async () => {
       const events: NetlinkEvent[] = [];
-      const watcher = new NetlinkNotifications(['link', 'neigh'], (e) => events.push(e), (e) => assert.fail(e), { netns: `/run/netns/${h1.netns}` });
+      const watcher = new NetlinkNotifications(['link', 'neigh', 'route'], (e) => events.push(e), (e) => assert.fail(e), { netns: `/run/netns/${h1.netns}` });
       try {
         await rt.links.create({ name: 'brn', kind: 'bridge' });
         const vx = await ifindex('vx4');
         await rt.fdb.add({ ifindex: vx, mac: '02:00:00:00:0e:01', dst: '198.18.0.14' });
         await rt.fdb.delete({ ifindex: vx, mac: '02:00:00:00:0e:01', dst: '198.18.0.14' });
+        const vxext = await ifindex('vxext');
+        await rt.routes.add({ dst: '172.16.31.0/24', oif: vxext, encap: { id: 7n, dst: '198.18.0.15' } });
         await eventually(() => {
+          assert.ok(events.some((e) => e.kind === 'route' && e.action === 'new' && e.route.dst === '172.16.31.0/24' && e.route.encap?.id === 7n));
           assert.ok(events.some((e) => e.kind === 'link' && e.action === 'new' && e.link.name === 'brn'));
           assert.ok(events.some((e) => e.kind === 'fdb' && e.action === 'new' && e.entry.mac === '02:00:00:00:0e:01' && e.entry.dst === '198.18.0.14'));
           assert.ok(events.some((e) => e.kind === 'fdb' && e.action === 'del' && e.entry.mac === '02:00:00:00:0e:01'));
