@@ -1,0 +1,157 @@
+import type { Logger } from '../common/log';
+import type { DesiredRemote } from '../common/fdb-state/fdb-view';
+import { FdbEntry, Neighbour, RTPROT_VXGOSSIP, Rtnetlink } from './netlink';
+
+const FLOOD_MAC = '00:00:00:00:00:00';
+
+// The devices of one realised L2 VNI.
+export interface VniPorts {
+  vni: number;
+  vxlanIndex: number;
+  bridgeIndex: number;
+  // Head-end replication: flood entries per remote VTEP. With a multicast group the device floods.
+  headEnd: boolean;
+}
+
+export interface FdbPassResult {
+  desired: number;
+  added: number;
+  removed: number;
+  failed: number;
+  // Per VNI: entries wanted and entries confirmed in the kernel after the pass.
+  perVni: Map<number, { desired: number; programmed: number }>;
+}
+
+// What we own in the kernel, so a sweep can never touch an operator's entry: every remote (dst)
+// entry on our vxlan devices (the kernel keeps no protocol tag on FDB entries, but the device is
+// ours), extern_learn entries the bridge holds for our vxlan port, and neighbours tagged with our
+// protocol on our bridges.
+interface KernelView {
+  vxlan: Map<string, FdbEntry>;
+  bridge: Map<string, FdbEntry>;
+  neighbours: Map<string, Neighbour>;
+}
+
+const vxlanKey = (e: { mac: string; dst?: string }) => `${e.mac}>${e.dst}`;
+
+// Reconciles remote endpoints and flood lists (the gossip view) against the kernel, FRR-zebra
+// style: read what is there, write only the difference, delete only what we own. A pass never
+// flushes, so a restart with a correct kernel changes nothing and drops no packet.
+export class FdbReconciler {
+  constructor(private readonly rt: Rtnetlink, private readonly log: Logger) {}
+
+  async reconcile(vnis: VniPorts[], remote: DesiredRemote): Promise<FdbPassResult> {
+    const result: FdbPassResult = { desired: 0, added: 0, removed: 0, failed: 0, perVni: new Map() };
+    const byVni = new Map(vnis.map((v) => [v.vni, v]));
+    const want = new Map<number, KernelView>(vnis.map((v) => [v.vni, { vxlan: new Map(), bridge: new Map(), neighbours: new Map() }]));
+
+    for (const flood of remote.floods) {
+      const ports = byVni.get(flood.vni);
+      if (!ports?.headEnd) continue;
+      const e: FdbEntry = { ifindex: ports.vxlanIndex, mac: FLOOD_MAC, dst: flood.vtep, self: true };
+      want.get(flood.vni)!.vxlan.set(vxlanKey(e), e);
+    }
+    for (const ep of remote.endpoints) {
+      const ports = byVni.get(ep.body.vni);
+      if (!ports) continue;
+      const view = want.get(ep.body.vni)!;
+      const e: FdbEntry = { ifindex: ports.vxlanIndex, mac: ep.body.mac, dst: ep.body.vtep, self: true };
+      view.vxlan.set(vxlanKey(e), e);
+      // The bridge learns nothing from the vxlan port (learning off): tell it where the MAC is.
+      view.bridge.set(ep.body.mac, { ifindex: ports.vxlanIndex, mac: ep.body.mac, masterFlag: true, externLearn: true });
+      for (const ip of ep.body.ips) {
+        const address = ip.split('/')[0];
+        // neigh_suppress answers ARP/ND from the bridge's neighbour table: no broadcast crosses the underlay.
+        view.neighbours.set(address, { ifindex: ports.bridgeIndex, ip: address, mac: ep.body.mac, state: 'permanent', protocol: RTPROT_VXGOSSIP });
+      }
+    }
+
+    for (const ports of vnis) {
+      const desired = want.get(ports.vni)!;
+      const count = desired.vxlan.size + desired.bridge.size + desired.neighbours.size;
+      result.desired += count;
+      try {
+        const kernel = await this.read(ports);
+        await this.apply(ports, desired, kernel, result);
+        const after = await this.read(ports);
+        result.perVni.set(ports.vni, { desired: count, programmed: countProgrammed(desired, after) });
+      } catch (err) {
+        result.failed += count;
+        result.perVni.set(ports.vni, { desired: count, programmed: 0 });
+        this.log.error('cannot program the FDB of a VNI; other VNIs are unaffected', { vni: ports.vni, error: (err as Error).message });
+      }
+    }
+    return result;
+  }
+
+  private async read(ports: VniPorts): Promise<KernelView> {
+    const view: KernelView = { vxlan: new Map(), bridge: new Map(), neighbours: new Map() };
+    for (const e of await this.rt.fdb.list(ports.vxlanIndex)) {
+      if (e.ifindex !== ports.vxlanIndex) continue;
+      if (e.self && e.dst !== undefined) view.vxlan.set(vxlanKey(e), e);
+      else if (e.masterFlag && e.externLearn) view.bridge.set(e.mac, e);
+    }
+    for (const family of [4, 6] as const) {
+      for (const n of await this.rt.neighbours.list(family, ports.bridgeIndex)) {
+        if (n.protocol === RTPROT_VXGOSSIP && n.ifindex === ports.bridgeIndex) view.neighbours.set(n.ip, n);
+      }
+    }
+    return view;
+  }
+
+  private async apply(ports: VniPorts, desired: KernelView, kernel: KernelView, result: FdbPassResult): Promise<void> {
+    const addVxlan = [...desired.vxlan.values()].filter((e) => !kernel.vxlan.has(vxlanKey(e)));
+    const delVxlan = [...kernel.vxlan.values()].filter((e) => !desired.vxlan.has(vxlanKey(e)));
+    const addBridge = [...desired.bridge.values()].filter((e) => {
+      const k = kernel.bridge.get(e.mac);
+      return !k || k.ifindex !== e.ifindex;
+    });
+    const delBridge = [...kernel.bridge.values()].filter((e) => !desired.bridge.has(e.mac));
+    const setNeigh = [...desired.neighbours.values()].filter((n) => kernel.neighbours.get(n.ip)?.mac !== n.mac);
+    const delNeigh = [...kernel.neighbours.values()].filter((n) => !desired.neighbours.has(n.ip));
+
+    // Unicast MACs have one remote: a moved MAC is replaced in place (no window without an entry).
+    // Flood entries accumulate one per VTEP, so they are appended.
+    const moved = addVxlan.filter((e) => e.mac !== FLOOD_MAC);
+    const floods = addVxlan.filter((e) => e.mac === FLOOD_MAC);
+    const movedMacs = new Set(moved.map((e) => e.mac));
+    // A replaced MAC's old entry is gone with the replace; deleting it again would fail.
+    const staleVxlan = delVxlan.filter((e) => e.mac === FLOOD_MAC || !movedMacs.has(e.mac));
+
+    const outcomes = await Promise.all([
+      this.rt.fdb.addMany(moved, 'replace'),
+      this.rt.fdb.addMany(floods, 'append'),
+      this.rt.fdb.addMany(addBridge, 'replace'),
+      this.rt.neighbours.addMany(setNeigh, 'replace'),
+    ]);
+    const removals = await Promise.all([
+      this.rt.fdb.deleteMany(staleVxlan),
+      this.rt.fdb.deleteMany(delBridge),
+      this.rt.neighbours.deleteMany(delNeigh),
+    ]);
+    const errors = [...outcomes.flat(), ...removals.flat()].filter((e): e is Error => e !== undefined);
+    // An entry that vanished between our read and our delete is what we wanted anyway.
+    const real = errors.filter((e) => (e as { code?: string }).code !== 'ENOENT');
+    result.added += moved.length + floods.length + addBridge.length + setNeigh.length;
+    result.removed += staleVxlan.length + delBridge.length + delNeigh.length;
+    result.failed += real.length;
+    if (real.length > 0) {
+      this.log.error('kernel refused FDB changes', { vni: ports.vni, failed: real.length, first: real[0].message });
+    }
+    const changed = addVxlan.length + addBridge.length + setNeigh.length + staleVxlan.length + delBridge.length + delNeigh.length;
+    if (changed > 0) {
+      this.log.debug('fdb pass', {
+        vni: ports.vni, vxlanAdded: addVxlan.length, vxlanRemoved: staleVxlan.length, bridgeAdded: addBridge.length,
+        bridgeRemoved: delBridge.length, neighboursSet: setNeigh.length, neighboursRemoved: delNeigh.length,
+      });
+    }
+  }
+}
+
+function countProgrammed(desired: KernelView, kernel: KernelView): number {
+  let n = 0;
+  for (const k of desired.vxlan.keys()) if (kernel.vxlan.has(k)) n++;
+  for (const [mac, e] of desired.bridge) if (kernel.bridge.get(mac)?.ifindex === e.ifindex) n++;
+  for (const [ip, e] of desired.neighbours) if (kernel.neighbours.get(ip)?.mac === e.mac) n++;
+  return n;
+}

@@ -1,0 +1,178 @@
+import type { Logger } from '../../common/log';
+import { messageCodec } from '../../common/proto-codec';
+import { recordFromProto, recordToProto } from '../../common/record-proto';
+import { recordKey, StateRecord } from '../../common/fdb-state/record';
+import type { RecordStore } from '../../common/fdb-state/record-store';
+import { OwnerSummary, sameSummary } from '../../common/fdb-state/owner-summary';
+import { newer } from '../../common/fdb-state/version';
+import type { GossipMessage, GossipMessage__Output } from '../../generated/vxgossip/v1/GossipMessage';
+import type { VniConfig, VniConfig__Output } from '../../generated/vxgossip/v1/VniConfig';
+import type { GossipCluster } from './cluster';
+
+const gossipCodec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip.v1.GossipMessage');
+
+// Records per reliable message when answering an owner request: bounded so one message stays small.
+const RECORDS_PER_REPLY = 500;
+
+export interface ConfigSource {
+  revision(): number;
+  snapshot(): VniConfig;
+  // A peer holds a newer configuration than ours (the server may be unreachable).
+  adopt(config: VniConfig__Output): void;
+}
+
+export interface SyncCounters {
+  malformed: number;
+  rejected: number;
+  applied: number;
+  refuted: number;
+}
+
+// Moves records between the local store and the cluster: every new record (ours, or a peer's seen
+// for the first time) is broadcast, so updates spread epidemically, not only from their origin; and
+// anti-entropy compares per-owner summaries and fetches every record of an owner that differs, so
+// what depends on what (memberships, endpoints, tombstones) always travels together.
+export class RecordSync {
+  private cluster: GossipCluster | undefined;
+  readonly counters: SyncCounters = { malformed: 0, rejected: 0, applied: 0, refuted: 0 };
+
+  constructor(
+    private readonly store: RecordStore,
+    private readonly config: ConfigSource,
+    // The VTEP a peer advertises in its meta, when known: a record whose VTEP contradicts its owner's
+    // is a lie (or a bug) and is dropped.
+    private readonly vtepOf: (node: string) => string | undefined,
+    private readonly log: Logger,
+  ) {
+    store.on('change', ({ after, local }) => {
+      if (local) this.broadcast(after);
+    });
+  }
+
+  attach(cluster: GossipCluster): void {
+    this.cluster = cluster;
+  }
+
+  // Memberlist handlers.
+
+  onMessage(payload: Buffer): void {
+    let message: GossipMessage__Output;
+    try {
+      message = gossipCodec.decode(payload);
+    } catch (err) {
+      this.counters.malformed++;
+      this.log.warn('dropped an undecodable gossip message', { bytes: payload.length, error: (err as Error).message });
+      return;
+    }
+    switch (message.msg) {
+      case 'records':
+        for (const r of message.records?.records ?? []) this.acceptRecord(r);
+        break;
+      case 'digest':
+        if (message.digest) this.compare(message.digest.node, message.digest.owners, Number(message.digest.configRevision));
+        break;
+      case 'request':
+        if (message.request) void this.answerOwnerRequest(message.request.requester, message.request.owners);
+        break;
+      case 'config':
+        if (message.config && Number(message.config.revision) > this.config.revision()) this.config.adopt(message.config);
+        break;
+      case 'configRequest':
+        if (message.configRequest && this.config.revision() > Number(message.configRequest.haveRevision)) {
+          void this.send(message.configRequest.requester, { config: this.config.snapshot() });
+        }
+        break;
+      default:
+        this.counters.malformed++;
+    }
+  }
+
+  localState(): Buffer {
+    return gossipCodec.encode({ digest: this.digest() });
+  }
+
+  mergeRemoteState(state: Buffer): void {
+    this.onMessage(state);
+  }
+
+  // A digest to one random live peer: anti-entropy more often than memberlist's push/pull.
+  async antiEntropy(): Promise<void> {
+    const peers = this.cluster?.peers().filter((p) => p.state === 'alive' && p.name !== this.cluster!.localName) ?? [];
+    if (peers.length === 0) return;
+    const peer = peers[Math.floor(Math.random() * peers.length)];
+    await this.send(peer.name, { digest: this.digest() });
+  }
+
+  private digest() {
+    return {
+      node: this.store.node,
+      configRevision: this.config.revision(),
+      owners: this.store.ownerSummaries().map((s) => ({ owner: s.owner, count: s.count, maxVersion: s.maxVersion, checksum: s.checksum })),
+    };
+  }
+
+  private acceptRecord(proto: NonNullable<GossipMessage__Output['records']>['records'][number]): void {
+    let record: StateRecord;
+    try {
+      record = recordFromProto(proto);
+    } catch (err) {
+      this.counters.malformed++;
+      this.log.warn('dropped an invalid record', { owner: proto.owner, error: (err as Error).message });
+      return;
+    }
+    const advertised = record.owner === this.store.node ? undefined : this.vtepOf(record.owner);
+    if (advertised !== undefined && record.body.vtep !== advertised) {
+      this.counters.rejected++;
+      this.log.warn('rejected a record whose VTEP is not its owner\'s', { owner: record.owner, claimed: record.body.vtep, advertised });
+      return;
+    }
+    const result = this.store.merge(record);
+    if (result === 'applied') {
+      this.counters.applied++;
+      this.broadcast(record);
+    } else if (result === 'refuted') {
+      this.counters.refuted++;
+      this.log.warn('a peer holds a version of our own record we did not issue; refuted it', { key: recordKey(record.body) });
+    }
+  }
+
+  private compare(node: string, theirs: Array<{ owner: string; count: number; maxVersion: { incarnation?: string | number; counter?: string | number } | null; checksum: string | number }>, configRevision: number): void {
+    if (!node || node === this.store.node) return;
+    const wanted: string[] = [];
+    for (const t of theirs) {
+      const summary: OwnerSummary = {
+        owner: t.owner,
+        count: Number(t.count),
+        maxVersion: { incarnation: Number(t.maxVersion?.incarnation ?? 0), counter: Number(t.maxVersion?.counter ?? 0) },
+        checksum: Number(t.checksum),
+      };
+      const ours = this.store.summaryOf(t.owner);
+      if (sameSummary(ours, summary)) continue;
+      // Fetch when they may know something we do not; if we are ahead they will ask us.
+      if (!ours || ours.count === 0 || !newer(ours.maxVersion, summary.maxVersion)) wanted.push(t.owner);
+    }
+    if (wanted.length > 0) void this.send(node, { request: { owners: wanted, requester: this.store.node } });
+    if (configRevision > this.config.revision()) void this.send(node, { configRequest: { haveRevision: this.config.revision(), requester: this.store.node } });
+  }
+
+  private async answerOwnerRequest(requester: string, owners: string[]): Promise<void> {
+    if (!requester) return;
+    const records = owners.flatMap((o) => this.store.recordsOf(o));
+    for (let i = 0; i < records.length; i += RECORDS_PER_REPLY) {
+      await this.send(requester, { records: { records: records.slice(i, i + RECORDS_PER_REPLY).map(recordToProto) } });
+    }
+  }
+
+  private broadcast(record: StateRecord): void {
+    this.cluster?.broadcast(`${record.owner}/${recordKey(record.body)}`, gossipCodec.encode({ records: { records: [recordToProto(record)] } }));
+  }
+
+  private async send(peer: string, message: GossipMessage): Promise<void> {
+    if (!this.cluster) return;
+    try {
+      await this.cluster.sendReliable(peer, gossipCodec.encode(message));
+    } catch (err) {
+      this.log.debug('gossip send failed; anti-entropy retries later', { peer, error: (err as Error).message });
+    }
+  }
+}
