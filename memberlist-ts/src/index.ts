@@ -1,1 +1,12 @@
-export {};
+export { Memberlist, MemberlistError, META_MAX_SIZE } from './memberlist';
+export { defaultLanConfig, defaultLocalConfig, defaultWanConfig, silentLogger } from './config';
+export type { Config, Logger } from './config';
+export type { AliveDelegate, ConflictDelegate, Delegate, EventDelegate, MergeDelegate, PingDelegate } from './delegate';
+export type { Node } from './node';
+export { stateName } from './node';
+export { NodeStateType } from './messages';
+export { Keyring, KeyringError } from './keyring';
+export { TransmitLimitedQueue, retransmitLimit } from './broadcast-queue';
+export type { Broadcast } from './broadcast-queue';
+export { MemoryNetwork, NetTransport } from './transport';
+export type { Transport } from './transport';
