@@ -6,8 +6,10 @@ import type { Command, Group, Options } from './command';
 import { EXIT_USAGE, describeFailure } from './errors';
 import { checkOutputFormat } from './output';
 import { vniGroup } from './vni-commands';
+import { endpointGroup, fdbGroup } from './endpoint-commands';
+import { nodeGroup } from './node-commands';
 
-const groups: Group[] = [vniGroup];
+const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup];
 
 const globalOptions: Options = {
   server: { type: 'string' },

@@ -101,6 +101,8 @@ export class LabHost {
 export class LabNetwork {
   readonly hosts: LabHost[] = [];
   private readonly underlayNetns: string;
+  // Extra namespaces (endpoints attached to the overlay): removed with the lab.
+  private readonly extraNetns: string[] = [];
 
   private constructor(private readonly id: string) {
     this.underlayNetns = `${id}-ul`;
@@ -144,6 +146,26 @@ export class LabNetwork {
     });
   }
 
+  // A bare namespace (loopback up) for an endpoint; its name is what `ctl endpoint attach --netns` takes.
+  namespace(name: string): string {
+    const netns = `${this.id}-${name}`;
+    ip(['netns', 'add', netns]);
+    ip(['-n', netns, 'link', 'set', 'lo', 'up']);
+    this.extraNetns.push(netns);
+    return netns;
+  }
+
+  // Runs a command in one of this lab's namespaces.
+  execIn(netns: string, command: string, args: string[]): { status: number; stdout: string; stderr: string } {
+    try {
+      const stdout = execFileSync('ip', ['netns', 'exec', netns, command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      return { status: 0, stdout, stderr: '' };
+    } catch (err) {
+      const e = err as { status?: number; stdout?: string; stderr?: string };
+      return { status: e.status ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  }
+
   // Cuts (or restores) a host's underlay link, as a pulled cable would.
   setLink(host: string, up: boolean): void {
     ip(['-n', this.underlayNetns, 'link', 'set', `p-${host}`, up ? 'up' : 'down']);
@@ -156,9 +178,10 @@ export class LabNetwork {
 
   private destroyNamespaces(): void {
     const existing = new Set(ip(['netns', 'list']).split('\n').map((l) => l.split(' ')[0]));
-    for (const netns of [...this.hosts.map((h) => h.netns), this.underlayNetns]) {
+    for (const netns of [...this.extraNetns, ...this.hosts.map((h) => h.netns), this.underlayNetns]) {
       if (existing.has(netns)) ip(['netns', 'delete', netns]);
     }
     this.hosts.length = 0;
+    this.extraNetns.length = 0;
   }
 }

@@ -1,15 +1,46 @@
+import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/log';
 import type { VniConfig } from '../common/vni';
+import { vniFromProto, vniToProto } from '../common/vni-proto';
+import { messageCodec } from '../common/proto-codec';
+import { recordToProto } from '../common/record-proto';
+import { RecordStore } from '../common/fdb-state/record-store';
+import { FdbView } from '../common/fdb-state/fdb-view';
+import { MoveTracker } from '../common/fdb-state/mobility';
+import { RpcError } from '../common/grpc-errors';
 import type { ProgrammingStatus } from '../generated/vxgossip/v1/ProgrammingStatus';
+import type { Command__Output } from '../generated/vxgossip/v1/Command';
+import type { CommandResult } from '../generated/vxgossip/v1/CommandResult';
+import type { NodeMeta, NodeMeta__Output } from '../generated/vxgossip/v1/NodeMeta';
 import { AgentState } from './agent-state';
 import { DeviceReconciler } from './device-reconciler';
+import { EndpointAttacher } from './endpoint-attacher';
+import { FdbReconciler, VniPorts } from './fdb-reconciler';
+import type { GossipCluster, GossipHandlers, Peer } from './gossip/cluster';
+import { RecordSync } from './gossip/record-sync';
+import { KernelWatch } from './kernel-watch';
 import type { LinkDriver } from './link-driver';
+import { scanLocalEndpoints } from './local-endpoints';
+import { syncLocalRecords } from './local-records';
+import type { Rtnetlink } from './netlink';
 import { ServerLink } from './server-link';
 import { findUnderlay } from './underlay';
+import { bridgeName, vxlanName } from './vni-devices';
 
-export const AGENT_VERSION = '0.1.0';
-// Out-of-band changes (an operator deleting a device) are repaired at least this often.
+export const AGENT_VERSION = '0.2.0';
+// Out-of-band changes are also caught by notifications; this is the backstop.
 const RESYNC_INTERVAL_MS = 30_000;
+const ANTI_ENTROPY_INTERVAL_MS = 2_000;
+const REAP_INTERVAL_MS = 60_000;
+// Tombstones must outlast the longest partition we heal from without a full resync.
+const TOMBSTONE_TTL_MS = 24 * 3600_000;
+
+const metaCodec = messageCodec<NodeMeta, NodeMeta__Output>('vxgossip.v1.NodeMeta');
+
+export interface GossipOptions {
+  createCluster(handlers: GossipHandlers): Promise<GossipCluster>;
+  join: string[];
+}
 
 export interface AgentOptions {
   name: string;
@@ -17,84 +48,259 @@ export interface AgentOptions {
   server: string;
   state: AgentState;
   driver: LinkDriver;
+  rt: Rtnetlink;
+  gossip: GossipOptions;
   log: Logger;
 }
 
-// Ties the pieces together: the VNI configuration (from the server, else the cached copy) is
-// realised by the reconciler, whose per-VNI status goes back to the server.
+// Ties the pieces together. Desired state comes from two sources: the VNI configuration (server,
+// else the cached copy, else a peer with a newer revision) and the gossip record store (what every
+// host announces). Passes realise it in the kernel; the server gets status and our records, but the
+// data plane never waits for it.
 export class Agent {
-  private readonly reconciler: DeviceReconciler;
+  private readonly devices: DeviceReconciler;
+  private readonly fdb: FdbReconciler;
+  private readonly attacher: EndpointAttacher;
+  readonly store: RecordStore;
+  private readonly sync: RecordSync;
+  private readonly view: FdbView;
   private readonly link: ServerLink;
-  private readonly timer: NodeJS.Timeout;
-  private running: Promise<void> = Promise.resolve();
-  private pending = false;
+  private readonly watch: KernelWatch;
+  private readonly peers = new Map<string, Peer & { vtep?: string }>();
+  private cluster: GossipCluster | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
   private authoritative: boolean;
+  private ports: VniPorts[] = [];
   private lastStatus: ProgrammingStatus[] = [];
+  // Pass scheduling: one pass at a time; requests during a pass collapse into one more.
+  private running: Promise<void> = Promise.resolve();
+  private wantFull = false;
+  private scheduled = false;
+  private stopped = false;
 
   constructor(private readonly options: AgentOptions) {
-    const { driver, vtep, log } = options;
-    this.reconciler = new DeviceReconciler(driver, vtep, () => findUnderlay(vtep, driver), log.child({ part: 'devices' }));
+    const { driver, vtep, log, rt, name, state } = options;
+    this.devices = new DeviceReconciler(driver, vtep, () => findUnderlay(vtep, driver), log.child({ part: 'devices' }));
+    this.fdb = new FdbReconciler(rt, log.child({ part: 'fdb' }));
+    this.attacher = new EndpointAttacher(rt, name, log.child({ part: 'endpoints' }));
+    this.store = new RecordStore({ node: name, incarnation: state.identity.incarnation, tombstoneTtlMs: TOMBSTONE_TTL_MS });
+    this.view = new FdbView(this.store, new MoveTracker(), (key, claims) =>
+      log.error('duplicate MAC: it moved too often and is frozen where it was', { key, claimants: claims.map((c) => c.owner) }),
+    );
+    this.sync = new RecordSync(
+      this.store,
+      {
+        revision: () => state.configRevision,
+        snapshot: () => ({ revision: state.configRevision, vnis: state.vnis.map(vniToProto) }),
+        adopt: (config) => this.onConfig(Number(config.revision), config.vnis.map(vniFromProto), 'gossip'),
+      },
+      (node) => this.peers.get(node)?.vtep,
+      log.child({ part: 'gossip' }),
+    );
+    this.store.on('change', ({ local, after }) => {
+      if (local) this.link?.sendRecords([recordToProto(after)]);
+      else this.schedule('fdb');
+    });
     // A cached configuration is a complete desired set too: it may sweep. A fresh data dir may not.
-    this.authoritative = options.state.configRevision > 0;
+    this.authoritative = state.configRevision > 0;
     this.link = new ServerLink(
       options.server,
-      () => ({
-        node: options.name,
-        vtep,
-        incarnation: options.state.identity.incarnation,
-        agentVersion: AGENT_VERSION,
-        configRevision: options.state.configRevision,
-      }),
-      { onConfig: (revision, vnis) => this.onConfig(revision, vnis) },
+      () => ({ node: name, vtep, incarnation: state.identity.incarnation, agentVersion: AGENT_VERSION, configRevision: state.configRevision }),
+      {
+        onConfig: (revision, vnis) => this.onConfig(revision, vnis, 'server'),
+        onCommand: (command) => this.onCommand(command),
+        onConnected: () => {
+          this.link.sendRecords(this.store.owned().map(recordToProto));
+          this.sendMembership();
+        },
+      },
       log.child({ part: 'server-link' }),
     );
-    this.timer = setInterval(() => this.requestReconcile(), RESYNC_INTERVAL_MS);
+    this.watch = new KernelWatch({ fdb: () => this.schedule('fdb'), full: (reason) => (log.info('full pass', { reason }), this.schedule('full')) }, log.child({ part: 'kernel-watch' }));
   }
 
-  start(): void {
-    this.options.log.info('agent starting', {
-      node: this.options.name, vtep: this.options.vtep, incarnation: this.options.state.identity.incarnation,
-      cachedRevision: this.options.state.configRevision, cachedVnis: this.options.state.vnis.length,
+  async start(): Promise<void> {
+    const { state, log } = this.options;
+    log.info('agent starting', {
+      vtep: this.options.vtep, incarnation: state.identity.incarnation, cachedRevision: state.configRevision, cachedVnis: state.vnis.length,
     });
-    this.requestReconcile();
+    this.schedule('full');
     this.link.start();
+    this.cluster = await this.options.gossip.createCluster(this.gossipHandlers());
+    this.sync.attach(this.cluster);
+    this.timers.push(
+      setInterval(() => this.schedule('full'), RESYNC_INTERVAL_MS),
+      setInterval(() => void this.sync.antiEntropy(), ANTI_ENTROPY_INTERVAL_MS),
+      setInterval(() => this.store.reap(), REAP_INTERVAL_MS),
+    );
+    void this.joinWithRetry();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
+  // Graceful: peers withdraw our entries at once. Devices and FDB stay in place for a restart.
+  async stop(leave: boolean): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.watch.close();
     this.link.close();
+    await this.running;
+    if (this.cluster) {
+      if (leave) await this.cluster.leave(2_000).catch((err: Error) => this.options.log.warn('leave did not complete', { error: err.message }));
+      await this.cluster.shutdown();
+    }
+  }
+
+  private async joinWithRetry(): Promise<void> {
+    const { join } = this.options.gossip;
+    if (join.length === 0 || !this.cluster) return;
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        const joined = await this.cluster.join(join);
+        if (joined > 0) {
+          this.options.log.info('joined the gossip cluster', { contacted: joined, members: this.cluster.peers().length });
+          return;
+        }
+      } catch (err) {
+        this.options.log.warn('cannot join the gossip cluster yet; retrying', { join, attempt, error: (err as Error).message });
+      }
+      await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 10_000)));
+    }
+  }
+
+  private gossipHandlers(): GossipHandlers {
+    return {
+      meta: () => metaCodec.encode({
+        vtep: this.options.vtep, configRevision: this.options.state.configRevision, agentVersion: AGENT_VERSION, incarnation: this.store.incarnation,
+      }),
+      message: (payload) => this.sync.onMessage(payload),
+      localState: () => this.sync.localState(),
+      mergeRemoteState: (payload) => this.sync.mergeRemoteState(payload),
+      peerChanged: (peer) => {
+        let vtep: string | undefined;
+        try {
+          vtep = metaCodec.decode(peer.meta).vtep || undefined;
+        } catch {
+          vtep = undefined;
+        }
+        const before = this.peers.get(peer.name);
+        this.peers.set(peer.name, { ...peer, vtep });
+        if (before?.state !== peer.state) {
+          this.options.log.info('peer state', { peer: peer.name, state: peer.state, vtep });
+          this.schedule('fdb');
+          this.sendMembership();
+        }
+      },
+    };
+  }
+
+  private sendMembership(): void {
+    const state = (s: Peer['state']) => `NODE_STATE_${s.toUpperCase()}` as 'NODE_STATE_ALIVE';
+    this.link.sendMembership([...this.peers.values()].map((p) => ({ name: p.name, vtep: p.vtep ?? '', state: state(p.state), gossipAddress: p.address })));
+  }
+
+  private alive(owner: string): boolean {
+    if (owner === this.options.name) return true;
+    const state = this.peers.get(owner)?.state;
+    return state === 'alive' || state === 'suspect';
+  }
+
+  private onConfig(revision: number, vnis: VniConfig[], source: 'server' | 'gossip'): void {
+    const { state, log } = this.options;
+    if (source === 'gossip' && revision <= state.configRevision) return;
+    if (revision < state.configRevision) log.warn('server configuration is older than the cached one; following the server', { revision, cachedRevision: state.configRevision });
+    state.saveConfig(revision, vnis);
+    this.authoritative = true;
+    log.info('configuration received', { source, revision, vnis: vnis.map((v) => v.id) });
+    void this.cluster?.updateMeta().catch(() => undefined);
+    this.schedule('full');
+  }
+
+  private schedule(kind: 'full' | 'fdb'): void {
+    if (this.stopped) return;
+    // Every pass includes the FDB pass; only a full pass needs remembering.
+    if (kind === 'full') this.wantFull = true;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.running = this.running.then(async () => {
+      this.scheduled = false;
+      const full = this.wantFull;
+      this.wantFull = false;
+      try {
+        if (full) await this.devicePass();
+        await this.fdbPass();
+      } catch (err) {
+        this.options.log.error('reconcile pass failed; retrying at the next trigger', { error: (err as Error).message });
+      }
+    });
+  }
+
+  private async devicePass(): Promise<void> {
+    const { state, log, rt } = this.options;
+    const statuses = await this.devices.reconcile(state.vnis, this.authoritative);
+    const ports: VniPorts[] = [];
+    for (const vni of state.vnis) {
+      if (!statuses.some((s) => s.vni === vni.id && s.devicesReady)) continue;
+      const [vx, br] = await Promise.all([rt.links.get(vxlanName(vni.id)), rt.links.get(bridgeName(vni.id))]);
+      if (vx && br) ports.push({ vni: vni.id, vxlanIndex: vx.index, bridgeIndex: br.index, headEnd: vni.multicastGroup === '' });
+    }
+    this.ports = ports;
+    this.watch.follow(ports);
+    this.lastStatus = statuses;
+    log.info('reconciled', { revision: state.configRevision, ready: statuses.filter((s) => s.devicesReady).length, failed: statuses.filter((s) => !s.devicesReady).length });
+  }
+
+  // Remote entries first: a MAC that moved away is re-pointed before the local scan looks, so a
+  // stale local entry is never mistaken for fresh evidence of the MAC being here.
+  private async fdbPass(): Promise<void> {
+    const { rt, vtep, state } = this.options;
+    const localVnis = new Set(this.ports.map((p) => p.vni));
+    const desired = this.view.compute({ alive: (o) => this.alive(o), localVnis });
+    const result = await this.fdb.reconcile(this.ports, desired);
+    const endpoints = await scanLocalEndpoints(rt, this.ports, await this.attacher.list());
+    syncLocalRecords(this.store, vtep, [...localVnis], endpoints, (vni, mac) => this.view.isFrozen(vni, mac));
+    this.lastStatus = this.lastStatus.map((s) => {
+      const counts = result.perVni.get(s.vni ?? 0);
+      return { ...s, desired: counts?.desired ?? 0, programmed: counts?.programmed ?? 0 };
+    });
+    this.link.sendStatus({ vnis: this.lastStatus, configRevision: state.configRevision });
+  }
+
+  private async onCommand(command: Command__Output): Promise<CommandResult> {
+    const id = command.id;
+    try {
+      if (command.cmd === 'attach' && command.attach) {
+        const a = command.attach;
+        const attached = await this.attacher.attach({ vni: a.vni, netns: a.netns, ip: a.ip, mac: a.mac || undefined, interface: a.interface || undefined });
+        await this.settle();
+        const record = this.store.get(this.options.name, `ep/${attached.vni}/${attached.mac}`);
+        return {
+          id,
+          endpoint: {
+            vni: attached.vni, mac: attached.mac, ips: [attached.ip], node: this.options.name, vtep: this.options.vtep, origin: 'ENDPOINT_ORIGIN_API',
+            netns: attached.netns, interface: attached.interface, mobilitySeq: record?.body.kind === 'endpoint' ? record.body.mobilitySeq : 0,
+            version: record?.version,
+          },
+        };
+      }
+      if (command.cmd === 'detach' && command.detach) {
+        const d = command.detach;
+        await this.attacher.detach({ vni: d.vni, netns: d.netns, interface: d.interface || undefined });
+        await this.settle();
+        return { id };
+      }
+      throw new RpcError(grpc.status.UNIMPLEMENTED, `agent ${AGENT_VERSION} does not handle ${command.cmd} commands`);
+    } catch (err) {
+      const code = err instanceof RpcError ? err.code : (err as Error).name === 'ValidationError' ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
+      return { id, error: (err as Error).message, code };
+    }
+  }
+
+  // Runs an FDB pass now and waits for it, so an attach answers only once the record is issued.
+  private async settle(): Promise<void> {
+    this.schedule('fdb');
     await this.running;
   }
 
   status(): ProgrammingStatus[] {
     return this.lastStatus;
-  }
-
-  private onConfig(revision: number, vnis: VniConfig[]): void {
-    const previous = this.options.state.configRevision;
-    if (revision < previous) {
-      this.options.log.warn('server configuration is older than the cached one; following the server', { revision, cachedRevision: previous });
-    }
-    this.options.state.saveConfig(revision, vnis);
-    this.authoritative = true;
-    this.options.log.info('configuration received', { revision, vnis: vnis.map((v) => v.id) });
-    this.requestReconcile();
-  }
-
-  // Passes never overlap; requests during a pass collapse into one more pass.
-  private requestReconcile(): void {
-    if (this.pending) return;
-    this.pending = true;
-    this.running = this.running.then(async () => {
-      this.pending = false;
-      const { state, log } = this.options;
-      try {
-        this.lastStatus = await this.reconciler.reconcile(state.vnis, this.authoritative);
-        log.info('reconciled', { revision: state.configRevision, ready: this.lastStatus.filter((s) => s.devicesReady).length, failed: this.lastStatus.filter((s) => !s.devicesReady).length });
-      } catch (err) {
-        log.error('reconcile pass failed; retrying at the next trigger', { error: (err as Error).message });
-      }
-      this.link.sendStatus({ vnis: this.lastStatus, configRevision: state.configRevision });
-    });
   }
 }

@@ -1,5 +1,5 @@
 import type { BridgePortOptions, KernelLink, LinkChanges, LinkDriver } from './link-driver';
-import { Link, Rtnetlink } from './netlink';
+import type { Link, Rtnetlink } from './netlink';
 import type { BridgeSpec, VxlanSpec } from './vni-devices';
 
 function toKernelLink(link: Link): KernelLink {
@@ -27,11 +27,7 @@ function toKernelLink(link: Link): KernelLink {
 
 // The device reconciler's view of the kernel, over our rtnetlink socket.
 export class KernelLinkDriver implements LinkDriver {
-  private constructor(private readonly rt: Rtnetlink) {}
-
-  static async open(netns?: string): Promise<KernelLinkDriver> {
-    return new KernelLinkDriver(Rtnetlink.open({ netns }));
-  }
+  constructor(private readonly rt: Rtnetlink) {}
 
   async listLinks(): Promise<KernelLink[]> {
     return (await this.rt.links.list()).map(toKernelLink);
@@ -77,9 +73,5 @@ export class KernelLinkDriver implements LinkDriver {
 
   async setBridgePortOptions(link: KernelLink, options: BridgePortOptions): Promise<void> {
     await this.rt.links.setBridgePort(link, options);
-  }
-
-  close(): void {
-    this.rt.close();
   }
 }

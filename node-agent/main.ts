@@ -1,21 +1,49 @@
+import * as fs from 'node:fs';
+import { Keyring } from 'memberlist-ts';
 import { UsageError, parseFlags } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
 import { createLogger, parseLevel } from '../common/log';
 import { checkIp, checkNodeName, parseHostPort } from '../common/validation';
 import { Agent } from './agent';
 import { AgentState } from './agent-state';
+import { MemberlistCluster } from './gossip/memberlist-cluster';
 import { KernelLinkDriver } from './kernel-link-driver';
+import { Rtnetlink } from './netlink';
 
-const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server HOST:PORT] [--log-level LEVEL]
+const GOSSIP_PORT = 7946;
 
-The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink and
-keeps it right. Needs CAP_NET_ADMIN.
+const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server HOST:PORT]
+                  [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
+                  [--encrypt-key BASE64 | --keyring-file FILE] [--log-level LEVEL]
 
-  --name       this node's name, unique in the cluster (letters, digits, '.', '_', '-')
-  --vtep       this host's underlay address; VXLAN packets leave from it
-  --data-dir   where the agent keeps its identity and the last VNI configuration
-  --server     the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
-  --log-level  debug, info (default), warn or error; logs are JSON lines on stderr`;
+The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
+every remote endpoint by gossip and programs the kernel's FDB and neighbour tables. Needs CAP_NET_ADMIN.
+
+  --name          this node's name, unique in the cluster (letters, digits, '.', '_', '-')
+  --vtep          this host's underlay address; VXLAN packets leave from it
+  --data-dir      where the agent keeps its identity and the last VNI configuration
+  --server        the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
+  --bind          gossip address, UDP and TCP (default 0.0.0.0:${GOSSIP_PORT})
+  --advertise     gossip address peers should use (default: the VTEP, bind port)
+  --join          peers to join, retried until one answers (comma-separated HOST:PORT)
+  --encrypt-key   gossip encryption key, base64 of 16, 24 or 32 bytes (as serf keygen makes)
+  --keyring-file  a JSON array of base64 keys, the first one primary (serf's keyring format)
+  --log-level     debug, info (default), warn or error; logs are JSON lines on stderr`;
+
+function loadKeyring(key: string | undefined, file: string | undefined): Keyring | undefined {
+  if (key && file) throw new UsageError('give --encrypt-key or --keyring-file, not both');
+  try {
+    if (key) return Keyring.fromBase64([key]);
+    if (file) {
+      const keys = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+      if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) throw new Error('expected a non-empty JSON array of base64 strings');
+      return Keyring.fromBase64(keys);
+    }
+  } catch (err) {
+    throw new UsageError(`${key ? '--encrypt-key' : `--keyring-file ${file}`}: ${(err as Error).message}`);
+  }
+  return undefined;
+}
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags({
@@ -25,6 +53,11 @@ async function main(argv: string[]): Promise<void> {
       vtep: { type: 'string' },
       server: { type: 'string' },
       'data-dir': { type: 'string' },
+      bind: { type: 'string' },
+      advertise: { type: 'string' },
+      join: { type: 'string' },
+      'encrypt-key': { type: 'string' },
+      'keyring-file': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -40,25 +73,45 @@ async function main(argv: string[]): Promise<void> {
   const vtep = checkIp('--vtep', values.vtep!);
   const server = serverAddress(values.server);
   parseHostPort('--server', server);
+  const bind = parseHostPort('--bind', values.bind ?? `0.0.0.0:${GOSSIP_PORT}`, GOSSIP_PORT, 0);
+  const advertise = values.advertise ? parseHostPort('--advertise', values.advertise, bind.port) : undefined;
+  const join = (values.join ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const peer of join) parseHostPort('--join', peer, GOSSIP_PORT);
+  const keyring = loadKeyring(values['encrypt-key'], values['keyring-file']);
   const log = createLogger({ component: 'node-agent', level: parseLevel(values['log-level']) }).child({ node: name });
 
   const state = AgentState.open(values['data-dir']!, name);
-  const driver = await KernelLinkDriver.open();
-  const agent = new Agent({ name, vtep, server, state, driver, log });
-  agent.start();
+  const rt = Rtnetlink.open();
+  const agent = new Agent({
+    name, vtep, server, state, rt, log,
+    driver: new KernelLinkDriver(rt),
+    gossip: {
+      join,
+      createCluster: (handlers) =>
+        MemberlistCluster.create(
+          { name, bindHost: bind.host, bindPort: bind.port, advertiseHost: advertise?.host ?? vtep, advertisePort: advertise?.port, keyring, log },
+          handlers,
+        ).catch((err: Error) => {
+          throw new Error(`cannot start gossip on ${bind.host}:${bind.port}: ${err.message}`);
+        }),
+    },
+  });
+  await agent.start();
 
-  // Devices stay in place on exit: a restarted agent picks them up without a dropped packet.
+  // As serf does: SIGINT leaves the cluster gracefully (peers withdraw our entries at once); SIGTERM
+  // stops without leaving, for a restart: peers keep forwarding, and devices and FDB stay in place,
+  // so the restarted agent picks everything up without a dropped packet.
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, leave: boolean) => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping; devices stay in place', { signal });
-    await agent.stop();
-    driver.close();
+    log.info(leave ? 'leaving the cluster; devices stay in place' : 'stopping for a restart; devices stay in place', { signal });
+    await agent.stop(leave);
+    rt.close();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM', false));
+  process.on('SIGINT', () => void stop('SIGINT', true));
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {

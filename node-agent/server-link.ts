@@ -2,8 +2,12 @@ import * as grpc from '@grpc/grpc-js';
 import type { AgentMessage } from '../generated/vxgossip/v1/AgentMessage';
 import type { ServerMessage__Output } from '../generated/vxgossip/v1/ServerMessage';
 import type { AgentStatus } from '../generated/vxgossip/v1/AgentStatus';
+import type { Record as RecordProto } from '../generated/vxgossip/v1/Record';
+import type { Node } from '../generated/vxgossip/v1/Node';
 import type { AgentServiceClient } from '../generated/vxgossip/v1/AgentService';
 import type { Hello } from '../generated/vxgossip/v1/Hello';
+import type { Command__Output } from '../generated/vxgossip/v1/Command';
+import type { CommandResult } from '../generated/vxgossip/v1/CommandResult';
 import { Backoff } from '../common/backoff';
 import type { Logger } from '../common/log';
 import { v1 } from '../common/proto';
@@ -19,6 +23,8 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 
 export interface ServerLinkEvents {
   onConfig(revision: number, vnis: VniConfig[]): void;
+  // A command routed to this agent (endpoint attach/detach, keyring); the result goes back on the stream.
+  onCommand(command: Command__Output): Promise<CommandResult>;
   onConnected?(): void;
 }
 
@@ -47,6 +53,16 @@ export class ServerLink {
 
   get connected(): boolean {
     return this.stream !== undefined;
+  }
+
+  // Our owned records: the server acknowledges once they are durable. Unacknowledged ones are sent
+  // again on the next connect (onConnected re-sends everything we own).
+  sendRecords(records: RecordProto[]): void {
+    if (records.length > 0) this.stream?.write({ records: { records } });
+  }
+
+  sendMembership(members: Node[]): void {
+    this.stream?.write({ membership: { members } });
   }
 
   sendStatus(status: AgentStatus): void {
@@ -95,6 +111,14 @@ export class ServerLink {
       case 'config':
         this.events.onConfig(Number(msg.config!.revision), msg.config!.vnis.map(vniFromProto));
         break;
+      case 'recordsAck':
+        this.log.debug('server holds our records', { version: msg.recordsAck?.version });
+        break;
+      case 'command': {
+        const stream = this.stream;
+        void this.events.onCommand(msg.command!).then((result) => stream?.write({ commandResult: result }));
+        break;
+      }
       default:
         this.log.debug('server message not handled by this agent version', { kind: msg.msg });
     }

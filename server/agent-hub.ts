@@ -3,7 +3,10 @@ import type { AgentMessage__Output } from '../generated/vxgossip/v1/AgentMessage
 import type { ServerMessage } from '../generated/vxgossip/v1/ServerMessage';
 import type { Hello__Output } from '../generated/vxgossip/v1/Hello';
 import type { ProgrammingStatus__Output } from '../generated/vxgossip/v1/ProgrammingStatus';
-import type { Node } from '../generated/vxgossip/v1/Node';
+import type { Node, Node__Output } from '../generated/vxgossip/v1/Node';
+import type { Command } from '../generated/vxgossip/v1/Command';
+import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
+import { RpcError } from '../common/grpc-errors';
 import type { Logger } from '../common/log';
 import { vniToProto } from '../common/vni-proto';
 import type { VniConfig } from '../common/vni';
@@ -16,13 +19,29 @@ interface AgentSession {
   status: ProgrammingStatus__Output[];
   configRevision: number;
   lastSeenMs: number;
+  // The agent's gossip view of every member, as last reported.
+  membership: Node__Output[];
 }
+
+interface PendingCommand {
+  node: string;
+  resolve(result: CommandResult__Output): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+// An attach creates devices in a namespace and waits for the record: seconds, not minutes.
+const COMMAND_TIMEOUT_MS = 15_000;
+
+export type GossipState = 'NODE_STATE_ALIVE' | 'NODE_STATE_SUSPECT' | 'NODE_STATE_DEAD' | 'NODE_STATE_LEFT' | 'NODE_STATE_UNSPECIFIED';
 
 // The agents known to this server, with the stream of each connected one. Pushes the VNI
 // configuration to every connected agent whenever it changes.
 export class AgentHub {
   private readonly agents = new Map<string, AgentSession>();
   private config: { revision: number; vnis: VniConfig[] } = { revision: 0, vnis: [] };
+  private readonly commands = new Map<number, PendingCommand>();
+  private nextCommandId = 1;
 
   constructor(private readonly log: Logger) {}
 
@@ -47,6 +66,7 @@ export class AgentHub {
       status: previous?.status ?? [],
       configRevision: Number(hello.configRevision),
       lastSeenMs: Date.now(),
+      membership: previous?.membership ?? [],
     });
     this.log.info('agent connected', { node: hello.node, vtep: hello.vtep, configRevision: Number(hello.configRevision) });
     this.sendConfig(stream);
@@ -58,6 +78,66 @@ export class AgentHub {
     session.stream = undefined;
     session.lastSeenMs = Date.now();
     this.log.info('agent disconnected', { node });
+    for (const [id, pending] of this.commands) {
+      if (pending.node !== node) continue;
+      this.commands.delete(id);
+      clearTimeout(pending.timer);
+      pending.reject(new RpcError(grpc.status.UNAVAILABLE, `agent ${node} disconnected before answering; check the endpoint with ctl endpoint list`));
+    }
+  }
+
+  sessionOf(node: string): { vtep: string; connected: boolean } | undefined {
+    const s = this.agents.get(node);
+    return s && { vtep: s.hello.vtep, connected: s.stream !== undefined };
+  }
+
+  // Routes a command to the agent that must carry it out and waits for its answer.
+  sendCommand(node: string, command: Omit<Command, 'id'>): Promise<CommandResult__Output> {
+    const session = this.agents.get(node);
+    if (!session?.stream) {
+      return Promise.reject(new RpcError(grpc.status.UNAVAILABLE, session ? `agent ${node} is not connected to this server` : `no agent named ${node} has connected to this server`));
+    }
+    const id = this.nextCommandId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.commands.delete(id);
+        reject(new RpcError(grpc.status.DEADLINE_EXCEEDED, `agent ${node} did not answer within ${COMMAND_TIMEOUT_MS / 1000} s`));
+      }, COMMAND_TIMEOUT_MS);
+      this.commands.set(id, { node, resolve, reject, timer });
+      session.stream!.write({ command: { ...command, id } });
+    });
+  }
+
+  commandResult(node: string, result: CommandResult__Output): void {
+    const id = Number(result.id);
+    const pending = this.commands.get(id);
+    if (!pending || pending.node !== node) {
+      this.log.warn('command result for no pending command', { node, id });
+      return;
+    }
+    this.commands.delete(id);
+    clearTimeout(pending.timer);
+    pending.resolve(result);
+  }
+
+  recordMembership(node: string, members: Node__Output[]): void {
+    const session = this.agents.get(node);
+    if (session) session.membership = members;
+  }
+
+  // A node's state as the connected agents see it: any agent connected now is alive; otherwise the
+  // freshest report wins the argument, alive over dead (a partition is not a death).
+  gossipState(node: string): GossipState {
+    const own = this.agents.get(node);
+    if (own?.stream) return 'NODE_STATE_ALIVE';
+    let best: GossipState = 'NODE_STATE_UNSPECIFIED';
+    const rank: Record<GossipState, number> = { NODE_STATE_UNSPECIFIED: 0, NODE_STATE_LEFT: 1, NODE_STATE_DEAD: 2, NODE_STATE_SUSPECT: 3, NODE_STATE_ALIVE: 4 };
+    for (const s of this.agents.values()) {
+      if (!s.stream) continue;
+      const seen = s.membership.find((m) => m.name === node)?.state as GossipState | undefined;
+      if (seen && rank[seen] > rank[best]) best = seen;
+    }
+    return best;
   }
 
   recordStatus(node: string, status: ProgrammingStatus__Output[], configRevision: number): void {
@@ -82,6 +162,7 @@ export class AgentHub {
       .map((s): Node => ({
         name: s.hello.node,
         vtep: s.hello.vtep,
+        state: this.gossipState(s.hello.node),
         gossipAddress: s.hello.gossipAddress,
         incarnation: s.hello.incarnation,
         agentVersion: s.hello.agentVersion,

@@ -2,11 +2,14 @@ import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceHandlers } from '../generated/vxgossip/v1/AgentService';
 import type { Logger } from '../common/log';
 import { checkIp, checkNodeName } from '../common/validation';
+import { recordFromProto } from '../common/record-proto';
+import type { StateRecord } from '../common/fdb-state/record';
 import { AgentHub, AgentStream } from './agent-hub';
+import type { ReplicaStore } from './replica-store';
 
 const HELLO_TIMEOUT_MS = 10_000;
 
-export function agentService(hub: AgentHub, log: Logger): AgentServiceHandlers {
+export function agentService(hub: AgentHub, replicas: ReplicaStore, log: Logger): AgentServiceHandlers {
   return {
     Connect(stream: AgentStream) {
       let node: string | undefined;
@@ -38,14 +41,40 @@ export function agentService(hub: AgentHub, log: Logger): AgentServiceHandlers {
           case 'status':
             hub.recordStatus(node, msg.status?.vnis ?? [], Number(msg.status?.configRevision ?? 0));
             break;
+          case 'records':
+            void replicate(node, msg.records?.records ?? []);
+            break;
+          case 'membership':
+            hub.recordMembership(node, msg.membership?.members ?? []);
+            break;
+          case 'commandResult':
+            if (msg.commandResult) hub.commandResult(node, msg.commandResult);
+            break;
           case 'hello':
             reject('Hello may be sent only once per stream');
             break;
           default:
-            // Records, membership and command results are consumed by the replication layer (not yet built).
             log.debug('agent message ignored', { node, kind: msg.msg });
         }
       });
+      // Validated, checked against the agent's identity, made durable, then acknowledged. A batch with
+      // a record the agent does not own is dropped whole and counted: a compromised or buggy agent
+      // cannot speak for another host.
+      const replicate = async (from: string, protos: NonNullable<Parameters<typeof recordFromProto>[0]>[]) => {
+        let records: StateRecord[];
+        try {
+          records = protos.map(recordFromProto);
+        } catch (err) {
+          log.warn('agent sent an invalid record; batch dropped', { node: from, error: (err as Error).message });
+          return;
+        }
+        try {
+          const version = await replicas.merge(from, hub.sessionOf(from)?.vtep ?? '', records);
+          stream.write({ recordsAck: { version } });
+        } catch (err) {
+          log.warn('agent records refused', { node: from, error: (err as Error).message });
+        }
+      };
       const finish = () => {
         clearTimeout(helloTimer);
         if (node !== undefined) hub.detach(node, stream);

@@ -8,8 +8,10 @@ import { agentService } from './agent-service';
 import { nodeService } from './node-service';
 import { vniService } from './vni-service';
 import type { VniStore } from './vni-store';
+import { ReplicaStore } from './replica-store';
+import { endpointService } from './endpoint-service';
 
-export const SERVICE_NAMES = ['vxgossip.v1.VniService', 'vxgossip.v1.NodeService', 'vxgossip.v1.AgentService'];
+export const SERVICE_NAMES = ['vxgossip.v1.VniService', 'vxgossip.v1.NodeService', 'vxgossip.v1.EndpointService', 'vxgossip.v1.AgentService'];
 
 export interface RunningServer {
   address: string;
@@ -20,6 +22,7 @@ export interface RunningServer {
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
 export async function startGrpcServer(options: { listen: string; store: VniStore; log: Logger }): Promise<RunningServer> {
   const { store, log } = options;
+  const replicas = await ReplicaStore.open(store.db);
   const hub = new AgentHub(log.child({ part: 'agent-hub' }));
   hub.setConfig(store.currentRevision(), store.list());
   const unsubscribe = store.onChange((revision, vnis) => hub.setConfig(revision, vnis));
@@ -34,7 +37,8 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   const proto = v1();
   server.addService(proto.VniService.service, vniService(store, hub, log));
   server.addService(proto.NodeService.service, nodeService(hub, log));
-  server.addService(proto.AgentService.service, agentService(hub, log.child({ part: 'agent-stream' })));
+  server.addService(proto.EndpointService.service, endpointService(replicas, hub, store, log));
+  server.addService(proto.AgentService.service, agentService(hub, replicas, log.child({ part: 'agent-stream' })));
 
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);

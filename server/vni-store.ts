@@ -22,7 +22,8 @@ export class VniStore {
   private readonly writes = new SerialQueue();
   private readonly listeners = new Set<Listener>();
 
-  private constructor(private readonly db: Level<string, string>) {}
+  // Shared with the replica store: one database per server.
+  private constructor(readonly db: Level<string, string>) {}
 
   static async open(dir: string): Promise<VniStore> {
     const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });

@@ -29,6 +29,8 @@ export interface GossipCluster {
   // Queued and retransmitted a number of times that grows with log(N); a newer broadcast with the
   // same key replaces an older one still in the queue.
   broadcast(key: string, payload: Buffer): void;
+  // One packet (UDP), no retransmission.
+  sendBestEffort(peer: string, payload: Buffer): Promise<void>;
   // Over a stream (TCP): for payloads larger than a packet.
   sendReliable(peer: string, payload: Buffer): Promise<void>;
   // Re-advertises meta() to the cluster.

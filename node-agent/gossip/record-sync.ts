@@ -13,6 +13,17 @@ const gossipCodec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip
 
 // Records per reliable message when answering an owner request: bounded so one message stays small.
 const RECORDS_PER_REPLY = 500;
+// Peers a change of our own is pushed to directly; relays carry it to the rest.
+const DIRECT_PUSH_FANOUT = 32;
+
+function shuffled<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
 
 export interface ConfigSource {
   revision(): number;
@@ -45,7 +56,9 @@ export class RecordSync {
     private readonly log: Logger,
   ) {
     store.on('change', ({ after, local }) => {
-      if (local) this.broadcast(after);
+      if (!local) return;
+      this.broadcast(after);
+      this.pushToPeers(after);
     });
   }
 
@@ -148,8 +161,9 @@ export class RecordSync {
       };
       const ours = this.store.summaryOf(t.owner);
       if (sameSummary(ours, summary)) continue;
-      // Fetch when they may know something we do not; if we are ahead they will ask us.
-      if (!ours || ours.count === 0 || !newer(ours.maxVersion, summary.maxVersion)) wanted.push(t.owner);
+      // Fetch when they may know something we do not; if we are ahead they will ask us. What a
+      // peer holds about us is always fetched: records from before our restart must be refuted.
+      if (t.owner === this.store.node || !ours || ours.count === 0 || !newer(ours.maxVersion, summary.maxVersion)) wanted.push(t.owner);
     }
     if (wanted.length > 0) void this.send(node, { request: { owners: wanted, requester: this.store.node } });
     if (configRevision > this.config.revision()) void this.send(node, { configRequest: { haveRevision: this.config.revision(), requester: this.store.node } });
@@ -161,6 +175,16 @@ export class RecordSync {
     for (let i = 0; i < records.length; i += RECORDS_PER_REPLY) {
       await this.send(requester, { records: { records: records.slice(i, i + RECORDS_PER_REPLY).map(recordToProto) } });
     }
+  }
+
+  // The broadcast queue goes out on gossip ticks (200 ms on a LAN); a change of our own goes to
+  // peers at once as well, so it is programmed everywhere within a round trip. Relays do not do
+  // this: they only queue, which bounds the fan-out of any change.
+  private pushToPeers(record: StateRecord): void {
+    if (!this.cluster) return;
+    const payload = gossipCodec.encode({ records: { records: [recordToProto(record)] } });
+    const peers = this.cluster.peers().filter((p) => p.state === 'alive' && p.name !== this.cluster!.localName);
+    for (const p of shuffled(peers).slice(0, DIRECT_PUSH_FANOUT)) void this.cluster.sendBestEffort(p.name, payload).catch(() => undefined);
   }
 
   private broadcast(record: StateRecord): void {

@@ -122,6 +122,14 @@ export class FdbOps {
     }
   }
 
+  // Every entry a bridge holds (on all its ports, NTF_MASTER) and its ports hold themselves.
+  async listOfBridge(bridgeIndex: number): Promise<FdbEntry[]> {
+    const w = new MessageWriter(C.RTM_GETNEIGH, C.NLM_F_DUMP);
+    writeNdmsg(w, { family: C.AF_BRIDGE, ifindex: 0, state: 0, flags: 0, type: 0 });
+    w.attrU32(C.NDA_MASTER, bridgeIndex);
+    return this.socket.dump(w.finish(), { operation: 'dump', object: `fdb of bridge #${bridgeIndex}` }, C.RTM_NEWNEIGH, decodeFdb);
+  }
+
   // Every entry of one port (a vxlan device or bridge port), or of every bridge-family device.
   async list(ifindex?: number): Promise<FdbEntry[]> {
     const w = new MessageWriter(C.RTM_GETNEIGH, C.NLM_F_DUMP);

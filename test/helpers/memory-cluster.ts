@@ -44,6 +44,11 @@ export class MemoryCluster implements GossipCluster {
     }
   }
 
+  async sendBestEffort(peer: string, payload: Buffer): Promise<void> {
+    if (this.network.dropBroadcasts) return;
+    await this.sendReliable(peer, payload).catch(() => undefined);
+  }
+
   async sendReliable(peer: string, payload: Buffer): Promise<void> {
     const n = this.network.nodes.get(peer);
     if (!n || n.state !== 'alive' || !this.network.canTalk(this.localName, peer)) throw new Error(`${peer} unreachable`);

@@ -1,0 +1,32 @@
+import type { NodeServiceClient } from '../generated/vxgossip/v1/NodeService';
+import type { ListNodesResponse__Output } from '../generated/vxgossip/v1/ListNodesResponse';
+import { unaryCall } from '../common/grpc-client';
+import { v1 } from '../common/proto';
+import { UsageError } from '../common/cli';
+import type { Command, Group } from './command';
+import { renderJson, renderTable } from './output';
+
+const state = (s: string) => s.replace('NODE_STATE_', '').toLowerCase();
+
+const list: Command = {
+  name: 'list',
+  summary: 'every node the server knows: gossip state, VTEP, VNIs, programmed vs desired entries',
+  usage: 'ctl node list',
+  options: {},
+  async run(ctx, _values, positionals) {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials());
+    const res = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
+    if (ctx.output === 'json') return ctx.out(renderJson(res.nodes));
+    ctx.out(renderTable(
+      ['NAME', 'STATE', 'VTEP', 'CONNECTED', 'VNIS', 'PROGRAMMED/DESIRED'],
+      res.nodes.map((n) => {
+        const desired = n.programming.reduce((s, p) => s + p.desired, 0);
+        const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
+        return [n.name, state(n.state), n.vtep, n.connected ? 'yes' : 'no', n.vnis.join(',') || '-', `${programmed}/${desired}`];
+      }),
+    ));
+  },
+};
+
+export const nodeGroup: Group = { name: 'node', summary: 'cluster nodes', commands: [list] };

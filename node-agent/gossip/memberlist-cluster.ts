@@ -1,0 +1,90 @@
+import { Keyring, Memberlist, Node, TransmitLimitedQueue, defaultLanConfig, stateName } from 'memberlist-ts';
+import type { Logger } from '../../common/log';
+import type { GossipCluster, GossipHandlers, Peer } from './cluster';
+
+export interface MemberlistOptions {
+  name: string;
+  bindHost: string;
+  bindPort: number;
+  advertiseHost?: string;
+  advertisePort?: number;
+  keyring?: Keyring;
+  log: Logger;
+}
+
+const toPeer = (n: Node): Peer => ({ name: n.name, address: `${n.addr}:${n.port}`, state: stateName(n.state), meta: n.meta });
+
+// The agent's gossip over memberlist-ts: our records ride as user broadcasts in memberlist's
+// packets, anti-entropy as push/pull user state, peers' VTEPs in node meta.
+export class MemberlistCluster implements GossipCluster {
+  private constructor(private readonly memberlist: Memberlist, private readonly queue: TransmitLimitedQueue) {}
+
+  static async create(options: MemberlistOptions, handlers: GossipHandlers): Promise<MemberlistCluster> {
+    let memberlist: Memberlist | undefined;
+    const queue = new TransmitLimitedQueue(4, () => memberlist?.allNodes().length ?? 1);
+    const gossipLog = options.log.child({ part: 'memberlist' });
+    memberlist = await Memberlist.create({
+      ...defaultLanConfig(options.name),
+      bindAddr: options.bindHost,
+      bindPort: options.bindPort,
+      advertiseAddr: options.advertiseHost,
+      advertisePort: options.advertisePort,
+      keyring: options.keyring,
+      logger: gossipLog,
+      delegate: {
+        nodeMeta: () => handlers.meta(),
+        notifyMsg: (payload) => handlers.message(payload),
+        getBroadcasts: (overhead, limit) => queue.take(overhead, limit),
+        localState: () => handlers.localState(false),
+        mergeRemoteState: (state, join) => handlers.mergeRemoteState(state, join),
+      },
+      events: {
+        notifyJoin: (n) => handlers.peerChanged(toPeer(n)),
+        notifyLeave: (n) => handlers.peerChanged(toPeer(n)),
+        notifyUpdate: (n) => handlers.peerChanged(toPeer(n)),
+      },
+    });
+    return new MemberlistCluster(memberlist, queue);
+  }
+
+  get localName(): string {
+    return this.memberlist.config.name;
+  }
+
+  get port(): number {
+    return this.memberlist.boundPort;
+  }
+
+  peers(): Peer[] {
+    return this.memberlist.allNodes().filter((n) => n.name !== this.localName).map(toPeer);
+  }
+
+  broadcast(key: string, payload: Buffer): void {
+    this.queue.queue({ name: key, message: payload });
+  }
+
+  async sendBestEffort(peer: string, payload: Buffer): Promise<void> {
+    this.memberlist.sendBestEffort(peer, payload);
+  }
+
+  sendReliable(peer: string, payload: Buffer): Promise<void> {
+    return this.memberlist.sendReliable(peer, payload);
+  }
+
+  updateMeta(): Promise<void> {
+    return this.memberlist.updateNode(2_000);
+  }
+
+  join(addresses: string[]): Promise<number> {
+    return this.memberlist.join(addresses);
+  }
+
+  leave(timeoutMs: number): Promise<void> {
+    return this.memberlist.leave(timeoutMs);
+  }
+
+  shutdown(): Promise<void> {
+    return this.memberlist.shutdown();
+  }
+
+}

@@ -1,0 +1,25 @@
+import type { EndpointBody } from '../common/fdb-state/record';
+import type { AttachedEndpoint } from './endpoint-attacher';
+import type { VniPorts } from './fdb-reconciler';
+import type { Rtnetlink } from './netlink';
+
+export type LocalEndpoint = Omit<EndpointBody, 'kind' | 'vtep' | 'mobilitySeq'>;
+
+// The endpoints this host serves, read from the kernel: those attached through the API (MAC and
+// address known) and MACs the bridges learned on their local ports (a container's veth). Entries on
+// the vxlan port are remote, permanent ones are the bridge's own, extern_learn ones are ours.
+export async function scanLocalEndpoints(rt: Rtnetlink, vnis: VniPorts[], attached: AttachedEndpoint[]): Promise<LocalEndpoint[]> {
+  const found = new Map<string, LocalEndpoint>();
+  for (const e of attached) {
+    if (!vnis.some((v) => v.vni === e.vni)) continue;
+    found.set(`${e.vni}/${e.mac}`, { vni: e.vni, mac: e.mac, ips: [e.ip], origin: 'api' });
+  }
+  for (const ports of vnis) {
+    for (const entry of await rt.fdb.listOfBridge(ports.bridgeIndex)) {
+      if (!entry.masterFlag || entry.ifindex === ports.vxlanIndex || entry.externLearn || entry.state === 'permanent') continue;
+      const key = `${ports.vni}/${entry.mac}`;
+      if (!found.has(key)) found.set(key, { vni: ports.vni, mac: entry.mac, ips: [], origin: 'learned' });
+    }
+  }
+  return [...found.values()];
+}

@@ -1,0 +1,119 @@
+import { EventEmitter } from 'node:events';
+import type { Level } from 'level';
+import { StateRecord, recordKey } from '../common/fdb-state/record';
+import { Version, ZERO_VERSION, newer } from '../common/fdb-state/version';
+import { SerialQueue } from '../common/serial-queue';
+
+export class SpoofedRecordError extends Error {}
+
+export interface ReplicaChange {
+  // Server-wide change counter: watches resume from it.
+  revision: number;
+  before: StateRecord | undefined;
+  after: StateRecord;
+}
+
+const recordDbKey = (owner: string, key: string) => `rec/${owner}/${key}`;
+const REVISION_KEY = 'meta/record-revision';
+// Changes kept in memory for watches resuming from a revision; older ones answer OUT_OF_RANGE.
+const CHANGE_LOG_SIZE = 100_000;
+
+// Every agent's owned records as the agents replicated them, durable in level (written with sync
+// before the agent is acknowledged, so an acknowledged record survives a server crash), merged by
+// version. An agent may only replicate records it owns with its own VTEP: anything else is refused.
+export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
+  private readonly owners = new Map<string, Map<string, StateRecord>>();
+  private revision = 0;
+  private readonly changeLog: ReplicaChange[] = [];
+  private readonly writes = new SerialQueue();
+  spoofed = 0;
+
+  private constructor(private readonly db: Level<string, string>) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  static async open(db: Level<string, string>): Promise<ReplicaStore> {
+    const store = new ReplicaStore(db);
+    const rev = await db.get(REVISION_KEY);
+    store.revision = rev === undefined ? 0 : Number(rev);
+    for await (const [, value] of db.iterator({ gt: 'rec/', lt: 'rec/\xff' })) {
+      const r = JSON.parse(value) as StateRecord;
+      store.mapOf(r.owner).set(recordKey(r.body), r);
+    }
+    return store;
+  }
+
+  currentRevision(): number {
+    return this.revision;
+  }
+
+  oldestResumableRevision(): number {
+    return this.changeLog.length > 0 ? this.changeLog[0].revision - 1 : this.revision;
+  }
+
+  changesSince(revision: number): ReplicaChange[] {
+    return this.changeLog.filter((c) => c.revision > revision);
+  }
+
+  all(): StateRecord[] {
+    return [...this.owners.values()].flatMap((m) => [...m.values()]);
+  }
+
+  recordsOf(owner: string): StateRecord[] {
+    return [...(this.owners.get(owner)?.values() ?? [])];
+  }
+
+  // The newest version held of an owner: what the agent is acknowledged up to.
+  versionOf(owner: string): Version {
+    let max = ZERO_VERSION;
+    for (const r of this.owners.get(owner)?.values() ?? []) if (newer(r.version, max)) max = r.version;
+    return max;
+  }
+
+  // Merges a batch an agent sent; resolves once it is durable, with the version to acknowledge.
+  merge(node: string, vtep: string, records: StateRecord[]): Promise<Version> {
+    for (const r of records) {
+      if (r.owner !== node) {
+        this.spoofed++;
+        throw new SpoofedRecordError(`agent ${node} sent a record owned by ${r.owner}; an agent may publish only its own`);
+      }
+      if (r.body.vtep !== vtep) {
+        this.spoofed++;
+        throw new SpoofedRecordError(`agent ${node} sent a record with VTEP ${r.body.vtep}, but its VTEP is ${vtep}`);
+      }
+    }
+    return this.writes.run(async () => {
+      const accepted = records.filter((r) => {
+        const current = this.owners.get(r.owner)?.get(recordKey(r.body));
+        return !current || newer(r.version, current.version);
+      });
+      if (accepted.length > 0) {
+        const revision = this.revision + accepted.length;
+        await this.db.batch(
+          [
+            ...accepted.map((r) => ({ type: 'put' as const, key: recordDbKey(r.owner, recordKey(r.body)), value: JSON.stringify(r) })),
+            { type: 'put' as const, key: REVISION_KEY, value: String(revision) },
+          ],
+          { sync: true },
+        );
+        for (const r of accepted) {
+          const map = this.mapOf(r.owner);
+          const key = recordKey(r.body);
+          const change: ReplicaChange = { revision: ++this.revision, before: map.get(key), after: r };
+          map.set(key, r);
+          this.changeLog.push(change);
+          this.emit('change', change);
+        }
+        if (this.changeLog.length > CHANGE_LOG_SIZE) this.changeLog.splice(0, this.changeLog.length - CHANGE_LOG_SIZE);
+      }
+      return this.versionOf(node);
+    });
+  }
+
+  private mapOf(owner: string): Map<string, StateRecord> {
+    let map = this.owners.get(owner);
+    if (!map) this.owners.set(owner, (map = new Map()));
+    return map;
+  }
+}
