@@ -57,13 +57,22 @@ export class ManagedProcess {
 
   // Resolves with the first log record (from the start of the process) that matches.
   waitForLog(match: (r: LogRecord) => boolean, timeoutMs = 10_000, from = 0): Promise<LogRecord> {
+    return this.waitFor(() => this.records.slice(from).find(match), 'the awaited log line', timeoutMs);
+  }
+
+  // Resolves once the raw output (any stream, JSON or not) matches.
+  waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    return this.waitFor(() => pattern.exec(this.output)?.[0], `output matching ${pattern}`, timeoutMs);
+  }
+
+  private waitFor<T>(probe: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const found = this.records.slice(from).find(match);
-        if (found) return finish(() => resolve(found));
-        if (!this.running) finish(() => reject(new Error(`${this.label} exited (${this.child.exitCode ?? this.child.signalCode}) before the awaited log line:\n${this.tail()}`)));
+        const found = probe();
+        if (found !== undefined) return finish(() => resolve(found));
+        if (!this.running) finish(() => reject(new Error(`${this.label} exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}:\n${this.tail()}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`${this.label}: awaited log line not seen within ${timeoutMs} ms:\n${this.tail()}`))), timeoutMs);
+      const timer = setTimeout(() => finish(() => reject(new Error(`${this.label}: ${what} not seen within ${timeoutMs} ms:\n${this.tail()}`))), timeoutMs);
       const finish = (then: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);

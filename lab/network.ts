@@ -103,6 +103,7 @@ export class LabNetwork {
   private readonly underlayNetns: string;
   // Extra namespaces (endpoints attached to the overlay): removed with the lab.
   private readonly extraNetns: string[] = [];
+  private readonly extraProcesses: ManagedProcess[] = [];
 
   private constructor(private readonly id: string) {
     this.underlayNetns = `${id}-ul`;
@@ -155,6 +156,13 @@ export class LabNetwork {
     return netns;
   }
 
+  // A long-running command in one of this lab's namespaces, killed with the lab.
+  spawnIn(netns: string, label: string, command: string, args: string[]): ManagedProcess {
+    const proc = new ManagedProcess(`${netns}/${label}`, 'ip', ['netns', 'exec', netns, command, ...args]);
+    this.extraProcesses.push(proc);
+    return proc;
+  }
+
   // Runs a command in one of this lab's namespaces.
   execIn(netns: string, command: string, args: string[]): { status: number; stdout: string; stderr: string } {
     try {
@@ -166,13 +174,21 @@ export class LabNetwork {
     }
   }
 
+  // Takes a host off the network for good: its processes are killed and its namespace removed.
+  async removeHost(name: string): Promise<void> {
+    const host = this.host(name);
+    await host.stopProcesses();
+    ip(['netns', 'delete', host.netns]);
+    this.hosts.splice(this.hosts.indexOf(host), 1);
+  }
+
   // Cuts (or restores) a host's underlay link, as a pulled cable would.
   setLink(host: string, up: boolean): void {
     ip(['-n', this.underlayNetns, 'link', 'set', `p-${host}`, up ? 'up' : 'down']);
   }
 
   async destroy(): Promise<void> {
-    await Promise.all(this.hosts.map((h) => h.stopProcesses()));
+    await Promise.all([...this.hosts.map((h) => h.stopProcesses()), ...this.extraProcesses.map((p) => p.stop('SIGKILL'))]);
     this.destroyNamespaces();
   }
 

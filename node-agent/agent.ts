@@ -32,6 +32,13 @@ export const AGENT_VERSION = '0.2.0';
 const RESYNC_INTERVAL_MS = 30_000;
 const ANTI_ENTROPY_INTERVAL_MS = 2_000;
 const REAP_INTERVAL_MS = 60_000;
+// As serf does: failed peers are retried, so both sides of a healed partition (each of which
+// declared the other dead, and so never probes it) find each other again.
+const RECONNECT_INTERVAL_MS = 5_000;
+// After a start, remote entries are not swept until gossip has had time to refill the desired
+// state: this long after joining, and at most GRACE_MAX_MS after starting.
+const GRACE_AFTER_JOIN_MS = 3_000;
+const GRACE_MAX_MS = 15_000;
 // Tombstones must outlast the longest partition we heal from without a full resync.
 const TOMBSTONE_TTL_MS = 24 * 3600_000;
 
@@ -77,13 +84,14 @@ export class Agent {
   private wantFull = false;
   private scheduled = false;
   private stopped = false;
+  private sweepAllowed = false;
 
   constructor(private readonly options: AgentOptions) {
     const { driver, vtep, log, rt, name, state } = options;
     this.devices = new DeviceReconciler(driver, vtep, () => findUnderlay(vtep, driver), log.child({ part: 'devices' }));
     this.fdb = new FdbReconciler(rt, log.child({ part: 'fdb' }));
     this.attacher = new EndpointAttacher(rt, name, log.child({ part: 'endpoints' }));
-    this.store = new RecordStore({ node: name, incarnation: state.identity.incarnation, tombstoneTtlMs: TOMBSTONE_TTL_MS });
+    this.store = new RecordStore({ node: name, incarnation: state.identity.incarnation, tombstoneTtlMs: TOMBSTONE_TTL_MS, deferRefutation: true });
     this.view = new FdbView(this.store, new MoveTracker(), (key, claims) =>
       log.error('duplicate MAC: it moved too often and is frozen where it was', { key, claimants: claims.map((c) => c.owner) }),
     );
@@ -132,14 +140,26 @@ export class Agent {
       setInterval(() => this.schedule('full'), RESYNC_INTERVAL_MS),
       setInterval(() => void this.sync.antiEntropy(), ANTI_ENTROPY_INTERVAL_MS),
       setInterval(() => this.store.reap(), REAP_INTERVAL_MS),
+      setInterval(() => void this.reconnect(), RECONNECT_INTERVAL_MS),
     );
-    void this.joinWithRetry();
+    const endGrace = () => {
+      if (this.sweepAllowed || this.stopped) return;
+      this.sweepAllowed = true;
+      this.options.log.info('restart grace period over: stale remote entries may now be swept');
+      this.schedule('fdb');
+    };
+    const cap = setTimeout(endGrace, GRACE_MAX_MS);
+    this.timers.push(cap);
+    void this.joinWithRetry().then(() => {
+      const t = setTimeout(endGrace, GRACE_AFTER_JOIN_MS);
+      this.timers.push(t);
+    });
   }
 
   // Graceful: peers withdraw our entries at once. Devices and FDB stay in place for a restart.
   async stop(leave: boolean): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) clearTimeout(t);
     this.watch.close();
     this.link.close();
     await this.running;
@@ -163,6 +183,21 @@ export class Agent {
         this.options.log.warn('cannot join the gossip cluster yet; retrying', { join, attempt, error: (err as Error).message });
       }
       await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 10_000)));
+    }
+  }
+
+  private async reconnect(): Promise<void> {
+    if (!this.cluster || this.stopped) return;
+    const failed = [...this.peers.values()].filter((p) => p.state === 'dead').map((p) => p.address);
+    const alone = ![...this.peers.values()].some((p) => p.state === 'alive' || p.state === 'suspect');
+    const targets = alone ? [...new Set([...failed, ...this.options.gossip.join])] : failed;
+    for (const address of targets) {
+      try {
+        await this.cluster.join([address]);
+        this.options.log.info('reconnected to a failed peer', { address });
+      } catch {
+        // Still unreachable: try again next round.
+      }
     }
   }
 
@@ -254,9 +289,12 @@ export class Agent {
     const { rt, vtep, state } = this.options;
     const localVnis = new Set(this.ports.map((p) => p.vni));
     const desired = this.view.compute({ alive: (o) => this.alive(o), localVnis });
-    const result = await this.fdb.reconcile(this.ports, desired);
+    const result = await this.fdb.reconcile(this.ports, desired, this.sweepAllowed);
     const endpoints = await scanLocalEndpoints(rt, this.ports, await this.attacher.list());
-    syncLocalRecords(this.store, vtep, [...localVnis], endpoints, (vni, mac) => this.view.isFrozen(vni, mac));
+    const changes = syncLocalRecords(this.store, vtep, [...localVnis], endpoints, (vni, mac) => this.view.isFrozen(vni, mac));
+    if (changes.issued > 0 || changes.withdrawn > 0) this.options.log.info('local records changed', { ...changes, localEndpoints: endpoints.length });
+    const refuted = this.store.markLocalReady();
+    if (refuted > 0) this.options.log.info('withdrew records a previous run issued and this one does not have', { refuted });
     this.lastStatus = this.lastStatus.map((s) => {
       const counts = result.perVni.get(s.vni ?? 0);
       return { ...s, desired: counts?.desired ?? 0, programmed: counts?.programmed ?? 0 };

@@ -40,7 +40,9 @@ const vxlanKey = (e: { mac: string; dst?: string }) => `${e.mac}>${e.dst}`;
 export class FdbReconciler {
   constructor(private readonly rt: Rtnetlink, private readonly log: Logger) {}
 
-  async reconcile(vnis: VniPorts[], remote: DesiredRemote): Promise<FdbPassResult> {
+  // sweep: false during a restart's grace period, while gossip refills what we desire: entries not
+  // (yet) desired stay, so traffic keeps flowing (FRR's graceful restart).
+  async reconcile(vnis: VniPorts[], remote: DesiredRemote, sweep: boolean): Promise<FdbPassResult> {
     const result: FdbPassResult = { desired: 0, added: 0, removed: 0, failed: 0, perVni: new Map() };
     const byVni = new Map(vnis.map((v) => [v.vni, v]));
     const want = new Map<number, KernelView>(vnis.map((v) => [v.vni, { vxlan: new Map(), bridge: new Map(), neighbours: new Map() }]));
@@ -72,7 +74,7 @@ export class FdbReconciler {
       result.desired += count;
       try {
         const kernel = await this.read(ports);
-        await this.apply(ports, desired, kernel, result);
+        await this.apply(ports, desired, sweep ? kernel : withoutStale(kernel, desired), result);
         const after = await this.read(ports);
         result.perVni.set(ports.vni, { desired: count, programmed: countProgrammed(desired, after) });
       } catch (err) {
@@ -89,7 +91,8 @@ export class FdbReconciler {
     for (const e of await this.rt.fdb.list(ports.vxlanIndex)) {
       if (e.ifindex !== ports.vxlanIndex) continue;
       if (e.self && e.dst !== undefined) view.vxlan.set(vxlanKey(e), e);
-      else if (e.masterFlag && e.externLearn) view.bridge.set(e.mac, e);
+      // The bridge's entries for our port carry NDA_MASTER, not the NTF_MASTER flag.
+      else if (!e.self && e.externLearn) view.bridge.set(e.mac, e);
     }
     for (const family of [4, 6] as const) {
       for (const n of await this.rt.neighbours.list(family, ports.bridgeIndex)) {
@@ -154,4 +157,10 @@ function countProgrammed(desired: KernelView, kernel: KernelView): number {
   for (const [mac, e] of desired.bridge) if (kernel.bridge.get(mac)?.ifindex === e.ifindex) n++;
   for (const [ip, e] of desired.neighbours) if (kernel.neighbours.get(ip)?.mac === e.mac) n++;
   return n;
+}
+
+// The kernel view minus what is not desired, so apply() deletes nothing.
+function withoutStale(kernel: KernelView, desired: KernelView): KernelView {
+  const keep = <V>(m: Map<string, V>, want: Map<string, unknown>) => new Map([...m].filter(([k]) => want.has(k)));
+  return { vxlan: keep(kernel.vxlan, desired.vxlan), bridge: keep(kernel.bridge, desired.bridge), neighbours: keep(kernel.neighbours, desired.neighbours) };
 }

@@ -55,7 +55,7 @@ export class KernelWatch {
           return;
         }
         // A MAC learned or aged on a local port of one of our bridges.
-        if (e.masterFlag && !e.externLearn && e.state !== 'permanent' && this.ports.some((p) => p.bridgeIndex === e.master)) {
+        if (!e.self && !e.externLearn && e.state !== 'permanent' && this.ports.some((p) => p.bridgeIndex === e.master)) {
           triggers.fdb(`local MAC ${e.mac} ${event.action === 'new' ? 'learned' : 'gone'}`);
         }
         return;

@@ -16,7 +16,9 @@ export async function scanLocalEndpoints(rt: Rtnetlink, vnis: VniPorts[], attach
   }
   for (const ports of vnis) {
     for (const entry of await rt.fdb.listOfBridge(ports.bridgeIndex)) {
-      if (!entry.masterFlag || entry.ifindex === ports.vxlanIndex || entry.externLearn || entry.state === 'permanent') continue;
+      // The bridge's own entries carry NDA_MASTER (not the NTF_MASTER flag); port and bridge devices
+      // report their own addresses with NTF_SELF.
+      if (entry.self || entry.master !== ports.bridgeIndex || entry.ifindex === ports.vxlanIndex || entry.externLearn || entry.state === 'permanent') continue;
       const key = `${ports.vni}/${entry.mac}`;
       if (!found.has(key)) found.set(key, { vni: ports.vni, mac: entry.mac, ips: [], origin: 'learned' });
     }

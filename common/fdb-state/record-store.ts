@@ -3,13 +3,15 @@ import { RecordBody, StateRecord, recordKey } from './record';
 import { OwnerSummary, addToSummary, emptySummary } from './owner-summary';
 import { Version, newer } from './version';
 
-export type MergeResult = 'applied' | 'stale' | 'refuted';
+export type MergeResult = 'applied' | 'stale' | 'refuted' | 'deferred';
 
 export interface RecordStoreOptions {
   node: string;
   incarnation: number;
   // How long a tombstone is kept: it must outlast the longest partition we plan to heal from.
   tombstoneTtlMs: number;
+  // Hold back refutations until markLocalReady() (a restarting agent; see deferredOwn).
+  deferRefutation?: boolean;
   now?: () => number;
 }
 
@@ -30,10 +32,16 @@ export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnat
   private incarnationValue: number;
   private counter = 0;
   private readonly now: () => number;
+  // Until the owner has issued what it has now (after a restart), peers' copies of its old records
+  // are held back: refuting them at once would tombstone records it is about to re-issue, and peers
+  // would withdraw live entries for a moment.
+  private localReady: boolean;
+  private readonly deferredOwn = new Map<string, StateRecord>();
 
   constructor(private readonly options: RecordStoreOptions) {
     super();
     this.incarnationValue = options.incarnation;
+    this.localReady = !options.deferRefutation;
     this.now = options.now ?? Date.now;
   }
 
@@ -99,9 +107,34 @@ export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnat
       this.counter = 0;
       this.emit('incarnation', this.incarnationValue);
     }
+    if (!this.localReady) {
+      const held = this.deferredOwn.get(key);
+      if (!held || newer(record.version, held.version)) this.deferredOwn.set(key, record);
+      return 'deferred';
+    }
+    this.refute(record, current);
+    return 'refuted';
+  }
+
+  // The owner has issued everything it currently has: old copies held back are refuted now, which
+  // tombstones only what it no longer has.
+  markLocalReady(): number {
+    if (this.localReady) return 0;
+    this.localReady = true;
+    let refuted = 0;
+    for (const [key, record] of this.deferredOwn) {
+      const current = this.get(this.options.node, key);
+      if (current && newer(current.version, record.version)) continue;
+      this.refute(record, current);
+      refuted++;
+    }
+    this.deferredOwn.clear();
+    return refuted;
+  }
+
+  private refute(record: StateRecord, current: StateRecord | undefined): void {
     const ours = current && !current.tombstone ? current.body : record.body;
     this.store(this.nextLocal(ours, !(current && !current.tombstone)), true);
-    return 'refuted';
   }
 
   // Drops tombstones older than the TTL; returns how many.

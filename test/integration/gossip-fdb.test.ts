@@ -93,4 +93,113 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
       }
     }
   });
+
+  it('answers ARP from the bridge: no ARP broadcast crosses the underlay after convergence', async () => {
+    const h1 = hosts[0];
+    // Inner ethertype ARP with a broadcast destination, inside VXLAN on the underlay.
+    const capture = h1.spawn('tcpdump', 'tcpdump', ['-l', '-n', '-i', 'eth0', 'udp port 4789 and udp[28:2] = 0x0806 and udp[16:4] = 0xffffffff']);
+    await capture.waitForOutput(/listening on/, 10_000);
+    lab.execIn(endpoints.get('ep1')!.netns, 'ip', ['neigh', 'flush', 'all']);
+    for (const to of ['ep2', 'ep3', 'ep4']) assert.equal(ping('ep1', to).status, 0);
+    const neigh = lab.execIn(endpoints.get('ep1')!.netns, 'ip', ['-j', 'neigh', 'show']);
+    assert.equal(JSON.parse(neigh.stdout).filter((n: { lladdr?: string }) => n.lladdr).length, 3, 'ep1 resolved all three peers');
+    await new Promise((r) => setTimeout(r, 500));
+    await capture.stop('SIGTERM');
+    const broadcasts = capture.logs().split('\n').filter((l) => /ARP|UDP/.test(l) && !/listening/.test(l));
+    assert.deepEqual(broadcasts, [], 'ARP requests were flooded over VXLAN');
+  });
+
+  it('follows a MAC that moves to another host', async () => {
+    const [h1, , , h4] = hosts;
+    const moving = endpoints.get('ep4')!;
+    ctl('endpoint', 'detach', '--node', h4.name, '--vni', '42', '--netns', moving.netns);
+    const netns = lab.namespace('ep4-moved');
+    ctl('endpoint', 'attach', '--node', h1.name, '--vni', '42', '--netns', netns, '--ip', moving.ip, '--mac', moving.mac);
+    endpoints.set('ep4', { ...moving, netns });
+    await eventually(() => {
+      const entry = fdbOf(hosts[1], 'vxlan42').find((e) => e.mac === moving.mac && e.dst);
+      assert.equal(entry?.dst, h1.ip, 'h2 forwards the moved MAC to h1');
+    }, 20_000);
+    lab.execIn(endpoints.get('ep2')!.netns, 'ip', ['neigh', 'flush', 'all']);
+    assert.equal(ping('ep2', 'ep4').status, 0);
+    assert.equal(ping('ep3', 'ep4').status, 0);
+  });
+
+  it('repairs an owned FDB entry deleted by hand', async () => {
+    const h1 = hosts[0];
+    const ep2 = endpoints.get('ep2')!;
+    h1.exec('bridge', ['fdb', 'del', ep2.mac, 'dev', 'vxlan42', 'dst', hosts[1].ip, 'self']);
+    await eventually(() => assert.ok(fdbOf(h1, 'vxlan42').some((e) => e.mac === ep2.mac && e.dst === hosts[1].ip), 'entry restored'), 10_000);
+    // An operator's own entry on the same device is never swept.
+    h1.exec('bridge', ['fdb', 'add', '02:99:00:00:00:01', 'dev', 'vxlan42', 'master', 'static']);
+    h1.exec('bridge', ['fdb', 'del', ep2.mac, 'dev', 'vxlan42', 'dst', hosts[1].ip, 'self']);
+    await eventually(() => assert.ok(fdbOf(h1, 'vxlan42').some((e) => e.mac === ep2.mac && e.dst === hosts[1].ip), 'entry restored again'), 10_000);
+    assert.ok(fdbOf(h1, 'vxlan42').some((e) => e.mac === '02:99:00:00:00:01' && !e.dst), 'operator entry kept');
+    h1.exec('bridge', ['fdb', 'del', '02:99:00:00:00:01', 'dev', 'vxlan42', 'master']);
+  });
+
+  it('loses no packet of a 100/s ping while an agent restarts (SIGTERM, then kill -9)', async () => {
+    const h2 = hosts[1];
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      const pinger = lab.spawnIn(endpoints.get('ep1')!.netns, 'ping', 'ping', ['-D', '-O', '-i', '0.01', '-c', '500', '-W', '1', endpoints.get('ep2')!.ip.split('/')[0]]);
+      await new Promise((r) => setTimeout(r, 1000));
+      await agents.get(h2.name)!.stop(signal);
+      await startAgent(h2).waitForLog((r) => r.msg === 'reconciled', 20_000);
+      const code = await pinger.exited;
+      const summary = /(\d+) packets transmitted, (\d+) received/.exec(pinger.logs());
+      assert.ok(summary, pinger.logs());
+      const missing = pinger.logs().split('\n').filter((l) => /no answer yet/.test(l));
+      assert.equal(summary[1], summary[2], `${signal}: ${summary[0]}; unanswered: ${missing.join(' | ')}`);
+      assert.equal(code, 0);
+    }
+  });
+
+  it('withdraws a dead host\'s entries everywhere (kill -9 and namespace removed)', async () => {
+    const h4 = hosts[3];
+    const gone = h4.ip;
+    await lab.removeHost(h4.name);
+    hosts = hosts.slice(0, 3);
+    await eventually(() => {
+      for (const h of hosts) assert.deepEqual(fdbOf(h, 'vxlan42').filter((e) => e.dst === gone), [], `${h.name} still forwards to ${gone}`);
+    }, 45_000);
+  });
+
+  it('heals a cut underlay link: no stale entries, every ping works', async () => {
+    const [h1, , h3] = hosts;
+    lab.setLink(h3.name, false);
+    await eventually(() => assert.deepEqual(fdbOf(h1, 'vxlan42').filter((e) => e.dst === h3.ip), [], 'h1 withdrew h3'), 45_000);
+    lab.setLink(h3.name, true);
+    await eventually(() => {
+      for (const h of hosts) {
+        const remote = fdbOf(h, 'vxlan42').filter((e) => e.dst && e.mac !== '00:00:00:00:00:00');
+        const expected = [...endpoints.entries()].filter(([name]) => name !== 'ep4' || true).length;
+        assert.ok(remote.length >= 2 && remote.length <= expected, `${h.name}: ${JSON.stringify(remote)}`);
+        for (const e of remote) assert.ok(hosts.some((x) => x.ip === e.dst), `${h.name} has a stale entry to ${e.dst}`);
+      }
+      for (const to of ['ep1', 'ep2', 'ep4']) assert.equal(ping('ep3', to).status, 0, `ep3 -> ${to}`);
+    }, 60_000, 1000);
+  });
+
+  it('keeps learning with the server down: a new endpoint is programmed everywhere, and the server catches up', async () => {
+    const h2 = hosts[1];
+    await server.stop('SIGKILL');
+    // A workload appears the way a container runtime would add it: a veth into br42, no API.
+    const netns = lab.namespace('late');
+    h2.exec('ip', ['link', 'add', 'late0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+    h2.exec('ip', ['link', 'set', 'late0', 'master', 'br42', 'up']);
+    lab.execIn(netns, 'ip', ['addr', 'add', '10.42.0.20/24', 'dev', 'eth0']);
+    lab.execIn(netns, 'ip', ['link', 'set', 'eth0', 'up']);
+    const mac = JSON.parse(lab.execIn(netns, 'ip', ['-j', 'link', 'show', 'eth0']).stdout)[0].address as string;
+    endpoints.set('late', { netns, ip: '10.42.0.20/24', mac });
+    await eventually(() => assert.equal(ping('late', 'ep1').status, 0), 20_000);
+    await eventually(() => {
+      for (const h of [hosts[0], hosts[2]]) assert.equal(fdbOf(h, 'vxlan42').find((e) => e.mac === mac && e.dst)?.dst, h2.ip, `${h.name} learned the new MAC`);
+    }, 20_000);
+    const dir = dataDirs.find((d) => d.includes('server'))!;
+    await startServer(dir).waitForLog((r) => r.msg === 'server ready');
+    await eventually(() => {
+      const listed = JSON.parse(ctl('-o', 'json', 'endpoint', 'list', '--vni', '42'));
+      assert.ok(listed.some((e: { mac: string; node: string }) => e.mac === mac && e.node === h2.name), 'the server learned it after restarting');
+    }, 30_000);
+  });
 });

@@ -115,4 +115,21 @@ describe('record store', () => {
     b.merge(recs[1]!);
     assert.ok(sameSummary(a.summaryOf('a'), b.summaryOf('a')));
   });
+
+  it('with deferred refutation, holds peers\' copies of its old records until it has issued its own', () => {
+    const before = store('a', 1);
+    const old = before.issue(ep('02:00:00:00:00:01'));
+    const gone = before.issue(ep('02:00:00:00:00:02'));
+    const restarted = new RecordStore({ node: 'a', incarnation: 2, tombstoneTtlMs: 60_000, deferRefutation: true, now: () => 1000 });
+    const changes: StateRecord[] = [];
+    restarted.on('change', (c) => changes.push(c.after));
+    assert.equal(restarted.merge(old), 'deferred');
+    assert.equal(restarted.merge(gone), 'deferred');
+    assert.equal(changes.length, 0, 'no tombstone goes out before the restarted node knows what it has');
+    restarted.issue(ep('02:00:00:00:00:01'));
+    assert.equal(restarted.markLocalReady(), 1);
+    assert.equal(restarted.get('a', recordKey(old.body))?.tombstone, false);
+    assert.equal(restarted.get('a', recordKey(gone.body))?.tombstone, true);
+    assert.ok(changes.every((r) => r.version.incarnation === 2));
+  });
 });
