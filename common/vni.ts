@@ -47,9 +47,24 @@ export function checkMtu(value: unknown): number {
   return checkInteger('mtu', value, MTU_MIN, MTU_MAX);
 }
 
-export function checkDstport(value: unknown): number {
-  if (value === undefined || value === 0 || value === '0') return DEFAULT_DSTPORT;
+// L3 VNIs route through one `external` vxlan device per port, and the kernel cannot share a UDP
+// port between such a device and ordinary VNI devices: L3 VNIs default to another port.
+export const DEFAULT_L3_DSTPORT = 8472;
+
+export function checkDstport(value: unknown, mode: VniMode = 'l2'): number {
+  if (value === undefined || value === 0 || value === '0') return mode === 'l3' ? DEFAULT_L3_DSTPORT : DEFAULT_DSTPORT;
   return checkInteger('dstport', value, 1, 65535);
+}
+
+// The kernel constraint behind DEFAULT_L3_DSTPORT, checked against the other VNIs of the cluster.
+export function checkPortSharing(vni: Pick<VniConfig, 'id' | 'mode' | 'dstport'>, others: Array<Pick<VniConfig, 'id' | 'mode' | 'dstport'>>): void {
+  const clash = others.find((o) => o.id !== vni.id && o.dstport === vni.dstport && o.mode !== vni.mode);
+  if (clash) {
+    throw new ValidationError(
+      'dstport',
+      `UDP port ${vni.dstport} is used by ${clash.mode} VNI ${clash.id}; l2 and l3 VNIs cannot share a port (the kernel gives l3's external device a socket of its own); choose another --dstport`,
+    );
+  }
 }
 
 // Validates a whole VNI and fills defaults; throws ValidationError naming the first bad field.
@@ -63,7 +78,7 @@ export function normaliseVni(input: VniInput): Omit<VniConfig, 'revision' | 'cre
   if (mode === 'l3' && multicastGroup !== '') {
     throw new ValidationError('flooding.multicast_group', 'an l3 VNI routes and does not flood; multicast flooding applies to l2 VNIs');
   }
-  return { id, name, mtu: checkMtu(input.mtu), dstport: checkDstport(input.dstport), mode, multicastGroup, subnet };
+  return { id, name, mtu: checkMtu(input.mtu), dstport: checkDstport(input.dstport, mode), mode, multicastGroup, subnet };
 }
 
 function checkSubnet(value: string): string {

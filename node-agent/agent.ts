@@ -25,7 +25,8 @@ import { syncLocalRecords } from './local-records';
 import type { Rtnetlink } from './netlink';
 import { ServerLink } from './server-link';
 import { findUnderlay } from './underlay';
-import { bridgeName, vxlanName } from './vni-devices';
+import { bridgeName, l3DeviceName, vxlanName } from './vni-devices';
+import { L3Vni, LocalL3Endpoint, RouteReconciler } from './route-reconciler';
 
 export const AGENT_VERSION = '0.2.0';
 // Out-of-band changes are also caught by notifications; this is the backstop.
@@ -67,6 +68,8 @@ export interface AgentOptions {
 export class Agent {
   private readonly devices: DeviceReconciler;
   private readonly fdb: FdbReconciler;
+  private readonly routes: RouteReconciler;
+  private l3Vnis: L3Vni[] = [];
   private readonly attacher: EndpointAttacher;
   readonly store: RecordStore;
   private readonly sync: RecordSync;
@@ -90,7 +93,12 @@ export class Agent {
     const { driver, vtep, log, rt, name, state } = options;
     this.devices = new DeviceReconciler(driver, vtep, () => findUnderlay(vtep, driver), log.child({ part: 'devices' }));
     this.fdb = new FdbReconciler(rt, log.child({ part: 'fdb' }));
-    this.attacher = new EndpointAttacher(rt, name, log.child({ part: 'endpoints' }));
+    this.attacher = new EndpointAttacher(rt, name, (vni) => {
+      const config = state.vnis.find((v) => v.id === vni);
+      if (!config) return undefined;
+      return config.mode === 'l3' ? { device: l3DeviceName(config.dstport), routed: true } : { device: bridgeName(vni), routed: false };
+    }, log.child({ part: 'endpoints' }));
+    this.routes = new RouteReconciler(rt, log.child({ part: 'routes' }));
     this.store = new RecordStore({ node: name, incarnation: state.identity.incarnation, tombstoneTtlMs: TOMBSTONE_TTL_MS, deferRefutation: true });
     this.view = new FdbView(this.store, new MoveTracker(), (key, claims) =>
       log.error('duplicate MAC: it moved too often and is frozen where it was', { key, claimants: claims.map((c) => c.owner) }),
@@ -272,13 +280,20 @@ export class Agent {
     const { state, log, rt } = this.options;
     const statuses = await this.devices.reconcile(state.vnis, this.authoritative);
     const ports: VniPorts[] = [];
+    const l3: L3Vni[] = [];
     for (const vni of state.vnis) {
       if (!statuses.some((s) => s.vni === vni.id && s.devicesReady)) continue;
+      if (vni.mode === 'l3') {
+        const device = await rt.links.get(l3DeviceName(vni.dstport));
+        if (device) l3.push({ vni: vni.id, deviceIndex: device.index });
+        continue;
+      }
       const [vx, br] = await Promise.all([rt.links.get(vxlanName(vni.id)), rt.links.get(bridgeName(vni.id))]);
       if (vx && br) ports.push({ vni: vni.id, vxlanIndex: vx.index, bridgeIndex: br.index, headEnd: vni.multicastGroup === '' });
     }
     this.ports = ports;
-    this.watch.follow(ports);
+    this.l3Vnis = l3;
+    this.watch.follow(ports, l3.map((v) => v.deviceIndex));
     this.lastStatus = statuses;
     log.info('reconciled', { revision: state.configRevision, ready: statuses.filter((s) => s.devicesReady).length, failed: statuses.filter((s) => !s.devicesReady).length });
   }
@@ -287,10 +302,19 @@ export class Agent {
   // stale local entry is never mistaken for fresh evidence of the MAC being here.
   private async fdbPass(): Promise<void> {
     const { rt, vtep, state } = this.options;
-    const localVnis = new Set(this.ports.map((p) => p.vni));
+    const localVnis = new Set([...this.ports.map((p) => p.vni), ...this.l3Vnis.map((v) => v.vni)]);
     const desired = this.view.compute({ alive: (o) => this.alive(o), localVnis });
     const result = await this.fdb.reconcile(this.ports, desired, this.sweepAllowed);
-    const endpoints = await scanLocalEndpoints(rt, this.ports, await this.attacher.list());
+    const attached = await this.attacher.list();
+    const l3Ids = new Set(this.l3Vnis.map((v) => v.vni));
+    const localL3: LocalL3Endpoint[] = [];
+    for (const e of attached.filter((a) => l3Ids.has(a.vni))) {
+      const host = await rt.links.get(e.hostInterface);
+      if (host) localL3.push({ vni: e.vni, ip: e.ip, hostIfindex: host.index, hostInterface: e.hostInterface });
+    }
+    const routed = await this.routes.reconcile(this.l3Vnis, localL3, desired.endpoints.filter((e) => l3Ids.has(e.body.vni)), this.sweepAllowed);
+    for (const [vni, n] of routed.desired) result.perVni.set(vni, { desired: n, programmed: routed.programmed.get(vni) ?? 0 });
+    const endpoints = await scanLocalEndpoints(rt, localVnis, this.ports, attached);
     const changes = syncLocalRecords(this.store, vtep, [...localVnis], endpoints, (vni, mac) => this.view.isFrozen(vni, mac));
     if (changes.issued > 0 || changes.withdrawn > 0) this.options.log.info('local records changed', { ...changes, localEndpoints: endpoints.length });
     const refuted = this.store.markLocalReady();

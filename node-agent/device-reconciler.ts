@@ -2,7 +2,7 @@ import type { Logger } from '../common/log';
 import type { VniConfig } from '../common/vni';
 import type { ProgrammingStatus } from '../generated/vxgossip/v1/ProgrammingStatus';
 import type { BridgePortOptions, KernelLink, LinkChanges, LinkDriver } from './link-driver';
-import { BridgeSpec, Underlay, VxlanSpec, ownedVni, vniDevices } from './vni-devices';
+import { BridgeSpec, Underlay, VxlanSpec, l3Device, ownedL3Port, ownedVni, vniDevices } from './vni-devices';
 
 const WANTED_PORT: BridgePortOptions = { learning: false, neighSuppress: true };
 
@@ -23,10 +23,17 @@ export class DeviceReconciler {
     const byName = new Map(links.map((l) => [l.name, l]));
     const statuses: ProgrammingStatus[] = [];
     let underlay: Underlay | undefined;
+    const l3Ready = new Map<number, Promise<void>>();
     for (const vni of vnis) {
       try {
-        if (vni.mode !== 'l2') throw new Error(`VNI ${vni.id} is an ${vni.mode} VNI; this agent version realises l2 VNIs only`);
         underlay ??= await this.underlay();
+        if (vni.mode === 'l3') {
+          const spec = l3Device(vni.dstport, this.vtep, underlay);
+          if (!l3Ready.has(vni.dstport)) l3Ready.set(vni.dstport, this.ensureL3Device(spec, byName.get(spec.name)));
+          await l3Ready.get(vni.dstport);
+          statuses.push({ vni: vni.id, devicesReady: true });
+          continue;
+        }
         const devices = vniDevices(vni, this.vtep, underlay);
         const bridge = await this.ensureBridge(devices.bridge, byName.get(devices.bridge.name));
         await this.ensureVxlan(devices.vxlan, byName.get(devices.vxlan.name), bridge);
@@ -37,15 +44,16 @@ export class DeviceReconciler {
         statuses.push({ vni: vni.id, devicesReady: false, error });
       }
     }
-    if (sweep) await this.sweep(links, new Set(vnis.map((v) => v.id)));
+    if (sweep) await this.sweep(links, new Set(vnis.filter((v) => v.mode === 'l2').map((v) => v.id)), new Set(vnis.filter((v) => v.mode === 'l3').map((v) => v.dstport)));
     return statuses;
   }
 
-  private async sweep(links: KernelLink[], desired: Set<number>): Promise<void> {
+  private async sweep(links: KernelLink[], desired: Set<number>, l3Ports: Set<number>): Promise<void> {
     // Ports before bridges, so a bridge is never deleted under a port we also delete.
     const stale = links.filter((l) => {
       const vni = ownedVni(l.alias);
-      return vni !== undefined && !desired.has(vni);
+      const port = ownedL3Port(l.alias);
+      return (vni !== undefined && !desired.has(vni)) || (port !== undefined && !l3Ports.has(port));
     }).sort((a, b) => Number(a.kind === 'bridge') - Number(b.kind === 'bridge'));
     for (const link of stale) {
       try {
@@ -109,11 +117,35 @@ export class DeviceReconciler {
     }
   }
 
+  // The external device L3 VNIs route through: no bridge, a fixed MAC.
+  private async ensureL3Device(spec: VxlanSpec, existing: KernelLink | undefined): Promise<void> {
+    if (existing) {
+      this.assertOurs(existing, 'vxlan', spec.alias);
+      const fixed = this.fixedDifferences(spec, existing);
+      if (fixed.length > 0) {
+        this.log.warn('recreating the L3 device', { device: spec.name, differences: fixed });
+        await this.driver.deleteLink(existing);
+        existing = undefined;
+      }
+    }
+    if (!existing) {
+      await this.driver.createVxlan(spec);
+      this.log.info('created the L3 device', { device: spec.name, dstport: spec.dstport, local: spec.local });
+      existing = await this.refetch(spec.name);
+    }
+    const changes: LinkChanges = {};
+    if (existing.mtu !== spec.mtu) changes.mtu = spec.mtu;
+    if (spec.mac && existing.mac !== spec.mac) changes.mac = spec.mac;
+    if (!existing.up) changes.up = true;
+    await this.apply(existing, changes);
+  }
+
   private fixedDifferences(spec: VxlanSpec, link: KernelLink): string[] {
     const v = link.vxlan;
     if (!v) return ['vxlan attributes unreadable'];
     const out: string[] = [];
-    if (v.id !== spec.vni) out.push(`id ${v.id} -> ${spec.vni}`);
+    if (v.external !== spec.external) out.push(`external ${v.external} -> ${spec.external}`);
+    if (!spec.external && v.id !== spec.vni) out.push(`id ${v.id} -> ${spec.vni}`);
     if (v.port !== spec.dstport) out.push(`dstport ${v.port} -> ${spec.dstport}`);
     if (v.local !== spec.local) out.push(`local ${v.local ?? 'none'} -> ${spec.local}`);
     if ((v.group ?? '') !== spec.group) out.push(`group ${v.group || 'none'} -> ${spec.group || 'none'}`);

@@ -6,7 +6,6 @@ import { RpcError } from '../common/grpc-errors';
 import { checkInterfaceName, checkUnicastMac, checkVniId, parseCidr } from '../common/validation';
 import type { Logger } from '../common/log';
 import { Link, Rtnetlink } from './netlink';
-import { bridgeName } from './vni-devices';
 
 // Named namespaces, as `ip netns` keeps them.
 export const NETNS_DIR = '/run/netns';
@@ -59,7 +58,13 @@ function generatedMac(node: string, vni: number, netns: string, iface: string): 
 // `ctl endpoint attach`: a veth whose host side is a port of br<VNI> and whose other side, inside a
 // named namespace, carries the endpoint's MAC and address.
 export class EndpointAttacher {
-  constructor(private readonly rt: Rtnetlink, private readonly node: string, private readonly log: Logger) {}
+  constructor(
+    private readonly rt: Rtnetlink,
+    private readonly node: string,
+    // The device an endpoint of this VNI plugs into: br<VNI> (L2, as a port) or the L3 device (routed).
+    private readonly attachPoint: (vni: number) => { device: string; routed: boolean } | undefined,
+    private readonly log: Logger,
+  ) {}
 
   async list(): Promise<AttachedEndpoint[]> {
     return (await this.rt.links.list()).map(decodeAlias).filter((e): e is AttachedEndpoint => e !== undefined);
@@ -71,8 +76,9 @@ export class EndpointAttacher {
     const cidr = parseCidr('ip', request.ip);
     const netns = this.checkNetns(request.netns);
     const mac = request.mac ? checkUnicastMac('mac', request.mac) : generatedMac(this.node, vni, request.netns, iface);
-    const bridge = await this.rt.links.get(bridgeName(vni));
-    if (!bridge) throw new RpcError(grpc.status.FAILED_PRECONDITION, `VNI ${vni} is not realised on ${this.node} (no ${bridgeName(vni)}): create the VNI first, or check the agent's status`);
+    const point = this.attachPoint(vni);
+    const bridge = point && (await this.rt.links.get(point.device));
+    if (!point || !bridge) throw new RpcError(grpc.status.FAILED_PRECONDITION, `VNI ${vni} is not realised on ${this.node}: create the VNI first, or check the agent's status (ctl vni show ${vni})`);
     const hostInterface = hostSideName(vni, request.netns, iface);
     const endpoint: AttachedEndpoint = { vni, netns: request.netns, interface: iface, ip: `${cidr.address}/${cidr.prefixLength}`, mac, hostInterface };
 
@@ -94,7 +100,8 @@ export class EndpointAttacher {
         const lo = await inside.links.get('lo');
         if (lo && !lo.up) await inside.links.change(lo, { up: true });
         const host = (await this.rt.links.get(hostInterface))!;
-        await this.rt.links.change(host, { master: bridge.index, up: true, alias: encodeAlias(endpoint) });
+        // Routed (L3): the host side stays out of any bridge; routes and proxy ARP carry the traffic.
+        await this.rt.links.change(host, { master: point.routed ? undefined : bridge.index, up: true, alias: encodeAlias(endpoint) });
       } catch (err) {
         // Never leave half an endpoint behind.
         await this.rt.links.delete({ index: (await this.rt.links.get(hostInterface))?.index ?? 0, name: hostInterface }).catch(() => undefined);

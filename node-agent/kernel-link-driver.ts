@@ -11,6 +11,7 @@ function toKernelLink(link: Link): KernelLink {
     up: link.up,
     master: link.master,
     alias: link.alias,
+    mac: link.mac,
   };
   if (link.vxlan) {
     out.vxlan = {
@@ -19,6 +20,7 @@ function toKernelLink(link: Link): KernelLink {
       group: link.vxlan.group,
       port: link.vxlan.port ?? 0,
       learning: link.vxlan.learning ?? false,
+      external: link.vxlan.external ?? false,
       underlayIndex: link.vxlan.dev,
     };
   }
@@ -44,8 +46,10 @@ export class KernelLinkDriver implements LinkDriver {
       kind: 'vxlan',
       mtu: spec.mtu,
       alias: spec.alias,
+      mac: spec.mac,
       vxlan: {
-        id: spec.vni,
+        id: spec.external ? undefined : spec.vni,
+        external: spec.external || undefined,
         local: spec.local,
         dev: spec.underlayIndex,
         port: spec.dstport,

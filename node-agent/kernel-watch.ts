@@ -16,17 +16,19 @@ export interface KernelWatchTriggers {
 export class KernelWatch {
   private readonly notifications: NetlinkNotifications;
   private ports: VniPorts[] = [];
+  private l3Devices: number[] = [];
 
   constructor(triggers: KernelWatchTriggers, log: Logger) {
     this.notifications = new NetlinkNotifications(
-      ['link', 'neigh'],
+      ['link', 'neigh', 'route'],
       (event) => this.onEvent(event, triggers),
       (err) => log.warn('undecodable kernel notification skipped', { error: err.message }),
     );
   }
 
-  follow(ports: VniPorts[]): void {
+  follow(ports: VniPorts[], l3Devices: number[]): void {
     this.ports = ports;
+    this.l3Devices = l3Devices;
   }
 
   close(): void {
@@ -42,9 +44,13 @@ export class KernelWatch {
         if (event.action === 'del' && ownedVni(event.link.alias) !== undefined) triggers.full(`${event.link.name} was deleted`);
         return;
       case 'neigh':
-        if (event.action === 'del' && event.neighbour.protocol === RTPROT_VXGOSSIP && this.ports.some((p) => p.bridgeIndex === event.neighbour.ifindex)) {
+        const ours = this.ports.some((p) => p.bridgeIndex === event.neighbour.ifindex) || this.l3Devices.includes(event.neighbour.ifindex);
+        if (event.action === 'del' && event.neighbour.protocol === RTPROT_VXGOSSIP && ours) {
           triggers.fdb(`neighbour ${event.neighbour.ip} removed`);
         }
+        return;
+      case 'route':
+        if (event.action === 'del' && event.route.protocol === RTPROT_VXGOSSIP) triggers.fdb(`route ${event.route.dst} removed`);
         return;
       case 'fdb': {
         const e = event.entry;

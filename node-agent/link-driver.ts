@@ -17,8 +17,10 @@ export interface KernelLink {
     group: string | undefined;
     port: number;
     learning: boolean;
+    external: boolean;
     underlayIndex: number | undefined;
   };
+  mac?: string;
 }
 
 export interface BridgePortOptions {
@@ -28,6 +30,7 @@ export interface BridgePortOptions {
 
 export interface LinkChanges {
   mtu?: number;
+  mac?: string;
   up?: boolean;
   master?: number;
   alias?: string;

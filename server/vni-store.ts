@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import { SerialQueue } from '../common/serial-queue';
-import { VniConfig, VniInput, checkMtu, defaultVniName, normaliseVni, UPDATABLE_FIELDS } from '../common/vni';
+import { VniConfig, VniInput, checkMtu, checkPortSharing, defaultVniName, normaliseVni, UPDATABLE_FIELDS } from '../common/vni';
 import { ValidationError, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
 
 export class NotFoundError extends Error {}
@@ -70,6 +70,7 @@ export class VniStore {
       const fields = normaliseVni(input);
       if (this.byId.has(fields.id)) throw new AlreadyExistsError(`VNI ${fields.id} already exists`);
       this.assertNameFree(fields.name, fields.id);
+      checkPortSharing(fields, this.list());
       const now = Date.now();
       const vni: VniConfig = { ...fields, revision: this.revision + 1, createTimeMs: now, updateTimeMs: now };
       await this.commit(vni.revision, [{ type: 'put', key: vniKey(vni.id), value: JSON.stringify(vni) }]);

@@ -94,6 +94,34 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     }
   });
 
+  it('routes an L3 VNI through lightweight tunnels: every endpoint pings every other', async () => {
+    // Port 4789 is taken by the l2 VNI: the kernel cannot share it with an external device.
+    const refused = ctrl.ctl(['--server', serverAddr(), 'vni', 'create', '51', '--mode', 'l3', '--subnet', '10.51.0.0/24', '--dstport', '4789']);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /dstport: UDP port 4789 is used by l2 VNI 42/);
+    ctl('vni', 'create', '50', '--mode', 'l3', '--subnet', '10.50.0.0/24');
+    for (const h of hosts) await eventually(() => assert.equal(h.link('vxl3-8472')?.linkinfo?.info_data?.external, true), 20_000);
+    const l3: Array<{ netns: string; ip: string }> = [];
+    for (const [i, h] of hosts.entries()) {
+      const netns = lab.namespace(`l3ep${i + 1}`);
+      ctl('endpoint', 'attach', '--node', h.name, '--vni', '50', '--netns', netns, '--ip', `10.50.0.${i + 1}/24`);
+      l3.push({ netns, ip: `10.50.0.${i + 1}` });
+    }
+    await eventually(() => {
+      for (const [i, h] of hosts.entries()) {
+        const routes = h.exec('ip', ['-d', 'route', 'show', 'dev', 'vxl3-8472']);
+        for (const [j] of hosts.entries()) if (i !== j) assert.match(routes, new RegExp(`10\\.50\\.0\\.${j + 1} +encap ip id 50 src [0-9.]+ dst ${hosts[j].ip.replace(/\./g, '\\.')}`), `${h.name}: ${routes}`);
+      }
+    }, 20_000);
+    for (const a of l3) {
+      for (const b of l3) {
+        if (a === b) continue;
+        const r = lab.execIn(a.netns, 'ping', ['-c', '1', '-W', '2', b.ip]);
+        assert.equal(r.status, 0, `${a.ip} -> ${b.ip}: ${r.stdout}${r.stderr}`);
+      }
+    }
+  });
+
   it('answers ARP from the bridge: no ARP broadcast crosses the underlay after convergence', async () => {
     const h1 = hosts[0];
     // Inner ethertype ARP with a broadcast destination, inside VXLAN on the underlay.

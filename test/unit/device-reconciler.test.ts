@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { DeviceReconciler } from '../../node-agent/device-reconciler';
 import type { BridgePortOptions, KernelLink, LinkChanges, LinkDriver } from '../../node-agent/link-driver';
+import { l3RouterMac } from '../../node-agent/vni-devices';
 import type { BridgeSpec, VxlanSpec } from '../../node-agent/vni-devices';
 import type { VniConfig } from '../../common/vni';
 import { createLogger } from '../../common/log';
@@ -19,7 +20,7 @@ class FakeKernel implements LinkDriver {
     return (await this.listLinks()).find((l) => l.name === name);
   }
   async createVxlan(s: VxlanSpec) {
-    this.add({ name: s.name, kind: 'vxlan', mtu: 1500, alias: s.alias, vxlan: { id: s.vni, local: s.local, group: s.group || undefined, port: s.dstport, learning: false, underlayIndex: s.underlayIndex } });
+    this.add({ name: s.name, kind: 'vxlan', mtu: 1500, alias: s.alias, vxlan: { id: s.vni, local: s.local, group: s.group || undefined, port: s.dstport, learning: false, external: s.external, underlayIndex: s.underlayIndex }, mac: s.mac });
   }
   async createBridge(s: BridgeSpec) {
     this.add({ name: s.name, kind: 'bridge', mtu: 1500, alias: s.alias });
@@ -102,8 +103,22 @@ describe('device reconciler (in-memory kernel)', () => {
     assert.equal(byVni.get(78)!.devicesReady, true);
     assert.match(byVni.get(79)!.error!, /br79 exists but was not created by vxgossip/);
     assert.match(byVni.get(80)!.error!, /MTU 1451 needs an underlay MTU of at least 1501/);
-    assert.match(byVni.get(81)!.error!, /l3 VNI/);
+    assert.equal(byVni.get(81)!.devicesReady, true);
     assert.equal(kernel.byName('vxlan77')!.kind, 'dummy');
+  });
+
+  it('realises L3 VNIs on one shared external device per port, and sweeps it when none is left', async () => {
+    await reconciler.reconcile([vni(81, { mode: 'l3', subnet: '10.81.0.0/24' }), vni(82, { mode: 'l3', subnet: '10.82.0.0/24' }), vni(42)], true);
+    const l3 = kernel.byName('vxl3-4789')!;
+    assert.equal(l3.vxlan?.external, true);
+    assert.equal(l3.mac, l3RouterMac('198.18.0.10'));
+    assert.equal(l3.master, undefined, 'not a bridge port');
+    assert.equal(kernel.links.filter((l) => l.name.startsWith('vxl3-')).length, 1);
+    kernel.writes = [];
+    await reconciler.reconcile([vni(81, { mode: 'l3', subnet: '10.81.0.0/24' }), vni(42)], true);
+    assert.deepEqual(kernel.writes, [], 'nothing to change');
+    await reconciler.reconcile([vni(42)], true);
+    assert.equal(kernel.byName('vxl3-4789'), undefined);
   });
 
   it('sweeps only owned devices, and only when the desired set is complete', async () => {

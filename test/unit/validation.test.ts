@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import {
   ValidationError, checkInterfaceName, checkNodeName, checkUnicastMac, isMulticast, parseCidr, parseHostPort,
 } from '../../common/validation';
-import { normaliseVni } from '../../common/vni';
+import { checkPortSharing, normaliseVni } from '../../common/vni';
 
 function rejects(fn: () => unknown, field: string): void {
   assert.throws(fn, (err: unknown) => err instanceof ValidationError && err.field === field);
@@ -67,5 +67,13 @@ describe('validation', () => {
     rejects(() => parseHostPort('a', '127.0.0.1:0'), 'a');
     rejects(() => parseHostPort('a', 'host1'), 'a');
     rejects(() => parseHostPort('a', ':80'), 'a');
+  });
+
+  it('gives l3 VNIs their own default UDP port and refuses l2/l3 port sharing', () => {
+    assert.equal(normaliseVni({ id: 50, mode: 'l3', subnet: '10.50.0.0/24' }).dstport, 8472);
+    const l2 = { id: 42, mode: 'l2' as const, dstport: 4789 };
+    assert.throws(() => checkPortSharing({ id: 50, mode: 'l3', dstport: 4789 }, [l2]), /dstport: UDP port 4789 is used by l2 VNI 42/);
+    checkPortSharing({ id: 43, mode: 'l2', dstport: 4789 }, [l2]);
+    checkPortSharing({ id: 50, mode: 'l3', dstport: 8472 }, [l2]);
   });
 });
