@@ -88,6 +88,10 @@ export class Agent {
   private scheduled = false;
   private stopped = false;
   private sweepAllowed = false;
+  // Peers declared dead or gone since the last pass: logged once their entries are withdrawn.
+  private readonly deadSince = new Map<string, number>();
+  private readonly startedAt = Date.now();
+  private lastCounts = '';
 
   constructor(private readonly options: AgentOptions) {
     const { driver, vtep, log, rt, name, state } = options;
@@ -228,6 +232,7 @@ export class Agent {
         this.peers.set(peer.name, { ...peer, vtep });
         if (before?.state !== peer.state) {
           this.options.log.info('peer state', { peer: peer.name, state: peer.state, vtep });
+          if (peer.state === 'dead' || peer.state === 'left') this.deadSince.set(peer.name, Date.now());
           this.schedule('fdb');
           this.sendMembership();
         }
@@ -305,6 +310,14 @@ export class Agent {
     const localVnis = new Set([...this.ports.map((p) => p.vni), ...this.l3Vnis.map((v) => v.vni)]);
     const desired = this.view.compute({ alive: (o) => this.alive(o), localVnis });
     const result = await this.fdb.reconcile(this.ports, desired, this.sweepAllowed);
+    const now = Date.now();
+    for (const p of result.programmedNow) {
+      this.options.log.debug('remote endpoint programmed', { vni: p.vni, mac: p.mac, owner: p.owner, latencyMs: now - p.originTimeMs });
+    }
+    for (const [peer, since] of this.deadSince) {
+      this.options.log.info('withdrew the entries of a failed peer', { peer, msSinceDeclaredDead: now - since });
+    }
+    this.deadSince.clear();
     const attached = await this.attacher.list();
     const l3Ids = new Set(this.l3Vnis.map((v) => v.vni));
     const localL3: LocalL3Endpoint[] = [];
@@ -319,6 +332,13 @@ export class Agent {
     if (changes.issued > 0 || changes.withdrawn > 0) this.options.log.info('local records changed', { ...changes, localEndpoints: endpoints.length });
     const refuted = this.store.markLocalReady();
     if (refuted > 0) this.options.log.info('withdrew records a previous run issued and this one does not have', { refuted });
+    const programmed = [...result.perVni.values()].reduce((sum, v) => sum + v.programmed, 0);
+    const wanted = [...result.perVni.values()].reduce((sum, v) => sum + v.desired, 0);
+    const counts = `${wanted}/${programmed}/${result.removed}`;
+    if (counts !== this.lastCounts) {
+      this.lastCounts = counts;
+      this.options.log.info('fdb entries', { desired: wanted, programmed, removed: result.removed, msSinceStart: Date.now() - this.startedAt });
+    }
     this.lastStatus = this.lastStatus.map((s) => {
       const counts = result.perVni.get(s.vni ?? 0);
       return { ...s, desired: counts?.desired ?? 0, programmed: counts?.programmed ?? 0 };

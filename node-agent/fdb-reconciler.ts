@@ -13,7 +13,17 @@ export interface VniPorts {
   headEnd: boolean;
 }
 
+// A remote endpoint whose entry this pass wrote: its record's origin time gives the latency from
+// announcement to programming.
+export interface ProgrammedEndpoint {
+  vni: number;
+  mac: string;
+  owner: string;
+  originTimeMs: number;
+}
+
 export interface FdbPassResult {
+  programmedNow: ProgrammedEndpoint[];
   desired: number;
   added: number;
   removed: number;
@@ -43,7 +53,8 @@ export class FdbReconciler {
   // sweep: false during a restart's grace period, while gossip refills what we desire: entries not
   // (yet) desired stay, so traffic keeps flowing (FRR's graceful restart).
   async reconcile(vnis: VniPorts[], remote: DesiredRemote, sweep: boolean): Promise<FdbPassResult> {
-    const result: FdbPassResult = { desired: 0, added: 0, removed: 0, failed: 0, perVni: new Map() };
+    const result: FdbPassResult = { programmedNow: [], desired: 0, added: 0, removed: 0, failed: 0, perVni: new Map() };
+    const origins = new Map<string, ProgrammedEndpoint>();
     const byVni = new Map(vnis.map((v) => [v.vni, v]));
     const want = new Map<number, KernelView>(vnis.map((v) => [v.vni, { vxlan: new Map(), bridge: new Map(), neighbours: new Map() }]));
 
@@ -59,6 +70,7 @@ export class FdbReconciler {
       const view = want.get(ep.body.vni)!;
       const e: FdbEntry = { ifindex: ports.vxlanIndex, mac: ep.body.mac, dst: ep.body.vtep, self: true };
       view.vxlan.set(vxlanKey(e), e);
+      origins.set(`${ep.body.vni}/${vxlanKey(e)}`, { vni: ep.body.vni, mac: ep.body.mac, owner: ep.owner, originTimeMs: ep.originTimeMs });
       // The bridge learns nothing from the vxlan port (learning off): tell it where the MAC is.
       view.bridge.set(ep.body.mac, { ifindex: ports.vxlanIndex, mac: ep.body.mac, masterFlag: true, externLearn: true });
       for (const ip of ep.body.ips) {
@@ -74,9 +86,13 @@ export class FdbReconciler {
       result.desired += count;
       try {
         const kernel = await this.read(ports);
-        await this.apply(ports, desired, sweep ? kernel : withoutStale(kernel, desired), result);
-        const after = await this.read(ports);
-        result.perVni.set(ports.vni, { desired: count, programmed: countProgrammed(desired, after) });
+        const { written, failedWrites } = await this.apply(ports, desired, sweep ? kernel : withoutStale(kernel, desired), result);
+        for (const key of written) {
+          const origin = origins.get(`${ports.vni}/${key}`);
+          if (origin) result.programmedNow.push(origin);
+        }
+        // Every write the kernel acknowledged is in place: no second dump to count them.
+        result.perVni.set(ports.vni, { desired: count, programmed: count - failedWrites });
       } catch (err) {
         result.failed += count;
         result.perVni.set(ports.vni, { desired: count, programmed: 0 });
@@ -102,7 +118,9 @@ export class FdbReconciler {
     return view;
   }
 
-  private async apply(ports: VniPorts, desired: KernelView, kernel: KernelView, result: FdbPassResult): Promise<void> {
+  // Returns the keys of the unicast vxlan entries written successfully, and how many desired
+  // entries the kernel refused.
+  private async apply(ports: VniPorts, desired: KernelView, kernel: KernelView, result: FdbPassResult): Promise<{ written: string[]; failedWrites: number }> {
     const addVxlan = [...desired.vxlan.values()].filter((e) => !kernel.vxlan.has(vxlanKey(e)));
     const delVxlan = [...kernel.vxlan.values()].filter((e) => !desired.vxlan.has(vxlanKey(e)));
     const addBridge = [...desired.bridge.values()].filter((e) => {
@@ -141,22 +159,17 @@ export class FdbReconciler {
     if (real.length > 0) {
       this.log.error('kernel refused FDB changes', { vni: ports.vni, failed: real.length, first: real[0].message });
     }
+    const written = moved.filter((_, i) => outcomes[0][i] === undefined).map(vxlanKey);
     const changed = addVxlan.length + addBridge.length + setNeigh.length + staleVxlan.length + delBridge.length + delNeigh.length;
     if (changed > 0) {
-      this.log.debug('fdb pass', {
+      this.log.info('fdb changes written', {
         vni: ports.vni, vxlanAdded: addVxlan.length, vxlanRemoved: staleVxlan.length, bridgeAdded: addBridge.length,
         bridgeRemoved: delBridge.length, neighboursSet: setNeigh.length, neighboursRemoved: delNeigh.length,
       });
     }
+    const failedWrites = outcomes.flat().filter((e) => e !== undefined).length;
+    return { written, failedWrites };
   }
-}
-
-function countProgrammed(desired: KernelView, kernel: KernelView): number {
-  let n = 0;
-  for (const k of desired.vxlan.keys()) if (kernel.vxlan.has(k)) n++;
-  for (const [mac, e] of desired.bridge) if (kernel.bridge.get(mac)?.ifindex === e.ifindex) n++;
-  for (const [ip, e] of desired.neighbours) if (kernel.neighbours.get(ip)?.mac === e.mac) n++;
-  return n;
 }
 
 // The kernel view minus what is not desired, so apply() deletes nothing.

@@ -77,15 +77,18 @@ export class RouteReconciler {
     const staleNeighbours = sweep ? [...kernelNeighbours].filter(([k]) => !neighbours.has(k)).map(([, n]) => n) : [];
 
     const errors: Error[] = [];
-    const run = async (what: string, p: Promise<void>) => p.catch((err: Error) => {
-      if ((err as { code?: string }).code !== 'ENOENT' && (err as { code?: string }).code !== 'ESRCH') errors.push(new Error(`${what}: ${err.message}`));
+    const failedRoutes = new Map<number, number>();
+    const run = async (what: string, p: Promise<void>, vni?: number) => p.catch((err: Error) => {
+      if ((err as { code?: string }).code === 'ENOENT' || (err as { code?: string }).code === 'ESRCH') return;
+      errors.push(new Error(`${what}: ${err.message}`));
+      if (vni !== undefined) failedRoutes.set(vni, (failedRoutes.get(vni) ?? 0) + 1);
     });
     await Promise.all([
       ...setNeighbours.map((n) => run('neighbour', this.rt.neighbours.add(n, 'replace'))),
       ...staleNeighbours.map((n) => run('neighbour', this.rt.neighbours.delete(n))),
     ]);
     await Promise.all([
-      ...setRoutes.map((r) => run('route', this.rt.routes.add(r, 'replace'))),
+      ...setRoutes.map((r) => run('route', this.rt.routes.add(r, 'replace'), r.vni)),
       ...staleRoutes.map((r) => run('route', this.rt.routes.delete({ dst: r.dst, oif: r.oif, protocol: RTPROT_VXGOSSIP }))),
     ]);
     result.failed = errors.length;
@@ -94,8 +97,7 @@ export class RouteReconciler {
       this.log.debug('route pass', { routesSet: setRoutes.length, routesRemoved: staleRoutes.length, neighboursSet: setNeighbours.length, neighboursRemoved: staleNeighbours.length });
     }
     for (const r of routes.values()) result.desired.set(r.vni, (result.desired.get(r.vni) ?? 0) + 1);
-    const after = new Map((await this.rt.routes.list(4)).filter((r) => r.protocol === RTPROT_VXGOSSIP).map((r) => [r.dst, r]));
-    for (const r of routes.values()) if (after.get(r.dst) && sameRoute(after.get(r.dst)!, r)) result.programmed.set(r.vni, (result.programmed.get(r.vni) ?? 0) + 1);
+    for (const [vni, n] of result.desired) result.programmed.set(vni, n - (failedRoutes.get(vni) ?? 0));
     return result;
   }
 
