@@ -51,6 +51,13 @@ async function main(): Promise<void> {
   progress(`creating ${HOSTS} hosts`);
   const lab = LabNetwork.create(names);
   const [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
+  // Interrupted (Ctrl-C, a CI timeout): still remove every namespace and process.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      progress(`${signal}: cleaning up`);
+      void lab.destroy().finally(() => process.exit(130));
+    });
+  }
   const serverAddr = `${ctrl.ip}:50051`;
   const agents = new Map<string, ManagedProcess>();
   const joinList = hosts.slice(0, 3).map((h) => `${h.ip}:7946`).join(',');

@@ -37,6 +37,13 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root: it creates a network namespace and a vxlan device');
   const lab = LabNetwork.create(['bench']);
   const host = lab.hosts[0];
+  // Interrupted (Ctrl-C, a CI timeout): still remove every namespace and process.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      progress(`${signal}: cleaning up`);
+      void lab.destroy().finally(() => process.exit(130));
+    });
+  }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-bench-'));
   try {
     host.exec('ip', ['link', 'add', 'vxbench', 'type', 'vxlan', 'id', '42', 'local', host.ip, 'dev', 'eth0', 'dstport', '4789', 'nolearning']);

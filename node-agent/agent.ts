@@ -5,6 +5,7 @@ import { vniFromProto, vniToProto } from '../common/vni-proto';
 import { messageCodec } from '../common/proto-codec';
 import { recordToProto } from '../common/record-proto';
 import { RecordStore } from '../common/fdb-state/record-store';
+import type { StateRecord } from '../common/fdb-state/record';
 import { FdbView } from '../common/fdb-state/fdb-view';
 import { MoveTracker } from '../common/fdb-state/mobility';
 import { RpcError } from '../common/grpc-errors';
@@ -40,6 +41,7 @@ const RECONNECT_INTERVAL_MS = 5_000;
 // state: this long after joining, and at most GRACE_MAX_MS after starting.
 const GRACE_AFTER_JOIN_MS = 3_000;
 const GRACE_MAX_MS = 15_000;
+const MAX_PASS_REST_MS = 500;
 // Tombstones must outlast the longest partition we heal from without a full resync.
 const TOMBSTONE_TTL_MS = 24 * 3600_000;
 
@@ -92,6 +94,7 @@ export class Agent {
   private readonly deadSince = new Map<string, number>();
   private readonly startedAt = Date.now();
   private lastCounts = '';
+  private readonly toServer: StateRecord[] = [];
 
   constructor(private readonly options: AgentOptions) {
     const { driver, vtep, log, rt, name, state } = options;
@@ -118,7 +121,7 @@ export class Agent {
       log.child({ part: 'gossip' }),
     );
     this.store.on('change', ({ local, after }) => {
-      if (local) this.link?.sendRecords([recordToProto(after)]);
+      if (local) this.replicate(after);
       else this.schedule('fdb');
     });
     // A cached configuration is a complete desired set too: it may sweep. A fresh data dir may not.
@@ -240,6 +243,13 @@ export class Agent {
     };
   }
 
+  // Changes made in one tick go to the server in one batch (one durable write there).
+  private replicate(record: StateRecord): void {
+    this.toServer.push(record);
+    if (this.toServer.length > 1) return;
+    setImmediate(() => this.link.sendRecords(this.toServer.splice(0).map(recordToProto)));
+  }
+
   private sendMembership(): void {
     const state = (s: Peer['state']) => `NODE_STATE_${s.toUpperCase()}` as 'NODE_STATE_ALIVE';
     this.link.sendMembership([...this.peers.values()].map((p) => ({ name: p.name, vtep: p.vtep ?? '', state: state(p.state), gossipAddress: p.address })));
@@ -272,12 +282,16 @@ export class Agent {
       this.scheduled = false;
       const full = this.wantFull;
       this.wantFull = false;
+      const started = Date.now();
       try {
         if (full) await this.devicePass();
         await this.fdbPass();
       } catch (err) {
         this.options.log.error('reconcile pass failed; retrying at the next trigger', { error: (err as Error).message });
       }
+      // Under a burst of changes (thousands of records arriving), passes back to back would spend
+      // all our CPU re-reading the kernel: rest as long as the pass took, so changes batch up.
+      await new Promise((r) => setTimeout(r, Math.min(MAX_PASS_REST_MS, Date.now() - started)));
     });
   }
 

@@ -8,11 +8,7 @@ export interface LocalRecordChanges {
   withdrawn: number;
 }
 
-function claimsFor(store: RecordStore, key: string): EndpointRecord[] {
-  const out: EndpointRecord[] = [];
-  for (const r of store.live()) if (r.body.kind === 'endpoint' && recordKey(r.body) === key) out.push(r as EndpointRecord);
-  return out;
-}
+const claimsFor = (store: RecordStore, key: string) => store.liveFor(key) as EndpointRecord[];
 
 // Makes this node's records say what this host has: one membership per realised VNI and one
 // endpoint per local MAC; everything else it owns is withdrawn (a tombstone, not a silence).

@@ -28,6 +28,8 @@ export interface RecordChange {
 export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnation: [number] }> {
   private readonly owners = new Map<string, Map<string, StateRecord>>();
   private readonly summaries = new Map<string, OwnerSummary>();
+  // key -> owner -> record: every owner's claim on one key (a MAC in a VNI) without a scan.
+  private readonly byKey = new Map<string, Map<string, StateRecord>>();
   private readonly tombstonedAt = new Map<StateRecord, number>();
   private incarnationValue: number;
   private counter = 0;
@@ -62,6 +64,13 @@ export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnat
     for (const records of this.owners.values()) {
       for (const r of records.values()) if (!r.tombstone) yield r;
     }
+  }
+
+  // Every owner's live record for a key.
+  liveFor(key: string): StateRecord[] {
+    const out: StateRecord[] = [];
+    for (const r of this.byKey.get(key)?.values() ?? []) if (!r.tombstone) out.push(r);
+    return out;
   }
 
   recordsOf(owner: string): StateRecord[] {
@@ -148,6 +157,9 @@ export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnat
       const records = this.owners.get(record.owner);
       if (records?.get(key) !== record) continue;
       records.delete(key);
+      const claims = this.byKey.get(key);
+      claims?.delete(record.owner);
+      if (claims?.size === 0) this.byKey.delete(key);
       addToSummary(this.summaries.get(record.owner)!, record, -1);
       reaped++;
     }
@@ -171,6 +183,9 @@ export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnat
       this.tombstonedAt.delete(before);
     }
     records.set(key, record);
+    let claims = this.byKey.get(key);
+    if (!claims) this.byKey.set(key, (claims = new Map()));
+    claims.set(record.owner, record);
     addToSummary(summary, record, 1);
     if (record.tombstone) this.tombstonedAt.set(record, this.now());
     this.emit('change', { before, after: record, local });

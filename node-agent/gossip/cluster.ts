@@ -29,6 +29,8 @@ export interface GossipCluster {
   // Queued and retransmitted a number of times that grows with log(N); a newer broadcast with the
   // same key replaces an older one still in the queue.
   broadcast(key: string, payload: Buffer): void;
+  // Broadcasts still waiting to be sent their full number of times.
+  queuedBroadcasts(): number;
   // One packet (UDP), no retransmission.
   sendBestEffort(peer: string, payload: Buffer): Promise<void>;
   // Over a stream (TCP): for payloads larger than a packet.

@@ -63,6 +63,10 @@ export class MemberlistCluster implements GossipCluster {
     this.queue.queue({ name: key, message: payload });
   }
 
+  queuedBroadcasts(): number {
+    return this.queue.length;
+  }
+
   async sendBestEffort(peer: string, payload: Buffer): Promise<void> {
     this.memberlist.sendBestEffort(peer, payload);
   }

@@ -15,6 +15,30 @@ const gossipCodec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip
 const RECORDS_PER_REPLY = 500;
 // Peers a change of our own is pushed to directly; relays carry it to the rest.
 const DIRECT_PUSH_FANOUT = 32;
+// Above this many queued broadcasts, records learned from peers are not relayed.
+const RELAY_QUEUE_LIMIT = 256;
+
+// Record batches that fit one UDP packet with room for memberlist's framing.
+const PACKET_PAYLOAD = 1200;
+
+function packets(records: StateRecord[]): Buffer[] {
+  const out: Buffer[] = [];
+  let batch: ReturnType<typeof recordToProto>[] = [];
+  let size = 0;
+  for (const r of records) {
+    const proto = recordToProto(r);
+    const bytes = gossipCodec.encode({ records: { records: [proto] } }).length;
+    if (batch.length > 0 && size + bytes > PACKET_PAYLOAD) {
+      out.push(gossipCodec.encode({ records: { records: batch } }));
+      batch = [];
+      size = 0;
+    }
+    batch.push(proto);
+    size += bytes;
+  }
+  if (batch.length > 0) out.push(gossipCodec.encode({ records: { records: batch } }));
+  return out;
+}
 
 function shuffled<T>(items: T[]): T[] {
   const out = [...items];
@@ -45,6 +69,7 @@ export interface SyncCounters {
 // what depends on what (memberships, endpoints, tombstones) always travels together.
 export class RecordSync {
   private cluster: GossipCluster | undefined;
+  private readonly pendingPush: StateRecord[] = [];
   readonly counters: SyncCounters = { malformed: 0, rejected: 0, applied: 0, refuted: 0 };
 
   constructor(
@@ -142,7 +167,9 @@ export class RecordSync {
     const result = this.store.merge(record);
     if (result === 'applied') {
       this.counters.applied++;
-      this.broadcast(record);
+      // Relaying speeds up spread in large clusters; under a bulk load (a full owner fetched by
+      // anti-entropy) it would only flood the queue with what peers fetch the same way.
+      if ((this.cluster?.queuedBroadcasts() ?? 0) < RELAY_QUEUE_LIMIT) this.broadcast(record);
     } else if (result === 'refuted') {
       this.counters.refuted++;
       this.log.warn('a peer holds a version of our own record we did not issue; refuted it', { key: recordKey(record.body) });
@@ -178,13 +205,21 @@ export class RecordSync {
   }
 
   // The broadcast queue goes out on gossip ticks (200 ms on a LAN); a change of our own goes to
-  // peers at once as well, so it is programmed everywhere within a round trip. Relays do not do
-  // this: they only queue, which bounds the fan-out of any change.
+  // peers at once as well, so it is programmed everywhere within a round trip. Changes made in the
+  // same tick share packets. Relays do not do this: they only queue, which bounds the fan-out.
   private pushToPeers(record: StateRecord): void {
     if (!this.cluster) return;
-    const payload = gossipCodec.encode({ records: { records: [recordToProto(record)] } });
-    const peers = this.cluster.peers().filter((p) => p.state === 'alive' && p.name !== this.cluster!.localName);
-    for (const p of shuffled(peers).slice(0, DIRECT_PUSH_FANOUT)) void this.cluster.sendBestEffort(p.name, payload).catch(() => undefined);
+    this.pendingPush.push(record);
+    if (this.pendingPush.length > 1) return;
+    setImmediate(() => {
+      const records = this.pendingPush.splice(0);
+      const cluster = this.cluster;
+      if (!cluster) return;
+      const peers = shuffled(cluster.peers().filter((p) => p.state === 'alive' && p.name !== cluster.localName)).slice(0, DIRECT_PUSH_FANOUT);
+      for (const payload of packets(records)) {
+        for (const p of peers) void cluster.sendBestEffort(p.name, payload).catch(() => undefined);
+      }
+    });
   }
 
   private broadcast(record: StateRecord): void {

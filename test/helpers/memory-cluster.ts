@@ -44,6 +44,10 @@ export class MemoryCluster implements GossipCluster {
     }
   }
 
+  queuedBroadcasts(): number {
+    return 0;
+  }
+
   async sendBestEffort(peer: string, payload: Buffer): Promise<void> {
     if (this.network.dropBroadcasts) return;
     await this.sendReliable(peer, payload).catch(() => undefined);
