@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/log';
 import type { VniConfig } from '../common/vni';
@@ -6,7 +7,7 @@ import { messageCodec } from '../common/proto-codec';
 import { recordToProto } from '../common/record-proto';
 import { RecordStore } from '../common/fdb-state/record-store';
 import type { StateRecord } from '../common/fdb-state/record';
-import { FdbView } from '../common/fdb-state/fdb-view';
+import { DesiredRemote, FdbView } from '../common/fdb-state/fdb-view';
 import { MoveTracker } from '../common/fdb-state/mobility';
 import { RpcError } from '../common/grpc-errors';
 import type { ProgrammingStatus } from '../generated/vxgossip/v1/ProgrammingStatus';
@@ -37,11 +38,10 @@ const REAP_INTERVAL_MS = 60_000;
 // As serf does: failed peers are retried, so both sides of a healed partition (each of which
 // declared the other dead, and so never probes it) find each other again.
 const RECONNECT_INTERVAL_MS = 5_000;
-// After a start, remote entries are not swept until gossip has had time to refill the desired
-// state: this long after joining, and at most GRACE_MAX_MS after starting.
-const GRACE_AFTER_JOIN_MS = 3_000;
+// After a start, remote entries are not swept until the first anti-entropy exchange has refilled
+// the desired state, and at most GRACE_MAX_MS after starting.
 const GRACE_MAX_MS = 15_000;
-const MAX_PASS_REST_MS = 500;
+const MAX_PASS_REST_MS = 200;
 // Tombstones must outlast the longest partition we heal from without a full resync.
 const TOMBSTONE_TTL_MS = 24 * 3600_000;
 
@@ -95,6 +95,8 @@ export class Agent {
   private readonly startedAt = Date.now();
   private lastCounts = '';
   private readonly toServer: StateRecord[] = [];
+  private lastFingerprint = '';
+  private kernelDirty = true;
 
   constructor(private readonly options: AgentOptions) {
     const { driver, vtep, log, rt, name, state } = options;
@@ -122,7 +124,7 @@ export class Agent {
     );
     this.store.on('change', ({ local, after }) => {
       if (local) this.replicate(after);
-      else this.schedule('fdb');
+      else this.schedule('fdb', true);
     });
     // A cached configuration is a complete desired set too: it may sweep. A fresh data dir may not.
     this.authoritative = state.configRevision > 0;
@@ -157,18 +159,17 @@ export class Agent {
       setInterval(() => this.store.reap(), REAP_INTERVAL_MS),
       setInterval(() => void this.reconnect(), RECONNECT_INTERVAL_MS),
     );
-    const endGrace = () => {
+    const endGrace = (reason: string) => {
       if (this.sweepAllowed || this.stopped) return;
       this.sweepAllowed = true;
-      this.options.log.info('restart grace period over: stale remote entries may now be swept');
+      this.options.log.info('restart grace period over: stale remote entries may now be swept', { reason, msSinceStart: Date.now() - this.startedAt });
       this.schedule('fdb');
     };
-    const cap = setTimeout(endGrace, GRACE_MAX_MS);
+    const cap = setTimeout(() => endGrace('timeout'), GRACE_MAX_MS);
     this.timers.push(cap);
-    void this.joinWithRetry().then(() => {
-      const t = setTimeout(endGrace, GRACE_AFTER_JOIN_MS);
-      this.timers.push(t);
-    });
+    if (this.options.gossip.join.length === 0) endGrace('no peers to wait for');
+    this.sync.onSynced(() => endGrace('synchronised with a peer'));
+    void this.joinWithRetry();
   }
 
   // Graceful: peers withdraw our entries at once. Devices and FDB stay in place for a restart.
@@ -184,21 +185,31 @@ export class Agent {
     }
   }
 
+  // One reachable peer is enough (gossip brings the rest), and each join carries a full state
+  // snapshot: try the addresses in random order and stop at the first that answers.
   private async joinWithRetry(): Promise<void> {
     const { join } = this.options.gossip;
     if (join.length === 0 || !this.cluster) return;
+    const others = join.filter((a) => a !== this.ownGossipAddress());
+    const candidates = others.length > 0 ? others : join;
     for (let attempt = 1; !this.stopped; attempt++) {
-      try {
-        const joined = await this.cluster.join(join);
-        if (joined > 0) {
-          this.options.log.info('joined the gossip cluster', { contacted: joined, members: this.cluster.peers().length });
+      const errors: string[] = [];
+      for (const address of [...candidates].sort(() => Math.random() - 0.5)) {
+        try {
+          await this.cluster.join([address]);
+          this.options.log.info('joined the gossip cluster', { via: address, members: this.cluster.peers().length });
           return;
+        } catch (err) {
+          errors.push((err as Error).message);
         }
-      } catch (err) {
-        this.options.log.warn('cannot join the gossip cluster yet; retrying', { join, attempt, error: (err as Error).message });
       }
+      this.options.log.warn('cannot join the gossip cluster yet; retrying', { join, attempt, errors });
       await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 10_000)));
     }
+  }
+
+  private ownGossipAddress(): string | undefined {
+    return this.cluster?.localAddress;
   }
 
   private async reconnect(): Promise<void> {
@@ -222,7 +233,7 @@ export class Agent {
         vtep: this.options.vtep, configRevision: this.options.state.configRevision, agentVersion: AGENT_VERSION, incarnation: this.store.incarnation,
       }),
       message: (payload) => this.sync.onMessage(payload),
-      localState: () => this.sync.localState(),
+      localState: (join) => this.sync.localState(join),
       mergeRemoteState: (payload) => this.sync.mergeRemoteState(payload),
       peerChanged: (peer) => {
         let vtep: string | undefined;
@@ -236,7 +247,7 @@ export class Agent {
         if (before?.state !== peer.state) {
           this.options.log.info('peer state', { peer: peer.name, state: peer.state, vtep });
           if (peer.state === 'dead' || peer.state === 'left') this.deadSince.set(peer.name, Date.now());
-          this.schedule('fdb');
+          this.schedule('fdb', true);
           this.sendMembership();
         }
       },
@@ -265,17 +276,25 @@ export class Agent {
     const { state, log } = this.options;
     if (source === 'gossip' && revision <= state.configRevision) return;
     if (revision < state.configRevision) log.warn('server configuration is older than the cached one; following the server', { revision, cachedRevision: state.configRevision });
-    state.saveConfig(revision, vnis);
+    const unchanged = revision === state.configRevision && JSON.stringify(vnis) === JSON.stringify(state.vnis);
     this.authoritative = true;
+    if (unchanged) {
+      // The cached configuration a restart began with: the start-up pass already realised it.
+      log.info('configuration confirmed', { source, revision });
+      return;
+    }
+    state.saveConfig(revision, vnis);
     log.info('configuration received', { source, revision, vnis: vnis.map((v) => v.id) });
     void this.cluster?.updateMeta().catch(() => undefined);
     this.schedule('full');
   }
 
-  private schedule(kind: 'full' | 'fdb'): void {
+  private schedule(kind: 'full' | 'fdb', gossipOnly = false): void {
     if (this.stopped) return;
-    // Every pass includes the FDB pass; only a full pass needs remembering.
+    // Every pass includes the FDB pass; only a full pass needs remembering. Anything but a gossip
+    // change may mean the kernel moved: the next pass re-reads it.
     if (kind === 'full') this.wantFull = true;
+    if (!gossipOnly) this.kernelDirty = true;
     if (this.scheduled) return;
     this.scheduled = true;
     this.running = this.running.then(async () => {
@@ -321,8 +340,16 @@ export class Agent {
   // stale local entry is never mistaken for fresh evidence of the MAC being here.
   private async fdbPass(): Promise<void> {
     const { rt, vtep, state } = this.options;
+    const t0 = Date.now();
     const localVnis = new Set([...this.ports.map((p) => p.vni), ...this.l3Vnis.map((v) => v.vni)]);
     const desired = this.view.compute({ alive: (o) => this.alive(o), localVnis });
+    // Records changed but what this host must program did not (a peer restarted and re-issued the
+    // same entries with new versions), and nothing touched the kernel: nothing to read or write.
+    const fingerprint = fingerprintOf(desired, this.sweepAllowed, localVnis);
+    if (fingerprint === this.lastFingerprint && !this.kernelDirty) return;
+    this.lastFingerprint = fingerprint;
+    this.kernelDirty = false;
+    const t1 = Date.now();
     const result = await this.fdb.reconcile(this.ports, desired, this.sweepAllowed);
     const now = Date.now();
     for (const p of result.programmedNow) {
@@ -341,9 +368,11 @@ export class Agent {
     }
     const routed = await this.routes.reconcile(this.l3Vnis, localL3, desired.endpoints.filter((e) => l3Ids.has(e.body.vni)), this.sweepAllowed);
     for (const [vni, n] of routed.desired) result.perVni.set(vni, { desired: n, programmed: routed.programmed.get(vni) ?? 0 });
+    const t2 = Date.now();
     const endpoints = await scanLocalEndpoints(rt, localVnis, this.ports, attached);
     const changes = syncLocalRecords(this.store, vtep, [...localVnis], endpoints, (vni, mac) => this.view.isFrozen(vni, mac));
     if (changes.issued > 0 || changes.withdrawn > 0) this.options.log.info('local records changed', { ...changes, localEndpoints: endpoints.length });
+    this.options.log.debug('fdb pass timing', { computeMs: t1 - t0, kernelMs: t2 - t1, localMs: Date.now() - t2 });
     const refuted = this.store.markLocalReady();
     if (refuted > 0) this.options.log.info('withdrew records a previous run issued and this one does not have', { refuted });
     const programmed = [...result.perVni.values()].reduce((sum, v) => sum + v.programmed, 0);
@@ -399,4 +428,13 @@ export class Agent {
   status(): ProgrammingStatus[] {
     return this.lastStatus;
   }
+}
+
+// What a pass would program, in a few bytes: equal fingerprints mean equal desired state.
+function fingerprintOf(desired: DesiredRemote, sweep: boolean, vnis: ReadonlySet<number>): string {
+  const hash = createHash('sha1');
+  hash.update(`${sweep}|${[...vnis].sort().join(',')}|`);
+  for (const f of desired.floods) hash.update(`f${f.vni}/${f.vtep};`);
+  for (const e of desired.endpoints) hash.update(`e${e.body.vni}/${e.body.mac}/${e.body.vtep}/${e.body.ips.join(',')};`);
+  return hash.digest('hex');
 }

@@ -1,6 +1,6 @@
 // Broadcasts waiting to be piggybacked, each sent at most retransmitMult x ceil(log10(n + 1))
-// times; the least-sent go first. A broadcast with a name replaces a queued one of the same name
-// (a newer alive about a node makes the older one pointless).
+// times; the least-sent go first, newest first among equals. A broadcast with a name replaces a
+// queued one of the same name (a newer alive about a node makes the older one pointless).
 export interface Broadcast {
   name?: string;
   message: Buffer;
@@ -11,63 +11,84 @@ export interface Broadcast {
 interface Entry extends Broadcast {
   transmits: number;
   id: number;
+  dropped: boolean;
 }
 
 export function retransmitLimit(mult: number, n: number): number {
   return mult * Math.ceil(Math.log10(n + 1));
 }
 
+// Entries live in one bucket per transmit count, each bucket in insertion order; replacing by name
+// is a lookup, not a scan, so queueing thousands of broadcasts stays linear.
 export class TransmitLimitedQueue {
-  private entries: Entry[] = [];
+  private readonly buckets: Entry[][] = [];
+  private readonly byName = new Map<string, Entry>();
+  private live = 0;
   private nextId = 0;
 
   constructor(private readonly retransmitMult: number, private readonly numNodes: () => number) {}
 
   queue(b: Broadcast): void {
     if (b.name !== undefined) {
-      this.entries = this.entries.filter((e) => {
-        if (e.name !== b.name) return true;
-        e.finished?.();
-        return false;
-      });
+      const old = this.byName.get(b.name);
+      if (old) this.drop(old);
     }
-    this.entries.push({ ...b, transmits: 0, id: this.nextId++ });
+    const entry: Entry = { ...b, transmits: 0, id: this.nextId++, dropped: false };
+    (this.buckets[0] ??= []).push(entry);
+    if (b.name !== undefined) this.byName.set(b.name, entry);
+    this.live++;
   }
 
   get length(): number {
-    return this.entries.length;
+    return this.live;
   }
 
   // As many broadcasts as fit in `limit` bytes, each costing `overhead` more.
   take(overhead: number, limit: number): Buffer[] {
-    if (this.entries.length === 0) return [];
+    if (this.live === 0) return [];
     const max = retransmitLimit(this.retransmitMult, this.numNodes());
-    this.entries.sort((a, b) => a.transmits - b.transmits || b.id - a.id);
     const out: Buffer[] = [];
+    const sent = new Set<Entry>();
     let used = 0;
-    for (const e of this.entries) {
-      if (used + overhead + e.message.length > limit) continue;
-      used += overhead + e.message.length;
-      out.push(e.message);
-      e.transmits++;
+    for (let t = 0; t < this.buckets.length && used + overhead < limit; t++) {
+      const bucket = this.buckets[t];
+      if (!bucket || bucket.length === 0) continue;
+      // Newest first within a transmit count.
+      for (let i = bucket.length - 1; i >= 0; i--) {
+        const e = bucket[i];
+        if (used + overhead >= limit) break;
+        if (e.dropped || used + overhead + e.message.length > limit) continue;
+        used += overhead + e.message.length;
+        out.push(e.message);
+        sent.add(e);
+      }
+      this.buckets[t] = bucket.filter((e) => !e.dropped && !sent.has(e));
     }
-    this.entries = this.entries.filter((e) => {
-      if (e.transmits < max) return true;
-      e.finished?.();
-      return false;
-    });
+    for (const e of sent) {
+      e.transmits++;
+      if (e.transmits >= max) this.drop(e);
+      else (this.buckets[e.transmits] ??= []).push(e);
+    }
     return out;
   }
 
   // Drops the oldest entries beyond maxRetained.
   prune(maxRetained: number): void {
-    if (this.entries.length <= maxRetained) return;
-    this.entries.sort((a, b) => a.id - b.id);
-    for (const e of this.entries.splice(0, this.entries.length - maxRetained)) e.finished?.();
+    if (this.live <= maxRetained) return;
+    const all = this.buckets.flat().filter((e) => !e.dropped).sort((a, b) => a.id - b.id);
+    for (const e of all.slice(0, all.length - maxRetained)) this.drop(e);
   }
 
   reset(): void {
-    for (const e of this.entries) e.finished?.();
-    this.entries = [];
+    for (const e of this.buckets.flat()) if (!e.dropped) this.drop(e);
+    this.buckets.length = 0;
+  }
+
+  private drop(e: Entry): void {
+    if (e.dropped) return;
+    e.dropped = true;
+    this.live--;
+    if (e.name !== undefined && this.byName.get(e.name) === e) this.byName.delete(e.name);
+    e.finished?.();
   }
 }

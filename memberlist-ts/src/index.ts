@@ -10,3 +10,4 @@ export { TransmitLimitedQueue, retransmitLimit } from './broadcast-queue';
 export type { Broadcast } from './broadcast-queue';
 export { MemoryNetwork, NetTransport } from './transport';
 export type { Transport } from './transport';
+export { encode as msgpackEncode, decode as msgpackDecode } from './msgpack';

@@ -14,30 +14,51 @@ export class LzwError extends Error {
 class BitWriter {
   private bits = 0;
   private count = 0;
-  private readonly out: number[] = [];
+  private out = Buffer.allocUnsafe(256);
+  private length = 0;
+
+  private push(byte: number): void {
+    if (this.length === this.out.length) {
+      const grown = Buffer.allocUnsafe(this.out.length * 2);
+      this.out.copy(grown);
+      this.out = grown;
+    }
+    this.out[this.length++] = byte;
+  }
 
   write(code: number, width: number): void {
     this.bits |= code << this.count;
     this.count += width;
     while (this.count >= 8) {
-      this.out.push(this.bits & 0xff);
+      this.push(this.bits & 0xff);
       this.bits >>>= 8;
       this.count -= 8;
     }
   }
 
   finish(): Buffer {
-    if (this.count > 0) this.out.push(this.bits & 0xff);
-    return Buffer.from(this.out);
+    if (this.count > 0) this.push(this.bits & 0xff);
+    return Buffer.from(this.out.subarray(0, this.length));
   }
+}
+
+// Open-addressing table of (prefix code << 8 | byte) -> code; at most 4095 - 257 entries between
+// resets, so 8192 slots keep it sparse. Typed arrays: UDP packets are compressed by the thousand.
+const TABLE_SIZE = 8192;
+const tableKeys = new Int32Array(TABLE_SIZE);
+const tableCodes = new Int16Array(TABLE_SIZE);
+
+function slot(key: number): number {
+  let h = ((key * 2654435761) >>> 19) & (TABLE_SIZE - 1);
+  while (tableKeys[h] !== -1 && tableKeys[h] !== key) h = (h + 1) & (TABLE_SIZE - 1);
+  return h;
 }
 
 export function lzwCompress(input: Buffer): Buffer {
   const w = new BitWriter();
   let width = 9;
   let hi = EOF;
-  // (prefix code << 8 | byte) -> code
-  let table = new Map<number, number>();
+  tableKeys.fill(-1);
   // Advances to the next code; at the last code, emits a clear and starts over (returns false).
   const incHi = (): boolean => {
     hi++;
@@ -46,7 +67,7 @@ export function lzwCompress(input: Buffer): Buffer {
       w.write(CLEAR, width);
       width = 9;
       hi = EOF;
-      table = new Map();
+      tableKeys.fill(-1);
       return false;
     }
     return true;
@@ -55,14 +76,18 @@ export function lzwCompress(input: Buffer): Buffer {
     let code = input[0];
     for (let i = 1; i < input.length; i++) {
       const key = (code << 8) | input[i];
-      const found = table.get(key);
-      if (found !== undefined) {
-        code = found;
+      const h = slot(key);
+      if (tableKeys[h] === key) {
+        code = tableCodes[h];
         continue;
       }
       w.write(code, width);
       code = input[i];
-      if (incHi()) table.set(key, hi);
+      if (incHi()) {
+        // The slot found above is still free: nothing was inserted since, unless a reset emptied the table.
+        tableKeys[h] = key;
+        tableCodes[h] = hi;
+      }
     }
     w.write(code, width);
     incHi();
@@ -76,7 +101,7 @@ export function lzwDecompress(input: Buffer, maxOutput = 40 * 1024 * 1024): Buff
   const prefix = new Uint16Array(1 << MAX_WIDTH);
   const suffix = new Uint8Array(1 << MAX_WIDTH);
   const scratch = new Uint8Array(1 << MAX_WIDTH);
-  const chunks: Buffer[] = [];
+  let out = Buffer.allocUnsafe(Math.min(maxOutput, Math.max(1024, input.length * 4)));
   let total = 0;
   let width = 9;
   // The code the next expansion defines; -1 for last means "nothing to extend".
@@ -100,7 +125,7 @@ export function lzwDecompress(input: Buffer, maxOutput = 40 * 1024 * 1024): Buff
       last = -1;
       continue;
     }
-    if (code === EOF) return Buffer.concat(chunks, total);
+    if (code === EOF) return Buffer.from(out.subarray(0, total));
     let i = scratch.length;
     if (code < CLEAR) {
       scratch[--i] = code;
@@ -130,9 +155,15 @@ export function lzwDecompress(input: Buffer, maxOutput = 40 * 1024 * 1024): Buff
     } else {
       throw new LzwError(`invalid code ${code}`);
     }
-    total += scratch.length - i;
-    if (total > maxOutput) throw new LzwError(`decompressed data exceeds ${maxOutput} bytes`);
-    chunks.push(Buffer.from(scratch.subarray(i)));
+    const n = scratch.length - i;
+    if (total + n > maxOutput) throw new LzwError(`decompressed data exceeds ${maxOutput} bytes`);
+    if (total + n > out.length) {
+      const grown = Buffer.allocUnsafe(Math.min(maxOutput, Math.max(out.length * 2, total + n)));
+      out.copy(grown, 0, 0, total);
+      out = grown;
+    }
+    out.set(scratch.subarray(i), total);
+    total += n;
     last = code;
     hi++;
     if (hi >= 1 << width) {

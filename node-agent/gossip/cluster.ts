@@ -25,6 +25,8 @@ export interface GossipHandlers {
 
 export interface GossipCluster {
   readonly localName: string;
+  // host:port peers reach us at.
+  readonly localAddress: string;
   peers(): Peer[];
   // Queued and retransmitted a number of times that grows with log(N); a newer broadcast with the
   // same key replaces an older one still in the queue.

@@ -35,7 +35,7 @@ export class MemberlistCluster implements GossipCluster {
         nodeMeta: () => handlers.meta(),
         notifyMsg: (payload) => handlers.message(payload),
         getBroadcasts: (overhead, limit) => queue.take(overhead, limit),
-        localState: () => handlers.localState(false),
+        localState: (join) => handlers.localState(join),
         mergeRemoteState: (state, join) => handlers.mergeRemoteState(state, join),
       },
       events: {
@@ -51,8 +51,9 @@ export class MemberlistCluster implements GossipCluster {
     return this.memberlist.config.name;
   }
 
-  get port(): number {
-    return this.memberlist.boundPort;
+  get localAddress(): string {
+    const self = this.memberlist.localNode;
+    return `${self.addr}:${self.port}`;
   }
 
   peers(): Peer[] {

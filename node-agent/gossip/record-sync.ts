@@ -12,7 +12,7 @@ import type { GossipCluster } from './cluster';
 const gossipCodec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip.v1.GossipMessage');
 
 // Records per reliable message when answering an owner request: bounded so one message stays small.
-const RECORDS_PER_REPLY = 500;
+const RECORDS_PER_REPLY = 5000;
 // Peers a change of our own is pushed to directly; relays carry it to the rest.
 const DIRECT_PUSH_FANOUT = 32;
 // Above this many queued broadcasts, records learned from peers are not relayed.
@@ -70,6 +70,10 @@ export interface SyncCounters {
 export class RecordSync {
   private cluster: GossipCluster | undefined;
   private readonly pendingPush: StateRecord[] = [];
+  // The first full sync with a peer after start: owners we asked for, and the summary that peer had.
+  private readonly awaited = new Map<string, OwnerSummary>();
+  private syncedOnce = false;
+  private readonly syncedListeners: Array<() => void> = [];
   readonly counters: SyncCounters = { malformed: 0, rejected: 0, applied: 0, refuted: 0 };
 
   constructor(
@@ -81,10 +85,34 @@ export class RecordSync {
     private readonly log: Logger,
   ) {
     store.on('change', ({ after, local }) => {
-      if (!local) return;
+      if (!local) {
+        this.checkSynced(after.owner);
+        return;
+      }
       this.broadcast(after);
       this.pushToPeers(after);
     });
+  }
+
+  // Called once, after the first anti-entropy exchange has brought every owner we asked a peer for
+  // up to what that peer had: from then on, what we do not have is really gone.
+  onSynced(listener: () => void): void {
+    if (this.syncedOnce) listener();
+    else this.syncedListeners.push(listener);
+  }
+
+  private checkSynced(owner: string): void {
+    const expected = this.awaited.get(owner);
+    if (!expected) return;
+    const ours = this.store.summaryOf(owner);
+    if (ours && (sameSummary(ours, expected) || newer(ours.maxVersion, expected.maxVersion))) this.awaited.delete(owner);
+    if (this.awaited.size === 0) this.markSynced();
+  }
+
+  private markSynced(): void {
+    if (this.syncedOnce) return;
+    this.syncedOnce = true;
+    for (const l of this.syncedListeners.splice(0)) l();
   }
 
   attach(cluster: GossipCluster): void {
@@ -109,6 +137,12 @@ export class RecordSync {
       case 'digest':
         if (message.digest) this.compare(message.digest.node, message.digest.owners, Number(message.digest.configRevision));
         break;
+      case 'snapshot': {
+        for (const r of message.snapshot?.records ?? []) this.acceptRecord(r);
+        const digest = message.snapshot?.digest;
+        if (digest) this.compare(digest.node, digest.owners, Number(digest.configRevision));
+        break;
+      }
       case 'request':
         if (message.request) void this.answerOwnerRequest(message.request.requester, message.request.owners);
         break;
@@ -125,8 +159,14 @@ export class RecordSync {
     }
   }
 
-  localState(): Buffer {
+  // A join gets everything we hold; periodic push/pulls only the digest.
+  localState(join: boolean): Buffer {
+    if (join) return gossipCodec.encode({ snapshot: { digest: this.digest(), records: this.allRecords().map(recordToProto) } });
     return gossipCodec.encode({ digest: this.digest() });
+  }
+
+  private allRecords(): StateRecord[] {
+    return this.store.ownerSummaries().flatMap((s) => this.store.recordsOf(s.owner));
   }
 
   mergeRemoteState(state: Buffer): void {
@@ -190,8 +230,12 @@ export class RecordSync {
       if (sameSummary(ours, summary)) continue;
       // Fetch when they may know something we do not; if we are ahead they will ask us. What a
       // peer holds about us is always fetched: records from before our restart must be refuted.
-      if (t.owner === this.store.node || !ours || ours.count === 0 || !newer(ours.maxVersion, summary.maxVersion)) wanted.push(t.owner);
+      if (t.owner === this.store.node || !ours || ours.count === 0 || !newer(ours.maxVersion, summary.maxVersion)) {
+        wanted.push(t.owner);
+        if (!this.syncedOnce && t.owner !== this.store.node) this.awaited.set(t.owner, summary);
+      }
     }
+    if (!this.syncedOnce && this.awaited.size === 0) this.markSynced();
     if (wanted.length > 0) void this.send(node, { request: { owners: wanted, requester: this.store.node } });
     if (configRevision > this.config.revision()) void this.send(node, { configRequest: { haveRevision: this.config.revision(), requester: this.store.node } });
   }

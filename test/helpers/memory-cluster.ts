@@ -29,6 +29,10 @@ export class MemoryCluster implements GossipCluster {
 
   constructor(private readonly network: MemoryNetwork, readonly localName: string, readonly handlers: GossipHandlers) {}
 
+  get localAddress(): string {
+    return `${this.localName}:7946`;
+  }
+
   asPeer(): Peer {
     return { name: this.localName, address: `${this.localName}:7946`, state: this.state, meta: this.handlers.meta() };
   }

@@ -43,7 +43,7 @@ function cluster(n: number, incarnation = 1): { network: MemoryNetwork; nodes: T
     node.cluster = network.add(name, {
       meta: () => Buffer.from(vtepOf(name)),
       message: (m) => node.sync.onMessage(m),
-      localState: () => node.sync.localState(),
+      localState: (join) => node.sync.localState(join),
       mergeRemoteState: (s) => node.sync.mergeRemoteState(s),
       peerChanged: () => undefined,
     });
@@ -120,7 +120,7 @@ describe('record sync over gossip', () => {
     const fresh = new RecordStore({ node: 'n1', incarnation: 1, tombstoneTtlMs: 60_000 });
     const sync = new RecordSync(fresh, { revision: () => 0, snapshot: () => ({ revision: 0, vnis: [] }), adopt: () => undefined }, vtepOf, silent);
     network.nodes.delete('n1');
-    const c = network.add('n1', { meta: () => Buffer.alloc(0), message: (m) => sync.onMessage(m), localState: () => sync.localState(), mergeRemoteState: (s) => sync.mergeRemoteState(s), peerChanged: () => undefined });
+    const c = network.add('n1', { meta: () => Buffer.alloc(0), message: (m) => sync.onMessage(m), localState: (join) => sync.localState(join), mergeRemoteState: (s) => sync.mergeRemoteState(s), peerChanged: () => undefined });
     sync.attach(c);
     fresh.issue(ep('n1', '02:00:00:00:00:b2'));
     for (let round = 0; round < 20; round++) {
