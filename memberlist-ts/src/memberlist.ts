@@ -792,6 +792,7 @@ export class Memberlist {
           try {
             const remote = decodePushPull(message);
             await this.writeStream(stream, this.ourPushPull(remote.header.join));
+            this.log.debug('answered a push/pull', { from: host, join: remote.header.join, nodes: remote.states.length });
             this.mergeRemote(remote, remote.header.join);
           } finally {
             this.pushPullsInFlight--;

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -63,8 +64,11 @@ describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', funct
     return agent;
   }
 
-  const members = (agent: SerfAgent): Array<{ name: string; status: string; tags: Record<string, string> }> =>
-    JSON.parse(execFileSync('serf', ['members', `-rpc-addr=${agent.rpc}`, '-format=json'], { encoding: 'utf8' })).members;
+  // Never a synchronous exec: our nodes live in this process and must keep answering serf meanwhile.
+  const run = promisify(execFile);
+  const serfCli = async (...args: string[]) => (await run('serf', args, { encoding: 'utf8', timeout: 30_000 })).stdout;
+  const members = async (agent: SerfAgent): Promise<Array<{ name: string; status: string; tags: Record<string, string> }>> =>
+    JSON.parse(await serfCli('members', `-rpc-addr=${agent.rpc}`, '-format=json')).members;
 
   async function startOurs(name: string, over: Partial<Config> = {}): Promise<{ m: Memberlist; serf: SerfCompat }> {
     const compat = new SerfCompat(name, { role: `ours-${name}` });
@@ -109,16 +113,16 @@ describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', funct
   it('joins a 3-node serf cluster: serf shows our nodes alive with their tags, we see serf\'s nodes', async () => {
     const s = ['s1', 's2', 's3'].map((n) => startSerf(n));
     for (const a of s) await serfReady(a);
-    for (const a of s.slice(1)) execFileSync('serf', ['join', `-rpc-addr=${a.rpc}`, `127.0.0.1:${s[0].port}`]);
+    for (const a of s.slice(1)) await serfCli('join', `-rpc-addr=${a.rpc}`, `127.0.0.1:${s[0].port}`);
     const a = await startOurs('ts1');
     const b = await startOurs('ts2');
     for (const x of [a, b]) {
       await x.m.join([`127.0.0.1:${s[0].port}`]);
       x.serf.joinIntent();
     }
-    await eventually(() => {
+    await eventually(async () => {
       for (const agent of s) {
-        const list = members(agent);
+        const list = await members(agent);
         for (const name of ['ts1', 'ts2']) {
           const m = list.find((x) => x.name === name);
           assert.equal(m?.status, 'alive', `${agent.name} sees ${name}: ${JSON.stringify(m)}`);
@@ -135,9 +139,9 @@ describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', funct
     await b.m.join([`127.0.0.1:${a.m.boundPort}`]);
     const s1 = startSerf('s1');
     await serfReady(s1);
-    execFileSync('serf', ['join', `-rpc-addr=${s1.rpc}`, `127.0.0.1:${a.m.boundPort}`]);
-    await eventually(() => {
-      assert.deepEqual(members(s1).filter((m) => m.status === 'alive').map((m) => m.name).sort(), ['s1', 'ts1', 'ts2']);
+    await serfCli('join', `-rpc-addr=${s1.rpc}`, `127.0.0.1:${a.m.boundPort}`);
+    await eventually(async () => {
+      assert.deepEqual((await members(s1)).filter((m) => m.status === 'alive').map((m) => m.name).sort(), ['s1', 'ts1', 'ts2']);
       assert.ok(b.m.members().some((n) => n.name === 's1'), 'ts2 learned s1 through gossip');
     }, 20_000, 200);
   });
@@ -145,7 +149,7 @@ describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', funct
   it('serf reports our killed node failed, our gracefully left node left; we declare a killed serf agent dead', async () => {
     const s = ['s1', 's2'].map((n) => startSerf(n));
     for (const a of s) await serfReady(a);
-    execFileSync('serf', ['join', `-rpc-addr=${s[1].rpc}`, `127.0.0.1:${s[0].port}`]);
+    await serfCli('join', `-rpc-addr=${s[1].rpc}`, `127.0.0.1:${s[0].port}`);
     const killed = await startOurs('ts-killed');
     const leaving = await startOurs('ts-leaving');
     const watcher = await startOurs('ts-watcher');
@@ -153,15 +157,15 @@ describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', funct
       await x.m.join([`127.0.0.1:${s[0].port}`]);
       x.serf.joinIntent();
     }
-    await eventually(() => assert.equal(members(s[0]).filter((m) => m.status === 'alive').length, 5), 20_000, 200);
+    await eventually(async () => assert.equal((await members(s[0])).filter((m) => m.status === 'alive').length, 5), 20_000, 200);
     await killed.m.shutdown();
     leaving.serf.leaveIntent();
     await new Promise((r) => setTimeout(r, 1000));
     await leaving.m.leave(3000);
     await leaving.m.shutdown();
     s[1].child.kill('SIGKILL');
-    await eventually(() => {
-      const list = members(s[0]);
+    await eventually(async () => {
+      const list = await members(s[0]);
       assert.equal(list.find((m) => m.name === 'ts-killed')?.status, 'failed');
       assert.equal(list.find((m) => m.name === 'ts-leaving')?.status, 'left');
       const s2 = watcher.m.allNodes().find((n) => n.name === 's2');
@@ -176,10 +180,10 @@ describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', funct
     const good = await startOurs('ts-key', { keyring: new Keyring([key]) });
     await good.m.join([`127.0.0.1:${s1.port}`]);
     good.serf.joinIntent();
-    await eventually(() => assert.equal(members(s1).find((m) => m.name === 'ts-key')?.status, 'alive'), 20_000, 200);
+    await eventually(async () => assert.equal((await members(s1)).find((m) => m.name === 'ts-key')?.status, 'alive'), 20_000, 200);
     const bad = await startOurs('ts-wrong', { keyring: new Keyring([randomBytes(32)]) });
     await assert.rejects(bad.m.join([`127.0.0.1:${s1.port}`]), /could not join any of .*(no installed key decrypts|ended|stream)/);
-    assert.equal(members(s1).find((m) => m.name === 'ts-wrong'), undefined);
+    assert.equal((await members(s1)).find((m) => m.name === 'ts-wrong'), undefined);
   });
 
   it('interoperates with compression off on our side and on (the serf default) on theirs', async () => {
@@ -191,8 +195,8 @@ describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', funct
       await x.m.join([`127.0.0.1:${s1.port}`]);
       x.serf.joinIntent();
     }
-    await eventually(() => {
-      const list = members(s1);
+    await eventually(async () => {
+      const list = await members(s1);
       for (const n of ['ts-plain', 'ts-packed']) assert.equal(list.find((m) => m.name === n)?.status, 'alive');
     }, 20_000, 200);
     assert.doesNotMatch(s1.log(), /\[ERR\] memberlist/, 'serf logged no memberlist errors');
