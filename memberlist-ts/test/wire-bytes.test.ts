@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { crc32 } from '../src/crc32';
-import { lzwCompress, lzwDecompress, LzwError } from '../src/lzw';
 import { decodeAlive, encodeAck, encodeAlive, encodePing, encodePushPullHeader, MessageType, parseBody, decodePing } from '../src/messages';
 import { MsgpackError, NeedMoreData, Reader, decode, encode } from '../src/msgpack';
 import { makeCompound, openPacket, sealPacket, splitCompound } from '../src/packet';
@@ -77,25 +76,5 @@ describe('msgpack in the go-msgpack dialect', () => {
     for (let n = 0; n < full.length; n++) assert.throws(() => new Reader(full.subarray(0, n)).read(), NeedMoreData, `prefix ${n}`);
     assert.throws(() => decode(Buffer.from([0xc1])), MsgpackError);
     assert.throws(() => decode(Buffer.from([0xd4, 0, 0])), MsgpackError);
-  });
-});
-
-describe('LZW (Go compress/lzw, LSB, 8-bit literals)', () => {
-  it('matches the test vector', () => {
-    assert.deepEqual(lzwCompress(hex('04 68 65 6c 6c 6f 20 68 65 6c 6c 6f 20 68 65 6c 6c 6f')), hex('04 d0 94 61 c3 e6 0d 88 81 05 0f 26 34 18 10'));
-  });
-
-  it('round-trips empty, tiny, repetitive and random data across table resets', () => {
-    let seed = 1;
-    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff;
-    const inputs = [Buffer.alloc(0), Buffer.from([7]), Buffer.alloc(100_000, 0x61), Buffer.from(Array.from({ length: 200_000 }, rand)), Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7) % 13))];
-    for (const input of inputs) assert.deepEqual(lzwDecompress(lzwCompress(input)), input);
-  });
-
-  it('rejects truncated data, invalid codes and output beyond the bound', () => {
-    const packed = lzwCompress(Buffer.alloc(1000, 0x62));
-    assert.throws(() => lzwDecompress(packed.subarray(0, packed.length - 2)), LzwError);
-    assert.throws(() => lzwDecompress(Buffer.from([0xff, 0xff, 0xff])), LzwError);
-    assert.throws(() => lzwDecompress(lzwCompress(Buffer.alloc(10_000, 1)), 100), /exceeds 100 bytes/);
   });
 });
