@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../lab/network';
 
 // The multi-host demo on one machine: a controller and three hosts as network namespaces on a shared
-// underlay, the real server and agents, and ctl driving them. Narrated; leaves nothing behind.
+// underlay, the real server and agents (gossiping), a workload per host, and ctl driving them.
+// Narrated, with the forwarding tables before and after; leaves nothing behind.
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (n: number, text: string) => console.log(`\n${bold(`== ${n}. ${text}`)}`);
@@ -41,11 +42,14 @@ async function main(): Promise<void> {
     const srv = ctrl.spawnBin('server', 'server', ['--listen', server, '--data-dir', path.join(dataDir, 'server')]);
     await srv.waitForLog((r) => r.msg === 'server ready');
     console.log(`  server ready at ${server}`);
+    const join = hosts.map((h) => `${h.ip}:7946`).join(',');
     await Promise.all(hosts.map(async (h) => {
-      const agent = h.spawnBin('agent', 'node-agent', ['--name', h.name, '--vtep', h.ip, '--server', server, '--data-dir', path.join(dataDir, h.name)]);
+      const agent = h.spawnBin('agent', 'node-agent', ['--name', h.name, '--vtep', h.ip, '--server', server, '--data-dir', path.join(dataDir, h.name), '--join', join]);
       await agent.waitForLog((r) => r.msg === 'connected to server');
-      console.log(`  ${h.name}: node-agent connected (VTEP ${h.ip})`);
+      await agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
+      console.log(`  ${h.name}: node-agent connected to the server and gossiping (VTEP ${h.ip})`);
     }));
+    show(ctrl, 'ctl', ['--server', server, 'node', 'list']);
 
     step(3, 'no VXLAN devices yet');
     show(hosts[0]!, 'ip', ['-br', 'link', 'show', 'type', 'vxlan']);
@@ -61,7 +65,37 @@ async function main(): Promise<void> {
     await until('every agent reporting', () => JSON.parse(ctrl.ctl(['--server', server, '-o', 'json', 'vni', 'show', '42']).stdout).nodes.length === hosts.length);
     show(ctrl, 'ctl', ['--server', server, 'vni', 'show', '42']);
 
-    step(7, 'ctl vni delete 42: the devices disappear everywhere');
+    step(7, `the forwarding tables before any endpoint: one flood entry per other VTEP (head-end replication)`);
+    show(hosts[0]!, 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);
+
+    step(8, 'a workload on each host: ctl endpoint attach (a veth from a namespace into br42)');
+    const workloads: Array<{ host: LabHost; netns: string; ip: string }> = [];
+    for (const [i, h] of hosts.entries()) {
+      const netns = lab.namespace(`workload${i + 1}`);
+      const ip = `10.42.0.${i + 1}`;
+      show(ctrl, 'ctl', ['--server', server, 'endpoint', 'attach', '--node', h.name, '--vni', '42', '--netns', netns, '--ip', `${ip}/24`]);
+      workloads.push({ host: h, netns, ip });
+    }
+    await until('every host learned every remote endpoint', () =>
+      hosts.every((h) => h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']).split('\n').filter((l) => / dst /.test(l) && !l.startsWith('00:00:00:00:00:00')).length === hosts.length - 1));
+
+    step(9, `what gossip taught ${hosts[0]!.name}: MAC -> VTEP on vxlan42, the bridge's entries, and static neighbours for ARP suppression`);
+    show(hosts[0]!, 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);
+    show(hosts[0]!, 'ip', ['neigh', 'show', 'dev', 'br42']);
+    show(ctrl, 'ctl', ['--server', server, 'fdb', 'show', '--vni', '42']);
+
+    step(10, 'the workloads ping each other across hosts');
+    for (const from of workloads) {
+      for (const to of workloads) {
+        if (from === to) continue;
+        const r = lab.execIn(from.netns, 'ping', ['-c', '1', '-W', '2', to.ip]);
+        if (r.status !== 0) throw new Error(`${from.ip} -> ${to.ip} failed: ${r.stdout}${r.stderr}`);
+        console.log(`  ${from.host.name}/${from.ip} -> ${to.host.name}/${to.ip}: ${/time=[\d.]+ ms/.exec(r.stdout)?.[0] ?? 'ok'}`);
+      }
+    }
+
+    step(11, 'ctl vni delete 42: devices, entries and endpoints disappear everywhere');
+    for (const w of workloads) show(ctrl, 'ctl', ['--server', server, 'endpoint', 'detach', '--node', w.host.name, '--vni', '42', '--netns', w.netns]);
     show(ctrl, 'ctl', ['--server', server, 'vni', 'delete', '42']);
     await until('vxlan42 gone everywhere', () => hosts.every((h) => h.link('vxlan42') === undefined && h.link('br42') === undefined));
     for (const h of hosts) show(h, 'ip', ['-br', 'link', 'show', 'type', 'vxlan']);
