@@ -182,6 +182,20 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     }
   });
 
+  it('a graceful leave (SIGINT) withdraws at once, and a return restores the entries', async () => {
+    const h3 = hosts[2];
+    const leftAt = Date.now();
+    await agents.get(h3.name)!.stop('SIGINT');
+    await eventually(() => {
+      for (const h of [hosts[0], hosts[1]]) assert.deepEqual(fdbOf(h, 'vxlan42').filter((e) => e.dst === h3.ip), [], `${h.name} still forwards to ${h3.ip}`);
+    }, 10_000, 50);
+    const took = Date.now() - leftAt;
+    assert.ok(took < 5000, `withdrawal after a leave took ${took} ms; failure detection would take longer`);
+    await startAgent(h3).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
+    await eventually(() => assert.ok(fdbOf(hosts[0], 'vxlan42').some((e) => e.dst === h3.ip && e.mac !== '00:00:00:00:00:00'), 'h3 entries back on h1'), 20_000);
+    assert.equal(ping('ep1', 'ep3').status, 0);
+  });
+
   it('withdraws a dead host\'s entries everywhere (kill -9 and namespace removed)', async () => {
     const h4 = hosts[3];
     const gone = h4.ip;
