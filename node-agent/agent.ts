@@ -197,6 +197,13 @@ export class Agent {
       for (const address of [...candidates].sort(() => Math.random() - 0.5)) {
         try {
           await this.cluster.join([address]);
+          // An address may turn out to be our own (a name, or an alias of our address): only a
+          // peer other than ourselves counts.
+          const others = this.cluster.peers().filter((p) => p.state === 'alive' && p.name !== this.options.name);
+          if (others.length === 0) {
+            errors.push(`${address}: answered, but no other member is known there`);
+            continue;
+          }
           this.options.log.info('joined the gossip cluster', { via: address, members: this.cluster.peers().length });
           return;
         } catch (err) {
