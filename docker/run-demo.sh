@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The Docker demo end to end, as CI runs it (as root):
+#   install Docker from Debian if missing, start dockerd if it is not running, build the base image
+#   (docker/build-base-image.sh) and the vxgossip image, start the server and three hosts, create
+#   VNI 42, attach a workload namespace on every host, ping between all of them, print PASS or FAIL.
+# Always tears the stack down (volumes included) and stops a dockerd it started itself
+# (KEEP_DOCKERD=1 leaves it running). Exits non-zero on any failure, after printing the services' logs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VNI=42
+HOSTS=(host1 host2 host3)
+ip_of() { echo "10.$VNI.0.${1#host}"; }        # the workload address demo-workload.sh gives hostN
+READY_TIMEOUT=${READY_TIMEOUT:-120}           # seconds for the agents to connect, and for VNI realisation
+
+log() { printf '\n[run-demo %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+dc() { docker-compose "$@"; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root: it installs and starts Docker, and the agents need the kernel"
+
+T0=$(date +%s)
+declare -A TIMING=()
+STARTED_DOCKERD=""
+STACK_UP=0
+RESULTS=()
+FAILED=0
+
+diagnostics() {
+  log "diagnostics"
+  dc ps || true
+  dc exec -T host1 ctl node list || true
+  dc exec -T host1 ctl vni show "$VNI" || true
+  dc exec -T host1 ctl fdb show || true
+  for h in "${HOSTS[@]}"; do
+    echo "--- $h: links, FDB of vxlan$VNI, workload"
+    dc exec -T "$h" sh -c "ip -br link; bridge fdb show dev vxlan$VNI; ip netns exec wl ip -br addr; ip netns exec wl ip neigh" || true
+  done
+  log "service logs"
+  dc logs --no-color --tail=300 || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  if [ "$STACK_UP" -eq 1 ]; then
+    [ "$rc" -eq 0 ] || diagnostics
+    log "tearing down (docker-compose down -v)"
+    dc down -v --remove-orphans
+  fi
+  if [ -n "$STARTED_DOCKERD" ] && [ "${KEEP_DOCKERD:-0}" != 1 ]; then
+    log "stopping the dockerd this script started (pid $STARTED_DOCKERD)"
+    kill -TERM "$STARTED_DOCKERD" 2>/dev/null
+    for _ in $(seq 30); do kill -0 "$STARTED_DOCKERD" 2>/dev/null || break; sleep 1; done
+  fi
+  echo
+  echo "==================== vxgossip docker demo ===================="
+  for k in docker-setup base-image compose-build scenario; do
+    [ -n "${TIMING[$k]:-}" ] && printf '  %-14s %ss\n' "$k" "${TIMING[$k]}"
+  done
+  printf '  %-14s %ss\n' total "$(( $(date +%s) - T0 ))"
+  for r in "${RESULTS[@]}"; do echo "  $r"; done
+  if [ "$rc" -eq 0 ]; then
+    echo "  RESULT: PASS"
+  else
+    echo "  RESULT: FAIL (exit $rc)"
+  fi
+  echo "=============================================================="
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# 1. Docker, from Debian.
+t=$(date +%s)
+if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null; then
+  log "installing docker.io and docker-compose (apt-get)"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io docker-compose
+fi
+if ! docker info >/dev/null 2>&1; then
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    log "starting docker (systemctl)"
+    systemctl start docker
+  else
+    dockerd_log=${TMPDIR:-/tmp}/vxgossip-dockerd.log
+    log "starting dockerd in the background (log: $dockerd_log)"
+    dockerd >"$dockerd_log" 2>&1 &
+    STARTED_DOCKERD=$!
+  fi
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  if ! docker info >/dev/null 2>&1; then
+    [ -n "$STARTED_DOCKERD" ] && tail -n 30 "$dockerd_log" >&2
+    die "the Docker engine did not come up within 60 s"
+  fi
+fi
+log "Docker engine $(docker version -f '{{.Server.Version}}'), $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /')"
+TIMING[docker-setup]=$(( $(date +%s) - t ))
+
+# 2. Images.
+t=$(date +%s)
+log "base image (docker/build-base-image.sh)"
+docker/build-base-image.sh
+TIMING[base-image]=$(( $(date +%s) - t ))
+
+t=$(date +%s)
+log "docker-compose build"
+dc build
+TIMING[compose-build]=$(( $(date +%s) - t ))
+
+# 3. The scenario.
+t=$(date +%s)
+log "docker-compose up -d (from a clean slate)"
+STACK_UP=1
+dc down -v --remove-orphans >/dev/null 2>&1 || true
+dc up -d
+
+# Prints "<ready>/<total>" and succeeds when every host is alive in gossip, connected to the server
+# and, with a VNI argument, a VTEP of that VNI. Runs ctl and node inside host1.
+CHECK_NODES='
+const { execFileSync } = require("node:child_process");
+const [hosts, vni] = [Number(process.argv[1]), Number(process.argv[2] || 0)];
+let nodes = [];
+try { nodes = JSON.parse(execFileSync("ctl", ["-o", "json", "node", "list"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })); } catch {}
+const ready = nodes.filter((n) => n.state === "NODE_STATE_ALIVE" && n.connected && (!vni || n.vnis.includes(vni))).length;
+console.log(`${ready}/${hosts}`);
+process.exit(ready === hosts ? 0 : 1);'
+wait_nodes() {
+  local what=$1 vni=${2:-0} deadline=$(( $(date +%s) + READY_TIMEOUT )) got=""
+  while :; do
+    got=$(dc exec -T host1 node -e "$CHECK_NODES" "${#HOSTS[@]}" "$vni" 2>/dev/null) && { log "$what: $got"; return 0; }
+    [ "$(date +%s)" -lt "$deadline" ] || die "$what: only ${got:-0/${#HOSTS[@]}} after ${READY_TIMEOUT}s"
+    sleep 2
+  done
+}
+
+log "waiting for ${#HOSTS[@]} agents: alive in gossip and connected to the server"
+wait_nodes "agents ready"
+dc exec -T host1 ctl node list
+
+log "ctl vni create $VNI"
+dc exec -T host1 ctl vni create "$VNI"
+wait_nodes "hosts realising VNI $VNI" "$VNI"
+
+for h in "${HOSTS[@]}"; do
+  log "workload on $h (docker/demo-workload.sh)"
+  dc exec -T "$h" docker/demo-workload.sh --vni "$VNI" --ip "$(ip_of "$h")/24"
+done
+dc exec -T host1 ctl endpoint list --vni "$VNI"
+
+log "pinging between all workloads"
+for src in "${HOSTS[@]}"; do
+  for dst in "${HOSTS[@]}"; do
+    [ "$src" = "$dst" ] && continue
+    to=$(ip_of "$dst")
+    if out=$(dc exec -T "$src" ip netns exec wl ping -c 3 -i 0.5 -W 2 "$to" 2>&1); then
+      RESULTS+=("PASS  $src/wl -> $dst/wl ($to): $(grep -o '[0-9]* received, [0-9.]*% packet loss' <<<"$out")")
+    else
+      RESULTS+=("FAIL  $src/wl -> $dst/wl ($to): $(grep -o '[0-9]* received, .*packet loss' <<<"$out" || tail -n 1 <<<"$out")")
+      FAILED=$(( FAILED + 1 ))
+    fi
+    echo "${RESULTS[-1]}"
+  done
+done
+TIMING[scenario]=$(( $(date +%s) - t ))
+[ "$FAILED" -eq 0 ] || die "$FAILED of ${#RESULTS[@]} pings failed"
