@@ -203,7 +203,14 @@ async function simulation(results: string[], sizes: number[]): Promise<void> {
 
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-bench-ml-'));
+  // Each figure is printed as soon as it is measured, so a long simulation never hides the others.
   const results: string[] = [];
+  const push = results.push.bind(results);
+  results.push = (...items: string[]) => {
+    for (const i of items) console.log(`  ${i}`);
+    return push(...items);
+  };
+  console.log(`memberlist-ts vs serf (${os.cpus().length} cores, Node ${process.version})`);
   try {
     if (!values['sim-only']) {
       await ours(results);
@@ -213,8 +220,6 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  console.log(`memberlist-ts vs serf (${os.cpus().length} cores, Node ${process.version})`);
-  for (const r of results) console.log(`  ${r}`);
 }
 
 main().catch((err: Error) => {

@@ -15,6 +15,7 @@ import type { Command__Output } from '../generated/vxgossip/v1/Command';
 import type { CommandResult } from '../generated/vxgossip/v1/CommandResult';
 import type { NodeMeta, NodeMeta__Output } from '../generated/vxgossip/v1/NodeMeta';
 import { AgentState } from './agent-state';
+import type { AgentMetrics } from './agent-metrics';
 import { DeviceReconciler } from './device-reconciler';
 import { EndpointAttacher } from './endpoint-attacher';
 import { FdbReconciler, VniPorts } from './fdb-reconciler';
@@ -53,6 +54,7 @@ export interface GossipOptions {
 }
 
 export interface AgentOptions {
+  metrics?: AgentMetrics;
   name: string;
   vtep: string;
   server: string;
@@ -141,7 +143,20 @@ export class Agent {
       },
       log.child({ part: 'server-link' }),
     );
-    this.watch = new KernelWatch({ fdb: () => this.schedule('fdb'), full: (reason) => (log.info('full pass', { reason }), this.schedule('full')) }, log.child({ part: 'kernel-watch' }));
+    this.watch = new KernelWatch(
+      {
+        fdb: () => {
+          options.metrics?.repairs.inc();
+          this.schedule('fdb');
+        },
+        full: (reason) => {
+          log.info('full pass', { reason });
+          this.schedule('full');
+        },
+      },
+      log.child({ part: 'kernel-watch' }),
+    );
+    options.metrics?.registry.onCollect(() => this.collectMetrics());
   }
 
   async start(): Promise<void> {
@@ -261,6 +276,25 @@ export class Agent {
     };
   }
 
+  private collectMetrics(): void {
+    const m = this.options.metrics!;
+    m.desired.reset();
+    m.programmed.reset();
+    for (const s of this.lastStatus) {
+      m.desired.set({ vni: s.vni ?? 0 }, s.desired ?? 0);
+      m.programmed.set({ vni: s.vni ?? 0 }, s.programmed ?? 0);
+    }
+    const states: Record<string, number> = { alive: 1, suspect: 0, dead: 0, left: 0 };
+    for (const p of this.peers.values()) if (p.name !== this.options.name) states[p.state]++;
+    for (const [state, n] of Object.entries(states)) m.members.set({ state }, n);
+    m.queueDepth.set({}, this.cluster?.queuedBroadcasts() ?? 0);
+    m.rejected.set({ reason: 'malformed' }, this.sync.counters.malformed);
+    m.rejected.set({ reason: 'spoofed' }, this.sync.counters.rejected);
+    let live = 0;
+    for (const _ of this.store.live()) live++;
+    m.records.set({}, live);
+  }
+
   // Changes made in one tick go to the server in one batch (one durable write there).
   private replicate(record: StateRecord): void {
     this.toServer.push(record);
@@ -361,6 +395,13 @@ export class Agent {
     const now = Date.now();
     for (const p of result.programmedNow) {
       this.options.log.debug('remote endpoint programmed', { vni: p.vni, mac: p.mac, owner: p.owner, latencyMs: now - p.originTimeMs });
+      this.options.metrics?.convergence.observe(Math.max(0, now - p.originTimeMs) / 1000);
+    }
+    const m = this.options.metrics;
+    if (m) {
+      m.written.inc({ kind: 'add' }, result.added);
+      m.written.inc({ kind: 'remove' }, result.removed);
+      for (const code of result.errorCodes) m.netlinkErrors.inc({ errno: code });
     }
     for (const [peer, since] of this.deadSince) {
       this.options.log.info('withdrew the entries of a failed peer', { peer, msSinceDeclaredDead: now - since });

@@ -24,6 +24,8 @@ export interface ProgrammedEndpoint {
 
 export interface FdbPassResult {
   programmedNow: ProgrammedEndpoint[];
+  // errno names of the requests the kernel refused.
+  errorCodes: string[];
   desired: number;
   added: number;
   removed: number;
@@ -53,7 +55,7 @@ export class FdbReconciler {
   // sweep: false during a restart's grace period, while gossip refills what we desire: entries not
   // (yet) desired stay, so traffic keeps flowing (FRR's graceful restart).
   async reconcile(vnis: VniPorts[], remote: DesiredRemote, sweep: boolean): Promise<FdbPassResult> {
-    const result: FdbPassResult = { programmedNow: [], desired: 0, added: 0, removed: 0, failed: 0, perVni: new Map() };
+    const result: FdbPassResult = { programmedNow: [], errorCodes: [], desired: 0, added: 0, removed: 0, failed: 0, perVni: new Map() };
     const origins = new Map<string, ProgrammedEndpoint>();
     const byVni = new Map(vnis.map((v) => [v.vni, v]));
     const want = new Map<number, KernelView>(vnis.map((v) => [v.vni, { vxlan: new Map(), bridge: new Map(), neighbours: new Map() }]));
@@ -156,6 +158,7 @@ export class FdbReconciler {
     result.added += moved.length + floods.length + addBridge.length + setNeigh.length;
     result.removed += staleVxlan.length + delBridge.length + delNeigh.length;
     result.failed += real.length;
+    for (const e of real) result.errorCodes.push((e as { code?: string }).code ?? 'unknown');
     if (real.length > 0) {
       this.log.error('kernel refused FDB changes', { vni: ports.vni, failed: real.length, first: real[0].message });
     }

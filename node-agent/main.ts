@@ -5,6 +5,7 @@ import { serverAddress } from '../common/grpc-client';
 import { createLogger, parseLevel } from '../common/log';
 import { checkIp, checkNodeName, parseHostPort } from '../common/validation';
 import { Agent } from './agent';
+import { AgentMetrics } from './agent-metrics';
 import { AgentState } from './agent-state';
 import { MemberlistCluster } from './gossip/memberlist-cluster';
 import { KernelLinkDriver } from './kernel-link-driver';
@@ -14,7 +15,7 @@ const GOSSIP_PORT = 7946;
 
 const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server HOST:PORT]
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
-                  [--encrypt-key BASE64 | --keyring-file FILE] [--log-level LEVEL]
+                  [--encrypt-key BASE64 | --keyring-file FILE] [--metrics HOST:PORT] [--log-level LEVEL]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
 every remote endpoint by gossip and programs the kernel's FDB and neighbour tables. Needs CAP_NET_ADMIN.
@@ -28,6 +29,7 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --join          peers to join, retried until one answers (comma-separated HOST:PORT)
   --encrypt-key   gossip encryption key, base64 of 16, 24 or 32 bytes (as serf keygen makes)
   --keyring-file  a JSON array of base64 keys, the first one primary (serf's keyring format)
+  --metrics       serve Prometheus metrics at http://HOST:PORT/metrics (off by default)
   --log-level     debug, info (default), warn or error; logs are JSON lines on stderr`;
 
 function loadKeyring(key: string | undefined, file: string | undefined): Keyring | undefined {
@@ -58,6 +60,7 @@ async function main(argv: string[]): Promise<void> {
       join: { type: 'string' },
       'encrypt-key': { type: 'string' },
       'keyring-file': { type: 'string' },
+      metrics: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -80,10 +83,18 @@ async function main(argv: string[]): Promise<void> {
   const keyring = loadKeyring(values['encrypt-key'], values['keyring-file']);
   const log = createLogger({ component: 'node-agent', level: parseLevel(values['log-level']) }).child({ node: name });
 
+  const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const state = AgentState.open(values['data-dir']!, name);
+  const metrics = metricsAt ? new AgentMetrics() : undefined;
+  if (metrics && metricsAt) {
+    const served = await metrics.registry.serve(metricsAt.host, metricsAt.port).catch((err: Error) => {
+      throw new Error(`cannot serve metrics on ${values.metrics}: ${err.message}`);
+    });
+    log.info('metrics served', { address: `http://${served.address}/metrics` });
+  }
   const rt = Rtnetlink.open();
   const agent = new Agent({
-    name, vtep, server, state, rt, log,
+    name, vtep, server, state, rt, log, metrics,
     driver: new KernelLinkDriver(rt),
     gossip: {
       join,

@@ -10,12 +10,16 @@ import { vniService } from './vni-service';
 import type { VniStore } from './vni-store';
 import { ReplicaStore } from './replica-store';
 import { endpointService } from './endpoint-service';
+import { LATENCY_BUCKETS, Registry } from '../common/metrics';
+import { observeRpcs } from './rpc';
 
 export const SERVICE_NAMES = ['vxgossip.v1.VniService', 'vxgossip.v1.NodeService', 'vxgossip.v1.EndpointService', 'vxgossip.v1.AgentService'];
 
 export interface RunningServer {
   address: string;
   hub: AgentHub;
+  // Prometheus metrics: RPC latencies, agents, records.
+  metrics: Registry;
   shutdown(): Promise<void>;
 }
 
@@ -24,6 +28,21 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   const { store, log } = options;
   const replicas = await ReplicaStore.open(store.db);
   const hub = new AgentHub(log.child({ part: 'agent-hub' }));
+  const metrics = new Registry();
+  const rpcLatency = metrics.histogram('vxgossip_rpc_duration_seconds', 'Unary RPC latency, by method and status code', LATENCY_BUCKETS);
+  observeRpcs((method, code, seconds) => rpcLatency.observe(seconds, { method, code }));
+  const agentsGauge = metrics.gauge('vxgossip_agents', 'Agents known to the server, by connection state');
+  const recordsGauge = metrics.gauge('vxgossip_records', 'Records replicated by agents (tombstones included)');
+  const spoofedGauge = metrics.gauge('vxgossip_records_refused', 'Record batches refused since start because an agent spoke for another node or VTEP');
+  const vnisGauge = metrics.gauge('vxgossip_vnis', 'VNIs configured');
+  metrics.onCollect(() => {
+    const nodes = hub.nodes();
+    agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
+    agentsGauge.set({ state: 'disconnected' }, nodes.filter((n) => !n.connected).length);
+    recordsGauge.set({}, replicas.all().length);
+    spoofedGauge.set({}, replicas.spoofed);
+    vnisGauge.set({}, store.list().length);
+  });
   hub.setConfig(store.currentRevision(), store.list());
   const unsubscribe = store.onChange((revision, vnis) => hub.setConfig(revision, vnis));
 
@@ -54,6 +73,7 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   return {
     address,
     hub,
+    metrics,
     async shutdown() {
       for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, 'NOT_SERVING');
       unsubscribe();

@@ -5,13 +5,14 @@ import { parseHostPort } from '../common/validation';
 import { startGrpcServer } from './grpc-server';
 import { VniStore } from './vni-store';
 
-const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--log-level debug|info|warn|error]
+const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT] [--log-level debug|info|warn|error]
 
 The vxgossip controller: owns the VNI configuration (durable in DIR), pushes it to every node-agent
 and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection.
 
   --listen     address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a free one)
   --data-dir   directory of the level database (created if missing)
+  --metrics    serve Prometheus metrics at http://HOST:PORT/metrics (off by default)
   --log-level  default info; logs are JSON lines on stderr`;
 
 async function main(argv: string[]): Promise<void> {
@@ -20,6 +21,7 @@ async function main(argv: string[]): Promise<void> {
     options: {
       listen: { type: 'string', default: '127.0.0.1:50051' },
       'data-dir': { type: 'string' },
+      metrics: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -42,6 +44,9 @@ async function main(argv: string[]): Promise<void> {
   const server = await startGrpcServer({ listen: values.listen!, store, log }).catch((err: Error) => {
     throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
   });
+  const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
+  const metricsServer = metricsAt ? await server.metrics.serve(metricsAt.host, metricsAt.port) : undefined;
+  if (metricsServer) log.info('metrics served', { address: `http://${metricsServer.address}/metrics` });
   log.info('server ready', { address: server.address, dataDir: values['data-dir'], revision: store.currentRevision(), vnis: store.list().length });
 
   let stopping = false;

@@ -29,7 +29,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
   function startServer(dir?: string): ManagedProcess {
     const dataDir = dir ?? tempDir('server');
     if (!dir) dataDirs.push(dataDir);
-    server = ctrl.spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', dataDir]);
+    server = ctrl.spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', dataDir, '--metrics', '127.0.0.1:9751']);
     return server;
   }
 
@@ -41,7 +41,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     }
     const join = hosts.filter((h) => h !== host).map((h) => `${h.ip}:7946`).join(',');
     const agent = host.spawnBin('agent', 'node-agent', [
-      '--name', host.name, '--vtep', host.ip, '--server', serverAddr(), '--data-dir', dir, '--join', join, '--log-level', 'debug',
+      '--name', host.name, '--vtep', host.ip, '--server', serverAddr(), '--data-dir', dir, '--join', join, '--log-level', 'debug', '--metrics', '127.0.0.1:9746',
     ]);
     agents.set(host.name, agent);
     return agent;
@@ -92,6 +92,23 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
         assert.equal(r.status, 0, `${from} -> ${to}: ${r.stdout}${r.stderr}`);
       }
     }
+  });
+
+  it('exposes Prometheus metrics on both daemons that agree with the kernel', async () => {
+    const scrape = (host: LabHost, port: number) =>
+      host.exec(process.execPath, ['-e', `fetch('http://127.0.0.1:${port}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`]);
+    const value = (text: string, metric: string) => Number(new RegExp(`^${metric.replace(/[{}".]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    await eventually(() => {
+      const m = scrape(hosts[0], 9746);
+      // 3 remote MACs x (vxlan entry, bridge entry, neighbour) + 3 flood entries.
+      assert.equal(value(m, 'vxgossip_fdb_desired_entries{vni="42"}'), 12, m);
+      assert.equal(value(m, 'vxgossip_fdb_programmed_entries{vni="42"}'), 12);
+      assert.equal(value(m, 'vxgossip_gossip_members{state="alive"}'), 4);
+      assert.ok(value(m, 'vxgossip_convergence_latency_seconds_count') >= 3);
+    }, 10_000);
+    const s = scrape(ctrl, 9751);
+    assert.equal(value(s, 'vxgossip_agents{state="connected"}'), 4);
+    assert.match(s, /vxgossip_rpc_duration_seconds_count\{code="OK",method="AttachEndpoint"\} 4/);
   });
 
   it('routes an L3 VNI through lightweight tunnels: every endpoint pings every other', async () => {

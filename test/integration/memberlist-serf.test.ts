@@ -146,59 +146,64 @@ describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', funct
     }, 20_000, 200);
   });
 
-  it('serf reports our killed node failed, our gracefully left node left; we declare a killed serf agent dead', async () => {
-    const s = ['s1', 's2'].map((n) => startSerf(n));
-    for (const a of s) await serfReady(a);
-    await serfCli('join', `-rpc-addr=${s[1].rpc}`, `127.0.0.1:${s[0].port}`);
-    const killed = await startOurs('ts-killed');
-    const leaving = await startOurs('ts-leaving');
-    const watcher = await startOurs('ts-watcher');
-    for (const x of [killed, leaving, watcher]) {
-      await x.m.join([`127.0.0.1:${s[0].port}`]);
-      x.serf.joinIntent();
+  for (const encrypted of [false, true]) {
+    it(`serf reports our killed node failed, our gracefully left node left; we declare a killed serf agent dead${encrypted ? ' (encrypted)' : ''}`, async () => {
+      const key = randomBytes(32);
+      const serfKey = encrypted ? ['-encrypt', key.toString('base64')] : [];
+      const ourKey = encrypted ? { keyring: new Keyring([key]) } : {};
+      const s = ['s1', 's2'].map((n) => startSerf(n, serfKey));
+      for (const a of s) await serfReady(a);
+      await serfCli('join', `-rpc-addr=${s[1].rpc}`, `127.0.0.1:${s[0].port}`);
+      const killed = await startOurs('ts-killed', ourKey);
+      const leaving = await startOurs('ts-leaving', ourKey);
+      const watcher = await startOurs('ts-watcher', ourKey);
+      for (const x of [killed, leaving, watcher]) {
+        await x.m.join([`127.0.0.1:${s[0].port}`]);
+        x.serf.joinIntent();
+      }
+      await eventually(async () => assert.equal((await members(s[0])).filter((m) => m.status === 'alive').length, 5), 20_000, 200);
+      await killed.m.shutdown();
+      leaving.serf.leaveIntent();
+      await new Promise((r) => setTimeout(r, 1000));
+      await leaving.m.leave(3000);
+      await leaving.m.shutdown();
+      s[1].child.kill('SIGKILL');
+      await eventually(async () => {
+        const list = await members(s[0]);
+        assert.equal(list.find((m) => m.name === 'ts-killed')?.status, 'failed');
+        assert.equal(list.find((m) => m.name === 'ts-leaving')?.status, 'left');
+        const s2 = watcher.m.allNodes().find((n) => n.name === 's2');
+        assert.equal(s2?.state, NodeStateType.Dead, `we see s2 as ${s2?.state}`);
+      }, 60_000, 500);
+    });
     }
-    await eventually(async () => assert.equal((await members(s[0])).filter((m) => m.status === 'alive').length, 5), 20_000, 200);
-    await killed.m.shutdown();
-    leaving.serf.leaveIntent();
-    await new Promise((r) => setTimeout(r, 1000));
-    await leaving.m.leave(3000);
-    await leaving.m.shutdown();
-    s[1].child.kill('SIGKILL');
-    await eventually(async () => {
-      const list = await members(s[0]);
-      assert.equal(list.find((m) => m.name === 'ts-killed')?.status, 'failed');
-      assert.equal(list.find((m) => m.name === 'ts-leaving')?.status, 'left');
-      const s2 = watcher.m.allNodes().find((n) => n.name === 's2');
-      assert.equal(s2?.state, NodeStateType.Dead, `we see s2 as ${s2?.state}`);
-    }, 60_000, 500);
-  });
 
-  it('with -encrypt keys: the same key joins, a wrong key is refused with a clear error', async () => {
-    const key = randomBytes(32);
-    const s1 = startSerf('s1', ['-encrypt', key.toString('base64')]);
-    await serfReady(s1);
-    const good = await startOurs('ts-key', { keyring: new Keyring([key]) });
-    await good.m.join([`127.0.0.1:${s1.port}`]);
-    good.serf.joinIntent();
-    await eventually(async () => assert.equal((await members(s1)).find((m) => m.name === 'ts-key')?.status, 'alive'), 20_000, 200);
-    const bad = await startOurs('ts-wrong', { keyring: new Keyring([randomBytes(32)]) });
-    await assert.rejects(bad.m.join([`127.0.0.1:${s1.port}`]), /could not join any of .*(no installed key decrypts|ended|stream)/);
-    assert.equal((await members(s1)).find((m) => m.name === 'ts-wrong'), undefined);
-  });
+    it('with -encrypt keys: the same key joins, a wrong key is refused with a clear error', async () => {
+      const key = randomBytes(32);
+      const s1 = startSerf('s1', ['-encrypt', key.toString('base64')]);
+      await serfReady(s1);
+      const good = await startOurs('ts-key', { keyring: new Keyring([key]) });
+      await good.m.join([`127.0.0.1:${s1.port}`]);
+      good.serf.joinIntent();
+      await eventually(async () => assert.equal((await members(s1)).find((m) => m.name === 'ts-key')?.status, 'alive'), 20_000, 200);
+      const bad = await startOurs('ts-wrong', { keyring: new Keyring([randomBytes(32)]) });
+      await assert.rejects(bad.m.join([`127.0.0.1:${s1.port}`]), /could not join any of .*(no installed key decrypts|ended|stream)/);
+      assert.equal((await members(s1)).find((m) => m.name === 'ts-wrong'), undefined);
+    });
 
-  it('interoperates with compression off on our side and on (the serf default) on theirs', async () => {
-    const s1 = startSerf('s1');
-    await serfReady(s1);
-    const plain = await startOurs('ts-plain', { enableCompression: false });
-    const packed = await startOurs('ts-packed', { enableCompression: true });
-    for (const x of [plain, packed]) {
-      await x.m.join([`127.0.0.1:${s1.port}`]);
-      x.serf.joinIntent();
-    }
-    await eventually(async () => {
-      const list = await members(s1);
-      for (const n of ['ts-plain', 'ts-packed']) assert.equal(list.find((m) => m.name === n)?.status, 'alive');
-    }, 20_000, 200);
-    assert.doesNotMatch(s1.log(), /\[ERR\] memberlist/, 'serf logged no memberlist errors');
+    it('interoperates with compression off on our side and on (the serf default) on theirs', async () => {
+      const s1 = startSerf('s1');
+      await serfReady(s1);
+      const plain = await startOurs('ts-plain', { enableCompression: false });
+      const packed = await startOurs('ts-packed', { enableCompression: true });
+      for (const x of [plain, packed]) {
+        await x.m.join([`127.0.0.1:${s1.port}`]);
+        x.serf.joinIntent();
+      }
+      await eventually(async () => {
+        const list = await members(s1);
+        for (const n of ['ts-plain', 'ts-packed']) assert.equal(list.find((m) => m.name === n)?.status, 'alive');
+      }, 20_000, 200);
+      assert.doesNotMatch(s1.log(), /\[ERR\] memberlist/, 'serf logged no memberlist errors');
+    });
   });
-});
