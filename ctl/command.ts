@@ -23,9 +23,11 @@ export interface Command {
   run(ctx: Context, values: FlagValues, positionals: string[]): Promise<void>;
 }
 
-// A command with sub-commands, e.g. `vni`.
+// A command with sub-commands, e.g. `vni`; or, with `single`, a command of one word (`status`)
+// whose only entry in `commands` runs directly.
 export interface Group {
   name: string;
   summary: string;
   commands: Command[];
+  single?: boolean;
 }

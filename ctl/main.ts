@@ -8,8 +8,9 @@ import { checkOutputFormat } from './output';
 import { vniGroup } from './vni-commands';
 import { endpointGroup, fdbGroup } from './endpoint-commands';
 import { nodeGroup } from './node-commands';
+import { statusGroup, watchGroup } from './status-commands';
 
-const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup];
+const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup];
 
 const globalOptions: Options = {
   server: { type: 'string' },
@@ -58,8 +59,11 @@ function splitWords(argv: string[]): { words: string[]; rest: string[] } {
 
 async function main(argv: string[]): Promise<number> {
   const { words, rest } = splitWords(argv);
-  const [groupName, commandName] = words;
+  const [groupName] = words;
   const group = groups.find((g) => g.name === groupName);
+  // A one-word command takes the next word as its argument.
+  if (group?.single && words[1] !== undefined) rest.unshift(words[1]);
+  const commandName = group?.single ? group.commands[0].name : words[1];
   const command = group?.commands.find((c) => c.name === commandName);
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
 
@@ -99,8 +103,9 @@ async function main(argv: string[]): Promise<number> {
     );
   } catch (err) {
     const { message, exitCode } = describeFailure(err, server, timeoutMs);
-    process.stderr.write(`ctl ${group.name} ${command.name}: ${message}\n`);
-    if (exitCode === EXIT_USAGE) process.stderr.write(`Run 'ctl ${group.name} ${command.name} --help' for usage.\n`);
+    const path = group.single ? group.name : `${group.name} ${command.name}`;
+    process.stderr.write(`ctl ${path}: ${message}\n`);
+    if (exitCode === EXIT_USAGE) process.stderr.write(`Run 'ctl ${path} --help' for usage.\n`);
     return exitCode;
   }
   return 0;

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { AgentMessage__Output } from '../generated/vxgossip/v1/AgentMessage';
 import type { ServerMessage } from '../generated/vxgossip/v1/ServerMessage';
@@ -37,13 +38,16 @@ export type GossipState = 'NODE_STATE_ALIVE' | 'NODE_STATE_SUSPECT' | 'NODE_STAT
 
 // The agents known to this server, with the stream of each connected one. Pushes the VNI
 // configuration to every connected agent whenever it changes.
-export class AgentHub {
+export class AgentHub extends EventEmitter<{ node: [string] }> {
   private readonly agents = new Map<string, AgentSession>();
   private config: { revision: number; vnis: VniConfig[] } = { revision: 0, vnis: [] };
   private readonly commands = new Map<number, PendingCommand>();
   private nextCommandId = 1;
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger) {
+    super();
+    this.setMaxListeners(0);
+  }
 
   setConfig(revision: number, vnis: VniConfig[]): void {
     this.config = { revision, vnis };
@@ -69,6 +73,7 @@ export class AgentHub {
       membership: previous?.membership ?? [],
     });
     this.log.info('agent connected', { node: hello.node, vtep: hello.vtep, configRevision: Number(hello.configRevision) });
+    this.emit('node', hello.node);
     this.sendConfig(stream);
   }
 
@@ -78,6 +83,7 @@ export class AgentHub {
     session.stream = undefined;
     session.lastSeenMs = Date.now();
     this.log.info('agent disconnected', { node });
+    this.emit('node', node);
     for (const [id, pending] of this.commands) {
       if (pending.node !== node) continue;
       this.commands.delete(id);
@@ -122,7 +128,11 @@ export class AgentHub {
 
   recordMembership(node: string, members: Node__Output[]): void {
     const session = this.agents.get(node);
-    if (session) session.membership = members;
+    if (!session) return;
+    // Another agent's view changes what we report about the nodes it names.
+    const changed = members.filter((m) => session.membership.find((o) => o.name === m.name)?.state !== m.state).map((m) => m.name);
+    session.membership = members;
+    for (const name of changed) if (this.agents.has(name)) this.emit('node', name);
   }
 
   // A node's state as the connected agents see it: any agent connected now is alive; otherwise the
@@ -143,9 +153,11 @@ export class AgentHub {
   recordStatus(node: string, status: ProgrammingStatus__Output[], configRevision: number): void {
     const session = this.agents.get(node);
     if (!session) return;
+    const changed = JSON.stringify(session.status) !== JSON.stringify(status) || session.configRevision !== configRevision;
     session.status = status;
     session.configRevision = configRevision;
     session.lastSeenMs = Date.now();
+    if (changed) this.emit('node', node);
   }
 
   statusOf(vni: number): Array<{ node: string; status: ProgrammingStatus__Output }> {

@@ -5,8 +5,8 @@ import { RpcError } from '../common/grpc-errors';
 import type { AgentHub } from './agent-hub';
 import { unary } from './rpc';
 
-// Nodes as their agents report them on the agent stream. The gossip membership view (suspect, dead,
-// left) and WatchNodes come with replication.
+// Nodes as their agents report them on the agent stream, with the gossip state the connected agents
+// see (alive, suspect, dead, left).
 export function nodeService(hub: AgentHub, log: Logger): NodeServiceHandlers {
   return {
     ListNodes: unary(log, 'ListNodes', [], (req) => {
@@ -18,8 +18,20 @@ export function nodeService(hub: AgentHub, log: Logger): NodeServiceHandlers {
       if (!node) throw new RpcError(grpc.status.NOT_FOUND, `node "${req.name}" has never connected to this server`);
       return node;
     }),
+    // A snapshot of every node, then the node again whenever its connection, gossip state or
+    // programming status changes.
     WatchNodes(call) {
-      call.destroy({ code: grpc.status.UNIMPLEMENTED, details: 'WatchNodes is not implemented by this server version' } as grpc.ServiceError);
+      for (const node of hub.nodes()) call.write({ type: 'EVENT_TYPE_SNAPSHOT', node });
+      call.write({ type: 'EVENT_TYPE_SNAPSHOT_END' });
+      const onNode = (name: string) => {
+        const node = hub.nodes().find((n) => n.name === name);
+        if (node) call.write({ type: 'EVENT_TYPE_UPDATED', node });
+      };
+      hub.on('node', onNode);
+      const stop = () => hub.off('node', onNode);
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      call.on('error', stop);
     },
   };
 }

@@ -67,7 +67,7 @@ export class TransmitLimitedQueue {
     for (const e of sent) {
       e.transmits++;
       if (e.transmits >= max) this.drop(e);
-      else (this.buckets[e.transmits] ??= []).push(e);
+      else insertById((this.buckets[e.transmits] ??= []), e);
     }
     return out;
   }
@@ -91,4 +91,17 @@ export class TransmitLimitedQueue {
     if (e.name !== undefined && this.byName.get(e.name) === e) this.byName.delete(e.name);
     e.finished?.();
   }
+}
+
+// Buckets stay sorted oldest to newest (they are read from the end), whatever order entries
+// arrive from the bucket below in; usually that is an append.
+function insertById(bucket: Entry[], e: Entry): void {
+  let lo = 0;
+  let hi = bucket.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (bucket[mid].id < e.id) lo = mid + 1;
+    else hi = mid;
+  }
+  bucket.splice(lo, 0, e);
 }

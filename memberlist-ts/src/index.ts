@@ -1,4 +1,5 @@
 export { Memberlist, MemberlistError, META_MAX_SIZE } from './memberlist';
+export { ProtocolMismatchError } from './state';
 export { defaultLanConfig, defaultLocalConfig, defaultWanConfig, silentLogger } from './config';
 export type { Config, Logger } from './config';
 export type { AliveDelegate, ConflictDelegate, Delegate, EventDelegate, MergeDelegate, PingDelegate } from './delegate';

@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { NodeStateType, Vsn } from './messages';
 
 // A member as the application sees it.
@@ -28,16 +28,27 @@ export function addrToString(addr: Buffer): string {
   return '';
 }
 
-// Our own address always goes out in one form: 4 bytes for IPv4, 16 for IPv6.
+// Our own address always goes out in one form: 4 bytes for IPv4, 16 for IPv6 (an IPv4-mapped
+// IPv6 address stays 16 bytes).
 export function addrToBytes(addr: string): Buffer {
   if (isIPv4(addr)) return Buffer.from(addr.split('.').map(Number));
-  const [head, tail] = addr.split('::');
-  const parse = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const left = parse(head);
-  const right = parse(tail);
-  const groups = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const withoutZone = addr.replace(/%.*$/, '');
+  if (!isIPv6(withoutZone)) throw new RangeError(`"${addr}" is not an IP address`);
+  // Groups of one side of "::"; a dotted IPv4 tail counts as two groups.
+  const groups = (side: string): number[] =>
+    side === ''
+      ? []
+      : side.split(':').flatMap((g) => {
+        if (!isIPv4(g)) return [parseInt(g, 16)];
+        const [a, b, c, d] = g.split('.').map(Number);
+        return [(a << 8) | b, (c << 8) | d];
+      });
+  const [head, tail] = withoutZone.split('::');
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
   return out;
 }
 

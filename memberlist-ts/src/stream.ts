@@ -24,27 +24,47 @@ export function sealStream(plain: Buffer, options: { compress: boolean; security
   return Buffer.concat([header, encrypt(encryptionVersion, keyring.primary, buf, header)]);
 }
 
+// How far a plaintext push/pull has been parsed: its header, then its node states one by one.
+// Kept between chunks so a large push/pull is parsed once, not once per chunk.
+export interface PushPullProgress {
+  offset: number;
+  header?: PushPullHeader;
+  statesRead: number;
+}
+
 // How long the plaintext message at the start of buf is; undefined until all of it has arrived.
-function plainLength(buf: Buffer): number | undefined {
-  const reader = new Reader(buf, 1);
+function plainLength(buf: Buffer, progress: PushPullProgress = { offset: 1, statesRead: 0 }): number | undefined {
   try {
     switch (buf[0] as MessageType) {
       case MessageType.PushPull: {
-        const header = decodePushPullHeader(readStruct(reader));
-        checkPushPullHeader(header);
-        for (let i = 0; i < header.nodes; i++) readStruct(reader);
-        return reader.offset + header.userStateLen <= buf.length ? reader.offset + header.userStateLen : undefined;
+        const reader = new Reader(buf, progress.offset);
+        if (!progress.header) {
+          const header = decodePushPullHeader(readStruct(reader));
+          checkPushPullHeader(header);
+          progress.header = header;
+          progress.offset = reader.offset;
+        }
+        while (progress.statesRead < progress.header.nodes) {
+          readStruct(reader);
+          progress.statesRead++;
+          progress.offset = reader.offset;
+        }
+        const end = progress.offset + progress.header.userStateLen;
+        return end <= buf.length ? end : undefined;
       }
       case MessageType.User: {
+        const reader = new Reader(buf, 1);
         const length = decodeUserMsgHeader(readStruct(reader));
         if (length < 0 || length > MAX_USER_MSG_BYTES) throw new DecodeError(`user message length ${length} out of range`);
         return reader.offset + length <= buf.length ? reader.offset + length : undefined;
       }
       case MessageType.Ping:
       case MessageType.Ack:
-      case MessageType.Err:
+      case MessageType.Err: {
+        const reader = new Reader(buf, 1);
         readStruct(reader);
         return reader.offset;
+      }
       default:
         throw new DecodeError(`stream message type ${buf[0]} is not supported`);
     }
@@ -61,7 +81,7 @@ function checkPushPullHeader(h: PushPullHeader): void {
 
 // The first message of a stream, once it has fully arrived: undefined means "read more".
 // Throws DecodeError (or DecryptError) for a stream that can never become valid.
-export function readStreamMessage(buf: Buffer, security: PacketSecurity): { message: Buffer; consumed: number } | undefined {
+export function readStreamMessage(buf: Buffer, security: PacketSecurity, progress?: PushPullProgress): { message: Buffer; consumed: number } | undefined {
   if (buf.length === 0) return undefined;
   if (buf[0] === MessageType.Encrypt) {
     if (!security.keyring) throw new DecodeError('received an encrypted stream but no keyring is configured');
@@ -83,8 +103,36 @@ export function readStreamMessage(buf: Buffer, security: PacketSecurity): { mess
     }
     return { message: unwrapCompression(buf.subarray(0, reader.offset)), consumed: reader.offset };
   }
-  const length = plainLength(buf);
+  const length = plainLength(buf, progress);
   return length === undefined ? undefined : { message: buf.subarray(0, length), consumed: length };
+}
+
+// The most a stream may buffer before its message is complete: 20 MiB of user state plus the
+// node states of a cluster of a few hundred thousand nodes.
+export const MAX_STREAM_BYTES = 64 * 1024 * 1024;
+
+// Collects a stream's chunks until its one message is complete. The buffer grows geometrically
+// and a plaintext push/pull is parsed incrementally, so a big state sync costs linear time.
+export class StreamMessageReader {
+  private buf = Buffer.alloc(0);
+  private length = 0;
+  private readonly progress: PushPullProgress = { offset: 1, statesRead: 0 };
+
+  constructor(private readonly security: PacketSecurity) {}
+
+  // The message once it is complete, else undefined. Throws DecodeError (or DecryptError) for a
+  // stream that can never become valid.
+  push(chunk: Buffer): Buffer | undefined {
+    if (this.length + chunk.length > MAX_STREAM_BYTES) throw new DecodeError(`stream message exceeds ${MAX_STREAM_BYTES} bytes`);
+    if (this.length + chunk.length > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(4096, this.buf.length * 2, this.length + chunk.length));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    chunk.copy(this.buf, this.length);
+    this.length += chunk.length;
+    return readStreamMessage(this.buf.subarray(0, this.length), this.security, this.progress)?.message;
+  }
 }
 
 function unwrapCompression(buf: Buffer): Buffer {

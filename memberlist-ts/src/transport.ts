@@ -48,16 +48,29 @@ export class NetTransport implements Transport {
       if (msg.length > 0) onPacket(msg, rinfo.address.replace(/^::ffff:/, ''), rinfo.port);
     });
     udp.on('error', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(port, this.bindAddr, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(port, this.bindAddr, () => resolve());
+      });
+    } catch (err) {
+      // Someone else holds the UDP port: release the TCP one too.
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      this.tcp = undefined;
+      throw err;
+    }
     this.udp = udp;
     return port;
   }
 
+  // Best effort, like UDP itself: a bad address or a full buffer drops the packet, never throws.
   sendPacket(packet: Buffer, host: string, port: number): void {
-    this.udp?.send(packet, port, host, () => undefined);
+    if (!this.udp || host === '' || port <= 0 || port > 65535) return;
+    try {
+      this.udp.send(packet, port, host, () => undefined);
+    } catch {
+      // Dropped, as a lost datagram would be.
+    }
   }
 
   dial(host: string, port: number, timeoutMs: number): Promise<Duplex> {
@@ -69,6 +82,8 @@ export class NetTransport implements Transport {
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
+        // Readers listen for errors while they read; one arriving later must not crash the process.
+        socket.on('error', () => undefined);
         this.streams.add(socket);
         socket.on('close', () => this.streams.delete(socket));
         resolve(socket);

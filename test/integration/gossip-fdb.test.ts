@@ -106,6 +106,12 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
       assert.equal(value(m, 'vxgossip_gossip_members{state="alive"}'), 4);
       assert.ok(value(m, 'vxgossip_convergence_latency_seconds_count') >= 3);
     }, 10_000);
+    await eventually(() => {
+      const status = JSON.parse(ctl('-o', 'json', 'status'));
+      assert.equal(status.healthy, true, JSON.stringify(status));
+      assert.deepEqual(status.members, { alive: 4 });
+      assert.ok(status.hosts.every((h: { inSync: boolean; desired: number }) => h.inSync && h.desired === 12));
+    }, 10_000);
     const s = scrape(ctrl, 9751);
     assert.equal(value(s, 'vxgossip_agents{state="connected"}'), 4);
     assert.match(s, /vxgossip_rpc_duration_seconds_count\{code="OK",method="AttachEndpoint"\} 4/);
