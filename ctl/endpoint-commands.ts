@@ -32,6 +32,18 @@ function filterFrom(values: FlagValues) {
   };
 }
 
+// Follows page tokens until the server says there is no more.
+async function allPages<T>(page: (token: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
+  const all: T[] = [];
+  let token = '';
+  do {
+    const { items, next } = await page(token);
+    all.push(...items);
+    token = next;
+  } while (token !== '');
+  return all;
+}
+
 const origin = (o: string) => (o === 'ENDPOINT_ORIGIN_API' ? 'api' : 'learned');
 
 const attach: Command = {
@@ -91,13 +103,10 @@ const list: Command = {
     noPositionals(positionals);
     const c = client(ctx);
     const filter = filterFrom(values);
-    const all: Endpoint__Output[] = [];
-    let pageToken = '';
-    do {
+    const all = await allPages<Endpoint__Output>(async (pageToken) => {
       const res = await unaryCall<ListEndpointsResponse__Output>((o, cb) => c.listEndpoints({ filter, pageToken }, o, cb), ctx.timeoutMs);
-      all.push(...res.endpoints);
-      pageToken = res.nextPageToken;
-    } while (pageToken !== '');
+      return { items: res.endpoints, next: res.nextPageToken };
+    });
     if (ctx.output === 'json') return ctx.out(renderJson(all));
     ctx.out(renderTable(['VNI', 'MAC', 'IPS', 'NODE', 'VTEP', 'ORIGIN', 'SEQ'], all.map((e) => [e.vni, e.mac, e.ips.join(',') || '-', e.node, e.vtep, origin(e.origin), String(e.mobilitySeq)])));
   },
@@ -114,13 +123,10 @@ const fdbShow: Command = {
     noPositionals(positionals);
     const c = client(ctx);
     const filter = filterFrom(values);
-    const all: FdbEntry__Output[] = [];
-    let pageToken = '';
-    do {
+    const all = await allPages<FdbEntry__Output>(async (pageToken) => {
       const res = await unaryCall<ListFdbResponse__Output>((o, cb) => c.listFdb({ filter, pageToken, includeFlood: !values['no-flood'] }, o, cb), ctx.timeoutMs);
-      all.push(...res.entries);
-      pageToken = res.nextPageToken;
-    } while (pageToken !== '');
+      return { items: res.entries, next: res.nextPageToken };
+    });
     if (ctx.output === 'json') return ctx.out(renderJson(all));
     ctx.out(renderTable(['VNI', 'MAC', 'VTEP', 'NODE', 'KIND', 'SEQ'], all.map((e) => [e.vni, e.mac, e.vtep, e.node, e.kind === 'FDB_ENTRY_KIND_FLOOD' ? 'flood' : 'unicast', String(e.mobilitySeq)])));
   },

@@ -89,55 +89,43 @@ export class DeviceReconciler {
     return existing;
   }
 
-  private async ensureVxlan(spec: VxlanSpec, existing: KernelLink | undefined, bridge: KernelLink): Promise<void> {
+  // A vxlan device as the spec says, created if missing and recreated only for what the kernel
+  // cannot change on a live device; returns it as the kernel has it now.
+  private async ensureVxlanDevice(spec: VxlanSpec, existing: KernelLink | undefined): Promise<KernelLink> {
     if (existing) {
       this.assertOurs(existing, 'vxlan', spec.alias);
       const fixed = this.fixedDifferences(spec, existing);
-      if (fixed.length > 0) {
-        // The kernel refuses to change these on a live vxlan device, so it is recreated.
-        this.log.warn('recreating vxlan device', { device: spec.name, differences: fixed });
-        await this.driver.deleteLink(existing);
-        existing = undefined;
-      }
+      if (fixed.length === 0) return existing;
+      this.log.warn('recreating vxlan device', { device: spec.name, differences: fixed });
+      await this.driver.deleteLink(existing);
     }
-    if (!existing) {
-      await this.driver.createVxlan(spec);
-      this.log.info('created vxlan device', { device: spec.name, vni: spec.vni, local: spec.local, dstport: spec.dstport });
-      existing = await this.refetch(spec.name);
-    }
+    await this.driver.createVxlan(spec);
+    this.log.info('created vxlan device', { device: spec.name, vni: spec.vni, external: spec.external, local: spec.local, dstport: spec.dstport });
+    return this.refetch(spec.name);
+  }
+
+  private async ensureVxlan(spec: VxlanSpec, existing: KernelLink | undefined, bridge: KernelLink): Promise<void> {
+    const link = await this.ensureVxlanDevice(spec, existing);
     const changes: LinkChanges = {};
-    if (existing.mtu !== spec.mtu) changes.mtu = spec.mtu;
-    if (existing.master !== bridge.index) changes.master = bridge.index;
-    if (!existing.up) changes.up = true;
-    await this.apply(existing, changes);
-    const port = await this.driver.bridgePortOptions(existing);
+    if (link.mtu !== spec.mtu) changes.mtu = spec.mtu;
+    if (link.master !== bridge.index) changes.master = bridge.index;
+    if (!link.up) changes.up = true;
+    await this.apply(link, changes);
+    const port = await this.driver.bridgePortOptions(link);
     if (!port || port.learning !== WANTED_PORT.learning || port.neighSuppress !== WANTED_PORT.neighSuppress) {
-      await this.driver.setBridgePortOptions(existing, WANTED_PORT);
+      await this.driver.setBridgePortOptions(link, WANTED_PORT);
       this.log.info('set bridge port options', { device: spec.name, ...WANTED_PORT });
     }
   }
 
-  // The external device L3 VNIs route through: no bridge, a fixed MAC.
+  // The external device L3 VNIs route through: no bridge, a MAC derived from the VTEP.
   private async ensureL3Device(spec: VxlanSpec, existing: KernelLink | undefined): Promise<void> {
-    if (existing) {
-      this.assertOurs(existing, 'vxlan', spec.alias);
-      const fixed = this.fixedDifferences(spec, existing);
-      if (fixed.length > 0) {
-        this.log.warn('recreating the L3 device', { device: spec.name, differences: fixed });
-        await this.driver.deleteLink(existing);
-        existing = undefined;
-      }
-    }
-    if (!existing) {
-      await this.driver.createVxlan(spec);
-      this.log.info('created the L3 device', { device: spec.name, dstport: spec.dstport, local: spec.local });
-      existing = await this.refetch(spec.name);
-    }
+    const link = await this.ensureVxlanDevice(spec, existing);
     const changes: LinkChanges = {};
-    if (existing.mtu !== spec.mtu) changes.mtu = spec.mtu;
-    if (spec.mac && existing.mac !== spec.mac) changes.mac = spec.mac;
-    if (!existing.up) changes.up = true;
-    await this.apply(existing, changes);
+    if (link.mtu !== spec.mtu) changes.mtu = spec.mtu;
+    if (spec.mac && link.mac !== spec.mac) changes.mac = spec.mac;
+    if (!link.up) changes.up = true;
+    await this.apply(link, changes);
   }
 
   private fixedDifferences(spec: VxlanSpec, link: KernelLink): string[] {

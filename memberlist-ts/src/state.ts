@@ -7,17 +7,10 @@ import { Suspicion, suspicionTimeoutMs } from './suspicion';
 // alive, suspect and dead messages (from gossip or push/pull) change it (memberlist's aliveNode,
 // suspectNode, deadNode, refute and mergeState).
 
-export interface NodeRecord {
-  name: string;
-  addr: Buffer;
-  port: number;
-  meta: Buffer;
-  incarnation: number;
-  state: NodeStateType;
+// A push/pull node state plus what only the local table tracks.
+export interface NodeRecord extends PushNodeState {
   // Date.now() of the last state change; it also tells a suspicion timer whether it is stale.
   stateChange: number;
-  // [PMin, PMax, PCur, DMin, DMax, DCur]
-  vsn: number[];
   suspicion?: Suspicion;
 }
 
