@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { UsageError, parseFlags } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
 import { checkInteger } from '../common/validation';
+import { clientCredentials } from '../common/tls';
 import type { Command, Group, Options } from './command';
 import { EXIT_USAGE, describeFailure } from './errors';
 import { checkOutputFormat } from './output';
@@ -16,12 +17,17 @@ const globalOptions: Options = {
   server: { type: 'string' },
   output: { type: 'string', short: 'o' },
   timeout: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const GLOBAL_HELP = `Global flags:
   --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
   -o, --output FORMAT  table (default) or json
   --timeout MS         how long to wait for the server (default 5000)
+  --tls-ca FILE        use TLS, verifying the server with this CA (default: $VXGOSSIP_TLS_CA)
+  --tls-cert FILE, --tls-key FILE   our certificate for mutual TLS ($VXGOSSIP_TLS_CERT, $VXGOSSIP_TLS_KEY)
   -h, --help           help for any command`;
 
 function topHelp(): string {
@@ -41,7 +47,7 @@ function commandHelp(command: Command): string {
 // The first two words that are not flags (nor a global flag's value) pick the group and command,
 // so global flags may stand anywhere on the line.
 function splitWords(argv: string[]): { words: string[]; rest: string[] } {
-  const takesValue = new Set(['--server', '--output', '-o', '--timeout']);
+  const takesValue = new Set(['--server', '--output', '-o', '--timeout', '--tls-ca', '--tls-cert', '--tls-key']);
   const words: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -95,9 +101,21 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const env = process.env;
+  const tls = {
+    ca: (values['tls-ca'] as string | undefined) ?? env.VXGOSSIP_TLS_CA,
+    cert: (values['tls-cert'] as string | undefined) ?? env.VXGOSSIP_TLS_CERT,
+    key: (values['tls-key'] as string | undefined) ?? env.VXGOSSIP_TLS_KEY,
+  };
+  let credentials: grpc.ChannelCredentials;
+  try {
+    credentials = clientCredentials(tls);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   try {
     await command.run(
-      { server, output, timeoutMs, out: (t) => process.stdout.write(t), credentials: () => grpc.credentials.createInsecure() },
+      { server, output, timeoutMs, out: (t) => process.stdout.write(t), credentials: () => credentials },
       values,
       positionals,
     );

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ManagedProcess } from './managed-process';
+import { repoRoot } from '../common/paths';
 
-export const repoRoot = path.resolve(__dirname, '..', '..');
 // RFC 2544's benchmarking range: never routed, so test traffic cannot leave the namespaces.
 const UNDERLAY_PREFIX = '198.18.0';
 const NETNS_PREFIX = 'vxgt';

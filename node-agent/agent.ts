@@ -55,6 +55,8 @@ export interface GossipOptions {
 
 export interface AgentOptions {
   metrics?: AgentMetrics;
+  // For the server stream (TLS, mutual TLS); plaintext when absent.
+  credentials?: grpc.ChannelCredentials;
   name: string;
   vtep: string;
   server: string;
@@ -142,6 +144,7 @@ export class Agent {
         },
       },
       log.child({ part: 'server-link' }),
+      options.credentials,
     );
     this.watch = new KernelWatch(
       {

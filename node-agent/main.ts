@@ -4,6 +4,7 @@ import { UsageError, parseFlags } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
 import { createLogger, parseLevel } from '../common/log';
 import { checkIp, checkNodeName, parseHostPort } from '../common/validation';
+import { clientCredentials } from '../common/tls';
 import { Agent } from './agent';
 import { AgentMetrics } from './agent-metrics';
 import { AgentState } from './agent-state';
@@ -15,7 +16,8 @@ const GOSSIP_PORT = 7946;
 
 const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server HOST:PORT]
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
-                  [--encrypt-key BASE64 | --keyring-file FILE] [--metrics HOST:PORT] [--log-level LEVEL]
+                  [--encrypt-key BASE64 | --keyring-file FILE] [--metrics HOST:PORT]
+                  [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] [--log-level LEVEL]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
 every remote endpoint by gossip and programs the kernel's FDB and neighbour tables. Needs CAP_NET_ADMIN.
@@ -30,6 +32,8 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --encrypt-key   gossip encryption key, base64 of 16, 24 or 32 bytes (as serf keygen makes)
   --keyring-file  a JSON array of base64 keys, the first one primary (serf's keyring format)
   --metrics       serve Prometheus metrics at http://HOST:PORT/metrics (off by default)
+  --tls-ca        talk to the server over TLS, verifying it with this CA
+  --tls-cert, --tls-key   our certificate, for a server that demands one (mutual TLS)
   --log-level     debug, info (default), warn or error; logs are JSON lines on stderr`;
 
 function loadKeyring(key: string | undefined, file: string | undefined): Keyring | undefined {
@@ -61,6 +65,9 @@ async function main(argv: string[]): Promise<void> {
       'encrypt-key': { type: 'string' },
       'keyring-file': { type: 'string' },
       metrics: { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -84,6 +91,12 @@ async function main(argv: string[]): Promise<void> {
   const log = createLogger({ component: 'node-agent', level: parseLevel(values['log-level']) }).child({ node: name });
 
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
+  let credentials;
+  try {
+    credentials = clientCredentials({ ca: values['tls-ca'], cert: values['tls-cert'], key: values['tls-key'] });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const state = AgentState.open(values['data-dir']!, name);
   const metrics = metricsAt ? new AgentMetrics() : undefined;
   if (metrics && metricsAt) {
@@ -94,7 +107,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const rt = Rtnetlink.open();
   const agent = new Agent({
-    name, vtep, server, state, rt, log, metrics,
+    name, vtep, server, state, rt, log, metrics, credentials,
     driver: new KernelLinkDriver(rt),
     gossip: {
       join,

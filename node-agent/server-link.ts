@@ -43,8 +43,9 @@ export class ServerLink {
     private readonly hello: () => Hello,
     private readonly events: ServerLinkEvents,
     private readonly log: Logger,
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   ) {
-    this.client = new (v1().AgentService)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.client = new (v1().AgentService)(address, credentials, CHANNEL_OPTIONS);
   }
 
   start(): void {

@@ -24,7 +24,7 @@ export interface RunningServer {
 }
 
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
-export async function startGrpcServer(options: { listen: string; store: VniStore; log: Logger }): Promise<RunningServer> {
+export async function startGrpcServer(options: { listen: string; store: VniStore; log: Logger; credentials?: grpc.ServerCredentials }): Promise<RunningServer> {
   const { store, log } = options;
   const replicas = await ReplicaStore.open(store.db);
   const hub = new AgentHub(log.child({ part: 'agent-hub' }));
@@ -64,7 +64,7 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   new ReflectionService(packageDefinition()).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(options.listen, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;

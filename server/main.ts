@@ -2,10 +2,12 @@ import * as fs from 'node:fs';
 import { UsageError, parseFlags } from '../common/cli';
 import { createLogger, parseLevel } from '../common/log';
 import { parseHostPort } from '../common/validation';
+import { serverCredentials } from '../common/tls';
 import { startGrpcServer } from './grpc-server';
 import { VniStore } from './vni-store';
 
-const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT] [--log-level debug|info|warn|error]
+const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT]
+              [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--log-level debug|info|warn|error]
 
 The vxgossip controller: owns the VNI configuration (durable in DIR), pushes it to every node-agent
 and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection.
@@ -13,6 +15,8 @@ and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection.
   --listen     address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a free one)
   --data-dir   directory of the level database (created if missing)
   --metrics    serve Prometheus metrics at http://HOST:PORT/metrics (off by default)
+  --tls-cert, --tls-key   serve gRPC over TLS with this certificate and key (PEM)
+  --tls-client-ca         demand client certificates signed by this CA (mutual TLS), from agents and ctl alike
   --log-level  default info; logs are JSON lines on stderr`;
 
 async function main(argv: string[]): Promise<void> {
@@ -22,6 +26,9 @@ async function main(argv: string[]): Promise<void> {
       listen: { type: 'string', default: '127.0.0.1:50051' },
       'data-dir': { type: 'string' },
       metrics: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-client-ca': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -41,7 +48,13 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     throw new Error(`cannot open the database in ${values['data-dir']}: ${(err as Error).message} (is another server using it?)`);
   }
-  const server = await startGrpcServer({ listen: values.listen!, store, log }).catch((err: Error) => {
+  let credentials;
+  try {
+    credentials = serverCredentials({ cert: values['tls-cert'], key: values['tls-key'], clientCa: values['tls-client-ca'] });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const server = await startGrpcServer({ listen: values.listen!, store, log, credentials }).catch((err: Error) => {
     throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
   });
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;

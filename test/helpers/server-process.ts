@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ManagedProcess } from '../../lab/managed-process';
-import { repoRoot } from '../../lab/network';
+import { repoRoot } from '../../common/paths';
 
 export interface ServerHandle {
   address: string;
@@ -15,8 +15,8 @@ export function tempDir(label: string): string {
 }
 
 // Starts bin/server on a free loopback port and resolves once it logs that it is ready.
-export async function startServer(dataDir = tempDir('server'), listen = '127.0.0.1:0'): Promise<ServerHandle> {
-  const proc = new ManagedProcess('server', process.execPath, [path.join(repoRoot, 'bin', 'server'), '--listen', listen, '--data-dir', dataDir]);
+export async function startServer(dataDir = tempDir('server'), listen = '127.0.0.1:0', extra: string[] = []): Promise<ServerHandle> {
+  const proc = new ManagedProcess('server', process.execPath, [path.join(repoRoot, 'bin', 'server'), '--listen', listen, '--data-dir', dataDir, ...extra]);
   const ready = await proc.waitForLog((r) => r.msg === 'server ready', 15_000);
   return { address: String(ready.address), dataDir, proc };
 }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ServerHandle, startServer } from '../helpers/server-process';
-import { repoRoot } from '../../lab/network';
+import { repoRoot } from '../../common/paths';
 
 function ctl(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), ...args], {

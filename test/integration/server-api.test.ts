@@ -8,7 +8,7 @@ import type { ListVnisResponse__Output } from '../../generated/vxgossip/v1/ListV
 import type { VniServiceClient } from '../../generated/vxgossip/v1/VniService';
 import { expectRpcError, vniClient } from '../helpers/grpc-clients';
 import { ServerHandle, startServer } from '../helpers/server-process';
-import { repoRoot } from '../../lab/network';
+import { repoRoot } from '../../common/paths';
 
 describe('server gRPC API (real process on loopback)', function () {
   let server: ServerHandle;
