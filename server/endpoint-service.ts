@@ -10,7 +10,7 @@ import type { AgentHub } from './agent-hub';
 import type { ReplicaChange, ReplicaStore } from './replica-store';
 import type { EndpointEvent } from '../generated/vxgossip/v1/EndpointEvent';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
-import type { VniStore } from './vni-store';
+import { NotFoundError, VniStore } from './vni-store';
 import { Filter, deriveFdb, endpointKey, endpointOf, fdbKey, matches } from './fdb-derivation';
 import { paginate } from './pagination';
 import { unary } from './rpc';
@@ -81,7 +81,7 @@ export function endpointService(replicas: ReplicaStore, hub: AgentHub, vnis: Vni
         return { type: c.before && !c.before.tombstone ? 'EVENT_TYPE_UPDATED' : 'EVENT_TYPE_ADDED', entry, revision: c.revision };
       }, (f) => fdb(f, true).map((entry): FdbEvent => ({ type: 'EVENT_TYPE_SNAPSHOT', entry, revision: replicas.currentRevision() })));
     },
-    AttachEndpoint: unary(log, 'AttachEndpoint', [], async (req) => {
+    AttachEndpoint: unary(log, 'AttachEndpoint', [[NotFoundError, grpc.status.NOT_FOUND]], async (req) => {
       const node = checkNodeName('node', req.node);
       const vni = checkVniId(req.vni, 'vni');
       vnis.get(vni);
