@@ -10,8 +10,9 @@ import { vniGroup } from './vni-commands';
 import { endpointGroup, fdbGroup } from './endpoint-commands';
 import { nodeGroup } from './node-commands';
 import { statusGroup, watchGroup } from './status-commands';
+import { keysGroup } from './keys-commands';
 
-const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup];
+const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup, keysGroup];
 
 const globalOptions: Options = {
   server: { type: 'string' },

@@ -16,6 +16,7 @@ import type { CommandResult } from '../generated/vxgossip/v1/CommandResult';
 import type { NodeMeta, NodeMeta__Output } from '../generated/vxgossip/v1/NodeMeta';
 import { AgentState } from './agent-state';
 import type { AgentMetrics } from './agent-metrics';
+import type { KeyringCommands } from './keyring-commands';
 import { DeviceReconciler } from './device-reconciler';
 import { EndpointAttacher } from './endpoint-attacher';
 import { FdbReconciler, VniPorts } from './fdb-reconciler';
@@ -55,6 +56,8 @@ export interface GossipOptions {
 
 export interface AgentOptions {
   metrics?: AgentMetrics;
+  // ctl keys: the gossip keyring and the file it came from (if any).
+  keys?: KeyringCommands;
   // For the server stream (TLS, mutual TLS); plaintext when absent.
   credentials?: grpc.ChannelCredentials;
   name: string;
@@ -462,6 +465,11 @@ export class Agent {
         await this.attacher.detach({ vni: d.vni, netns: d.netns, interface: d.interface || undefined });
         await this.settle();
         return { id };
+      }
+      if (this.options.keys?.handles(command)) {
+        const keyring = this.options.keys.run(command);
+        this.options.log.info('gossip keyring command', { command: command.cmd, keys: Object.keys(keyring.keys ?? {}).length });
+        return { id, keyring };
       }
       throw new RpcError(grpc.status.UNIMPLEMENTED, `agent ${AGENT_VERSION} does not handle ${command.cmd} commands`);
     } catch (err) {

@@ -7,6 +7,7 @@ import { checkIp, checkNodeName, parseHostPort } from '../common/validation';
 import { clientCredentials } from '../common/tls';
 import { Agent } from './agent';
 import { AgentMetrics } from './agent-metrics';
+import { KeyringCommands } from './keyring-commands';
 import { AgentState } from './agent-state';
 import { MemberlistCluster } from './gossip/memberlist-cluster';
 import { KernelLinkDriver } from './kernel-link-driver';
@@ -108,6 +109,7 @@ async function main(argv: string[]): Promise<void> {
   const rt = Rtnetlink.open();
   const agent = new Agent({
     name, vtep, server, state, rt, log, metrics, credentials,
+    keys: new KeyringCommands(keyring, values['keyring-file']),
     driver: new KernelLinkDriver(rt),
     gossip: {
       join,

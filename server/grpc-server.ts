@@ -10,10 +10,11 @@ import { vniService } from './vni-service';
 import type { VniStore } from './vni-store';
 import { ReplicaStore } from './replica-store';
 import { endpointService } from './endpoint-service';
+import { clusterService } from './cluster-service';
 import { LATENCY_BUCKETS, Registry } from '../common/metrics';
 import { observeRpcs } from './rpc';
 
-export const SERVICE_NAMES = ['vxgossip.v1.VniService', 'vxgossip.v1.NodeService', 'vxgossip.v1.EndpointService', 'vxgossip.v1.AgentService'];
+export const SERVICE_NAMES = ['vxgossip.v1.VniService', 'vxgossip.v1.NodeService', 'vxgossip.v1.EndpointService', 'vxgossip.v1.ClusterService', 'vxgossip.v1.AgentService'];
 
 export interface RunningServer {
   address: string;
@@ -57,6 +58,7 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   server.addService(proto.VniService.service, vniService(store, hub, log));
   server.addService(proto.NodeService.service, nodeService(hub, log));
   server.addService(proto.EndpointService.service, endpointService(replicas, hub, store, log));
+  server.addService(proto.ClusterService.service, clusterService(hub, store, log));
   server.addService(proto.AgentService.service, agentService(hub, replicas, log.child({ part: 'agent-stream' })));
 
   const health = new HealthImplementation({ '': 'NOT_SERVING' });

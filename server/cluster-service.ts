@@ -1,0 +1,65 @@
+import * as grpc from '@grpc/grpc-js';
+import type { ClusterServiceHandlers } from '../generated/vxgossip/v1/ClusterService';
+import type { Command } from '../generated/vxgossip/v1/Command';
+import type { KeyringResponse } from '../generated/vxgossip/v1/KeyringResponse';
+import type { Logger } from '../common/log';
+import { RpcError } from '../common/grpc-errors';
+import type { AgentHub } from './agent-hub';
+import type { VniStore } from './vni-store';
+import { unary } from './rpc';
+
+function checkKey(key: string): void {
+  const bytes = Buffer.from(key, 'base64');
+  if (![16, 24, 32].includes(bytes.length) || bytes.toString('base64') !== key) {
+    throw new RpcError(grpc.status.INVALID_ARGUMENT, `key: must be the base64 of 16, 24 or 32 bytes (as serf keygen makes), got ${bytes.length} bytes`);
+  }
+}
+
+// Cluster health, and the gossip keyring fanned out to every connected agent (serf's keys command):
+// the answer counts, per key, the nodes holding it and using it as primary, and names failures.
+export function clusterService(hub: AgentHub, store: VniStore, log: Logger): ClusterServiceHandlers {
+  const fanOut = async (command: Omit<Command, 'id'>): Promise<KeyringResponse> => {
+    const nodes = hub.nodes().filter((n) => n.connected).map((n) => n.name!);
+    if (nodes.length === 0) throw new RpcError(grpc.status.UNAVAILABLE, 'no agent is connected to this server');
+    const out = { keys: {} as Record<string, number>, primaryKeys: {} as Record<string, number>, nodes: 0, errors: {} as Record<string, string> };
+    await Promise.all(nodes.map(async (node) => {
+      try {
+        const result = await hub.sendCommand(node, command);
+        if (result.error) {
+          out.errors[node] = result.error;
+          return;
+        }
+        out.nodes++;
+        for (const k of Object.keys(result.keyring?.keys ?? {})) out.keys[k] = (out.keys[k] ?? 0) + 1;
+        for (const k of Object.keys(result.keyring?.primaryKeys ?? {})) out.primaryKeys[k] = (out.primaryKeys[k] ?? 0) + 1;
+      } catch (err) {
+        out.errors[node] = (err as Error).message;
+      }
+    }));
+    log.info('gossip keyring operation', { command: Object.keys(command)[0], nodes: out.nodes, failed: Object.keys(out.errors).length });
+    return out;
+  };
+  return {
+    GetStatus: unary(log, 'GetStatus', [], () => {
+      const nodes = hub.nodes();
+      const count = (state: string) => nodes.filter((n) => n.state === state).length;
+      return {
+        alive: count('NODE_STATE_ALIVE'), suspect: count('NODE_STATE_SUSPECT'), dead: count('NODE_STATE_DEAD'), left: count('NODE_STATE_LEFT'),
+        configRevision: store.currentRevision(), nodes,
+      };
+    }),
+    ListKeys: unary(log, 'ListKeys', [], () => fanOut({ listKeys: {} })),
+    InstallKey: unary(log, 'InstallKey', [], (req) => {
+      checkKey(req.key);
+      return fanOut({ installKey: req });
+    }),
+    UseKey: unary(log, 'UseKey', [], (req) => {
+      checkKey(req.key);
+      return fanOut({ useKey: req });
+    }),
+    RemoveKey: unary(log, 'RemoveKey', [], (req) => {
+      checkKey(req.key);
+      return fanOut({ removeKey: req });
+    }),
+  };
+}
