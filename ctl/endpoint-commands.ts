@@ -8,7 +8,7 @@ import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import { checkInterfaceName, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from '../common/validation';
 import type { Command, Context, FlagValues, Group } from './command';
-import { renderJson, renderTable } from './output';
+import { renderData, renderTable } from './output';
 
 function client(ctx: Context): EndpointServiceClient {
   return new (v1().EndpointService)(ctx.server, ctx.credentials());
@@ -71,7 +71,7 @@ const attach: Command = {
     const c = client(ctx);
     // Creating devices in a namespace on a remote host takes a moment longer than a plain RPC.
     const e = await unaryCall<Endpoint__Output>((o, cb) => c.attachEndpoint(request, o, cb), Math.max(ctx.timeoutMs, 20_000));
-    ctx.out(ctx.output === 'json' ? renderJson(e) : `attached ${request.netns}/${e.interface || 'eth0'} on ${e.node} to VNI ${e.vni}: ${e.mac} ${e.ips.join(', ')}\n`);
+    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, e) : `attached ${request.netns}/${e.interface || 'eth0'} on ${e.node} to VNI ${e.vni}: ${e.mac} ${e.ips.join(', ')}\n`);
   },
 };
 
@@ -90,7 +90,7 @@ const detach: Command = {
     };
     const c = client(ctx);
     await unaryCall((o, cb) => c.detachEndpoint(request, o, cb), Math.max(ctx.timeoutMs, 20_000));
-    ctx.out(ctx.output === 'json' ? renderJson({ detached: request }) : `detached ${request.netns}/${request.interface || 'eth0'} from VNI ${request.vni} on ${request.node}\n`);
+    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, { detached: request }) : `detached ${request.netns}/${request.interface || 'eth0'} from VNI ${request.vni} on ${request.node}\n`);
   },
 };
 
@@ -107,7 +107,7 @@ const list: Command = {
       const res = await unaryCall<ListEndpointsResponse__Output>((o, cb) => c.listEndpoints({ filter, pageToken }, o, cb), ctx.timeoutMs);
       return { items: res.endpoints, next: res.nextPageToken };
     });
-    if (ctx.output === 'json') return ctx.out(renderJson(all));
+    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, all));
     ctx.out(renderTable(['VNI', 'MAC', 'IPS', 'NODE', 'VTEP', 'ORIGIN', 'SEQ'], all.map((e) => [e.vni, e.mac, e.ips.join(',') || '-', e.node, e.vtep, origin(e.origin), String(e.mobilitySeq)])));
   },
 };
@@ -127,7 +127,7 @@ const fdbShow: Command = {
       const res = await unaryCall<ListFdbResponse__Output>((o, cb) => c.listFdb({ filter, pageToken, includeFlood: !values['no-flood'] }, o, cb), ctx.timeoutMs);
       return { items: res.entries, next: res.nextPageToken };
     });
-    if (ctx.output === 'json') return ctx.out(renderJson(all));
+    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, all));
     ctx.out(renderTable(['VNI', 'MAC', 'VTEP', 'NODE', 'KIND', 'SEQ'], all.map((e) => [e.vni, e.mac, e.vtep, e.node, e.kind === 'FDB_ENTRY_KIND_FLOOD' ? 'flood' : 'unicast', String(e.mobilitySeq)])));
   },
 };

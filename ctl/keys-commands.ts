@@ -4,7 +4,7 @@ import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import type { Command, Context, Group } from './command';
-import { renderJson, renderTable } from './output';
+import { renderData, renderTable } from './output';
 
 function client(ctx: Context): ClusterServiceClient {
   return new (v1().ClusterService)(ctx.server, ctx.credentials());
@@ -12,8 +12,8 @@ function client(ctx: Context): ClusterServiceClient {
 
 function render(ctx: Context, res: KeyringResponse__Output): void {
   const failed = Object.entries(res.errors);
-  if (ctx.output === 'json') {
-    ctx.out(renderJson(res));
+  if (ctx.output !== 'table') {
+    ctx.out(renderData(ctx.output, res));
   } else {
     ctx.out(`${res.nodes} node(s) answered${failed.length ? `, ${failed.length} failed` : ''}\n\n`);
     ctx.out(renderTable(['KEY', 'NODES', 'PRIMARY ON'], Object.entries(res.keys).map(([k, n]) => [k, `${n}/${res.nodes}`, String(res.primaryKeys[k] ?? 0)])));

@@ -11,8 +11,10 @@ import { endpointGroup, fdbGroup } from './endpoint-commands';
 import { nodeGroup } from './node-commands';
 import { statusGroup, watchGroup } from './status-commands';
 import { keysGroup } from './keys-commands';
+import { completionGroup } from './completion-command';
 
 const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup, keysGroup];
+groups.push(completionGroup(() => groups, ['--server', '--output', '--timeout', '--tls-ca', '--tls-cert', '--tls-key', '--help']));
 
 const globalOptions: Options = {
   server: { type: 'string' },
@@ -25,7 +27,7 @@ const globalOptions: Options = {
 };
 const GLOBAL_HELP = `Global flags:
   --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
-  -o, --output FORMAT  table (default) or json
+  -o, --output FORMAT  table (default), json or yaml
   --timeout MS         how long to wait for the server (default 5000)
   --tls-ca FILE        use TLS, verifying the server with this CA (default: $VXGOSSIP_TLS_CA)
   --tls-cert FILE, --tls-key FILE   our certificate for mutual TLS ($VXGOSSIP_TLS_CERT, $VXGOSSIP_TLS_KEY)

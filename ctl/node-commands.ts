@@ -4,7 +4,7 @@ import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import type { Command, Group } from './command';
-import { renderJson, renderTable } from './output';
+import { renderData, renderTable } from './output';
 
 const state = (s: string) => s.replace('NODE_STATE_', '').toLowerCase();
 
@@ -17,7 +17,7 @@ const list: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials());
     const res = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
-    if (ctx.output === 'json') return ctx.out(renderJson(res.nodes));
+    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res.nodes));
     ctx.out(renderTable(
       ['NAME', 'STATE', 'VTEP', 'CONNECTED', 'VNIS', 'PROGRAMMED/DESIRED'],
       res.nodes.map((n) => {

@@ -1,9 +1,9 @@
-export type OutputFormat = 'table' | 'json';
+export type OutputFormat = 'table' | 'json' | 'yaml';
 
 export function checkOutputFormat(value: string | undefined): OutputFormat {
   if (value === undefined || value === 'table') return 'table';
-  if (value === 'json') return 'json';
-  throw new Error(`-o ${value}: expected table or json`);
+  if (value === 'json' || value === 'yaml') return value;
+  throw new Error(`-o ${value}: expected table, json or yaml`);
 }
 
 // Fixed-width columns sized to their content; an empty listing still prints its header.
@@ -20,4 +20,57 @@ export function renderFields(fields: Array<[string, string | number]>): string {
 
 export function renderJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
+}
+
+// YAML for the JSON-shaped values ctl prints: strings are quoted whenever plain YAML could read them
+// as something else, so `yaml.load(out)` gives back exactly what `-o json` would.
+export function renderYaml(value: unknown): string {
+  const scalar = (v: unknown): string => {
+    if (v === null || v === undefined) return 'null';
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    const s = String(v);
+    return /^[A-Za-z_][\w./-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) ? s : JSON.stringify(s);
+  };
+  const lines: string[] = [];
+  const walk = (v: unknown, indent: string): void => {
+    if (Array.isArray(v)) {
+      if (v.length === 0) lines[lines.length - 1] += ' []';
+      for (const item of v) {
+        if (item !== null && typeof item === 'object' && Object.keys(item).length > 0) {
+          lines.push(`${indent}-`);
+          const start = lines.length;
+          walk(item, indent + '  ');
+          // "- key: value" on the dash's line, as YAML writers do.
+          lines[start - 1] = `${indent}- ${lines[start].trimStart()}`;
+          lines.splice(start, 1);
+        } else {
+          lines.push(`${indent}- ${typeof item === 'object' && item !== null ? (Array.isArray(item) ? '[]' : '{}') : scalar(item)}`);
+        }
+      }
+      return;
+    }
+    if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v);
+      if (entries.length === 0) lines[lines.length - 1] += ' {}';
+      for (const [k, x] of entries) {
+        if (x !== null && typeof x === 'object') {
+          lines.push(`${indent}${scalar(k)}:`);
+          walk(x, indent + '  ');
+        } else {
+          lines.push(`${indent}${scalar(k)}: ${scalar(x)}`);
+        }
+      }
+      return;
+    }
+    lines.push(`${indent}${scalar(v)}`);
+  };
+  if (value === null || typeof value !== 'object') return scalar(value) + '\n';
+  lines.push('---');
+  walk(value, '');
+  return lines.join('\n') + '\n';
+}
+
+// -o json or -o yaml: the same data either way.
+export function renderData(format: OutputFormat, value: unknown): string {
+  return format === 'yaml' ? renderYaml(value) : renderJson(value);
 }

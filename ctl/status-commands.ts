@@ -9,7 +9,7 @@ import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import { checkVniId } from '../common/validation';
 import type { Command, Context, Group } from './command';
-import { renderJson, renderTable } from './output';
+import { renderData, renderTable } from './output';
 
 const state = (s: string) => s.replace('NODE_STATE_', '').toLowerCase();
 const eventType = (t: string) => t.replace('EVENT_TYPE_', '').toLowerCase();
@@ -32,7 +32,7 @@ const status: Command = {
       return { node: n.name, state: state(n.state), connected: n.connected, desired, programmed, inSync: desired === programmed && failed.length === 0, failedVnis: failed };
     });
     const healthy = hosts.every((h) => h.state === 'alive' && h.inSync);
-    if (ctx.output === 'json') return ctx.out(renderJson({ healthy, members: byState, hosts }));
+    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, { healthy, members: byState, hosts }));
     ctx.out(`cluster: ${healthy ? 'healthy' : 'DEGRADED'}; members: ${Object.entries(byState).map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}\n\n`);
     ctx.out(renderTable(
       ['NODE', 'STATE', 'SERVER', 'PROGRAMMED/DESIRED', 'SYNC', 'FAILED VNIS'],
@@ -46,7 +46,7 @@ export const statusGroup: Group = { name: 'status', summary: 'cluster health at 
 // Prints events until interrupted (or the server ends the stream).
 function follow<T>(ctx: Context, call: grpc.ClientReadableStream<T>, line: (e: T) => string): Promise<void> {
   return new Promise((resolve, reject) => {
-    call.on('data', (e: T) => ctx.out(ctx.output === 'json' ? JSON.stringify(e) + '\n' : line(e) + '\n'));
+    call.on('data', (e: T) => ctx.out(ctx.output === 'json' ? JSON.stringify(e) + '\n' : ctx.output === 'yaml' ? renderData('yaml', e) : line(e) + '\n'));
     call.on('end', resolve);
     call.on('error', reject);
     process.once('SIGINT', () => {

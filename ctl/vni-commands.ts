@@ -10,7 +10,7 @@ import { vniFromProto, vniToProto } from '../common/vni-proto';
 import { checkInteger, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
 import { UsageError } from '../common/cli';
 import type { Command, Context, Group } from './command';
-import { renderFields, renderJson, renderTable } from './output';
+import { renderData, renderFields, renderTable } from './output';
 
 function client(ctx: Context): VniServiceClient {
   return new (v1().VniService)(ctx.server, ctx.credentials());
@@ -58,7 +58,7 @@ const create: Command = {
     const c = client(ctx);
     const created = await unaryCall<Vni__Output>((o, cb) => c.createVni({ vni: vniToProto({ ...vni, revision: 0, createTimeMs: 0, updateTimeMs: 0 }) }, o, cb), ctx.timeoutMs);
     const v = vniFromProto(created);
-    ctx.out(ctx.output === 'json' ? renderJson(v) : `VNI ${v.id} (${v.name}) created at revision ${v.revision}\n`);
+    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, v) : `VNI ${v.id} (${v.name}) created at revision ${v.revision}\n`);
   },
 };
 
@@ -77,7 +77,7 @@ const list: Command = {
       vnis.push(...res.vnis.map(vniFromProto));
       pageToken = res.nextPageToken;
     } while (pageToken !== '');
-    if (ctx.output === 'json') return ctx.out(renderJson(vnis));
+    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, vnis));
     ctx.out(renderTable(
       ['VNI', 'NAME', 'MODE', 'MTU', 'DSTPORT', 'FLOODING', 'SUBNET', 'REVISION'],
       vnis.map((v) => [v.id, v.name, v.mode, mtu(v), v.dstport, flooding(v), v.subnet || '-', v.revision]),
@@ -102,7 +102,7 @@ const show: Command = {
       programmed: n.status?.programmed ?? 0,
       error: n.status?.error ?? '',
     }));
-    if (ctx.output === 'json') return ctx.out(renderJson({ ...v, nodes }));
+    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, { ...v, nodes }));
     ctx.out(renderFields([
       ['VNI', v.id], ['Name', v.name], ['Mode', v.mode], ['MTU', mtu(v)], ['Dstport', v.dstport],
       ['Flooding', flooding(v)], ['Subnet', v.subnet || '-'], ['Revision', v.revision],
@@ -157,7 +157,7 @@ const update: Command = {
       expectedRevision: expected,
     };
     const updated = vniFromProto(await unaryCall<Vni__Output>((o, cb) => c.updateVni(req, o, cb), ctx.timeoutMs));
-    ctx.out(ctx.output === 'json' ? renderJson(updated) : `VNI ${id} updated (${paths.join(', ')}) at revision ${updated.revision}\n`);
+    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, updated) : `VNI ${id} updated (${paths.join(', ')}) at revision ${updated.revision}\n`);
   },
 };
 
@@ -170,7 +170,7 @@ const remove: Command = {
     const id = oneVniArgument(positionals);
     const c = client(ctx);
     const res = await unaryCall<DeleteVniResponse__Output>((o, cb) => c.deleteVni({ id }, o, cb), ctx.timeoutMs);
-    ctx.out(ctx.output === 'json' ? renderJson({ id, revision: Number(res.revision) }) : `VNI ${id} deleted at revision ${res.revision}\n`);
+    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, { id, revision: Number(res.revision) }) : `VNI ${id} deleted at revision ${res.revision}\n`);
   },
 };
 

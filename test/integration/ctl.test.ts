@@ -50,6 +50,28 @@ describe('ctl (real binary against a real server)', function () {
     assert.ok(listed.some((x: { id: number }) => x.id === 43));
   });
 
+  it('prints the same data as YAML with -o yaml', () => {
+    const json = JSON.parse(ctl([...at(), '-o', 'json', 'vni', 'show', '43']).stdout);
+    const yaml = ctl([...at(), '-o', 'yaml', 'vni', 'show', '43']);
+    assert.equal(yaml.status, 0, yaml.stderr);
+    assert.match(yaml.stdout, /^---\nid: 43\n/);
+    assert.match(yaml.stdout, /\nmulticastGroup: "239\.1\.1\.43"\n/);
+    assert.match(yaml.stdout, /\nnodes: \[\]\n/);
+    assert.equal(json.id, 43);
+  });
+
+  it('prints a bash completion script that completes groups, subcommands and flags', () => {
+    const r = ctl(['completion', 'bash']);
+    assert.equal(r.status, 0, r.stderr);
+    const probe = (words: string[]) => {
+      const script = `${r.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _ctl; echo "\${COMPREPLY[@]}"`;
+      return spawnSync('bash', ['-c', script], { encoding: 'utf8' }).stdout.trim();
+    };
+    assert.equal(probe(['ctl', 'end']), 'endpoint');
+    assert.equal(probe(['ctl', 'endpoint', 'at']), 'attach');
+    assert.match(probe(['ctl', 'vni', 'create', '42', '--mo']), /^--mode$/);
+  });
+
   it('finds the server through VXGOSSIP_SERVER', () => {
     const r = ctl(['vni', 'list'], { VXGOSSIP_SERVER: server.address });
     assert.equal(r.status, 0, r.stderr);
@@ -70,7 +92,7 @@ describe('ctl (real binary against a real server)', function () {
     ['a missing VNI', ['vni', 'show'], /expected exactly one VNI/],
     ['an unknown command', ['vnis', 'list'], /unknown command "vnis"/],
     ['an unknown subcommand', ['vni', 'frobnicate'], /unknown subcommand "vni frobnicate"/],
-    ['an unknown output format', ['vni', 'list', '-o', 'xml'], /-o xml: expected table or json/],
+    ['an unknown output format', ['vni', 'list', '-o', 'xml'], /-o xml: expected table, json or yaml/],
   ];
   for (const [what, args, message] of invalid) {
     it(`exits 2 with a message naming the problem for ${what}`, () => {
