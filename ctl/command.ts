@@ -8,6 +8,8 @@ export interface Context {
   timeoutMs: number;
   out: (text: string) => void;
   credentials: () => grpc.ChannelCredentials;
+  // Interceptors and channel options every client of this invocation is created with.
+  clientOptions: grpc.ClientOptions;
 }
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;

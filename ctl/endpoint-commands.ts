@@ -11,7 +11,7 @@ import type { Command, Context, FlagValues, Group } from './command';
 import { renderData, renderTable } from './output';
 
 function client(ctx: Context): EndpointServiceClient {
-  return new (v1().EndpointService)(ctx.server, ctx.credentials());
+  return new (v1().EndpointService)(ctx.server, ctx.credentials(), ctx.clientOptions);
 }
 
 function required(values: FlagValues, flag: string): string {

@@ -7,7 +7,7 @@ import type { Command, Context, Group } from './command';
 import { renderData, renderTable } from './output';
 
 function client(ctx: Context): ClusterServiceClient {
-  return new (v1().ClusterService)(ctx.server, ctx.credentials());
+  return new (v1().ClusterService)(ctx.server, ctx.credentials(), ctx.clientOptions);
 }
 
 function render(ctx: Context, res: KeyringResponse__Output): void {

@@ -3,6 +3,8 @@ import { UsageError, parseFlags } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
 import { checkInteger } from '../common/validation';
 import { clientCredentials } from '../common/tls';
+import { tokenClientInterceptor } from '../common/token-auth';
+import * as fs from 'node:fs';
 import type { Command, Group, Options } from './command';
 import { EXIT_USAGE, describeFailure } from './errors';
 import { checkOutputFormat } from './output';
@@ -14,7 +16,7 @@ import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
 
 const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup, keysGroup];
-groups.push(completionGroup(() => groups, ['--server', '--output', '--timeout', '--tls-ca', '--tls-cert', '--tls-key', '--help']));
+groups.push(completionGroup(() => groups, ['--server', '--output', '--timeout', '--tls-ca', '--tls-cert', '--tls-key', '--token-file', '--help']));
 
 const globalOptions: Options = {
   server: { type: 'string' },
@@ -23,6 +25,7 @@ const globalOptions: Options = {
   'tls-ca': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'token-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const GLOBAL_HELP = `Global flags:
@@ -31,6 +34,7 @@ const GLOBAL_HELP = `Global flags:
   --timeout MS         how long to wait for the server (default 5000)
   --tls-ca FILE        use TLS, verifying the server with this CA (default: $VXGOSSIP_TLS_CA)
   --tls-cert FILE, --tls-key FILE   our certificate for mutual TLS ($VXGOSSIP_TLS_CERT, $VXGOSSIP_TLS_KEY)
+  --token-file FILE    the server's bearer token (default: $VXGOSSIP_TOKEN)
   -h, --help           help for any command`;
 
 function topHelp(): string {
@@ -50,7 +54,7 @@ function commandHelp(command: Command): string {
 // The first two words that are not flags (nor a global flag's value) pick the group and command,
 // so global flags may stand anywhere on the line.
 function splitWords(argv: string[]): { words: string[]; rest: string[] } {
-  const takesValue = new Set(['--server', '--output', '-o', '--timeout', '--tls-ca', '--tls-cert', '--tls-key']);
+  const takesValue = new Set(['--server', '--output', '-o', '--timeout', '--tls-ca', '--tls-cert', '--tls-key', '--token-file']);
   const words: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -116,9 +120,18 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  let token = env.VXGOSSIP_TOKEN;
+  if (values['token-file']) {
+    try {
+      token = fs.readFileSync(values['token-file'] as string, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`--token-file ${values['token-file']}: ${(err as Error).message}`);
+    }
+  }
+  const clientOptions: grpc.ClientOptions = token ? { interceptors: [tokenClientInterceptor(token)] } : {};
   try {
     await command.run(
-      { server, output, timeoutMs, out: (t) => process.stdout.write(t), credentials: () => credentials },
+      { server, output, timeoutMs, out: (t) => process.stdout.write(t), credentials: () => credentials, clientOptions },
       values,
       positionals,
     );

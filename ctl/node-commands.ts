@@ -15,7 +15,7 @@ const list: Command = {
   options: {},
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials());
+    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const res = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res.nodes));
     ctx.out(renderTable(

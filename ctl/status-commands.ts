@@ -21,7 +21,7 @@ const status: Command = {
   options: {},
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials());
+    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const { nodes } = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
     const byState: Record<string, number> = {};
     for (const n of nodes) byState[state(n.state)] = (byState[state(n.state)] ?? 0) + 1;
@@ -62,7 +62,7 @@ const watchFdb: Command = {
   usage: 'ctl watch fdb [--vni VNI] [--from-revision N]',
   options: { vni: { type: 'string' }, 'from-revision': { type: 'string' } },
   async run(ctx, values) {
-    const c: EndpointServiceClient = new (v1().EndpointService)(ctx.server, ctx.credentials());
+    const c: EndpointServiceClient = new (v1().EndpointService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const filter = { vni: values.vni === undefined ? 0 : checkVniId(values.vni, 'vni'), node: '', mac: '' };
     const call = c.watchFdb({ filter, fromRevision: Number(values['from-revision'] ?? 0) });
     await follow<FdbEvent__Output>(ctx, call, (e) => {
@@ -79,7 +79,7 @@ const watchNodes: Command = {
   usage: 'ctl watch nodes',
   options: {},
   async run(ctx) {
-    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials());
+    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     await follow<NodeEvent__Output>(ctx, c.watchNodes({}), (e) => {
       if (!e.node) return `-- ${eventType(e.type)}`;
       const desired = e.node.programming.reduce((s, p) => s + p.desired, 0);

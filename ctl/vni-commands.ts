@@ -13,7 +13,7 @@ import type { Command, Context, Group } from './command';
 import { renderData, renderFields, renderTable } from './output';
 
 function client(ctx: Context): VniServiceClient {
-  return new (v1().VniService)(ctx.server, ctx.credentials());
+  return new (v1().VniService)(ctx.server, ctx.credentials(), ctx.clientOptions);
 }
 
 function oneVniArgument(positionals: string[]): number {

@@ -13,6 +13,7 @@ import { endpointService } from './endpoint-service';
 import { clusterService } from './cluster-service';
 import { LATENCY_BUCKETS, Registry } from '../common/metrics';
 import { observeRpcs } from './rpc';
+import { tokenInterceptor } from '../common/token-auth';
 
 export const SERVICE_NAMES = ['vxgossip.v1.VniService', 'vxgossip.v1.NodeService', 'vxgossip.v1.EndpointService', 'vxgossip.v1.ClusterService', 'vxgossip.v1.AgentService'];
 
@@ -25,7 +26,7 @@ export interface RunningServer {
 }
 
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
-export async function startGrpcServer(options: { listen: string; store: VniStore; log: Logger; credentials?: grpc.ServerCredentials }): Promise<RunningServer> {
+export async function startGrpcServer(options: { listen: string; store: VniStore; log: Logger; credentials?: grpc.ServerCredentials; token?: string }): Promise<RunningServer> {
   const { store, log } = options;
   const replicas = await ReplicaStore.open(store.db);
   const hub = new AgentHub(log.child({ part: 'agent-hub' }));
@@ -49,6 +50,7 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
 
   // Agents ping every 10 s to notice a dead server; the server pings back to notice dead agents.
   const server = new grpc.Server({
+    interceptors: options.token ? [tokenInterceptor(options.token)] : [],
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,

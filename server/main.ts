@@ -7,7 +7,8 @@ import { startGrpcServer } from './grpc-server';
 import { VniStore } from './vni-store';
 
 const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT]
-              [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--log-level debug|info|warn|error]
+              [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--token-file FILE]
+              [--log-level debug|info|warn|error]
 
 The vxgossip controller: owns the VNI configuration (durable in DIR), pushes it to every node-agent
 and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection.
@@ -17,7 +18,20 @@ and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection.
   --metrics    serve Prometheus metrics at http://HOST:PORT/metrics (off by default)
   --tls-cert, --tls-key   serve gRPC over TLS with this certificate and key (PEM)
   --tls-client-ca         demand client certificates signed by this CA (mutual TLS), from agents and ctl alike
+  --token-file FILE       operators (ctl, API clients) must send this bearer token; agents are exempt
+                          (they authenticate with TLS)
   --log-level  default info; logs are JSON lines on stderr`;
+
+function readToken(file: string): string {
+  let token: string;
+  try {
+    token = fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new UsageError(`--token-file ${file}: ${(err as Error).message}`);
+  }
+  if (token.length < 16) throw new UsageError(`--token-file ${file}: the token must be at least 16 characters`);
+  return token;
+}
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags({
@@ -29,6 +43,7 @@ async function main(argv: string[]): Promise<void> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-client-ca': { type: 'string' },
+      'token-file': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -54,7 +69,8 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const server = await startGrpcServer({ listen: values.listen!, store, log, credentials }).catch((err: Error) => {
+  const token = values['token-file'] ? readToken(values['token-file']) : undefined;
+  const server = await startGrpcServer({ listen: values.listen!, store, log, credentials, token }).catch((err: Error) => {
     throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
   });
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
