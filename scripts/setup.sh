@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything vxgossip needs on a fresh Debian machine, then the npm dependencies.
+# Installs everything vxgossip needs on a fresh Debian machine, then the npm dependencies. (Docker,
+# for the compose demo, is installed by docker/run-demo.sh when it runs.)
 # Run as root (it uses apt-get); safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,9 @@ missing=()
 for program in "${!needs[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${needs[$program]}")
 done
+# A gRPC client that is not ours, for the API contract tests: Debian's Python gRPC.
+/usr/bin/python3 -c 'import grpc, grpc_tools' >/dev/null 2>&1 || missing+=(python3-grpcio python3-grpc-tools)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
