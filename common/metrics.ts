@@ -102,14 +102,20 @@ export class Registry {
     return m;
   }
 
-  // Serves /metrics; resolves with the bound address.
-  serve(host: string, port: number): Promise<{ address: string; close(): void }> {
+  // Serves /metrics, and /healthz and /readyz when a readiness probe is given (200 when ready, 503
+  // otherwise, with the checks as JSON); resolves with the bound address.
+  serve(host: string, port: number, readiness?: () => { ready: boolean; checks: Record<string, string> }): Promise<{ address: string; close(): void }> {
     const server = http.createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end('not found: try /metrics\n');
-        return;
+      if (req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.render());
+      } else if (readiness && req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (readiness && req.url === '/readyz') {
+        const r = readiness();
+        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(r) + '\n');
+      } else {
+        res.writeHead(404).end(`not found: try /metrics${readiness ? ', /healthz or /readyz' : ''}\n`);
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.render());
     });
     return new Promise((resolve, reject) => {
       server.once('error', reject);

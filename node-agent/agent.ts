@@ -104,6 +104,8 @@ export class Agent {
   private readonly toServer: StateRecord[] = [];
   private lastFingerprint = '';
   private kernelDirty = true;
+  // A full pass (devices and FDB) has completed since start.
+  private kernelSynced = false;
 
   constructor(private readonly options: AgentOptions) {
     const { driver, vtep, log, rt, name, state } = options;
@@ -352,6 +354,7 @@ export class Agent {
       try {
         if (full) await this.devicePass();
         await this.fdbPass();
+        if (full) this.kernelSynced = true;
       } catch (err) {
         this.options.log.error('reconcile pass failed; retrying at the next trigger', { error: (err as Error).message });
       }
@@ -359,6 +362,25 @@ export class Agent {
       // all our CPU re-reading the kernel: rest as long as the pass took, so changes batch up.
       await new Promise((r) => setTimeout(r, Math.min(MAX_PASS_REST_MS, Date.now() - started)));
     });
+  }
+
+  // Whether this host forwards on a trustworthy table: the kernel has been reconciled once and gossip
+  // has synchronised with a peer (or has none to wait for). The server link and per-VNI device
+  // errors are reported but do not gate readiness: the agent works without the server, and a VNI
+  // that cannot be realised does not stop the others.
+  readiness(): { ready: boolean; checks: Record<string, string> } {
+    const peersUp = [...this.peers.values()].some((p) => p.name !== this.options.name && p.state === 'alive');
+    const checks: Record<string, string> = {
+      kernel: this.kernelSynced ? 'ok' : 'first reconcile pass not finished',
+      gossip:
+        this.options.gossip.join.length > 0 && !peersUp
+          ? `no peer answering (--join ${this.options.gossip.join.join(',')})`
+          : this.sweepAllowed ? 'ok' : 'synchronising with a peer',
+      server: this.link.connected ? 'ok' : `not connected to ${this.options.server} (informational)`,
+    };
+    const failed = this.lastStatus.filter((s) => !s.devicesReady);
+    checks.vnis = failed.length === 0 ? 'ok' : failed.map((s) => `VNI ${s.vni}: ${s.error}`).join('; ');
+    return { ready: checks.kernel === 'ok' && checks.gossip === 'ok', checks };
   }
 
   private async devicePass(): Promise<void> {

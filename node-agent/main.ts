@@ -32,7 +32,8 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --join          peers to join, retried until one answers (comma-separated HOST:PORT)
   --encrypt-key   gossip encryption key, base64 of 16, 24 or 32 bytes (as serf keygen makes)
   --keyring-file  a JSON array of base64 keys, the first one primary (serf's keyring format)
-  --metrics       serve Prometheus metrics at http://HOST:PORT/metrics (off by default)
+  --metrics       serve Prometheus metrics at http://HOST:PORT/metrics, liveness at /healthz and
+                  readiness at /readyz (kernel reconciled, gossip synchronised) (off by default)
   --tls-ca        talk to the server over TLS, verifying it with this CA
   --tls-cert, --tls-key   our certificate, for a server that demands one (mutual TLS)
   --log-level     debug, info (default), warn or error; logs are JSON lines on stderr`;
@@ -100,12 +101,6 @@ async function main(argv: string[]): Promise<void> {
   }
   const state = AgentState.open(values['data-dir']!, name);
   const metrics = metricsAt ? new AgentMetrics() : undefined;
-  if (metrics && metricsAt) {
-    const served = await metrics.registry.serve(metricsAt.host, metricsAt.port).catch((err: Error) => {
-      throw new Error(`cannot serve metrics on ${values.metrics}: ${err.message}`);
-    });
-    log.info('metrics served', { address: `http://${served.address}/metrics` });
-  }
   const rt = Rtnetlink.open();
   const agent = new Agent({
     name, vtep, server, state, rt, log, metrics, credentials,
@@ -122,6 +117,12 @@ async function main(argv: string[]): Promise<void> {
         }),
     },
   });
+  if (metrics && metricsAt) {
+    const served = await metrics.registry.serve(metricsAt.host, metricsAt.port, () => agent.readiness()).catch((err: Error) => {
+      throw new Error(`cannot serve metrics on ${values.metrics}: ${err.message}`);
+    });
+    log.info('metrics served', { address: `http://${served.address}/metrics`, health: `http://${served.address}/healthz`, readiness: `http://${served.address}/readyz` });
+  }
   await agent.start();
 
   // As serf does: SIGINT leaves the cluster gracefully (peers withdraw our entries at once); SIGTERM

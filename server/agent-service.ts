@@ -6,6 +6,7 @@ import { recordFromProto } from '../common/record-proto';
 import type { StateRecord } from '../common/fdb-state/record';
 import { AgentHub, AgentStream } from './agent-hub';
 import type { ReplicaStore } from './replica-store';
+import { endStream } from './rpc';
 
 const HELLO_TIMEOUT_MS = 10_000;
 
@@ -14,13 +15,13 @@ export function agentService(hub: AgentHub, replicas: ReplicaStore, log: Logger)
     Connect(stream: AgentStream) {
       let node: string | undefined;
       const helloTimer = setTimeout(() => {
-        stream.destroy({ code: grpc.status.DEADLINE_EXCEEDED, details: `no Hello within ${HELLO_TIMEOUT_MS} ms` } as grpc.ServiceError);
+        endStream(stream, grpc.status.DEADLINE_EXCEEDED, `no Hello within ${HELLO_TIMEOUT_MS} ms`);
       }, HELLO_TIMEOUT_MS);
 
       const reject = (details: string) => {
         clearTimeout(helloTimer);
         log.warn('agent stream rejected', { details, node });
-        stream.destroy({ code: grpc.status.INVALID_ARGUMENT, details } as grpc.ServiceError);
+        endStream(stream, grpc.status.INVALID_ARGUMENT, details);
       };
 
       stream.on('data', (msg) => {

@@ -11,9 +11,11 @@ import type { ReplicaChange, ReplicaStore } from './replica-store';
 import type { EndpointEvent } from '../generated/vxgossip/v1/EndpointEvent';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
 import { NotFoundError, VniStore } from './vni-store';
-import { Filter, deriveFdb, endpointKey, endpointOf, fdbKey, matches } from './fdb-derivation';
+import { Filter, endpointKey, endpointOf, fdbKey, matches } from './fdb-derivation';
+import type { FdbChange, FdbIndex } from './fdb-index';
+import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
 import { paginate } from './pagination';
-import { unary } from './rpc';
+import { endStream, unary } from './rpc';
 
 function filterOf(f: EndpointFilter__Output | null): Filter {
   const filter = { vni: f?.vni ?? 0, node: f?.node ?? '', mac: f?.mac ?? '' };
@@ -27,11 +29,20 @@ function commandOutcome(node: string, result: CommandResult__Output): CommandRes
   return result;
 }
 
-export function endpointService(replicas: ReplicaStore, hub: AgentHub, vnis: VniStore, log: Logger): EndpointServiceHandlers {
-  const live = (owner: string) => {
-    const state = hub.gossipState(owner);
-    return state !== 'NODE_STATE_DEAD' && state !== 'NODE_STATE_LEFT';
-  };
+const isFlood = (e: FdbEntry) => e.kind === 'FDB_ENTRY_KIND_FLOOD';
+const fdbMatches = (f: Filter, e: FdbEntry) => matches(f, e.vni!, e.node!, isFlood(e) ? undefined : e.mac);
+
+// One derived FDB change as a watcher with this filter sees it: a MAC that moves out of the filter
+// (to another node) is a removal for it, one that moves in an addition.
+function fdbEventFor(c: FdbChange, f: Filter): FdbEvent | undefined {
+  const before = c.before && fdbMatches(f, c.before) ? c.before : undefined;
+  const after = c.after && fdbMatches(f, c.after) ? c.after : undefined;
+  if (after) return { type: before ? 'EVENT_TYPE_UPDATED' : 'EVENT_TYPE_ADDED', entry: after, revision: c.revision };
+  if (before) return { type: 'EVENT_TYPE_REMOVED', entry: before, revision: c.revision };
+  return undefined;
+}
+
+export function endpointService(replicas: ReplicaStore, fdbIndex: FdbIndex, hub: AgentHub, vnis: VniStore, log: Logger, live: (owner: string) => boolean): EndpointServiceHandlers {
   const endpoints = (f: Filter) =>
     replicas
       .all()
@@ -39,7 +50,10 @@ export function endpointService(replicas: ReplicaStore, hub: AgentHub, vnis: Vni
       .map(endpointOf)
       .sort((a, b) => endpointKey(a).localeCompare(endpointKey(b)));
   const fdb = (f: Filter, includeFlood: boolean) =>
-    deriveFdb(replicas.all(), live).filter((e) => matches(f, e.vni!, e.node!, e.kind === 'FDB_ENTRY_KIND_FLOOD' ? undefined : e.mac) && (includeFlood || e.kind !== 'FDB_ENTRY_KIND_FLOOD'));
+    fdbIndex
+      .list()
+      .filter((e) => fdbMatches(f, e) && (includeFlood || !isFlood(e)))
+      .sort((a, b) => fdbKey(a).localeCompare(fdbKey(b)));
 
   return {
     ListEndpoints: unary(log, 'ListEndpoints', [], (req) => {
@@ -53,33 +67,20 @@ export function endpointService(replicas: ReplicaStore, hub: AgentHub, vnis: Vni
     LookupFdb: unary(log, 'LookupFdb', [], (req) => {
       const vni = checkVniId(req.vni, 'vni');
       const mac = checkUnicastMac('mac', req.mac);
-      const entry = fdb({ vni, node: '', mac }, false)[0];
+      const entry = fdbIndex.lookup(vni, mac);
       if (!entry) throw new RpcError(grpc.status.NOT_FOUND, `no host announces ${mac} in VNI ${vni}`);
       return entry;
     }),
     WatchEndpoints(call) {
-      watch(call, filterOf(call.request.filter), Number(call.request.fromRevision), replicas, (c, f): EndpointEvent | undefined => {
+      watch(call, filterOf(call.request.filter), Number(call.request.fromRevision), replicas, (c: ReplicaChange, f): EndpointEvent | undefined => {
         if (c.after.body.kind !== 'endpoint' || !matches(f, c.after.body.vni, c.after.owner, c.after.body.mac)) return undefined;
         return { type: c.after.tombstone ? 'EVENT_TYPE_REMOVED' : c.before && !c.before.tombstone ? 'EVENT_TYPE_UPDATED' : 'EVENT_TYPE_ADDED', endpoint: endpointOf(c.after as EndpointRecord), revision: c.revision };
       }, (f) => endpoints(f).map((endpoint): EndpointEvent => ({ type: 'EVENT_TYPE_SNAPSHOT', endpoint, revision: replicas.currentRevision() })));
     },
     WatchFdb(call) {
-      // FDB entries derive from several records (a move changes two claims), so every change
-      // re-derives the entries of the affected MAC or VNI membership.
-      watch(call, filterOf(call.request.filter), Number(call.request.fromRevision), replicas, (c, f): FdbEvent | undefined => {
-        const body = c.after.body;
-        if (!matches(f, body.vni, c.after.owner, body.kind === 'endpoint' ? body.mac : undefined)) return undefined;
-        const entry = body.kind === 'endpoint' ? fdb({ vni: body.vni, node: '', mac: body.mac }, false)[0] : undefined;
-        if (body.kind === 'membership') {
-          return {
-            type: c.after.tombstone ? 'EVENT_TYPE_REMOVED' : 'EVENT_TYPE_ADDED',
-            entry: { vni: body.vni, mac: '00:00:00:00:00:00', vtep: body.vtep, node: c.after.owner, kind: 'FDB_ENTRY_KIND_FLOOD', version: c.after.version },
-            revision: c.revision,
-          };
-        }
-        if (!entry) return { type: 'EVENT_TYPE_REMOVED', entry: { vni: body.vni, mac: body.mac, vtep: body.vtep, node: c.after.owner, kind: 'FDB_ENTRY_KIND_UNICAST' }, revision: c.revision };
-        return { type: c.before && !c.before.tombstone ? 'EVENT_TYPE_UPDATED' : 'EVENT_TYPE_ADDED', entry, revision: c.revision };
-      }, (f) => fdb(f, true).map((entry): FdbEvent => ({ type: 'EVENT_TYPE_SNAPSHOT', entry, revision: replicas.currentRevision() })));
+      watch(call, filterOf(call.request.filter), Number(call.request.fromRevision), fdbIndex, fdbEventFor, (f) =>
+        fdb(f, true).map((entry): FdbEvent => ({ type: 'EVENT_TYPE_SNAPSHOT', entry, revision: fdbIndex.currentRevision() })),
+      );
     },
     AttachEndpoint: unary(log, 'AttachEndpoint', [[NotFoundError, grpc.status.NOT_FOUND]], async (req) => {
       const node = checkNodeName('node', req.node);
@@ -104,30 +105,57 @@ export function endpointService(replicas: ReplicaStore, hub: AgentHub, vnis: Vni
   };
 }
 
+// Where a watch reads: revisions, the changes still held, and live changes.
+interface ChangeSource<Change> {
+  currentRevision(): number;
+  oldestResumableRevision(): number;
+  changesSince(revision: number): Change[];
+  on(event: 'change', listener: (c: Change) => void): unknown;
+  off(event: 'change', listener: (c: Change) => void): unknown;
+}
+
+// Events a watcher may have queued before it is cut off: a client that stopped reading must not
+// grow the server without bound; it resumes from the last revision it saw.
+const MAX_QUEUED_EVENTS = 100_000;
+
 // Snapshot (or the changes since a revision still held), then live changes, in revision order.
-function watch<Event>(
+function watch<Change extends { revision: number }, Event>(
   call: grpc.ServerWritableStream<unknown, Event>,
   filter: Filter,
   fromRevision: number,
-  replicas: ReplicaStore,
-  toEvent: (c: ReplicaChange, f: Filter) => Event | undefined,
+  source: ChangeSource<Change>,
+  toEvent: (c: Change, f: Filter) => Event | undefined,
   snapshot: (f: Filter) => Event[],
 ): void {
-  if (fromRevision > 0 && fromRevision < replicas.oldestResumableRevision()) {
-    call.destroy({ code: grpc.status.OUT_OF_RANGE, details: `revision ${fromRevision} was compacted (oldest resumable: ${replicas.oldestResumableRevision()}); watch again without from_revision` } as grpc.ServiceError);
+  const refuse = (code: grpc.status, details: string) => endStream(call, code, details);
+  if (fromRevision > source.currentRevision()) {
+    refuse(grpc.status.OUT_OF_RANGE, `revision ${fromRevision} is ahead of the server's ${source.currentRevision()} (the server restarted); watch again without from_revision`);
     return;
   }
-  const onReplicaChange = (c: ReplicaChange) => {
+  if (fromRevision > 0 && fromRevision < source.oldestResumableRevision()) {
+    refuse(grpc.status.OUT_OF_RANGE, `revision ${fromRevision} was compacted (oldest resumable: ${source.oldestResumableRevision()}); watch again without from_revision`);
+    return;
+  }
+  let lastSent = fromRevision;
+  const onChange = (c: Change) => {
     const event = toEvent(c, filter);
-    if (event) call.write(event);
+    if (!event) return;
+    if (call.writableLength >= MAX_QUEUED_EVENTS) {
+      stop();
+      refuse(grpc.status.RESOURCE_EXHAUSTED, `watcher fell ${MAX_QUEUED_EVENTS} events behind; resume with from_revision ${lastSent}`);
+      return;
+    }
+    lastSent = c.revision;
+    call.write(event);
   };
-  if (fromRevision > 0) for (const c of replicas.changesSince(fromRevision)) onReplicaChange(c);
+  if (fromRevision > 0) for (const c of source.changesSince(fromRevision)) onChange(c);
   else {
     for (const e of snapshot(filter)) call.write(e);
-    call.write({ type: 'EVENT_TYPE_SNAPSHOT_END', revision: replicas.currentRevision() } as Event);
+    lastSent = source.currentRevision();
+    call.write({ type: 'EVENT_TYPE_SNAPSHOT_END', revision: lastSent } as Event);
   }
-  replicas.on('change', onReplicaChange);
-  const stop = () => replicas.off('change', onReplicaChange);
+  source.on('change', onChange);
+  const stop = () => source.off('change', onChange);
   call.on('cancelled', stop);
   call.on('close', stop);
   call.on('error', stop);

@@ -9,6 +9,7 @@ import { nodeService } from './node-service';
 import { vniService } from './vni-service';
 import type { VniStore } from './vni-store';
 import { ReplicaStore } from './replica-store';
+import { FdbIndex } from './fdb-index';
 import { endpointService } from './endpoint-service';
 import { clusterService } from './cluster-service';
 import { LATENCY_BUCKETS, Registry } from '../common/metrics';
@@ -30,6 +31,13 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   const { store, log } = options;
   const replicas = await ReplicaStore.open(store.db);
   const hub = new AgentHub(log.child({ part: 'agent-hub' }));
+  // A dead or departed node's entries are withdrawn from the served FDB, as every host withdraws them.
+  const live = (owner: string) => {
+    const state = hub.gossipState(owner);
+    return state !== 'NODE_STATE_DEAD' && state !== 'NODE_STATE_LEFT';
+  };
+  const fdbIndex = new FdbIndex(replicas, live);
+  hub.on('node', (name) => fdbIndex.ownerStateChanged(name));
   const metrics = new Registry();
   const rpcLatency = metrics.histogram('vxgossip_rpc_duration_seconds', 'Unary RPC latency, by method and status code', LATENCY_BUCKETS);
   observeRpcs((method, code, seconds) => rpcLatency.observe(seconds, { method, code }));
@@ -41,7 +49,7 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
     const nodes = hub.nodes();
     agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
     agentsGauge.set({ state: 'disconnected' }, nodes.filter((n) => !n.connected).length);
-    recordsGauge.set({}, replicas.all().length);
+    recordsGauge.set({}, replicas.size());
     spoofedGauge.set({}, replicas.spoofed);
     vnisGauge.set({}, store.list().length);
   });
@@ -59,7 +67,7 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   const proto = v1();
   server.addService(proto.VniService.service, vniService(store, hub, log));
   server.addService(proto.NodeService.service, nodeService(hub, log));
-  server.addService(proto.EndpointService.service, endpointService(replicas, hub, store, log));
+  server.addService(proto.EndpointService.service, endpointService(replicas, fdbIndex, hub, store, log, live));
   server.addService(proto.ClusterService.service, clusterService(hub, store, log));
   server.addService(proto.AgentService.service, agentService(hub, replicas, log.child({ part: 'agent-stream' })));
 

@@ -25,6 +25,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   private readonly owners = new Map<string, Map<string, StateRecord>>();
   private revision = 0;
   private readonly changeLog: ReplicaChange[] = [];
+  private compactedThrough = 0;
   private readonly writes = new SerialQueue();
   spoofed = 0;
 
@@ -37,6 +38,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
     const store = new ReplicaStore(db);
     const rev = await db.get(REVISION_KEY);
     store.revision = rev === undefined ? 0 : Number(rev);
+    store.compactedThrough = store.revision;
     for await (const [, value] of db.iterator({ gt: 'rec/', lt: 'rec/\xff' })) {
       const r = JSON.parse(value) as StateRecord;
       store.mapOf(r.owner).set(recordKey(r.body), r);
@@ -49,11 +51,24 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   }
 
   oldestResumableRevision(): number {
-    return this.changeLog.length > 0 ? this.changeLog[0].revision - 1 : this.revision;
+    return this.compactedThrough;
+  }
+
+  // A revision for a change derived from something other than a record (a node's liveness), so
+  // watches order and resume it like any other. Kept in memory only: after a restart the persisted
+  // revision may be lower, and a watch resuming beyond it is told to start over.
+  advanceRevision(): number {
+    return ++this.revision;
   }
 
   changesSince(revision: number): ReplicaChange[] {
     return this.changeLog.filter((c) => c.revision > revision);
+  }
+
+  size(): number {
+    let n = 0;
+    for (const m of this.owners.values()) n += m.size;
+    return n;
   }
 
   all(): StateRecord[] {
@@ -89,11 +104,12 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
         return !current || newer(r.version, current.version);
       });
       if (accepted.length > 0) {
-        const revision = this.revision + accepted.length;
+        // Revisions are assigned after the write so they follow the order changes are emitted in;
+        // a liveness revision taken meanwhile only makes the persisted counter trail by one.
         await this.db.batch(
           [
             ...accepted.map((r) => ({ type: 'put' as const, key: recordDbKey(r.owner, recordKey(r.body)), value: JSON.stringify(r) })),
-            { type: 'put' as const, key: REVISION_KEY, value: String(revision) },
+            { type: 'put' as const, key: REVISION_KEY, value: String(this.revision + accepted.length) },
           ],
           { sync: true },
         );
@@ -105,7 +121,10 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
           this.changeLog.push(change);
           this.emit('change', change);
         }
-        if (this.changeLog.length > CHANGE_LOG_SIZE) this.changeLog.splice(0, this.changeLog.length - CHANGE_LOG_SIZE);
+        if (this.changeLog.length > CHANGE_LOG_SIZE) {
+          const dropped = this.changeLog.splice(0, this.changeLog.length - CHANGE_LOG_SIZE);
+          this.compactedThrough = dropped[dropped.length - 1].revision;
+        }
       }
       return this.versionOf(node);
     });

@@ -31,3 +31,9 @@ export function unary<Req, Res>(log: Logger, method: string, mapping: ErrorMappi
       );
   };
 }
+
+// Ends a server stream with a status the client sees. grpc-js sends the status of an error the
+// stream emits; destroy() would reach the client only as CANCELLED.
+export function endStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, code: grpc.status, details: string): void {
+  call.emit('error', { code, details });
+}

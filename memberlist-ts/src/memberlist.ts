@@ -116,6 +116,12 @@ export class Memberlist {
     return this.members().length;
   }
 
+  // Membership messages (alive, suspect, dead) still waiting for retransmission; a steadily growing
+  // figure means this node cannot keep up with the cluster's churn.
+  numQueuedBroadcasts(): number {
+    return this.broadcasts.length;
+  }
+
   // 0 is healthy; higher means this node is probably the slow one (Lifeguard).
   healthScore(): number {
     return this.awareness.score;

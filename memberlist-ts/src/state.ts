@@ -79,8 +79,18 @@ export class NodeStateTable {
   }
 
   // Up to k distinct other nodes passing `accept`, in random order.
+  // Random draws cost O(k) in the common case, where filtering and shuffling the whole list on every
+  // gossip tick would cost O(N); a scan from a random start finds the rest when few nodes qualify.
   randomNodes(k: number, accept: (n: NodeRecord) => boolean): NodeRecord[] {
-    return shuffle(this.list.filter((n) => n.name !== this.config.name && accept(n))).slice(0, k);
+    const n = this.list.length;
+    const picked: NodeRecord[] = [];
+    const consider = (node: NodeRecord) => {
+      if (node.name !== this.config.name && !picked.includes(node) && accept(node)) picked.push(node);
+    };
+    for (let i = 0; i < 3 * k && picked.length < k; i++) consider(this.list[Math.floor(Math.random() * n)]);
+    const start = Math.floor(Math.random() * n);
+    for (let i = 0; i < n && picked.length < k; i++) consider(this.list[(start + i) % n]);
+    return picked;
   }
 
   // Round-robin over a shuffled list, skipping ourselves and the dead.

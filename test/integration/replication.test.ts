@@ -1,16 +1,15 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { v1 } from '../../common/proto';
-import { unaryCall } from '../../common/grpc-client';
 import type { AgentServiceClient } from '../../generated/vxgossip/v1/AgentService';
-import type { AgentMessage } from '../../generated/vxgossip/v1/AgentMessage';
-import type { ServerMessage__Output } from '../../generated/vxgossip/v1/ServerMessage';
+import { unaryCall } from '../../common/grpc-client';
 import type { EndpointServiceClient } from '../../generated/vxgossip/v1/EndpointService';
 import type { ListEndpointsResponse__Output } from '../../generated/vxgossip/v1/ListEndpointsResponse';
 import type { Record } from '../../generated/vxgossip/v1/Record';
 import { expectRpcError } from '../helpers/grpc-clients';
 import { eventually } from '../helpers/eventually';
 import { ServerHandle, startServer } from '../helpers/server-process';
+import { ReplicatingAgent } from '../../lab/replicating-agent';
 
 // The agent stream as a foreign agent would use it: records it owns are made durable and
 // acknowledged; records for another node or another VTEP are refused; and what was acknowledged
@@ -24,20 +23,14 @@ describe('record replication to the server (agent stream, real process)', functi
     endpoint: { vni: 42, mac, ips: ['10.42.0.9/24'], node: owner, vtep, mobilitySeq: 0, origin: 'ENDPOINT_ORIGIN_API' },
   });
 
-  // Opens an agent stream, says hello, sends one batch, and resolves with the ack (or undefined).
-  async function replicate(node: string, vtep: string, records: Record[]): Promise<ServerMessage__Output['recordsAck'] | undefined> {
-    const client: AgentServiceClient = new (v1().AgentService)(server.address, grpc.credentials.createInsecure());
-    const stream = client.connect();
-    const acks: ServerMessage__Output[] = [];
-    stream.on('data', (m: ServerMessage__Output) => m.msg === 'recordsAck' && acks.push(m));
-    stream.on('error', () => undefined);
-    const send = (m: AgentMessage) => stream.write(m);
-    send({ hello: { node, vtep, incarnation: 1, agentVersion: 'test', configRevision: 0 } });
-    send({ records: { records } });
-    await new Promise((r) => setTimeout(r, 700));
-    stream.cancel();
-    client.close();
-    return acks[0]?.recordsAck ?? undefined;
+  // One batch over a fresh agent stream: the acknowledged version, or undefined if refused.
+  async function replicate(node: string, vtep: string, records: Record[]) {
+    const agent = new ReplicatingAgent(server.address, node, vtep);
+    try {
+      return await agent.replicate(records, 1500);
+    } finally {
+      agent.close();
+    }
   }
 
   const listed = async (): Promise<ListEndpointsResponse__Output> => {
@@ -55,8 +48,8 @@ describe('record replication to the server (agent stream, real process)', functi
   after(async () => server?.proc.stop());
 
   it("acknowledges an agent's own records once durable, and serves them", async () => {
-    const ack = await replicate('h1', '198.18.0.11', [endpoint('h1', '198.18.0.11', '02:00:00:00:00:01', 1)]);
-    assert.equal(Number(ack?.version?.counter), 1);
+    const version = await replicate('h1', '198.18.0.11', [endpoint('h1', '198.18.0.11', '02:00:00:00:00:01', 1)]);
+    assert.equal(Number(version?.counter), 1);
     const { endpoints } = await listed();
     assert.deepEqual(endpoints.map((e) => [e.mac, e.node, e.vtep]), [['02:00:00:00:00:01', 'h1', '198.18.0.11']]);
   });
@@ -84,6 +77,21 @@ describe('record replication to the server (agent stream, real process)', functi
       assert.equal((await expectRpcError((o, cb) => c.attachEndpoint({ node: 'h9', vni: 42, netns: 'x', ip: '10.0.0.1/24' }, o, cb))).code, grpc.status.NOT_FOUND, 'unknown VNI');
     } finally {
       c.close();
+    }
+  });
+
+  it('ends a stream that breaks the protocol with INVALID_ARGUMENT saying why', async () => {
+    const client: AgentServiceClient = new (v1().AgentService)(server.address, grpc.credentials.createInsecure());
+    try {
+      const stream = client.connect();
+      const failed = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
+      stream.on('data', () => undefined);
+      stream.write({ records: { records: [] } });
+      const err = await failed;
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(err.details, /first message .* must be Hello/);
+    } finally {
+      client.close();
     }
   });
 });

@@ -1,0 +1,40 @@
+// The reference for bench/watch-fanout: a bare grpc-js server with the same WatchFdb signature that
+// does nothing but write pre-built events to every watcher, as fast as grpc-js takes them. What our
+// server delivers is compared against this ceiling of the transport itself.
+// Usage (started by watch-fanout): node dist/bench/grpc-stream-reference.js --watchers N --events M
+import * as grpc from '@grpc/grpc-js';
+import { parseArgs } from 'node:util';
+import { v1 } from '../common/proto';
+import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
+
+const { values } = parseArgs({ options: { watchers: { type: 'string' }, events: { type: 'string' } } });
+const WATCHERS = Number(values.watchers);
+const EVENTS = Number(values.events);
+
+const calls: Array<grpc.ServerWritableStream<unknown, FdbEvent>> = [];
+const server = new grpc.Server();
+server.addService(v1().EndpointService.service, {
+  WatchFdb(call: grpc.ServerWritableStream<unknown, FdbEvent>) {
+    calls.push(call);
+    if (calls.length === WATCHERS) setTimeout(burst, 500);
+  },
+});
+
+// The same events our server sends: one ADDED entry per MAC, each with a revision of its own; the
+// send time rides in version.counter so watchers can measure latency.
+function burst(): void {
+  for (let i = 0; i < EVENTS; i++) {
+    const mac = `02:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255, 0].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+    const event: FdbEvent = {
+      type: 'EVENT_TYPE_ADDED', revision: i + 1,
+      entry: { vni: 42, mac, vtep: '198.18.0.11', node: 'h1', kind: 'FDB_ENTRY_KIND_UNICAST', mobilitySeq: 0, version: { incarnation: 1, counter: Date.now() } },
+    };
+    for (const call of calls) call.write(event);
+  }
+  for (const call of calls) call.end();
+}
+
+server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+  if (err) throw err;
+  process.stdout.write(`${JSON.stringify({ msg: 'reference ready', address: `127.0.0.1:${port}` })}\n`);
+});

@@ -1,0 +1,189 @@
+// Watch fan-out of the server (a real process), against a bare grpc-js stream in the same run:
+//   1. W watchers on WatchFdb while C FDB changes flow in from 20 agent streams: delivery throughput
+//      (events/s summed over watchers) and latency from the agent's send to each watcher's receipt
+//      (p50, p99); the same event count written by a bare grpc-js server is the reference ceiling;
+//   2. server RSS holding R records (and the same after a restart that reloads them from level).
+// Usage: node dist/bench/watch-fanout.js [--watchers 100] [--changes 10000] [--records 100000]
+import * as grpc from '@grpc/grpc-js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { v1 } from '../common/proto';
+import { repoRoot } from '../common/paths';
+import type { EndpointServiceClient } from '../generated/vxgossip/v1/EndpointService';
+import type { FdbEvent__Output } from '../generated/vxgossip/v1/FdbEvent';
+import type { Record } from '../generated/vxgossip/v1/Record';
+import { ManagedProcess } from '../lab/managed-process';
+import { ReplicatingAgent } from '../lab/replicating-agent';
+import { startServer, tempDir } from '../test/helpers/server-process';
+
+const { values } = parseArgs({ options: { watchers: { type: 'string', default: '100' }, changes: { type: 'string', default: '10000' }, records: { type: 'string', default: '100000' } } });
+const WATCHERS = Number(values.watchers);
+const CHANGES = Number(values.changes);
+const RECORDS = Number(values.records);
+const AGENTS = 20;
+const BATCH = 50;
+
+const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const quantile = (xs: Float64Array, q: number) => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
+const macOf = (i: number) => `02:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255, 0].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+
+function memoryMb(pid: number): { rss: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+interface Delivery {
+  // Events received, over all watchers.
+  received: number;
+  latencies: Float64Array;
+  firstMs: number;
+  lastMs: number;
+}
+
+// Opens W watchers (each on its own connection, as separate clients would be) and resolves when all
+// of them have received `expected` change events; `ready` once each has its snapshot, if one comes.
+function watchers(address: string, expected: number, sentAt: (e: FdbEvent__Output) => number, snapshot: boolean): { ready: Promise<void>; done: Promise<Delivery> } {
+  const d: Delivery = { received: 0, latencies: new Float64Array(WATCHERS * expected), firstMs: 0, lastMs: 0 };
+  const clients: EndpointServiceClient[] = [];
+  let snapshotEnds = 0;
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((r) => (resolveReady = r));
+  const done = new Promise<Delivery>((resolve, reject) => {
+    for (let w = 0; w < WATCHERS; w++) {
+      const client: EndpointServiceClient = new (v1().EndpointService)(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+      clients.push(client);
+      const call = client.watchFdb({});
+      call.on('data', (e: FdbEvent__Output) => {
+        if (e.type === 'EVENT_TYPE_SNAPSHOT_END') {
+          if (++snapshotEnds === WATCHERS) resolveReady();
+          return;
+        }
+        if (e.type !== 'EVENT_TYPE_ADDED') return;
+        const now = Date.now();
+        if (d.received === 0) d.firstMs = now;
+        d.lastMs = now;
+        d.latencies[d.received++] = now - sentAt(e);
+        if (d.received === WATCHERS * expected) {
+          for (const c of clients) c.close();
+          resolve(d);
+        }
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        if (err.code !== grpc.status.CANCELLED) reject(new Error(`watcher ${w}: ${err.message}`));
+      });
+    }
+  });
+  if (!snapshot) resolveReady();
+  return { ready, done };
+}
+
+function report(label: string, d: Delivery, feedSeconds?: number): { rate: number; p99: number } {
+  const sorted = d.latencies.subarray(0, d.received).sort();
+  const seconds = (d.lastMs - d.firstMs) / 1000;
+  const rate = d.received / seconds;
+  console.log(
+    `  ${label}: ${d.received} events to ${WATCHERS} watchers in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s; ` +
+      `latency p50 ${quantile(sorted, 0.5)} ms, p99 ${quantile(sorted, 0.99)} ms, max ${sorted[sorted.length - 1]} ms` +
+      (feedSeconds ? `; ingest ${Math.round(CHANGES / feedSeconds)} changes/s (durable, acknowledged)` : ''),
+  );
+  return { rate, p99: quantile(sorted, 0.99) };
+}
+
+// Each agent sends its share in batches, one batch in flight, all agents at once.
+async function feed(agents: ReplicatingAgent[], total: number, offset: number, batch: number, sentAt?: Float64Array): Promise<void> {
+  await Promise.all(
+    agents.map(async (agent, a) => {
+      for (let start = a; start < total; start += agents.length * batch) {
+        const records: Record[] = [];
+        const indices: number[] = [];
+        for (let i = start; i < total && records.length < batch; i += agents.length) {
+          records.push(agent.endpoint(42, macOf(offset + i)));
+          indices.push(i);
+        }
+        const now = Date.now();
+        if (sentAt) for (const i of indices) sentAt[i] = now;
+        if (!(await agent.replicate(records, 30_000))) throw new Error(`agent ${agent.node}: batch not acknowledged`);
+      }
+    }),
+  );
+}
+
+async function ours(): Promise<{ rate: number; p99: number }> {
+  const server = await startServer(tempDir('bench-watch'));
+  const agents = Array.from({ length: AGENTS }, (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`));
+  try {
+    const sentAt = new Float64Array(CHANGES);
+    const macIndex = (mac: string) => parseInt(mac.slice(3, 14).replaceAll(':', ''), 16);
+    const w = watchers(server.address, CHANGES, (e) => sentAt[macIndex(e.entry!.mac!)], true);
+    await w.ready;
+    progress(`${WATCHERS} watchers have their snapshot; ${AGENTS} agents send ${CHANGES} changes`);
+    const started = Date.now();
+    await feed(agents, CHANGES, 0, BATCH, sentAt);
+    const feedSeconds = (Date.now() - started) / 1000;
+    const result = report('vxgossip server', await w.done, feedSeconds);
+    const mem = memoryMb(server.proc.child.pid!);
+    console.log(`  server memory after the fan-out: RSS ${Math.round(mem.rss)} MB, peak ${Math.round(mem.peak)} MB`);
+    return result;
+  } finally {
+    for (const a of agents) a.close();
+    await server.proc.stop();
+    fs.rmSync(server.dataDir, { recursive: true, force: true });
+  }
+}
+
+async function reference(): Promise<{ rate: number; p99: number }> {
+  const proc = new ManagedProcess('reference', process.execPath, [path.join(repoRoot, 'dist', 'bench', 'grpc-stream-reference.js'), '--watchers', String(WATCHERS), '--events', String(CHANGES)]);
+  try {
+    const ready = await proc.waitForLog((r) => r.msg === 'reference ready', 15_000);
+    progress(`reference: ${WATCHERS} watchers on a bare grpc-js stream`);
+    const w = watchers(String(ready.address), CHANGES, (e) => Number(e.entry!.version!.counter), false);
+    return report('bare grpc-js stream (reference)', await w.done);
+  } finally {
+    await proc.stop();
+  }
+}
+
+async function memory(): Promise<void> {
+  const dataDir = tempDir('bench-records');
+  let server = await startServer(dataDir);
+  const agents = Array.from({ length: AGENTS }, (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`));
+  try {
+    const idle = memoryMb(server.proc.child.pid!);
+    const started = Date.now();
+    const chunk = Math.ceil(RECORDS / 10);
+    for (let done = 0; done < RECORDS; done += chunk) {
+      await feed(agents, Math.min(chunk, RECORDS - done), 1_000_000 + done, 500);
+      progress(`  ${Math.min(RECORDS, done + chunk)}/${RECORDS} records replicated`);
+    }
+    const loadSeconds = (Date.now() - started) / 1000;
+    const loaded = memoryMb(server.proc.child.pid!);
+    for (const a of agents) a.close();
+    await server.proc.stop();
+    server = await startServer(dataDir);
+    const reloaded = memoryMb(server.proc.child.pid!);
+    console.log(
+      `  server holding ${RECORDS} records: RSS ${Math.round(loaded.rss)} MB (idle ${Math.round(idle.rss)} MB, peak ${Math.round(loaded.peak)} MB), ` +
+        `${Math.round(((loaded.rss - idle.rss) * 1024 * 1024) / RECORDS)} bytes/record; replicated at ${Math.round(RECORDS / loadSeconds)} records/s; ` +
+        `after a restart that reloads them from level: RSS ${Math.round(reloaded.rss)} MB`,
+    );
+  } finally {
+    for (const a of agents) a.close();
+    await server.proc.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`watch fan-out: ${WATCHERS} watchers, ${CHANGES} FDB changes from ${AGENTS} agents (batches of ${BATCH})`);
+  const mine = await ours();
+  const ref = await reference();
+  console.log(`  ratio (ours / reference): throughput ${(mine.rate / ref.rate).toFixed(2)}, p99 latency ${(mine.p99 / ref.p99).toFixed(2)}`);
+  if (RECORDS > 0) await memory();
+}
+
+main().catch((err: Error) => {
+  console.error(`bench: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+import * as grpc from '@grpc/grpc-js';
+import { v1 } from '../common/proto';
+import type { AgentServiceClient } from '../generated/vxgossip/v1/AgentService';
+import type { AgentMessage } from '../generated/vxgossip/v1/AgentMessage';
+import type { ServerMessage__Output } from '../generated/vxgossip/v1/ServerMessage';
+import type { Record } from '../generated/vxgossip/v1/Record';
+import type { Node } from '../generated/vxgossip/v1/Node';
+
+type Version = NonNullable<NonNullable<ServerMessage__Output['recordsAck']>['version']>;
+
+// The agent side of the replication stream without an agent: tests and benchmarks drive the server
+// with exactly the records they choose, as a foreign or misbehaving agent could.
+export class ReplicatingAgent {
+  private readonly client: AgentServiceClient;
+  private readonly stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>;
+  private readonly waiting: Array<(v: Version) => void> = [];
+  private counter = 0;
+
+  constructor(address: string, readonly node: string, readonly vtep: string, readonly incarnation = 1) {
+    this.client = new (v1().AgentService)(address, grpc.credentials.createInsecure());
+    this.stream = this.client.connect();
+    this.stream.on('data', (m: ServerMessage__Output) => {
+      if (m.msg === 'recordsAck' && m.recordsAck?.version) this.waiting.shift()?.(m.recordsAck.version);
+    });
+    this.stream.on('error', () => undefined);
+    this.stream.write({ hello: { node, vtep, incarnation, agentVersion: 'lab', configRevision: 0 } });
+  }
+
+  // An endpoint record of this agent's, with the next version.
+  endpoint(vni: number, mac: string, options: { mobilitySeq?: number; tombstone?: boolean } = {}): Record {
+    return {
+      owner: this.node, version: { incarnation: this.incarnation, counter: ++this.counter }, tombstone: options.tombstone ?? false, originTimeMs: Date.now(),
+      endpoint: { vni, mac, ips: [], node: this.node, vtep: this.vtep, mobilitySeq: options.mobilitySeq ?? 0, origin: 'ENDPOINT_ORIGIN_API' },
+    };
+  }
+
+  // Sends a batch; resolves with the acknowledged version, or undefined if the server refused it
+  // (no acknowledgement within the timeout).
+  replicate(records: Record[], timeoutMs = 5000): Promise<Version | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = this.waiting.indexOf(done);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve(undefined);
+      }, timeoutMs);
+      const done = (v: Version) => {
+        clearTimeout(timer);
+        resolve(v);
+      };
+      this.waiting.push(done);
+      this.stream.write({ records: { records } });
+    });
+  }
+
+  // Reports this agent's gossip view of other nodes, as a real agent does after every change.
+  reportMembership(members: Node[]): void {
+    this.stream.write({ membership: { members } });
+  }
+
+  close(): void {
+    this.stream.cancel();
+    this.client.close();
+  }
+}

@@ -1,0 +1,151 @@
+import { EventEmitter } from 'node:events';
+import { EndpointRecord, winningClaim } from '../common/fdb-state/mobility';
+import { StateRecord, macKey } from '../common/fdb-state/record';
+import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
+import type { ReplicaChange, ReplicaStore } from './replica-store';
+
+// One change of the derived FDB: an entry appeared (no before), went away (no after) or changed.
+export interface FdbChange {
+  revision: number;
+  before?: FdbEntry;
+  after?: FdbEntry;
+}
+
+// Changes kept for watches resuming from a revision, as the replica store keeps its own.
+const CHANGE_LOG_SIZE = 100_000;
+
+const unicastKey = (vni: number, mac: string) => `u/${macKey(vni, mac)}`;
+const floodKey = (vni: number, owner: string) => `f/${vni}/${owner}`;
+
+// What every host programs, as the server sees it — the winning claim of each MAC and one flood
+// entry per VNI member, from owners not known to be dead — kept up to date incrementally. Each
+// record change or liveness change touches one key, so a change costs O(claims of that MAC), and
+// watchers share one computed change instead of each re-deriving the table.
+export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
+  // Claims per MAC, as arrays: one claim is the rule, and an array costs a fraction of a Map.
+  private readonly claims = new Map<string, EndpointRecord[]>();
+  private readonly members = new Map<string, StateRecord>();
+  // The record each served entry comes from; entries are built when asked for.
+  private readonly entries = new Map<string, StateRecord>();
+  private readonly changeLog: FdbChange[] = [];
+  // Liveness as last applied, so only a real transition costs a pass over the owner's records.
+  private readonly liveness = new Map<string, boolean>();
+  // Watches may resume from any revision after this one.
+  private compactedThrough: number;
+
+  constructor(private readonly replicas: ReplicaStore, private readonly live: (owner: string) => boolean) {
+    super();
+    this.setMaxListeners(0);
+    for (const r of replicas.all()) {
+      this.index(r);
+      if (!this.liveness.has(r.owner)) this.liveness.set(r.owner, live(r.owner));
+    }
+    for (const key of [...this.claims.keys(), ...this.members.keys()]) {
+      const r = this.derive(key);
+      if (r) this.entries.set(key, r);
+    }
+    this.compactedThrough = replicas.currentRevision();
+    replicas.on('change', (c) => this.onRecord(c));
+  }
+
+  list(): FdbEntry[] {
+    return [...this.entries.values()].map(entryOf);
+  }
+
+  lookup(vni: number, mac: string): FdbEntry | undefined {
+    const r = this.entries.get(unicastKey(vni, mac));
+    return r && entryOf(r);
+  }
+
+  currentRevision(): number {
+    return this.replicas.currentRevision();
+  }
+
+  oldestResumableRevision(): number {
+    return this.compactedThrough;
+  }
+
+  changesSince(revision: number): FdbChange[] {
+    return this.changeLog.filter((c) => c.revision > revision);
+  }
+
+  // Something about the owner changed; if gossip now reports it dead or alive again, its entries are
+  // withdrawn or restored. Each resulting change takes a revision of its own, so a watch resumes
+  // without missing one.
+  ownerStateChanged(owner: string): void {
+    const live = this.live(owner);
+    if (this.liveness.get(owner) === live) return;
+    this.liveness.set(owner, live);
+    for (const r of this.replicas.recordsOf(owner)) {
+      if (!r.tombstone) this.recompute(keyOf(r), () => this.replicas.advanceRevision());
+    }
+  }
+
+  private onRecord(c: ReplicaChange): void {
+    if (c.before) this.unindex(c.before);
+    this.index(c.after);
+    this.recompute(keyOf(c.after), () => c.revision);
+  }
+
+  private index(r: StateRecord): void {
+    if (r.tombstone) return this.unindex(r);
+    if (r.body.kind === 'membership') {
+      this.members.set(keyOf(r), r);
+      return;
+    }
+    const key = keyOf(r);
+    const claims = this.claims.get(key);
+    if (!claims) this.claims.set(key, [r as EndpointRecord]);
+    else {
+      const i = claims.findIndex((c) => c.owner === r.owner);
+      if (i >= 0) claims[i] = r as EndpointRecord;
+      else claims.push(r as EndpointRecord);
+    }
+  }
+
+  private unindex(r: StateRecord): void {
+    const key = keyOf(r);
+    if (r.body.kind === 'membership') {
+      this.members.delete(key);
+      return;
+    }
+    const claims = this.claims.get(key);
+    const i = claims?.findIndex((c) => c.owner === r.owner) ?? -1;
+    if (i >= 0) claims!.splice(i, 1);
+    if (claims?.length === 0) this.claims.delete(key);
+  }
+
+  private recompute(key: string, revision: () => number): void {
+    const before = this.entries.get(key);
+    const after = this.derive(key);
+    if (before === after) return;
+    if (after) this.entries.set(key, after);
+    else this.entries.delete(key);
+    const change: FdbChange = { revision: revision(), before: before && entryOf(before), after: after && entryOf(after) };
+    this.changeLog.push(change);
+    if (this.changeLog.length > CHANGE_LOG_SIZE) {
+      const dropped = this.changeLog.splice(0, this.changeLog.length - CHANGE_LOG_SIZE);
+      this.compactedThrough = dropped[dropped.length - 1].revision;
+    }
+    this.emit('change', change);
+  }
+
+  // The record the entry under this key comes from now: the same object as long as nothing that
+  // decides it changed, so an unchanged entry is recognised by identity.
+  private derive(key: string): StateRecord | undefined {
+    if (key.startsWith('f/')) {
+      const r = this.members.get(key);
+      return r && this.live(r.owner) ? r : undefined;
+    }
+    return winningClaim((this.claims.get(key) ?? []).filter((c) => this.live(c.owner)));
+  }
+}
+
+function entryOf(r: StateRecord): FdbEntry {
+  if (r.body.kind === 'membership') return { vni: r.body.vni, mac: '00:00:00:00:00:00', vtep: r.body.vtep, node: r.owner, kind: 'FDB_ENTRY_KIND_FLOOD', version: r.version };
+  return { vni: r.body.vni, mac: r.body.mac, vtep: r.body.vtep, node: r.owner, kind: 'FDB_ENTRY_KIND_UNICAST', mobilitySeq: r.body.mobilitySeq, version: r.version };
+}
+
+function keyOf(r: StateRecord): string {
+  return r.body.kind === 'membership' ? floodKey(r.body.vni, r.owner) : unicastKey(r.body.vni, r.body.mac);
+}
