@@ -2,28 +2,32 @@
 // does nothing but write pre-built events to every watcher, as fast as grpc-js takes them. What our
 // server delivers is compared against this ceiling of the transport itself.
 // Usage (started by watch-fanout): node dist/bench/grpc-stream-reference.js --watchers N --events M
+//        [--rate R]: R events per second to each watcher instead of all at once
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { v1 } from '../common/proto';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
 
-const { values } = parseArgs({ options: { watchers: { type: 'string' }, events: { type: 'string' } } });
+const { values } = parseArgs({ options: { watchers: { type: 'string' }, events: { type: 'string' }, rate: { type: 'string', default: '0' } } });
 const WATCHERS = Number(values.watchers);
 const EVENTS = Number(values.events);
+const RATE = Number(values.rate);
+const TICK_MS = 10;
 
 const calls: Array<grpc.ServerWritableStream<unknown, FdbEvent>> = [];
 const server = new grpc.Server();
 server.addService(v1().EndpointService.service, {
   WatchFdb(call: grpc.ServerWritableStream<unknown, FdbEvent>) {
     calls.push(call);
-    if (calls.length === WATCHERS) setTimeout(burst, 500);
+    if (calls.length === WATCHERS) setTimeout(() => burst(), 500);
   },
 });
 
 // The same events our server sends: one ADDED entry per MAC, each with a revision of its own; the
 // send time rides in version.counter so watchers can measure latency.
-function burst(): void {
-  for (let i = 0; i < EVENTS; i++) {
+function burst(from = 0): void {
+  const until = RATE > 0 ? Math.min(EVENTS, from + (RATE * TICK_MS) / 1000) : EVENTS;
+  for (let i = from; i < until; i++) {
     const mac = `02:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255, 0].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
     const event: FdbEvent = {
       type: 'EVENT_TYPE_ADDED', revision: i + 1,
@@ -31,7 +35,8 @@ function burst(): void {
     };
     for (const call of calls) call.write(event);
   }
-  for (const call of calls) call.end();
+  if (until < EVENTS) setTimeout(() => burst(until), TICK_MS);
+  else for (const call of calls) call.end();
 }
 
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {

@@ -1,9 +1,11 @@
 // Watch fan-out of the server (a real process), against a bare grpc-js stream in the same run:
-//   1. W watchers on WatchFdb while C FDB changes flow in from 20 agent streams: delivery throughput
-//      (events/s summed over watchers) and latency from the agent's send to each watcher's receipt
-//      (p50, p99); the same event count written by a bare grpc-js server is the reference ceiling;
+//   1. W watchers on WatchFdb while C FDB changes flow in from 20 agent streams, first as fast as the
+//      agents can push (delivery throughput, events/s summed over watchers), then paced at a rate
+//      the watchers keep up with (latency from the agent's send to each watcher's receipt, p50 and
+//      p99); the same events written by a bare grpc-js server, all at once and then at the same pace,
+//      are the reference;
 //   2. server RSS holding R records (and the same after a restart that reloads them from level).
-// Usage: node dist/bench/watch-fanout.js [--watchers 100] [--changes 10000] [--records 100000]
+// Usage: node dist/bench/watch-fanout.js [--watchers 100] [--changes 10000] [--pace 500] [--records 100000]
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,12 +19,14 @@ import { ManagedProcess } from '../lab/managed-process';
 import { ReplicatingAgent } from '../lab/replicating-agent';
 import { startServer, tempDir } from '../test/helpers/server-process';
 
-const { values } = parseArgs({ options: { watchers: { type: 'string', default: '100' }, changes: { type: 'string', default: '10000' }, records: { type: 'string', default: '100000' } } });
+const { values } = parseArgs({ options: { watchers: { type: 'string', default: '100' }, changes: { type: 'string', default: '10000' }, records: { type: 'string', default: '100000' }, pace: { type: 'string', default: '500' } } });
+const PACE = Number(values.pace);
 const WATCHERS = Number(values.watchers);
 const CHANGES = Number(values.changes);
 const RECORDS = Number(values.records);
 const AGENTS = 20;
 const BATCH = 50;
+const PACED_BATCH = 5;
 
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const quantile = (xs: Float64Array, q: number) => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
@@ -91,11 +95,18 @@ function report(label: string, d: Delivery, feedSeconds?: number): { rate: numbe
   return { rate, p99: quantile(sorted, 0.99) };
 }
 
-// Each agent sends its share in batches, one batch in flight, all agents at once.
-async function feed(agents: ReplicatingAgent[], total: number, offset: number, batch: number, sentAt?: Float64Array): Promise<void> {
+// Each agent sends its share in batches, one batch in flight, all agents at once; with a pace (changes
+// per second over all agents), each agent spaces its batches to match.
+async function feed(agents: ReplicatingAgent[], total: number, offset: number, batch: number, sentAt?: Float64Array, pace = 0): Promise<void> {
+  const began = Date.now();
   await Promise.all(
     agents.map(async (agent, a) => {
-      for (let start = a; start < total; start += agents.length * batch) {
+      for (let start = a, n = 0; start < total; start += agents.length * batch, n++) {
+        if (pace > 0) {
+          // Agents take turns, as independent hosts would, rather than all sending at the same instant.
+          const due = began + ((n + a / agents.length) * batch * agents.length * 1000) / pace;
+          if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+        }
         const records: Record[] = [];
         const indices: number[] = [];
         for (let i = start; i < total && records.length < batch; i += agents.length) {
@@ -110,7 +121,13 @@ async function feed(agents: ReplicatingAgent[], total: number, offset: number, b
   );
 }
 
-async function ours(): Promise<{ rate: number; p99: number }> {
+interface Run {
+  rate: number;
+  p99: number;
+}
+
+// One run against our server: the watchers take their snapshot, then the agents send the changes.
+async function ours(pace: number): Promise<Run> {
   const server = await startServer(tempDir('bench-watch'));
   const agents = Array.from({ length: AGENTS }, (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`));
   try {
@@ -118,11 +135,11 @@ async function ours(): Promise<{ rate: number; p99: number }> {
     const macIndex = (mac: string) => parseInt(mac.slice(3, 14).replaceAll(':', ''), 16);
     const w = watchers(server.address, CHANGES, (e) => sentAt[macIndex(e.entry!.mac!)], true);
     await w.ready;
-    progress(`${WATCHERS} watchers have their snapshot; ${AGENTS} agents send ${CHANGES} changes`);
+    progress(`${WATCHERS} watchers have their snapshot; ${AGENTS} agents send ${CHANGES} changes${pace ? ` at ${pace}/s` : ''}`);
     const started = Date.now();
-    await feed(agents, CHANGES, 0, BATCH, sentAt);
+    await feed(agents, CHANGES, 0, pace ? PACED_BATCH : BATCH, sentAt, pace);
     const feedSeconds = (Date.now() - started) / 1000;
-    const result = report('vxgossip server', await w.done, feedSeconds);
+    const result = report(`vxgossip server${pace ? `, paced at ${pace} changes/s` : ''}`, await w.done, feedSeconds);
     const mem = memoryMb(server.proc.child.pid!);
     console.log(`  server memory after the fan-out: RSS ${Math.round(mem.rss)} MB, peak ${Math.round(mem.peak)} MB`);
     return result;
@@ -133,13 +150,14 @@ async function ours(): Promise<{ rate: number; p99: number }> {
   }
 }
 
-async function reference(): Promise<{ rate: number; p99: number }> {
-  const proc = new ManagedProcess('reference', process.execPath, [path.join(repoRoot, 'dist', 'bench', 'grpc-stream-reference.js'), '--watchers', String(WATCHERS), '--events', String(CHANGES)]);
+async function reference(pace: number): Promise<Run> {
+  const args = ['--watchers', String(WATCHERS), '--events', String(CHANGES), '--rate', String(pace)];
+  const proc = new ManagedProcess('reference', process.execPath, [path.join(repoRoot, 'dist', 'bench', 'grpc-stream-reference.js'), ...args]);
   try {
     const ready = await proc.waitForLog((r) => r.msg === 'reference ready', 15_000);
-    progress(`reference: ${WATCHERS} watchers on a bare grpc-js stream`);
+    progress(`reference: ${WATCHERS} watchers on a bare grpc-js stream${pace ? ` at ${pace} events/s` : ''}`);
     const w = watchers(String(ready.address), CHANGES, (e) => Number(e.entry!.version!.counter), false);
-    return report('bare grpc-js stream (reference)', await w.done);
+    return report(`bare grpc-js stream (reference)${pace ? `, paced at ${pace} events/s` : ''}`, await w.done);
   } finally {
     await proc.stop();
   }
@@ -176,10 +194,10 @@ async function memory(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`watch fan-out: ${WATCHERS} watchers, ${CHANGES} FDB changes from ${AGENTS} agents (batches of ${BATCH})`);
-  const mine = await ours();
-  const ref = await reference();
-  console.log(`  ratio (ours / reference): throughput ${(mine.rate / ref.rate).toFixed(2)}, p99 latency ${(mine.p99 / ref.p99).toFixed(2)}`);
+  console.log(`watch fan-out: ${WATCHERS} watchers, ${CHANGES} FDB changes from ${AGENTS} agents`);
+  const compare = (a: Run, b: Run) => console.log(`  ratio (ours / reference): throughput ${(a.rate / b.rate).toFixed(2)}, p99 latency ${(a.p99 / b.p99).toFixed(2)}`);
+  compare(await ours(0), await reference(0));
+  if (PACE > 0) compare(await ours(PACE), await reference(PACE));
   if (RECORDS > 0) await memory();
 }
 

@@ -1,0 +1,54 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import { VniStore } from '../../server/vni-store';
+import { ReplicaChange, ReplicaStore, SpoofedRecordError } from '../../server/replica-store';
+import type { StateRecord } from '../../common/fdb-state/record';
+import { tempDir } from '../helpers/server-process';
+
+const record = (owner: string, mac: string, counter: number): StateRecord => ({
+  owner, version: { incarnation: 1, counter }, tombstone: false, originTimeMs: 0,
+  body: { kind: 'endpoint', vni: 42, mac, ips: [], vtep: `10.0.0.${owner.slice(1)}`, mobilitySeq: 0, origin: 'api' },
+});
+
+describe('replica store (server)', () => {
+  let dir: string;
+  let vnis: VniStore;
+
+  beforeEach(async () => {
+    dir = tempDir('replicas');
+    vnis = await VniStore.open(dir);
+  });
+  afterEach(async () => {
+    await vnis.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('commits concurrent batches together: each acknowledged with its own newest version, revisions in emission order, all durable', async () => {
+    const store = await ReplicaStore.open(vnis.db);
+    const changes: ReplicaChange[] = [];
+    store.on('change', (c) => changes.push(c));
+    const acks = await Promise.all([
+      store.merge('h1', '10.0.0.1', [record('h1', '02:00:00:00:00:01', 1), record('h1', '02:00:00:00:00:02', 2)]),
+      store.merge('h2', '10.0.0.2', [record('h2', '02:00:00:00:00:03', 1)]),
+      store.merge('h1', '10.0.0.1', [record('h1', '02:00:00:00:00:01', 3), record('h1', '02:00:00:00:00:01', 2)]),
+    ]);
+    // The first batch is written alone; the two that arrive during its sync go in one write.
+    assert.deepEqual(acks.map((v) => v.counter), [2, 1, 3], "each ack is the agent's newest durable version");
+    assert.deepEqual(changes.map((c) => [c.revision, c.after.owner, c.after.version.counter, c.before?.version.counter]), [
+      [1, 'h1', 1, undefined], [2, 'h1', 2, undefined], [3, 'h2', 1, undefined], [4, 'h1', 3, 1],
+    ], 'the stale version 2 of a key already at 3 is dropped');
+    const reopened = await ReplicaStore.open(vnis.db);
+    assert.equal(reopened.currentRevision(), 4);
+    assert.deepEqual(reopened.recordsOf('h1').map((r) => [r.body.kind === 'endpoint' && r.body.mac, r.version.counter]).sort(), [
+      ['02:00:00:00:00:01', 3], ['02:00:00:00:00:02', 2],
+    ]);
+  });
+
+  it('refuses a batch naming another owner or VTEP before anything is written', async () => {
+    const store = await ReplicaStore.open(vnis.db);
+    assert.throws(() => store.merge('h1', '10.0.0.1', [record('h2', '02:00:00:00:00:09', 1)]), SpoofedRecordError);
+    assert.throws(() => store.merge('h1', '10.0.0.9', [record('h1', '02:00:00:00:00:09', 1)]), /its VTEP is 10.0.0.9/);
+    assert.equal(store.size(), 0);
+    assert.equal(store.spoofed, 2);
+  });
+});
