@@ -69,19 +69,23 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
     return this.changeLog.filter((c) => c.revision > revision);
   }
 
-  // Something about the owner changed; if gossip now reports it dead or alive again, its entries are
-  // withdrawn or restored. Each resulting change takes a revision of its own, so a watch resumes
-  // without missing one.
-  ownerStateChanged(owner: string): void {
-    const live = this.live(owner);
-    if (this.liveness.get(owner) === live) return;
-    this.liveness.set(owner, live);
-    for (const r of this.replicas.recordsOf(owner)) {
-      if (!r.tombstone) this.recompute(keyOf(r), () => this.replicas.advanceRevision());
+  // Some node's state changed. One agent's report decides what the server believes about others (and
+  // its disconnection withdraws its reports), so every owner is re-checked: a cheap test per node.
+  // An owner now reported dead, or alive again, has its entries withdrawn or restored, each change
+  // with a revision of its own so a watch resumes without missing one.
+  nodeStateChanged(name: string): void {
+    for (const owner of new Set([name, ...this.liveness.keys()])) {
+      const live = this.live(owner);
+      if (this.liveness.get(owner) === live) continue;
+      this.liveness.set(owner, live);
+      for (const r of this.replicas.recordsOf(owner)) {
+        if (!r.tombstone) this.recompute(keyOf(r), () => this.replicas.advanceRevision());
+      }
     }
   }
 
   private onRecord(c: ReplicaChange): void {
+    if (!this.liveness.has(c.after.owner)) this.liveness.set(c.after.owner, this.live(c.after.owner));
     if (c.before) this.unindex(c.before);
     this.index(c.after);
     this.recompute(keyOf(c.after), () => c.revision);

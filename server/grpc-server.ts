@@ -37,7 +37,7 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
     return state !== 'NODE_STATE_DEAD' && state !== 'NODE_STATE_LEFT';
   };
   const fdbIndex = new FdbIndex(replicas, live);
-  hub.on('node', (name) => fdbIndex.ownerStateChanged(name));
+  hub.on('node', (name) => fdbIndex.nodeStateChanged(name));
   const metrics = new Registry();
   const rpcLatency = metrics.histogram('vxgossip_rpc_duration_seconds', 'Unary RPC latency, by method and status code', LATENCY_BUCKETS);
   observeRpcs((method, code, seconds) => rpcLatency.observe(seconds, { method, code }));

@@ -54,20 +54,20 @@ describe('FDB index (server)', () => {
     assert.equal(index.lookup(42, '02:00:00:00:00:01'), undefined);
   });
 
-  it('withdraws a dead owner’s entries and restores them, each change with its own revision', async () => {
+  it('withdraws a dead owner’s entries and restores them (on any node’s event), each change with its own revision', async () => {
     await replicas.merge('a', VTEP.a, [membership('a', 1), endpoint('a', '02:00:00:00:00:01', 0, 2), endpoint('a', '02:00:00:00:00:02', 0, 3)]);
     await replicas.merge('b', VTEP.b, [endpoint('b', '02:00:00:00:00:02', 0, 1)]);
     assert.equal(index.lookup(42, '02:00:00:00:00:02')?.node, 'a', 'equal sequences: the lower owner name wins');
     changes = [];
     dead.add('a');
-    index.ownerStateChanged('a');
-    index.ownerStateChanged('a');
+    index.nodeStateChanged('a');
+    index.nodeStateChanged('a');
     assert.equal(changes.length, 3, 'flood and MAC withdrawn, the contested MAC moves to b; a repeated report changes nothing');
     assert.deepEqual(changes.map((c) => c.revision), [5, 6, 7]);
     assert.equal(index.lookup(42, '02:00:00:00:00:02')?.node, 'b');
     assert.equal(index.lookup(42, '02:00:00:00:00:01'), undefined);
     dead.delete('a');
-    index.ownerStateChanged('a');
+    index.nodeStateChanged('c');
     assert.equal(index.list().length, 3);
     assert.equal(index.lookup(42, '02:00:00:00:00:02')?.node, 'a');
     assert.deepEqual(index.changesSince(6).map((c) => c.revision), [7, 8, 9, 10]);
