@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { v1 } from '../common/proto';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
+import { numberedMac } from '../lab/numbered-mac';
 
 const { values } = parseArgs({ options: { watchers: { type: 'string' }, events: { type: 'string' }, rate: { type: 'string', default: '0' } } });
 const WATCHERS = Number(values.watchers);
@@ -28,10 +29,9 @@ server.addService(v1().EndpointService.service, {
 function burst(from = 0): void {
   const until = RATE > 0 ? Math.min(EVENTS, from + (RATE * TICK_MS) / 1000) : EVENTS;
   for (let i = from; i < until; i++) {
-    const mac = `02:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255, 0].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
     const event: FdbEvent = {
       type: 'EVENT_TYPE_ADDED', revision: i + 1,
-      entry: { vni: 42, mac, vtep: '198.18.0.11', node: 'h1', kind: 'FDB_ENTRY_KIND_UNICAST', mobilitySeq: 0, version: { incarnation: 1, counter: Date.now() } },
+      entry: { vni: 42, mac: numberedMac(i), vtep: '198.18.0.11', node: 'h1', kind: 'FDB_ENTRY_KIND_UNICAST', mobilitySeq: 0, version: { incarnation: 1, counter: Date.now() } },
     };
     for (const call of calls) call.write(event);
   }

@@ -7,11 +7,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LabNetwork } from '../lab/network';
 import { FdbEntry, Rtnetlink } from '../node-agent/netlink';
+import { numberedMac } from '../lab/numbered-mac';
 
 const count = Number(process.argv[2] ?? 100_000);
 const VTEPS = 100;
 
-const mac = (i: number) => `02:${[(i >>> 24) & 0xff, (i >>> 16) & 0xff, (i >>> 8) & 0xff, i & 0xff, 0x42].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+const mac = (i: number) => numberedMac(i, 0x42);
 const vtep = (i: number) => `198.18.${1 + Math.floor((i % VTEPS) / 250)}.${1 + ((i % VTEPS) % 250)}`;
 
 function timed<T>(fn: () => T): { value: T; seconds: number } {

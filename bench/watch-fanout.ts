@@ -18,6 +18,7 @@ import type { Record } from '../generated/vxgossip/v1/Record';
 import { ManagedProcess } from '../lab/managed-process';
 import { ReplicatingAgent } from '../lab/replicating-agent';
 import { startServer, tempDir } from '../test/helpers/server-process';
+import { macNumber, numberedMac } from '../lab/numbered-mac';
 
 const { values } = parseArgs({ options: { watchers: { type: 'string', default: '100' }, changes: { type: 'string', default: '10000' }, records: { type: 'string', default: '100000' }, pace: { type: 'string', default: '500' } } });
 const PACE = Number(values.pace);
@@ -30,7 +31,6 @@ const PACED_BATCH = 5;
 
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const quantile = (xs: Float64Array, q: number) => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
-const macOf = (i: number) => `02:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255, 0].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 
 function memoryMb(pid: number): { rss: number; peak: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -110,7 +110,7 @@ async function feed(agents: ReplicatingAgent[], total: number, offset: number, b
         const records: Record[] = [];
         const indices: number[] = [];
         for (let i = start; i < total && records.length < batch; i += agents.length) {
-          records.push(agent.endpoint(42, macOf(offset + i)));
+          records.push(agent.endpoint(42, numberedMac(offset + i)));
           indices.push(i);
         }
         const now = Date.now();
@@ -132,8 +132,7 @@ async function ours(pace: number): Promise<Run> {
   const agents = Array.from({ length: AGENTS }, (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`));
   try {
     const sentAt = new Float64Array(CHANGES);
-    const macIndex = (mac: string) => parseInt(mac.slice(3, 14).replaceAll(':', ''), 16);
-    const w = watchers(server.address, CHANGES, (e) => sentAt[macIndex(e.entry!.mac!)], true);
+    const w = watchers(server.address, CHANGES, (e) => sentAt[macNumber(e.entry!.mac!)], true);
     await w.ready;
     progress(`${WATCHERS} watchers have their snapshot; ${AGENTS} agents send ${CHANGES} changes${pace ? ` at ${pace}/s` : ''}`);
     const started = Date.now();

@@ -137,6 +137,8 @@ function watch<Change extends { revision: number }, Event>(
     return;
   }
   let lastSent = fromRevision;
+  // Defined before the replay below, which may already cut a slow watcher off.
+  const stop = () => source.off('change', onChange);
   const onChange = (c: Change) => {
     const event = toEvent(c, filter);
     if (!event) return;
@@ -155,7 +157,6 @@ function watch<Change extends { revision: number }, Event>(
     call.write({ type: 'EVENT_TYPE_SNAPSHOT_END', revision: lastSent } as Event);
   }
   source.on('change', onChange);
-  const stop = () => source.off('change', onChange);
   call.on('cancelled', stop);
   call.on('close', stop);
   call.on('error', stop);

@@ -3,6 +3,7 @@ import { EndpointRecord, winningClaim } from '../common/fdb-state/mobility';
 import { StateRecord, macKey } from '../common/fdb-state/record';
 import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
 import type { ReplicaChange, ReplicaStore } from './replica-store';
+import { ChangeLog } from './change-log';
 
 // One change of the derived FDB: an entry appeared (no before), went away (no after) or changed.
 export interface FdbChange {
@@ -10,9 +11,6 @@ export interface FdbChange {
   before?: FdbEntry;
   after?: FdbEntry;
 }
-
-// Changes kept for watches resuming from a revision, as the replica store keeps its own.
-const CHANGE_LOG_SIZE = 100_000;
 
 const unicastKey = (vni: number, mac: string) => `u/${macKey(vni, mac)}`;
 const floodKey = (vni: number, owner: string) => `f/${vni}/${owner}`;
@@ -27,24 +25,22 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   private readonly members = new Map<string, StateRecord>();
   // The record each served entry comes from; entries are built when asked for.
   private readonly entries = new Map<string, StateRecord>();
-  private readonly changeLog: FdbChange[] = [];
+  private readonly changeLog: ChangeLog<FdbChange>;
   // Liveness as last applied, so only a real transition costs a pass over the owner's records.
   private readonly liveness = new Map<string, boolean>();
-  // Watches may resume from any revision after this one.
-  private compactedThrough: number;
 
   constructor(private readonly replicas: ReplicaStore, private readonly live: (owner: string) => boolean) {
     super();
     this.setMaxListeners(0);
     for (const r of replicas.all()) {
       this.index(r);
-      if (!this.liveness.has(r.owner)) this.liveness.set(r.owner, live(r.owner));
+      this.track(r.owner);
     }
     for (const key of [...this.claims.keys(), ...this.members.keys()]) {
       const r = this.derive(key);
       if (r) this.entries.set(key, r);
     }
-    this.compactedThrough = replicas.currentRevision();
+    this.changeLog = new ChangeLog(replicas.currentRevision());
     replicas.on('change', (c) => this.onRecord(c));
   }
 
@@ -62,11 +58,11 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   }
 
   oldestResumableRevision(): number {
-    return this.compactedThrough;
+    return this.changeLog.oldestResumableRevision();
   }
 
   changesSince(revision: number): FdbChange[] {
-    return this.changeLog.filter((c) => c.revision > revision);
+    return this.changeLog.since(revision);
   }
 
   // Some node's state changed. One agent's report decides what the server believes about others (and
@@ -85,10 +81,14 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   }
 
   private onRecord(c: ReplicaChange): void {
-    if (!this.liveness.has(c.after.owner)) this.liveness.set(c.after.owner, this.live(c.after.owner));
+    this.track(c.after.owner);
     if (c.before) this.unindex(c.before);
     this.index(c.after);
     this.recompute(keyOf(c.after), () => c.revision);
+  }
+
+  private track(owner: string): void {
+    if (!this.liveness.has(owner)) this.liveness.set(owner, this.live(owner));
   }
 
   private index(r: StateRecord): void {
@@ -127,10 +127,6 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
     else this.entries.delete(key);
     const change: FdbChange = { revision: revision(), before: before && entryOf(before), after: after && entryOf(after) };
     this.changeLog.push(change);
-    if (this.changeLog.length > CHANGE_LOG_SIZE) {
-      const dropped = this.changeLog.splice(0, this.changeLog.length - CHANGE_LOG_SIZE);
-      this.compactedThrough = dropped[dropped.length - 1].revision;
-    }
     this.emit('change', change);
   }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Level } from 'level';
 import { StateRecord, recordKey } from '../common/fdb-state/record';
 import { Version, ZERO_VERSION, newer } from '../common/fdb-state/version';
+import { ChangeLog } from './change-log';
 
 export class SpoofedRecordError extends Error {}
 
@@ -14,31 +15,27 @@ export interface ReplicaChange {
 
 const recordDbKey = (owner: string, key: string) => `rec/${owner}/${key}`;
 const REVISION_KEY = 'meta/record-revision';
-// Changes kept in memory for watches resuming from a revision; older ones answer OUT_OF_RANGE.
-const CHANGE_LOG_SIZE = 100_000;
 
 // Every agent's owned records as the agents replicated them, durable in level (written with sync
 // before the agent is acknowledged, so an acknowledged record survives a server crash), merged by
 // version. An agent may only replicate records it owns with its own VTEP: anything else is refused.
 export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   private readonly owners = new Map<string, Map<string, StateRecord>>();
-  private revision = 0;
-  private readonly changeLog: ReplicaChange[] = [];
-  private compactedThrough = 0;
+  // Changes kept in memory for watches resuming from a revision; older ones answer OUT_OF_RANGE.
+  private readonly changeLog: ChangeLog<ReplicaChange>;
   private readonly pending: Array<{ node: string; records: StateRecord[]; resolve: (v: Version) => void; reject: (e: Error) => void }> = [];
   private flushing = false;
   spoofed = 0;
 
-  private constructor(private readonly db: Level<string, string>) {
+  private constructor(private readonly db: Level<string, string>, private revision: number) {
     super();
     this.setMaxListeners(0);
+    this.changeLog = new ChangeLog(revision);
   }
 
   static async open(db: Level<string, string>): Promise<ReplicaStore> {
-    const store = new ReplicaStore(db);
     const rev = await db.get(REVISION_KEY);
-    store.revision = rev === undefined ? 0 : Number(rev);
-    store.compactedThrough = store.revision;
+    const store = new ReplicaStore(db, rev === undefined ? 0 : Number(rev));
     for await (const [, value] of db.iterator({ gt: 'rec/', lt: 'rec/\xff' })) {
       const r = JSON.parse(value) as StateRecord;
       store.mapOf(r.owner).set(recordKey(r.body), r);
@@ -51,7 +48,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   }
 
   oldestResumableRevision(): number {
-    return this.compactedThrough;
+    return this.changeLog.oldestResumableRevision();
   }
 
   // A revision for a change derived from something other than a record (a node's liveness), so
@@ -62,7 +59,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   }
 
   changesSince(revision: number): ReplicaChange[] {
-    return this.changeLog.filter((c) => c.revision > revision);
+    return this.changeLog.since(revision);
   }
 
   size(): number {
@@ -151,10 +148,6 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
       map.set(key, r);
       this.changeLog.push(change);
       this.emit('change', change);
-    }
-    if (this.changeLog.length > CHANGE_LOG_SIZE) {
-      const dropped = this.changeLog.splice(0, this.changeLog.length - CHANGE_LOG_SIZE);
-      this.compactedThrough = dropped[dropped.length - 1].revision;
     }
   }
 
