@@ -1,18 +1,22 @@
 import type { Record as RecordProto, Record__Output } from '../generated/vxgossip/v1/Record';
-import type { StateRecord } from './fdb-state/record';
+import type { Endpoint } from '../generated/vxgossip/v1/Endpoint';
+import type { EndpointBody, StateRecord } from './fdb-state/record';
 import { ValidationError, checkInteger, checkIp, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from './validation';
+
+// An endpoint as the API and the wire show it. Version and origin time travel on the record around
+// it; the API adds them where an endpoint stands alone.
+export function endpointToProto(owner: string, b: EndpointBody): Endpoint {
+  return {
+    vni: b.vni, mac: b.mac, ips: b.ips, node: owner, vtep: b.vtep, mobilitySeq: b.mobilitySeq,
+    origin: b.origin === 'api' ? 'ENDPOINT_ORIGIN_API' : 'ENDPOINT_ORIGIN_LEARNED', frozen: b.frozen === true,
+  };
+}
 
 export function recordToProto(r: StateRecord): RecordProto {
   const base = { owner: r.owner, version: r.version, tombstone: r.tombstone, originTimeMs: r.originTimeMs };
   const b = r.body;
   if (b.kind === 'membership') return { ...base, membership: { vni: b.vni, node: r.owner, vtep: b.vtep } };
-  return {
-    ...base,
-    endpoint: {
-      vni: b.vni, mac: b.mac, ips: b.ips, node: r.owner, vtep: b.vtep, mobilitySeq: b.mobilitySeq,
-      origin: b.origin === 'api' ? 'ENDPOINT_ORIGIN_API' : 'ENDPOINT_ORIGIN_LEARNED',
-    },
-  };
+  return { ...base, endpoint: endpointToProto(r.owner, b) };
 }
 
 const MAX_IPS_PER_ENDPOINT = 16;
@@ -46,6 +50,7 @@ export function recordFromProto(p: Record__Output): StateRecord {
         vtep: checkIp('endpoint.vtep', e.vtep),
         mobilitySeq: checkInteger('endpoint.mobility_seq', Number(e.mobilitySeq), 0, Number.MAX_SAFE_INTEGER),
         origin: e.origin === 'ENDPOINT_ORIGIN_API' ? 'api' : 'learned',
+        ...(e.frozen ? { frozen: true as const } : {}),
       },
     };
   }

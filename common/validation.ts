@@ -23,6 +23,17 @@ export function checkInteger(field: string, value: unknown, min: number, max: nu
   return n;
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+// "180s", "500ms", "3m", "1h": a duration in milliseconds, from minMs to maxMs.
+export function parseDuration(field: string, value: string, minMs: number, maxMs: number): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(value.trim());
+  if (!m) throw new ValidationError(field, `must be a duration such as 500ms, 180s, 3m or 1h, got ${JSON.stringify(value)}`);
+  const ms = Number(m[1]) * DURATION_UNITS[m[2]];
+  if (ms < minMs || ms > maxMs) throw new ValidationError(field, `must be from ${minMs} ms to ${maxMs} ms, got ${value}`);
+  return ms;
+}
+
 export function checkVniId(value: unknown, field = 'id'): number {
   return checkInteger(field, value, VNI_MIN, VNI_MAX);
 }

@@ -1,8 +1,6 @@
 import type { EndpointServiceClient } from '../generated/vxgossip/v1/EndpointService';
 import type { Endpoint__Output } from '../generated/vxgossip/v1/Endpoint';
 import type { ListEndpointsResponse__Output } from '../generated/vxgossip/v1/ListEndpointsResponse';
-import type { ListFdbResponse__Output } from '../generated/vxgossip/v1/ListFdbResponse';
-import type { FdbEntry__Output } from '../generated/vxgossip/v1/FdbEntry';
 import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
@@ -10,21 +8,21 @@ import { checkInterfaceName, checkNodeName, checkUnicastMac, checkVniId, parseCi
 import type { Command, Context, FlagValues, Group } from './command';
 import { renderData, renderTable } from './output';
 
-function client(ctx: Context): EndpointServiceClient {
+export function client(ctx: Context): EndpointServiceClient {
   return new (v1().EndpointService)(ctx.server, ctx.credentials(), ctx.clientOptions);
 }
 
-function required(values: FlagValues, flag: string): string {
+export function required(values: FlagValues, flag: string): string {
   const v = values[flag];
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${flag} is required`);
   return v;
 }
 
-function noPositionals(positionals: string[]): void {
+export function noPositionals(positionals: string[]): void {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
 }
 
-function filterFrom(values: FlagValues) {
+export function filterFrom(values: FlagValues) {
   return {
     vni: values.vni === undefined ? 0 : checkVniId(values.vni, 'vni'),
     node: values.node === undefined ? '' : checkNodeName('node', values.node as string),
@@ -33,7 +31,7 @@ function filterFrom(values: FlagValues) {
 }
 
 // Follows page tokens until the server says there is no more.
-async function allPages<T>(page: (token: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
+export async function allPages<T>(page: (token: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
   const all: T[] = [];
   let token = '';
   do {
@@ -113,23 +111,3 @@ const list: Command = {
 };
 
 export const endpointGroup: Group = { name: 'endpoint', summary: 'endpoints: attach, detach, list', commands: [attach, detach, list] };
-
-const fdbShow: Command = {
-  name: 'show',
-  summary: 'the forwarding entries every host programs: MAC -> VTEP, and flood lists',
-  usage: 'ctl fdb show [--vni VNI] [--node NODE] [--mac MAC] [--no-flood]',
-  options: { vni: { type: 'string' }, node: { type: 'string' }, mac: { type: 'string' }, 'no-flood': { type: 'boolean' } },
-  async run(ctx, values, positionals) {
-    noPositionals(positionals);
-    const c = client(ctx);
-    const filter = filterFrom(values);
-    const all = await allPages<FdbEntry__Output>(async (pageToken) => {
-      const res = await unaryCall<ListFdbResponse__Output>((o, cb) => c.listFdb({ filter, pageToken, includeFlood: !values['no-flood'] }, o, cb), ctx.timeoutMs);
-      return { items: res.entries, next: res.nextPageToken };
-    });
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, all));
-    ctx.out(renderTable(['VNI', 'MAC', 'VTEP', 'NODE', 'KIND', 'SEQ'], all.map((e) => [e.vni, e.mac, e.vtep, e.node, e.kind === 'FDB_ENTRY_KIND_FLOOD' ? 'flood' : 'unicast', String(e.mobilitySeq)])));
-  },
-};
-
-export const fdbGroup: Group = { name: 'fdb', summary: 'the global forwarding database', commands: [fdbShow] };

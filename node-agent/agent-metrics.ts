@@ -1,4 +1,15 @@
 import { LATENCY_BUCKETS, Registry } from '../common/metrics';
+import type { ProgrammingStatus } from '../generated/vxgossip/v1/ProgrammingStatus';
+
+// The agent's state, read when metrics are scraped.
+export interface AgentGauges {
+  statuses: ProgrammingStatus[];
+  members: Record<string, number>;
+  queuedBroadcasts: number;
+  rejected: { malformed: number; spoofed: number };
+  records: number;
+  duplicatesFrozen: number;
+}
 
 // What an operator needs to see of one agent: is the kernel programmed as desired, how fast do
 // changes arrive, what does the kernel refuse, how healthy is gossip.
@@ -14,4 +25,20 @@ export class AgentMetrics {
   readonly queueDepth = this.registry.gauge('vxgossip_gossip_broadcast_queue_depth', 'Broadcasts waiting to be sent');
   readonly rejected = this.registry.gauge('vxgossip_gossip_records_rejected', 'Records dropped since start, by reason (malformed|spoofed)');
   readonly records = this.registry.gauge('vxgossip_records', 'Live records held, own and remote');
+  readonly duplicatesFrozen = this.registry.gauge('vxgossip_fdb_duplicates_frozen', 'Local MACs this host froze as duplicates (they kept moving between hosts)');
+  readonly duplicateFreezes = this.registry.counter('vxgossip_fdb_duplicate_freezes_total', 'MACs frozen as duplicates by this host since start');
+
+  set(g: AgentGauges): void {
+    this.desired.reset();
+    this.programmed.reset();
+    for (const s of g.statuses) {
+      this.desired.set({ vni: s.vni ?? 0 }, s.desired ?? 0);
+      this.programmed.set({ vni: s.vni ?? 0 }, s.programmed ?? 0);
+    }
+    for (const [state, n] of Object.entries(g.members)) this.members.set({ state }, n);
+    this.queueDepth.set({}, g.queuedBroadcasts);
+    for (const [reason, n] of Object.entries(g.rejected)) this.rejected.set({ reason }, n);
+    this.records.set({}, g.records);
+    this.duplicatesFrozen.set({}, g.duplicatesFrozen);
+  }
 }

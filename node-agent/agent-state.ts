@@ -5,7 +5,8 @@ import type { VniConfig } from '../common/vni';
 
 interface Identity {
   node: string;
-  // Bumped at every start: records this agent issues after a restart are newer than any before it.
+  // Bumped at every start, and raised when a peer shows a version of ours from a later incarnation:
+  // records this agent issues are newer than any it issued before.
   incarnation: number;
 }
 
@@ -17,7 +18,7 @@ interface ConfigCache {
 // What the agent keeps in --data-dir across restarts: its identity and the last VNI configuration,
 // so a restarted agent keeps its devices right even while the server is unreachable.
 export class AgentState {
-  private constructor(private readonly dir: string, readonly identity: Identity, private config: ConfigCache) {}
+  private constructor(private readonly dir: string, private identity: Identity, private config: ConfigCache) {}
 
   static open(dir: string, node: string): AgentState {
     fs.mkdirSync(dir, { recursive: true });
@@ -30,6 +31,17 @@ export class AgentState {
     writeJsonAtomic(identityFile, identity);
     const config = readJson<ConfigCache>(path.join(dir, 'vni-config.json')) ?? { revision: 0, vnis: [] };
     return new AgentState(dir, identity, config);
+  }
+
+  get incarnation(): number {
+    return this.identity.incarnation;
+  }
+
+  // The one source of the incarnation: persisted before anything issued under it leaves the host.
+  saveIncarnation(incarnation: number): void {
+    if (incarnation <= this.identity.incarnation) return;
+    this.identity = { ...this.identity, incarnation };
+    writeJsonAtomic(path.join(this.dir, 'identity.json'), this.identity);
   }
 
   get configRevision(): number {

@@ -3,14 +3,15 @@ import { Keyring } from 'memberlist-ts';
 import { UsageError, parseFlags } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
 import { createLogger, parseLevel } from '../common/log';
-import { checkIp, checkNodeName, parseHostPort } from '../common/validation';
+import { checkInteger, checkIp, checkNodeName, parseDuration, parseHostPort } from '../common/validation';
 import { clientCredentials } from '../common/tls';
 import { Agent } from './agent';
 import { AgentMetrics } from './agent-metrics';
-import { KeyringCommands } from './keyring-commands';
+import { KeyringCommands } from './commands/keyring-commands';
+import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetectionOptions } from './state/duplicate-detector';
 import { AgentState } from './agent-state';
 import { MemberlistCluster } from './gossip/memberlist-cluster';
-import { KernelLinkDriver } from './kernel-link-driver';
+import { KernelLinkDriver } from './kernel/kernel-link-driver';
 import { Rtnetlink } from './netlink';
 
 const GOSSIP_PORT = 7946;
@@ -19,6 +20,7 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
                   [--encrypt-key BASE64 | --keyring-file FILE] [--metrics HOST:PORT]
                   [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] [--log-level LEVEL]
+                  [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
 every remote endpoint by gossip and programs the kernel's FDB and neighbour tables. Needs CAP_NET_ADMIN.
@@ -36,7 +38,15 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
                   readiness at /readyz (kernel reconciled, gossip synchronised) (off by default)
   --tls-ca        talk to the server over TLS, verifying it with this CA
   --tls-cert, --tls-key   our certificate, for a server that demands one (mutual TLS)
-  --log-level     debug, info (default), warn or error; logs are JSON lines on stderr`;
+  --log-level     debug, info (default), warn or error; logs are JSON lines on stderr
+
+Duplicate MAC detection (EVPN's): a local MAC this host must take back from another host's claim
+--dup-max-moves times within --dup-window is frozen: this host stops contesting it, every host and
+the server show it frozen (ctl fdb dup list), until --dup-freeze-time passes or an operator runs
+ctl fdb dup clear.
+  --dup-max-moves     default ${DEFAULT_DUPLICATE_DETECTION.maxMoves} (2 to 1000)
+  --dup-window        default ${DEFAULT_DUPLICATE_DETECTION.windowMs / 1000}s
+  --dup-freeze-time   default ${Number(DEFAULT_DUPLICATE_DETECTION.freezeMs) / 1000}s; 'permanent' until cleared`;
 
 function loadKeyring(key: string | undefined, file: string | undefined): Keyring | undefined {
   if (key && file) throw new UsageError('give --encrypt-key or --keyring-file, not both');
@@ -51,6 +61,17 @@ function loadKeyring(key: string | undefined, file: string | undefined): Keyring
     throw new UsageError(`${key ? '--encrypt-key' : `--keyring-file ${file}`}: ${(err as Error).message}`);
   }
   return undefined;
+}
+
+const DAY_MS = 24 * 3600_000;
+
+function duplicateOptions(maxMoves?: string, window?: string, freeze?: string): DuplicateDetectionOptions {
+  const d = DEFAULT_DUPLICATE_DETECTION;
+  return {
+    maxMoves: maxMoves === undefined ? d.maxMoves : checkInteger('--dup-max-moves', Number(maxMoves), 2, 1000),
+    windowMs: window === undefined ? d.windowMs : parseDuration('--dup-window', window, 1000, DAY_MS),
+    freezeMs: freeze === undefined ? d.freezeMs : freeze === 'permanent' ? 'permanent' : parseDuration('--dup-freeze-time', freeze, 1000, DAY_MS),
+  };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -71,6 +92,9 @@ async function main(argv: string[]): Promise<void> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'log-level': { type: 'string' },
+      'dup-max-moves': { type: 'string' },
+      'dup-window': { type: 'string' },
+      'dup-freeze-time': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -92,6 +116,7 @@ async function main(argv: string[]): Promise<void> {
   const keyring = loadKeyring(values['encrypt-key'], values['keyring-file']);
   const log = createLogger({ component: 'node-agent', level: parseLevel(values['log-level']) }).child({ node: name });
 
+  const duplicates = duplicateOptions(values['dup-max-moves'], values['dup-window'], values['dup-freeze-time']);
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   let credentials;
   try {
@@ -103,7 +128,7 @@ async function main(argv: string[]): Promise<void> {
   const metrics = metricsAt ? new AgentMetrics() : undefined;
   const rt = Rtnetlink.open();
   const agent = new Agent({
-    name, vtep, server, state, rt, log, metrics, credentials,
+    name, vtep, server, state, rt, log, metrics, credentials, duplicates,
     keys: new KeyringCommands(keyring, values['keyring-file']),
     driver: new KernelLinkDriver(rt),
     gossip: {

@@ -114,6 +114,20 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     });
   }
 
+  // The same command to every connected agent (serf's fan-out): each one's answer, or why it has none.
+  async commandEveryAgent(command: Omit<Command, 'id'>): Promise<Array<{ node: string; result?: CommandResult__Output; error?: string }>> {
+    const nodes = [...this.agents].filter(([, s]) => s.stream).map(([node]) => node);
+    if (nodes.length === 0) throw new RpcError(grpc.status.UNAVAILABLE, 'no agent is connected to this server');
+    return Promise.all(nodes.map(async (node) => {
+      try {
+        const result = await this.sendCommand(node, command);
+        return result.error ? { node, error: result.error } : { node, result };
+      } catch (err) {
+        return { node, error: (err as Error).message };
+      }
+    }));
+  }
+
   commandResult(node: string, result: CommandResult__Output): void {
     const id = Number(result.id);
     const pending = this.commands.get(id);

@@ -19,23 +19,16 @@ function checkKey(key: string): void {
 // the answer counts, per key, the nodes holding it and using it as primary, and names failures.
 export function clusterService(hub: AgentHub, store: VniStore, log: Logger): ClusterServiceHandlers {
   const fanOut = async (command: Omit<Command, 'id'>): Promise<KeyringResponse> => {
-    const nodes = hub.nodes().filter((n) => n.connected).map((n) => n.name!);
-    if (nodes.length === 0) throw new RpcError(grpc.status.UNAVAILABLE, 'no agent is connected to this server');
     const out = { keys: {} as Record<string, number>, primaryKeys: {} as Record<string, number>, nodes: 0, errors: {} as Record<string, string> };
-    await Promise.all(nodes.map(async (node) => {
-      try {
-        const result = await hub.sendCommand(node, command);
-        if (result.error) {
-          out.errors[node] = result.error;
-          return;
-        }
-        out.nodes++;
-        for (const k of Object.keys(result.keyring?.keys ?? {})) out.keys[k] = (out.keys[k] ?? 0) + 1;
-        for (const k of Object.keys(result.keyring?.primaryKeys ?? {})) out.primaryKeys[k] = (out.primaryKeys[k] ?? 0) + 1;
-      } catch (err) {
-        out.errors[node] = (err as Error).message;
+    for (const { node, result, error } of await hub.commandEveryAgent(command)) {
+      if (!result) {
+        out.errors[node] = error!;
+        continue;
       }
-    }));
+      out.nodes++;
+      for (const k of Object.keys(result.keyring?.keys ?? {})) out.keys[k] = (out.keys[k] ?? 0) + 1;
+      for (const k of Object.keys(result.keyring?.primaryKeys ?? {})) out.primaryKeys[k] = (out.primaryKeys[k] ?? 0) + 1;
+    }
     log.info('gossip keyring operation', { command: Object.keys(command)[0], nodes: out.nodes, failed: Object.keys(out.errors).length });
     return out;
   };

@@ -5,13 +5,13 @@ import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResu
 import type { Logger } from '../common/log';
 import { RpcError } from '../common/grpc-errors';
 import { checkInterfaceName, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from '../common/validation';
-import type { EndpointRecord } from '../common/fdb-state/mobility';
+import type { EndpointRecord } from '../common/fdb-state/winner-rule';
 import type { AgentHub } from './agent-hub';
 import type { ReplicaChange, ReplicaStore } from './replica-store';
 import type { EndpointEvent } from '../generated/vxgossip/v1/EndpointEvent';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
 import { NotFoundError, VniStore } from './vni-store';
-import { Filter, endpointKey, endpointOf, fdbKey, matches } from './fdb-derivation';
+import { Filter, endpointKey, endpointOf, fdbKey, matches } from './endpoint-filter';
 import type { FdbChange, FdbIndex } from './fdb-index';
 import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
 import { paginate } from './pagination';
@@ -93,6 +93,29 @@ export function endpointService(replicas: ReplicaStore, fdbIndex: FdbIndex, hub:
       const result = commandOutcome(node, await hub.sendCommand(node, { attach: req }));
       log.info('endpoint attached', { node, vni, netns: req.netns, mac: result.endpoint?.mac });
       return result.endpoint!;
+    }),
+    ListDuplicates: unary(log, 'ListDuplicates', [], (req) => {
+      const f = filterOf(req.filter);
+      const duplicates = fdbIndex
+        .duplicates()
+        .filter((d) => d.claims.some((c) => matches(f, c.body.vni, c.owner, c.body.mac)))
+        .sort((a, b) => fdbKey(a.entry).localeCompare(fdbKey(b.entry)))
+        .map((d) => ({ entry: d.entry, claims: d.claims.map(endpointOf) }));
+      return { duplicates, revision: fdbIndex.currentRevision() };
+    }),
+    // Every connected agent is asked: the claimants are the ones that froze it, and a claimant that
+    // gossip still lists but that lost its stream is named in errors.
+    ClearDuplicate: unary(log, 'ClearDuplicate', [], async (req) => {
+      const vni = checkVniId(req.vni, 'vni');
+      const mac = checkUnicastMac('mac', req.mac);
+      const out = { nodes: [] as string[], errors: {} as Record<string, string> };
+      for (const { node, result, error } of await hub.commandEveryAgent({ clearDuplicate: { vni, mac } })) {
+        if (result) out.nodes.push(...(result.cleared?.nodes ?? []));
+        else out.errors[node] = error!;
+      }
+      if (out.nodes.length === 0 && Object.keys(out.errors).length === 0) throw new RpcError(grpc.status.NOT_FOUND, `no connected agent holds ${mac} in VNI ${vni} frozen`);
+      log.info('duplicate cleared', { vni, mac, nodes: out.nodes, failed: Object.keys(out.errors).length });
+      return { nodes: out.nodes.sort(), errors: out.errors };
     }),
     DetachEndpoint: unary(log, 'DetachEndpoint', [], async (req) => {
       const node = checkNodeName('node', req.node);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { EndpointRecord, winningClaim } from '../common/fdb-state/mobility';
-import { StateRecord, macKey } from '../common/fdb-state/record';
+import { EndpointRecord, decideMac } from '../common/fdb-state/winner-rule';
+import { FLOOD_MAC, StateRecord, macKey } from '../common/fdb-state/record';
 import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
 import type { ReplicaChange, ReplicaStore } from './replica-store';
 import { ChangeLog } from './change-log';
@@ -23,8 +23,8 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   // Claims per MAC, as arrays: one claim is the rule, and an array costs a fraction of a Map.
   private readonly claims = new Map<string, EndpointRecord[]>();
   private readonly members = new Map<string, StateRecord>();
-  // The record each served entry comes from; entries are built when asked for.
-  private readonly entries = new Map<string, StateRecord>();
+  // What each served entry comes from; entries are built when asked for.
+  private readonly entries = new Map<string, Served>();
   private readonly changeLog: ChangeLog<FdbChange>;
   // Liveness as last applied, so only a real transition costs a pass over the owner's records.
   private readonly liveness = new Map<string, boolean>();
@@ -37,8 +37,8 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
       this.track(r.owner);
     }
     for (const key of [...this.claims.keys(), ...this.members.keys()]) {
-      const r = this.derive(key);
-      if (r) this.entries.set(key, r);
+      const served = this.derive(key);
+      if (served) this.entries.set(key, served);
     }
     this.changeLog = new ChangeLog(replicas.currentRevision());
     replicas.on('change', (c) => this.onRecord(c));
@@ -49,8 +49,19 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   }
 
   lookup(vni: number, mac: string): FdbEntry | undefined {
-    const r = this.entries.get(unicastKey(vni, mac));
-    return r && entryOf(r);
+    const served = this.entries.get(unicastKey(vni, mac));
+    return served && entryOf(served);
+  }
+
+  // Every MAC a claimant froze as a duplicate: the entry served for it and every live claim.
+  duplicates(): Array<{ entry: FdbEntry; claims: EndpointRecord[] }> {
+    const out: Array<{ entry: FdbEntry; claims: EndpointRecord[] }> = [];
+    for (const [key, served] of this.entries) {
+      if (!served.frozen) continue;
+      const decision = decideMac(this.claims.get(key) ?? [], this.live);
+      if (decision) out.push({ entry: entryOf(served), claims: decision.claims });
+    }
+    return out;
   }
 
   currentRevision(): number {
@@ -122,7 +133,7 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   private recompute(key: string, revision: () => number): void {
     const before = this.entries.get(key);
     const after = this.derive(key);
-    if (before === after) return;
+    if (before?.record === after?.record && before?.frozen === after?.frozen) return;
     if (after) this.entries.set(key, after);
     else this.entries.delete(key);
     const change: FdbChange = { revision: revision(), before: before && entryOf(before), after: after && entryOf(after) };
@@ -130,20 +141,26 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
     this.emit('change', change);
   }
 
-  // The record the entry under this key comes from now: the same object as long as nothing that
-  // decides it changed, so an unchanged entry is recognised by identity.
-  private derive(key: string): StateRecord | undefined {
+  // What the entry under this key comes from now: the same record object as long as nothing that
+  // decides it changed, so an unchanged entry is recognised by identity (and its frozen flag).
+  private derive(key: string): Served | undefined {
     if (key.startsWith('f/')) {
       const r = this.members.get(key);
-      return r && this.live(r.owner) ? r : undefined;
+      return r && this.live(r.owner) ? { record: r, frozen: false } : undefined;
     }
-    return winningClaim((this.claims.get(key) ?? []).filter((c) => this.live(c.owner)));
+    const decision = decideMac(this.claims.get(key) ?? [], this.live);
+    return decision && { record: decision.winner, frozen: decision.frozen };
   }
 }
 
-function entryOf(r: StateRecord): FdbEntry {
-  if (r.body.kind === 'membership') return { vni: r.body.vni, mac: '00:00:00:00:00:00', vtep: r.body.vtep, node: r.owner, kind: 'FDB_ENTRY_KIND_FLOOD', version: r.version };
-  return { vni: r.body.vni, mac: r.body.mac, vtep: r.body.vtep, node: r.owner, kind: 'FDB_ENTRY_KIND_UNICAST', mobilitySeq: r.body.mobilitySeq, version: r.version };
+interface Served {
+  record: StateRecord;
+  frozen: boolean;
+}
+
+function entryOf({ record: r, frozen }: Served): FdbEntry {
+  if (r.body.kind === 'membership') return { vni: r.body.vni, mac: FLOOD_MAC, vtep: r.body.vtep, node: r.owner, kind: 'FDB_ENTRY_KIND_FLOOD', version: r.version };
+  return { vni: r.body.vni, mac: r.body.mac, vtep: r.body.vtep, node: r.owner, kind: 'FDB_ENTRY_KIND_UNICAST', mobilitySeq: r.body.mobilitySeq, frozen, version: r.version };
 }
 
 function keyOf(r: StateRecord): string {

@@ -2,6 +2,12 @@ import { ValidationError } from '../common/validation';
 
 export const MAX_PAGE_SIZE = 1000;
 
+// A key that sorts as its parts do: numbers (VNIs, at most 8 digits) are zero-padded, so listings
+// page in numeric order.
+export function sortKey(...parts: Array<string | number>): string {
+  return parts.map((p) => (typeof p === 'number' ? String(p).padStart(8, '0') : p)).join('/');
+}
+
 // Page tokens are opaque to clients: the base64 of the last key served.
 export function encodePageToken(lastKey: string): string {
   return Buffer.from(`after:${lastKey}`).toString('base64url');

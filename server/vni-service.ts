@@ -6,7 +6,7 @@ import { vniInputFromProto, vniToProto } from '../common/vni-proto';
 import { checkVniId } from '../common/validation';
 import type { AgentHub } from './agent-hub';
 import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from './vni-store';
-import { paginate } from './pagination';
+import { paginate, sortKey } from './pagination';
 import { unary } from './rpc';
 
 const storeErrors: ErrorMapping = [
@@ -27,8 +27,7 @@ export function vniService(store: VniStore, hub: AgentHub, log: Logger): VniServ
       return { vni: vniToProto(vni), nodes: hub.statusOf(vni.id) };
     }),
     ListVnis: unary(log, 'ListVnis', storeErrors, (req) => {
-      const key = (id: number) => String(id).padStart(8, '0');
-      const { page, nextPageToken } = paginate(store.list(), (v) => key(v.id), req.pageSize, req.pageToken);
+      const { page, nextPageToken } = paginate(store.list(), (v) => sortKey(v.id), req.pageSize, req.pageToken);
       return { vnis: page.map(vniToProto), nextPageToken, revision: store.currentRevision() };
     }),
     UpdateVni: unary(log, 'UpdateVni', storeErrors, async (req) => {

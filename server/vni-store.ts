@@ -2,6 +2,7 @@ import { Level } from 'level';
 import { SerialQueue } from '../common/serial-queue';
 import { VniConfig, VniInput, checkMtu, checkPortSharing, defaultVniName, normaliseVni, UPDATABLE_FIELDS } from '../common/vni';
 import { ValidationError, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
+import { sortKey } from './pagination';
 
 export class NotFoundError extends Error {}
 export class AlreadyExistsError extends Error {}
@@ -10,8 +11,8 @@ export class StaleRevisionError extends Error {}
 type Listener = (revision: number, vnis: VniConfig[]) => void;
 
 const REVISION_KEY = 'meta/revision';
-// Zero-padded so level's lexicographic order is numeric order.
-const vniKey = (id: number) => `vni/${String(id).padStart(8, '0')}`;
+// level's lexicographic order is numeric order.
+const vniKey = (id: number) => sortKey('vni', id);
 
 // The VNI configuration, durable in level. Every mutation is written with sync before it resolves,
 // so an acknowledged change survives kill -9 and power loss alike. VNIs are few, so all of them are

@@ -12,6 +12,9 @@ export interface EndpointBody {
   // MAC mobility sequence (RFC 7432 §15): the claim with the highest sequence wins.
   mobilitySeq: number;
   origin: EndpointOrigin;
+  // The owner detected a duplicate (the MAC kept moving between it and another host) and stopped
+  // contesting it until the freeze ends.
+  frozen?: true;
 }
 
 // The owner is a VTEP of the VNI: peers flood to it.
@@ -34,9 +37,16 @@ export interface StateRecord {
 
 // One owner holds at most one record per key.
 export function recordKey(body: RecordBody): string {
-  return body.kind === 'endpoint' ? `ep/${body.vni}/${body.mac}` : `vni/${body.vni}`;
+  return body.kind === 'endpoint' ? endpointRecordKey(body.vni, body.mac) : `vni/${body.vni}`;
+}
+
+export function endpointRecordKey(vni: number, mac: string): string {
+  return `ep/${vni}/${mac}`;
 }
 
 export function macKey(vni: number, mac: string): string {
   return `${vni}/${mac}`;
 }
+
+// The all-zeros MAC of head-end replication entries: one per remote VTEP of a VNI.
+export const FLOOD_MAC = '00:00:00:00:00:00';

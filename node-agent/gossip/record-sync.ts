@@ -2,12 +2,13 @@ import type { Logger } from '../../common/log';
 import { messageCodec } from '../../common/proto-codec';
 import { recordFromProto, recordToProto } from '../../common/record-proto';
 import { recordKey, StateRecord } from '../../common/fdb-state/record';
-import type { RecordStore } from '../../common/fdb-state/record-store';
-import { OwnerSummary, sameSummary } from '../../common/fdb-state/owner-summary';
 import { newer } from '../../common/fdb-state/version';
+import type { RecordStore } from '../state/record-store';
+import { OwnerSummary, sameSummary } from '../state/owner-summary';
 import type { GossipMessage, GossipMessage__Output } from '../../generated/vxgossip/v1/GossipMessage';
 import type { VniConfig, VniConfig__Output } from '../../generated/vxgossip/v1/VniConfig';
 import type { GossipCluster } from './cluster';
+import { shuffled } from './shuffled';
 
 const gossipCodec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip.v1.GossipMessage');
 
@@ -40,15 +41,6 @@ function packets(records: StateRecord[]): Buffer[] {
   return out;
 }
 
-function shuffled<T>(items: T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
-
 export interface ConfigSource {
   revision(): number;
   snapshot(): VniConfig;
@@ -69,7 +61,6 @@ export interface SyncCounters {
 // what depends on what (memberships, endpoints, tombstones) always travels together.
 export class RecordSync {
   private cluster: GossipCluster | undefined;
-  private readonly pendingPush: StateRecord[] = [];
   // The first full sync with a peer after start: owners we asked for, and the summary that peer had.
   private readonly awaited = new Map<string, OwnerSummary>();
   private syncedOnce = false;
@@ -85,12 +76,7 @@ export class RecordSync {
     private readonly log: Logger,
   ) {
     store.on('change', ({ after, local }) => {
-      if (!local) {
-        this.checkSynced(after.owner);
-        return;
-      }
-      this.broadcast(after);
-      this.pushToPeers(after);
+      if (!local) this.checkSynced(after.owner);
     });
   }
 
@@ -248,22 +234,17 @@ export class RecordSync {
     }
   }
 
-  // The broadcast queue goes out on gossip ticks (200 ms on a LAN); a change of our own goes to
-  // peers at once as well, so it is programmed everywhere within a round trip. Changes made in the
-  // same tick share packets. Relays do not do this: they only queue, which bounds the fan-out.
-  private pushToPeers(record: StateRecord): void {
-    if (!this.cluster) return;
-    this.pendingPush.push(record);
-    if (this.pendingPush.length > 1) return;
-    setImmediate(() => {
-      const records = this.pendingPush.splice(0);
-      const cluster = this.cluster;
-      if (!cluster) return;
-      const peers = shuffled(cluster.peers().filter((p) => p.state === 'alive' && p.name !== cluster.localName)).slice(0, DIRECT_PUSH_FANOUT);
-      for (const payload of packets(records)) {
-        for (const p of peers) void cluster.sendBestEffort(p.name, payload).catch(() => undefined);
-      }
-    });
+  // Our own changes (one batch from the outbox): queued for gossip, and pushed to peers at once as
+  // well, since the broadcast queue goes out only on gossip ticks (200 ms on a LAN), so a change is
+  // programmed everywhere within a round trip. Relays only queue, which bounds the fan-out.
+  publishOwn(records: StateRecord[]): void {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    for (const r of records) this.broadcast(r);
+    const peers = shuffled(cluster.peers().filter((p) => p.state === 'alive' && p.name !== cluster.localName)).slice(0, DIRECT_PUSH_FANOUT);
+    for (const payload of packets(records)) {
+      for (const p of peers) void cluster.sendBestEffort(p.name, payload).catch(() => undefined);
+    }
   }
 
   private broadcast(record: StateRecord): void {

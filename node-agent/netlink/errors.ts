@@ -25,6 +25,13 @@ export class NetlinkError extends Error {
     super(`${operation} ${object}: ${errnoName(errno)} (${kernelMessage ?? errnoText(errno)})`);
     this.code = errnoName(errno);
   }
+
+  // The errno name of any failed request (a refusal, a timeout, a lost socket), or undefined for
+  // an error that did not come from the kernel side.
+  static codeOf(err: unknown): string | undefined {
+    const code = (err as { code?: unknown } | undefined)?.code;
+    return typeof code === 'string' ? code : undefined;
+  }
 }
 
 // A message from the kernel (or a fuzzer) that does not parse.

@@ -5,6 +5,7 @@ import { NetlinkMessage } from './message';
 import { Neighbour, decodeNeighbour } from './neigh';
 import { Route, decodeRoute } from './route';
 import { NetlinkSocket } from './socket';
+import { NetlinkError } from './errors';
 
 export type NetlinkEvent =
   | { kind: 'link'; action: 'new' | 'del'; link: Link }
@@ -64,7 +65,7 @@ export class NetlinkNotifications {
       if (event) onEvent(event);
     });
     this.socket.onProblem((err) => {
-      if ((err as { code?: string }).code === 'ENOBUFS') onEvent({ kind: 'resync', reason: err.message });
+      if (NetlinkError.codeOf(err) === 'ENOBUFS') onEvent({ kind: 'resync', reason: err.message });
       else onError(err);
     });
   }

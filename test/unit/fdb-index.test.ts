@@ -8,10 +8,10 @@ import { tempDir } from '../helpers/server-process';
 
 const VTEP: Record<string, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3' };
 
-function endpoint(owner: string, mac: string, seq: number, counter: number, tombstone = false): StateRecord {
+function endpoint(owner: string, mac: string, seq: number, counter: number, tombstone = false, frozen = false): StateRecord {
   return {
     owner, version: { incarnation: 1, counter }, tombstone, originTimeMs: 0,
-    body: { kind: 'endpoint', vni: 42, mac, ips: [], vtep: VTEP[owner], mobilitySeq: seq, origin: 'api' },
+    body: { kind: 'endpoint', vni: 42, mac, ips: [], vtep: VTEP[owner], mobilitySeq: seq, origin: 'api', ...(frozen ? { frozen: true as const } : {}) },
   };
 }
 
@@ -71,6 +71,23 @@ describe('FDB index (server)', () => {
     assert.equal(index.list().length, 3);
     assert.equal(index.lookup(42, '02:00:00:00:00:02')?.node, 'a');
     assert.deepEqual(index.changesSince(6).map((c) => c.revision), [7, 8, 9, 10]);
+  });
+
+  it('serves a MAC frozen by a losing claimant as frozen, at the winner the hosts program, and lists it', async () => {
+    const mac = '02:00:00:00:00:0f';
+    await replicas.merge('a', VTEP.a, [endpoint('a', mac, 4, 1)]);
+    await replicas.merge('b', VTEP.b, [endpoint('b', mac, 5, 1)]);
+    changes = [];
+    await replicas.merge('a', VTEP.a, [endpoint('a', mac, 4, 2, false, true)]);
+    assert.deepEqual(index.lookup(42, mac), { ...index.lookup(42, mac), node: 'b', vtep: VTEP.b, frozen: true });
+    assert.equal(changes.length, 1, 'the freeze alone is a change watchers see');
+    assert.deepEqual([changes[0].before?.frozen, changes[0].after?.frozen], [false, true]);
+    const [dup] = index.duplicates();
+    assert.equal(dup.entry.node, 'b');
+    assert.deepEqual(dup.claims.map((c) => [c.owner, c.body.frozen === true]).sort(), [['a', true], ['b', false]]);
+    await replicas.merge('a', VTEP.a, [endpoint('a', mac, 4, 3)]);
+    assert.equal(index.lookup(42, mac)?.frozen, false, 'thawed');
+    assert.deepEqual(index.duplicates(), []);
   });
 
   it('rebuilds the same table from the persisted records after a restart', async () => {

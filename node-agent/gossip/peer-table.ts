@@ -1,0 +1,126 @@
+import type { Logger } from '../../common/log';
+import { messageCodec } from '../../common/proto-codec';
+import type { NodeMeta, NodeMeta__Output } from '../../generated/vxgossip/v1/NodeMeta';
+import type { Node } from '../../generated/vxgossip/v1/Node';
+import type { GossipCluster, Peer, PeerState } from './cluster';
+import { shuffled } from './shuffled';
+
+export const metaCodec = messageCodec<NodeMeta, NodeMeta__Output>('vxgossip.v1.NodeMeta');
+
+export type KnownPeer = Peer & { vtep?: string };
+
+// Every gossip member as this agent last heard of it, and how it finds them: join with retry at
+// start, and reconnection to failed peers (as serf does), so both sides of a healed partition —
+// each of which declared the other dead and no longer probes it — find each other again.
+export class PeerTable {
+  private readonly peers = new Map<string, KnownPeer>();
+  // Peers declared dead or gone since their entries were last withdrawn: logged once withdrawn.
+  private readonly deadSince = new Map<string, number>();
+  private cluster: GossipCluster | undefined;
+  private stopped = false;
+
+  constructor(private readonly self: string, private readonly join: string[], private readonly log: Logger) {}
+
+  attach(cluster: GossipCluster): void {
+    this.cluster = cluster;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  // A join, state change or meta update; true if the peer's state changed.
+  update(peer: Peer): boolean {
+    let vtep: string | undefined;
+    try {
+      vtep = metaCodec.decode(peer.meta).vtep || undefined;
+    } catch {
+      vtep = undefined;
+    }
+    const before = this.peers.get(peer.name);
+    this.peers.set(peer.name, { ...peer, vtep });
+    if (before?.state === peer.state) return false;
+    this.log.info('peer state', { peer: peer.name, state: peer.state, vtep });
+    if (peer.state === 'dead' || peer.state === 'left') this.deadSince.set(peer.name, Date.now());
+    return true;
+  }
+
+  vtepOf(name: string): string | undefined {
+    return this.peers.get(name)?.vtep;
+  }
+
+  // Suspect peers are still alive: memberlist may yet refute the suspicion.
+  alive(name: string): boolean {
+    if (name === this.self) return true;
+    const state = this.peers.get(name)?.state;
+    return state === 'alive' || state === 'suspect';
+  }
+
+  // The member table includes ourselves: only another alive member means we are connected.
+  anyOtherAlive(): boolean {
+    return [...this.peers.values()].some((p) => p.name !== this.self && p.state === 'alive');
+  }
+
+  countsByState(): Record<PeerState, number> {
+    const counts: Record<PeerState, number> = { alive: 1, suspect: 0, dead: 0, left: 0 };
+    for (const p of this.peers.values()) if (p.name !== this.self) counts[p.state]++;
+    return counts;
+  }
+
+  asNodes(): Node[] {
+    const state = (s: PeerState) => `NODE_STATE_${s.toUpperCase()}` as 'NODE_STATE_ALIVE';
+    return [...this.peers.values()].map((p) => ({ name: p.name, vtep: p.vtep ?? '', state: state(p.state), gossipAddress: p.address }));
+  }
+
+  // After a pass has withdrawn their entries.
+  logWithdrawn(): void {
+    const now = Date.now();
+    for (const [peer, since] of this.deadSince) this.log.info('withdrew the entries of a failed peer', { peer, msSinceDeclaredDead: now - since });
+    this.deadSince.clear();
+  }
+
+  // One reachable peer is enough (gossip brings the rest), and each join carries a full state
+  // snapshot: try the addresses in random order and stop at the first that answers.
+  async joinWithRetry(): Promise<void> {
+    const cluster = this.cluster;
+    if (this.join.length === 0 || !cluster) return;
+    const others = this.join.filter((a) => a !== cluster.localAddress);
+    const candidates = others.length > 0 ? others : this.join;
+    for (let attempt = 1; !this.stopped; attempt++) {
+      const errors: string[] = [];
+      for (const address of shuffled(candidates)) {
+        try {
+          await cluster.join([address]);
+          // An address may turn out to be our own (a name, or an alias of our address): only a
+          // peer other than ourselves counts.
+          if (!cluster.peers().some((p) => p.state === 'alive' && p.name !== this.self)) {
+            errors.push(`${address}: answered, but no other member is known there`);
+            continue;
+          }
+          this.log.info('joined the gossip cluster', { via: address, members: cluster.peers().length });
+          return;
+        } catch (err) {
+          errors.push((err as Error).message);
+        }
+      }
+      this.log.warn('cannot join the gossip cluster yet; retrying', { join: this.join, attempt, errors });
+      await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 10_000)));
+    }
+  }
+
+  // Failed peers are retried; an agent that knows no live peer at all also retries --join.
+  async reconnect(): Promise<void> {
+    const cluster = this.cluster;
+    if (!cluster || this.stopped) return;
+    const failed = [...this.peers.values()].filter((p) => p.state === 'dead').map((p) => p.address);
+    const alone = ![...this.peers.values()].some((p) => p.name !== this.self && (p.state === 'alive' || p.state === 'suspect'));
+    for (const address of alone ? [...new Set([...failed, ...this.join])] : failed) {
+      try {
+        await cluster.join([address]);
+        this.log.info('reconnected to a failed peer', { address });
+      } catch {
+        // Still unreachable: try again next round.
+      }
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AgentError } from '../agent-errors';
+import { checkInterfaceName, checkUnicastMac, checkVniId, parseCidr } from '../../common/validation';
+import type { Logger } from '../../common/log';
+import { Link, Rtnetlink } from '../netlink';
+
+// Named namespaces, as `ip netns` keeps them.
+export const NETNS_DIR = '/run/netns';
+// Host-side veths we created carry this alias, with what is needed to find and describe them again
+// after a restart: the kernel, not a file, is the record of attached endpoints.
+const ALIAS_PREFIX = 'vxgossip:ep ';
+
+export interface AttachedEndpoint {
+  vni: number;
+  netns: string;
+  interface: string;
+  ip: string;
+  mac: string;
+  // The host side of the veth.
+  hostInterface: string;
+}
+
+export interface AttachRequest {
+  vni: number;
+  netns: string;
+  ip: string;
+  mac?: string;
+  interface?: string;
+}
+
+const encodeAlias = (e: AttachedEndpoint) => `${ALIAS_PREFIX}${JSON.stringify({ vni: e.vni, netns: e.netns, if: e.interface, ip: e.ip, mac: e.mac })}`;
+
+function decodeAlias(link: Link): AttachedEndpoint | undefined {
+  if (!link.alias?.startsWith(ALIAS_PREFIX)) return undefined;
+  try {
+    const a = JSON.parse(link.alias.slice(ALIAS_PREFIX.length)) as { vni: number; netns: string; if: string; ip: string; mac: string };
+    return { vni: a.vni, netns: a.netns, interface: a.if, ip: a.ip, mac: a.mac, hostInterface: link.name };
+  } catch {
+    return undefined;
+  }
+}
+
+// Deterministic, so a retried attach names the same devices; 'vxe' + 10 hex digits fits in 15 bytes.
+function hostSideName(vni: number, netns: string, iface: string): string {
+  return `vxe${createHash('sha1').update(`${vni}/${netns}/${iface}`).digest('hex').slice(0, 10)}`;
+}
+
+// A locally administered unicast MAC derived from the node and the endpoint.
+function generatedMac(node: string, vni: number, netns: string, iface: string): string {
+  const bytes = createHash('sha1').update(`${node}/${vni}/${netns}/${iface}`).digest().subarray(0, 6);
+  bytes[0] = (bytes[0] & 0xfc) | 0x02;
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+// `ctl endpoint attach`: a veth whose host side is a port of br<VNI> and whose other side, inside a
+// named namespace, carries the endpoint's MAC and address.
+export class EndpointAttacher {
+  constructor(
+    private readonly rt: Rtnetlink,
+    private readonly node: string,
+    // The device an endpoint of this VNI plugs into: br<VNI> (L2, as a port) or the L3 device (routed).
+    private readonly attachPoint: (vni: number) => { device: string; routed: boolean } | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  async list(): Promise<AttachedEndpoint[]> {
+    return (await this.rt.links.list()).map(decodeAlias).filter((e): e is AttachedEndpoint => e !== undefined);
+  }
+
+  async attach(request: AttachRequest): Promise<AttachedEndpoint> {
+    const vni = checkVniId(request.vni, 'vni');
+    const iface = checkInterfaceName('interface', request.interface || 'eth0');
+    const cidr = parseCidr('ip', request.ip);
+    const netns = this.checkNetns(request.netns);
+    const mac = request.mac ? checkUnicastMac('mac', request.mac) : generatedMac(this.node, vni, request.netns, iface);
+    const point = this.attachPoint(vni);
+    const bridge = point && (await this.rt.links.get(point.device));
+    if (!point || !bridge) throw new AgentError('failed-precondition', `VNI ${vni} is not realised on ${this.node}: create the VNI first, or check the agent's status (ctl vni show ${vni})`);
+    const hostInterface = hostSideName(vni, request.netns, iface);
+    const endpoint: AttachedEndpoint = { vni, netns: request.netns, interface: iface, ip: `${cidr.address}/${cidr.prefixLength}`, mac, hostInterface };
+
+    const existing = (await this.list()).find((e) => e.hostInterface === hostInterface);
+    if (existing) {
+      if (existing.ip === endpoint.ip && existing.mac === endpoint.mac) return existing;
+      throw new AgentError('already-exists', `${request.netns}/${iface} is already attached to VNI ${vni} with ${existing.ip} (${existing.mac}); detach it first`);
+    }
+
+    const fd = fs.openSync(netns, 'r');
+    const inside = Rtnetlink.open({ netns });
+    try {
+      if (await inside.links.get(iface)) throw new AgentError('already-exists', `namespace ${request.netns} already has an interface ${iface}; choose another --interface`);
+      await this.rt.links.create({ name: hostInterface, kind: 'veth', mtu: bridge.mtu, peer: { name: iface, netnsFd: fd, mtu: bridge.mtu } });
+      try {
+        const peer = (await inside.links.get(iface))!;
+        await inside.links.change(peer, { mac, up: true });
+        await inside.addresses.add({ ifindex: peer.index, cidr: endpoint.ip });
+        const lo = await inside.links.get('lo');
+        if (lo && !lo.up) await inside.links.change(lo, { up: true });
+        const host = (await this.rt.links.get(hostInterface))!;
+        // Routed (L3): the host side stays out of any bridge; routes and proxy ARP carry the traffic.
+        await this.rt.links.change(host, { master: point.routed ? undefined : bridge.index, up: true, alias: encodeAlias(endpoint) });
+      } catch (err) {
+        // Never leave half an endpoint behind.
+        await this.rt.links.delete({ index: (await this.rt.links.get(hostInterface))?.index ?? 0, name: hostInterface }).catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      inside.close();
+      fs.closeSync(fd);
+    }
+    this.log.info('endpoint attached', { ...endpoint });
+    return endpoint;
+  }
+
+  async detach(request: { vni: number; netns: string; interface?: string }): Promise<AttachedEndpoint> {
+    const iface = request.interface || 'eth0';
+    const found = (await this.list()).find((e) => e.vni === request.vni && e.netns === request.netns && e.interface === iface);
+    if (!found) throw new AgentError('not-found', `no endpoint ${request.netns}/${iface} attached to VNI ${request.vni} on ${this.node}`);
+    const link = await this.rt.links.get(found.hostInterface);
+    if (link) await this.rt.links.delete(link);
+    this.log.info('endpoint detached', { ...found });
+    return found;
+  }
+
+  private checkNetns(name: string): string {
+    if (!name || name.includes('/') || name === '.' || name === '..') throw new AgentError('invalid-argument', `netns: "${name}" is not a namespace name`);
+    const file = path.join(NETNS_DIR, name);
+    if (!fs.existsSync(file)) throw new AgentError('not-found', `no network namespace "${name}" on ${this.node} (looked in ${NETNS_DIR}); create it with ip netns add`);
+    return file;
+  }
+}

@@ -1,0 +1,22 @@
+import type { AttachedEndpoint } from '../kernel/endpoint-attacher';
+import type { L3RouteWriter, LocalL3Endpoint } from '../kernel/l3-route-writer';
+import type { Rtnetlink } from '../netlink';
+import type { PassContext, ProgrammingStep, StepOutcome } from './steps';
+
+// L3 VNIs: routes to remote endpoints through the tunnel, and to local ones through their veths.
+export class L3RouteStep implements ProgrammingStep {
+  constructor(private readonly writer: L3RouteWriter, private readonly rt: Rtnetlink, private readonly attached: () => Promise<AttachedEndpoint[]>) {}
+
+  async program(pass: PassContext): Promise<StepOutcome> {
+    const l3 = new Set(pass.realised.l3.map((v) => v.vni));
+    const local: LocalL3Endpoint[] = [];
+    for (const e of (await pass.once('attached', this.attached)).filter((a) => l3.has(a.vni))) {
+      const host = await this.rt.links.get(e.hostInterface);
+      if (host) local.push({ vni: e.vni, ip: e.ip, hostIfindex: host.index, hostInterface: e.hostInterface });
+    }
+    const remote = pass.desired.endpoints.filter((e) => l3.has(e.body.vni));
+    const result = await this.writer.reconcile(pass.realised.l3, local, remote, pass.sweep);
+    const perVni = new Map([...result.desired].map(([vni, desired]) => [vni, { desired, programmed: result.programmed.get(vni) ?? 0 }]));
+    return { perVni, removed: result.removed };
+  }
+}

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '../../common/log';
+import type { ProgrammingStatus } from '../../generated/vxgossip/v1/ProgrammingStatus';
+import type { RealisedVnis } from '../kernel/realised-vnis';
+import type { DesiredRemote } from '../state/remote-view';
+import type { PassContext, ReconcileSteps, StepOutcome } from './steps';
+
+export interface ReconcileLoopOptions {
+  steps: ReconcileSteps;
+  // The remote entries this host must program, given the VNIs realised here.
+  desired(localVnis: ReadonlySet<number>): DesiredRemote;
+  // After every pass that reached the kernel: per-VNI device state and counts.
+  onPass(statuses: ProgrammingStatus[]): void;
+  log: Logger;
+  // Remote entries are not swept until endGrace() or at most this long after start().
+  graceMaxMs: number;
+  // The longest rest between passes under a burst of triggers.
+  maxRestMs: number;
+}
+
+export type PassKind = 'full' | 'fdb';
+
+// FRR zebra's shape: desired state (gossip, configuration) against actual state (a kernel dump),
+// one pass at a time. Triggers during a pass collapse into one more. A full pass also realises
+// devices. After a start nothing is swept until the grace period ends, so a restarted agent keeps
+// forwarding on what the kernel has while gossip refills the desired state.
+export class ReconcileLoop {
+  private running: Promise<void> = Promise.resolve();
+  private scheduled = false;
+  private wantFull = false;
+  // Anything but a gossip change may mean the kernel moved: the next pass re-reads it.
+  private kernelDirty = true;
+  private lastFingerprint = '';
+  private realised: RealisedVnis = { l2: [], l3: [] };
+  private statuses: ProgrammingStatus[] = [];
+  private lastCounts = '';
+  private sweep = false;
+  private synced = false;
+  private stopped = false;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly options: ReconcileLoopOptions) {}
+
+  start(): void {
+    this.graceTimer = setTimeout(() => this.endGrace('timeout'), this.options.graceMaxMs);
+    this.schedule('full');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.graceTimer);
+    await this.running;
+  }
+
+  // gossipOnly: only the desired state changed, the kernel did not (the fingerprint may skip it).
+  schedule(kind: PassKind, gossipOnly = false): void {
+    if (this.stopped) return;
+    if (kind === 'full') this.wantFull = true;
+    if (!gossipOnly) this.kernelDirty = true;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.running = this.running.then(() => this.runPass());
+  }
+
+  // Runs a pass now and waits for it (an attach answers once its record is issued).
+  async settle(): Promise<void> {
+    this.schedule('fdb');
+    await this.running;
+  }
+
+  endGrace(reason: string): void {
+    if (this.sweep || this.stopped) return;
+    this.sweep = true;
+    clearTimeout(this.graceTimer);
+    this.options.log.info('restart grace period over: stale remote entries may now be swept', { reason, msSinceStart: Date.now() - this.startedAt });
+    this.schedule('fdb', true);
+  }
+
+  get sweepAllowed(): boolean {
+    return this.sweep;
+  }
+
+  // A full pass (devices and entries) has completed since start.
+  get kernelSynced(): boolean {
+    return this.synced;
+  }
+
+  status(): ProgrammingStatus[] {
+    return this.statuses;
+  }
+
+  private async runPass(): Promise<void> {
+    this.scheduled = false;
+    const full = this.wantFull;
+    this.wantFull = false;
+    const started = Date.now();
+    try {
+      if (full) {
+        const { realised, statuses } = await this.options.steps.devices.realise();
+        this.realised = realised;
+        this.statuses = statuses;
+      }
+      await this.programPass();
+      if (full) this.synced = true;
+    } catch (err) {
+      this.options.log.error('reconcile pass failed; retrying at the next trigger', { error: (err as Error).message });
+    }
+    // Under a burst of changes (thousands of records arriving), passes back to back would spend
+    // all our CPU re-reading the kernel: rest as long as the pass took, so changes batch up.
+    await new Promise((r) => setTimeout(r, Math.min(this.options.maxRestMs, Date.now() - started)));
+  }
+
+  // Remote entries first: a MAC that moved away is re-pointed before the local records step looks,
+  // so a stale local entry is never mistaken for fresh evidence of the MAC being here.
+  private async programPass(): Promise<void> {
+    const { steps } = this.options;
+    const localVnis = new Set([...this.realised.l2.map((p) => p.vni), ...this.realised.l3.map((v) => v.vni)]);
+    const desired = this.options.desired(localVnis);
+    // Records changed but what this host must program did not (a peer re-issued the same entries
+    // with new versions), and nothing touched the kernel: nothing to read or write.
+    const fingerprint = fingerprintOf(desired, this.sweep, localVnis);
+    if (fingerprint === this.lastFingerprint && !this.kernelDirty) return;
+    this.lastFingerprint = fingerprint;
+    this.kernelDirty = false;
+    const pass = newPass(this.realised, localVnis, desired, this.sweep);
+    const l2 = await steps.remoteL2.program(pass);
+    const l3 = await steps.l3Routes.program(pass);
+    await steps.localRecords.sync(pass);
+    this.report([l2, l3]);
+  }
+
+  private report(outcomes: StepOutcome[]): void {
+    const counts = new Map(outcomes.flatMap((o) => [...o.perVni]));
+    this.statuses = this.statuses.map((s) => ({ ...s, desired: counts.get(s.vni ?? 0)?.desired ?? 0, programmed: counts.get(s.vni ?? 0)?.programmed ?? 0 }));
+    const desired = this.statuses.reduce((sum, s) => sum + (s.desired ?? 0), 0);
+    const programmed = this.statuses.reduce((sum, s) => sum + (s.programmed ?? 0), 0);
+    const removed = outcomes.reduce((sum, o) => sum + o.removed, 0);
+    if (`${desired}/${programmed}/${removed}` !== this.lastCounts) {
+      this.lastCounts = `${desired}/${programmed}/${removed}`;
+      this.options.log.info('fdb entries', { desired, programmed, removed, msSinceStart: Date.now() - this.startedAt });
+    }
+    this.options.onPass(this.statuses);
+  }
+}
+
+function newPass(realised: RealisedVnis, localVnis: ReadonlySet<number>, desired: DesiredRemote, sweep: boolean): PassContext {
+  const reads = new Map<string, Promise<unknown>>();
+  return {
+    realised, localVnis, desired, sweep,
+    once<T>(key: string, read: () => Promise<T>): Promise<T> {
+      if (!reads.has(key)) reads.set(key, read());
+      return reads.get(key) as Promise<T>;
+    },
+  };
+}
+
+// What a pass would program, in a few bytes: equal fingerprints mean equal desired state.
+function fingerprintOf(desired: DesiredRemote, sweep: boolean, vnis: ReadonlySet<number>): string {
+  const hash = createHash('sha1');
+  hash.update(`${sweep}|${[...vnis].sort().join(',')}|`);
+  for (const f of desired.floods) hash.update(`f${f.vni}/${f.vtep};`);
+  for (const e of desired.endpoints) hash.update(`e${e.body.vni}/${e.body.mac}/${e.body.vtep}/${e.body.ips.join(',')};`);
+  return hash.digest('hex');
+}
