@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     const [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
     const server = `${ctrl.ip}:50051`;
     step(1, `four hosts as network namespaces on one underlay (${lab.hosts.map((h) => `${h.name}=${h.ip}`).join(', ')})`);
-    show(hosts[0]!, 'ip', ['-br', 'addr', 'show', 'dev', 'eth0']);
+    show(hosts[0], 'ip', ['-br', 'addr', 'show', 'dev', 'eth0']);
 
     step(2, `the server on ${ctrl.name}, a node-agent on each host`);
     const srv = ctrl.spawnBin('server', 'server', ['--listen', server, '--data-dir', path.join(dataDir, 'server')]);
@@ -52,21 +52,25 @@ async function main(): Promise<void> {
     show(ctrl, 'ctl', ['--server', server, 'node', 'list']);
 
     step(3, 'no VXLAN devices yet');
-    show(hosts[0]!, 'ip', ['-br', 'link', 'show', 'type', 'vxlan']);
+    show(hosts[0], 'ip', ['-br', 'link', 'show', 'type', 'vxlan']);
 
     step(4, 'ctl vni create 42');
     show(ctrl, 'ctl', ['--server', server, 'vni', 'create', '42']);
-    await until('vxlan42 on every host', () => hosts.every((h) => h.link('vxlan42')?.master === 'br42' && h.link('vxlan42')?.flags.includes('UP')));
+    await until('vxlan42 on every host', () =>
+      hosts.every((h) => {
+        const vxlan = h.link('vxlan42');
+        return vxlan?.master === 'br42' && (vxlan.flags as string[]).includes('UP');
+      }));
 
     step(5, 'every host now has vxlan42 (a port of br42), programmed by its agent over rtnetlink');
     for (const h of hosts) show(h, 'ip', ['-d', 'link', 'show', 'vxlan42']);
 
     step(6, 'the server view');
-    await until('every agent reporting', () => JSON.parse(ctrl.ctl(['--server', server, '-o', 'json', 'vni', 'show', '42']).stdout).nodes.length === hosts.length);
+    await until('every agent reporting', () => (JSON.parse(ctrl.ctl(['--server', server, '-o', 'json', 'vni', 'show', '42']).stdout) as { nodes: unknown[] }).nodes.length === hosts.length);
     show(ctrl, 'ctl', ['--server', server, 'vni', 'show', '42']);
 
     step(7, `the forwarding tables before any endpoint: one flood entry per other VTEP (head-end replication)`);
-    show(hosts[0]!, 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);
+    show(hosts[0], 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);
 
     step(8, 'a workload on each host: ctl endpoint attach (a veth from a namespace into br42)');
     const workloads: Array<{ host: LabHost; netns: string; ip: string }> = [];
@@ -79,9 +83,9 @@ async function main(): Promise<void> {
     await until('every host learned every remote endpoint', () =>
       hosts.every((h) => h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']).split('\n').filter((l) => / dst /.test(l) && !l.startsWith('00:00:00:00:00:00')).length === hosts.length - 1));
 
-    step(9, `what gossip taught ${hosts[0]!.name}: MAC -> VTEP on vxlan42, the bridge's entries, and static neighbours for ARP suppression`);
-    show(hosts[0]!, 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);
-    show(hosts[0]!, 'ip', ['neigh', 'show', 'dev', 'br42']);
+    step(9, `what gossip taught ${hosts[0].name}: MAC -> VTEP on vxlan42, the bridge's entries, and static neighbours for ARP suppression`);
+    show(hosts[0], 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);
+    show(hosts[0], 'ip', ['neigh', 'show', 'dev', 'br42']);
     show(ctrl, 'ctl', ['--server', server, 'fdb', 'show', '--vni', '42']);
 
     step(10, 'the workloads ping each other across hosts');

@@ -7,6 +7,10 @@ import { repoRoot } from '../common/paths';
 const UNDERLAY_PREFIX = '198.18.0';
 const NETNS_PREFIX = 'vxgt';
 
+// One link as `ip -d -j link show` prints it: iproute2's JSON, which callers reach into field by field.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- iproute2 publishes no schema to type it against
+export type IpLinkJson = Record<string, any>;
+
 function ip(args: string[]): string {
   try {
     return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -66,10 +70,10 @@ export class LabHost {
   }
 
   // `ip -d -j link show NAME` as an object, or undefined if the link does not exist.
-  link(name: string): Record<string, any> | undefined {
+  link(name: string): IpLinkJson | undefined {
     const r = this.run('ip', ['-d', '-j', 'link', 'show', 'dev', name]);
     if (r.status !== 0) return undefined;
-    return (JSON.parse(r.stdout) as Array<Record<string, any>>)[0];
+    return (JSON.parse(r.stdout) as IpLinkJson[])[0];
   }
 
   spawn(label: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ManagedProcess {

@@ -218,9 +218,9 @@ export class Memberlist {
         } catch (err) {
           this.log.warn('periodic task failed', { error: (err as Error).message });
         }
-        this.after(Math.max(0, intervalMs() - (Date.now() - started)), run);
+        this.after(Math.max(0, intervalMs() - (Date.now() - started)), () => void run());
       };
-      this.after(Math.random() * intervalMs(), run);
+      this.after(Math.random() * intervalMs(), () => void run());
     };
     every(() => this.config.probeIntervalMs, () => this.probe());
     every(() => this.config.gossipIntervalMs, () => this.gossip());
@@ -585,7 +585,7 @@ export class Memberlist {
       try {
         await this.writeStream(stream, this.pingMessage(seq, target.name));
         const reply = await this.readStream(stream, Math.max(1, deadline - Date.now()));
-        if (reply[0] !== MessageType.Ack) return false;
+        if ((reply[0] as MessageType) !== MessageType.Ack) return false;
         return decodeAck(parseBody(reply.subarray(1))).seqNo === seq;
       } finally {
         stream.destroy();
@@ -633,8 +633,8 @@ export class Memberlist {
     try {
       await this.writeStream(stream, this.ourPushPull(join));
       const reply = await this.readStream(stream, this.config.tcpTimeoutMs);
-      if (reply[0] === MessageType.Err) throw new MemberlistError(`remote error: ${decodeErr(parseBody(reply.subarray(1)))}`);
-      if (reply[0] !== MessageType.PushPull) throw new MemberlistError(`expected a push/pull reply, got message type ${reply[0]}`);
+      if ((reply[0] as MessageType) === MessageType.Err) throw new MemberlistError(`remote error: ${decodeErr(parseBody(reply.subarray(1)))}`);
+      if ((reply[0] as MessageType) !== MessageType.PushPull) throw new MemberlistError(`expected a push/pull reply, got message type ${reply[0]}`);
       this.mergeRemote(decodePushPull(reply), join);
     } finally {
       stream.destroy();

@@ -114,10 +114,18 @@ function bytes(s: Struct, key: string): Buffer {
   throw new DecodeError(`${key}: expected bytes`);
 }
 
+// A decoded value as an error message names it: a scalar itself, a container by its kind.
+function shown(v: Value): string {
+  if (Buffer.isBuffer(v)) return 'bytes';
+  if (Array.isArray(v)) return 'an array';
+  if (v !== null && typeof v === 'object') return 'a map';
+  return String(v);
+}
+
 function uint(s: Struct, key: string, max: number): number {
   const v = get(s, key);
   if (v === null) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new DecodeError(`${key}: expected an integer 0..${max}, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new DecodeError(`${key}: expected an integer 0..${max}, got ${shown(v)}`);
   return v;
 }
 
@@ -144,7 +152,7 @@ export function readStruct(reader: Reader): Struct {
   if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || Array.isArray(v) || v instanceof Map) {
     throw new DecodeError('expected a msgpack map');
   }
-  return v as Struct;
+  return v;
 }
 
 const withType = (type: MessageType, body: Value) => Buffer.concat([Buffer.from([type]), encode(body)]);

@@ -282,7 +282,7 @@ export class Reader {
 
   // Keys must be strings (as Go requires for structs); values keep their decoded form.
   private map(n: number, depth: number): { [key: string]: Value } {
-    const out: { [key: string]: Value } = Object.create(null);
+    const out = Object.create(null) as { [key: string]: Value };
     for (let i = 0; i < n; i++) {
       const k = this.read(depth + 1);
       if (!Buffer.isBuffer(k)) throw new MsgpackError('map key is not a string');

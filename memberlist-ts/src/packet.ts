@@ -88,7 +88,7 @@ export function openPacket(packet: Buffer, security: PacketSecurity): Buffer {
       if (security.verifyIncoming) throw err;
     }
   }
-  if (buf.length >= 5 && buf[0] === MessageType.HasCrc) {
+  if (buf.length >= 5 && (buf[0] as MessageType) === MessageType.HasCrc) {
     const expected = buf.readUInt32BE(1);
     buf = buf.subarray(5);
     if (crc32(buf) !== expected) throw new DecodeError('CRC mismatch');

@@ -144,56 +144,10 @@ export class NodeStateTable {
     const isLocal = a.node === this.config.name;
     // An alive about us still in flight when we leave must not bring us back.
     if (isLocal && this.ctx.isLeaving()) return;
-    if (a.node === '') return;
-    // memberlist 0.2.2 crashes on a short Vsn and a missing one poisons every later push/pull
-    // (version 0 is incompatible), so only a full six-byte Vsn is taken.
-    if (a.vsn.length !== 6) {
-      this.config.logger.warn('ignored an alive message without a six-byte version vector', { node: a.node, length: a.vsn.length });
-      return;
-    }
-    if (a.vsn[0] === 0 || a.vsn[1] === 0 || a.vsn[0] > a.vsn[1]) {
-      this.config.logger.warn('ignored an alive message with an invalid protocol range', { node: a.node, vsn: a.vsn });
-      return;
-    }
-    if (a.addr.length !== 4 && a.addr.length !== 16) {
-      this.config.logger.warn('ignored an alive message with a malformed address', { node: a.node, length: a.addr.length });
-      return;
-    }
-    const aliveDelegate = this.config.alive;
-    if (!isLocal && aliveDelegate) {
-      try {
-        aliveDelegate.notifyAlive({ name: a.node, addr: addrToString(a.addr), port: a.port, meta: a.meta, state: NodeStateType.Alive, incarnation: a.incarnation, vsn: [...a.vsn] });
-      } catch (err) {
-        this.config.logger.warn('alive message vetoed', { node: a.node, error: (err as Error).message });
-        return;
-      }
-    }
-
-    let state = this.byName.get(a.node);
-    let addressReclaimed = false;
-    if (!state) {
-      // A new name starts out dead at incarnation 0, so an alive at incarnation 0 never makes a
-      // node alive (as in memberlist).
-      state = { name: a.node, addr: a.addr, port: a.port, meta: a.meta, incarnation: 0, state: NodeStateType.Dead, stateChange: Date.now(), vsn: [...a.vsn] };
-      this.byName.set(a.node, state);
-      // Swap into a random position: nodes joining together still get probed in a fair order.
-      const offset = Math.floor(Math.random() * (this.list.length + 1));
-      this.list.push(state);
-      [this.list[offset], this.list[this.list.length - 1]] = [this.list[this.list.length - 1], this.list[offset]];
-    } else if (!sameAddr(state.addr, a.addr) || state.port !== a.port) {
-      const reclaimable = this.config.deadNodeReclaimTimeMs > 0 && Date.now() - state.stateChange > this.config.deadNodeReclaimTimeMs;
-      if (state.state === NodeStateType.Left || (state.state === NodeStateType.Dead && reclaimable)) {
-        addressReclaimed = true;
-      } else {
-        this.config.logger.warn('conflicting address for a node name', {
-          node: a.node, known: `${addrToString(state.addr)}:${state.port}`, claimed: `${addrToString(a.addr)}:${a.port}`,
-        });
-        const existing = toNode(state);
-        const conflict = this.config.conflict;
-        if (conflict) this.notify('conflict', () => conflict.notifyConflict(existing, { ...existing, addr: addrToString(a.addr), port: a.port, meta: a.meta }));
-        return;
-      }
-    }
+    if (!this.wellFormedAlive(a) || !this.aliveAccepted(a, isLocal)) return;
+    const found = this.recordForAlive(a);
+    if (!found) return;
+    const { state, addressReclaimed } = found;
 
     if (a.incarnation <= state.incarnation && !isLocal && !addressReclaimed) return;
     if (a.incarnation < state.incarnation && isLocal) return;
@@ -209,23 +163,94 @@ export class NodeStateTable {
       this.refute(state, a.incarnation);
       this.config.logger.warn('refuting an alive message about us', { incarnation: a.incarnation });
     } else {
-      this.ctx.broadcast(a.node, encodeAlive(a), finished);
-      state.vsn = [...a.vsn];
-      state.incarnation = a.incarnation;
-      state.meta = a.meta;
-      state.addr = a.addr;
-      state.port = a.port;
-      if (state.state !== NodeStateType.Alive) {
-        state.state = NodeStateType.Alive;
-        state.stateChange = Date.now();
-      }
+      this.adoptAlive(state, a, finished);
     }
+    this.aliveEvent(state, oldState, oldMeta);
+  }
 
+  // After an alive message: a join event if the node was dead or gone, an update if its meta changed.
+  private aliveEvent(state: NodeRecord, oldState: NodeStateType, oldMeta: Buffer): void {
     const events = this.config.events;
     if (!events) return;
     const node = toNode(state);
     if (oldState === NodeStateType.Dead || oldState === NodeStateType.Left) this.notify('join event', () => events.notifyJoin(node));
     else if (!oldMeta.equals(state.meta)) this.notify('update event', () => events.notifyUpdate(node));
+  }
+
+  // aliveNode's checks of the message itself: a name, a sound version vector, an address.
+  private wellFormedAlive(a: Alive): boolean {
+    if (a.node === '') return false;
+    // memberlist 0.2.2 crashes on a short Vsn and a missing one poisons every later push/pull
+    // (version 0 is incompatible), so only a full six-byte Vsn is taken.
+    if (a.vsn.length !== 6) {
+      this.config.logger.warn('ignored an alive message without a six-byte version vector', { node: a.node, length: a.vsn.length });
+      return false;
+    }
+    if (a.vsn[0] === 0 || a.vsn[1] === 0 || a.vsn[0] > a.vsn[1]) {
+      this.config.logger.warn('ignored an alive message with an invalid protocol range', { node: a.node, vsn: a.vsn });
+      return false;
+    }
+    if (a.addr.length !== 4 && a.addr.length !== 16) {
+      this.config.logger.warn('ignored an alive message with a malformed address', { node: a.node, length: a.addr.length });
+      return false;
+    }
+    return true;
+  }
+
+  // The alive delegate may veto any node but us.
+  private aliveAccepted(a: Alive, isLocal: boolean): boolean {
+    const aliveDelegate = this.config.alive;
+    if (isLocal || !aliveDelegate) return true;
+    try {
+      aliveDelegate.notifyAlive({ name: a.node, addr: addrToString(a.addr), port: a.port, meta: a.meta, state: NodeStateType.Alive, incarnation: a.incarnation, vsn: [...a.vsn] });
+      return true;
+    } catch (err) {
+      this.config.logger.warn('alive message vetoed', { node: a.node, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  // The record an alive message applies to: a new one for a new name; undefined (after telling the
+  // conflict delegate) when it claims another address for a name that still holds its own.
+  private recordForAlive(a: Alive): { state: NodeRecord; addressReclaimed: boolean } | undefined {
+    const state = this.byName.get(a.node);
+    if (!state) return { state: this.addNode(a), addressReclaimed: false };
+    if (sameAddr(state.addr, a.addr) && state.port === a.port) return { state, addressReclaimed: false };
+    const reclaimable = this.config.deadNodeReclaimTimeMs > 0 && Date.now() - state.stateChange > this.config.deadNodeReclaimTimeMs;
+    if (state.state === NodeStateType.Left || (state.state === NodeStateType.Dead && reclaimable)) return { state, addressReclaimed: true };
+    this.config.logger.warn('conflicting address for a node name', {
+      node: a.node, known: `${addrToString(state.addr)}:${state.port}`, claimed: `${addrToString(a.addr)}:${a.port}`,
+    });
+    const existing = toNode(state);
+    const conflict = this.config.conflict;
+    if (conflict) this.notify('conflict', () => conflict.notifyConflict(existing, { ...existing, addr: addrToString(a.addr), port: a.port, meta: a.meta }));
+    return undefined;
+  }
+
+  private addNode(a: Alive): NodeRecord {
+    // A new name starts out dead at incarnation 0, so an alive at incarnation 0 never makes a
+    // node alive (as in memberlist).
+    const state: NodeRecord = { name: a.node, addr: a.addr, port: a.port, meta: a.meta, incarnation: 0, state: NodeStateType.Dead, stateChange: Date.now(), vsn: [...a.vsn] };
+    this.byName.set(a.node, state);
+    // Swap into a random position: nodes joining together still get probed in a fair order.
+    const offset = Math.floor(Math.random() * (this.list.length + 1));
+    this.list.push(state);
+    [this.list[offset], this.list[this.list.length - 1]] = [this.list[this.list.length - 1], this.list[offset]];
+    return state;
+  }
+
+  // Pass the alive message on and take what it says.
+  private adoptAlive(state: NodeRecord, a: Alive, finished?: () => void): void {
+    this.ctx.broadcast(a.node, encodeAlive(a), finished);
+    state.vsn = [...a.vsn];
+    state.incarnation = a.incarnation;
+    state.meta = a.meta;
+    state.addr = a.addr;
+    state.port = a.port;
+    if (state.state !== NodeStateType.Alive) {
+      state.state = NodeStateType.Alive;
+      state.stateChange = Date.now();
+    }
   }
 
   // Beat the accusation's incarnation and say so loudly.

@@ -83,7 +83,7 @@ function checkPushPullHeader(h: PushPullHeader): void {
 // Throws DecodeError (or DecryptError) for a stream that can never become valid.
 export function readStreamMessage(buf: Buffer, security: PacketSecurity, progress?: PushPullProgress): { message: Buffer; consumed: number } | undefined {
   if (buf.length === 0) return undefined;
-  if (buf[0] === MessageType.Encrypt) {
+  if ((buf[0] as MessageType) === MessageType.Encrypt) {
     if (!security.keyring) throw new DecodeError('received an encrypted stream but no keyring is configured');
     if (buf.length < 5) return undefined;
     const length = buf.readUInt32BE(1);
@@ -93,7 +93,7 @@ export function readStreamMessage(buf: Buffer, security: PacketSecurity, progres
     return { message: unwrapCompression(plain), consumed: 5 + length };
   }
   if (security.keyring && security.verifyIncoming) throw new DecodeError('stream is not encrypted, but encryption is required');
-  if (buf[0] === MessageType.Compress) {
+  if ((buf[0] as MessageType) === MessageType.Compress) {
     const reader = new Reader(buf, 1);
     try {
       readStruct(reader);
@@ -137,7 +137,7 @@ export class StreamMessageReader {
 
 function unwrapCompression(buf: Buffer): Buffer {
   if (buf.length === 0) throw new DecodeError('empty stream message');
-  if (buf[0] !== MessageType.Compress) return buf;
+  if ((buf[0] as MessageType) !== MessageType.Compress) return buf;
   const inner = decompressMessage(buf.subarray(1));
   if (plainLength(inner) === undefined) throw new DecodeError('compressed stream message is incomplete');
   return inner;

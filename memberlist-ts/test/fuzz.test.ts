@@ -25,8 +25,8 @@ function messagesIn(packet: Buffer): Buffer[] {
   const out: Buffer[] = [];
   const walk = (buf: Buffer, depth: number) => {
     if (buf.length === 0 || depth > 4) return;
-    if (buf[0] === MessageType.Compound) for (const p of splitCompound(buf.subarray(1)).parts) walk(p, depth + 1);
-    else if (buf[0] === MessageType.Compress) walk(decompressMessage(buf.subarray(1)), depth + 1);
+    if ((buf[0] as MessageType) === MessageType.Compound) for (const p of splitCompound(buf.subarray(1)).parts) walk(p, depth + 1);
+    else if ((buf[0] as MessageType) === MessageType.Compress) walk(decompressMessage(buf.subarray(1)), depth + 1);
     else out.push(buf);
   };
   walk(openPacket(packet, noSecurity), 0);
@@ -74,13 +74,13 @@ describe('fuzz: a live node survives hostile packets and streams', function () {
     sink.on('message', (msg) => {
       sinkPackets++;
       try {
-        for (const m of messagesIn(msg)) if (m[0] === MessageType.Ack) sinkAcks.add(decodeAck(parseBody(m.subarray(1))).seqNo);
+        for (const m of messagesIn(msg)) if ((m[0] as MessageType) === MessageType.Ack) sinkAcks.add(decodeAck(parseBody(m.subarray(1))).seqNo);
       } catch {
         // Not ours to judge.
       }
     });
     await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
-    const sinkPort = (sink.address() as net.AddressInfo).port;
+    const sinkPort = sink.address().port;
 
     const uncaught: unknown[] = [];
     const onUncaught = (err: unknown) => uncaught.push(err);

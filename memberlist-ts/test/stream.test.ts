@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { Keyring } from '../src/keyring';
-import { DecodeError, MessageType, NodeStateType, PushNodeState, encodeAck, encodeErr, encodePing } from '../src/messages';
+import { DecodeError, MessageType, PushNodeState, encodeAck, encodeErr, encodePing } from '../src/messages';
 import { encode } from '../src/msgpack';
 import { PacketSecurity, compressMessage } from '../src/packet';
 import { DecryptError, encrypt } from '../src/security';
@@ -18,7 +18,7 @@ function states(n: number): PushNodeState[] {
   for (let i = 0; i < n; i++) {
     out.push({
       name: `node-${i}-${'x'.repeat(i % 40)}`, addr: Buffer.from([10, 0, i >> 8, i & 0xff]), port: 7946 + i, meta: Buffer.from([0xff, 0x80, i & 0xff]),
-      incarnation: i * 1000, state: (i % 4) as NodeStateType, vsn: [1, 5, 2, 2, 5, 5],
+      incarnation: i * 1000, state: i % 4, vsn: [1, 5, 2, 2, 5, 5],
     });
   }
   return out;
@@ -28,7 +28,7 @@ const PUSH_PULL = encodePushPull(true, states(12), Buffer.concat([Buffer.from([2
 
 // A push/pull header followed by nothing: what a hostile peer sends first.
 const header = (fields: Record<string, number | boolean | bigint>) =>
-  Buffer.concat([Buffer.from([MessageType.PushPull]), encode(fields as Record<string, number | boolean | bigint>)]);
+  Buffer.concat([Buffer.from([MessageType.PushPull]), encode(fields)]);
 
 function assertEveryPrefixIncomplete(stream: Buffer, security: PacketSecurity, expected: Buffer): void {
   for (let i = 0; i < stream.length; i++) {

@@ -161,12 +161,12 @@ export function decodeLink(payload: Buffer): Link {
     flags,
     up: (flags & C.IFF_UP) !== 0,
     mtu: attrU32(attrs[C.IFLA_MTU]) ?? 0,
-    mac: attrs[C.IFLA_ADDRESS]?.length === 6 ? bytesToMac(attrs[C.IFLA_ADDRESS]!) : undefined,
+    mac: attrs[C.IFLA_ADDRESS]?.length === 6 ? bytesToMac(attrs[C.IFLA_ADDRESS]) : undefined,
     master: attrU32(attrs[C.IFLA_MASTER]),
     alias: attrString(attrs[C.IFLA_IFALIAS]) || undefined,
     link: attrU32(attrs[C.IFLA_LINK]),
   };
-  if (kind === 'vxlan' && info?.[C.IFLA_INFO_DATA]) link.vxlan = decodeVxlan(parseAttributes(info[C.IFLA_INFO_DATA]!));
+  if (kind === 'vxlan' && info?.[C.IFLA_INFO_DATA]) link.vxlan = decodeVxlan(parseAttributes(info[C.IFLA_INFO_DATA]));
   if (attrString(info?.[C.IFLA_INFO_SLAVE_KIND]) === 'bridge') link.bridgePort = decodeBridgePort(attrNested(info?.[C.IFLA_INFO_SLAVE_DATA]));
   return link;
 }

@@ -20,6 +20,7 @@ export function nativeNetlink(): NativeNetlink {
   if (loaded === undefined) {
     const file = path.join(repoRoot, 'build', 'Release', 'netlink_socket.node');
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- an addon at a computed path has no import form
       loaded = require(file) as NativeNetlink;
     } catch (err) {
       throw new Error(`cannot load the netlink addon ${file}: ${(err as Error).message}; run \`npm ci\` (or \`npm rebuild\`) to build it`);

@@ -148,7 +148,7 @@ export class NetlinkSocket {
     if (this.closed) return Promise.reject(new Error('netlink socket is closed'));
     if (count === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
-      this.bulkJobs.push({ count, encode, describe, seqBase: 0, sent: 0, acked: 0, errors: new Array(count), done: new Uint8Array(count), deadline: 0, resolve });
+      this.bulkJobs.push({ count, encode, describe, seqBase: 0, sent: 0, acked: 0, errors: new Array<Error | undefined>(count), done: new Uint8Array(count), deadline: 0, resolve });
       this.scheduleFlush();
     });
   }
