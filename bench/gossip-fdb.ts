@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LabHost, LabNetwork } from '../lab/network';
 import type { LogRecord, ManagedProcess } from '../lab/managed-process';
+import { FLOOD_MAC } from '../common/fdb-state/record';
 
 const { values } = parseArgs({ options: { hosts: { type: 'string', default: '20' }, attaches: { type: 'string', default: '50' }, endpoints: { type: 'string', default: '0' } } });
 const HOSTS = Number(values.hosts);
@@ -219,7 +220,7 @@ async function endpointsAtScale(
     fs.rmSync(file);
   }
   const startedAt = Date.now();
-  const fdbCount = (h: LabHost) => h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']).split('\n').filter((l) => l.includes(' dst ') && !l.startsWith('00:00:00:00:00:00')).length;
+  const fdbCount = (h: LabHost) => h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']).split('\n').filter((l) => l.includes(' dst ') && !l.startsWith(FLOOD_MAC)).length;
   await until('every host programmed every remote endpoint', 600_000, async () => {
     const counts = hosts.map(fdbCount);
     progress(`programmed: min ${Math.min(...counts)} / ${expected}`);

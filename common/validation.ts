@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { FLOOD_MAC } from './fdb-state/record';
 
 // A rejected input, naming the field so users know what to fix.
 export class ValidationError extends Error {
@@ -97,7 +98,7 @@ const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 export function checkUnicastMac(field: string, value: string): string {
   const mac = value.toLowerCase().replace(/-/g, ':');
   if (!MAC_RE.test(mac)) throw new ValidationError(field, `"${value}" is not a MAC address like 02:42:0a:2a:00:02`);
-  if (mac === '00:00:00:00:00:00') throw new ValidationError(field, 'the all-zeros MAC is reserved for flood entries');
+  if (mac === FLOOD_MAC) throw new ValidationError(field, 'the all-zeros MAC is reserved for flood entries');
   if (parseInt(mac.slice(0, 2), 16) & 1) throw new ValidationError(field, `"${value}" is a multicast/broadcast MAC, not an endpoint's`);
   return mac;
 }

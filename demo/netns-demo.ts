@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../lab/network';
+import { FLOOD_MAC } from '../common/fdb-state/record';
 
 // The multi-host demo on one machine: a controller and three hosts as network namespaces on a shared
 // underlay, the real server and agents (gossiping), a workload per host, and ctl driving them.
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
       workloads.push({ host: h, netns, ip });
     }
     await until('every host learned every remote endpoint', () =>
-      hosts.every((h) => h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']).split('\n').filter((l) => / dst /.test(l) && !l.startsWith('00:00:00:00:00:00')).length === hosts.length - 1));
+      hosts.every((h) => h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']).split('\n').filter((l) => / dst /.test(l) && !l.startsWith(FLOOD_MAC)).length === hosts.length - 1));
 
     step(9, `what gossip taught ${hosts[0].name}: MAC -> VTEP on vxlan42, the bridge's entries, and static neighbours for ARP suppression`);
     show(hosts[0], 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);

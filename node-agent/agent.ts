@@ -127,15 +127,10 @@ export class Agent {
       if (!config) return undefined;
       return config.mode === 'l3' ? { device: l3DeviceName(config.dstport), routed: true } : { device: bridgeName(vni), routed: false };
     }, log.child({ part: 'endpoints' }));
-    this.watch = new KernelWatch({
-      fdb: () => {
-        metrics?.repairs.inc();
-        this.loop.schedule('fdb');
-      },
-      full: (reason) => {
-        log.info('full pass', { reason });
-        this.loop.schedule('full');
-      },
+    this.watch = new KernelWatch(({ pass, reason }) => {
+      if (pass === 'full') log.info('full pass', { reason });
+      else metrics?.repairs.inc();
+      this.loop.schedule(pass);
     }, log.child({ part: 'kernel-watch' }));
     const attached = () => this.attacher.list();
     const alive = (owner: string) => this.peers.alive(owner);

@@ -3,71 +3,65 @@ import { NetlinkEvent, NetlinkNotifications, RTPROT_VXGOSSIP } from '../netlink'
 import type { VniPorts } from './realised-vnis';
 import { ownedVni } from './vni-devices';
 
-export interface KernelWatchTriggers {
-  // An entry we own went away, or a local MAC appeared or left: a quick FDB pass.
-  fdb(reason: string): void;
-  // One of our devices changed or the notification stream lost messages: a full pass.
-  full(reason: string): void;
+export type Trigger = { pass: 'fdb' | 'full'; reason: string };
+
+// What we follow: the devices of realised VNIs.
+export interface Followed {
+  ports: VniPorts[];
+  l3Devices: number[];
 }
 
-// Turns kernel notifications into reconcile triggers. Our own writes also notify; only deletions of
-// what we own, local (learned) MACs and our devices' link changes matter, so the agent never chases
-// its own tail.
+// Our own writes also notify; only deletions of what we own, local (learned) MACs and our devices'
+// link changes matter, so the agent never chases its own tail.
+export function triggerFor(event: NetlinkEvent, followed: Followed): Trigger | undefined {
+  const { ports, l3Devices } = followed;
+  switch (event.kind) {
+    case 'resync':
+      return { pass: 'full', reason: 'kernel notifications were lost' };
+    case 'link':
+      return event.action === 'del' && ownedVni(event.link.alias) !== undefined ? { pass: 'full', reason: `${event.link.name} was deleted` } : undefined;
+    case 'neigh': {
+      const ours = ports.some((p) => p.bridgeIndex === event.neighbour.ifindex) || l3Devices.includes(event.neighbour.ifindex);
+      const removed = event.action === 'del' && event.neighbour.protocol === RTPROT_VXGOSSIP && ours;
+      return removed ? { pass: 'fdb', reason: `neighbour ${event.neighbour.ip} removed` } : undefined;
+    }
+    case 'route':
+      return event.action === 'del' && event.route.protocol === RTPROT_VXGOSSIP ? { pass: 'fdb', reason: `route ${event.route.dst} removed` } : undefined;
+    case 'fdb': {
+      const e = event.entry;
+      const vxlan = ports.find((p) => p.vxlanIndex === e.ifindex);
+      // On our vxlan port: a remote entry (self) or our extern_learn bridge entry was removed.
+      if (vxlan) return event.action === 'del' && (e.dst !== undefined || e.externLearn) ? { pass: 'fdb', reason: `fdb ${e.mac} on vxlan${vxlan.vni} removed` } : undefined;
+      // A MAC learned or aged on a local port of one of our bridges.
+      const local = !e.self && !e.externLearn && e.state !== 'permanent' && ports.some((p) => p.bridgeIndex === e.master);
+      return local ? { pass: 'fdb', reason: `local MAC ${e.mac} ${event.action === 'new' ? 'learned' : 'gone'}` } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+// Turns kernel notifications about what we follow into reconcile triggers.
 export class KernelWatch {
   private readonly notifications: NetlinkNotifications;
-  private ports: VniPorts[] = [];
-  private l3Devices: number[] = [];
+  private followed: Followed = { ports: [], l3Devices: [] };
 
-  constructor(triggers: KernelWatchTriggers, log: Logger) {
+  constructor(trigger: (t: Trigger) => void, log: Logger) {
     this.notifications = new NetlinkNotifications(
       ['link', 'neigh', 'route'],
-      (event) => this.onEvent(event, triggers),
+      (event) => {
+        const t = triggerFor(event, this.followed);
+        if (t) trigger(t);
+      },
       (err) => log.warn('undecodable kernel notification skipped', { error: err.message }),
     );
   }
 
   follow(ports: VniPorts[], l3Devices: number[]): void {
-    this.ports = ports;
-    this.l3Devices = l3Devices;
+    this.followed = { ports, l3Devices };
   }
 
   close(): void {
     this.notifications.close();
-  }
-
-  private onEvent(event: NetlinkEvent, triggers: KernelWatchTriggers): void {
-    switch (event.kind) {
-      case 'resync':
-        triggers.full('kernel notifications were lost');
-        return;
-      case 'link':
-        if (event.action === 'del' && ownedVni(event.link.alias) !== undefined) triggers.full(`${event.link.name} was deleted`);
-        return;
-      case 'neigh':
-        const ours = this.ports.some((p) => p.bridgeIndex === event.neighbour.ifindex) || this.l3Devices.includes(event.neighbour.ifindex);
-        if (event.action === 'del' && event.neighbour.protocol === RTPROT_VXGOSSIP && ours) {
-          triggers.fdb(`neighbour ${event.neighbour.ip} removed`);
-        }
-        return;
-      case 'route':
-        if (event.action === 'del' && event.route.protocol === RTPROT_VXGOSSIP) triggers.fdb(`route ${event.route.dst} removed`);
-        return;
-      case 'fdb': {
-        const e = event.entry;
-        const vxlan = this.ports.find((p) => p.vxlanIndex === e.ifindex);
-        if (vxlan) {
-          // On our vxlan port: a remote entry (self) or our extern_learn bridge entry was removed.
-          if (event.action === 'del' && (e.dst !== undefined || e.externLearn)) triggers.fdb(`fdb ${e.mac} on vxlan${vxlan.vni} removed`);
-          return;
-        }
-        // A MAC learned or aged on a local port of one of our bridges.
-        if (!e.self && !e.externLearn && e.state !== 'permanent' && this.ports.some((p) => p.bridgeIndex === e.master)) {
-          triggers.fdb(`local MAC ${e.mac} ${event.action === 'new' ? 'learned' : 'gone'}`);
-        }
-        return;
-      }
-      default:
-        return;
-    }
   }
 }

@@ -30,7 +30,12 @@ const sameRoute = (a: Route, b: Route) =>
 // veth, whose host side answers ARP for the rest of the subnet (proxy ARP). Only our routes and
 // neighbours (protocol tag) are ever removed.
 export class L3RouteWriter {
-  constructor(private readonly rt: Rtnetlink, private readonly log: Logger) {}
+  constructor(
+    private readonly rt: Rtnetlink,
+    private readonly log: Logger,
+    // Returns true when it changed the value; a test passes its own to keep the host's sysctls.
+    private readonly setSysctl: (path: string, value: string) => boolean = ensureSysctl,
+  ) {}
 
   async reconcile(vnis: L3Vni[], local: LocalL3Endpoint[], remote: EndpointRecord[], sweep: boolean): Promise<RoutePassResult> {
     const result: RoutePassResult = { desired: new Map(), programmed: new Map(), removed: 0 };
@@ -99,7 +104,7 @@ export class L3RouteWriter {
 
   private sysctl(path: string, value: string): void {
     try {
-      if (ensureSysctl(path, value)) this.log.info('set sysctl for L3 routing', { path, value });
+      if (this.setSysctl(path, value)) this.log.info('set sysctl for L3 routing', { path, value });
     } catch (err) {
       this.log.error('cannot set a sysctl L3 routing needs', { path, error: (err as Error).message });
     }

@@ -5,6 +5,7 @@ import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../helpers/eventually';
 import { tempDir } from '../helpers/server-process';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
+import { FLOOD_MAC } from '../../common/fdb-state/record';
 
 // Four hosts in namespaces with real vxlan: endpoints attached through ctl must reach each other
 // through FDB entries every agent learned by gossip, and keep doing so through moves, restarts,
@@ -89,7 +90,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     for (const [i, h] of hosts.entries()) await attach(h, `ep${i + 1}`, `10.42.0.${i + 1}/24`);
     await eventually(() => {
       for (const h of hosts) {
-        const remote = fdbOf(h, 'vxlan42').filter((e) => e.dst && e.mac !== '00:00:00:00:00:00');
+        const remote = fdbOf(h, 'vxlan42').filter((e) => e.dst && e.mac !== FLOOD_MAC);
         assert.equal(remote.length, 3, `${h.name} has ${remote.length} remote MACs: ${JSON.stringify(remote)}`);
       }
     }, 20_000);
@@ -225,7 +226,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     const took = Date.now() - leftAt;
     assert.ok(took < 5000, `withdrawal after a leave took ${took} ms; failure detection would take longer`);
     await startAgent(h3).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
-    await eventually(() => assert.ok(fdbOf(hosts[0], 'vxlan42').some((e) => e.dst === h3.ip && e.mac !== '00:00:00:00:00:00'), 'h3 entries back on h1'), 20_000);
+    await eventually(() => assert.ok(fdbOf(hosts[0], 'vxlan42').some((e) => e.dst === h3.ip && e.mac !== FLOOD_MAC), 'h3 entries back on h1'), 20_000);
     assert.equal(ping('ep1', 'ep3').status, 0);
   });
 
@@ -251,7 +252,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     lab.setLink(h3.name, true);
     await eventually(() => {
       for (const h of hosts) {
-        const remote = fdbOf(h, 'vxlan42').filter((e) => e.dst && e.mac !== '00:00:00:00:00:00');
+        const remote = fdbOf(h, 'vxlan42').filter((e) => e.dst && e.mac !== FLOOD_MAC);
         assert.ok(remote.length >= 2 && remote.length <= endpoints.size, `${h.name}: ${JSON.stringify(remote)}`);
         for (const e of remote) assert.ok(hosts.some((x) => x.ip === e.dst), `${h.name} has a stale entry to ${e.dst}`);
       }

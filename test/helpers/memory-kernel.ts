@@ -1,0 +1,74 @@
+import type { FdbEntry, Link, Neighbour, Route, Rtnetlink, WriteMode } from '../../node-agent/netlink';
+
+const fdbKey = (e: FdbEntry) => `${e.ifindex}|${e.mac}|${e.self || e.dst !== undefined ? `self>${e.dst ?? ''}` : 'bridge'}`;
+const neighKey = (n: Neighbour) => `${n.ifindex}|${n.ip}`;
+
+// The slice of rtnetlink the writers use, in memory, as the kernel would keep it: vxlan entries per
+// (MAC, dst) with replace re-pointing a unicast MAC, bridge entries per MAC, neighbours per address,
+// routes per prefix in the main table. Every write is logged so a test can tell an idle pass.
+export class MemoryKernel {
+  readonly fdbEntries = new Map<string, FdbEntry>();
+  readonly neighbourEntries = new Map<string, Neighbour>();
+  readonly routeEntries = new Map<string, Route>();
+  readonly linksByName = new Map<string, Link>();
+  readonly writes: string[] = [];
+
+  readonly fdb = {
+    list: async (ifindex?: number) => [...this.fdbEntries.values()].filter((e) => ifindex === undefined || e.ifindex === ifindex),
+    addMany: async (entries: FdbEntry[], mode: WriteMode = 'add') => entries.map((e) => this.addFdb(e, mode)),
+    deleteMany: async (entries: FdbEntry[]) => entries.map((e) => this.remove(this.fdbEntries, fdbKey(e), `fdb del ${e.mac}>${e.dst ?? 'bridge'}`)),
+  };
+
+  readonly neighbours = {
+    list: async (_family: 4 | 6, ifindex?: number) => [...this.neighbourEntries.values()].filter((n) => ifindex === undefined || n.ifindex === ifindex),
+    add: async (n: Neighbour) => void this.setNeighbour(n),
+    addMany: async (list: Neighbour[]) => list.map((n) => this.setNeighbour(n)),
+    delete: async (n: Neighbour) => this.throwing(this.remove(this.neighbourEntries, neighKey(n), `neigh del ${n.ip}`)),
+    deleteMany: async (list: Neighbour[]) => list.map((n) => this.remove(this.neighbourEntries, neighKey(n), `neigh del ${n.ip}`)),
+  };
+
+  readonly routes = {
+    list: async (_family: 4 | 6) => [...this.routeEntries.values()].map((r) => ({ table: 254, ...r })),
+    add: async (r: Route) => {
+      this.writes.push(`route set ${r.dst}`);
+      this.routeEntries.set(r.dst, r);
+    },
+    delete: async (r: Route) => this.throwing(this.remove(this.routeEntries, r.dst, `route del ${r.dst}`)),
+  };
+
+  readonly links = {
+    get: async (name: string) => this.linksByName.get(name),
+  };
+
+  // Typed as the real thing for the code under test, which uses only what is above.
+  get rt(): Rtnetlink {
+    return this as unknown as Rtnetlink;
+  }
+
+  private addFdb(e: FdbEntry, mode: WriteMode): Error | undefined {
+    const stored: FdbEntry = e.dst !== undefined ? { ...e, self: true } : { ifindex: e.ifindex, mac: e.mac, externLearn: e.externLearn, self: false };
+    if (mode === 'replace' && e.dst !== undefined) {
+      for (const [k, old] of this.fdbEntries) if (old.ifindex === e.ifindex && old.mac === e.mac && old.dst !== undefined) this.fdbEntries.delete(k);
+    }
+    if (mode === 'add' && this.fdbEntries.has(fdbKey(stored))) return Object.assign(new Error(`fdb ${e.mac}: EEXIST`), { code: 'EEXIST' });
+    this.writes.push(`fdb ${mode} ${e.mac}>${e.dst ?? 'bridge'}`);
+    this.fdbEntries.set(fdbKey(stored), stored);
+    return undefined;
+  }
+
+  private setNeighbour(n: Neighbour): undefined {
+    this.writes.push(`neigh set ${n.ip}`);
+    this.neighbourEntries.set(neighKey(n), n);
+    return undefined;
+  }
+
+  private remove<V>(map: Map<string, V>, key: string, what: string): Error | undefined {
+    if (!map.delete(key)) return Object.assign(new Error(`${what}: ENOENT`), { code: 'ENOENT' });
+    this.writes.push(what);
+    return undefined;
+  }
+
+  private throwing(err: Error | undefined): void {
+    if (err) throw err;
+  }
+}

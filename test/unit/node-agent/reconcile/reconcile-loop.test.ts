@@ -1,0 +1,133 @@
+import { strict as assert } from 'node:assert';
+import { createLogger } from '../../../../common/log';
+import type { ProgrammingStatus } from '../../../../generated/vxgossip/v1/ProgrammingStatus';
+import type { RealisedVnis } from '../../../../node-agent/kernel/realised-vnis';
+import { ReconcileLoop } from '../../../../node-agent/reconcile/reconcile-loop';
+import type { PassContext, ReconcileSteps } from '../../../../node-agent/reconcile/steps';
+import type { DesiredRemote } from '../../../../node-agent/state/remote-view';
+
+const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
+const REALISED: RealisedVnis = { l2: [{ vni: 42, vxlanIndex: 10, bridgeIndex: 11, headEnd: true }], l3: [{ vni: 77, deviceIndex: 20 }] };
+
+// Steps that record what ran, in order, with what the loop gave them.
+function harness(graceMaxMs = 60_000) {
+  const calls: string[] = [];
+  const passes: PassContext[] = [];
+  const reports: ProgrammingStatus[][] = [];
+  let desired: DesiredRemote = { floods: [{ vni: 42, vtep: '198.18.0.12', owner: 'h2' }], endpoints: [] };
+  let failDevices = false;
+  let gate: Promise<void> | undefined;
+  const steps: ReconcileSteps = {
+    devices: {
+      realise: async () => {
+        calls.push('devices');
+        await gate;
+        if (failDevices) throw new Error('netlink socket closed');
+        return { realised: REALISED, statuses: [{ vni: 42, devicesReady: true }, { vni: 77, devicesReady: true }] };
+      },
+    },
+    remoteL2: {
+      program: async (pass) => {
+        calls.push('remoteL2');
+        passes.push(pass);
+        await pass.once('attached', async () => calls.push('read attached'));
+        return { perVni: new Map([[42, { desired: 3, programmed: 3 }]]), removed: 0 };
+      },
+    },
+    l3Routes: {
+      program: async (pass) => {
+        calls.push('l3Routes');
+        await pass.once('attached', async () => calls.push('read attached'));
+        return { perVni: new Map([[77, { desired: 2, programmed: 1 }]]), removed: 1 };
+      },
+    },
+    localRecords: { sync: async () => void calls.push('localRecords') },
+  };
+  const loop = new ReconcileLoop({ steps, desired: () => desired, onPass: (s) => reports.push(s), log: silent, graceMaxMs, maxRestMs: 0 });
+  return {
+    loop, calls, passes, reports,
+    setDesired: (d: DesiredRemote) => (desired = d),
+    failDevices: (f: boolean) => (failDevices = f),
+    holdDevices: (p: Promise<void> | undefined) => (gate = p),
+  };
+}
+
+describe('reconcile loop', () => {
+  let h: ReturnType<typeof harness>;
+  afterEach(() => h.loop.stop());
+
+  it('runs a full pass first, in order: devices, remote L2, L3 routes, local records; reads shared kernel state once', async () => {
+    h = harness();
+    h.loop.start();
+    await h.loop.settle();
+    assert.deepEqual(h.calls.slice(0, 5), ['devices', 'remoteL2', 'read attached', 'l3Routes', 'localRecords']);
+    assert.deepEqual([...h.passes[0].localVnis].sort(), [42, 77]);
+    assert.ok(h.loop.kernelSynced);
+    const last = h.reports[h.reports.length - 1];
+    assert.deepEqual(last.map((s) => [s.vni, s.desired, s.programmed]), [[42, 3, 3], [77, 2, 1]], 'counts of both programming steps reach the status');
+  });
+
+  it('sweeps nothing during the grace period; ending it runs a pass that may sweep', async () => {
+    h = harness();
+    h.loop.start();
+    await h.loop.settle();
+    assert.ok(h.passes.every((p) => !p.sweep));
+    assert.ok(!h.loop.sweepAllowed);
+    h.loop.endGrace('synchronised with a peer');
+    await h.loop.settle();
+    assert.ok(h.loop.sweepAllowed);
+    assert.equal(h.passes[h.passes.length - 1].sweep, true);
+  });
+
+  it('ends the grace period on its own after graceMaxMs', async () => {
+    h = harness(30);
+    h.loop.start();
+    await new Promise((r) => setTimeout(r, 80));
+    await h.loop.settle();
+    assert.ok(h.loop.sweepAllowed);
+  });
+
+  it('skips a gossip-only trigger whose desired state did not change; never a kernel trigger', async () => {
+    h = harness();
+    h.loop.start();
+    await h.loop.settle();
+    const quiet = h.calls.length;
+    h.loop.schedule('fdb', true);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.calls.length, quiet, 'same desired, kernel untouched: nothing read or written');
+    h.setDesired({ floods: [], endpoints: [] });
+    h.loop.schedule('fdb', true);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(h.calls.slice(quiet), ['remoteL2', 'read attached', 'l3Routes', 'localRecords'], 'new desired state: an FDB pass, no devices');
+    const changed = h.calls.length;
+    h.loop.schedule('fdb');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.calls.length, changed + 4, 'the kernel may have moved: the steps run whatever the desired state');
+  });
+
+  it('collapses triggers that arrive during a pass into one more pass', async () => {
+    h = harness();
+    let release = () => undefined as void;
+    h.holdDevices(new Promise<void>((r) => (release = r)));
+    h.loop.start();
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(h.calls, ['devices'], 'the first pass is under way');
+    for (let i = 0; i < 10; i++) h.loop.schedule('full');
+    h.holdDevices(undefined);
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.calls.filter((c) => c === 'devices').length, 2, 'the first pass, and one for all ten triggers');
+  });
+
+  it('survives a failing step and runs again at the next trigger', async () => {
+    h = harness();
+    h.failDevices(true);
+    h.loop.start();
+    await h.loop.settle();
+    assert.ok(!h.loop.kernelSynced);
+    h.failDevices(false);
+    h.loop.schedule('full');
+    await h.loop.settle();
+    assert.ok(h.loop.kernelSynced);
+  });
+});
