@@ -1,7 +1,9 @@
+import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../lab/network';
+import { eventually } from '../lab/eventually';
 
 // The multi-host demo on one machine: a controller and three hosts as network namespaces on a shared
 // underlay, the real server and agents (gossiping), a workload per host, and ctl driving them.
@@ -15,13 +17,7 @@ const show = (host: LabHost, command: string, args: string[]) => {
   process.stdout.write((r.stdout + r.stderr).replace(/^/gm, '  '));
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}`);
 };
-const until = async (what: string, check: () => boolean, timeoutMs = 15_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const until = (what: string, check: () => boolean) => eventually(() => assert.ok(check(), `timed out waiting for ${what}`), 15_000);
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo creates network namespaces: run it as root');

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
 import * as fs from 'node:fs';
-import { eventually } from '../helpers/eventually';
+import { eventually } from '../../lab/eventually';
 import { tempDir } from '../helpers/server-process';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../../lab/network';
-import { eventually } from '../helpers/eventually';
+import { eventually } from '../../lab/eventually';
 import { tempDir } from '../helpers/server-process';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 

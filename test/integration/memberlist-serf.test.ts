@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Keyring, Memberlist, NodeStateType, TransmitLimitedQueue, defaultLanConfig, msgpackEncode as encode } from 'memberlist-ts';
 import type { Config } from 'memberlist-ts';
 
-import { eventually } from '../helpers/eventually';
+import { eventually } from '../../lab/eventually';
 import { requirePrograms } from '../helpers/require-root';
 
 // memberlist-ts against the real thing: Debian's serf agent (memberlist 0.2.2), on loopback.
