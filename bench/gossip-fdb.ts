@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { LabHost, LabNetwork } from '../lab/network';
 import type { LogRecord, ManagedProcess } from '../lab/managed-process';
 import { eventually } from '../lab/eventually';
+import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 
 const { values } = parseArgs({ options: { hosts: { type: 'string', default: '20' }, attaches: { type: 'string', default: '50' }, endpoints: { type: 'string', default: '0' } } });
 const HOSTS = Number(values.hosts);
@@ -41,7 +42,7 @@ function processStats(pid: number): { rssMb: number; cpuTicks: number } {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root: it creates network namespaces');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-bench-'));
+  const tmp = makeTempDir('bench-gossip-fdb');
   const names = ['ctrl', ...Array.from({ length: HOSTS }, (_, i) => `h${i + 1}`)];
   progress(`creating ${HOSTS} hosts`);
   const lab = LabNetwork.create(names);
@@ -129,12 +130,12 @@ async function main(): Promise<void> {
       const serfFailure = quantile(serf.failures, 0.5);
       results.push(`serf kill -9 -> member-failed on every serf agent (${KILLS} kills): median ${ms(serfFailure)} (${serf.failures.map(ms).join(', ')}); ratio ours/serf ${(ourWithdrawal / serfFailure).toFixed(2)}`);
     } else {
-      await endpointsAtScale(hosts, agents, startAgent, results);
+      await endpointsAtScale(hosts, agents, startAgent, results, tmp);
     }
   } finally {
     progress('tearing down');
     await lab.destroy();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeTempDir(tmp);
   }
   console.log(`gossip FDB, ${HOSTS} hosts in network namespaces (${os.cpus().length} cores, kernel ${os.release()})`);
   for (const r of results) console.log(`  ${r}`);
@@ -200,6 +201,7 @@ async function endpointsAtScale(
   agents: Map<string, ManagedProcess>,
   startAgent: (h: LabHost, level?: string) => ManagedProcess,
   results: string[],
+  tmp: string,
 ): Promise<void> {
   const perHost = Math.ceil(ENDPOINTS / hosts.length);
   const expected = (hosts.length - 1) * perHost;
@@ -208,10 +210,9 @@ async function endpointsAtScale(
     h.exec('ip', ['link', 'add', 'wl0', 'type', 'veth', 'peer', 'name', 'wl1']);
     h.exec('ip', ['link', 'set', 'wl0', 'master', 'br42', 'up']);
     const lines = Array.from({ length: perHost }, (_, j) => `fdb add 02:aa:${(i + 1).toString(16).padStart(2, '0')}:00:${((j >> 8) & 0xff).toString(16).padStart(2, '0')}:${(j & 0xff).toString(16).padStart(2, '0')} dev wl0 master static\n`);
-    const file = path.join(os.tmpdir(), `vxgossip-bench-${process.pid}-${h.name}`);
+    const file = path.join(tmp, `fdb-${h.name}`);
     fs.writeFileSync(file, lines.join(''));
     h.exec('bridge', ['-batch', file]);
-    fs.rmSync(file);
   }
   const startedAt = Date.now();
   const fdbCount = (h: LabHost) => h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']).split('\n').filter((l) => l.includes(' dst ') && !l.startsWith('00:00:00:00:00:00')).length;

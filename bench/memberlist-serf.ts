@@ -13,6 +13,7 @@ import { promisify, parseArgs } from 'node:util';
 import { Memberlist, MemoryNetwork, NodeStateType, TransmitLimitedQueue, defaultLanConfig } from 'memberlist-ts';
 import type { Config } from 'memberlist-ts';
 import { eventually } from '../lab/eventually';
+import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '20' }, sim: { type: 'string', default: '10,100,1000' }, 'sim-only': { type: 'boolean', default: false } } });
 const NODES = Number(values.nodes);
@@ -237,7 +238,7 @@ async function simulation(results: string[], sizes: number[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-bench-ml-'));
+  const tmp = makeTempDir('bench-ml');
   // Each figure is printed as soon as it is measured, so a long simulation never hides the others.
   const results: string[] = [];
   const push = results.push.bind(results);
@@ -253,7 +254,7 @@ async function main(): Promise<void> {
     }
     await simulation(results, values.sim!.split(',').map(Number).filter((x) => x > 0));
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeTempDir(tmp);
   }
 }
 

@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../lab/network';
 import { eventually } from '../lab/eventually';
+import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 
 // The multi-host demo on one machine: a controller and three hosts as network namespaces on a shared
 // underlay, the real server and agents (gossiping), a workload per host, and ctl driving them.
@@ -21,11 +20,11 @@ const until = (what: string, check: () => boolean) => eventually(() => assert.ok
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo creates network namespaces: run it as root');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-demo-'));
+  const dataDir = makeTempDir('demo');
   const lab = LabNetwork.create(['ctrl', 'host1', 'host2', 'host3']);
   const cleanup = async () => {
     await lab.destroy();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    removeTempDir(dataDir);
   };
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {

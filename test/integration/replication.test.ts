@@ -8,7 +8,7 @@ import type { ListEndpointsResponse__Output } from '../../generated/vxgossip/v1/
 import type { Record } from '../../generated/vxgossip/v1/Record';
 import { expectRpcError } from '../helpers/grpc-clients';
 import { eventually } from '../../lab/eventually';
-import { ServerHandle, startServer } from '../helpers/server-process';
+import { ServerHandle, startServer } from '../../lab/server-process';
 import { ReplicatingAgent } from '../../lab/replicating-agent';
 
 // The agent stream as a foreign agent would use it: records it owns are made durable and

@@ -5,7 +5,7 @@ import type { EndpointServiceClient } from '../../generated/vxgossip/v1/Endpoint
 import type { FdbEvent__Output } from '../../generated/vxgossip/v1/FdbEvent';
 import type { WatchRequest } from '../../generated/vxgossip/v1/WatchRequest';
 import { eventually } from '../../lab/eventually';
-import { ServerHandle, startServer } from '../helpers/server-process';
+import { ServerHandle, startServer } from '../../lab/server-process';
 import { ReplicatingAgent } from '../../lab/replicating-agent';
 
 interface Watcher {
