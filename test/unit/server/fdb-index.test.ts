@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { VniStore } from '../../server/vni-store';
-import { ReplicaStore } from '../../server/replica-store';
-import { FdbChange, FdbIndex } from '../../server/fdb-index';
-import type { StateRecord } from '../../common/fdb-state/record';
-import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
+import { VniStore } from '../../../server/vni-store';
+import { ReplicaStore } from '../../../server/replica-store';
+import { FdbChange, FdbIndex } from '../../../server/fdb-index';
+import type { StateRecord } from '../../../common/fdb-state/record';
+import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 const VTEP: Record<string, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3' };
 

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { VniStore } from '../../server/vni-store';
-import { ReplicaChange, ReplicaStore, SpoofedRecordError } from '../../server/replica-store';
-import type { StateRecord } from '../../common/fdb-state/record';
-import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
+import { VniStore } from '../../../server/vni-store';
+import { ReplicaChange, ReplicaStore, SpoofedRecordError } from '../../../server/replica-store';
+import type { StateRecord } from '../../../common/fdb-state/record';
+import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 const record = (owner: string, mac: string, counter: number): StateRecord => ({
   owner, version: { incarnation: 1, counter }, tombstone: false, originTimeMs: 0,

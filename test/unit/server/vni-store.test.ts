@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from '../../server/vni-store';
-import { ValidationError } from '../../common/validation';
-import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
+import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from '../../../server/vni-store';
+import { ValidationError } from '../../../common/validation';
+import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 describe('VNI store (level)', () => {
   let dir: string;
