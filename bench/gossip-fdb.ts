@@ -6,6 +6,7 @@
 //   3. (with --endpoints N) N endpoints over the hosts: agent RSS and CPU at steady state, and an
 //      agent restart: time until its kernel matches the cluster again, and entries deleted meanwhile.
 // Usage: node dist/bench/gossip-fdb.js [--hosts 20] [--attaches 50] [--endpoints 10000]
+import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +14,8 @@ import { parseArgs } from 'node:util';
 import { LabHost, LabNetwork } from '../lab/network';
 import type { LogRecord, ManagedProcess } from '../lab/managed-process';
 import { FLOOD_MAC } from '../common/fdb-state/record';
+import { eventually } from '../lab/eventually';
+import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 
 const { values } = parseArgs({ options: { hosts: { type: 'string', default: '20' }, attaches: { type: 'string', default: '50' }, endpoints: { type: 'string', default: '0' } } });
 const HOSTS = Number(values.hosts);
@@ -28,15 +31,8 @@ const quantile = (xs: number[], q: number) => {
 };
 const ms = (x: number) => `${Math.round(x)} ms`;
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+// Latencies come from the log records' own times, so polling faster would only cost CPU.
+const POLL_MS = 20;
 
 function processStats(pid: number): { rssMb: number; cpuTicks: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -47,7 +43,7 @@ function processStats(pid: number): { rssMb: number; cpuTicks: number } {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root: it creates network namespaces');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-bench-'));
+  const tmp = makeTempDir('bench-gossip-fdb');
   const names = ['ctrl', ...Array.from({ length: HOSTS }, (_, i) => `h${i + 1}`)];
   progress(`creating ${HOSTS} hosts`);
   const lab = LabNetwork.create(names);
@@ -81,7 +77,7 @@ async function main(): Promise<void> {
     for (const h of hosts) startAgent(h, level);
     await Promise.all(hosts.map((h) => agents.get(h.name)!.waitForLog((r) => r.msg === 'joined the gossip cluster', 120_000)));
     ctl('vni', 'create', '42');
-    await until('br42 everywhere', 60_000, () => (hosts.every((h) => h.link('vxlan42')) ? true : undefined));
+    await eventually(() => assert.ok(hosts.every((h) => h.link('vxlan42')), 'vxlan42 everywhere'), 60_000, POLL_MS);
 
     if (ENDPOINTS === 0) {
       // 1. attach -> programmed on all others.
@@ -93,16 +89,16 @@ async function main(): Promise<void> {
         const netns = lab.namespace(`ep${i}`);
         const out = JSON.parse(ctl('-o', 'json', 'endpoint', 'attach', '--node', owner.name, '--vni', '42', '--netns', netns, '--ip', `10.42.${Math.floor(i / 250)}.${(i % 250) + 1}/16`));
         const mac = out.mac as string;
-        const seen = await until(`${mac} programmed everywhere`, 30_000, () => {
+        const seen = await eventually(() => {
           const lat: number[] = [];
           for (const h of hosts) {
             if (h === owner) continue;
             const r = agents.get(h.name)!.logRecords().find((x: LogRecord) => x.msg === 'remote endpoint programmed' && x.mac === mac);
-            if (!r) return undefined;
+            assert.ok(r, `${mac} programmed on ${h.name}`);
             lat.push(Number(r.latencyMs));
           }
           return lat;
-        });
+        }, 30_000, POLL_MS);
         perHost.push(...seen);
         toAll.push(Math.max(...seen));
       }
@@ -114,16 +110,16 @@ async function main(): Promise<void> {
         progress(`kill -9 of ${victim.name}`);
         const killedAt = Date.now();
         await agents.get(victim.name)!.stop('SIGKILL');
-        const withdrawn = await until('withdrawal everywhere', 120_000, () => {
+        const withdrawn = await eventually(() => {
           const times: number[] = [];
           for (const h of hosts) {
             if (h === victim || !agents.get(h.name)!.running) continue;
             const r = agents.get(h.name)!.logRecords().find((x) => x.msg === 'withdrew the entries of a failed peer' && x.peer === victim.name);
-            if (!r) return undefined;
+            assert.ok(r, `${victim.name} withdrawn on ${h.name}`);
             times.push(Date.parse(String(r.time)) - killedAt);
           }
           return times;
-        });
+        }, 120_000, POLL_MS);
         withdrawals.push(Math.max(...withdrawn));
       }
       const ourWithdrawal = quantile(withdrawals, 0.5);
@@ -135,12 +131,12 @@ async function main(): Promise<void> {
       const serfFailure = quantile(serf.failures, 0.5);
       results.push(`serf kill -9 -> member-failed on every serf agent (${KILLS} kills): median ${ms(serfFailure)} (${serf.failures.map(ms).join(', ')}); ratio ours/serf ${(ourWithdrawal / serfFailure).toFixed(2)}`);
     } else {
-      await endpointsAtScale(hosts, agents, startAgent, results);
+      await endpointsAtScale(hosts, agents, startAgent, results, tmp);
     }
   } finally {
     progress('tearing down');
     await lab.destroy();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeTempDir(tmp);
   }
   console.log(`gossip FDB, ${HOSTS} hosts in network namespaces (${os.cpus().length} cores, kernel ${os.release()})`);
   for (const r of results) console.log(`  ${r}`);
@@ -155,10 +151,10 @@ async function serfReference(hosts: LabHost[], tmp: string): Promise<{ events: n
   const serfs = hosts.map((h) => h.spawn('serf', 'serf', ['agent', `-node=${h.name}`, `-bind=${h.ip}:7947`, '-rpc-addr=127.0.0.1:7373', `-event-handler=${handler}`, '-log-level=warn']));
   await sleep(1500);
   for (const h of hosts.slice(1)) h.exec('serf', ['join', '-rpc-addr=127.0.0.1:7373', `${hosts[0].ip}:7947`]);
-  await until('serf members everywhere', 60_000, () => {
+  await eventually(() => {
     const out = hosts[hosts.length - 1].exec('serf', ['members', '-rpc-addr=127.0.0.1:7373', '-status=alive']);
-    return out.trim().split('\n').length === hosts.length ? true : undefined;
-  });
+    assert.equal(out.trim().split('\n').length, hosts.length, 'serf members everywhere');
+  }, 60_000, POLL_MS);
   const logOf = (h: LabHost) => {
     const f = path.join(tmp, `serf-${h.name}.log`);
     return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
@@ -169,16 +165,16 @@ async function serfReference(hosts: LabHost[], tmp: string): Promise<{ events: n
     const tag = `e${i}`;
     const sent = Date.now();
     sender.exec('serf', ['event', '-rpc-addr=127.0.0.1:7373', '-coalesce=false', 'bench', tag]);
-    const arrivals = await until(`serf event ${tag}`, 30_000, () => {
+    const arrivals = await eventually(() => {
       const times: number[] = [];
       for (const h of hosts) {
         if (h === sender) continue;
         const line = logOf(h).split('\n').find((l) => l.endsWith(` user bench ${tag}`));
-        if (!line) return undefined;
+        assert.ok(line, `serf event ${tag} on ${h.name}`);
         times.push(Number(line.split(' ')[0]) / 1e6 - sent);
       }
       return times;
-    });
+    }, 30_000, POLL_MS);
     events.push(Math.max(...arrivals));
   }
   const failures: number[] = [];
@@ -186,15 +182,15 @@ async function serfReference(hosts: LabHost[], tmp: string): Promise<{ events: n
     const victim = hosts[hosts.length - k];
     const killedAt = Date.now();
     await serfs[serfs.length - k].stop('SIGKILL');
-    const times = await until('serf member-failed everywhere', 120_000, () => {
+    const times = await eventually(() => {
       const out: number[] = [];
       for (const h of hosts.slice(0, hosts.length - k)) {
         const line = logOf(h).split('\n').find((l) => new RegExp(` member-failed +${victim.name}\\s`).test(l));
-        if (!line) return undefined;
+        assert.ok(line, `serf member-failed on ${h.name}`);
         out.push(Number(line.split(' ')[0]) / 1e6 - killedAt);
       }
       return out;
-    });
+    }, 120_000, POLL_MS);
     failures.push(Math.max(...times));
   }
   for (const s of serfs) await s.stop('SIGKILL');
@@ -206,6 +202,7 @@ async function endpointsAtScale(
   agents: Map<string, ManagedProcess>,
   startAgent: (h: LabHost, level?: string) => ManagedProcess,
   results: string[],
+  tmp: string,
 ): Promise<void> {
   const perHost = Math.ceil(ENDPOINTS / hosts.length);
   const expected = (hosts.length - 1) * perHost;
@@ -214,19 +211,18 @@ async function endpointsAtScale(
     h.exec('ip', ['link', 'add', 'wl0', 'type', 'veth', 'peer', 'name', 'wl1']);
     h.exec('ip', ['link', 'set', 'wl0', 'master', 'br42', 'up']);
     const lines = Array.from({ length: perHost }, (_, j) => `fdb add 02:aa:${(i + 1).toString(16).padStart(2, '0')}:00:${((j >> 8) & 0xff).toString(16).padStart(2, '0')}:${(j & 0xff).toString(16).padStart(2, '0')} dev wl0 master static\n`);
-    const file = path.join(os.tmpdir(), `vxgossip-bench-${process.pid}-${h.name}`);
+    const file = path.join(tmp, `fdb-${h.name}`);
     fs.writeFileSync(file, lines.join(''));
     h.exec('bridge', ['-batch', file]);
-    fs.rmSync(file);
   }
   const startedAt = Date.now();
   const fdbCount = (h: LabHost) => h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']).split('\n').filter((l) => l.includes(' dst ') && !l.startsWith(FLOOD_MAC)).length;
-  await until('every host programmed every remote endpoint', 600_000, async () => {
+  // Every 2 s: counting the kernel's tables on every host is not free.
+  await eventually(() => {
     const counts = hosts.map(fdbCount);
     progress(`programmed: min ${Math.min(...counts)} / ${expected}`);
-    await sleep(2000);
-    return counts.every((c) => c >= expected) ? true : undefined;
-  });
+    assert.ok(counts.every((c) => c >= expected), 'every host programmed every remote endpoint');
+  }, 600_000, 2000);
   results.push(`${ENDPOINTS} endpoints over ${hosts.length} hosts: every host programmed ${expected} remote MACs after ${ms(Date.now() - startedAt)}`);
   await sleep(5000);
   const pids = hosts.map((h) => agentPid(agents.get(h.name)!));

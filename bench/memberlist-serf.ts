@@ -4,6 +4,7 @@
 //   - a simulated network (one process, in-memory transport) of 10..1000 nodes: gossip rounds for a
 //     broadcast to reach everyone, against log N.
 // Usage: node dist/bench/memberlist-serf.js [--nodes 20] [--sim 10,100,1000]
+import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,6 +12,8 @@ import * as path from 'node:path';
 import { promisify, parseArgs } from 'node:util';
 import { Memberlist, MemoryNetwork, NodeStateType, TransmitLimitedQueue, defaultLanConfig } from 'memberlist-ts';
 import type { Config } from 'memberlist-ts';
+import { eventually } from '../lab/eventually';
+import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '20' }, sim: { type: 'string', default: '10,100,1000' }, 'sim-only': { type: 'boolean', default: false } } });
 const NODES = Number(values.nodes);
@@ -20,15 +23,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>, everyMs = 10): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+// Figures taken when a poll succeeds are only as fine as the polling.
+const POLL_MS = 10;
 
 // A node that re-broadcasts a user message the first time it sees it, as serf does with events.
 // Messages read `id/hops`: the hop count at first sight is the gossip round that reached the node,
@@ -84,13 +80,16 @@ async function ours(results: string[]): Promise<void> {
   for (let i = 0; i < NODES; i++) nodes.push(await startNode(`ts${i}`, { bindAddr: `127.0.1.${i + 1}`, bindPort: 7946 }));
   try {
     for (const n of nodes.slice(1)) await n.m.join([`127.0.1.1:7946`]);
-    await until('everyone sees everyone', 60_000, () => (nodes.every((n) => n.m.numMembers() === NODES) ? true : undefined));
+    await eventually(() => assert.ok(nodes.every((n) => n.m.numMembers() === NODES), 'everyone sees everyone'), 60_000, POLL_MS);
     const spreads: number[] = [];
     for (let b = 0; b < BROADCASTS; b++) {
       const origin = nodes[b % nodes.length];
       const id = `b${b}`;
       const sent = originate(origin, id);
-      const t = await until(`broadcast ${id}`, 30_000, () => (nodes.every((n) => n.seen.has(id)) ? Math.max(...nodes.map((n) => n.seen.get(id)!)) - sent : undefined));
+      const t = await eventually(() => {
+        assert.ok(nodes.every((n) => n.seen.has(id)), `broadcast ${id} everywhere`);
+        return Math.max(...nodes.map((n) => n.seen.get(id)!)) - sent;
+      }, 30_000, POLL_MS);
       spreads.push(t);
     }
     const cpuBefore = process.cpuUsage();
@@ -100,8 +99,10 @@ async function ours(results: string[]): Promise<void> {
     const victim = nodes[nodes.length - 1];
     const killedAt = Date.now();
     await victim.m.shutdown();
-    const detection = await until('everyone declares the victim dead', 120_000, () =>
-      nodes.slice(0, -1).every((n) => n.m.allNodes().find((x) => x.name === victim.m.config.name)?.state === NodeStateType.Dead) ? Date.now() - killedAt : undefined);
+    const detection = await eventually(() => {
+      assert.ok(nodes.slice(0, -1).every((n) => n.m.allNodes().find((x) => x.name === victim.m.config.name)?.state === NodeStateType.Dead), 'everyone declares the victim dead');
+      return Date.now() - killedAt;
+    }, 120_000, POLL_MS);
     results.push(`memberlist-ts, ${NODES} nodes: broadcast to all p50 ${quantile(spreads, 0.5)} ms, max ${Math.max(...spreads)} ms; kill -> dead everywhere ${detection} ms; idle CPU ${perNode.toFixed(2)}% of a core per node`);
     Object.assign(measured, { spread: quantile(spreads, 0.5), detection, cpu: perNode });
   } finally {
@@ -127,25 +128,25 @@ async function serf(results: string[], tmp: string): Promise<void> {
   try {
     await sleep(1500);
     for (const a of agents.slice(1)) await run('serf', ['join', `-rpc-addr=${a.rpc}`, '127.0.2.1:7946']);
-    await until('serf members everywhere', 60_000, async () => {
+    await eventually(async () => {
       const out = (await run('serf', ['members', `-rpc-addr=${agents[NODES - 1].rpc}`, '-status=alive'])).stdout;
-      return out.trim().split('\n').length === NODES ? true : undefined;
-    });
+      assert.equal(out.trim().split('\n').length, NODES, 'serf members everywhere');
+    }, 60_000, POLL_MS);
     const spreads: number[] = [];
     for (let b = 0; b < BROADCASTS; b++) {
       const origin = agents[b % agents.length];
       const sent = Date.now();
       await run('serf', ['event', `-rpc-addr=${origin.rpc}`, '-coalesce=false', 'bench', `b${b}`]);
-      const t = await until(`serf event b${b}`, 30_000, () => {
+      const t = await eventually(() => {
         const times: number[] = [];
         for (const a of agents) {
           if (a === origin) continue;
           const line = log(a.name).split('\n').find((l) => l.endsWith(` user bench b${b}`));
-          if (!line) return undefined;
+          assert.ok(line, `serf event b${b} on ${a.name}`);
           times.push(Number(line.split(' ')[0]) / 1e6 - sent);
         }
         return Math.max(...times);
-      });
+      }, 30_000, POLL_MS);
       spreads.push(t);
     }
     const before = agents.map((a) => cpuSeconds(a.child.pid!));
@@ -154,15 +155,15 @@ async function serf(results: string[], tmp: string): Promise<void> {
     const victim = agents[NODES - 1];
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
-    const detection = await until('serf member-failed everywhere', 120_000, () => {
+    const detection = await eventually(() => {
       const times: number[] = [];
       for (const a of agents.slice(0, -1)) {
         const line = log(a.name).split('\n').find((l) => new RegExp(` member-failed +${victim.name}\\s`).test(l));
-        if (!line) return undefined;
+        assert.ok(line, `serf member-failed on ${a.name}`);
         times.push(Number(line.split(' ')[0]) / 1e6 - killedAt);
       }
       return Math.max(...times);
-    });
+    }, 120_000, POLL_MS);
     const serfCpu = quantile(cpu, 0.5);
     results.push(`serf 0.9.4, ${NODES} agents: event to all p50 ${Math.round(quantile(spreads, 0.5))} ms, max ${Math.round(Math.max(...spreads))} ms; kill -> member-failed everywhere ${Math.round(detection)} ms; idle CPU ${serfCpu.toFixed(2)}% of a core per agent`);
     results.push(`ratios (ours / serf): broadcast p50 ${(measured.spread! / quantile(spreads, 0.5)).toFixed(2)}, failure detection ${(measured.detection! / detection).toFixed(2)}, CPU ${(measured.cpu! / serfCpu).toFixed(2)} (target <= 1.0 for the first two)`);
@@ -199,26 +200,29 @@ async function simulation(results: string[], sizes: number[]): Promise<void> {
       }
       progress(`  ${n} joined; waiting for full membership`);
       // Checking N members on N nodes is itself O(N²): once a second is enough.
-      await until('full membership', 600_000, () => (nodes.every((x) => x.m.numMembers() === n) ? true : undefined), n > 100 ? 1000 : 10);
+      await eventually(() => assert.ok(nodes.every((x) => x.m.numMembers() === n), 'full membership'), 600_000, n > 100 ? 1000 : POLL_MS);
       // The joins leave every node with a backlog of alive messages that goes out before user
       // broadcasts; measure dissemination on a quiet cluster.
       progress('  full membership; waiting for the join backlog to drain');
       let lastReport = Date.now();
-      await until('broadcast queues to drain', 1_800_000, () => {
+      await eventually(() => {
         const queued = nodes.reduce((sum, x) => sum + x.m.numQueuedBroadcasts(), 0);
         if (Date.now() - lastReport > 15_000) {
           progress(`  ${queued} membership messages still queued across ${n} nodes`);
           lastReport = Date.now();
         }
-        return queued === 0 ? true : undefined;
-      }, n > 100 ? 1000 : 10);
+        assert.equal(queued, 0, 'broadcast queues drained');
+      }, 1_800_000, n > 100 ? 1000 : POLL_MS);
       progress('  quiet; broadcasting');
       const rounds: number[] = [];
       const wallRounds: number[] = [];
       for (let b = 0; b < 3; b++) {
         const id = `sim-b${b}`;
         const sent = originate(nodes[b], id);
-        const t = await until(`simulated broadcast to ${n}`, 300_000, () => (nodes.every((x) => x.seen.has(id)) ? Date.now() - sent : undefined));
+        const t = await eventually(() => {
+          assert.ok(nodes.every((x) => x.seen.has(id)), `simulated broadcast to ${n}`);
+          return Date.now() - sent;
+        }, 300_000, POLL_MS);
         rounds.push(Math.max(...nodes.map((x) => x.hops.get(id)!)));
         wallRounds.push(t / gossipIntervalMs);
       }
@@ -234,7 +238,7 @@ async function simulation(results: string[], sizes: number[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-bench-ml-'));
+  const tmp = makeTempDir('bench-ml');
   // Each figure is printed as soon as it is measured, so a long simulation never hides the others.
   const results: string[] = [];
   const push = results.push.bind(results);
@@ -250,7 +254,7 @@ async function main(): Promise<void> {
     }
     await simulation(results, values.sim!.split(',').map(Number).filter((x) => x > 0));
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeTempDir(tmp);
   }
 }
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { LabNetwork } from '../lab/network';
 import { FdbEntry, Rtnetlink } from '../node-agent/netlink';
 import { numberedMac } from '../lab/numbered-mac';
+import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 
 const count = Number(process.argv[2] ?? 100_000);
 const VTEPS = 100;
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
       void lab.destroy().finally(() => process.exit(130));
     });
   }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-bench-'));
+  const tmp = makeTempDir('bench-netlink');
   try {
     host.exec('ip', ['link', 'add', 'vxbench', 'type', 'vxlan', 'id', '42', 'local', host.ip, 'dev', 'eth0', 'dstport', '4789', 'nolearning']);
     host.exec('ip', ['link', 'set', 'vxbench', 'up']);
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     }
     console.log(`peak RSS of the vxgossip run: ${peakRssMb.toFixed(1)} MB (target <= 150 MB)`);
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeTempDir(tmp);
     await lab.destroy();
   }
 }

@@ -17,7 +17,8 @@ import type { FdbEvent__Output } from '../generated/vxgossip/v1/FdbEvent';
 import type { Record } from '../generated/vxgossip/v1/Record';
 import { ManagedProcess } from '../lab/managed-process';
 import { ReplicatingAgent } from '../lab/replicating-agent';
-import { startServer, tempDir } from '../test/helpers/server-process';
+import { startServer } from '../lab/server-process';
+import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 import { macNumber, numberedMac } from '../lab/numbered-mac';
 
 const { values } = parseArgs({ options: { watchers: { type: 'string', default: '100' }, changes: { type: 'string', default: '10000' }, records: { type: 'string', default: '100000' }, pace: { type: 'string', default: '500' } } });
@@ -128,7 +129,7 @@ interface Run {
 
 // One run against our server: the watchers take their snapshot, then the agents send the changes.
 async function ours(pace: number): Promise<Run> {
-  const server = await startServer(tempDir('bench-watch'));
+  const server = await startServer(makeTempDir('bench-watch'));
   const agents = Array.from({ length: AGENTS }, (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`));
   try {
     const sentAt = new Float64Array(CHANGES);
@@ -145,7 +146,7 @@ async function ours(pace: number): Promise<Run> {
   } finally {
     for (const a of agents) a.close();
     await server.proc.stop();
-    fs.rmSync(server.dataDir, { recursive: true, force: true });
+    removeTempDir(server.dataDir);
   }
 }
 
@@ -163,7 +164,7 @@ async function reference(pace: number): Promise<Run> {
 }
 
 async function memory(): Promise<void> {
-  const dataDir = tempDir('bench-records');
+  const dataDir = makeTempDir('bench-records');
   let server = await startServer(dataDir);
   const agents = Array.from({ length: AGENTS }, (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`));
   try {
@@ -188,7 +189,7 @@ async function memory(): Promise<void> {
   } finally {
     for (const a of agents) a.close();
     await server.proc.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    removeTempDir(dataDir);
   }
 }
 

@@ -1,8 +1,9 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../lab/network';
 import { FLOOD_MAC } from '../common/fdb-state/record';
+import { eventually } from '../lab/eventually';
+import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 
 // The multi-host demo on one machine: a controller and three hosts as network namespaces on a shared
 // underlay, the real server and agents (gossiping), a workload per host, and ctl driving them.
@@ -16,21 +17,15 @@ const show = (host: LabHost, command: string, args: string[]) => {
   process.stdout.write((r.stdout + r.stderr).replace(/^/gm, '  '));
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}`);
 };
-const until = async (what: string, check: () => boolean, timeoutMs = 15_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const until = (what: string, check: () => boolean) => eventually(() => assert.ok(check(), `timed out waiting for ${what}`), 15_000);
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo creates network namespaces: run it as root');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-demo-'));
+  const dataDir = makeTempDir('demo');
   const lab = LabNetwork.create(['ctrl', 'host1', 'host2', 'host3']);
   const cleanup = async () => {
     await lab.destroy();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    removeTempDir(dataDir);
   };
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {

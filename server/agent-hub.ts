@@ -44,7 +44,7 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   private readonly commands = new Map<number, PendingCommand>();
   private nextCommandId = 1;
 
-  constructor(private readonly log: Logger) {
+  constructor(private readonly log: Logger, private readonly commandTimeoutMs = COMMAND_TIMEOUT_MS) {
     super();
     this.setMaxListeners(0);
   }
@@ -107,8 +107,8 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.commands.delete(id);
-        reject(new RpcError(grpc.status.DEADLINE_EXCEEDED, `agent ${node} did not answer within ${COMMAND_TIMEOUT_MS / 1000} s`));
-      }, COMMAND_TIMEOUT_MS);
+        reject(new RpcError(grpc.status.DEADLINE_EXCEEDED, `agent ${node} did not answer within ${this.commandTimeoutMs / 1000} s`));
+      }, this.commandTimeoutMs);
       this.commands.set(id, { node, resolve, reject, timer });
       session.stream!.write({ command: { ...command, id } });
     });

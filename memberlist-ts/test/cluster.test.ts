@@ -12,7 +12,7 @@ import { encode } from '../src/msgpack';
 import { makeCompound } from '../src/packet';
 import { encodePushPull, readStreamMessage } from '../src/stream';
 import { MemoryNetwork } from '../src/transport';
-import { NodeSet, addressOf, aliveNames, converged, describeViews, fastConfig, sleep, stateOf, waitFor } from './helpers';
+import { NodeSet, addressOf, aliveNames, converged, describeViews, fastConfig, prng, sleep, stateOf, waitFor } from './helpers';
 
 const LOCAL = [127, 0, 0, 1];
 
@@ -511,11 +511,8 @@ describe('cluster (MemoryNetwork partition and heal)', function () {
     }
     for (const m of nodes.slice(1)) await m.join([addressOf(nodes[0], '10.1.0.1')]);
     await waitFor(() => converged(nodes), 8000, () => describeViews(nodes));
-    let seed = 12345;
-    network.dropPacket = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % 100 < 30;
-    };
+    const rand = prng(12345);
+    network.dropPacket = () => rand() < 0.3;
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
       for (const m of nodes) {

@@ -25,6 +25,7 @@ export function fastConfig(name: string, overrides: Partial<Config> = {}): Confi
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // Polls until the predicate holds; fails with the description (and the last detail) on timeout.
+// The root's lab/eventually.ts plays this part there: this package cannot import from the root.
 export async function waitFor(predicate: () => boolean, timeoutMs: number, describe: () => string): Promise<number> {
   const start = Date.now();
   for (;;) {
@@ -105,7 +106,8 @@ export class FencedTransport implements Transport {
   }
 }
 
-// A deterministic PRNG so failures can be reproduced.
+// A deterministic PRNG so failures can be reproduced. The root's test/helpers/prng.ts is the same
+// generator: this package builds on its own and cannot import from the root.
 export function prng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {

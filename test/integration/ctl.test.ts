@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { ServerHandle, startServer } from '../helpers/server-process';
+import { ServerHandle, startServer } from '../../lab/server-process';
 import { repoRoot } from '../../common/paths';
 
 function ctl(args: string[], env: NodeJS.ProcessEnv = {}) {

@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
-import { eventually } from '../helpers/eventually';
-import { tempDir } from '../helpers/server-process';
+import { eventually } from '../../lab/eventually';
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 
 const MAC = '02:00:5e:00:00:d1';
@@ -66,11 +65,11 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
     requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2' });
     lab = LabNetwork.create(['ctrl', 'h1', 'h2', 'h3']);
     [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
-    const serverDir = tempDir('server');
+    const serverDir = makeTempDir('server');
     dataDirs.push(serverDir);
     await ctrl.spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', serverDir]).waitForLog((r) => r.msg === 'server ready');
     await Promise.all(hosts.map((h) => {
-      const dir = tempDir(`agent-${h.name}`);
+      const dir = makeTempDir(`agent-${h.name}`);
       dataDirs.push(dir);
       const join = hosts.filter((x) => x !== h).map((x) => `${x.ip}:7946`).join(',');
       const agent = h.spawnBin('agent', 'node-agent', [
@@ -90,7 +89,7 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
 
   after(async () => {
     await lab?.destroy();
-    for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
+    for (const dir of dataDirs) removeTempDir(dir);
   });
 
   it('freezes the contested MAC where every host and the server agree, and says frozen everywhere', async () => {

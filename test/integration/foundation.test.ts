@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
-import * as fs from 'node:fs';
-import { eventually } from '../helpers/eventually';
-import { tempDir } from '../helpers/server-process';
+import { eventually } from '../../lab/eventually';
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 
 // Server + three agents, each host a network namespace on a shared underlay: the path from
@@ -16,7 +15,7 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
   let server: ManagedProcess;
   const agents = new Map<string, ManagedProcess>();
   const dataDirs = new Map<string, string>();
-  const dataDir = (name: string) => dataDirs.get(name) ?? dataDirs.set(name, tempDir(name)).get(name)!;
+  const dataDir = (name: string) => dataDirs.get(name) ?? dataDirs.set(name, makeTempDir(name)).get(name)!;
   const serverAddr = () => `${ctrl.ip}:50051`;
 
   const ctl = (...args: string[]) => {
@@ -76,7 +75,7 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
 
   after(async () => {
     await lab?.destroy();
-    for (const dir of dataDirs.values()) fs.rmSync(dir, { recursive: true, force: true });
+    for (const dir of dataDirs.values()) removeTempDir(dir);
   });
 
   it('creates vxlan42 (id, dstport, local = VTEP, nolearning) under br42, up, on every host', async () => {

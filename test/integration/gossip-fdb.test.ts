@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
-import { eventually } from '../helpers/eventually';
-import { tempDir } from '../helpers/server-process';
+import { eventually } from '../../lab/eventually';
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 import { FLOOD_MAC } from '../../common/fdb-state/record';
 
@@ -28,7 +27,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
   };
 
   function startServer(dir?: string): ManagedProcess {
-    const dataDir = dir ?? tempDir('server');
+    const dataDir = dir ?? makeTempDir('server');
     if (!dir) dataDirs.push(dataDir);
     server = ctrl.spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', dataDir, '--metrics', '127.0.0.1:9751']);
     return server;
@@ -37,7 +36,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
   function startAgent(host: LabHost): ManagedProcess {
     let dir = dataDirs.find((d) => d.includes(`-agent-${host.name}-`));
     if (!dir) {
-      dir = tempDir(`agent-${host.name}-`);
+      dir = makeTempDir(`agent-${host.name}`);
       dataDirs.push(dir);
     }
     const join = hosts.filter((h) => h !== host).map((h) => `${h.ip}:7946`).join(',');
@@ -81,7 +80,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
 
   after(async () => {
     await lab?.destroy();
-    for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
+    for (const dir of dataDirs) removeTempDir(dir);
   });
 
   it('every endpoint pings every other across hosts', async () => {

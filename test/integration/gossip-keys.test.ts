@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../../lab/network';
-import { eventually } from '../helpers/eventually';
-import { tempDir } from '../helpers/server-process';
+import { eventually } from '../../lab/eventually';
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 
 // Gossip encryption key rotation through ctl, as serf's keys command: install, use, remove, list on
@@ -31,7 +31,7 @@ describe('gossip key rotation through ctl keys (3 hosts, encrypted gossip)', fun
     requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2' });
     lab = LabNetwork.create(['ctrl', 'h1', 'h2', 'h3']);
     [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
-    dirs.push(tempDir('keys'));
+    dirs.push(makeTempDir('keys'));
     await ctrl.spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', path.join(dirs[0], 'server')]).waitForLog((r) => r.msg === 'server ready');
     const join = hosts.map((h) => `${h.ip}:7946`).join(',');
     await Promise.all(hosts.map((h) => {
@@ -48,7 +48,7 @@ describe('gossip key rotation through ctl keys (3 hosts, encrypted gossip)', fun
 
   after(async () => {
     await lab?.destroy();
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of dirs) removeTempDir(d);
   });
 
   it('lists the key every agent holds and uses', async () => {

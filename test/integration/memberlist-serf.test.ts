@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Keyring, Memberlist, NodeStateType, TransmitLimitedQueue, defaultLanConfig, msgpackEncode as encode } from 'memberlist-ts';
 import type { Config } from 'memberlist-ts';
 
-import { eventually } from '../helpers/eventually';
+import { eventually } from '../../lab/eventually';
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms } from '../helpers/require-root';
 
 // memberlist-ts against the real thing: Debian's serf agent (memberlist 0.2.2), on loopback.
@@ -48,7 +48,7 @@ interface SerfAgent {
 
 describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', function () {
   this.timeout(120_000);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-serf-'));
+  const tmp = makeTempDir('serf');
   let serfs: SerfAgent[] = [];
   let ours: Memberlist[] = [];
   let nextPort = 21000 + (process.pid % 1000) * 10;
@@ -108,7 +108,7 @@ describe('memberlist-ts interoperates with serf 0.9.4 (memberlist 0.2.2)', funct
     serfs = [];
   });
 
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  after(() => removeTempDir(tmp));
 
   it('joins a 3-node serf cluster: serf shows our nodes alive with their tags, we see serf\'s nodes', async () => {
     const s = ['s1', 's2', 's3'].map((n) => startSerf(n));

@@ -5,7 +5,7 @@ import { NetlinkError, NetlinkEvent, NetlinkNotifications, RTPROT_VXGOSSIP, Rtne
 import { NetlinkSocket } from '../../node-agent/netlink/socket';
 import { FdbOps } from '../../node-agent/netlink/fdb';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
-import { eventually } from '../helpers/eventually';
+import { eventually } from '../../lab/eventually';
 
 // Every rtnetlink operation against the real kernel, checked with iproute2 as the independent reader.
 describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', function () {

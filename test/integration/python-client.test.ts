@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../common/paths';
 import { inCi } from '../helpers/require-root';
-import { ServerHandle, startServer, tempDir } from '../helpers/server-process';
+import { ServerHandle, startServer } from '../../lab/server-process';
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 
 // Debian's Python (not whatever python3 is first on PATH) has python3-grpcio and python3-grpc-tools.
 const PYTHON = '/usr/bin/python3';
@@ -23,7 +24,7 @@ describe('API contract through Python stubs generated from proto/', function () 
       console.warn('\n!! SKIPPED: the Python contract tests need apt-get install python3-grpcio python3-grpc-tools\n');
       this.skip();
     }
-    stubs = tempDir('pystubs');
+    stubs = makeTempDir('pystubs');
     const protos = fs.readdirSync(path.join(repoRoot, 'proto', 'vxgossip', 'v1')).map((f) => `vxgossip/v1/${f}`);
     execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', path.join(repoRoot, 'proto'), `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, ...protos], { stdio: 'pipe' });
     server = await startServer();
@@ -31,7 +32,7 @@ describe('API contract through Python stubs generated from proto/', function () 
 
   after(async () => {
     await server?.proc.stop();
-    if (stubs) fs.rmSync(stubs, { recursive: true, force: true });
+    if (stubs) removeTempDir(stubs);
   });
 
   it('meets every expectation of the contract client', () => {

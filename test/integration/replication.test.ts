@@ -7,8 +7,8 @@ import type { EndpointServiceClient } from '../../generated/vxgossip/v1/Endpoint
 import type { ListEndpointsResponse__Output } from '../../generated/vxgossip/v1/ListEndpointsResponse';
 import type { Record } from '../../generated/vxgossip/v1/Record';
 import { expectRpcError } from '../helpers/grpc-clients';
-import { eventually } from '../helpers/eventually';
-import { ServerHandle, startServer } from '../helpers/server-process';
+import { eventually } from '../../lab/eventually';
+import { ServerHandle, startServer } from '../../lab/server-process';
 import { ReplicatingAgent } from '../../lab/replicating-agent';
 
 // The agent stream as a foreign agent would use it: records it owns are made durable and

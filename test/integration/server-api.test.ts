@@ -7,7 +7,7 @@ import type { Vni, Vni__Output } from '../../generated/vxgossip/v1/Vni';
 import type { ListVnisResponse__Output } from '../../generated/vxgossip/v1/ListVnisResponse';
 import type { VniServiceClient } from '../../generated/vxgossip/v1/VniService';
 import { expectRpcError, vniClient } from '../helpers/grpc-clients';
-import { ServerHandle, startServer } from '../helpers/server-process';
+import { ServerHandle, startServer } from '../../lab/server-process';
 import { repoRoot } from '../../common/paths';
 
 describe('server gRPC API (real process on loopback)', function () {

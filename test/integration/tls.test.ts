@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../common/paths';
 import { requirePrograms } from '../helpers/require-root';
-import { ServerHandle, startServer, tempDir } from '../helpers/server-process';
+import { ServerHandle, startServer } from '../../lab/server-process';
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 
 // Mutual TLS on the gRPC API: certificates from scripts/dev-ca.sh; a client with the right
 // certificate is served, one without a certificate or with another CA's is refused.
@@ -19,16 +19,16 @@ describe('gRPC over mutual TLS', function () {
 
   before(async function () {
     requirePrograms(this, { openssl: 'openssl' });
-    dir = tempDir('tls');
-    other = tempDir('tls-other');
+    dir = makeTempDir('tls');
+    other = makeTempDir('tls-other');
     execFileSync('bash', [path.join(repoRoot, 'scripts', 'dev-ca.sh'), dir, '127.0.0.1,localhost', 'ctl'], { stdio: 'ignore' });
     execFileSync('bash', [path.join(repoRoot, 'scripts', 'dev-ca.sh'), other, '127.0.0.1', 'ctl'], { stdio: 'ignore' });
-    server = await startServer(tempDir('server'), '127.0.0.1:0', ['--tls-cert', `${dir}/server.crt`, '--tls-key', `${dir}/server.key`, '--tls-client-ca', `${dir}/ca.crt`]);
+    server = await startServer(makeTempDir('server'), '127.0.0.1:0', ['--tls-cert', `${dir}/server.crt`, '--tls-key', `${dir}/server.key`, '--tls-client-ca', `${dir}/ca.crt`]);
   });
 
   after(async () => {
     await server?.proc.stop();
-    for (const d of [dir, other]) if (d) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of [dir, other]) if (d) removeTempDir(d);
   });
 
   it('serves a client presenting a certificate from the CA (flags, or the environment)', () => {

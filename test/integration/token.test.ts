@@ -7,7 +7,8 @@ import { repoRoot } from '../../common/paths';
 import { v1 } from '../../common/proto';
 import type { AgentServiceClient } from '../../generated/vxgossip/v1/AgentService';
 import type { ServerMessage__Output } from '../../generated/vxgossip/v1/ServerMessage';
-import { ServerHandle, startServer, tempDir } from '../helpers/server-process';
+import { ServerHandle, startServer } from '../../lab/server-process';
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 
 // The operator token: ctl and API clients must present it; agents (TLS-authenticated) and health
 // checks need not.
@@ -21,15 +22,15 @@ describe('bearer token on the API', function () {
     spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), '--server', server.address, ...args], { encoding: 'utf8', env: { ...process.env, VXGOSSIP_TOKEN: '', ...env } });
 
   before(async () => {
-    dir = tempDir('token');
+    dir = makeTempDir('token');
     fs.writeFileSync(path.join(dir, 'token'), token + '\n');
     fs.writeFileSync(path.join(dir, 'wrong'), 'tok-' + 'y'.repeat(28));
-    server = await startServer(tempDir('server'), '127.0.0.1:0', ['--token-file', path.join(dir, 'token')]);
+    server = await startServer(makeTempDir('server'), '127.0.0.1:0', ['--token-file', path.join(dir, 'token')]);
   });
 
   after(async () => {
     await server?.proc.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   });
 
   it('serves ctl with the token (file or environment) and refuses it without or with a wrong one', () => {

@@ -4,8 +4,8 @@ import { v1 } from '../../common/proto';
 import type { EndpointServiceClient } from '../../generated/vxgossip/v1/EndpointService';
 import type { FdbEvent__Output } from '../../generated/vxgossip/v1/FdbEvent';
 import type { WatchRequest } from '../../generated/vxgossip/v1/WatchRequest';
-import { eventually } from '../helpers/eventually';
-import { ServerHandle, startServer } from '../helpers/server-process';
+import { eventually } from '../../lab/eventually';
+import { ServerHandle, startServer } from '../../lab/server-process';
 import { ReplicatingAgent } from '../../lab/replicating-agent';
 
 interface Watcher {

@@ -8,18 +8,7 @@ import { encodeNeighbour } from '../../../node-agent/netlink/neigh';
 import { decodeEvent } from '../../../node-agent/netlink/notifications';
 import { encodeRoute } from '../../../node-agent/netlink/route';
 import { NetlinkSocket } from '../../../node-agent/netlink/socket';
-
-// Deterministic, so a failure reproduces.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../helpers/prng';
 
 const seeds: Buffer[] = [
   encodeCreateLink({ name: 'vxlan42', kind: 'vxlan', mtu: 1450, alias: 'a', vxlan: { id: 42, local: '198.18.0.10', group: '239.1.1.1', port: 4789, srcPortRange: { min: 1, max: 2 }, learning: false } }),

@@ -2,11 +2,16 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AgentState } from '../../../node-agent/agent-state';
-import { tempDir } from '../../helpers/server-process';
+import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 describe('agent state in --data-dir', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = makeTempDir('agent-state');
+  });
+  afterEach(() => removeTempDir(dir));
+
   it('bumps the incarnation at every start and keeps the last VNI configuration', () => {
-    const dir = tempDir('agent');
     const first = AgentState.open(dir, 'h1');
     assert.equal(first.incarnation, 1);
     first.saveConfig(5, [{ id: 42, name: 'vni-42', mtu: 0, dstport: 4789, mode: 'l2', multicastGroup: '', subnet: '', revision: 5, createTimeMs: 0, updateTimeMs: 0 }]);
@@ -14,20 +19,15 @@ describe('agent state in --data-dir', () => {
     assert.equal(second.incarnation, 2);
     assert.equal(second.configRevision, 5);
     assert.deepEqual(second.vnis.map((v) => v.id), [42]);
-    fs.rmSync(dir, { recursive: true });
   });
 
   it('refuses a data directory that belongs to another node', () => {
-    const dir = tempDir('agent');
     AgentState.open(dir, 'h1');
     assert.throws(() => AgentState.open(dir, 'h2'), /belongs to node "h1", not "h2"/);
-    fs.rmSync(dir, { recursive: true });
   });
 
   it('names the file when its JSON is corrupt', () => {
-    const dir = tempDir('agent');
     fs.writeFileSync(path.join(dir, 'identity.json'), '{"node": ');
     assert.throws(() => AgentState.open(dir, 'h1'), /identity\.json is not valid JSON/);
-    fs.rmSync(dir, { recursive: true });
   });
 });

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { RecordStore } from '../../../../node-agent/state/record-store';
 import { EndpointBody, StateRecord, recordKey } from '../../../../common/fdb-state/record';
 import { sameSummary } from '../../../../node-agent/state/owner-summary';
+import { prng } from '../../../helpers/prng';
 
 const ep = (mac: string, over: Partial<EndpointBody> = {}): EndpointBody => ({
   kind: 'endpoint', vni: 42, mac, ips: ['10.42.0.2/24'], vtep: '198.18.0.10', mobilitySeq: 0, origin: 'api', ...over,
@@ -79,8 +80,8 @@ describe('record store', () => {
   });
 
   it('converges: random operations delivered in random order and duplicated give equal stores', () => {
-    let seed = 7;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const random = prng(7);
+    const rand = (n: number) => Math.floor(random() * n);
     const owners = ['a', 'b', 'c'].map((n) => store(n));
     const log: StateRecord[] = [];
     for (let i = 0; i < 500; i++) {

@@ -1,10 +1,9 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import { VniStore } from '../../server/vni-store';
-import { ReplicaStore } from '../../server/replica-store';
-import { FdbChange, FdbIndex } from '../../server/fdb-index';
-import type { StateRecord } from '../../common/fdb-state/record';
-import { tempDir } from '../helpers/server-process';
+import { VniStore } from '../../../server/vni-store';
+import { ReplicaStore } from '../../../server/replica-store';
+import { FdbChange, FdbIndex } from '../../../server/fdb-index';
+import type { StateRecord } from '../../../common/fdb-state/record';
+import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 const VTEP: Record<string, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3' };
 
@@ -28,7 +27,7 @@ describe('FDB index (server)', () => {
   const dead = new Set<string>();
 
   beforeEach(async () => {
-    dir = tempDir('fdb-index');
+    dir = makeTempDir('fdb-index');
     vnis = await VniStore.open(dir);
     replicas = await ReplicaStore.open(vnis.db);
     dead.clear();
@@ -38,7 +37,7 @@ describe('FDB index (server)', () => {
   });
   afterEach(async () => {
     await vnis.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   });
 
   it('announces a MAC once, moves it to the higher mobility sequence and withdraws it on tombstone', async () => {

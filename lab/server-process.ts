@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { ManagedProcess } from '../../lab/managed-process';
-import { repoRoot } from '../../common/paths';
+import { ManagedProcess } from './managed-process';
+import { makeTempDir } from './temp-dir';
+import { repoRoot } from '../common/paths';
 
 export interface ServerHandle {
   address: string;
@@ -10,12 +9,8 @@ export interface ServerHandle {
   proc: ManagedProcess;
 }
 
-export function tempDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `vxgossip-${label}-`));
-}
-
 // Starts bin/server on a free loopback port and resolves once it logs that it is ready.
-export async function startServer(dataDir = tempDir('server'), listen = '127.0.0.1:0', extra: string[] = []): Promise<ServerHandle> {
+export async function startServer(dataDir = makeTempDir('server'), listen = '127.0.0.1:0', extra: string[] = []): Promise<ServerHandle> {
   const proc = new ManagedProcess('server', process.execPath, [path.join(repoRoot, 'bin', 'server'), '--listen', listen, '--data-dir', dataDir, ...extra]);
   const ready = await proc.waitForLog((r) => r.msg === 'server ready', 15_000);
   return { address: String(ready.address), dataDir, proc };

@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import { VniStore } from '../../server/vni-store';
-import { ReplicaChange, ReplicaStore, SpoofedRecordError } from '../../server/replica-store';
-import type { StateRecord } from '../../common/fdb-state/record';
-import { tempDir } from '../helpers/server-process';
+import { VniStore } from '../../../server/vni-store';
+import { ReplicaChange, ReplicaStore, SpoofedRecordError } from '../../../server/replica-store';
+import type { StateRecord } from '../../../common/fdb-state/record';
+import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 const record = (owner: string, mac: string, counter: number): StateRecord => ({
   owner, version: { incarnation: 1, counter }, tombstone: false, originTimeMs: 0,
@@ -15,12 +14,12 @@ describe('replica store (server)', () => {
   let vnis: VniStore;
 
   beforeEach(async () => {
-    dir = tempDir('replicas');
+    dir = makeTempDir('replicas');
     vnis = await VniStore.open(dir);
   });
   afterEach(async () => {
     await vnis.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   });
 
   it('commits concurrent batches together: each acknowledged with its own newest version, revisions in emission order, all durable', async () => {

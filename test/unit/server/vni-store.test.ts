@@ -1,19 +1,18 @@
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from '../../server/vni-store';
-import { ValidationError } from '../../common/validation';
-import { tempDir } from '../helpers/server-process';
+import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from '../../../server/vni-store';
+import { ValidationError } from '../../../common/validation';
+import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 describe('VNI store (level)', () => {
   let dir: string;
   let store: VniStore;
   beforeEach(async () => {
-    dir = tempDir('store');
+    dir = makeTempDir('store');
     store = await VniStore.open(dir);
   });
   afterEach(async () => {
     await store.close().catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   });
 
   it('assigns increasing revisions and survives reopening', async () => {
