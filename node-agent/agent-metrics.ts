@@ -7,6 +7,7 @@ export interface AgentGauges {
   members: Record<string, number>;
   queuedBroadcasts: number;
   rejected: { malformed: number; spoofed: number };
+  accepted: { applied: number; refuted: number };
   records: number;
   duplicatesFrozen: number;
 }
@@ -24,6 +25,7 @@ export class AgentMetrics {
   readonly members = this.registry.gauge('vxgossip_gossip_members', 'Gossip members by state (alive|suspect|dead|left)');
   readonly queueDepth = this.registry.gauge('vxgossip_gossip_broadcast_queue_depth', 'Broadcasts waiting to be sent');
   readonly rejected = this.registry.gauge('vxgossip_gossip_records_rejected', 'Records dropped since start, by reason (malformed|spoofed)');
+  readonly accepted = this.registry.gauge('vxgossip_gossip_records_accepted', 'Records from peers taken since start, by outcome (applied|refuted: a version of our own we did not issue)');
   readonly records = this.registry.gauge('vxgossip_records', 'Live records held, own and remote');
   readonly duplicatesFrozen = this.registry.gauge('vxgossip_fdb_duplicates_frozen', 'Local MACs this host froze as duplicates (they kept moving between hosts)');
   readonly duplicateFreezes = this.registry.counter('vxgossip_fdb_duplicate_freezes_total', 'MACs frozen as duplicates by this host since start');
@@ -38,6 +40,7 @@ export class AgentMetrics {
     for (const [state, n] of Object.entries(g.members)) this.members.set({ state }, n);
     this.queueDepth.set({}, g.queuedBroadcasts);
     for (const [reason, n] of Object.entries(g.rejected)) this.rejected.set({ reason }, n);
+    for (const [outcome, n] of Object.entries(g.accepted)) this.accepted.set({ outcome }, n);
     this.records.set({}, g.records);
     this.duplicatesFrozen.set({}, g.duplicatesFrozen);
   }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readJson, writeJsonAtomic } from '../common/atomic-file';
+import { readJson, writeJsonAtomic } from './atomic-file';
 import type { VniConfig } from '../common/vni';
 
 interface Identity {

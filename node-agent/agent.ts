@@ -158,7 +158,8 @@ export class Agent {
     metrics?.registry.onCollect(() =>
       metrics.set({
         statuses: this.loop.status(), members: this.peers.countsByState(), queuedBroadcasts: this.cluster?.queuedBroadcasts() ?? 0,
-        rejected: { malformed: this.sync.counters.malformed, spoofed: this.sync.counters.rejected }, records: this.store.liveCount(),
+        rejected: { malformed: this.sync.counters.malformed, spoofed: this.sync.counters.rejected },
+        accepted: { applied: this.sync.counters.applied, refuted: this.sync.counters.refuted }, records: this.store.liveCount(),
         duplicatesFrozen: this.duplicates.frozen().length,
       }),
     );

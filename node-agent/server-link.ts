@@ -8,7 +8,7 @@ import type { AgentServiceClient } from '../generated/vxgossip/v1/AgentService';
 import type { Hello } from '../generated/vxgossip/v1/Hello';
 import type { Command__Output } from '../generated/vxgossip/v1/Command';
 import type { CommandResult } from '../generated/vxgossip/v1/CommandResult';
-import { Backoff } from '../common/backoff';
+import { Backoff } from './backoff';
 import type { Logger } from '../common/log';
 import { v1 } from '../common/proto';
 import { vniFromProto } from '../common/vni-proto';

@@ -7,7 +7,7 @@ import type { ProgrammingStatus__Output } from '../generated/vxgossip/v1/Program
 import type { Node, Node__Output } from '../generated/vxgossip/v1/Node';
 import type { Command } from '../generated/vxgossip/v1/Command';
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
-import { RpcError } from '../common/grpc-errors';
+import { RpcError } from './grpc-errors';
 import type { Logger } from '../common/log';
 import { vniToProto } from '../common/vni-proto';
 import type { VniConfig } from '../common/vni';

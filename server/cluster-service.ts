@@ -3,7 +3,7 @@ import type { ClusterServiceHandlers } from '../generated/vxgossip/v1/ClusterSer
 import type { Command } from '../generated/vxgossip/v1/Command';
 import type { KeyringResponse } from '../generated/vxgossip/v1/KeyringResponse';
 import type { Logger } from '../common/log';
-import { RpcError } from '../common/grpc-errors';
+import { RpcError } from './grpc-errors';
 import type { AgentHub } from './agent-hub';
 import type { VniStore } from './vni-store';
 import { unary } from './rpc';

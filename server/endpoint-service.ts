@@ -3,7 +3,7 @@ import type { EndpointServiceHandlers } from '../generated/vxgossip/v1/EndpointS
 import type { EndpointFilter__Output } from '../generated/vxgossip/v1/EndpointFilter';
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import type { Logger } from '../common/log';
-import { RpcError } from '../common/grpc-errors';
+import { RpcError } from './grpc-errors';
 import { checkInterfaceName, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from '../common/validation';
 import type { EndpointRecord } from '../common/fdb-state/winner-rule';
 import type { AgentHub } from './agent-hub';

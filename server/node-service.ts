@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { NodeServiceHandlers } from '../generated/vxgossip/v1/NodeService';
 import type { Logger } from '../common/log';
-import { RpcError } from '../common/grpc-errors';
+import { RpcError } from './grpc-errors';
 import type { AgentHub } from './agent-hub';
 import { unary } from './rpc';
 

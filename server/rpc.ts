@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/log';
-import { ErrorMapping, toServiceError } from '../common/grpc-errors';
+import { ErrorMapping, toServiceError } from './grpc-errors';
 
 type RpcObserver = (method: string, code: string, seconds: number) => void;
 let observer: RpcObserver = () => undefined;

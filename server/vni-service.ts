@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { VniServiceHandlers } from '../generated/vxgossip/v1/VniService';
 import type { Logger } from '../common/log';
-import type { ErrorMapping } from '../common/grpc-errors';
+import type { ErrorMapping } from './grpc-errors';
 import { vniInputFromProto, vniToProto } from '../common/vni-proto';
 import { checkVniId } from '../common/validation';
 import type { AgentHub } from './agent-hub';

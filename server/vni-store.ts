@@ -1,5 +1,5 @@
 import { Level } from 'level';
-import { SerialQueue } from '../common/serial-queue';
+import { SerialQueue } from './serial-queue';
 import { VniConfig, VniInput, checkMtu, checkPortSharing, defaultVniName, normaliseVni, UPDATABLE_FIELDS } from '../common/vni';
 import { ValidationError, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
 import { sortKey } from './pagination';

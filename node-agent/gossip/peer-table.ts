@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/log';
-import { messageCodec } from '../../common/proto-codec';
+import { messageCodec } from './proto-codec';
 import type { NodeMeta, NodeMeta__Output } from '../../generated/vxgossip/v1/NodeMeta';
 import type { Node } from '../../generated/vxgossip/v1/Node';
 import type { GossipCluster, Peer, PeerState } from './cluster';

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/log';
-import { messageCodec } from '../../common/proto-codec';
+import { messageCodec } from './proto-codec';
 import { recordFromProto, recordToProto } from '../../common/record-proto';
 import { recordKey, StateRecord } from '../../common/fdb-state/record';
 import { newer } from '../../common/fdb-state/version';

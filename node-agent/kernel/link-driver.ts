@@ -1,3 +1,4 @@
+import type { LinkChanges as NetlinkLinkChanges } from '../netlink';
 import type { BridgeSpec, VxlanSpec } from './vni-devices';
 
 // What the device reconciler reads and writes in the kernel; kernel-link-driver.ts implements it
@@ -28,13 +29,8 @@ export interface BridgePortOptions {
   neighSuppress: boolean;
 }
 
-export interface LinkChanges {
-  mtu?: number;
-  mac?: string;
-  up?: boolean;
-  master?: number;
-  alias?: string;
-}
+// The in-place changes the device reconciler makes: a subset of what rtnetlink can change.
+export type LinkChanges = Pick<NetlinkLinkChanges, 'mtu' | 'mac' | 'up' | 'master' | 'alias'>;
 
 export interface LinkDriver {
   listLinks(): Promise<KernelLink[]>;

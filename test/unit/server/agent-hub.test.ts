@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { AgentHub, AgentStream } from '../../../server/agent-hub';
-import { RpcError } from '../../../common/grpc-errors';
+import { RpcError } from '../../../server/grpc-errors';
 import { createLogger } from '../../../common/log';
 import type { VniConfig } from '../../../common/vni';
 import type { ServerMessage } from '../../../generated/vxgossip/v1/ServerMessage';

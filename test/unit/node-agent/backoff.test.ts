@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { Backoff } from '../../common/backoff';
+import { Backoff } from '../../../node-agent/backoff';
 
 describe('backoff', () => {
   it('doubles up to the ceiling, with jitter of ±20 %, and resets', () => {

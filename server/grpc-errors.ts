@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ValidationError } from './validation';
+import { ValidationError } from '../common/validation';
 
 // An error that already knows the gRPC status it should be answered with.
 export class RpcError extends Error {
