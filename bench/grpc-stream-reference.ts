@@ -9,7 +9,9 @@ import { v1 } from '../common/proto';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
 import { numberedMac } from '../lab/numbered-mac';
 
-const { values } = parseArgs({ options: { watchers: { type: 'string' }, events: { type: 'string' }, rate: { type: 'string', default: '0' } } });
+const { values } = parseArgs({
+  options: { watchers: { type: 'string' }, events: { type: 'string' }, rate: { type: 'string', default: '0' } },
+});
 const WATCHERS = Number(values.watchers);
 const EVENTS = Number(values.events);
 const RATE = Number(values.rate);
@@ -30,8 +32,17 @@ function burst(from = 0): void {
   const until = RATE > 0 ? Math.min(EVENTS, from + (RATE * TICK_MS) / 1000) : EVENTS;
   for (let i = from; i < until; i++) {
     const event: FdbEvent = {
-      type: 'EVENT_TYPE_ADDED', revision: i + 1,
-      entry: { vni: 42, mac: numberedMac(i), vtep: '198.18.0.11', node: 'h1', kind: 'FDB_ENTRY_KIND_UNICAST', mobilitySeq: 0, version: { incarnation: 1, counter: Date.now() } },
+      type: 'EVENT_TYPE_ADDED',
+      revision: i + 1,
+      entry: {
+        vni: 42,
+        mac: numberedMac(i),
+        vtep: '198.18.0.11',
+        node: 'h1',
+        kind: 'FDB_ENTRY_KIND_UNICAST',
+        mobilitySeq: 0,
+        version: { incarnation: 1, counter: Date.now() },
+      },
     };
     for (const call of calls) call.write(event);
   }

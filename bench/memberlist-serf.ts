@@ -15,13 +15,20 @@ import type { Config } from 'memberlist-ts';
 import { eventually } from '../lab/eventually';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 
-const { values } = parseArgs({ options: { nodes: { type: 'string', default: '20' }, sim: { type: 'string', default: '10,100,1000' }, 'sim-only': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '20' },
+    sim: { type: 'string', default: '10,100,1000' },
+    'sim-only': { type: 'boolean', default: false },
+  },
+});
 const NODES = Number(values.nodes);
 const BROADCASTS = 10;
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
 
 // Figures taken when a poll succeeds are only as fine as the polling.
 const POLL_MS = 10;
@@ -77,19 +84,35 @@ function cpuSeconds(pid: number): number {
 async function ours(results: string[]): Promise<void> {
   progress(`${NODES} memberlist-ts nodes on loopback`);
   const nodes: BenchNode[] = [];
-  for (let i = 0; i < NODES; i++) nodes.push(await startNode(`ts${i}`, { bindAddr: `127.0.1.${i + 1}`, bindPort: 7946 }));
+  for (let i = 0; i < NODES; i++)
+    nodes.push(await startNode(`ts${i}`, { bindAddr: `127.0.1.${i + 1}`, bindPort: 7946 }));
   try {
     for (const n of nodes.slice(1)) await n.m.join([`127.0.1.1:7946`]);
-    await eventually(() => assert.ok(nodes.every((n) => n.m.numMembers() === NODES), 'everyone sees everyone'), 60_000, POLL_MS);
+    await eventually(
+      () =>
+        assert.ok(
+          nodes.every((n) => n.m.numMembers() === NODES),
+          'everyone sees everyone',
+        ),
+      60_000,
+      POLL_MS,
+    );
     const spreads: number[] = [];
     for (let b = 0; b < BROADCASTS; b++) {
       const origin = nodes[b % nodes.length];
       const id = `b${b}`;
       const sent = originate(origin, id);
-      const t = await eventually(() => {
-        assert.ok(nodes.every((n) => n.seen.has(id)), `broadcast ${id} everywhere`);
-        return Math.max(...nodes.map((n) => n.seen.get(id)!)) - sent;
-      }, 30_000, POLL_MS);
+      const t = await eventually(
+        () => {
+          assert.ok(
+            nodes.every((n) => n.seen.has(id)),
+            `broadcast ${id} everywhere`,
+          );
+          return Math.max(...nodes.map((n) => n.seen.get(id)!)) - sent;
+        },
+        30_000,
+        POLL_MS,
+      );
       spreads.push(t);
     }
     const cpuBefore = process.cpuUsage();
@@ -99,11 +122,22 @@ async function ours(results: string[]): Promise<void> {
     const victim = nodes[nodes.length - 1];
     const killedAt = Date.now();
     await victim.m.shutdown();
-    const detection = await eventually(() => {
-      assert.ok(nodes.slice(0, -1).every((n) => n.m.allNodes().find((x) => x.name === victim.m.config.name)?.state === NodeStateType.Dead), 'everyone declares the victim dead');
-      return Date.now() - killedAt;
-    }, 120_000, POLL_MS);
-    results.push(`memberlist-ts, ${NODES} nodes: broadcast to all p50 ${quantile(spreads, 0.5)} ms, max ${Math.max(...spreads)} ms; kill -> dead everywhere ${detection} ms; idle CPU ${perNode.toFixed(2)}% of a core per node`);
+    const detection = await eventually(
+      () => {
+        assert.ok(
+          nodes
+            .slice(0, -1)
+            .every((n) => n.m.allNodes().find((x) => x.name === victim.m.config.name)?.state === NodeStateType.Dead),
+          'everyone declares the victim dead',
+        );
+        return Date.now() - killedAt;
+      },
+      120_000,
+      POLL_MS,
+    );
+    results.push(
+      `memberlist-ts, ${NODES} nodes: broadcast to all p50 ${quantile(spreads, 0.5)} ms, max ${Math.max(...spreads)} ms; kill -> dead everywhere ${detection} ms; idle CPU ${perNode.toFixed(2)}% of a core per node`,
+    );
     Object.assign(measured, { spread: quantile(spreads, 0.5), detection, cpu: perNode });
   } finally {
     for (const n of nodes) await n.m.shutdown();
@@ -115,11 +149,26 @@ const measured: { spread?: number; detection?: number; cpu?: number } = {};
 async function serf(results: string[], tmp: string): Promise<void> {
   progress(`${NODES} serf agents on loopback`);
   const handler = path.join(tmp, 'handler.sh');
-  fs.writeFileSync(handler, `#!/bin/sh\nnow=$(date +%s%N)\nwhile read -r line || [ -n "$line" ]; do echo "$now $SERF_EVENT $SERF_USER_EVENT $line" >> "${tmp}/$SERF_SELF_NAME.log"; done\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    handler,
+    `#!/bin/sh\nnow=$(date +%s%N)\nwhile read -r line || [ -n "$line" ]; do echo "$now $SERF_EVENT $SERF_USER_EVENT $line" >> "${tmp}/$SERF_SELF_NAME.log"; done\n`,
+    { mode: 0o755 },
+  );
   const agents = Array.from({ length: NODES }, (_, i) => ({
     name: `serf${i}`,
     rpc: `127.0.2.${i + 1}:7373`,
-    child: spawn('serf', ['agent', `-node=serf${i}`, `-bind=127.0.2.${i + 1}:7946`, `-rpc-addr=127.0.2.${i + 1}:7373`, `-event-handler=${handler}`, '-log-level=warn'], { stdio: 'ignore' }),
+    child: spawn(
+      'serf',
+      [
+        'agent',
+        `-node=serf${i}`,
+        `-bind=127.0.2.${i + 1}:7946`,
+        `-rpc-addr=127.0.2.${i + 1}:7373`,
+        `-event-handler=${handler}`,
+        '-log-level=warn',
+      ],
+      { stdio: 'ignore' },
+    ),
   }));
   const log = (name: string) => {
     const f = path.join(tmp, `${name}.log`);
@@ -128,25 +177,35 @@ async function serf(results: string[], tmp: string): Promise<void> {
   try {
     await sleep(1500);
     for (const a of agents.slice(1)) await run('serf', ['join', `-rpc-addr=${a.rpc}`, '127.0.2.1:7946']);
-    await eventually(async () => {
-      const out = (await run('serf', ['members', `-rpc-addr=${agents[NODES - 1].rpc}`, '-status=alive'])).stdout;
-      assert.equal(out.trim().split('\n').length, NODES, 'serf members everywhere');
-    }, 60_000, POLL_MS);
+    await eventually(
+      async () => {
+        const out = (await run('serf', ['members', `-rpc-addr=${agents[NODES - 1].rpc}`, '-status=alive'])).stdout;
+        assert.equal(out.trim().split('\n').length, NODES, 'serf members everywhere');
+      },
+      60_000,
+      POLL_MS,
+    );
     const spreads: number[] = [];
     for (let b = 0; b < BROADCASTS; b++) {
       const origin = agents[b % agents.length];
       const sent = Date.now();
       await run('serf', ['event', `-rpc-addr=${origin.rpc}`, '-coalesce=false', 'bench', `b${b}`]);
-      const t = await eventually(() => {
-        const times: number[] = [];
-        for (const a of agents) {
-          if (a === origin) continue;
-          const line = log(a.name).split('\n').find((l) => l.endsWith(` user bench b${b}`));
-          assert.ok(line, `serf event b${b} on ${a.name}`);
-          times.push(Number(line.split(' ')[0]) / 1e6 - sent);
-        }
-        return Math.max(...times);
-      }, 30_000, POLL_MS);
+      const t = await eventually(
+        () => {
+          const times: number[] = [];
+          for (const a of agents) {
+            if (a === origin) continue;
+            const line = log(a.name)
+              .split('\n')
+              .find((l) => l.endsWith(` user bench b${b}`));
+            assert.ok(line, `serf event b${b} on ${a.name}`);
+            times.push(Number(line.split(' ')[0]) / 1e6 - sent);
+          }
+          return Math.max(...times);
+        },
+        30_000,
+        POLL_MS,
+      );
       spreads.push(t);
     }
     const before = agents.map((a) => cpuSeconds(a.child.pid!));
@@ -155,18 +214,28 @@ async function serf(results: string[], tmp: string): Promise<void> {
     const victim = agents[NODES - 1];
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
-    const detection = await eventually(() => {
-      const times: number[] = [];
-      for (const a of agents.slice(0, -1)) {
-        const line = log(a.name).split('\n').find((l) => new RegExp(` member-failed +${victim.name}\\s`).test(l));
-        assert.ok(line, `serf member-failed on ${a.name}`);
-        times.push(Number(line.split(' ')[0]) / 1e6 - killedAt);
-      }
-      return Math.max(...times);
-    }, 120_000, POLL_MS);
+    const detection = await eventually(
+      () => {
+        const times: number[] = [];
+        for (const a of agents.slice(0, -1)) {
+          const line = log(a.name)
+            .split('\n')
+            .find((l) => new RegExp(` member-failed +${victim.name}\\s`).test(l));
+          assert.ok(line, `serf member-failed on ${a.name}`);
+          times.push(Number(line.split(' ')[0]) / 1e6 - killedAt);
+        }
+        return Math.max(...times);
+      },
+      120_000,
+      POLL_MS,
+    );
     const serfCpu = quantile(cpu, 0.5);
-    results.push(`serf 0.9.4, ${NODES} agents: event to all p50 ${Math.round(quantile(spreads, 0.5))} ms, max ${Math.round(Math.max(...spreads))} ms; kill -> member-failed everywhere ${Math.round(detection)} ms; idle CPU ${serfCpu.toFixed(2)}% of a core per agent`);
-    results.push(`ratios (ours / serf): broadcast p50 ${(measured.spread! / quantile(spreads, 0.5)).toFixed(2)}, failure detection ${(measured.detection! / detection).toFixed(2)}, CPU ${(measured.cpu! / serfCpu).toFixed(2)} (target <= 1.0 for the first two)`);
+    results.push(
+      `serf 0.9.4, ${NODES} agents: event to all p50 ${Math.round(quantile(spreads, 0.5))} ms, max ${Math.round(Math.max(...spreads))} ms; kill -> member-failed everywhere ${Math.round(detection)} ms; idle CPU ${serfCpu.toFixed(2)}% of a core per agent`,
+    );
+    results.push(
+      `ratios (ours / serf): broadcast p50 ${(measured.spread! / quantile(spreads, 0.5)).toFixed(2)}, failure detection ${(measured.detection! / detection).toFixed(2)}, CPU ${(measured.cpu! / serfCpu).toFixed(2)} (target <= 1.0 for the first two)`,
+    );
   } finally {
     for (const a of agents) a.child.kill('SIGKILL');
   }
@@ -187,7 +256,10 @@ async function simulation(results: string[], sizes: number[]): Promise<void> {
       pushPullIntervalMs: 0,
     });
     const nodes: BenchNode[] = [];
-    for (let i = 0; i < n; i++) nodes.push(await startNode(`sim${i}`, { ...over(i), advertiseAddr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }));
+    for (let i = 0; i < n; i++)
+      nodes.push(
+        await startNode(`sim${i}`, { ...over(i), advertiseAddr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }),
+      );
     try {
       // Everyone joins one seed, then syncs with it once more: each push/pull carries the whole
       // member list, so membership is complete without waiting for N² alive messages to spread.
@@ -200,29 +272,48 @@ async function simulation(results: string[], sizes: number[]): Promise<void> {
       }
       progress(`  ${n} joined; waiting for full membership`);
       // Checking N members on N nodes is itself O(N²): once a second is enough.
-      await eventually(() => assert.ok(nodes.every((x) => x.m.numMembers() === n), 'full membership'), 600_000, n > 100 ? 1000 : POLL_MS);
+      await eventually(
+        () =>
+          assert.ok(
+            nodes.every((x) => x.m.numMembers() === n),
+            'full membership',
+          ),
+        600_000,
+        n > 100 ? 1000 : POLL_MS,
+      );
       // The joins leave every node with a backlog of alive messages that goes out before user
       // broadcasts; measure dissemination on a quiet cluster.
       progress('  full membership; waiting for the join backlog to drain');
       let lastReport = Date.now();
-      await eventually(() => {
-        const queued = nodes.reduce((sum, x) => sum + x.m.numQueuedBroadcasts(), 0);
-        if (Date.now() - lastReport > 15_000) {
-          progress(`  ${queued} membership messages still queued across ${n} nodes`);
-          lastReport = Date.now();
-        }
-        assert.equal(queued, 0, 'broadcast queues drained');
-      }, 1_800_000, n > 100 ? 1000 : POLL_MS);
+      await eventually(
+        () => {
+          const queued = nodes.reduce((sum, x) => sum + x.m.numQueuedBroadcasts(), 0);
+          if (Date.now() - lastReport > 15_000) {
+            progress(`  ${queued} membership messages still queued across ${n} nodes`);
+            lastReport = Date.now();
+          }
+          assert.equal(queued, 0, 'broadcast queues drained');
+        },
+        1_800_000,
+        n > 100 ? 1000 : POLL_MS,
+      );
       progress('  quiet; broadcasting');
       const rounds: number[] = [];
       const wallRounds: number[] = [];
       for (let b = 0; b < 3; b++) {
         const id = `sim-b${b}`;
         const sent = originate(nodes[b], id);
-        const t = await eventually(() => {
-          assert.ok(nodes.every((x) => x.seen.has(id)), `simulated broadcast to ${n}`);
-          return Date.now() - sent;
-        }, 300_000, POLL_MS);
+        const t = await eventually(
+          () => {
+            assert.ok(
+              nodes.every((x) => x.seen.has(id)),
+              `simulated broadcast to ${n}`,
+            );
+            return Date.now() - sent;
+          },
+          300_000,
+          POLL_MS,
+        );
         rounds.push(Math.max(...nodes.map((x) => x.hops.get(id)!)));
         wallRounds.push(t / gossipIntervalMs);
       }
@@ -252,7 +343,13 @@ async function main(): Promise<void> {
       await ours(results);
       await serf(results, tmp);
     }
-    await simulation(results, values.sim!.split(',').map(Number).filter((x) => x > 0));
+    await simulation(
+      results,
+      values
+        .sim!.split(',')
+        .map(Number)
+        .filter((x) => x > 0),
+    );
   } finally {
     removeTempDir(tmp);
   }

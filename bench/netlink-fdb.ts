@@ -30,7 +30,8 @@ async function timedAsync<T>(fn: () => Promise<T>): Promise<{ value: T; seconds:
 
 function assertAllAccepted(step: string, errors: Array<Error | undefined>): void {
   const failed = errors.filter((e) => e !== undefined);
-  if (failed.length > 0) throw new Error(`${step}: ${failed.length} of ${errors.length} refused, first: ${failed[0]!.message}`);
+  if (failed.length > 0)
+    throw new Error(`${step}: ${failed.length} of ${errors.length} refused, first: ${failed[0]!.message}`);
 }
 
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -48,11 +49,31 @@ async function main(): Promise<void> {
   }
   const tmp = makeTempDir('bench-netlink');
   try {
-    host.exec('ip', ['link', 'add', 'vxbench', 'type', 'vxlan', 'id', '42', 'local', host.ip, 'dev', 'eth0', 'dstport', '4789', 'nolearning']);
+    host.exec('ip', [
+      'link',
+      'add',
+      'vxbench',
+      'type',
+      'vxlan',
+      'id',
+      '42',
+      'local',
+      host.ip,
+      'dev',
+      'eth0',
+      'dstport',
+      '4789',
+      'nolearning',
+    ]);
     host.exec('ip', ['link', 'set', 'vxbench', 'up']);
     const rt = Rtnetlink.open({ netns: `/run/netns/${host.netns}` });
     const dev = (await rt.links.get('vxbench'))!;
-    const entries: FdbEntry[] = Array.from({ length: count }, (_, i) => ({ ifindex: dev.index, mac: mac(i), dst: vtep(i), self: true }));
+    const entries: FdbEntry[] = Array.from({ length: count }, (_, i) => ({
+      ifindex: dev.index,
+      mac: mac(i),
+      dst: vtep(i),
+      self: true,
+    }));
 
     progress(`vxgossip rtnetlink: adding ${count} entries`);
     const ourAdd = await timedAsync(() => rt.fdb.addMany(entries));
@@ -72,11 +93,18 @@ async function main(): Promise<void> {
     progress('bridge -batch: adding');
     const addFile = path.join(tmp, 'add');
     const delFile = path.join(tmp, 'del');
-    fs.writeFileSync(addFile, entries.map((e) => `fdb add ${e.mac} dev vxbench dst ${e.dst} self permanent\n`).join(''));
+    fs.writeFileSync(
+      addFile,
+      entries.map((e) => `fdb add ${e.mac} dev vxbench dst ${e.dst} self permanent\n`).join(''),
+    );
     fs.writeFileSync(delFile, entries.map((e) => `fdb del ${e.mac} dev vxbench dst ${e.dst} self\n`).join(''));
     const refAdd = timed(() => host.exec('bridge', ['-batch', addFile]));
     progress('bridge: dumping');
-    const refDump = timed(() => execFileSync('ip', ['netns', 'exec', host.netns, 'bridge', 'fdb', 'show', 'dev', 'vxbench'], { maxBuffer: 1 << 30 }).toString());
+    const refDump = timed(() =>
+      execFileSync('ip', ['netns', 'exec', host.netns, 'bridge', 'fdb', 'show', 'dev', 'vxbench'], {
+        maxBuffer: 1 << 30,
+      }).toString(),
+    );
     const refDumped = refDump.value.split('\n').filter((l) => l.includes(' dst ')).length;
     if (refDumped !== count) throw new Error(`bridge fdb show printed ${refDumped} entries, expected ${count}`);
     progress('bridge -batch: deleting');
@@ -91,7 +119,9 @@ async function main(): Promise<void> {
     console.log(`FDB programming, ${count} entries over ${VTEPS} VTEPs on one vxlan device (kernel ${os.release()})`);
     console.log('step     vxgossip entries/s   bridge -batch entries/s   ratio');
     for (const [step, ours, ref] of rows) {
-      console.log(`${step.padEnd(8)} ${String(ours).padStart(18)}   ${String(ref).padStart(23)}   ${(ours / ref).toFixed(2)}x`);
+      console.log(
+        `${step.padEnd(8)} ${String(ours).padStart(18)}   ${String(ref).padStart(23)}   ${(ours / ref).toFixed(2)}x`,
+      );
     }
     console.log(`peak RSS of the vxgossip run: ${peakRssMb.toFixed(1)} MB (target <= 150 MB)`);
   } finally {

@@ -21,7 +21,14 @@ import { startServer } from '../lab/server-process';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 import { macNumber, numberedMac } from '../lab/numbered-mac';
 
-const { values } = parseArgs({ options: { watchers: { type: 'string', default: '100' }, changes: { type: 'string', default: '10000' }, records: { type: 'string', default: '100000' }, pace: { type: 'string', default: '500' } } });
+const { values } = parseArgs({
+  options: {
+    watchers: { type: 'string', default: '100' },
+    changes: { type: 'string', default: '10000' },
+    records: { type: 'string', default: '100000' },
+    pace: { type: 'string', default: '500' },
+  },
+});
 const PACE = Number(values.pace);
 const WATCHERS = Number(values.watchers);
 const CHANGES = Number(values.changes);
@@ -49,7 +56,12 @@ interface Delivery {
 
 // Opens W watchers (each on its own connection, as separate clients would be) and resolves when all
 // of them have received `expected` change events; `ready` once each has its snapshot, if one comes.
-function watchers(address: string, expected: number, sentAt: (e: FdbEvent__Output) => number, snapshot: boolean): { ready: Promise<void>; done: Promise<Delivery> } {
+function watchers(
+  address: string,
+  expected: number,
+  sentAt: (e: FdbEvent__Output) => number,
+  snapshot: boolean,
+): { ready: Promise<void>; done: Promise<Delivery> } {
   const d: Delivery = { received: 0, latencies: new Float64Array(WATCHERS * expected), firstMs: 0, lastMs: 0 };
   const clients: EndpointServiceClient[] = [];
   let snapshotEnds = 0;
@@ -57,7 +69,9 @@ function watchers(address: string, expected: number, sentAt: (e: FdbEvent__Outpu
   const ready = new Promise<void>((r) => (resolveReady = r));
   const done = new Promise<Delivery>((resolve, reject) => {
     for (let w = 0; w < WATCHERS; w++) {
-      const client: EndpointServiceClient = new (v1().EndpointService)(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+      const client: EndpointServiceClient = new (v1().EndpointService)(address, grpc.credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+      });
       clients.push(client);
       const call = client.watchFdb({});
       call.on('data', (e: FdbEvent__Output) => {
@@ -98,7 +112,14 @@ function report(label: string, d: Delivery, feedSeconds?: number): { rate: numbe
 
 // Each agent sends its share in batches, one batch in flight, all agents at once; with a pace (changes
 // per second over all agents), each agent spaces its batches to match.
-async function feed(agents: ReplicatingAgent[], total: number, offset: number, batch: number, sentAt?: Float64Array, pace = 0): Promise<void> {
+async function feed(
+  agents: ReplicatingAgent[],
+  total: number,
+  offset: number,
+  batch: number,
+  sentAt?: Float64Array,
+  pace = 0,
+): Promise<void> {
   const began = Date.now();
   await Promise.all(
     agents.map(async (agent, a) => {
@@ -130,12 +151,17 @@ interface Run {
 // One run against our server: the watchers take their snapshot, then the agents send the changes.
 async function ours(pace: number): Promise<Run> {
   const server = await startServer(makeTempDir('bench-watch'));
-  const agents = Array.from({ length: AGENTS }, (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`));
+  const agents = Array.from(
+    { length: AGENTS },
+    (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`),
+  );
   try {
     const sentAt = new Float64Array(CHANGES);
     const w = watchers(server.address, CHANGES, (e) => sentAt[macNumber(e.entry!.mac!)], true);
     await w.ready;
-    progress(`${WATCHERS} watchers have their snapshot; ${AGENTS} agents send ${CHANGES} changes${pace ? ` at ${pace}/s` : ''}`);
+    progress(
+      `${WATCHERS} watchers have their snapshot; ${AGENTS} agents send ${CHANGES} changes${pace ? ` at ${pace}/s` : ''}`,
+    );
     const started = Date.now();
     await feed(agents, CHANGES, 0, pace ? PACED_BATCH : BATCH, sentAt, pace);
     const feedSeconds = (Date.now() - started) / 1000;
@@ -152,7 +178,10 @@ async function ours(pace: number): Promise<Run> {
 
 async function reference(pace: number): Promise<Run> {
   const args = ['--watchers', String(WATCHERS), '--events', String(CHANGES), '--rate', String(pace)];
-  const proc = new ManagedProcess('reference', process.execPath, [path.join(repoRoot, 'dist', 'bench', 'grpc-stream-reference.js'), ...args]);
+  const proc = new ManagedProcess('reference', process.execPath, [
+    path.join(repoRoot, 'dist', 'bench', 'grpc-stream-reference.js'),
+    ...args,
+  ]);
   try {
     const ready = await proc.waitForLog((r) => r.msg === 'reference ready', 15_000);
     progress(`reference: ${WATCHERS} watchers on a bare grpc-js stream${pace ? ` at ${pace} events/s` : ''}`);
@@ -166,7 +195,10 @@ async function reference(pace: number): Promise<Run> {
 async function memory(): Promise<void> {
   const dataDir = makeTempDir('bench-records');
   let server = await startServer(dataDir);
-  const agents = Array.from({ length: AGENTS }, (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`));
+  const agents = Array.from(
+    { length: AGENTS },
+    (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`),
+  );
   try {
     const idle = memoryMb(server.proc.child.pid!);
     const started = Date.now();
@@ -195,7 +227,10 @@ async function memory(): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(`watch fan-out: ${WATCHERS} watchers, ${CHANGES} FDB changes from ${AGENTS} agents`);
-  const compare = (a: Run, b: Run) => console.log(`  ratio (ours / reference): throughput ${(a.rate / b.rate).toFixed(2)}, p99 latency ${(a.p99 / b.p99).toFixed(2)}`);
+  const compare = (a: Run, b: Run) =>
+    console.log(
+      `  ratio (ours / reference): throughput ${(a.rate / b.rate).toFixed(2)}, p99 latency ${(a.p99 / b.p99).toFixed(2)}`,
+    );
   compare(await ours(0), await reference(0));
   if (PACE > 0) compare(await ours(PACE), await reference(PACE));
   if (RECORDS > 0) await memory();

@@ -6,10 +6,17 @@ import * as http from 'node:http';
 type Labels = Record<string, string | number>;
 
 const labelKey = (labels: Labels) =>
-  Object.keys(labels).sort().map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+  Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',');
 
 abstract class Metric {
-  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge' | 'histogram') {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'histogram',
+  ) {}
   abstract samples(): string[];
   render(): string {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.samples()].join('\n');
@@ -45,7 +52,11 @@ export type Gauge = Pick<Scalar, 'set' | 'reset'>;
 export class Histogram extends Metric {
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
 
-  constructor(name: string, help: string, private readonly buckets: number[]) {
+  constructor(
+    name: string,
+    help: string,
+    private readonly buckets: number[],
+  ) {
     super(name, help, 'histogram');
   }
 
@@ -65,7 +76,11 @@ export class Histogram extends Metric {
     for (const [k, s] of this.series) {
       const sep = k ? `${k},` : '';
       this.buckets.forEach((b, i) => out.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`));
-      out.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`, `${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`, `${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);
+      out.push(
+        `${this.name}_bucket{${sep}le="+Inf"} ${s.count}`,
+        `${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`,
+        `${this.name}_count${k ? `{${k}}` : ''} ${s.count}`,
+      );
     }
     return out;
   }
@@ -104,7 +119,11 @@ export class Registry {
 
   // Serves /metrics, and /healthz and /readyz when a readiness probe is given (200 when ready, 503
   // otherwise, with the checks as JSON); resolves with the bound address.
-  serve(host: string, port: number, readiness?: () => { ready: boolean; checks: Record<string, string> }): Promise<{ address: string; close(): void }> {
+  serve(
+    host: string,
+    port: number,
+    readiness?: () => { ready: boolean; checks: Record<string, string> },
+  ): Promise<{ address: string; close(): void }> {
     const server = http.createServer((req, res) => {
       if (req.url === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.render());

@@ -1,14 +1,28 @@
 import type { Record as RecordProto, Record__Output } from '../generated/vxgossip/v1/Record';
 import type { Endpoint } from '../generated/vxgossip/v1/Endpoint';
 import type { EndpointBody, StateRecord } from './fdb-state/record';
-import { ValidationError, checkInteger, checkIp, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from './validation';
+import {
+  ValidationError,
+  checkInteger,
+  checkIp,
+  checkNodeName,
+  checkUnicastMac,
+  checkVniId,
+  parseCidr,
+} from './validation';
 
 // An endpoint as the API and the wire show it. Version and origin time travel on the record around
 // it; the API adds them where an endpoint stands alone.
 export function endpointToProto(owner: string, b: EndpointBody): Endpoint {
   return {
-    vni: b.vni, mac: b.mac, ips: b.ips, node: owner, vtep: b.vtep, mobilitySeq: b.mobilitySeq,
-    origin: b.origin === 'api' ? 'ENDPOINT_ORIGIN_API' : 'ENDPOINT_ORIGIN_LEARNED', frozen: b.frozen === true,
+    vni: b.vni,
+    mac: b.mac,
+    ips: b.ips,
+    node: owner,
+    vtep: b.vtep,
+    mobilitySeq: b.mobilitySeq,
+    origin: b.origin === 'api' ? 'ENDPOINT_ORIGIN_API' : 'ENDPOINT_ORIGIN_LEARNED',
+    frozen: b.frozen === true,
   };
 }
 
@@ -26,17 +40,26 @@ const MAX_IPS_PER_ENDPOINT = 16;
 export function recordFromProto(p: Record__Output): StateRecord {
   checkNodeName('record.owner', p.owner);
   const version = {
-    incarnation: checkInteger('record.version.incarnation', Number(p.version?.incarnation ?? 0), 0, Number.MAX_SAFE_INTEGER),
+    incarnation: checkInteger(
+      'record.version.incarnation',
+      Number(p.version?.incarnation ?? 0),
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
     counter: checkInteger('record.version.counter', Number(p.version?.counter ?? 0), 1, Number.MAX_SAFE_INTEGER),
   };
   const base = { owner: p.owner, version, tombstone: p.tombstone, originTimeMs: Number(p.originTimeMs) };
   if (p.body === 'membership' && p.membership) {
     const m = p.membership;
-    return { ...base, body: { kind: 'membership', vni: checkVniId(m.vni, 'membership.vni'), vtep: checkIp('membership.vtep', m.vtep) } };
+    return {
+      ...base,
+      body: { kind: 'membership', vni: checkVniId(m.vni, 'membership.vni'), vtep: checkIp('membership.vtep', m.vtep) },
+    };
   }
   if (p.body === 'endpoint' && p.endpoint) {
     const e = p.endpoint;
-    if (e.ips.length > MAX_IPS_PER_ENDPOINT) throw new ValidationError('endpoint.ips', `at most ${MAX_IPS_PER_ENDPOINT} addresses per endpoint`);
+    if (e.ips.length > MAX_IPS_PER_ENDPOINT)
+      throw new ValidationError('endpoint.ips', `at most ${MAX_IPS_PER_ENDPOINT} addresses per endpoint`);
     return {
       ...base,
       body: {

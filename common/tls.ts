@@ -8,7 +8,9 @@ function read(flag: string, file: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    throw new Error(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new Error(
+      `${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
 }
 
@@ -23,7 +25,11 @@ export function serverCredentials(tls: ServerTls): grpc.ServerCredentials {
   if (!tls.cert && !tls.key && !tls.clientCa) return grpc.ServerCredentials.createInsecure();
   if (!tls.cert || !tls.key) throw new Error('--tls-cert and --tls-key go together');
   const ca = tls.clientCa ? read('--tls-client-ca', tls.clientCa) : null;
-  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: read('--tls-cert', tls.cert), private_key: read('--tls-key', tls.key) }], ca !== null);
+  return grpc.ServerCredentials.createSsl(
+    ca,
+    [{ cert_chain: read('--tls-cert', tls.cert), private_key: read('--tls-key', tls.key) }],
+    ca !== null,
+  );
 }
 
 export interface ClientTls {
@@ -38,5 +44,9 @@ export function clientCredentials(tls: ClientTls): grpc.ChannelCredentials {
   if (!tls.ca && !tls.cert && !tls.key) return grpc.credentials.createInsecure();
   if (!tls.ca) throw new Error('--tls-ca is needed to verify the server (TLS is on because a certificate was given)');
   if (Boolean(tls.cert) !== Boolean(tls.key)) throw new Error('--tls-cert and --tls-key go together');
-  return grpc.credentials.createSsl(read('--tls-ca', tls.ca), tls.key ? read('--tls-key', tls.key) : null, tls.cert ? read('--tls-cert', tls.cert) : null);
+  return grpc.credentials.createSsl(
+    read('--tls-ca', tls.ca),
+    tls.key ? read('--tls-key', tls.key) : null,
+    tls.cert ? read('--tls-cert', tls.cert) : null,
+  );
 }

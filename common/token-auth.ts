@@ -22,7 +22,10 @@ export function tokenInterceptor(token: string): grpc.ServerInterceptor {
               nextMetadata(metadata);
               return;
             }
-            call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: 'a valid bearer token is required: give ctl --token-file FILE or set VXGOSSIP_TOKEN' });
+            call.sendStatus({
+              code: grpc.status.UNAUTHENTICATED,
+              details: 'a valid bearer token is required: give ctl --token-file FILE or set VXGOSSIP_TOKEN',
+            });
           },
         });
       },

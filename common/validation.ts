@@ -3,7 +3,10 @@ import { FLOOD_MAC } from './fdb-state/record';
 
 // A rejected input, naming the field so users know what to fix.
 export class ValidationError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field}: ${message}`);
     this.name = 'ValidationError';
   }
@@ -29,9 +32,11 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 // "180s", "500ms", "3m", "1h": a duration in milliseconds, from minMs to maxMs.
 export function parseDuration(field: string, value: string, minMs: number, maxMs: number): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(value.trim());
-  if (!m) throw new ValidationError(field, `must be a duration such as 500ms, 180s, 3m or 1h, got ${JSON.stringify(value)}`);
+  if (!m)
+    throw new ValidationError(field, `must be a duration such as 500ms, 180s, 3m or 1h, got ${JSON.stringify(value)}`);
   const ms = Number(m[1]) * DURATION_UNITS[m[2]];
-  if (ms < minMs || ms > maxMs) throw new ValidationError(field, `must be from ${minMs} ms to ${maxMs} ms, got ${value}`);
+  if (ms < minMs || ms > maxMs)
+    throw new ValidationError(field, `must be from ${minMs} ms to ${maxMs} ms, got ${value}`);
   return ms;
 }
 
@@ -42,7 +47,10 @@ export function checkVniId(value: unknown, field = 'id'): number {
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export function checkName(field: string, value: string): string {
   if (!NAME_RE.test(value)) {
-    throw new ValidationError(field, `"${value}" must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit`);
+    throw new ValidationError(
+      field,
+      `"${value}" must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit`,
+    );
   }
   return value;
 }
@@ -69,7 +77,8 @@ export function isMulticast(ip: string): boolean {
 
 export function checkMulticastGroup(field: string, value: string): string {
   checkIp(field, value);
-  if (!isMulticast(value)) throw new ValidationError(field, `"${value}" is not a multicast address (224.0.0.0/4 or ff00::/8)`);
+  if (!isMulticast(value))
+    throw new ValidationError(field, `"${value}" is not a multicast address (224.0.0.0/4 or ff00::/8)`);
   return value;
 }
 
@@ -89,7 +98,8 @@ export function parseCidr(field: string, value: string): Cidr {
   }
   const prefixLength = Number(prefix);
   const max = family === 4 ? 32 : 128;
-  if (prefixLength > max) throw new ValidationError(field, `prefix length ${prefixLength} exceeds ${max} in "${value}"`);
+  if (prefixLength > max)
+    throw new ValidationError(field, `prefix length ${prefixLength} exceeds ${max} in "${value}"`);
   return { address, prefixLength, family: family as 4 | 6 };
 }
 
@@ -99,14 +109,18 @@ export function checkUnicastMac(field: string, value: string): string {
   const mac = value.toLowerCase().replace(/-/g, ':');
   if (!MAC_RE.test(mac)) throw new ValidationError(field, `"${value}" is not a MAC address like 02:42:0a:2a:00:02`);
   if (mac === FLOOD_MAC) throw new ValidationError(field, 'the all-zeros MAC is reserved for flood entries');
-  if (parseInt(mac.slice(0, 2), 16) & 1) throw new ValidationError(field, `"${value}" is a multicast/broadcast MAC, not an endpoint's`);
+  if (parseInt(mac.slice(0, 2), 16) & 1)
+    throw new ValidationError(field, `"${value}" is a multicast/broadcast MAC, not an endpoint's`);
   return mac;
 }
 
 // Kernel interface names: at most 15 bytes, no '/', no whitespace, not "." or "..".
 export function checkInterfaceName(field: string, value: string): string {
   if (value.length === 0 || Buffer.byteLength(value) > 15 || /[\s/:]/.test(value) || value === '.' || value === '..') {
-    throw new ValidationError(field, `"${value}" is not a valid interface name (1-15 characters, no '/', ':' or spaces)`);
+    throw new ValidationError(
+      field,
+      `"${value}" is not a valid interface name (1-15 characters, no '/', ':' or spaces)`,
+    );
   }
   return value;
 }
@@ -144,7 +158,10 @@ const NODE_NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$/;
 // Node names appear in gossip and in logs: hostname-like, at most 63 characters.
 export function checkNodeName(field: string, value: string): string {
   if (!NODE_NAME_RE.test(value)) {
-    throw new ValidationError(field, `"${value}" must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    throw new ValidationError(
+      field,
+      `"${value}" must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
   }
   return value;
 }

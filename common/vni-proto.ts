@@ -21,7 +21,14 @@ export function vniToProto(vni: VniConfig): Vni {
 // Leaves validation to normaliseVni; an enum value this build does not know passes through as text.
 export function vniInputFromProto(vni: Vni__Output | null | undefined): VniInput {
   if (!vni) return {};
-  const mode = vni.mode === 'MODE_L2' ? 'l2' : vni.mode === 'MODE_L3' ? 'l3' : vni.mode === 'MODE_UNSPECIFIED' ? '' : String(vni.mode);
+  const mode =
+    vni.mode === 'MODE_L2'
+      ? 'l2'
+      : vni.mode === 'MODE_L3'
+        ? 'l3'
+        : vni.mode === 'MODE_UNSPECIFIED'
+          ? ''
+          : String(vni.mode);
   return {
     id: vni.id,
     name: vni.name,

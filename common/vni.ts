@@ -1,5 +1,12 @@
 import {
-  DEFAULT_DSTPORT, MTU_MAX, MTU_MIN, ValidationError, checkInteger, checkMulticastGroup, checkName, checkVniId,
+  DEFAULT_DSTPORT,
+  MTU_MAX,
+  MTU_MIN,
+  ValidationError,
+  checkInteger,
+  checkMulticastGroup,
+  checkName,
+  checkVniId,
   parseCidr,
 } from './validation';
 
@@ -57,7 +64,10 @@ export function checkDstport(value: unknown, mode: VniMode = 'l2'): number {
 }
 
 // The kernel constraint behind DEFAULT_L3_DSTPORT, checked against the other VNIs of the cluster.
-export function checkPortSharing(vni: Pick<VniConfig, 'id' | 'mode' | 'dstport'>, others: Array<Pick<VniConfig, 'id' | 'mode' | 'dstport'>>): void {
+export function checkPortSharing(
+  vni: Pick<VniConfig, 'id' | 'mode' | 'dstport'>,
+  others: Array<Pick<VniConfig, 'id' | 'mode' | 'dstport'>>,
+): void {
   const clash = others.find((o) => o.id !== vni.id && o.dstport === vni.dstport && o.mode !== vni.mode);
   if (clash) {
     throw new ValidationError(
@@ -72,13 +82,27 @@ export function normaliseVni(input: VniInput): Omit<VniConfig, 'revision' | 'cre
   const id = checkVniId(input.id);
   const name = input.name === undefined || input.name === '' ? defaultVniName(id) : checkName('name', input.name);
   const mode = checkMode(input.mode);
-  const multicastGroup = input.multicastGroup ? checkMulticastGroup('flooding.multicast_group', input.multicastGroup) : '';
+  const multicastGroup = input.multicastGroup
+    ? checkMulticastGroup('flooding.multicast_group', input.multicastGroup)
+    : '';
   const subnet = input.subnet ? checkSubnet(input.subnet) : '';
-  if (mode === 'l3' && subnet === '') throw new ValidationError('subnet', 'an l3 VNI needs a subnet (e.g. 10.42.0.0/24) to route');
+  if (mode === 'l3' && subnet === '')
+    throw new ValidationError('subnet', 'an l3 VNI needs a subnet (e.g. 10.42.0.0/24) to route');
   if (mode === 'l3' && multicastGroup !== '') {
-    throw new ValidationError('flooding.multicast_group', 'an l3 VNI routes and does not flood; multicast flooding applies to l2 VNIs');
+    throw new ValidationError(
+      'flooding.multicast_group',
+      'an l3 VNI routes and does not flood; multicast flooding applies to l2 VNIs',
+    );
   }
-  return { id, name, mtu: checkMtu(input.mtu), dstport: checkDstport(input.dstport, mode), mode, multicastGroup, subnet };
+  return {
+    id,
+    name,
+    mtu: checkMtu(input.mtu),
+    dstport: checkDstport(input.dstport, mode),
+    mode,
+    multicastGroup,
+    subnet,
+  };
 }
 
 function checkSubnet(value: string): string {

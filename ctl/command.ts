@@ -12,7 +12,7 @@ export interface Context {
   clientOptions: grpc.ClientOptions;
 }
 
-export type Options = NonNullable<ParseArgsConfig["options"]>;
+export type Options = NonNullable<ParseArgsConfig['options']>;
 export type FlagValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
 // A leaf command: its flags, positional arguments and help text.

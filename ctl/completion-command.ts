@@ -10,14 +10,19 @@ export function completionGroup(groups: () => Group[], globalFlags: string[]): G
     usage: 'ctl completion bash',
     options: {},
     async run(ctx, _values, positionals) {
-      if (positionals.length !== 1 || positionals[0] !== 'bash') throw new UsageError('expected "bash" (the only shell supported)');
+      if (positionals.length !== 1 || positionals[0] !== 'bash')
+        throw new UsageError('expected "bash" (the only shell supported)');
       const all = groups();
-      const cases = all
-        .map((g) => {
-          const subs = g.single ? '' : g.commands.map((c) => c.name).join(' ');
-          const flags = g.commands.map((c) => `${g.single ? g.name : `${g.name} ${c.name}`}) flags="${Object.keys(c.options).map((o) => `--${o}`).join(' ')}";;`);
-          return { group: `${g.name}) subs="${subs}";;`, flags };
-        });
+      const cases = all.map((g) => {
+        const subs = g.single ? '' : g.commands.map((c) => c.name).join(' ');
+        const flags = g.commands.map(
+          (c) =>
+            `${g.single ? g.name : `${g.name} ${c.name}`}) flags="${Object.keys(c.options)
+              .map((o) => `--${o}`)
+              .join(' ')}";;`,
+        );
+        return { group: `${g.name}) subs="${subs}";;`, flags };
+      });
       ctx.out(`# bash completion for ctl (vxgossip)
 _ctl() {
   local cur words cword
@@ -28,7 +33,10 @@ _ctl() {
   if [[ $cur == -* ]]; then
     local flags=""
     case "\${args[0]} \${args[1]}" in
-${cases.flatMap((c) => c.flags).map((l) => `      ${l.replace(/^([^)]*)\)/, (_m, p) => `"${p}"*)`)}`).join('\n')}
+${cases
+  .flatMap((c) => c.flags)
+  .map((l) => `      ${l.replace(/^([^)]*)\)/, (_m, p) => `"${p}"*)`)}`)
+  .join('\n')}
     esac
     COMPREPLY=($(compgen -W "$flags $global" -- "$cur"))
     return

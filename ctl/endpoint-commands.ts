@@ -54,7 +54,14 @@ const attach: Command = {
   --ip         the endpoint's address with prefix length, e.g. 10.42.0.2/24
   --mac        default: a stable locally administered MAC
   --interface  the interface name inside the namespace (default eth0)`,
-  options: { node: { type: 'string' }, vni: { type: 'string' }, netns: { type: 'string' }, ip: { type: 'string' }, mac: { type: 'string' }, interface: { type: 'string' } },
+  options: {
+    node: { type: 'string' },
+    vni: { type: 'string' },
+    netns: { type: 'string' },
+    ip: { type: 'string' },
+    mac: { type: 'string' },
+    interface: { type: 'string' },
+  },
   async run(ctx, values, positionals) {
     noPositionals(positionals);
     const request = {
@@ -68,8 +75,15 @@ const attach: Command = {
     parseCidr('ip', request.ip);
     const c = client(ctx);
     // Creating devices in a namespace on a remote host takes a moment longer than a plain RPC.
-    const e = await unaryCall<Endpoint__Output>((o, cb) => c.attachEndpoint(request, o, cb), Math.max(ctx.timeoutMs, 20_000));
-    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, e) : `attached ${request.netns}/${e.interface || 'eth0'} on ${e.node} to VNI ${e.vni}: ${e.mac} ${e.ips.join(', ')}\n`);
+    const e = await unaryCall<Endpoint__Output>(
+      (o, cb) => c.attachEndpoint(request, o, cb),
+      Math.max(ctx.timeoutMs, 20_000),
+    );
+    ctx.out(
+      ctx.output !== 'table'
+        ? renderData(ctx.output, e)
+        : `attached ${request.netns}/${e.interface || 'eth0'} on ${e.node} to VNI ${e.vni}: ${e.mac} ${e.ips.join(', ')}\n`,
+    );
   },
 };
 
@@ -77,7 +91,12 @@ const detach: Command = {
   name: 'detach',
   summary: 'remove an attached endpoint (its veth) and withdraw it everywhere',
   usage: 'ctl endpoint detach --node NODE --vni VNI --netns NS [--interface NAME]',
-  options: { node: { type: 'string' }, vni: { type: 'string' }, netns: { type: 'string' }, interface: { type: 'string' } },
+  options: {
+    node: { type: 'string' },
+    vni: { type: 'string' },
+    netns: { type: 'string' },
+    interface: { type: 'string' },
+  },
   async run(ctx, values, positionals) {
     noPositionals(positionals);
     const request = {
@@ -88,7 +107,11 @@ const detach: Command = {
     };
     const c = client(ctx);
     await unaryCall((o, cb) => c.detachEndpoint(request, o, cb), Math.max(ctx.timeoutMs, 20_000));
-    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, { detached: request }) : `detached ${request.netns}/${request.interface || 'eth0'} from VNI ${request.vni} on ${request.node}\n`);
+    ctx.out(
+      ctx.output !== 'table'
+        ? renderData(ctx.output, { detached: request })
+        : `detached ${request.netns}/${request.interface || 'eth0'} from VNI ${request.vni} on ${request.node}\n`,
+    );
   },
 };
 
@@ -102,12 +125,24 @@ const list: Command = {
     const c = client(ctx);
     const filter = filterFrom(values);
     const all = await allPages<Endpoint__Output>(async (pageToken) => {
-      const res = await unaryCall<ListEndpointsResponse__Output>((o, cb) => c.listEndpoints({ filter, pageToken }, o, cb), ctx.timeoutMs);
+      const res = await unaryCall<ListEndpointsResponse__Output>(
+        (o, cb) => c.listEndpoints({ filter, pageToken }, o, cb),
+        ctx.timeoutMs,
+      );
       return { items: res.endpoints, next: res.nextPageToken };
     });
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, all));
-    ctx.out(renderTable(['VNI', 'MAC', 'IPS', 'NODE', 'VTEP', 'ORIGIN', 'SEQ'], all.map((e) => [e.vni, e.mac, e.ips.join(',') || '-', e.node, e.vtep, origin(e.origin), String(e.mobilitySeq)])));
+    ctx.out(
+      renderTable(
+        ['VNI', 'MAC', 'IPS', 'NODE', 'VTEP', 'ORIGIN', 'SEQ'],
+        all.map((e) => [e.vni, e.mac, e.ips.join(',') || '-', e.node, e.vtep, origin(e.origin), String(e.mobilitySeq)]),
+      ),
+    );
   },
 };
 
-export const endpointGroup: Group = { name: 'endpoint', summary: 'endpoints: attach, detach, list', commands: [attach, detach, list] };
+export const endpointGroup: Group = {
+  name: 'endpoint',
+  summary: 'endpoints: attach, detach, list',
+  commands: [attach, detach, list],
+};

@@ -7,13 +7,20 @@ export const EXIT_RPC = 1;
 export const EXIT_USAGE = 2;
 
 function isServiceError(err: unknown): err is grpc.ServiceError {
-  return typeof err === 'object' && err !== null && typeof (err as grpc.ServiceError).code === 'number' && 'details' in err;
+  return (
+    typeof err === 'object' && err !== null && typeof (err as grpc.ServiceError).code === 'number' && 'details' in err
+  );
 }
 
 // What to tell the user and which exit code to use: 2 for anything they typed wrong (locally or as the
 // server judged it), 1 for everything the server or the network did.
-export function describeFailure(err: unknown, server: string, timeoutMs: number): { message: string; exitCode: number } {
-  if (err instanceof UsageError || err instanceof ValidationError) return { message: err.message, exitCode: EXIT_USAGE };
+export function describeFailure(
+  err: unknown,
+  server: string,
+  timeoutMs: number,
+): { message: string; exitCode: number } {
+  if (err instanceof UsageError || err instanceof ValidationError)
+    return { message: err.message, exitCode: EXIT_USAGE };
   if (!isServiceError(err)) return { message: err instanceof Error ? err.message : String(err), exitCode: EXIT_RPC };
   switch (err.code) {
     case grpc.status.INVALID_ARGUMENT:
@@ -24,8 +31,14 @@ export function describeFailure(err: unknown, server: string, timeoutMs: number)
         exitCode: EXIT_RPC,
       };
     case grpc.status.DEADLINE_EXCEEDED:
-      return { message: `server at ${server} did not answer within ${timeoutMs} ms (--timeout raises the limit)`, exitCode: EXIT_RPC };
+      return {
+        message: `server at ${server} did not answer within ${timeoutMs} ms (--timeout raises the limit)`,
+        exitCode: EXIT_RPC,
+      };
     default:
-      return { message: `${grpc.status[err.code]?.toLowerCase().replace(/_/g, ' ') ?? `error ${err.code}`}: ${err.details}`, exitCode: EXIT_RPC };
+      return {
+        message: `${grpc.status[err.code]?.toLowerCase().replace(/_/g, ' ') ?? `error ${err.code}`}: ${err.details}`,
+        exitCode: EXIT_RPC,
+      };
   }
 }

@@ -15,22 +15,36 @@ const show: Command = {
   name: 'show',
   summary: 'the forwarding entries every host programs: MAC -> VTEP, and flood lists',
   usage: 'ctl fdb show [--vni VNI] [--node NODE] [--mac MAC] [--no-flood]',
-  options: { vni: { type: 'string' }, node: { type: 'string' }, mac: { type: 'string' }, 'no-flood': { type: 'boolean' } },
+  options: {
+    vni: { type: 'string' },
+    node: { type: 'string' },
+    mac: { type: 'string' },
+    'no-flood': { type: 'boolean' },
+  },
   async run(ctx, values, positionals) {
     noPositionals(positionals);
     const c = client(ctx);
     const filter = filterFrom(values);
     const all = await allPages<FdbEntry__Output>(async (pageToken) => {
-      const res = await unaryCall<ListFdbResponse__Output>((o, cb) => c.listFdb({ filter, pageToken, includeFlood: !values['no-flood'] }, o, cb), ctx.timeoutMs);
+      const res = await unaryCall<ListFdbResponse__Output>(
+        (o, cb) => c.listFdb({ filter, pageToken, includeFlood: !values['no-flood'] }, o, cb),
+        ctx.timeoutMs,
+      );
       return { items: res.entries, next: res.nextPageToken };
     });
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, all));
     const kind = (e: FdbEntry__Output) => (e.kind === 'FDB_ENTRY_KIND_FLOOD' ? 'flood' : 'unicast');
-    ctx.out(renderTable(['VNI', 'MAC', 'VTEP', 'NODE', 'KIND', 'SEQ', 'FROZEN'], all.map((e) => [e.vni, e.mac, e.vtep, e.node, kind(e), String(e.mobilitySeq), yesNo(e.frozen)])));
+    ctx.out(
+      renderTable(
+        ['VNI', 'MAC', 'VTEP', 'NODE', 'KIND', 'SEQ', 'FROZEN'],
+        all.map((e) => [e.vni, e.mac, e.vtep, e.node, kind(e), String(e.mobilitySeq), yesNo(e.frozen)]),
+      ),
+    );
   },
 };
 
-const DUP_USAGE = 'ctl fdb dup list [--vni VNI] [--node NODE] [--mac MAC]\n       ctl fdb dup clear --vni VNI --mac MAC';
+const DUP_USAGE =
+  'ctl fdb dup list [--vni VNI] [--node NODE] [--mac MAC]\n       ctl fdb dup clear --vni VNI --mac MAC';
 
 // FRR's `show evpn mac vni all duplicate` and `clear evpn dup-addr`.
 const dup: Command = {
@@ -47,7 +61,10 @@ const dup: Command = {
     const c = client(ctx);
     if (action === 'list') {
       const filter = filterFrom(values);
-      const res = await unaryCall<ListDuplicatesResponse__Output>((o, cb) => c.listDuplicates({ filter }, o, cb), ctx.timeoutMs);
+      const res = await unaryCall<ListDuplicatesResponse__Output>(
+        (o, cb) => c.listDuplicates({ filter }, o, cb),
+        ctx.timeoutMs,
+      );
       if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res.duplicates));
       const rows = res.duplicates.map((d) => {
         const claims = d.claims.map((x) => `${x.node}${x.frozen ? '(frozen)' : ''}:${x.mobilitySeq}`).join(',');
@@ -56,15 +73,30 @@ const dup: Command = {
       return ctx.out(renderTable(['VNI', 'MAC', 'VTEP', 'NODE', 'CLAIMS (NODE:SEQ)'], rows));
     }
     if (action === 'clear') {
-      if (values.node !== undefined) throw new UsageError('dup clear thaws the MAC on every host that froze it; it takes no --node');
-      const request = { vni: checkVniId(required(values, 'vni'), 'vni'), mac: checkUnicastMac('mac', required(values, 'mac')) };
-      const res = await unaryCall<ClearDuplicateResponse__Output>((o, cb) => c.clearDuplicate(request, o, cb), Math.max(ctx.timeoutMs, 20_000));
+      if (values.node !== undefined)
+        throw new UsageError('dup clear thaws the MAC on every host that froze it; it takes no --node');
+      const request = {
+        vni: checkVniId(required(values, 'vni'), 'vni'),
+        mac: checkUnicastMac('mac', required(values, 'mac')),
+      };
+      const res = await unaryCall<ClearDuplicateResponse__Output>(
+        (o, cb) => c.clearDuplicate(request, o, cb),
+        Math.max(ctx.timeoutMs, 20_000),
+      );
       if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res));
-      const failed = Object.entries(res.errors).map(([node, error]) => `  ${node}: ${error}\n`).join('');
-      return ctx.out(`cleared ${request.mac} in VNI ${request.vni} on ${res.nodes.join(', ') || 'no host'}\n${failed && `not reached:\n${failed}`}`);
+      const failed = Object.entries(res.errors)
+        .map(([node, error]) => `  ${node}: ${error}\n`)
+        .join('');
+      return ctx.out(
+        `cleared ${request.mac} in VNI ${request.vni} on ${res.nodes.join(', ') || 'no host'}\n${failed && `not reached:\n${failed}`}`,
+      );
     }
     throw new UsageError(`dup needs list or clear\nusage: ${DUP_USAGE}`);
   },
 };
 
-export const fdbGroup: Group = { name: 'fdb', summary: 'the global forwarding database and duplicate MACs', commands: [show, dup] };
+export const fdbGroup: Group = {
+  name: 'fdb',
+  summary: 'the global forwarding database and duplicate MACs',
+  commands: [show, dup],
+};

@@ -16,7 +16,12 @@ function render(ctx: Context, res: KeyringResponse__Output): void {
     ctx.out(renderData(ctx.output, res));
   } else {
     ctx.out(`${res.nodes} node(s) answered${failed.length ? `, ${failed.length} failed` : ''}\n\n`);
-    ctx.out(renderTable(['KEY', 'NODES', 'PRIMARY ON'], Object.entries(res.keys).map(([k, n]) => [k, `${n}/${res.nodes}`, String(res.primaryKeys[k] ?? 0)])));
+    ctx.out(
+      renderTable(
+        ['KEY', 'NODES', 'PRIMARY ON'],
+        Object.entries(res.keys).map(([k, n]) => [k, `${n}/${res.nodes}`, String(res.primaryKeys[k] ?? 0)]),
+      ),
+    );
     for (const [node, error] of failed) ctx.out(`${node}: ${error}\n`);
   }
   if (failed.length > 0) throw new Error(`${failed.length} node(s) failed: ${failed.map(([n]) => n).join(', ')}`);
@@ -33,7 +38,10 @@ function keyCommand(name: 'install' | 'use' | 'remove', summary: string): Comman
       const c = client(ctx);
       const key = positionals[0];
       const call = name === 'install' ? c.installKey.bind(c) : name === 'use' ? c.useKey.bind(c) : c.removeKey.bind(c);
-      render(ctx, await unaryCall<KeyringResponse__Output>((o, cb) => call({ key }, o, cb), Math.max(ctx.timeoutMs, 20_000)));
+      render(
+        ctx,
+        await unaryCall<KeyringResponse__Output>((o, cb) => call({ key }, o, cb), Math.max(ctx.timeoutMs, 20_000)),
+      );
     },
   };
 }
@@ -46,7 +54,10 @@ const list: Command = {
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const c = client(ctx);
-    render(ctx, await unaryCall<KeyringResponse__Output>((o, cb) => c.listKeys({}, o, cb), Math.max(ctx.timeoutMs, 20_000)));
+    render(
+      ctx,
+      await unaryCall<KeyringResponse__Output>((o, cb) => c.listKeys({}, o, cb), Math.max(ctx.timeoutMs, 20_000)),
+    );
   },
 };
 
@@ -55,7 +66,7 @@ export const keysGroup: Group = {
   name: 'keys',
   summary: 'rotate the gossip encryption keys on every agent (install, use, remove, list)',
   commands: [
-    keyCommand('install', 'add a key to every agent\'s keyring (decrypts, does not yet encrypt)'),
+    keyCommand('install', "add a key to every agent's keyring (decrypts, does not yet encrypt)"),
     keyCommand('use', 'make an installed key the one every agent encrypts with'),
     keyCommand('remove', 'remove a key that is no longer in use from every agent'),
     list,

@@ -17,7 +17,12 @@ import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
 
 const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup, keysGroup];
-groups.push(completionGroup(() => groups, ['--server', '--output', '--timeout', '--tls-ca', '--tls-cert', '--tls-key', '--token-file', '--help']));
+groups.push(
+  completionGroup(
+    () => groups,
+    ['--server', '--output', '--timeout', '--tls-ca', '--tls-cert', '--tls-key', '--token-file', '--help'],
+  ),
+);
 
 const globalOptions: Options = {
   server: { type: 'string' },
@@ -55,7 +60,16 @@ function commandHelp(command: Command): string {
 // The first two words that are not flags (nor a global flag's value) pick the group and command,
 // so global flags may stand anywhere on the line.
 function splitWords(argv: string[]): { words: string[]; rest: string[] } {
-  const takesValue = new Set(['--server', '--output', '-o', '--timeout', '--tls-ca', '--tls-cert', '--tls-key', '--token-file']);
+  const takesValue = new Set([
+    '--server',
+    '--output',
+    '-o',
+    '--timeout',
+    '--tls-ca',
+    '--tls-cert',
+    '--tls-key',
+    '--token-file',
+  ]);
   const words: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -93,14 +107,20 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(groupHelp(group));
       return wantsHelp ? 0 : EXIT_USAGE;
     }
-    throw new UsageError(`unknown subcommand "${group.name} ${commandName}"; subcommands: ${group.commands.map((c) => c.name).join(', ')}`);
+    throw new UsageError(
+      `unknown subcommand "${group.name} ${commandName}"; subcommands: ${group.commands.map((c) => c.name).join(', ')}`,
+    );
   }
   if (wantsHelp) {
     process.stdout.write(commandHelp(command));
     return 0;
   }
 
-  const { values, positionals } = parseFlags({ args: rest, options: { ...globalOptions, ...command.options }, allowPositionals: true });
+  const { values, positionals } = parseFlags({
+    args: rest,
+    options: { ...globalOptions, ...command.options },
+    allowPositionals: true,
+  });
   const server = serverAddress(values.server as string | undefined);
   const timeoutMs = values.timeout === undefined ? 5000 : checkInteger('--timeout', values.timeout, 1, 3_600_000);
   let output;

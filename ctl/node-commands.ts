@@ -18,14 +18,23 @@ const list: Command = {
     const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const res = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res.nodes));
-    ctx.out(renderTable(
-      ['NAME', 'STATE', 'VTEP', 'CONNECTED', 'VNIS', 'PROGRAMMED/DESIRED'],
-      res.nodes.map((n) => {
-        const desired = n.programming.reduce((s, p) => s + p.desired, 0);
-        const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
-        return [n.name, state(n.state), n.vtep, n.connected ? 'yes' : 'no', n.vnis.join(',') || '-', `${programmed}/${desired}`];
-      }),
-    ));
+    ctx.out(
+      renderTable(
+        ['NAME', 'STATE', 'VTEP', 'CONNECTED', 'VNIS', 'PROGRAMMED/DESIRED'],
+        res.nodes.map((n) => {
+          const desired = n.programming.reduce((s, p) => s + p.desired, 0);
+          const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
+          return [
+            n.name,
+            state(n.state),
+            n.vtep,
+            n.connected ? 'yes' : 'no',
+            n.vnis.join(',') || '-',
+            `${programmed}/${desired}`,
+          ];
+        }),
+      ),
+    );
   },
 };
 

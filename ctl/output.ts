@@ -10,7 +10,9 @@ export function checkOutputFormat(value: string | undefined): OutputFormat {
 export function renderTable(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  return (
+    cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n'
+  );
 }
 
 export function renderFields(fields: Array<[string, string | number]>): string {
@@ -44,7 +46,9 @@ export function renderYaml(value: unknown): string {
           lines[start - 1] = `${indent}- ${lines[start].trimStart()}`;
           lines.splice(start, 1);
         } else {
-          lines.push(`${indent}- ${typeof item === 'object' && item !== null ? (Array.isArray(item) ? '[]' : '{}') : scalar(item)}`);
+          lines.push(
+            `${indent}- ${typeof item === 'object' && item !== null ? (Array.isArray(item) ? '[]' : '{}') : scalar(item)}`,
+          );
         }
       }
       return;

@@ -29,24 +29,60 @@ const status: Command = {
       const desired = n.programming.reduce((s, p) => s + p.desired, 0);
       const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
       const failed = n.programming.filter((p) => !p.devicesReady).map((p) => p.vni);
-      return { node: n.name, state: state(n.state), connected: n.connected, desired, programmed, inSync: desired === programmed && failed.length === 0, failedVnis: failed };
+      return {
+        node: n.name,
+        state: state(n.state),
+        connected: n.connected,
+        desired,
+        programmed,
+        inSync: desired === programmed && failed.length === 0,
+        failedVnis: failed,
+      };
     });
     const healthy = hosts.every((h) => h.state === 'alive' && h.inSync);
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, { healthy, members: byState, hosts }));
-    ctx.out(`cluster: ${healthy ? 'healthy' : 'DEGRADED'}; members: ${Object.entries(byState).map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}\n\n`);
-    ctx.out(renderTable(
-      ['NODE', 'STATE', 'SERVER', 'PROGRAMMED/DESIRED', 'SYNC', 'FAILED VNIS'],
-      hosts.map((h) => [h.node, h.state, h.connected ? 'connected' : 'disconnected', `${h.programmed}/${h.desired}`, h.inSync ? 'yes' : 'NO', h.failedVnis.join(',') || '-']),
-    ));
+    ctx.out(
+      `cluster: ${healthy ? 'healthy' : 'DEGRADED'}; members: ${
+        Object.entries(byState)
+          .map(([s, n]) => `${n} ${s}`)
+          .join(', ') || 'none'
+      }\n\n`,
+    );
+    ctx.out(
+      renderTable(
+        ['NODE', 'STATE', 'SERVER', 'PROGRAMMED/DESIRED', 'SYNC', 'FAILED VNIS'],
+        hosts.map((h) => [
+          h.node,
+          h.state,
+          h.connected ? 'connected' : 'disconnected',
+          `${h.programmed}/${h.desired}`,
+          h.inSync ? 'yes' : 'NO',
+          h.failedVnis.join(',') || '-',
+        ]),
+      ),
+    );
   },
 };
 
-export const statusGroup: Group = { name: 'status', summary: 'cluster health at a glance', commands: [status], single: true };
+export const statusGroup: Group = {
+  name: 'status',
+  summary: 'cluster health at a glance',
+  commands: [status],
+  single: true,
+};
 
 // Prints events until interrupted (or the server ends the stream).
 function follow<T>(ctx: Context, call: grpc.ClientReadableStream<T>, line: (e: T) => string): Promise<void> {
   return new Promise((resolve, reject) => {
-    call.on('data', (e: T) => ctx.out(ctx.output === 'json' ? JSON.stringify(e) + '\n' : ctx.output === 'yaml' ? renderData('yaml', e) : line(e) + '\n'));
+    call.on('data', (e: T) =>
+      ctx.out(
+        ctx.output === 'json'
+          ? JSON.stringify(e) + '\n'
+          : ctx.output === 'yaml'
+            ? renderData('yaml', e)
+            : line(e) + '\n',
+      ),
+    );
     call.on('end', resolve);
     call.on('error', reject);
     process.once('SIGINT', () => {
@@ -89,4 +125,8 @@ const watchNodes: Command = {
   },
 };
 
-export const watchGroup: Group = { name: 'watch', summary: 'follow changes as they happen', commands: [watchFdb, watchNodes] };
+export const watchGroup: Group = {
+  name: 'watch',
+  summary: 'follow changes as they happen',
+  commands: [watchFdb, watchNodes],
+};

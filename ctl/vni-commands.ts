@@ -56,9 +56,16 @@ const create: Command = {
       subnet: values.subnet as string | undefined,
     });
     const c = client(ctx);
-    const created = await unaryCall<Vni__Output>((o, cb) => c.createVni({ vni: vniToProto({ ...vni, revision: 0, createTimeMs: 0, updateTimeMs: 0 }) }, o, cb), ctx.timeoutMs);
+    const created = await unaryCall<Vni__Output>(
+      (o, cb) => c.createVni({ vni: vniToProto({ ...vni, revision: 0, createTimeMs: 0, updateTimeMs: 0 }) }, o, cb),
+      ctx.timeoutMs,
+    );
     const v = vniFromProto(created);
-    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, v) : `VNI ${v.id} (${v.name}) created at revision ${v.revision}\n`);
+    ctx.out(
+      ctx.output !== 'table'
+        ? renderData(ctx.output, v)
+        : `VNI ${v.id} (${v.name}) created at revision ${v.revision}\n`,
+    );
   },
 };
 
@@ -78,10 +85,12 @@ const list: Command = {
       pageToken = res.nextPageToken;
     } while (pageToken !== '');
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, vnis));
-    ctx.out(renderTable(
-      ['VNI', 'NAME', 'MODE', 'MTU', 'DSTPORT', 'FLOODING', 'SUBNET', 'REVISION'],
-      vnis.map((v) => [v.id, v.name, v.mode, mtu(v), v.dstport, flooding(v), v.subnet || '-', v.revision]),
-    ));
+    ctx.out(
+      renderTable(
+        ['VNI', 'NAME', 'MODE', 'MTU', 'DSTPORT', 'FLOODING', 'SUBNET', 'REVISION'],
+        vnis.map((v) => [v.id, v.name, v.mode, mtu(v), v.dstport, flooding(v), v.subnet || '-', v.revision]),
+      ),
+    );
   },
 };
 
@@ -103,15 +112,27 @@ const show: Command = {
       error: n.status?.error ?? '',
     }));
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, { ...v, nodes }));
-    ctx.out(renderFields([
-      ['VNI', v.id], ['Name', v.name], ['Mode', v.mode], ['MTU', mtu(v)], ['Dstport', v.dstport],
-      ['Flooding', flooding(v)], ['Subnet', v.subnet || '-'], ['Revision', v.revision],
-      ['Created', new Date(v.createTimeMs).toISOString()], ['Updated', new Date(v.updateTimeMs).toISOString()],
-    ]));
-    ctx.out('\n' + renderTable(
-      ['NODE', 'DEVICES', 'DESIRED', 'PROGRAMMED', 'ERROR'],
-      nodes.map((n) => [n.node, n.devicesReady ? 'ready' : 'not ready', n.desired, n.programmed, n.error || '-']),
-    ));
+    ctx.out(
+      renderFields([
+        ['VNI', v.id],
+        ['Name', v.name],
+        ['Mode', v.mode],
+        ['MTU', mtu(v)],
+        ['Dstport', v.dstport],
+        ['Flooding', flooding(v)],
+        ['Subnet', v.subnet || '-'],
+        ['Revision', v.revision],
+        ['Created', new Date(v.createTimeMs).toISOString()],
+        ['Updated', new Date(v.updateTimeMs).toISOString()],
+      ]),
+    );
+    ctx.out(
+      '\n' +
+        renderTable(
+          ['NODE', 'DEVICES', 'DESIRED', 'PROGRAMMED', 'ERROR'],
+          nodes.map((n) => [n.node, n.devicesReady ? 'ready' : 'not ready', n.desired, n.programmed, n.error || '-']),
+        ),
+    );
   },
 };
 
@@ -133,7 +154,8 @@ const update: Command = {
   },
   async run(ctx, values, positionals) {
     const id = oneVniArgument(positionals);
-    if (values.group !== undefined && values['head-end']) throw new UsageError('--group and --head-end exclude each other');
+    if (values.group !== undefined && values['head-end'])
+      throw new UsageError('--group and --head-end exclude each other');
     const paths: string[] = [];
     const vni: VniInput = { id };
     if (values.name !== undefined) {
@@ -146,18 +168,31 @@ const update: Command = {
     }
     if (values.group !== undefined || values['head-end']) {
       paths.push('flooding');
-      vni.multicastGroup = values.group === undefined ? '' : checkMulticastGroup('flooding.multicast_group', values.group as string);
+      vni.multicastGroup =
+        values.group === undefined ? '' : checkMulticastGroup('flooding.multicast_group', values.group as string);
     }
     if (paths.length === 0) throw new UsageError('nothing to change: give --name, --mtu, --group or --head-end');
-    const expected = values['expect-revision'] === undefined ? 0 : checkInteger('--expect-revision', values['expect-revision'], 1, Number.MAX_SAFE_INTEGER);
+    const expected =
+      values['expect-revision'] === undefined
+        ? 0
+        : checkInteger('--expect-revision', values['expect-revision'], 1, Number.MAX_SAFE_INTEGER);
     const c = client(ctx);
     const req = {
-      vni: { id, name: vni.name, mtu: vni.mtu as number | undefined, flooding: vni.multicastGroup ? { multicastGroup: vni.multicastGroup } : { headEnd: {} } },
+      vni: {
+        id,
+        name: vni.name,
+        mtu: vni.mtu as number | undefined,
+        flooding: vni.multicastGroup ? { multicastGroup: vni.multicastGroup } : { headEnd: {} },
+      },
       updatePaths: paths,
       expectedRevision: expected,
     };
     const updated = vniFromProto(await unaryCall<Vni__Output>((o, cb) => c.updateVni(req, o, cb), ctx.timeoutMs));
-    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, updated) : `VNI ${id} updated (${paths.join(', ')}) at revision ${updated.revision}\n`);
+    ctx.out(
+      ctx.output !== 'table'
+        ? renderData(ctx.output, updated)
+        : `VNI ${id} updated (${paths.join(', ')}) at revision ${updated.revision}\n`,
+    );
   },
 };
 
@@ -170,7 +205,11 @@ const remove: Command = {
     const id = oneVniArgument(positionals);
     const c = client(ctx);
     const res = await unaryCall<DeleteVniResponse__Output>((o, cb) => c.deleteVni({ id }, o, cb), ctx.timeoutMs);
-    ctx.out(ctx.output !== 'table' ? renderData(ctx.output, { id, revision: Number(res.revision) }) : `VNI ${id} deleted at revision ${res.revision}\n`);
+    ctx.out(
+      ctx.output !== 'table'
+        ? renderData(ctx.output, { id, revision: Number(res.revision) })
+        : `VNI ${id} deleted at revision ${res.revision}\n`,
+    );
   },
 };
 

@@ -17,7 +17,8 @@ const show = (host: LabHost, command: string, args: string[]) => {
   process.stdout.write((r.stdout + r.stderr).replace(/^/gm, '  '));
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}`);
 };
-const until = (what: string, check: () => boolean) => eventually(() => assert.ok(check(), `timed out waiting for ${what}`), 15_000);
+const until = (what: string, check: () => boolean) =>
+  eventually(() => assert.ok(check(), `timed out waiting for ${what}`), 15_000);
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo creates network namespaces: run it as root');
@@ -31,7 +32,10 @@ async function main(): Promise<void> {
   try {
     const [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
     const server = `${ctrl.ip}:50051`;
-    step(1, `four hosts as network namespaces on one underlay (${lab.hosts.map((h) => `${h.name}=${h.ip}`).join(', ')})`);
+    step(
+      1,
+      `four hosts as network namespaces on one underlay (${lab.hosts.map((h) => `${h.name}=${h.ip}`).join(', ')})`,
+    );
     show(hosts[0], 'ip', ['-br', 'addr', 'show', 'dev', 'eth0']);
 
     step(2, `the server on ${ctrl.name}, a node-agent on each host`);
@@ -39,12 +43,25 @@ async function main(): Promise<void> {
     await srv.waitForLog((r) => r.msg === 'server ready');
     console.log(`  server ready at ${server}`);
     const join = hosts.map((h) => `${h.ip}:7946`).join(',');
-    await Promise.all(hosts.map(async (h) => {
-      const agent = h.spawnBin('agent', 'node-agent', ['--name', h.name, '--vtep', h.ip, '--server', server, '--data-dir', path.join(dataDir, h.name), '--join', join]);
-      await agent.waitForLog((r) => r.msg === 'connected to server');
-      await agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
-      console.log(`  ${h.name}: node-agent connected to the server and gossiping (VTEP ${h.ip})`);
-    }));
+    await Promise.all(
+      hosts.map(async (h) => {
+        const agent = h.spawnBin('agent', 'node-agent', [
+          '--name',
+          h.name,
+          '--vtep',
+          h.ip,
+          '--server',
+          server,
+          '--data-dir',
+          path.join(dataDir, h.name),
+          '--join',
+          join,
+        ]);
+        await agent.waitForLog((r) => r.msg === 'connected to server');
+        await agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
+        console.log(`  ${h.name}: node-agent connected to the server and gossiping (VTEP ${h.ip})`);
+      }),
+    );
     show(ctrl, 'ctl', ['--server', server, 'node', 'list']);
 
     step(3, 'no VXLAN devices yet');
@@ -56,13 +73,19 @@ async function main(): Promise<void> {
       hosts.every((h) => {
         const vxlan = h.link('vxlan42');
         return vxlan?.master === 'br42' && (vxlan.flags as string[]).includes('UP');
-      }));
+      }),
+    );
 
     step(5, 'every host now has vxlan42 (a port of br42), programmed by its agent over rtnetlink');
     for (const h of hosts) show(h, 'ip', ['-d', 'link', 'show', 'vxlan42']);
 
     step(6, 'the server view');
-    await until('every agent reporting', () => (JSON.parse(ctrl.ctl(['--server', server, '-o', 'json', 'vni', 'show', '42']).stdout) as { nodes: unknown[] }).nodes.length === hosts.length);
+    await until(
+      'every agent reporting',
+      () =>
+        (JSON.parse(ctrl.ctl(['--server', server, '-o', 'json', 'vni', 'show', '42']).stdout) as { nodes: unknown[] })
+          .nodes.length === hosts.length,
+    );
     show(ctrl, 'ctl', ['--server', server, 'vni', 'show', '42']);
 
     step(7, `the forwarding tables before any endpoint: one flood entry per other VTEP (head-end replication)`);
@@ -73,13 +96,37 @@ async function main(): Promise<void> {
     for (const [i, h] of hosts.entries()) {
       const netns = lab.namespace(`workload${i + 1}`);
       const ip = `10.42.0.${i + 1}`;
-      show(ctrl, 'ctl', ['--server', server, 'endpoint', 'attach', '--node', h.name, '--vni', '42', '--netns', netns, '--ip', `${ip}/24`]);
+      show(ctrl, 'ctl', [
+        '--server',
+        server,
+        'endpoint',
+        'attach',
+        '--node',
+        h.name,
+        '--vni',
+        '42',
+        '--netns',
+        netns,
+        '--ip',
+        `${ip}/24`,
+      ]);
       workloads.push({ host: h, netns, ip });
     }
     await until('every host learned every remote endpoint', () =>
-      hosts.every((h) => h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']).split('\n').filter((l) => / dst /.test(l) && !l.startsWith(FLOOD_MAC)).length === hosts.length - 1));
+      hosts.every(
+        (h) =>
+          h
+            .exec('bridge', ['fdb', 'show', 'dev', 'vxlan42'])
+            .split('\n')
+            .filter((l) => / dst /.test(l) && !l.startsWith(FLOOD_MAC)).length ===
+          hosts.length - 1,
+      ),
+    );
 
-    step(9, `what gossip taught ${hosts[0].name}: MAC -> VTEP on vxlan42, the bridge's entries, and static neighbours for ARP suppression`);
+    step(
+      9,
+      `what gossip taught ${hosts[0].name}: MAC -> VTEP on vxlan42, the bridge's entries, and static neighbours for ARP suppression`,
+    );
     show(hosts[0], 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);
     show(hosts[0], 'ip', ['neigh', 'show', 'dev', 'br42']);
     show(ctrl, 'ctl', ['--server', server, 'fdb', 'show', '--vni', '42']);
@@ -90,14 +137,30 @@ async function main(): Promise<void> {
         if (from === to) continue;
         const r = lab.execIn(from.netns, 'ping', ['-c', '1', '-W', '2', to.ip]);
         if (r.status !== 0) throw new Error(`${from.ip} -> ${to.ip} failed: ${r.stdout}${r.stderr}`);
-        console.log(`  ${from.host.name}/${from.ip} -> ${to.host.name}/${to.ip}: ${/time=[\d.]+ ms/.exec(r.stdout)?.[0] ?? 'ok'}`);
+        console.log(
+          `  ${from.host.name}/${from.ip} -> ${to.host.name}/${to.ip}: ${/time=[\d.]+ ms/.exec(r.stdout)?.[0] ?? 'ok'}`,
+        );
       }
     }
 
     step(11, 'ctl vni delete 42: devices, entries and endpoints disappear everywhere');
-    for (const w of workloads) show(ctrl, 'ctl', ['--server', server, 'endpoint', 'detach', '--node', w.host.name, '--vni', '42', '--netns', w.netns]);
+    for (const w of workloads)
+      show(ctrl, 'ctl', [
+        '--server',
+        server,
+        'endpoint',
+        'detach',
+        '--node',
+        w.host.name,
+        '--vni',
+        '42',
+        '--netns',
+        w.netns,
+      ]);
     show(ctrl, 'ctl', ['--server', server, 'vni', 'delete', '42']);
-    await until('vxlan42 gone everywhere', () => hosts.every((h) => h.link('vxlan42') === undefined && h.link('br42') === undefined));
+    await until('vxlan42 gone everywhere', () =>
+      hosts.every((h) => h.link('vxlan42') === undefined && h.link('br42') === undefined),
+    );
     for (const h of hosts) show(h, 'ip', ['-br', 'link', 'show', 'type', 'vxlan']);
     console.log(`\n${bold('Demo complete.')} Tearing down the namespaces.`);
   } catch (err) {

@@ -14,7 +14,12 @@ export class ManagedProcess {
   private readonly records: LogRecord[] = [];
   private readonly waiters = new Set<() => void>();
 
-  constructor(readonly label: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  constructor(
+    readonly label: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ) {
     this.child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     // Each stream keeps its unfinished last line until the rest of it arrives.
     const lineReader = () => {
@@ -37,10 +42,12 @@ export class ManagedProcess {
     };
     this.child.stdout!.on('data', lineReader());
     this.child.stderr!.on('data', lineReader());
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => {
-      for (const wake of this.waiters) wake();
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        for (const wake of this.waiters) wake();
+        resolve(code);
+      }),
+    );
   }
 
   get running(): boolean {
@@ -70,9 +77,20 @@ export class ManagedProcess {
       const check = () => {
         const found = probe();
         if (found !== undefined) return finish(() => resolve(found));
-        if (!this.running) finish(() => reject(new Error(`${this.label} exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}:\n${this.tail()}`)));
+        if (!this.running)
+          finish(() =>
+            reject(
+              new Error(
+                `${this.label} exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}:\n${this.tail()}`,
+              ),
+            ),
+          );
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`${this.label}: ${what} not seen within ${timeoutMs} ms:\n${this.tail()}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(() => reject(new Error(`${this.label}: ${what} not seen within ${timeoutMs} ms:\n${this.tail()}`))),
+        timeoutMs,
+      );
       const finish = (then: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);

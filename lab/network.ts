@@ -43,17 +43,26 @@ let networks = 0;
 export class LabHost {
   private readonly processes: ManagedProcess[] = [];
 
-  constructor(readonly name: string, readonly netns: string, readonly ip: string) {}
+  constructor(
+    readonly name: string,
+    readonly netns: string,
+    readonly ip: string,
+  ) {}
 
   // Runs a command inside the host and returns its stdout; throws with stderr on failure.
   exec(command: string, args: string[], input?: string): string {
     try {
       return execFileSync('ip', ['netns', 'exec', this.netns, command, ...args], {
-        encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000,
+        encoding: 'utf8',
+        input,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        timeout: 30_000,
       });
     } catch (err) {
       const e = err as { stderr?: string; stdout?: string; status?: number; message: string };
-      const error = new Error(`[${this.name}] ${command} ${args.join(' ')} exited ${e.status}: ${(e.stderr || e.message).trim()}`);
+      const error = new Error(
+        `[${this.name}] ${command} ${args.join(' ')} exited ${e.status}: ${(e.stderr || e.message).trim()}`,
+      );
       Object.assign(error, { status: e.status, stdout: e.stdout ?? '', stderr: e.stderr ?? '' });
       throw error;
     }
@@ -77,7 +86,12 @@ export class LabHost {
   }
 
   spawn(label: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ManagedProcess {
-    const proc = new ManagedProcess(`${this.name}/${label}`, 'ip', ['netns', 'exec', this.netns, command, ...args], env);
+    const proc = new ManagedProcess(
+      `${this.name}/${label}`,
+      'ip',
+      ['netns', 'exec', this.netns, command, ...args],
+      env,
+    );
     this.processes.push(proc);
     return proc;
   }
@@ -142,7 +156,23 @@ export class LabNetwork {
       const address = `${UNDERLAY_PREFIX}.${10 + i}`;
       ip(['netns', 'add', netns]);
       // Created inside the underlay namespace so the names can never clash with the root namespace's.
-      ip([...ul, 'link', 'add', `p-${name}`, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(mtu), 'netns', netns]);
+      ip([
+        ...ul,
+        'link',
+        'add',
+        `p-${name}`,
+        'mtu',
+        String(mtu),
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'mtu',
+        String(mtu),
+        'netns',
+        netns,
+      ]);
       ip([...ul, 'link', 'set', `p-${name}`, 'master', 'ul0', 'up']);
       ip(['-n', netns, 'link', 'set', 'lo', 'up']);
       ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
@@ -170,7 +200,11 @@ export class LabNetwork {
   // Runs a command in one of this lab's namespaces.
   execIn(netns: string, command: string, args: string[]): { status: number; stdout: string; stderr: string } {
     try {
-      const stdout = execFileSync('ip', ['netns', 'exec', netns, command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      const stdout = execFileSync('ip', ['netns', 'exec', netns, command, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      });
       return { status: 0, stdout, stderr: '' };
     } catch (err) {
       const e = err as { status?: number; stdout?: string; stderr?: string };
@@ -192,12 +226,19 @@ export class LabNetwork {
   }
 
   async destroy(): Promise<void> {
-    await Promise.all([...this.hosts.map((h) => h.stopProcesses()), ...this.extraProcesses.map((p) => p.stop('SIGKILL'))]);
+    await Promise.all([
+      ...this.hosts.map((h) => h.stopProcesses()),
+      ...this.extraProcesses.map((p) => p.stop('SIGKILL')),
+    ]);
     this.destroyNamespaces();
   }
 
   private destroyNamespaces(): void {
-    const existing = new Set(ip(['netns', 'list']).split('\n').map((l) => l.split(' ')[0]));
+    const existing = new Set(
+      ip(['netns', 'list'])
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+    );
     for (const netns of [...this.extraNetns, ...this.hosts.map((h) => h.netns), this.underlayNetns]) {
       if (existing.has(netns)) ip(['netns', 'delete', netns]);
     }

@@ -16,7 +16,12 @@ export class ReplicatingAgent {
   private readonly waiting: Array<(v: Version) => void> = [];
   private counter = 0;
 
-  constructor(address: string, readonly node: string, readonly vtep: string, readonly incarnation = 1) {
+  constructor(
+    address: string,
+    readonly node: string,
+    readonly vtep: string,
+    readonly incarnation = 1,
+  ) {
     this.client = new (v1().AgentService)(address, grpc.credentials.createInsecure());
     this.stream = this.client.connect();
     this.stream.on('data', (m: ServerMessage__Output) => {
@@ -29,8 +34,19 @@ export class ReplicatingAgent {
   // An endpoint record of this agent's, with the next version.
   endpoint(vni: number, mac: string, options: { mobilitySeq?: number; tombstone?: boolean } = {}): Record {
     return {
-      owner: this.node, version: { incarnation: this.incarnation, counter: ++this.counter }, tombstone: options.tombstone ?? false, originTimeMs: Date.now(),
-      endpoint: { vni, mac, ips: [], node: this.node, vtep: this.vtep, mobilitySeq: options.mobilitySeq ?? 0, origin: 'ENDPOINT_ORIGIN_API' },
+      owner: this.node,
+      version: { incarnation: this.incarnation, counter: ++this.counter },
+      tombstone: options.tombstone ?? false,
+      originTimeMs: Date.now(),
+      endpoint: {
+        vni,
+        mac,
+        ips: [],
+        node: this.node,
+        vtep: this.vtep,
+        mobilitySeq: options.mobilitySeq ?? 0,
+        origin: 'ENDPOINT_ORIGIN_API',
+      },
     };
   }
 

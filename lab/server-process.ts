@@ -10,8 +10,19 @@ export interface ServerHandle {
 }
 
 // Starts bin/server on a free loopback port and resolves once it logs that it is ready.
-export async function startServer(dataDir = makeTempDir('server'), listen = '127.0.0.1:0', extra: string[] = []): Promise<ServerHandle> {
-  const proc = new ManagedProcess('server', process.execPath, [path.join(repoRoot, 'bin', 'server'), '--listen', listen, '--data-dir', dataDir, ...extra]);
+export async function startServer(
+  dataDir = makeTempDir('server'),
+  listen = '127.0.0.1:0',
+  extra: string[] = [],
+): Promise<ServerHandle> {
+  const proc = new ManagedProcess('server', process.execPath, [
+    path.join(repoRoot, 'bin', 'server'),
+    '--listen',
+    listen,
+    '--data-dir',
+    dataDir,
+    ...extra,
+  ]);
   const ready = await proc.waitForLog((r) => r.msg === 'server ready', 15_000);
   return { address: String(ready.address), dataDir, proc };
 }

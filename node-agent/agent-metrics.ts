@@ -16,19 +16,53 @@ export interface AgentGauges {
 // changes arrive, what does the kernel refuse, how healthy is gossip.
 export class AgentMetrics {
   readonly registry = new Registry();
-  readonly desired = this.registry.gauge('vxgossip_fdb_desired_entries', 'Entries (FDB, neighbours, routes) this host should program, per VNI');
-  readonly programmed = this.registry.gauge('vxgossip_fdb_programmed_entries', 'Entries programmed in the kernel, per VNI');
-  readonly written = this.registry.counter('vxgossip_kernel_changes_total', 'Kernel entries written by reconcile passes, by kind (add|remove)');
-  readonly repairs = this.registry.counter('vxgossip_reconcile_repairs_total', 'Passes triggered by a kernel change to what we own (an entry deleted out of band)');
-  readonly netlinkErrors = this.registry.counter('vxgossip_netlink_errors_total', 'Requests the kernel refused, by errno');
-  readonly convergence = this.registry.histogram('vxgossip_convergence_latency_seconds', 'From a remote endpoint record being issued by its owner to its entry programmed here', LATENCY_BUCKETS);
-  readonly members = this.registry.gauge('vxgossip_gossip_members', 'Gossip members by state (alive|suspect|dead|left)');
+  readonly desired = this.registry.gauge(
+    'vxgossip_fdb_desired_entries',
+    'Entries (FDB, neighbours, routes) this host should program, per VNI',
+  );
+  readonly programmed = this.registry.gauge(
+    'vxgossip_fdb_programmed_entries',
+    'Entries programmed in the kernel, per VNI',
+  );
+  readonly written = this.registry.counter(
+    'vxgossip_kernel_changes_total',
+    'Kernel entries written by reconcile passes, by kind (add|remove)',
+  );
+  readonly repairs = this.registry.counter(
+    'vxgossip_reconcile_repairs_total',
+    'Passes triggered by a kernel change to what we own (an entry deleted out of band)',
+  );
+  readonly netlinkErrors = this.registry.counter(
+    'vxgossip_netlink_errors_total',
+    'Requests the kernel refused, by errno',
+  );
+  readonly convergence = this.registry.histogram(
+    'vxgossip_convergence_latency_seconds',
+    'From a remote endpoint record being issued by its owner to its entry programmed here',
+    LATENCY_BUCKETS,
+  );
+  readonly members = this.registry.gauge(
+    'vxgossip_gossip_members',
+    'Gossip members by state (alive|suspect|dead|left)',
+  );
   readonly queueDepth = this.registry.gauge('vxgossip_gossip_broadcast_queue_depth', 'Broadcasts waiting to be sent');
-  readonly rejected = this.registry.gauge('vxgossip_gossip_records_rejected', 'Records dropped since start, by reason (malformed|spoofed)');
-  readonly accepted = this.registry.gauge('vxgossip_gossip_records_accepted', 'Records from peers taken since start, by outcome (applied|refuted: a version of our own we did not issue)');
+  readonly rejected = this.registry.gauge(
+    'vxgossip_gossip_records_rejected',
+    'Records dropped since start, by reason (malformed|spoofed)',
+  );
+  readonly accepted = this.registry.gauge(
+    'vxgossip_gossip_records_accepted',
+    'Records from peers taken since start, by outcome (applied|refuted: a version of our own we did not issue)',
+  );
   readonly records = this.registry.gauge('vxgossip_records', 'Live records held, own and remote');
-  readonly duplicatesFrozen = this.registry.gauge('vxgossip_fdb_duplicates_frozen', 'Local MACs this host froze as duplicates (they kept moving between hosts)');
-  readonly duplicateFreezes = this.registry.counter('vxgossip_fdb_duplicate_freezes_total', 'MACs frozen as duplicates by this host since start');
+  readonly duplicatesFrozen = this.registry.gauge(
+    'vxgossip_fdb_duplicates_frozen',
+    'Local MACs this host froze as duplicates (they kept moving between hosts)',
+  );
+  readonly duplicateFreezes = this.registry.counter(
+    'vxgossip_fdb_duplicate_freezes_total',
+    'MACs frozen as duplicates by this host since start',
+  );
 
   set(g: AgentGauges): void {
     this.desired.reset();

@@ -18,7 +18,11 @@ interface ConfigCache {
 // What the agent keeps in --data-dir across restarts: its identity and the last VNI configuration,
 // so a restarted agent keeps its devices right even while the server is unreachable.
 export class AgentState {
-  private constructor(private readonly dir: string, private identity: Identity, private config: ConfigCache) {}
+  private constructor(
+    private readonly dir: string,
+    private identity: Identity,
+    private config: ConfigCache,
+  ) {}
 
   static open(dir: string, node: string): AgentState {
     fs.mkdirSync(dir, { recursive: true });

@@ -89,7 +89,12 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     const { driver, vtep, log, rt, name, state, metrics } = options;
     this.authoritative = state.configRevision > 0;
-    this.store = new RecordStore({ node: name, incarnation: state.incarnation, tombstoneTtlMs: TOMBSTONE_TTL_MS, deferRefutation: true });
+    this.store = new RecordStore({
+      node: name,
+      incarnation: state.incarnation,
+      tombstoneTtlMs: TOMBSTONE_TTL_MS,
+      deferRefutation: true,
+    });
     this.store.on('incarnation', (n) => state.saveIncarnation(n));
     // Our own changes count too: withdrawing a claim can hand the MAC to another host's claim.
     this.store.on('change', () => this.loop.schedule('fdb', true));
@@ -107,7 +112,13 @@ export class Agent {
     );
     this.link = new ServerLink(
       options.server,
-      () => ({ node: name, vtep, incarnation: this.store.incarnation, agentVersion: AGENT_VERSION, configRevision: state.configRevision }),
+      () => ({
+        node: name,
+        vtep,
+        incarnation: this.store.incarnation,
+        agentVersion: AGENT_VERSION,
+        configRevision: state.configRevision,
+      }),
       {
         onConfig: (revision, vnis) => this.onConfig(revision, vnis, 'server'),
         onCommand: (command) => dispatchCommand(command, this.commands, AGENT_VERSION),
@@ -122,44 +133,88 @@ export class Agent {
     const outbox = new LocalChangeOutbox(this.store);
     outbox.subscribe((records) => this.sync.publishOwn(records));
     outbox.subscribe((records) => this.link.sendRecords(records.map(recordToProto)));
-    this.attacher = new EndpointAttacher(rt, name, (vni) => {
-      const config = state.vnis.find((v) => v.id === vni);
-      if (!config) return undefined;
-      return config.mode === 'l3' ? { device: l3DeviceName(config.dstport), routed: true } : { device: bridgeName(vni), routed: false };
-    }, log.child({ part: 'endpoints' }));
-    this.watch = new KernelWatch(({ pass, reason }) => {
-      if (pass === 'full') log.info('full pass', { reason });
-      else metrics?.repairs.inc();
-      this.loop.schedule(pass);
-    }, log.child({ part: 'kernel-watch' }));
+    this.attacher = new EndpointAttacher(
+      rt,
+      name,
+      (vni) => {
+        const config = state.vnis.find((v) => v.id === vni);
+        if (!config) return undefined;
+        return config.mode === 'l3'
+          ? { device: l3DeviceName(config.dstport), routed: true }
+          : { device: bridgeName(vni), routed: false };
+      },
+      log.child({ part: 'endpoints' }),
+    );
+    this.watch = new KernelWatch(
+      ({ pass, reason }) => {
+        if (pass === 'full') log.info('full pass', { reason });
+        else metrics?.repairs.inc();
+        this.loop.schedule(pass);
+      },
+      log.child({ part: 'kernel-watch' }),
+    );
     const attached = () => this.attacher.list();
     const alive = (owner: string) => this.peers.alive(owner);
     this.localRecords = new LocalRecordsSync({
-      store: this.store, vtep, rt, attached, alive, duplicates: this.duplicates, metrics, log, wake: () => this.loop.schedule('fdb'),
+      store: this.store,
+      vtep,
+      rt,
+      attached,
+      alive,
+      duplicates: this.duplicates,
+      metrics,
+      log,
+      wake: () => this.loop.schedule('fdb'),
     });
     this.loop = new ReconcileLoop({
       steps: {
-        devices: new KernelDeviceStep(new DeviceReconciler(driver, vtep, () => findUnderlay(vtep, driver), log.child({ part: 'devices' })), rt, {
-          vnis: () => state.vnis,
-          authoritative: () => this.authoritative,
-          onRealised: (r) => this.watch.follow(r.l2, r.l3.map((v) => v.deviceIndex)),
-        }, log),
-        remoteL2: new RemoteL2Step(new RemoteFdbWriter(rt, log.child({ part: 'fdb' })), metrics, () => this.peers.logWithdrawn(), log),
+        devices: new KernelDeviceStep(
+          new DeviceReconciler(driver, vtep, () => findUnderlay(vtep, driver), log.child({ part: 'devices' })),
+          rt,
+          {
+            vnis: () => state.vnis,
+            authoritative: () => this.authoritative,
+            onRealised: (r) =>
+              this.watch.follow(
+                r.l2,
+                r.l3.map((v) => v.deviceIndex),
+              ),
+          },
+          log,
+        ),
+        remoteL2: new RemoteL2Step(
+          new RemoteFdbWriter(rt, log.child({ part: 'fdb' })),
+          metrics,
+          () => this.peers.logWithdrawn(),
+          log,
+        ),
         l3Routes: new L3RouteStep(new L3RouteWriter(rt, log.child({ part: 'routes' })), rt, attached),
         localRecords: this.localRecords,
       },
       desired: (localVnis) => desiredRemote(this.store, { alive, localVnis }),
       onPass: (vnis) => this.link.sendStatus({ vnis, configRevision: state.configRevision }),
-      log, graceMaxMs: GRACE_MAX_MS, maxRestMs: MAX_PASS_REST_MS,
+      log,
+      graceMaxMs: GRACE_MAX_MS,
+      maxRestMs: MAX_PASS_REST_MS,
     });
     this.commands = agentCommandHandlers({
-      name, vtep, store: this.store, attacher: this.attacher, duplicates: this.duplicates, keys: options.keys, settle: () => this.loop.settle(), log,
+      name,
+      vtep,
+      store: this.store,
+      attacher: this.attacher,
+      duplicates: this.duplicates,
+      keys: options.keys,
+      settle: () => this.loop.settle(),
+      log,
     });
     metrics?.registry.onCollect(() =>
       metrics.set({
-        statuses: this.loop.status(), members: this.peers.countsByState(), queuedBroadcasts: this.cluster?.queuedBroadcasts() ?? 0,
+        statuses: this.loop.status(),
+        members: this.peers.countsByState(),
+        queuedBroadcasts: this.cluster?.queuedBroadcasts() ?? 0,
         rejected: { malformed: this.sync.counters.malformed, spoofed: this.sync.counters.rejected },
-        accepted: { applied: this.sync.counters.applied, refuted: this.sync.counters.refuted }, records: this.store.liveCount(),
+        accepted: { applied: this.sync.counters.applied, refuted: this.sync.counters.refuted },
+        records: this.store.liveCount(),
         duplicatesFrozen: this.duplicates.frozen().length,
       }),
     );
@@ -167,7 +222,12 @@ export class Agent {
 
   async start(): Promise<void> {
     const { state, log, gossip } = this.options;
-    log.info('agent starting', { vtep: this.options.vtep, incarnation: this.store.incarnation, cachedRevision: state.configRevision, cachedVnis: state.vnis.length });
+    log.info('agent starting', {
+      vtep: this.options.vtep,
+      incarnation: this.store.incarnation,
+      cachedRevision: state.configRevision,
+      cachedVnis: state.vnis.length,
+    });
     this.loop.start();
     this.link.start();
     this.cluster = await gossip.createCluster(this.gossipHandlers());
@@ -193,13 +253,22 @@ export class Agent {
     this.link.close();
     await this.loop.stop();
     if (!this.cluster) return;
-    if (leave) await this.cluster.leave(2_000).catch((err: Error) => this.options.log.warn('leave did not complete', { error: err.message }));
+    if (leave)
+      await this.cluster
+        .leave(2_000)
+        .catch((err: Error) => this.options.log.warn('leave did not complete', { error: err.message }));
     await this.cluster.shutdown();
   }
 
   private gossipHandlers(): GossipHandlers {
     return {
-      meta: () => metaCodec.encode({ vtep: this.options.vtep, configRevision: this.options.state.configRevision, agentVersion: AGENT_VERSION, incarnation: this.store.incarnation }),
+      meta: () =>
+        metaCodec.encode({
+          vtep: this.options.vtep,
+          configRevision: this.options.state.configRevision,
+          agentVersion: AGENT_VERSION,
+          incarnation: this.store.incarnation,
+        }),
       message: (payload) => this.sync.onMessage(payload),
       localState: (join) => this.sync.localState(join),
       mergeRemoteState: (payload) => this.sync.mergeRemoteState(payload),
@@ -214,7 +283,11 @@ export class Agent {
   private onConfig(revision: number, vnis: VniConfig[], source: 'server' | 'gossip'): void {
     const { state, log } = this.options;
     if (source === 'gossip' && revision <= state.configRevision) return;
-    if (revision < state.configRevision) log.warn('server configuration is older than the cached one; following the server', { revision, cachedRevision: state.configRevision });
+    if (revision < state.configRevision)
+      log.warn('server configuration is older than the cached one; following the server', {
+        revision,
+        cachedRevision: state.configRevision,
+      });
     this.authoritative = true;
     if (revision === state.configRevision && JSON.stringify(vnis) === JSON.stringify(state.vnis)) {
       // The cached configuration a restart began with: the start-up pass already realised it.
@@ -235,7 +308,12 @@ export class Agent {
     const { join } = this.options.gossip;
     const checks: Record<string, string> = {
       kernel: this.loop.kernelSynced ? 'ok' : 'first reconcile pass not finished',
-      gossip: join.length > 0 && !this.peers.anyOtherAlive() ? `no peer answering (--join ${join.join(',')})` : this.loop.sweepAllowed ? 'ok' : 'synchronising with a peer',
+      gossip:
+        join.length > 0 && !this.peers.anyOtherAlive()
+          ? `no peer answering (--join ${join.join(',')})`
+          : this.loop.sweepAllowed
+            ? 'ok'
+            : 'synchronising with a peer',
       server: this.link.connected ? 'ok' : `not connected to ${this.options.server} (informational)`,
     };
     const failed = this.loop.status().filter((s) => !s.devicesReady);

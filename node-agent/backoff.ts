@@ -2,7 +2,11 @@
 export class Backoff {
   private attempt = 0;
 
-  constructor(private readonly minMs = 200, private readonly maxMs = 10_000, private readonly random = Math.random) {}
+  constructor(
+    private readonly minMs = 200,
+    private readonly maxMs = 10_000,
+    private readonly random = Math.random,
+  ) {}
 
   next(): number {
     const base = Math.min(this.maxMs, this.minMs * 2 ** this.attempt);

@@ -54,7 +54,8 @@ function loadKeyring(key: string | undefined, file: string | undefined): Keyring
     if (key) return Keyring.fromBase64([key]);
     if (file) {
       const keys = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-      if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) throw new Error('expected a non-empty JSON array of base64 strings');
+      if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string'))
+        throw new Error('expected a non-empty JSON array of base64 strings');
       return Keyring.fromBase64(keys);
     }
   } catch (err) {
@@ -70,7 +71,12 @@ function duplicateOptions(maxMoves?: string, window?: string, freeze?: string): 
   return {
     maxMoves: maxMoves === undefined ? d.maxMoves : checkInteger('--dup-max-moves', Number(maxMoves), 2, 1000),
     windowMs: window === undefined ? d.windowMs : parseDuration('--dup-window', window, 1000, DAY_MS),
-    freezeMs: freeze === undefined ? d.freezeMs : freeze === 'permanent' ? 'permanent' : parseDuration('--dup-freeze-time', freeze, 1000, DAY_MS),
+    freezeMs:
+      freeze === undefined
+        ? d.freezeMs
+        : freeze === 'permanent'
+          ? 'permanent'
+          : parseDuration('--dup-freeze-time', freeze, 1000, DAY_MS),
   };
 }
 
@@ -111,7 +117,10 @@ async function main(argv: string[]): Promise<void> {
   parseHostPort('--server', server);
   const bind = parseHostPort('--bind', values.bind ?? `0.0.0.0:${GOSSIP_PORT}`, GOSSIP_PORT, 0);
   const advertise = values.advertise ? parseHostPort('--advertise', values.advertise, bind.port) : undefined;
-  const join = (values.join ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const join = (values.join ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const peer of join) parseHostPort('--join', peer, GOSSIP_PORT);
   const keyring = loadKeyring(values['encrypt-key'], values['keyring-file']);
   const log = createLogger({ component: 'node-agent', level: parseLevel(values['log-level']) }).child({ node: name });
@@ -128,14 +137,30 @@ async function main(argv: string[]): Promise<void> {
   const metrics = metricsAt ? new AgentMetrics() : undefined;
   const rt = Rtnetlink.open();
   const agent = new Agent({
-    name, vtep, server, state, rt, log, metrics, credentials, duplicates,
+    name,
+    vtep,
+    server,
+    state,
+    rt,
+    log,
+    metrics,
+    credentials,
+    duplicates,
     keys: new KeyringCommands(keyring, values['keyring-file']),
     driver: new KernelLinkDriver(rt),
     gossip: {
       join,
       createCluster: (handlers) =>
         MemberlistCluster.create(
-          { name, bindHost: bind.host, bindPort: bind.port, advertiseHost: advertise?.host ?? vtep, advertisePort: advertise?.port, keyring, log },
+          {
+            name,
+            bindHost: bind.host,
+            bindPort: bind.port,
+            advertiseHost: advertise?.host ?? vtep,
+            advertisePort: advertise?.port,
+            keyring,
+            log,
+          },
           handlers,
         ).catch((err: Error) => {
           throw new Error(`cannot start gossip on ${bind.host}:${bind.port}: ${err.message}`);
@@ -143,10 +168,16 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   if (metrics && metricsAt) {
-    const served = await metrics.registry.serve(metricsAt.host, metricsAt.port, () => agent.readiness()).catch((err: Error) => {
-      throw new Error(`cannot serve metrics on ${values.metrics}: ${err.message}`);
+    const served = await metrics.registry
+      .serve(metricsAt.host, metricsAt.port, () => agent.readiness())
+      .catch((err: Error) => {
+        throw new Error(`cannot serve metrics on ${values.metrics}: ${err.message}`);
+      });
+    log.info('metrics served', {
+      address: `http://${served.address}/metrics`,
+      health: `http://${served.address}/healthz`,
+      readiness: `http://${served.address}/readyz`,
     });
-    log.info('metrics served', { address: `http://${served.address}/metrics`, health: `http://${served.address}/healthz`, readiness: `http://${served.address}/readyz` });
   }
   await agent.start();
 
@@ -157,7 +188,9 @@ async function main(argv: string[]): Promise<void> {
   const stop = async (signal: string, leave: boolean) => {
     if (stopping) return;
     stopping = true;
-    log.info(leave ? 'leaving the cluster; devices stay in place' : 'stopping for a restart; devices stay in place', { signal });
+    log.info(leave ? 'leaving the cluster; devices stay in place' : 'stopping for a restart; devices stay in place', {
+      signal,
+    });
     await agent.stop(leave);
     rt.close();
     process.exit(0);

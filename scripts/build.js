@@ -21,13 +21,22 @@ function protoFiles(dir) {
 const protos = protoFiles(path.join(root, 'proto'));
 if (protos.length > 0) {
   run(bin('proto-loader-gen-types'), [
-    '--grpcLib=@grpc/grpc-js', '--longs=String', '--enums=String', '--defaults', '--oneofs',
-    '--keepCase=false', '--includeDirs=proto', '--outDir=generated', ...protos.map((p) => path.relative('proto', p)),
+    '--grpcLib=@grpc/grpc-js',
+    '--longs=String',
+    '--enums=String',
+    '--defaults',
+    '--oneofs',
+    '--keepCase=false',
+    '--includeDirs=proto',
+    '--outDir=generated',
+    ...protos.map((p) => path.relative('proto', p)),
   ]);
 }
 run(bin('tsc'), ['-b']);
 // npm's install step builds the rtnetlink socket addon from binding.gyp; say so plainly if it did not.
 if (!fs.existsSync(path.join(root, 'build', 'Release', 'netlink_socket.node'))) {
-  console.error('build: build/Release/netlink_socket.node is missing: run `npm ci` (or `npm rebuild`) to compile it with node-gyp');
+  console.error(
+    'build: build/Release/netlink_socket.node is missing: run `npm ci` (or `npm rebuild`) to compile it with node-gyp',
+  );
   process.exit(1);
 }

@@ -34,7 +34,8 @@ interface PendingCommand {
 // An attach creates devices in a namespace and waits for the record: seconds, not minutes.
 const COMMAND_TIMEOUT_MS = 15_000;
 
-export type GossipState = 'NODE_STATE_ALIVE' | 'NODE_STATE_SUSPECT' | 'NODE_STATE_DEAD' | 'NODE_STATE_LEFT' | 'NODE_STATE_UNSPECIFIED';
+export type GossipState =
+  'NODE_STATE_ALIVE' | 'NODE_STATE_SUSPECT' | 'NODE_STATE_DEAD' | 'NODE_STATE_LEFT' | 'NODE_STATE_UNSPECIFIED';
 
 // The agents known to this server, with the stream of each connected one. Pushes the VNI
 // configuration to every connected agent whenever it changes.
@@ -44,7 +45,10 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   private readonly commands = new Map<number, PendingCommand>();
   private nextCommandId = 1;
 
-  constructor(private readonly log: Logger, private readonly commandTimeoutMs = COMMAND_TIMEOUT_MS) {
+  constructor(
+    private readonly log: Logger,
+    private readonly commandTimeoutMs = COMMAND_TIMEOUT_MS,
+  ) {
     super();
     this.setMaxListeners(0);
   }
@@ -72,7 +76,11 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
       lastSeenMs: Date.now(),
       membership: previous?.membership ?? [],
     });
-    this.log.info('agent connected', { node: hello.node, vtep: hello.vtep, configRevision: Number(hello.configRevision) });
+    this.log.info('agent connected', {
+      node: hello.node,
+      vtep: hello.vtep,
+      configRevision: Number(hello.configRevision),
+    });
     this.emit('node', hello.node);
     this.sendConfig(stream);
   }
@@ -88,7 +96,12 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
       if (pending.node !== node) continue;
       this.commands.delete(id);
       clearTimeout(pending.timer);
-      pending.reject(new RpcError(grpc.status.UNAVAILABLE, `agent ${node} disconnected before answering; check the endpoint with ctl endpoint list`));
+      pending.reject(
+        new RpcError(
+          grpc.status.UNAVAILABLE,
+          `agent ${node} disconnected before answering; check the endpoint with ctl endpoint list`,
+        ),
+      );
     }
   }
 
@@ -101,13 +114,25 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   sendCommand(node: string, command: Omit<Command, 'id'>): Promise<CommandResult__Output> {
     const session = this.agents.get(node);
     if (!session?.stream) {
-      return Promise.reject(new RpcError(grpc.status.UNAVAILABLE, session ? `agent ${node} is not connected to this server` : `no agent named ${node} has connected to this server`));
+      return Promise.reject(
+        new RpcError(
+          grpc.status.UNAVAILABLE,
+          session
+            ? `agent ${node} is not connected to this server`
+            : `no agent named ${node} has connected to this server`,
+        ),
+      );
     }
     const id = this.nextCommandId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.commands.delete(id);
-        reject(new RpcError(grpc.status.DEADLINE_EXCEEDED, `agent ${node} did not answer within ${this.commandTimeoutMs / 1000} s`));
+        reject(
+          new RpcError(
+            grpc.status.DEADLINE_EXCEEDED,
+            `agent ${node} did not answer within ${this.commandTimeoutMs / 1000} s`,
+          ),
+        );
       }, this.commandTimeoutMs);
       this.commands.set(id, { node, resolve, reject, timer });
       session.stream!.write({ command: { ...command, id } });
@@ -115,17 +140,21 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   }
 
   // The same command to every connected agent (serf's fan-out): each one's answer, or why it has none.
-  async commandEveryAgent(command: Omit<Command, 'id'>): Promise<Array<{ node: string; result?: CommandResult__Output; error?: string }>> {
+  async commandEveryAgent(
+    command: Omit<Command, 'id'>,
+  ): Promise<Array<{ node: string; result?: CommandResult__Output; error?: string }>> {
     const nodes = [...this.agents].filter(([, s]) => s.stream).map(([node]) => node);
     if (nodes.length === 0) throw new RpcError(grpc.status.UNAVAILABLE, 'no agent is connected to this server');
-    return Promise.all(nodes.map(async (node) => {
-      try {
-        const result = await this.sendCommand(node, command);
-        return result.error ? { node, error: result.error } : { node, result };
-      } catch (err) {
-        return { node, error: (err as Error).message };
-      }
-    }));
+    return Promise.all(
+      nodes.map(async (node) => {
+        try {
+          const result = await this.sendCommand(node, command);
+          return result.error ? { node, error: result.error } : { node, result };
+        } catch (err) {
+          return { node, error: (err as Error).message };
+        }
+      }),
+    );
   }
 
   commandResult(node: string, result: CommandResult__Output): void {
@@ -144,7 +173,9 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     const session = this.agents.get(node);
     if (!session) return;
     // Another agent's view changes what we report about the nodes it names.
-    const changed = members.filter((m) => session.membership.find((o) => o.name === m.name)?.state !== m.state).map((m) => m.name);
+    const changed = members
+      .filter((m) => session.membership.find((o) => o.name === m.name)?.state !== m.state)
+      .map((m) => m.name);
     session.membership = members;
     for (const name of changed) if (this.agents.has(name)) this.emit('node', name);
   }
@@ -155,7 +186,13 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     const own = this.agents.get(node);
     if (own?.stream) return 'NODE_STATE_ALIVE';
     let best: GossipState = 'NODE_STATE_UNSPECIFIED';
-    const rank: Record<GossipState, number> = { NODE_STATE_UNSPECIFIED: 0, NODE_STATE_LEFT: 1, NODE_STATE_DEAD: 2, NODE_STATE_SUSPECT: 3, NODE_STATE_ALIVE: 4 };
+    const rank: Record<GossipState, number> = {
+      NODE_STATE_UNSPECIFIED: 0,
+      NODE_STATE_LEFT: 1,
+      NODE_STATE_DEAD: 2,
+      NODE_STATE_SUSPECT: 3,
+      NODE_STATE_ALIVE: 4,
+    };
     for (const s of this.agents.values()) {
       if (!s.stream) continue;
       const seen = s.membership.find((m) => m.name === node)?.state as GossipState | undefined;
@@ -167,7 +204,8 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   recordStatus(node: string, status: ProgrammingStatus__Output[], configRevision: number): void {
     const session = this.agents.get(node);
     if (!session) return;
-    const changed = JSON.stringify(session.status) !== JSON.stringify(status) || session.configRevision !== configRevision;
+    const changed =
+      JSON.stringify(session.status) !== JSON.stringify(status) || session.configRevision !== configRevision;
     session.status = status;
     session.configRevision = configRevision;
     session.lastSeenMs = Date.now();

@@ -4,7 +4,10 @@ export class ChangeLog<Change extends { revision: number }> {
   private readonly changes: Change[] = [];
 
   // `compactedThrough`: watches may resume from any revision after this one.
-  constructor(private compactedThrough: number, private readonly capacity = 100_000) {}
+  constructor(
+    private compactedThrough: number,
+    private readonly capacity = 100_000,
+  ) {}
 
   push(change: Change): void {
     this.changes.push(change);

@@ -11,7 +11,10 @@ import { unary } from './rpc';
 function checkKey(key: string): void {
   const bytes = Buffer.from(key, 'base64');
   if (![16, 24, 32].includes(bytes.length) || bytes.toString('base64') !== key) {
-    throw new RpcError(grpc.status.INVALID_ARGUMENT, `key: must be the base64 of 16, 24 or 32 bytes (as serf keygen makes), got ${bytes.length} bytes`);
+    throw new RpcError(
+      grpc.status.INVALID_ARGUMENT,
+      `key: must be the base64 of 16, 24 or 32 bytes (as serf keygen makes), got ${bytes.length} bytes`,
+    );
   }
 }
 
@@ -19,7 +22,12 @@ function checkKey(key: string): void {
 // the answer counts, per key, the nodes holding it and using it as primary, and names failures.
 export function clusterService(hub: AgentHub, store: VniStore, log: Logger): ClusterServiceHandlers {
   const fanOut = async (command: Omit<Command, 'id'>): Promise<KeyringResponse> => {
-    const out = { keys: {} as Record<string, number>, primaryKeys: {} as Record<string, number>, nodes: 0, errors: {} as Record<string, string> };
+    const out = {
+      keys: {} as Record<string, number>,
+      primaryKeys: {} as Record<string, number>,
+      nodes: 0,
+      errors: {} as Record<string, string>,
+    };
     for (const { node, result, error } of await hub.commandEveryAgent(command)) {
       if (!result) {
         out.errors[node] = error!;
@@ -27,9 +35,14 @@ export function clusterService(hub: AgentHub, store: VniStore, log: Logger): Clu
       }
       out.nodes++;
       for (const k of Object.keys(result.keyring?.keys ?? {})) out.keys[k] = (out.keys[k] ?? 0) + 1;
-      for (const k of Object.keys(result.keyring?.primaryKeys ?? {})) out.primaryKeys[k] = (out.primaryKeys[k] ?? 0) + 1;
+      for (const k of Object.keys(result.keyring?.primaryKeys ?? {}))
+        out.primaryKeys[k] = (out.primaryKeys[k] ?? 0) + 1;
     }
-    log.info('gossip keyring operation', { command: Object.keys(command)[0], nodes: out.nodes, failed: Object.keys(out.errors).length });
+    log.info('gossip keyring operation', {
+      command: Object.keys(command)[0],
+      nodes: out.nodes,
+      failed: Object.keys(out.errors).length,
+    });
     return out;
   };
   return {
@@ -37,8 +50,12 @@ export function clusterService(hub: AgentHub, store: VniStore, log: Logger): Clu
       const nodes = hub.nodes();
       const count = (state: string) => nodes.filter((n) => n.state === state).length;
       return {
-        alive: count('NODE_STATE_ALIVE'), suspect: count('NODE_STATE_SUSPECT'), dead: count('NODE_STATE_DEAD'), left: count('NODE_STATE_LEFT'),
-        configRevision: store.currentRevision(), nodes,
+        alive: count('NODE_STATE_ALIVE'),
+        suspect: count('NODE_STATE_SUSPECT'),
+        dead: count('NODE_STATE_DEAD'),
+        left: count('NODE_STATE_LEFT'),
+        configRevision: store.currentRevision(),
+        nodes,
       };
     }),
     ListKeys: unary(log, 'ListKeys', [], () => fanOut({ listKeys: {} })),

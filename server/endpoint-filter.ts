@@ -12,10 +12,18 @@ export interface Filter {
 }
 
 export const matches = (f: Filter, vni: number, node: string, mac?: string) =>
-  (f.vni === 0 || f.vni === vni) && (f.node === '' || f.node === node) && (f.mac === '' || mac === undefined || f.mac === mac);
+  (f.vni === 0 || f.vni === vni) &&
+  (f.node === '' || f.node === node) &&
+  (f.mac === '' || mac === undefined || f.mac === mac);
 
-export const endpointOf = (r: EndpointRecord): Endpoint => ({ ...endpointToProto(r.owner, r.body), version: r.version, originTimeMs: r.originTimeMs });
+export const endpointOf = (r: EndpointRecord): Endpoint => ({
+  ...endpointToProto(r.owner, r.body),
+  version: r.version,
+  originTimeMs: r.originTimeMs,
+});
 
-export const endpointKey = (e: { vni?: number; mac?: string; node?: string }) => sortKey(e.vni ?? 0, e.mac ?? '', e.node ?? '');
+export const endpointKey = (e: { vni?: number; mac?: string; node?: string }) =>
+  sortKey(e.vni ?? 0, e.mac ?? '', e.node ?? '');
 
-export const fdbKey = (e: FdbEntry) => sortKey(e.vni ?? 0, e.mac ?? '', e.kind === 'FDB_ENTRY_KIND_FLOOD' ? (e.node ?? '') : '');
+export const fdbKey = (e: FdbEntry) =>
+  sortKey(e.vni ?? 0, e.mac ?? '', e.kind === 'FDB_ENTRY_KIND_FLOOD' ? (e.node ?? '') : '');

@@ -42,11 +42,24 @@ function fdbEventFor(c: FdbChange, f: Filter): FdbEvent | undefined {
   return undefined;
 }
 
-export function endpointService(replicas: ReplicaStore, fdbIndex: FdbIndex, hub: AgentHub, vnis: VniStore, log: Logger, live: (owner: string) => boolean): EndpointServiceHandlers {
+export function endpointService(
+  replicas: ReplicaStore,
+  fdbIndex: FdbIndex,
+  hub: AgentHub,
+  vnis: VniStore,
+  log: Logger,
+  live: (owner: string) => boolean,
+): EndpointServiceHandlers {
   const endpoints = (f: Filter) =>
     replicas
       .all()
-      .filter((r): r is EndpointRecord => !r.tombstone && r.body.kind === 'endpoint' && live(r.owner) && matches(f, r.body.vni, r.owner, (r.body as { mac: string }).mac))
+      .filter(
+        (r): r is EndpointRecord =>
+          !r.tombstone &&
+          r.body.kind === 'endpoint' &&
+          live(r.owner) &&
+          matches(f, r.body.vni, r.owner, (r.body as { mac: string }).mac),
+      )
       .map(endpointOf)
       .sort((a, b) => endpointKey(a).localeCompare(endpointKey(b)));
   const fdb = (f: Filter, includeFlood: boolean) =>
@@ -57,11 +70,21 @@ export function endpointService(replicas: ReplicaStore, fdbIndex: FdbIndex, hub:
 
   return {
     ListEndpoints: unary(log, 'ListEndpoints', [], (req) => {
-      const { page, nextPageToken } = paginate(endpoints(filterOf(req.filter)), endpointKey, req.pageSize, req.pageToken);
+      const { page, nextPageToken } = paginate(
+        endpoints(filterOf(req.filter)),
+        endpointKey,
+        req.pageSize,
+        req.pageToken,
+      );
       return { endpoints: page, nextPageToken, revision: replicas.currentRevision() };
     }),
     ListFdb: unary(log, 'ListFdb', [], (req) => {
-      const { page, nextPageToken } = paginate(fdb(filterOf(req.filter), req.includeFlood), fdbKey, req.pageSize, req.pageToken);
+      const { page, nextPageToken } = paginate(
+        fdb(filterOf(req.filter), req.includeFlood),
+        fdbKey,
+        req.pageSize,
+        req.pageToken,
+      );
       return { entries: page, nextPageToken, revision: replicas.currentRevision() };
     }),
     LookupFdb: unary(log, 'LookupFdb', [], (req) => {
@@ -72,14 +95,39 @@ export function endpointService(replicas: ReplicaStore, fdbIndex: FdbIndex, hub:
       return entry;
     }),
     WatchEndpoints(call) {
-      watch(call, filterOf(call.request.filter), Number(call.request.fromRevision), replicas, (c: ReplicaChange, f): EndpointEvent | undefined => {
-        if (c.after.body.kind !== 'endpoint' || !matches(f, c.after.body.vni, c.after.owner, c.after.body.mac)) return undefined;
-        return { type: c.after.tombstone ? 'EVENT_TYPE_REMOVED' : c.before && !c.before.tombstone ? 'EVENT_TYPE_UPDATED' : 'EVENT_TYPE_ADDED', endpoint: endpointOf(c.after as EndpointRecord), revision: c.revision };
-      }, (f) => endpoints(f).map((endpoint): EndpointEvent => ({ type: 'EVENT_TYPE_SNAPSHOT', endpoint, revision: replicas.currentRevision() })));
+      watch(
+        call,
+        filterOf(call.request.filter),
+        Number(call.request.fromRevision),
+        replicas,
+        (c: ReplicaChange, f): EndpointEvent | undefined => {
+          if (c.after.body.kind !== 'endpoint' || !matches(f, c.after.body.vni, c.after.owner, c.after.body.mac))
+            return undefined;
+          return {
+            type: c.after.tombstone
+              ? 'EVENT_TYPE_REMOVED'
+              : c.before && !c.before.tombstone
+                ? 'EVENT_TYPE_UPDATED'
+                : 'EVENT_TYPE_ADDED',
+            endpoint: endpointOf(c.after as EndpointRecord),
+            revision: c.revision,
+          };
+        },
+        (f) =>
+          endpoints(f).map((endpoint): EndpointEvent => ({
+            type: 'EVENT_TYPE_SNAPSHOT',
+            endpoint,
+            revision: replicas.currentRevision(),
+          })),
+      );
     },
     WatchFdb(call) {
       watch(call, filterOf(call.request.filter), Number(call.request.fromRevision), fdbIndex, fdbEventFor, (f) =>
-        fdb(f, true).map((entry): FdbEvent => ({ type: 'EVENT_TYPE_SNAPSHOT', entry, revision: fdbIndex.currentRevision() })),
+        fdb(f, true).map((entry): FdbEvent => ({
+          type: 'EVENT_TYPE_SNAPSHOT',
+          entry,
+          revision: fdbIndex.currentRevision(),
+        })),
       );
     },
     AttachEndpoint: unary(log, 'AttachEndpoint', [[NotFoundError, grpc.status.NOT_FOUND]], async (req) => {
@@ -113,7 +161,8 @@ export function endpointService(replicas: ReplicaStore, fdbIndex: FdbIndex, hub:
         if (result) out.nodes.push(...(result.cleared?.nodes ?? []));
         else out.errors[node] = error!;
       }
-      if (out.nodes.length === 0 && Object.keys(out.errors).length === 0) throw new RpcError(grpc.status.NOT_FOUND, `no connected agent holds ${mac} in VNI ${vni} frozen`);
+      if (out.nodes.length === 0 && Object.keys(out.errors).length === 0)
+        throw new RpcError(grpc.status.NOT_FOUND, `no connected agent holds ${mac} in VNI ${vni} frozen`);
       log.info('duplicate cleared', { vni, mac, nodes: out.nodes, failed: Object.keys(out.errors).length });
       return { nodes: out.nodes.sort(), errors: out.errors };
     }),
@@ -152,11 +201,17 @@ function watch<Change extends { revision: number }, Event>(
 ): void {
   const refuse = (code: grpc.status, details: string) => endStream(call, code, details);
   if (fromRevision > source.currentRevision()) {
-    refuse(grpc.status.OUT_OF_RANGE, `revision ${fromRevision} is ahead of the server's ${source.currentRevision()} (the server restarted); watch again without from_revision`);
+    refuse(
+      grpc.status.OUT_OF_RANGE,
+      `revision ${fromRevision} is ahead of the server's ${source.currentRevision()} (the server restarted); watch again without from_revision`,
+    );
     return;
   }
   if (fromRevision > 0 && fromRevision < source.oldestResumableRevision()) {
-    refuse(grpc.status.OUT_OF_RANGE, `revision ${fromRevision} was compacted (oldest resumable: ${source.oldestResumableRevision()}); watch again without from_revision`);
+    refuse(
+      grpc.status.OUT_OF_RANGE,
+      `revision ${fromRevision} was compacted (oldest resumable: ${source.oldestResumableRevision()}); watch again without from_revision`,
+    );
     return;
   }
   let lastSent = fromRevision;
@@ -167,7 +222,10 @@ function watch<Change extends { revision: number }, Event>(
     if (!event) return;
     if (call.writableLength >= MAX_QUEUED_EVENTS) {
       stop();
-      refuse(grpc.status.RESOURCE_EXHAUSTED, `watcher fell ${MAX_QUEUED_EVENTS} events behind; resume with from_revision ${lastSent}`);
+      refuse(
+        grpc.status.RESOURCE_EXHAUSTED,
+        `watcher fell ${MAX_QUEUED_EVENTS} events behind; resume with from_revision ${lastSent}`,
+      );
       return;
     }
     lastSent = c.revision;

@@ -29,7 +29,10 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   // Liveness as last applied, so only a real transition costs a pass over the owner's records.
   private readonly liveness = new Map<string, boolean>();
 
-  constructor(private readonly replicas: ReplicaStore, private readonly live: (owner: string) => boolean) {
+  constructor(
+    private readonly replicas: ReplicaStore,
+    private readonly live: (owner: string) => boolean,
+  ) {
     super();
     this.setMaxListeners(0);
     for (const r of replicas.all()) {
@@ -136,7 +139,11 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
     if (before?.record === after?.record && before?.frozen === after?.frozen) return;
     if (after) this.entries.set(key, after);
     else this.entries.delete(key);
-    const change: FdbChange = { revision: revision(), before: before && entryOf(before), after: after && entryOf(after) };
+    const change: FdbChange = {
+      revision: revision(),
+      before: before && entryOf(before),
+      after: after && entryOf(after),
+    };
     this.changeLog.push(change);
     this.emit('change', change);
   }
@@ -159,8 +166,25 @@ interface Served {
 }
 
 function entryOf({ record: r, frozen }: Served): FdbEntry {
-  if (r.body.kind === 'membership') return { vni: r.body.vni, mac: FLOOD_MAC, vtep: r.body.vtep, node: r.owner, kind: 'FDB_ENTRY_KIND_FLOOD', version: r.version };
-  return { vni: r.body.vni, mac: r.body.mac, vtep: r.body.vtep, node: r.owner, kind: 'FDB_ENTRY_KIND_UNICAST', mobilitySeq: r.body.mobilitySeq, frozen, version: r.version };
+  if (r.body.kind === 'membership')
+    return {
+      vni: r.body.vni,
+      mac: FLOOD_MAC,
+      vtep: r.body.vtep,
+      node: r.owner,
+      kind: 'FDB_ENTRY_KIND_FLOOD',
+      version: r.version,
+    };
+  return {
+    vni: r.body.vni,
+    mac: r.body.mac,
+    vtep: r.body.vtep,
+    node: r.owner,
+    kind: 'FDB_ENTRY_KIND_UNICAST',
+    mobilitySeq: r.body.mobilitySeq,
+    frozen,
+    version: r.version,
+  };
 }
 
 function keyOf(r: StateRecord): string {

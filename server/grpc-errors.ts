@@ -3,7 +3,10 @@ import { ValidationError } from '../common/validation';
 
 // An error that already knows the gRPC status it should be answered with.
 export class RpcError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -16,7 +16,13 @@ import { LATENCY_BUCKETS, Registry } from '../common/metrics';
 import { observeRpcs } from './rpc';
 import { tokenInterceptor } from '../common/token-auth';
 
-export const SERVICE_NAMES = ['vxgossip.v1.VniService', 'vxgossip.v1.NodeService', 'vxgossip.v1.EndpointService', 'vxgossip.v1.ClusterService', 'vxgossip.v1.AgentService'];
+export const SERVICE_NAMES = [
+  'vxgossip.v1.VniService',
+  'vxgossip.v1.NodeService',
+  'vxgossip.v1.EndpointService',
+  'vxgossip.v1.ClusterService',
+  'vxgossip.v1.AgentService',
+];
 
 export interface RunningServer {
   address: string;
@@ -27,7 +33,13 @@ export interface RunningServer {
 }
 
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
-export async function startGrpcServer(options: { listen: string; store: VniStore; log: Logger; credentials?: grpc.ServerCredentials; token?: string }): Promise<RunningServer> {
+export async function startGrpcServer(options: {
+  listen: string;
+  store: VniStore;
+  log: Logger;
+  credentials?: grpc.ServerCredentials;
+  token?: string;
+}): Promise<RunningServer> {
   const { store, log } = options;
   const replicas = await ReplicaStore.open(store.db);
   const hub = new AgentHub(log.child({ part: 'agent-hub' }));
@@ -39,11 +51,18 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   const fdbIndex = new FdbIndex(replicas, live);
   hub.on('node', (name) => fdbIndex.nodeStateChanged(name));
   const metrics = new Registry();
-  const rpcLatency = metrics.histogram('vxgossip_rpc_duration_seconds', 'Unary RPC latency, by method and status code', LATENCY_BUCKETS);
+  const rpcLatency = metrics.histogram(
+    'vxgossip_rpc_duration_seconds',
+    'Unary RPC latency, by method and status code',
+    LATENCY_BUCKETS,
+  );
   observeRpcs((method, code, seconds) => rpcLatency.observe(seconds, { method, code }));
   const agentsGauge = metrics.gauge('vxgossip_agents', 'Agents known to the server, by connection state');
   const recordsGauge = metrics.gauge('vxgossip_records', 'Records replicated by agents (tombstones included)');
-  const spoofedGauge = metrics.gauge('vxgossip_records_refused', 'Record batches refused since start because an agent spoke for another node or VTEP');
+  const spoofedGauge = metrics.gauge(
+    'vxgossip_records_refused',
+    'Record batches refused since start because an agent spoke for another node or VTEP',
+  );
   const vnisGauge = metrics.gauge('vxgossip_vnis', 'VNIs configured');
   metrics.onCollect(() => {
     const nodes = hub.nodes();
@@ -76,7 +95,9 @@ export async function startGrpcServer(options: { listen: string; store: VniStore
   new ReflectionService(packageDefinition()).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(options.listen, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;

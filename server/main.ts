@@ -61,22 +61,35 @@ async function main(argv: string[]): Promise<void> {
   try {
     store = await VniStore.open(values['data-dir']);
   } catch (err) {
-    throw new Error(`cannot open the database in ${values['data-dir']}: ${(err as Error).message} (is another server using it?)`);
+    throw new Error(
+      `cannot open the database in ${values['data-dir']}: ${(err as Error).message} (is another server using it?)`,
+    );
   }
   let credentials;
   try {
-    credentials = serverCredentials({ cert: values['tls-cert'], key: values['tls-key'], clientCa: values['tls-client-ca'] });
+    credentials = serverCredentials({
+      cert: values['tls-cert'],
+      key: values['tls-key'],
+      clientCa: values['tls-client-ca'],
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const token = values['token-file'] ? readToken(values['token-file']) : undefined;
-  const server = await startGrpcServer({ listen: values.listen!, store, log, credentials, token }).catch((err: Error) => {
-    throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
-  });
+  const server = await startGrpcServer({ listen: values.listen!, store, log, credentials, token }).catch(
+    (err: Error) => {
+      throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
+    },
+  );
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const metricsServer = metricsAt ? await server.metrics.serve(metricsAt.host, metricsAt.port) : undefined;
   if (metricsServer) log.info('metrics served', { address: `http://${metricsServer.address}/metrics` });
-  log.info('server ready', { address: server.address, dataDir: values['data-dir'], revision: store.currentRevision(), vnis: store.list().length });
+  log.info('server ready', {
+    address: server.address,
+    dataDir: values['data-dir'],
+    revision: store.currentRevision(),
+    vnis: store.list().length,
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {

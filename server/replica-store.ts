@@ -23,11 +23,19 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   private readonly owners = new Map<string, Map<string, StateRecord>>();
   // Changes kept in memory for watches resuming from a revision; older ones answer OUT_OF_RANGE.
   private readonly changeLog: ChangeLog<ReplicaChange>;
-  private readonly pending: Array<{ node: string; records: StateRecord[]; resolve: (v: Version) => void; reject: (e: Error) => void }> = [];
+  private readonly pending: Array<{
+    node: string;
+    records: StateRecord[];
+    resolve: (v: Version) => void;
+    reject: (e: Error) => void;
+  }> = [];
   private flushing = false;
   spoofed = 0;
 
-  private constructor(private readonly db: Level<string, string>, private revision: number) {
+  private constructor(
+    private readonly db: Level<string, string>,
+    private revision: number,
+  ) {
     super();
     this.setMaxListeners(0);
     this.changeLog = new ChangeLog(revision);
@@ -89,7 +97,9 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
     for (const r of records) {
       if (r.owner !== node) {
         this.spoofed++;
-        throw new SpoofedRecordError(`agent ${node} sent a record owned by ${r.owner}; an agent may publish only its own`);
+        throw new SpoofedRecordError(
+          `agent ${node} sent a record owned by ${r.owner}; an agent may publish only its own`,
+        );
       }
       if (r.body.vtep !== vtep) {
         this.spoofed++;

@@ -11,7 +11,12 @@ export function observeRpcs(o: RpcObserver): void {
 }
 
 // Adapts a promise-returning handler to grpc-js's callback style, mapping errors to status codes.
-export function unary<Req, Res>(log: Logger, method: string, mapping: ErrorMapping, handler: (req: Req) => Promise<Res> | Res) {
+export function unary<Req, Res>(
+  log: Logger,
+  method: string,
+  mapping: ErrorMapping,
+  handler: (req: Req) => Promise<Res> | Res,
+) {
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
@@ -34,6 +39,10 @@ export function unary<Req, Res>(log: Logger, method: string, mapping: ErrorMappi
 
 // Ends a server stream with a status the client sees. grpc-js sends the status of an error the
 // stream emits; destroy() would reach the client only as CANCELLED.
-export function endStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, code: grpc.status, details: string): void {
+export function endStream(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  code: grpc.status,
+  details: string,
+): void {
   call.emit('error', { code, details });
 }

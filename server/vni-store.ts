@@ -1,6 +1,14 @@
 import { Level } from 'level';
 import { SerialQueue } from './serial-queue';
-import { VniConfig, VniInput, checkMtu, checkPortSharing, defaultVniName, normaliseVni, UPDATABLE_FIELDS } from '../common/vni';
+import {
+  VniConfig,
+  VniInput,
+  checkMtu,
+  checkPortSharing,
+  defaultVniName,
+  normaliseVni,
+  UPDATABLE_FIELDS,
+} from '../common/vni';
 import { ValidationError, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
 import { sortKey } from './pagination';
 
@@ -87,7 +95,8 @@ export class VniStore {
       if (expectedRevision !== 0 && current.revision !== expectedRevision) {
         throw new StaleRevisionError(`VNI ${current.id} is at revision ${current.revision}, not ${expectedRevision}`);
       }
-      if (paths.length === 0) throw new ValidationError('update_paths', `name at least one of: ${UPDATABLE_FIELDS.join(', ')}`);
+      if (paths.length === 0)
+        throw new ValidationError('update_paths', `name at least one of: ${UPDATABLE_FIELDS.join(', ')}`);
       const next: VniConfig = { ...current };
       for (const path of paths) {
         switch (path) {
@@ -99,13 +108,18 @@ export class VniStore {
             next.mtu = checkMtu(input.mtu);
             break;
           case 'flooding':
-            next.multicastGroup = input.multicastGroup ? checkMulticastGroup('flooding.multicast_group', input.multicastGroup) : '';
+            next.multicastGroup = input.multicastGroup
+              ? checkMulticastGroup('flooding.multicast_group', input.multicastGroup)
+              : '';
             if (next.mode === 'l3' && next.multicastGroup !== '') {
               throw new ValidationError('flooding.multicast_group', 'an l3 VNI routes and does not flood');
             }
             break;
           default:
-            throw new ValidationError('update_paths', `"${path}" cannot be updated; updatable: ${UPDATABLE_FIELDS.join(', ')}`);
+            throw new ValidationError(
+              'update_paths',
+              `"${path}" cannot be updated; updatable: ${UPDATABLE_FIELDS.join(', ')}`,
+            );
         }
       }
       next.revision = this.revision + 1;
@@ -130,11 +144,15 @@ export class VniStore {
 
   private assertNameFree(name: string, selfId: number): void {
     for (const other of this.byId.values()) {
-      if (other.name === name && other.id !== selfId) throw new AlreadyExistsError(`name "${name}" is already used by VNI ${other.id}`);
+      if (other.name === name && other.id !== selfId)
+        throw new AlreadyExistsError(`name "${name}" is already used by VNI ${other.id}`);
     }
   }
 
-  private async commit(revision: number, ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>) {
+  private async commit(
+    revision: number,
+    ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>,
+  ) {
     await this.db.batch([...ops, { type: 'put', key: REVISION_KEY, value: String(revision) }], { sync: true });
     this.revision = revision;
   }

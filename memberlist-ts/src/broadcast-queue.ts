@@ -26,7 +26,10 @@ export class TransmitLimitedQueue {
   private live = 0;
   private nextId = 0;
 
-  constructor(private readonly retransmitMult: number, private readonly numNodes: () => number) {}
+  constructor(
+    private readonly retransmitMult: number,
+    private readonly numNodes: () => number,
+  ) {}
 
   queue(b: Broadcast): void {
     if (b.name !== undefined) {
@@ -75,7 +78,10 @@ export class TransmitLimitedQueue {
   // Drops the oldest entries beyond maxRetained.
   prune(maxRetained: number): void {
     if (this.live <= maxRetained) return;
-    const all = this.buckets.flat().filter((e) => !e.dropped).sort((a, b) => a.id - b.id);
+    const all = this.buckets
+      .flat()
+      .filter((e) => !e.dropped)
+      .sort((a, b) => a.id - b.id);
     for (const e of all.slice(0, all.length - maxRetained)) this.drop(e);
   }
 

@@ -80,23 +80,48 @@ const common = {
 // memberlist's DefaultLANConfig.
 export function defaultLanConfig(name: string): Config {
   return {
-    ...common, name, probeIntervalMs: 1000, probeTimeoutMs: 500, gossipIntervalMs: 200, gossipNodes: 3, retransmitMult: 4, suspicionMult: 4,
-    pushPullIntervalMs: 30_000, tcpTimeoutMs: 10_000, indirectChecks: 3, gossipToTheDeadTimeMs: 30_000,
+    ...common,
+    name,
+    probeIntervalMs: 1000,
+    probeTimeoutMs: 500,
+    gossipIntervalMs: 200,
+    gossipNodes: 3,
+    retransmitMult: 4,
+    suspicionMult: 4,
+    pushPullIntervalMs: 30_000,
+    tcpTimeoutMs: 10_000,
+    indirectChecks: 3,
+    gossipToTheDeadTimeMs: 30_000,
   };
 }
 
 // memberlist's DefaultWANConfig.
 export function defaultWanConfig(name: string): Config {
   return {
-    ...defaultLanConfig(name), probeIntervalMs: 5000, probeTimeoutMs: 3000, gossipIntervalMs: 500, gossipNodes: 4, suspicionMult: 6,
-    pushPullIntervalMs: 60_000, tcpTimeoutMs: 30_000, gossipToTheDeadTimeMs: 60_000,
+    ...defaultLanConfig(name),
+    probeIntervalMs: 5000,
+    probeTimeoutMs: 3000,
+    gossipIntervalMs: 500,
+    gossipNodes: 4,
+    suspicionMult: 6,
+    pushPullIntervalMs: 60_000,
+    tcpTimeoutMs: 30_000,
+    gossipToTheDeadTimeMs: 60_000,
   };
 }
 
 // memberlist's DefaultLocalConfig: loopback or one rack.
 export function defaultLocalConfig(name: string): Config {
   return {
-    ...defaultLanConfig(name), probeIntervalMs: 1000, probeTimeoutMs: 200, gossipIntervalMs: 100, retransmitMult: 2, suspicionMult: 3,
-    pushPullIntervalMs: 15_000, tcpTimeoutMs: 1000, indirectChecks: 1, gossipToTheDeadTimeMs: 15_000,
+    ...defaultLanConfig(name),
+    probeIntervalMs: 1000,
+    probeTimeoutMs: 200,
+    gossipIntervalMs: 100,
+    retransmitMult: 2,
+    suspicionMult: 3,
+    pushPullIntervalMs: 15_000,
+    tcpTimeoutMs: 1000,
+    indirectChecks: 1,
+    gossipToTheDeadTimeMs: 15_000,
   };
 }

@@ -7,7 +7,8 @@ export class KeyringError extends Error {
 const VALID_LENGTHS = [16, 24, 32];
 
 function checkKey(key: Buffer): Buffer {
-  if (!VALID_LENGTHS.includes(key.length)) throw new KeyringError(`a key must be 16, 24 or 32 bytes (AES-128/192/256), got ${key.length}`);
+  if (!VALID_LENGTHS.includes(key.length))
+    throw new KeyringError(`a key must be 16, 24 or 32 bytes (AES-128/192/256), got ${key.length}`);
   return Buffer.from(key);
 }
 

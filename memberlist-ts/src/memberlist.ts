@@ -5,13 +5,47 @@ import { Awareness } from './awareness';
 import { TransmitLimitedQueue } from './broadcast-queue';
 import type { Config } from './config';
 import {
-  DecodeError, IndirectPing, MessageType, NodeStateType, Ping, decodeAck, decodeAlive, decodeErr, decodeIndirectPing, decodeNack, decodePing,
-  decodeSuspectOrDead, encodeAck, encodeErr, encodeIndirectPing, encodeNack, encodePing, encodeSuspect, parseBody,
+  DecodeError,
+  IndirectPing,
+  MessageType,
+  NodeStateType,
+  Ping,
+  decodeAck,
+  decodeAlive,
+  decodeErr,
+  decodeIndirectPing,
+  decodeNack,
+  decodePing,
+  decodeSuspectOrDead,
+  encodeAck,
+  encodeErr,
+  encodeIndirectPing,
+  encodeNack,
+  encodePing,
+  encodeSuspect,
+  parseBody,
 } from './messages';
 import { Node, addrToBytes, addrToString, makeVsn, stateName } from './node';
-import { MAX_COMPOUND_PARTS, PacketSecurity, decompressMessage, makeCompound, openPacket, sealPacket, splitCompound } from './packet';
+import {
+  MAX_COMPOUND_PARTS,
+  PacketSecurity,
+  decompressMessage,
+  makeCompound,
+  openPacket,
+  sealPacket,
+  splitCompound,
+} from './packet';
 import { MAX_INCARNATION, NodeRecord, NodeStateTable, toNode } from './state';
-import { MAX_USER_MSG_BYTES, PushPull, StreamMessageReader, decodePushPull, decodeUserStream, encodePushPull, encodeUserStream, sealStream } from './stream';
+import {
+  MAX_USER_MSG_BYTES,
+  PushPull,
+  StreamMessageReader,
+  decodePushPull,
+  decodeUserStream,
+  encodePushPull,
+  encodeUserStream,
+  sealStream,
+} from './stream';
 import { NetTransport, Transport } from './transport';
 
 export const META_MAX_SIZE = 512;
@@ -70,7 +104,8 @@ export class Memberlist {
   }
 
   static async create(config: Config): Promise<Memberlist> {
-    if (config.protocolVersion < 1 || config.protocolVersion > 5) throw new MemberlistError(`protocol version ${config.protocolVersion} is outside 1..5`);
+    if (config.protocolVersion < 1 || config.protocolVersion > 5)
+      throw new MemberlistError(`protocol version ${config.protocolVersion} is outside 1..5`);
     if (config.name === '') throw new MemberlistError('a node needs a name');
     const m = new Memberlist(config);
     // Everything that can be refused is checked before a socket is bound.
@@ -87,7 +122,10 @@ export class Memberlist {
     );
     m.advertise = { addr: advertiseAddr, port: config.advertisePort ?? m.port };
     // Incarnation 1: an alive at 0 never makes a node alive on a peer.
-    m.table.aliveNode({ incarnation: 1, node: config.name, addr: m.advertise.addr, port: m.advertise.port, meta, vsn: m.vsn() }, true);
+    m.table.aliveNode(
+      { incarnation: 1, node: config.name, addr: m.advertise.addr, port: m.advertise.port, meta, vsn: m.vsn() },
+      true,
+    );
     m.schedule();
     return m;
   }
@@ -104,7 +142,10 @@ export class Memberlist {
 
   // Nodes that are alive or suspect, ourselves included.
   members(): Node[] {
-    return this.table.all().filter((n) => n.state === NodeStateType.Alive || n.state === NodeStateType.Suspect).map(toNode);
+    return this.table
+      .all()
+      .filter((n) => n.state === NodeStateType.Alive || n.state === NodeStateType.Suspect)
+      .map(toNode);
   }
 
   // Every node we know of, in any state.
@@ -141,7 +182,8 @@ export class Memberlist {
         errors.push(`${address}: ${(err as Error).message}`);
       }
     }
-    if (joined === 0 && addresses.length > 0) throw new MemberlistError(`could not join any of ${addresses.join(', ')}: ${errors.join('; ')}`);
+    if (joined === 0 && addresses.length > 0)
+      throw new MemberlistError(`could not join any of ${addresses.join(', ')}: ${errors.join('; ')}`);
     return joined;
   }
 
@@ -151,8 +193,12 @@ export class Memberlist {
     if (this.leaving || this.stopped) return;
     this.leaving = true;
     const self = this.table.local;
-    const others = this.table.all().some((n) => n !== self && n.state !== NodeStateType.Dead && n.state !== NodeStateType.Left);
-    const sent = new Promise<void>((resolve) => this.table.deadNode({ incarnation: self.incarnation, node: self.name, from: self.name }, resolve));
+    const others = this.table
+      .all()
+      .some((n) => n !== self && n.state !== NodeStateType.Dead && n.state !== NodeStateType.Left);
+    const sent = new Promise<void>((resolve) =>
+      this.table.deadNode({ incarnation: self.incarnation, node: self.name, from: self.name }, resolve),
+    );
     if (!others) return;
     await Promise.race([sent, this.sleep(timeoutMs)]);
     await this.sleep(this.config.leavePropagateDelayMs);
@@ -176,7 +222,14 @@ export class Memberlist {
   async updateNode(timeoutMs: number): Promise<void> {
     const self = this.table.local;
     const meta = this.localMeta();
-    const alive = { incarnation: Math.min(MAX_INCARNATION, self.incarnation + 1), node: self.name, addr: this.advertise.addr, port: this.advertise.port, meta, vsn: this.vsn() };
+    const alive = {
+      incarnation: Math.min(MAX_INCARNATION, self.incarnation + 1),
+      node: self.name,
+      addr: this.advertise.addr,
+      port: this.advertise.port,
+      meta,
+      vsn: this.vsn(),
+    };
     const done = new Promise<void>((resolve) => this.table.aliveNode(alive, true, resolve));
     if (this.table.size > 1) await Promise.race([done, this.sleep(timeoutMs)]);
   }
@@ -184,14 +237,20 @@ export class Memberlist {
   // A user message in one UDP packet (with broadcasts piggybacked).
   sendBestEffort(to: string, payload: Buffer): void {
     const node = this.knownNode(to);
-    if (payload.length + 1 > MAX_UDP_PAYLOAD) throw new MemberlistError(`a best-effort message of ${payload.length} bytes cannot fit a UDP packet; use sendReliable`);
+    if (payload.length + 1 > MAX_UDP_PAYLOAD)
+      throw new MemberlistError(
+        `a best-effort message of ${payload.length} bytes cannot fit a UDP packet; use sendReliable`,
+      );
     this.sendMsg(node, Buffer.concat([Buffer.from([MessageType.User]), payload]));
   }
 
   // A user message over TCP: any size up to 20 MiB (what receivers accept).
   async sendReliable(to: string, payload: Buffer): Promise<void> {
     const node = this.knownNode(to);
-    if (payload.length > MAX_USER_MSG_BYTES) throw new MemberlistError(`a reliable message of ${payload.length} bytes exceeds the ${MAX_USER_MSG_BYTES}-byte limit`);
+    if (payload.length > MAX_USER_MSG_BYTES)
+      throw new MemberlistError(
+        `a reliable message of ${payload.length} bytes exceeds the ${MAX_USER_MSG_BYTES}-byte limit`,
+      );
     const stream = await this.transport.dial(addrToString(node.addr), node.port, this.config.tcpTimeoutMs);
     try {
       await this.writeStream(stream, encodeUserStream(payload));
@@ -202,7 +261,10 @@ export class Memberlist {
 
   // One line per known node, for logs and debugging.
   describe(): string {
-    return this.table.all().map((n) => `${n.name}:${stateName(n.state)}@${n.incarnation}`).join(' ');
+    return this.table
+      .all()
+      .map((n) => `${n.name}:${stateName(n.state)}@${n.incarnation}`)
+      .join(' ');
   }
 
   // Internals: scheduling.
@@ -222,9 +284,19 @@ export class Memberlist {
       };
       this.after(Math.random() * intervalMs(), () => void run());
     };
-    every(() => this.config.probeIntervalMs, () => this.probe());
-    every(() => this.config.gossipIntervalMs, () => this.gossip());
-    if (this.config.pushPullIntervalMs > 0) every(() => this.pushPullInterval(), () => this.periodicPushPull());
+    every(
+      () => this.config.probeIntervalMs,
+      () => this.probe(),
+    );
+    every(
+      () => this.config.gossipIntervalMs,
+      () => this.gossip(),
+    );
+    if (this.config.pushPullIntervalMs > 0)
+      every(
+        () => this.pushPullInterval(),
+        () => this.periodicPushPull(),
+      );
   }
 
   private after(ms: number, fn: () => void): NodeJS.Timeout | undefined {
@@ -289,7 +361,8 @@ export class Memberlist {
 
   private localMeta(): Buffer {
     const meta = this.config.delegate?.nodeMeta(META_MAX_SIZE) ?? Buffer.alloc(0);
-    if (meta.length > META_MAX_SIZE) throw new MemberlistError(`node meta is ${meta.length} bytes; the limit is ${META_MAX_SIZE}`);
+    if (meta.length > META_MAX_SIZE)
+      throw new MemberlistError(`node meta is ${meta.length} bytes; the limit is ${META_MAX_SIZE}`);
     return meta;
   }
 
@@ -316,7 +389,11 @@ export class Memberlist {
   }
 
   private get incomingSecurity(): PacketSecurity {
-    return { keyring: this.config.keyring, encryptionVersion: this.encryptionVersion, verifyIncoming: this.config.gossipVerifyIncoming };
+    return {
+      keyring: this.config.keyring,
+      encryptionVersion: this.encryptionVersion,
+      verifyIncoming: this.config.gossipVerifyIncoming,
+    };
   }
 
   private parseAddress(address: string): { host: string; port: number } {
@@ -359,7 +436,8 @@ export class Memberlist {
 
   // Messages to a node, with as many broadcasts piggybacked as fit.
   private sendMsg(node: NodeRecord, ...messages: Buffer[]): void {
-    const size = messages.reduce((sum, m) => sum + m.length, 0) + (messages.length > 1 ? COMPOUND_OVERHEAD * messages.length : 0);
+    const size =
+      messages.reduce((sum, m) => sum + m.length, 0) + (messages.length > 1 ? COMPOUND_OVERHEAD * messages.length : 0);
     const budget = this.packetBudget() - size - COMPOUND_HEADER_OVERHEAD;
     const extra = budget > COMPOUND_OVERHEAD ? this.takeBroadcasts(COMPOUND_OVERHEAD, budget) : [];
     this.sendMessages(node, [...messages, ...extra]);
@@ -385,7 +463,11 @@ export class Memberlist {
 
   private sendRaw(host: string, port: number, message: Buffer, crc: boolean): void {
     if (this.stopped || message.length === 0) return;
-    this.transport.sendPacket(sealPacket(message, { compress: this.config.enableCompression, crc, security: this.outgoingSecurity }), host, port);
+    this.transport.sendPacket(
+      sealPacket(message, { compress: this.config.enableCompression, crc, security: this.outgoingSecurity }),
+      host,
+      port,
+    );
   }
 
   // Internals: receiving packets. Nothing thrown here may escape: a hostile packet is dropped.
@@ -496,7 +578,13 @@ export class Memberlist {
   }
 
   private pingMessage(seq: number, node: string): Buffer {
-    return encodePing({ seqNo: seq, node, sourceAddr: this.advertise.addr, sourcePort: this.advertise.port, sourceNode: this.config.name });
+    return encodePing({
+      seqNo: seq,
+      node,
+      sourceAddr: this.advertise.addr,
+      sourcePort: this.advertise.port,
+      sourceNode: this.config.name,
+    });
   }
 
   // Internals: failure detection (memberlist's probeNode).
@@ -543,7 +631,11 @@ export class Memberlist {
       const ping = this.pingMessage(seq, target.name);
       // A suspect gets the accusation along with the ping, so it can refute it.
       if (target.state === NodeStateType.Suspect) {
-        this.sendMsg(target, ping, encodeSuspect({ incarnation: target.incarnation, node: target.name, from: this.config.name }));
+        this.sendMsg(
+          target,
+          ping,
+          encodeSuspect({ incarnation: target.incarnation, node: target.name, from: this.config.name }),
+        );
       } else this.sendMsg(target, ping);
       await waitUntil(directDeadline);
       if (this.stopped) return;
@@ -551,16 +643,28 @@ export class Memberlist {
         this.awareness.apply(-1);
         return;
       }
-      const helpers = this.table.randomNodes(this.config.indirectChecks, (n) => n !== target && n.state === NodeStateType.Alive);
+      const helpers = this.table.randomNodes(
+        this.config.indirectChecks,
+        (n) => n !== target && n.state === NodeStateType.Alive,
+      );
       let expectedNacks = 0;
       for (const helper of helpers) {
         // Peers from protocol 4 on send a nack when they cannot reach the target either.
         const nack = (helper.vsn[1] ?? 0) >= 4;
         if (nack) expectedNacks++;
-        this.sendMsg(helper, encodeIndirectPing({
-          seqNo: seq, target: target.addr, port: target.port, node: target.name, nack,
-          sourceAddr: this.advertise.addr, sourcePort: this.advertise.port, sourceNode: this.config.name,
-        }));
+        this.sendMsg(
+          helper,
+          encodeIndirectPing({
+            seqNo: seq,
+            target: target.addr,
+            port: target.port,
+            node: target.name,
+            nack,
+            sourceAddr: this.advertise.addr,
+            sourcePort: this.advertise.port,
+            sourceNode: this.config.name,
+          }),
+        );
       }
       // UDP may be what is broken: peers from protocol 3 on also answer a ping over TCP.
       if (!this.config.disableTcpPings && (target.vsn[1] ?? 0) >= 3) {
@@ -581,7 +685,11 @@ export class Memberlist {
 
   private async tcpPing(target: NodeRecord, seq: number, deadline: number): Promise<boolean> {
     try {
-      const stream = await this.transport.dial(addrToString(target.addr), target.port, Math.max(1, deadline - Date.now()));
+      const stream = await this.transport.dial(
+        addrToString(target.addr),
+        target.port,
+        Math.max(1, deadline - Date.now()),
+      );
       try {
         await this.writeStream(stream, this.pingMessage(seq, target.name));
         const reply = await this.readStream(stream, Math.max(1, deadline - Date.now()));
@@ -601,8 +709,12 @@ export class Memberlist {
   // refute it).
   private gossip(): void {
     const cutoff = Date.now() - this.config.gossipToTheDeadTimeMs;
-    const targets = this.table.randomNodes(this.config.gossipNodes, (n) =>
-      n.state === NodeStateType.Alive || n.state === NodeStateType.Suspect || (n.state === NodeStateType.Dead && n.stateChange > cutoff),
+    const targets = this.table.randomNodes(
+      this.config.gossipNodes,
+      (n) =>
+        n.state === NodeStateType.Alive ||
+        n.state === NodeStateType.Suspect ||
+        (n.state === NodeStateType.Dead && n.stateChange > cutoff),
     );
     for (const node of targets) {
       const messages = this.takeBroadcasts(COMPOUND_OVERHEAD, this.packetBudget() - COMPOUND_HEADER_OVERHEAD);
@@ -633,8 +745,10 @@ export class Memberlist {
     try {
       await this.writeStream(stream, this.ourPushPull(join));
       const reply = await this.readStream(stream, this.config.tcpTimeoutMs);
-      if ((reply[0] as MessageType) === MessageType.Err) throw new MemberlistError(`remote error: ${decodeErr(parseBody(reply.subarray(1)))}`);
-      if ((reply[0] as MessageType) !== MessageType.PushPull) throw new MemberlistError(`expected a push/pull reply, got message type ${reply[0]}`);
+      if ((reply[0] as MessageType) === MessageType.Err)
+        throw new MemberlistError(`remote error: ${decodeErr(parseBody(reply.subarray(1)))}`);
+      if ((reply[0] as MessageType) !== MessageType.PushPull)
+        throw new MemberlistError(`expected a push/pull reply, got message type ${reply[0]}`);
       this.mergeRemote(decodePushPull(reply), join);
     } finally {
       stream.destroy();
@@ -731,7 +845,10 @@ export class Memberlist {
       };
       const onEnd = () => finish(new DecodeError('stream ended before a whole message arrived'));
       const onError = (err: Error) => finish(err);
-      const timer = setTimeout(() => finish(new MemberlistError(`no complete message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new MemberlistError(`no complete message within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       stream.on('data', onData);
       stream.on('end', onEnd);
       stream.on('error', onError);

@@ -110,7 +110,8 @@ function bytes(s: Struct, key: string): Buffer {
   const v = get(s, key);
   if (v === null) return Buffer.alloc(0);
   if (Buffer.isBuffer(v)) return v;
-  if (Array.isArray(v) && v.every((x) => typeof x === 'number' && x >= 0 && x <= 255)) return Buffer.from(v as number[]);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number' && x >= 0 && x <= 255))
+    return Buffer.from(v as number[]);
   throw new DecodeError(`${key}: expected bytes`);
 }
 
@@ -125,7 +126,8 @@ function shown(v: Value): string {
 function uint(s: Struct, key: string, max: number): number {
   const v = get(s, key);
   if (v === null) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new DecodeError(`${key}: expected an integer 0..${max}, got ${shown(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
+    throw new DecodeError(`${key}: expected an integer 0..${max}, got ${shown(v)}`);
   return v;
 }
 
@@ -174,7 +176,13 @@ export function encodePing(p: Ping): Buffer {
 }
 
 export function decodePing(s: Struct): Ping {
-  return { seqNo: uint(s, 'SeqNo', U32), node: str(s, 'Node'), sourceAddr: bytes(s, 'SourceAddr'), sourcePort: uint(s, 'SourcePort', U16), sourceNode: str(s, 'SourceNode') };
+  return {
+    seqNo: uint(s, 'SeqNo', U32),
+    node: str(s, 'Node'),
+    sourceAddr: bytes(s, 'SourceAddr'),
+    sourcePort: uint(s, 'SourcePort', U16),
+    sourceNode: str(s, 'SourceNode'),
+  };
 }
 
 export function encodeIndirectPing(p: IndirectPing): Buffer {
@@ -192,8 +200,14 @@ export function encodeIndirectPing(p: IndirectPing): Buffer {
 
 export function decodeIndirectPing(s: Struct): IndirectPing {
   return {
-    seqNo: uint(s, 'SeqNo', U32), target: bytes(s, 'Target'), port: uint(s, 'Port', U16), node: str(s, 'Node'), nack: bool(s, 'Nack'),
-    sourceAddr: bytes(s, 'SourceAddr'), sourcePort: uint(s, 'SourcePort', U16), sourceNode: str(s, 'SourceNode'),
+    seqNo: uint(s, 'SeqNo', U32),
+    target: bytes(s, 'Target'),
+    port: uint(s, 'Port', U16),
+    node: str(s, 'Node'),
+    nack: bool(s, 'Nack'),
+    sourceAddr: bytes(s, 'SourceAddr'),
+    sourcePort: uint(s, 'SourcePort', U16),
+    sourceNode: str(s, 'SourceNode'),
   };
 }
 
@@ -215,11 +229,19 @@ export function decodeNack(s: Struct): Nack {
 }
 
 export function encodeSuspect(m: Suspect): Buffer {
-  return withType(MessageType.Suspect, { Incarnation: m.incarnation, Node: Buffer.from(m.node), From: Buffer.from(m.from) });
+  return withType(MessageType.Suspect, {
+    Incarnation: m.incarnation,
+    Node: Buffer.from(m.node),
+    From: Buffer.from(m.from),
+  });
 }
 
 export function encodeDead(m: Dead): Buffer {
-  return withType(MessageType.Dead, { Incarnation: m.incarnation, Node: Buffer.from(m.node), From: Buffer.from(m.from) });
+  return withType(MessageType.Dead, {
+    Incarnation: m.incarnation,
+    Node: Buffer.from(m.node),
+    From: Buffer.from(m.from),
+  });
 }
 
 export function decodeSuspectOrDead(s: Struct): Suspect {
@@ -228,12 +250,24 @@ export function decodeSuspectOrDead(s: Struct): Suspect {
 
 export function encodeAlive(a: Alive): Buffer {
   return withType(MessageType.Alive, {
-    Incarnation: a.incarnation, Node: Buffer.from(a.node), Addr: a.addr, Port: a.port, Meta: a.meta, Vsn: Buffer.from(a.vsn),
+    Incarnation: a.incarnation,
+    Node: Buffer.from(a.node),
+    Addr: a.addr,
+    Port: a.port,
+    Meta: a.meta,
+    Vsn: Buffer.from(a.vsn),
   });
 }
 
 export function decodeAlive(s: Struct): Alive {
-  return { incarnation: uint(s, 'Incarnation', U32), node: str(s, 'Node'), addr: bytes(s, 'Addr'), port: uint(s, 'Port', U16), meta: bytes(s, 'Meta'), vsn: [...bytes(s, 'Vsn')] };
+  return {
+    incarnation: uint(s, 'Incarnation', U32),
+    node: str(s, 'Node'),
+    addr: bytes(s, 'Addr'),
+    port: uint(s, 'Port', U16),
+    meta: bytes(s, 'Meta'),
+    vsn: [...bytes(s, 'Vsn')],
+  };
 }
 
 export function encodePushPullHeader(h: PushPullHeader): Buffer {
@@ -245,13 +279,29 @@ export function decodePushPullHeader(s: Struct): PushPullHeader {
 }
 
 export function encodePushNodeState(n: PushNodeState): Buffer {
-  return encode({ Name: Buffer.from(n.name), Addr: n.addr, Port: n.port, Meta: n.meta, Incarnation: n.incarnation, State: n.state, Vsn: Buffer.from(n.vsn) });
+  return encode({
+    Name: Buffer.from(n.name),
+    Addr: n.addr,
+    Port: n.port,
+    Meta: n.meta,
+    Incarnation: n.incarnation,
+    State: n.state,
+    Vsn: Buffer.from(n.vsn),
+  });
 }
 
 export function decodePushNodeState(s: Struct): PushNodeState {
   const state = int(s, 'State');
   if (state < 0 || state > 3) throw new DecodeError(`State: ${state} is not a node state`);
-  return { name: str(s, 'Name'), addr: bytes(s, 'Addr'), port: uint(s, 'Port', U16), meta: bytes(s, 'Meta'), incarnation: uint(s, 'Incarnation', U32), state, vsn: [...bytes(s, 'Vsn')] };
+  return {
+    name: str(s, 'Name'),
+    addr: bytes(s, 'Addr'),
+    port: uint(s, 'Port', U16),
+    meta: bytes(s, 'Meta'),
+    incarnation: uint(s, 'Incarnation', U32),
+    state,
+    vsn: [...bytes(s, 'Vsn')],
+  };
 }
 
 export function encodeErr(error: string): Buffer {

@@ -11,7 +11,8 @@ export class MsgpackError extends Error {
 // Thrown when the buffer ends mid-value: a stream reader waits for more bytes and tries again.
 export class NeedMoreData extends MsgpackError {}
 
-export type Value = null | boolean | number | bigint | Buffer | Value[] | { [key: string]: Value | undefined } | Map<string, Value>;
+export type Value =
+  null | boolean | number | bigint | Buffer | Value[] | { [key: string]: Value | undefined } | Map<string, Value>;
 
 // Limits so a hostile length can never make us allocate or loop without bound.
 const MAX_CONTAINER = 1 << 20;
@@ -142,7 +143,9 @@ function writeValue(w: Writer, v: Value | undefined, depth: number): void {
     return;
   }
   // A Go struct: fields in byte-sorted name order; undefined fields are omitted (omitempty).
-  const keys = Object.keys(v).filter((k) => v[k] !== undefined).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const keys = Object.keys(v)
+    .filter((k) => v[k] !== undefined)
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   writeLength(w, keys.length, 0x80, 15, 0xde, 0xdf);
   for (const k of keys) {
     writeRaw(w, Buffer.from(k));
@@ -170,14 +173,18 @@ function toValue(v: unknown): Value {
 }
 
 export class Reader {
-  constructor(private readonly buf: Buffer, public offset = 0) {}
+  constructor(
+    private readonly buf: Buffer,
+    public offset = 0,
+  ) {}
 
   get remaining(): number {
     return this.buf.length - this.offset;
   }
 
   private need(n: number): void {
-    if (this.offset + n > this.buf.length) throw new NeedMoreData(`msgpack value needs ${n} more bytes at offset ${this.offset}`);
+    if (this.offset + n > this.buf.length)
+      throw new NeedMoreData(`msgpack value needs ${n} more bytes at offset ${this.offset}`);
   }
 
   private u8(): number {

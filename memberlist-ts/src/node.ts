@@ -13,7 +13,8 @@ export interface Node {
   vsn: number[];
 }
 
-export const stateName = (s: NodeStateType): 'alive' | 'suspect' | 'dead' | 'left' => (['alive', 'suspect', 'dead', 'left'] as const)[s];
+export const stateName = (s: NodeStateType): 'alive' | 'suspect' | 'dead' | 'left' =>
+  (['alive', 'suspect', 'dead', 'left'] as const)[s];
 
 // Addresses travel as raw bytes, 4 or 16 long (IPv4 may come as ::ffff:a.b.c.d): normalised to text.
 export function addrToString(addr: Buffer): string {
@@ -39,14 +40,15 @@ export function addrToBytes(addr: string): Buffer {
     side === ''
       ? []
       : side.split(':').flatMap((g) => {
-        if (!isIPv4(g)) return [parseInt(g, 16)];
-        const [a, b, c, d] = g.split('.').map(Number);
-        return [(a << 8) | b, (c << 8) | d];
-      });
+          if (!isIPv4(g)) return [parseInt(g, 16)];
+          const [a, b, c, d] = g.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
   const [head, tail] = withoutZone.split('::');
   const left = groups(head);
   const right = tail === undefined ? [] : groups(tail);
-  const all = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const all =
+    tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   const out = Buffer.alloc(16);
   all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
   return out;
@@ -59,6 +61,11 @@ export function sameAddr(a: Buffer, b: Buffer): boolean {
 export const PROTOCOL_MIN = 1;
 export const PROTOCOL_MAX = 5;
 
-export function makeVsn(protocolVersion: number, delegateMin: number, delegateMax: number, delegateVersion: number): Vsn {
+export function makeVsn(
+  protocolVersion: number,
+  delegateMin: number,
+  delegateMax: number,
+  delegateVersion: number,
+): Vsn {
   return [PROTOCOL_MIN, PROTOCOL_MAX, protocolVersion, delegateMin, delegateMax, delegateVersion];
 }

@@ -15,7 +15,8 @@ export const MAX_DECOMPRESSED = 40 * 1024 * 1024;
 // crashes on them.
 export function makeCompound(messages: Buffer[]): Buffer {
   const parts = messages.filter((m) => m.length > 0);
-  if (parts.length > MAX_COMPOUND_PARTS) throw new RangeError(`a compound holds at most ${MAX_COMPOUND_PARTS} messages`);
+  if (parts.length > MAX_COMPOUND_PARTS)
+    throw new RangeError(`a compound holds at most ${MAX_COMPOUND_PARTS} messages`);
   const header = Buffer.alloc(2 + 2 * parts.length);
   header[0] = MessageType.Compound;
   header[1] = parts.length;
@@ -28,7 +29,8 @@ export function makeCompound(messages: Buffer[]): Buffer {
 export function splitCompound(body: Buffer): { parts: Buffer[]; truncated: number } {
   if (body.length < 1) throw new DecodeError('compound message without a part count');
   const n = body[0];
-  if (body.length < 1 + 2 * n) throw new DecodeError(`compound message announces ${n} parts but its header is cut short`);
+  if (body.length < 1 + 2 * n)
+    throw new DecodeError(`compound message announces ${n} parts but its header is cut short`);
   const parts: Buffer[] = [];
   let offset = 1 + 2 * n;
   for (let i = 0; i < n; i++) {
@@ -61,7 +63,10 @@ export interface PacketSecurity {
   verifyIncoming: boolean;
 }
 
-export function sealPacket(message: Buffer, options: { compress: boolean; crc: boolean; security: PacketSecurity }): Buffer {
+export function sealPacket(
+  message: Buffer,
+  options: { compress: boolean; crc: boolean; security: PacketSecurity },
+): Buffer {
   let buf = message;
   if (options.compress) {
     const compressed = compressMessage(buf);

@@ -32,7 +32,8 @@ export function encrypt(version: 0 | 1, key: Buffer, plaintext: Buffer, aad?: Bu
 
 // Tries every key; throws DecryptError naming why when none opens the message.
 export function decrypt(keyring: Keyring, message: Buffer, aad?: Buffer): Buffer {
-  if (message.length < 1 + NONCE + TAG) throw new DecryptError(`encrypted message of ${message.length} bytes is too short`);
+  if (message.length < 1 + NONCE + TAG)
+    throw new DecryptError(`encrypted message of ${message.length} bytes is too short`);
   const version = message[0];
   if (version > 1) throw new DecryptError(`unsupported encryption version ${version}`);
   const nonce = message.subarray(1, 1 + NONCE);

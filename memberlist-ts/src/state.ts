@@ -32,7 +32,15 @@ export class ProtocolMismatchError extends Error {
 }
 
 export function toNode(n: NodeRecord | PushNodeState): Node {
-  return { name: n.name, addr: addrToString(n.addr), port: n.port, meta: n.meta, state: n.state, incarnation: n.incarnation, vsn: [...n.vsn] };
+  return {
+    name: n.name,
+    addr: addrToString(n.addr),
+    port: n.port,
+    meta: n.meta,
+    state: n.state,
+    incarnation: n.incarnation,
+    vsn: [...n.vsn],
+  };
 }
 
 const isDeadOrLeft = (n: NodeRecord) => n.state === NodeStateType.Dead || n.state === NodeStateType.Left;
@@ -123,7 +131,15 @@ export class NodeStateTable {
 
   // Every node, for a push/pull.
   pushStates(): PushNodeState[] {
-    return this.list.map((n) => ({ name: n.name, addr: n.addr, port: n.port, meta: n.meta, incarnation: n.incarnation, state: n.state, vsn: n.vsn }));
+    return this.list.map((n) => ({
+      name: n.name,
+      addr: n.addr,
+      port: n.port,
+      meta: n.meta,
+      incarnation: n.incarnation,
+      state: n.state,
+      vsn: n.vsn,
+    }));
   }
 
   stop(): void {
@@ -158,7 +174,10 @@ export class NodeStateTable {
 
     if (isLocal && !bootstrap) {
       // Someone else speaks for us: fine if it is exactly what we said, otherwise out-shout it.
-      const sameAsOurs = a.incarnation === state.incarnation && a.meta.equals(state.meta) && Buffer.from(a.vsn).equals(Buffer.from(state.vsn));
+      const sameAsOurs =
+        a.incarnation === state.incarnation &&
+        a.meta.equals(state.meta) &&
+        Buffer.from(a.vsn).equals(Buffer.from(state.vsn));
       if (sameAsOurs) return;
       this.refute(state, a.incarnation);
       this.config.logger.warn('refuting an alive message about us', { incarnation: a.incarnation });
@@ -173,7 +192,8 @@ export class NodeStateTable {
     const events = this.config.events;
     if (!events) return;
     const node = toNode(state);
-    if (oldState === NodeStateType.Dead || oldState === NodeStateType.Left) this.notify('join event', () => events.notifyJoin(node));
+    if (oldState === NodeStateType.Dead || oldState === NodeStateType.Left)
+      this.notify('join event', () => events.notifyJoin(node));
     else if (!oldMeta.equals(state.meta)) this.notify('update event', () => events.notifyUpdate(node));
   }
 
@@ -183,7 +203,10 @@ export class NodeStateTable {
     // memberlist 0.2.2 crashes on a short Vsn and a missing one poisons every later push/pull
     // (version 0 is incompatible), so only a full six-byte Vsn is taken.
     if (a.vsn.length !== 6) {
-      this.config.logger.warn('ignored an alive message without a six-byte version vector', { node: a.node, length: a.vsn.length });
+      this.config.logger.warn('ignored an alive message without a six-byte version vector', {
+        node: a.node,
+        length: a.vsn.length,
+      });
       return false;
     }
     if (a.vsn[0] === 0 || a.vsn[1] === 0 || a.vsn[0] > a.vsn[1]) {
@@ -191,7 +214,10 @@ export class NodeStateTable {
       return false;
     }
     if (a.addr.length !== 4 && a.addr.length !== 16) {
-      this.config.logger.warn('ignored an alive message with a malformed address', { node: a.node, length: a.addr.length });
+      this.config.logger.warn('ignored an alive message with a malformed address', {
+        node: a.node,
+        length: a.addr.length,
+      });
       return false;
     }
     return true;
@@ -202,7 +228,15 @@ export class NodeStateTable {
     const aliveDelegate = this.config.alive;
     if (isLocal || !aliveDelegate) return true;
     try {
-      aliveDelegate.notifyAlive({ name: a.node, addr: addrToString(a.addr), port: a.port, meta: a.meta, state: NodeStateType.Alive, incarnation: a.incarnation, vsn: [...a.vsn] });
+      aliveDelegate.notifyAlive({
+        name: a.node,
+        addr: addrToString(a.addr),
+        port: a.port,
+        meta: a.meta,
+        state: NodeStateType.Alive,
+        incarnation: a.incarnation,
+        vsn: [...a.vsn],
+      });
       return true;
     } catch (err) {
       this.config.logger.warn('alive message vetoed', { node: a.node, error: (err as Error).message });
@@ -216,21 +250,37 @@ export class NodeStateTable {
     const state = this.byName.get(a.node);
     if (!state) return { state: this.addNode(a), addressReclaimed: false };
     if (sameAddr(state.addr, a.addr) && state.port === a.port) return { state, addressReclaimed: false };
-    const reclaimable = this.config.deadNodeReclaimTimeMs > 0 && Date.now() - state.stateChange > this.config.deadNodeReclaimTimeMs;
-    if (state.state === NodeStateType.Left || (state.state === NodeStateType.Dead && reclaimable)) return { state, addressReclaimed: true };
+    const reclaimable =
+      this.config.deadNodeReclaimTimeMs > 0 && Date.now() - state.stateChange > this.config.deadNodeReclaimTimeMs;
+    if (state.state === NodeStateType.Left || (state.state === NodeStateType.Dead && reclaimable))
+      return { state, addressReclaimed: true };
     this.config.logger.warn('conflicting address for a node name', {
-      node: a.node, known: `${addrToString(state.addr)}:${state.port}`, claimed: `${addrToString(a.addr)}:${a.port}`,
+      node: a.node,
+      known: `${addrToString(state.addr)}:${state.port}`,
+      claimed: `${addrToString(a.addr)}:${a.port}`,
     });
     const existing = toNode(state);
     const conflict = this.config.conflict;
-    if (conflict) this.notify('conflict', () => conflict.notifyConflict(existing, { ...existing, addr: addrToString(a.addr), port: a.port, meta: a.meta }));
+    if (conflict)
+      this.notify('conflict', () =>
+        conflict.notifyConflict(existing, { ...existing, addr: addrToString(a.addr), port: a.port, meta: a.meta }),
+      );
     return undefined;
   }
 
   private addNode(a: Alive): NodeRecord {
     // A new name starts out dead at incarnation 0, so an alive at incarnation 0 never makes a
     // node alive (as in memberlist).
-    const state: NodeRecord = { name: a.node, addr: a.addr, port: a.port, meta: a.meta, incarnation: 0, state: NodeStateType.Dead, stateChange: Date.now(), vsn: [...a.vsn] };
+    const state: NodeRecord = {
+      name: a.node,
+      addr: a.addr,
+      port: a.port,
+      meta: a.meta,
+      incarnation: 0,
+      state: NodeStateType.Dead,
+      stateChange: Date.now(),
+      vsn: [...a.vsn],
+    };
     this.byName.set(a.node, state);
     // Swap into a random position: nodes joining together still get probed in a fair order.
     const offset = Math.floor(Math.random() * (this.list.length + 1));
@@ -260,7 +310,17 @@ export class NodeStateTable {
     self.incarnation = Math.min(MAX_INCARNATION, Math.max(self.incarnation + 1, accusedIncarnation + 1));
     this.ctx.onRefute();
     const { addr, port } = this.ctx.advertised();
-    this.ctx.broadcast(self.name, encodeAlive({ incarnation: self.incarnation, node: self.name, addr, port, meta: self.meta, vsn: this.ctx.localVsn() }));
+    this.ctx.broadcast(
+      self.name,
+      encodeAlive({
+        incarnation: self.incarnation,
+        node: self.name,
+        addr,
+        port,
+        meta: self.meta,
+        vsn: this.ctx.localVsn(),
+      }),
+    );
   }
 
   suspectNode(s: Suspect): void {
@@ -338,7 +398,10 @@ export class NodeStateTable {
     for (const s of remote) {
       switch (s.state) {
         case NodeStateType.Alive:
-          this.aliveNode({ incarnation: s.incarnation, node: s.name, addr: s.addr, port: s.port, meta: s.meta, vsn: s.vsn }, false);
+          this.aliveNode(
+            { incarnation: s.incarnation, node: s.name, addr: s.addr, port: s.port, meta: s.meta, vsn: s.vsn },
+            false,
+          );
           break;
         case NodeStateType.Left:
           this.deadNode({ incarnation: s.incarnation, node: s.name, from: s.name });
@@ -365,8 +428,14 @@ export class NodeStateTable {
     for (const { name, vsn } of [...this.list, ...remote]) {
       const pcur = vsn.length === 6 ? vsn[2] : 0;
       const dcur = vsn.length === 6 ? vsn[5] : 0;
-      if (pcur < maxPMin || pcur > minPMax) throw new ProtocolMismatchError(`node '${name}' protocol version (${pcur}) is incompatible: [${maxPMin}, ${minPMax}]`);
-      if (dcur < maxDMin || dcur > minDMax) throw new ProtocolMismatchError(`node '${name}' delegate protocol version (${dcur}) is incompatible: [${maxDMin}, ${minDMax}]`);
+      if (pcur < maxPMin || pcur > minPMax)
+        throw new ProtocolMismatchError(
+          `node '${name}' protocol version (${pcur}) is incompatible: [${maxPMin}, ${minPMax}]`,
+        );
+      if (dcur < maxDMin || dcur > minDMax)
+        throw new ProtocolMismatchError(
+          `node '${name}' delegate protocol version (${dcur}) is incompatible: [${maxDMin}, ${minDMax}]`,
+        );
     }
   }
 }

@@ -1,7 +1,16 @@
 import { NeedMoreData, Reader } from './msgpack';
 import {
-  DecodeError, MessageType, PushNodeState, PushPullHeader, decodePushNodeState, decodePushPullHeader, decodeUserMsgHeader,
-  encodePushNodeState, encodePushPullHeader, encodeUserMsgHeader, readStruct,
+  DecodeError,
+  MessageType,
+  PushNodeState,
+  PushPullHeader,
+  decodePushNodeState,
+  decodePushPullHeader,
+  decodeUserMsgHeader,
+  encodePushNodeState,
+  encodePushPullHeader,
+  encodeUserMsgHeader,
+  readStruct,
 } from './messages';
 import { compressMessage, decompressMessage, PacketSecurity } from './packet';
 import { decrypt, encrypt, encryptedLength } from './security';
@@ -55,7 +64,8 @@ function plainLength(buf: Buffer, progress: PushPullProgress = { offset: 1, stat
       case MessageType.User: {
         const reader = new Reader(buf, 1);
         const length = decodeUserMsgHeader(readStruct(reader));
-        if (length < 0 || length > MAX_USER_MSG_BYTES) throw new DecodeError(`user message length ${length} out of range`);
+        if (length < 0 || length > MAX_USER_MSG_BYTES)
+          throw new DecodeError(`user message length ${length} out of range`);
         return reader.offset + length <= buf.length ? reader.offset + length : undefined;
       }
       case MessageType.Ping:
@@ -76,12 +86,17 @@ function plainLength(buf: Buffer, progress: PushPullProgress = { offset: 1, stat
 
 function checkPushPullHeader(h: PushPullHeader): void {
   if (h.nodes < 0 || h.nodes > MAX_PUSH_NODES) throw new DecodeError(`push/pull announces ${h.nodes} nodes`);
-  if (h.userStateLen < 0 || h.userStateLen > MAX_PUSH_STATE_BYTES) throw new DecodeError(`push/pull announces ${h.userStateLen} bytes of user state`);
+  if (h.userStateLen < 0 || h.userStateLen > MAX_PUSH_STATE_BYTES)
+    throw new DecodeError(`push/pull announces ${h.userStateLen} bytes of user state`);
 }
 
 // The first message of a stream, once it has fully arrived: undefined means "read more".
 // Throws DecodeError (or DecryptError) for a stream that can never become valid.
-export function readStreamMessage(buf: Buffer, security: PacketSecurity, progress?: PushPullProgress): { message: Buffer; consumed: number } | undefined {
+export function readStreamMessage(
+  buf: Buffer,
+  security: PacketSecurity,
+  progress?: PushPullProgress,
+): { message: Buffer; consumed: number } | undefined {
   if (buf.length === 0) return undefined;
   if ((buf[0] as MessageType) === MessageType.Encrypt) {
     if (!security.keyring) throw new DecodeError('received an encrypted stream but no keyring is configured');
@@ -92,7 +107,8 @@ export function readStreamMessage(buf: Buffer, security: PacketSecurity, progres
     const plain = decrypt(security.keyring, buf.subarray(5, 5 + length), buf.subarray(0, 5));
     return { message: unwrapCompression(plain), consumed: 5 + length };
   }
-  if (security.keyring && security.verifyIncoming) throw new DecodeError('stream is not encrypted, but encryption is required');
+  if (security.keyring && security.verifyIncoming)
+    throw new DecodeError('stream is not encrypted, but encryption is required');
   if ((buf[0] as MessageType) === MessageType.Compress) {
     const reader = new Reader(buf, 1);
     try {
@@ -123,7 +139,8 @@ export class StreamMessageReader {
   // The message once it is complete, else undefined. Throws DecodeError (or DecryptError) for a
   // stream that can never become valid.
   push(chunk: Buffer): Buffer | undefined {
-    if (this.length + chunk.length > MAX_STREAM_BYTES) throw new DecodeError(`stream message exceeds ${MAX_STREAM_BYTES} bytes`);
+    if (this.length + chunk.length > MAX_STREAM_BYTES)
+      throw new DecodeError(`stream message exceeds ${MAX_STREAM_BYTES} bytes`);
     if (this.length + chunk.length > this.buf.length) {
       const grown = Buffer.allocUnsafe(Math.max(4096, this.buf.length * 2, this.length + chunk.length));
       this.buf.copy(grown, 0, 0, this.length);
@@ -166,7 +183,11 @@ export function decodePushPull(message: Buffer): PushPull {
     const states: PushNodeState[] = [];
     for (let i = 0; i < header.nodes; i++) states.push(decodePushNodeState(readStruct(reader)));
     if (reader.remaining < header.userStateLen) throw new DecodeError('push/pull user state cut short');
-    return { header, states, userState: Buffer.from(message.subarray(reader.offset, reader.offset + header.userStateLen)) };
+    return {
+      header,
+      states,
+      userState: Buffer.from(message.subarray(reader.offset, reader.offset + header.userStateLen)),
+    };
   } catch (err) {
     if (err instanceof DecodeError) throw err;
     throw new DecodeError(`push/pull: ${(err as Error).message}`);
@@ -182,4 +203,3 @@ export function decodeUserStream(message: Buffer): Buffer {
   const length = decodeUserMsgHeader(readStruct(reader));
   return Buffer.from(message.subarray(reader.offset, reader.offset + length));
 }
-

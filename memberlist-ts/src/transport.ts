@@ -26,7 +26,10 @@ export class NetTransport implements Transport {
   private tcp: net.Server | undefined;
   private readonly streams = new Set<net.Socket>();
 
-  constructor(private readonly bindAddr: string, private readonly bindPort: number) {}
+  constructor(
+    private readonly bindAddr: string,
+    private readonly bindPort: number,
+  ) {}
 
   async listen(onPacket: PacketHandler, onStream: StreamHandler): Promise<number> {
     const type = net.isIPv6(this.bindAddr) ? 'udp6' : 'udp4';
@@ -137,7 +140,8 @@ export class MemoryNetwork {
 
   connect(from: { host: string; port: number }, host: string, port: number): Duplex {
     const target = this.endpoints.get(`${host}:${port}`);
-    if (!target || !this.allowStream(`${from.host}:${from.port}`, `${host}:${port}`)) throw new Error(`connection to ${host}:${port} refused`);
+    if (!target || !this.allowStream(`${from.host}:${from.port}`, `${host}:${port}`))
+      throw new Error(`connection to ${host}:${port} refused`);
     const [a, b] = duplexPair();
     setImmediate(() => target.onStream(b, from.host));
     return a;
@@ -168,7 +172,10 @@ function duplexPair(): [Duplex, Duplex] {
 class MemoryTransport implements Transport {
   private port = 0;
 
-  constructor(private readonly network: MemoryNetwork, private readonly host: string) {}
+  constructor(
+    private readonly network: MemoryNetwork,
+    private readonly host: string,
+  ) {}
 
   async listen(onPacket: PacketHandler, onStream: StreamHandler): Promise<number> {
     this.port = this.network.register(this.host, 0, { onPacket, onStream });

@@ -1,12 +1,41 @@
 import { strict as assert } from 'node:assert';
 import { crc32 } from '../src/crc32';
 import {
-  DecodeError, MessageType, NodeStateType, decodeAck, decodeAlive, decodeCompressBody, decodeIndirectPing, decodeNack, decodePing,
-  decodePushNodeState, decodePushPullHeader, decodeSuspectOrDead, encodeAck, encodeAlive, encodeCompressBody, encodeDead, encodeIndirectPing,
-  encodeNack, encodePing, encodePushNodeState, encodePushPullHeader, encodeSuspect, parseBody, readStruct,
+  DecodeError,
+  MessageType,
+  NodeStateType,
+  decodeAck,
+  decodeAlive,
+  decodeCompressBody,
+  decodeIndirectPing,
+  decodeNack,
+  decodePing,
+  decodePushNodeState,
+  decodePushPullHeader,
+  decodeSuspectOrDead,
+  encodeAck,
+  encodeAlive,
+  encodeCompressBody,
+  encodeDead,
+  encodeIndirectPing,
+  encodeNack,
+  encodePing,
+  encodePushNodeState,
+  encodePushPullHeader,
+  encodeSuspect,
+  parseBody,
+  readStruct,
 } from '../src/messages';
 import { MsgpackError, NeedMoreData, Reader, Value, decode, encode } from '../src/msgpack';
-import { PacketSecurity, compressMessage, decompressMessage, makeCompound, openPacket, sealPacket, splitCompound } from '../src/packet';
+import {
+  PacketSecurity,
+  compressMessage,
+  decompressMessage,
+  makeCompound,
+  openPacket,
+  sealPacket,
+  splitCompound,
+} from '../src/packet';
 import { decodePushPull, encodePushPull } from '../src/stream';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -21,7 +50,14 @@ const ACK_HEX = '02 82 a7 50 61 79 6c 6f 61 64 c0 a5 53 65 71 4e 6f 07';
 const PUSH_PULL_HEADER_HEX = '06 83 a4 4a 6f 69 6e c3 a5 4e 6f 64 65 73 01 ac 55 73 65 72 53 74 61 74 65 4c 65 6e 00';
 const JOIN_INTENT_HEX = '08 01 82 a5 4c 54 69 6d 65 05 a4 4e 6f 64 65 a3 74 73 31';
 
-const ALIVE = { incarnation: 1, node: 'ts1', addr: Buffer.from([10, 0, 0, 5]), port: 7946, meta: Buffer.from([0xff, 0x80]), vsn: [1, 5, 2, 2, 5, 5] };
+const ALIVE = {
+  incarnation: 1,
+  node: 'ts1',
+  addr: Buffer.from([10, 0, 0, 5]),
+  port: 7946,
+  meta: Buffer.from([0xff, 0x80]),
+  vsn: [1, 5, 2, 2, 5, 5],
+};
 const PING = { seqNo: 7, node: 'serf1', sourceAddr: Buffer.from([10, 0, 0, 5]), sourcePort: 7946, sourceNode: 'ts1' };
 
 function body(message: Buffer) {
@@ -129,7 +165,10 @@ describe('codec: worked bytes from the wire spec', () => {
   });
 
   it('encodes the push/pull header byte for byte', () => {
-    const h = Buffer.concat([Buffer.from([MessageType.PushPull]), encodePushPullHeader({ join: true, nodes: 1, userStateLen: 0 })]);
+    const h = Buffer.concat([
+      Buffer.from([MessageType.PushPull]),
+      encodePushPullHeader({ join: true, nodes: 1, userStateLen: 0 }),
+    ]);
     assert.deepEqual(h, hex(PUSH_PULL_HEADER_HEX));
     assert.deepEqual(decodePushPullHeader(body(h)), { join: true, nodes: 1, userStateLen: 0 });
   });
@@ -173,10 +212,28 @@ describe('codec: worked bytes from the wire spec', () => {
     // Sorted keys: From, Incarnation, Node.
     assert.deepEqual(d.subarray(1, 7), hex('83 a4 46 72 6f 6d'));
     assert.deepEqual(decodeNack(body(encodeNack({ seqNo: 300 }))), { seqNo: 300 });
-    const ip = { seqNo: 5, target: Buffer.from([127, 0, 0, 1]), port: 1234, node: 'x', nack: true, sourceAddr: Buffer.from([1, 2, 3, 4]), sourcePort: 99, sourceNode: 'y' };
+    const ip = {
+      seqNo: 5,
+      target: Buffer.from([127, 0, 0, 1]),
+      port: 1234,
+      node: 'x',
+      nack: true,
+      sourceAddr: Buffer.from([1, 2, 3, 4]),
+      sourcePort: 99,
+      sourceNode: 'y',
+    };
     assert.deepEqual(decodeIndirectPing(body(encodeIndirectPing(ip))), ip);
     // indirectPingReq keys in Go's sorted order.
-    assert.deepEqual(Object.keys(decode(encodeIndirectPing(ip).subarray(1)) as object), ['Nack', 'Node', 'Port', 'SeqNo', 'SourceAddr', 'SourceNode', 'SourcePort', 'Target']);
+    assert.deepEqual(Object.keys(decode(encodeIndirectPing(ip).subarray(1)) as object), [
+      'Nack',
+      'Node',
+      'Port',
+      'SeqNo',
+      'SourceAddr',
+      'SourceNode',
+      'SourcePort',
+      'Target',
+    ]);
     const c = decodeCompressBody(parseBody(encodeCompressBody(Buffer.from('abc'))));
     assert.deepEqual(c, { algo: 0, buf: Buffer.from('abc') });
     assert.deepEqual(encodeCompressBody(Buffer.from('abc')), hex('82 a4 41 6c 67 6f 00 a3 42 75 66 a3 61 62 63'));
@@ -187,8 +244,24 @@ describe('codec: worked bytes from the wire spec', () => {
 
   it('round-trips a push/pull with node states and user state', () => {
     const states = [
-      { name: 'a', addr: Buffer.from([10, 0, 0, 1]), port: 7946, meta: Buffer.from([0xff, 0x80]), incarnation: 3, state: NodeStateType.Alive, vsn: [1, 5, 2, 0, 0, 0] },
-      { name: 'b', addr: Buffer.alloc(16), port: 1, meta: Buffer.alloc(0), incarnation: 1, state: NodeStateType.Left, vsn: [1, 5, 2, 2, 5, 5] },
+      {
+        name: 'a',
+        addr: Buffer.from([10, 0, 0, 1]),
+        port: 7946,
+        meta: Buffer.from([0xff, 0x80]),
+        incarnation: 3,
+        state: NodeStateType.Alive,
+        vsn: [1, 5, 2, 0, 0, 0],
+      },
+      {
+        name: 'b',
+        addr: Buffer.alloc(16),
+        port: 1,
+        meta: Buffer.alloc(0),
+        incarnation: 1,
+        state: NodeStateType.Left,
+        vsn: [1, 5, 2, 2, 5, 5],
+      },
     ];
     const user = Buffer.from([2, 0xc0, 0xff]);
     const pp = decodePushPull(encodePushPull(false, states, user));
@@ -197,7 +270,15 @@ describe('codec: worked bytes from the wire spec', () => {
     assert.deepEqual(pp.userState, user);
     // pushNodeState keys are sorted: Addr, Incarnation, Meta, Name, Port, State, Vsn; Vsn is a 6-byte raw string.
     const enc = encodePushNodeState(states[0]);
-    assert.deepEqual(Object.keys(decode(enc) as object), ['Addr', 'Incarnation', 'Meta', 'Name', 'Port', 'State', 'Vsn']);
+    assert.deepEqual(Object.keys(decode(enc) as object), [
+      'Addr',
+      'Incarnation',
+      'Meta',
+      'Name',
+      'Port',
+      'State',
+      'Vsn',
+    ]);
     assert.deepEqual(enc.subarray(enc.length - 7), hex('a6 01 05 02 00 00 00'));
     assert.throws(() => decodePushNodeState(parseBody(encode({ State: 4 }))), DecodeError);
     assert.throws(() => decodePushNodeState(parseBody(encode({ State: -1 }))), DecodeError);
@@ -232,7 +313,11 @@ describe('codec: worked bytes from the wire spec', () => {
     assert.equal(ip.nack, true);
     assert.deepEqual(ip.target, Buffer.from([127, 0, 0, 1]));
     // Node as str8 (d9), Addr as bin8 (c4).
-    const a = decodeAlive(parseBody(Buffer.concat([hex('82 a4 4e 6f 64 65 d9 03'), Buffer.from('abc'), hex('a4 41 64 64 72 c4 04 01 02 03 04')])));
+    const a = decodeAlive(
+      parseBody(
+        Buffer.concat([hex('82 a4 4e 6f 64 65 d9 03'), Buffer.from('abc'), hex('a4 41 64 64 72 c4 04 01 02 03 04')]),
+      ),
+    );
     assert.equal(a.node, 'abc');
     assert.deepEqual(a.addr, Buffer.from([1, 2, 3, 4]));
     assert.deepEqual(decodeNack(parseBody(encode({ Other: [1, { x: 2 }], SeqNo: 4 }))), { seqNo: 4 });
@@ -351,7 +436,12 @@ describe('codec: msgpack', () => {
   });
 
   it('round-trips nested arrays and maps', () => {
-    const v: Value = { list: [1, [2, [3, null]], { inner: Buffer.from('x'), flag: true }], n: -5, big: 0xffffffffffffffffn, empty: [] };
+    const v: Value = {
+      list: [1, [2, [3, null]], { inner: Buffer.from('x'), flag: true }],
+      n: -5,
+      big: 0xffffffffffffffffn,
+      empty: [],
+    };
     assert.deepEqual(plain(decode(encode(v))), v);
   });
 
@@ -360,7 +450,15 @@ describe('codec: msgpack', () => {
     // Byte order: "B" (0x42) < "Zz" < "a" < "b".
     assert.deepEqual(e, hex('84 a1 42 02 a2 5a 7a 04 a1 61 03 a1 62 01'));
     // A Map keeps insertion order (Go's map order is random anyway).
-    assert.deepEqual(encode(new Map<string, Value>([['b', 1], ['a', 2]])), hex('82 a1 62 01 a1 61 02'));
+    assert.deepEqual(
+      encode(
+        new Map<string, Value>([
+          ['b', 1],
+          ['a', 2],
+        ]),
+      ),
+      hex('82 a1 62 01 a1 61 02'),
+    );
   });
 
   it('Reader reports how many bytes each object used', () => {
@@ -376,19 +474,53 @@ describe('codec: msgpack', () => {
   });
 
   it('throws NeedMoreData for every proper prefix of a value', () => {
-    const full = encode({ Addr: Buffer.from([1, 2, 3, 4]), List: [1, 300, 70000, 0x100000000, -200, -40000, -3000000000, 1.25, null, true], Long: Buffer.alloc(40, 7) });
+    const full = encode({
+      Addr: Buffer.from([1, 2, 3, 4]),
+      List: [1, 300, 70000, 0x100000000, -200, -40000, -3000000000, 1.25, null, true],
+      Long: Buffer.alloc(40, 7),
+    });
     for (let i = 0; i < full.length; i++) {
       assert.throws(() => decode(full.subarray(0, i)), NeedMoreData, `prefix of ${i} bytes`);
     }
     assert.ok(decode(full));
-    for (const b of ['cc', 'cd 00', 'ce 00 00 00', 'cf 00', 'd0', 'd1 00', 'd2', 'd3 00 00', 'ca 00', 'cb 00', 'da 00', 'da 00 05 61', 'db 00 00 00 02 61', 'd9', 'c4 02', 'dc 00 01', 'de 00 01 a1 61', '91', '81 a1 61']) {
+    for (const b of [
+      'cc',
+      'cd 00',
+      'ce 00 00 00',
+      'cf 00',
+      'd0',
+      'd1 00',
+      'd2',
+      'd3 00 00',
+      'ca 00',
+      'cb 00',
+      'da 00',
+      'da 00 05 61',
+      'db 00 00 00 02 61',
+      'd9',
+      'c4 02',
+      'dc 00 01',
+      'de 00 01 a1 61',
+      '91',
+      '81 a1 61',
+    ]) {
       assert.throws(() => decode(hex(b)), NeedMoreData, b);
     }
   });
 
   it('throws MsgpackError (not NeedMoreData) for bad types and hostile lengths', () => {
     const hard = (err: unknown) => err instanceof MsgpackError && !(err instanceof NeedMoreData);
-    for (const b of ['c1', 'c7 01 00 00', 'c8 00 01 00 00', 'c9 00 00 00 01 00 00', 'd4 00 00', 'd5 00 00 00', 'd6 00 00 00 00 00', 'd7', 'd8']) {
+    for (const b of [
+      'c1',
+      'c7 01 00 00',
+      'c8 00 01 00 00',
+      'c9 00 00 00 01 00 00',
+      'd4 00 00',
+      'd5 00 00 00',
+      'd6 00 00 00 00 00',
+      'd7',
+      'd8',
+    ]) {
       assert.throws(() => decode(hex(b)), hard, b);
     }
     // A map whose key is not a string.

@@ -4,14 +4,43 @@ import * as net from 'node:net';
 import type { AliveDelegate, PingDelegate } from '../src/delegate';
 import { Memberlist } from '../src/memberlist';
 import {
-  MessageType, NodeStateType, decodeAck, encodeAck, encodeAlive, encodeDead, encodeErr, encodeIndirectPing, encodeNack, encodePing, encodeSuspect,
+  MessageType,
+  NodeStateType,
+  decodeAck,
+  encodeAck,
+  encodeAlive,
+  encodeDead,
+  encodeErr,
+  encodeIndirectPing,
+  encodeNack,
+  encodePing,
+  encodeSuspect,
   parseBody,
 } from '../src/messages';
 import { encode } from '../src/msgpack';
-import { PacketSecurity, compressMessage, decompressMessage, makeCompound, openPacket, sealPacket, splitCompound } from '../src/packet';
+import {
+  PacketSecurity,
+  compressMessage,
+  decompressMessage,
+  makeCompound,
+  openPacket,
+  sealPacket,
+  splitCompound,
+} from '../src/packet';
 import { encodePushPull, encodeUserStream, sealStream } from '../src/stream';
 import { NetTransport } from '../src/transport';
-import { FencedTransport, NodeSet, addressOf, converged, describeViews, fastConfig, prng, sleep, stateOf, waitFor } from './helpers';
+import {
+  FencedTransport,
+  NodeSet,
+  addressOf,
+  converged,
+  describeViews,
+  fastConfig,
+  prng,
+  sleep,
+  stateOf,
+  waitFor,
+} from './helpers';
 
 const PACKETS = 100_000;
 const TCP_STREAMS = 300;
@@ -25,7 +54,8 @@ function messagesIn(packet: Buffer): Buffer[] {
   const out: Buffer[] = [];
   const walk = (buf: Buffer, depth: number) => {
     if (buf.length === 0 || depth > 4) return;
-    if ((buf[0] as MessageType) === MessageType.Compound) for (const p of splitCompound(buf.subarray(1)).parts) walk(p, depth + 1);
+    if ((buf[0] as MessageType) === MessageType.Compound)
+      for (const p of splitCompound(buf.subarray(1)).parts) walk(p, depth + 1);
     else if ((buf[0] as MessageType) === MessageType.Compress) walk(decompressMessage(buf.subarray(1)), depth + 1);
     else out.push(buf);
   };
@@ -63,7 +93,11 @@ describe('fuzz: a live node survives hostile packets and streams', function () {
     const a = await set.start(fastConfig('fuzz-target', { ...timing, transport: fenceA, alive: veto }));
     const b = await set.start(fastConfig('fuzz-observer', { ...timing, transport: fenceB, ping: pingB, alive: veto }));
     await b.join([addressOf(a)]);
-    await waitFor(() => converged([a, b]), 5000, () => describeViews([a, b]));
+    await waitFor(
+      () => converged([a, b]),
+      5000,
+      () => describeViews([a, b]),
+    );
 
     // A socket to send from, and one to receive the target's replies (acks, nacks).
     const sender = dgram.createSocket('udp4');
@@ -74,7 +108,8 @@ describe('fuzz: a live node survives hostile packets and streams', function () {
     sink.on('message', (msg) => {
       sinkPackets++;
       try {
-        for (const m of messagesIn(msg)) if ((m[0] as MessageType) === MessageType.Ack) sinkAcks.add(decodeAck(parseBody(m.subarray(1))).seqNo);
+        for (const m of messagesIn(msg))
+          if ((m[0] as MessageType) === MessageType.Ack) sinkAcks.add(decodeAck(parseBody(m.subarray(1))).seqNo);
       } catch {
         // Not ours to judge.
       }
@@ -101,22 +136,62 @@ describe('fuzz: a live node survives hostile packets and streams', function () {
       const vsn = [1, 5, 2, 0, 0, 0];
       const junkName = () => `fz-${int(12)}`;
       const corpus = (): Buffer[] => [
-        encodePing({ seqNo: int(1 << 20), node: 'fuzz-target', sourceAddr: LOCAL, sourcePort: sinkPort, sourceNode: 'fuzzer' }),
+        encodePing({
+          seqNo: int(1 << 20),
+          node: 'fuzz-target',
+          sourceAddr: LOCAL,
+          sourcePort: sinkPort,
+          sourceNode: 'fuzzer',
+        }),
         encodePing({ seqNo: int(1 << 20), node: '' }),
-        encodeIndirectPing({ seqNo: int(1 << 20), target: LOCAL, port: sinkPort, node: 'nobody', nack: true, sourceAddr: LOCAL, sourcePort: sinkPort, sourceNode: 'fuzzer' }),
+        encodeIndirectPing({
+          seqNo: int(1 << 20),
+          target: LOCAL,
+          port: sinkPort,
+          node: 'nobody',
+          nack: true,
+          sourceAddr: LOCAL,
+          sourcePort: sinkPort,
+          sourceNode: 'fuzzer',
+        }),
         encodeAck({ seqNo: int(1 << 20), payload: rand() < 0.5 ? null : bytes(int(40)) }),
         encodeNack({ seqNo: int(1 << 20) }),
         encodeSuspect({ incarnation: int(100), node: rand() < 0.5 ? junkName() : 'fuzz-target', from: 'fuzzer' }),
         encodeDead({ incarnation: int(100), node: rand() < 0.5 ? junkName() : 'fuzz-target', from: 'fuzzer' }),
-        encodeAlive({ incarnation: 1 + int(100), node: junkName(), addr: LOCAL, port: 1024 + int(60000), meta: bytes(int(20)), vsn }),
-        encodeAlive({ incarnation: 1 + int(100), node: junkName(), addr: Buffer.concat([Buffer.alloc(10), Buffer.from([0xff, 0xff]), LOCAL]), port: 1024 + int(60000), meta: Buffer.alloc(0), vsn }),
+        encodeAlive({
+          incarnation: 1 + int(100),
+          node: junkName(),
+          addr: LOCAL,
+          port: 1024 + int(60000),
+          meta: bytes(int(20)),
+          vsn,
+        }),
+        encodeAlive({
+          incarnation: 1 + int(100),
+          node: junkName(),
+          addr: Buffer.concat([Buffer.alloc(10), Buffer.from([0xff, 0xff]), LOCAL]),
+          port: 1024 + int(60000),
+          meta: Buffer.alloc(0),
+          vsn,
+        }),
         Buffer.concat([Buffer.from([MessageType.User]), bytes(1 + int(100))]),
         encodeErr('boom'),
         encodePushPull(true, [], Buffer.alloc(0)),
         encodeUserStream(bytes(10)),
       ];
-      const hugeLengths = ['db ff ff ff ff', 'dd ff ff ff ff', 'df ff ff ff ff', 'da ff ff', 'dc ff ff', 'de ff ff', 'c6 ff ff ff ff', 'c5 ff ff', 'd9 ff', 'cf ff ff ff ff ff ff ff ff', 'd3 80 00 00 00 00 00 00 00']
-        .map((h) => Buffer.from(h.replace(/ /g, ''), 'hex'));
+      const hugeLengths = [
+        'db ff ff ff ff',
+        'dd ff ff ff ff',
+        'df ff ff ff ff',
+        'da ff ff',
+        'dc ff ff',
+        'de ff ff',
+        'c6 ff ff ff ff',
+        'c5 ff ff',
+        'd9 ff',
+        'cf ff ff ff ff ff ff ff ff',
+        'd3 80 00 00 00 00 00 00 00',
+      ].map((h) => Buffer.from(h.replace(/ /g, ''), 'hex'));
       const pick = <T>(xs: T[]): T => xs[int(xs.length)];
 
       const mutate = (msg: Buffer): Buffer => {
@@ -142,29 +217,40 @@ describe('fuzz: a live node survives hostile packets and streams', function () {
             const header = Buffer.alloc(2 + 2 * Math.min(n, 8));
             header[0] = MessageType.Compound;
             header[1] = n;
-            for (let i = 0; i < Math.min(n, 8); i++) header.writeUInt16BE(rand() < 0.5 ? parts[i]?.length ?? 0 : int(65536), 2 + 2 * i);
+            for (let i = 0; i < Math.min(n, 8); i++)
+              header.writeUInt16BE(rand() < 0.5 ? (parts[i]?.length ?? 0) : int(65536), 2 + 2 * i);
             return Buffer.concat([header, ...parts]);
           }
           case 5: {
             // Compression wrapping garbage, a mutated LZW stream, or an unknown algorithm.
             const inner = compressMessage(mutate(msg)).subarray(1);
             const choice = int(4);
-            if (choice === 0) return Buffer.concat([Buffer.from([MessageType.Compress]), encode({ Algo: 0, Buf: bytes(int(600)) })]);
-            if (choice === 1) return Buffer.concat([Buffer.from([MessageType.Compress]), encode({ Algo: int(4), Buf: bytes(int(50)) })]);
+            if (choice === 0)
+              return Buffer.concat([Buffer.from([MessageType.Compress]), encode({ Algo: 0, Buf: bytes(int(600)) })]);
+            if (choice === 1)
+              return Buffer.concat([
+                Buffer.from([MessageType.Compress]),
+                encode({ Algo: int(4), Buf: bytes(int(50)) }),
+              ]);
             const c = Buffer.concat([Buffer.from([MessageType.Compress]), inner]);
             if (choice === 2) c[1 + int(c.length - 1)] ^= 1 << int(8);
             return c;
           }
           case 6: {
             // A CRC layer, right or wrong, around a mutated message.
-            const sealed = sealPacket(rand() < 0.5 ? msg : mutate(msg), { compress: rand() < 0.5, crc: true, security: noSecurity });
+            const sealed = sealPacket(rand() < 0.5 ? msg : mutate(msg), {
+              compress: rand() < 0.5,
+              crc: true,
+              security: noSecurity,
+            });
             if (rand() < 0.5) sealed[1 + int(4)] ^= 1 << int(8);
             return sealed;
           }
           case 7: {
             // Nesting: compounds of compressed compounds of ...
             let m = msg;
-            for (let d = 1 + int(8); d > 0; d--) m = rand() < 0.5 ? makeCompound([m, pick(corpus())]) : compressMessage(m);
+            for (let d = 1 + int(8); d > 0; d--)
+              m = rand() < 0.5 ? makeCompound([m, pick(corpus())]) : compressMessage(m);
             return m;
           }
           case 8: {
@@ -215,16 +301,35 @@ describe('fuzz: a live node survives hostile packets and streams', function () {
 
       // Garbage TCP streams: random bytes, mutated push/pulls, hostile headers, some left open.
       const streamPayloads = (): Buffer => {
-        const pp = encodePushPull(rand() < 0.5, [
-          { name: junkName(), addr: LOCAL, port: 1024 + int(60000), meta: Buffer.alloc(0), incarnation: 1 + int(50), state: NodeStateType.Alive, vsn },
-        ], bytes(int(20)));
+        const pp = encodePushPull(
+          rand() < 0.5,
+          [
+            {
+              name: junkName(),
+              addr: LOCAL,
+              port: 1024 + int(60000),
+              meta: Buffer.alloc(0),
+              incarnation: 1 + int(50),
+              state: NodeStateType.Alive,
+              vsn,
+            },
+          ],
+          bytes(int(20)),
+        );
         switch (int(8)) {
           case 0:
             return bytes(1 + int(4000));
           case 1:
             return mutate(pp);
           case 2:
-            return Buffer.concat([Buffer.from([MessageType.PushPull]), encode({ Join: true, Nodes: pick([-1, 2_000_000, 0xffffffff, 1_000_000]), UserStateLen: pick([-1, 0, 1 << 30, 100]) })]);
+            return Buffer.concat([
+              Buffer.from([MessageType.PushPull]),
+              encode({
+                Join: true,
+                Nodes: pick([-1, 2_000_000, 0xffffffff, 1_000_000]),
+                UserStateLen: pick([-1, 0, 1 << 30, 100]),
+              }),
+            ]);
           case 3: {
             const h = Buffer.alloc(5 + int(100));
             h[0] = MessageType.Encrypt;
@@ -234,7 +339,11 @@ describe('fuzz: a live node survives hostile packets and streams', function () {
           case 4:
             return sealStream(mutate(pp), { compress: true, security: noSecurity });
           case 5:
-            return Buffer.concat([Buffer.from([MessageType.User]), encode({ UserMsgLen: pick([-5, 1 << 30, 10]) }), bytes(int(20))]);
+            return Buffer.concat([
+              Buffer.from([MessageType.User]),
+              encode({ UserMsgLen: pick([-5, 1 << 30, 10]) }),
+              bytes(int(20)),
+            ]);
           case 6:
             return mutate(encodePing({ seqNo: 1, node: 'fuzz-target' }));
           default:
@@ -264,22 +373,43 @@ describe('fuzz: a live node survives hostile packets and streams', function () {
           });
         });
       for (let batch = 0; batch < TCP_STREAMS; batch += 50) {
-        await Promise.all(Array.from({ length: Math.min(50, TCP_STREAMS - batch) }, () => openStream(streamPayloads())));
+        await Promise.all(
+          Array.from({ length: Math.min(50, TCP_STREAMS - batch) }, () => openStream(streamPayloads())),
+        );
       }
       assert.equal(streamsDone, TCP_STREAMS);
 
       // The node still answers a clean ping from us...
       const seq = 0x7abcde;
       for (let attempt = 0; attempt < 10 && !sinkAcks.has(seq); attempt++) {
-        sender.send(encodePing({ seqNo: seq, node: 'fuzz-target', sourceAddr: LOCAL, sourcePort: sinkPort, sourceNode: 'fuzzer' }), target, '127.0.0.1');
+        sender.send(
+          encodePing({
+            seqNo: seq,
+            node: 'fuzz-target',
+            sourceAddr: LOCAL,
+            sourcePort: sinkPort,
+            sourceNode: 'fuzzer',
+          }),
+          target,
+          '127.0.0.1',
+        );
         await sleep(200);
       }
       assert.ok(sinkAcks.has(seq), 'the target acked a clean ping after the fuzzing');
 
       // ...and from the real observer node, which still sees it alive.
       const acksBefore = bAcksFromA;
-      await waitFor(() => bAcksFromA >= acksBefore + 3, 10_000, () => `observer probes acked: ${bAcksFromA - acksBefore}; observer knows ${b.allNodes().length} nodes (${b.members().length} alive/suspect), sees target ${stateOf(b, 'fuzz-target')}, health ${b.healthScore()}; target knows ${a.allNodes().length}, health ${a.healthScore()}`);
-      await waitFor(() => stateOf(b, 'fuzz-target') === NodeStateType.Alive, 10_000, () => b.describe().slice(0, 2000));
+      await waitFor(
+        () => bAcksFromA >= acksBefore + 3,
+        10_000,
+        () =>
+          `observer probes acked: ${bAcksFromA - acksBefore}; observer knows ${b.allNodes().length} nodes (${b.members().length} alive/suspect), sees target ${stateOf(b, 'fuzz-target')}, health ${b.healthScore()}; target knows ${a.allNodes().length}, health ${a.healthScore()}`,
+      );
+      await waitFor(
+        () => stateOf(b, 'fuzz-target') === NodeStateType.Alive,
+        10_000,
+        () => b.describe().slice(0, 2000),
+      );
       assert.equal(a.localNode.state, NodeStateType.Alive);
 
       await sleep(1500);
@@ -322,14 +452,21 @@ describe('fuzz: a live node survives hostile packets and streams', function () {
         if (i % 40 === 39) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       await sleep(300);
-      assert.deepEqual(a.allNodes().map((n) => n.name), ['clean-target']);
+      assert.deepEqual(
+        a.allNodes().map((n) => n.name),
+        ['clean-target'],
+      );
       const nodes: Memberlist[] = [a];
       for (let i = 0; i < 3; i++) {
         const m = await set.start(fastConfig(`clean-${i}`));
         await m.join([addressOf(a)]);
         nodes.push(m);
       }
-      await waitFor(() => converged(nodes), 5000, () => describeViews(nodes));
+      await waitFor(
+        () => converged(nodes),
+        5000,
+        () => describeViews(nodes),
+      );
     } finally {
       sender.close();
     }

@@ -40,7 +40,11 @@ export function stateOf(viewer: Memberlist, name: string): NodeStateType | undef
 }
 
 export function aliveNames(m: Memberlist): string[] {
-  return m.allNodes().filter((n) => n.state === NodeStateType.Alive).map((n) => n.name).sort();
+  return m
+    .allNodes()
+    .filter((n) => n.state === NodeStateType.Alive)
+    .map((n) => n.name)
+    .sort();
 }
 
 // Everyone sees exactly the given names alive.
@@ -78,7 +82,10 @@ export class FencedTransport implements Transport {
   blocked = 0;
   received = 0;
 
-  constructor(private readonly inner: Transport, private readonly allowed: (host: string) => boolean) {}
+  constructor(
+    private readonly inner: Transport,
+    private readonly allowed: (host: string) => boolean,
+  ) {}
 
   listen(...[onPacket, onStream]: Parameters<Transport['listen']>): Promise<number> {
     return this.inner.listen((packet, host, port) => {

@@ -89,7 +89,13 @@ describe('lzw', () => {
     for (let b = 0; b < 256; b++) {
       const input = Buffer.from([b]);
       const c = lzwCompress(input);
-      assert.deepEqual(c, packCodes([[b, 9], [257, 9]]));
+      assert.deepEqual(
+        c,
+        packCodes([
+          [b, 9],
+          [257, 9],
+        ]),
+      );
       assert.deepEqual(lzwDecompress(c), input);
     }
   });
@@ -112,7 +118,9 @@ describe('lzw', () => {
   });
 
   it('round-trips random data of many sizes up to 200 KB, crossing the 4095-code table reset', () => {
-    const sizes = [2, 7, 100, 255, 256, 257, 511, 512, 1000, 1400, 3000, 3837, 3838, 3839, 4095, 4096, 5000, 10_000, 65_536, 200_000];
+    const sizes = [
+      2, 7, 100, 255, 256, 257, 511, 512, 1000, 1400, 3000, 3837, 3838, 3839, 4095, 4096, 5000, 10_000, 65_536, 200_000,
+    ];
     for (const [i, n] of sizes.entries()) {
       const input = randomData(n, i + 1);
       const c = lzwCompress(input);
@@ -199,14 +207,63 @@ describe('lzw', () => {
 
   it('rejects invalid codes', () => {
     // A first code above the next code to be defined.
-    assert.throws(() => lzwDecompress(packCodes([[300, 9], [257, 9]])), LzwError);
+    assert.throws(
+      () =>
+        lzwDecompress(
+          packCodes([
+            [300, 9],
+            [257, 9],
+          ]),
+        ),
+      LzwError,
+    );
     // A code equal to hi with nothing before it (KwKwK needs a previous code).
-    assert.throws(() => lzwDecompress(packCodes([[258, 9], [257, 9]])), LzwError);
+    assert.throws(
+      () =>
+        lzwDecompress(
+          packCodes([
+            [258, 9],
+            [257, 9],
+          ]),
+        ),
+      LzwError,
+    );
     // After one literal, 258 is the KwKwK code (valid); 259 is not defined yet.
-    assert.deepEqual(lzwDecompress(packCodes([[0x61, 9], [258, 9], [257, 9]])), Buffer.from('aaa'));
-    assert.throws(() => lzwDecompress(packCodes([[0x61, 9], [259, 9], [257, 9]])), LzwError);
+    assert.deepEqual(
+      lzwDecompress(
+        packCodes([
+          [0x61, 9],
+          [258, 9],
+          [257, 9],
+        ]),
+      ),
+      Buffer.from('aaa'),
+    );
+    assert.throws(
+      () =>
+        lzwDecompress(
+          packCodes([
+            [0x61, 9],
+            [259, 9],
+            [257, 9],
+          ]),
+        ),
+      LzwError,
+    );
     // After a clear, the table is empty again.
-    assert.throws(() => lzwDecompress(packCodes([[0x61, 9], [0x62, 9], [256, 9], [258, 9], [257, 9]])), LzwError);
+    assert.throws(
+      () =>
+        lzwDecompress(
+          packCodes([
+            [0x61, 9],
+            [0x62, 9],
+            [256, 9],
+            [258, 9],
+            [257, 9],
+          ]),
+        ),
+      LzwError,
+    );
     // Random garbage either decodes to something or fails with LzwError, never anything else.
     const r = prng(99);
     for (let i = 0; i < 2000; i++) {

@@ -175,7 +175,14 @@ describe('security: keyring', () => {
 });
 
 describe('security: packets', () => {
-  const ALIVE = encodeAlive({ incarnation: 1, node: 'n', addr: Buffer.from([127, 0, 0, 1]), port: 1, meta: Buffer.alloc(0), vsn: [1, 5, 2, 0, 0, 0] });
+  const ALIVE = encodeAlive({
+    incarnation: 1,
+    node: 'n',
+    addr: Buffer.from([127, 0, 0, 1]),
+    port: 1,
+    meta: Buffer.alloc(0),
+    vsn: [1, 5, 2, 0, 0, 0],
+  });
 
   it('seals and opens an encrypted packet with CRC and compression, with no AAD', () => {
     const security: PacketSecurity = { keyring: new Keyring([key16]), encryptionVersion: 1, verifyIncoming: true };
@@ -195,7 +202,11 @@ describe('security: packets', () => {
     const lax: PacketSecurity = { ...strict, verifyIncoming: false };
     assert.throws(() => openPacket(ALIVE, strict), DecryptError);
     assert.deepEqual(openPacket(ALIVE, lax), ALIVE);
-    const wrongKey = sealPacket(ALIVE, { compress: false, crc: false, security: { ...strict, keyring: new Keyring([key32]) } });
+    const wrongKey = sealPacket(ALIVE, {
+      compress: false,
+      crc: false,
+      security: { ...strict, keyring: new Keyring([key32]) },
+    });
     assert.throws(() => openPacket(wrongKey, strict), DecryptError);
   });
 

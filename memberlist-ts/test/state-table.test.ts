@@ -37,7 +37,9 @@ function makeTable(overrides: Partial<Config> = {}) {
   events.length = 0;
   broadcasts.length = 0;
   return {
-    table, broadcasts, events,
+    table,
+    broadcasts,
+    events,
     refutes: () => refutes,
     leave: () => (leaving = true),
   };
@@ -58,7 +60,10 @@ describe('state table: alive, suspect and dead rules', () => {
     table.aliveNode(alive('a', 1, 2), false);
     assert.equal(stateOf(table, 'a'), NodeStateType.Alive);
     assert.deepEqual(events, ['join a']);
-    assert.deepEqual(broadcasts.map((b) => [b.name, b.type]), [['a', MessageType.Alive]]);
+    assert.deepEqual(
+      broadcasts.map((b) => [b.name, b.type]),
+      [['a', MessageType.Alive]],
+    );
   });
 
   it('only a higher incarnation updates a node; a meta change is an update event', () => {
@@ -80,12 +85,17 @@ describe('state table: alive, suspect and dead rules', () => {
     table.aliveNode(alive('zero', 1, 2, { vsn: [0, 5, 2, 2, 5, 5] }), false);
     table.aliveNode(alive('addr', 1, 2, { addr: Buffer.from([1, 2, 3]) }), false);
     table.aliveNode(alive('', 1, 2), false);
-    assert.deepEqual(table.all().map((n) => n.name), ['me']);
+    assert.deepEqual(
+      table.all().map((n) => n.name),
+      ['me'],
+    );
   });
 
   it('a different address for a known name is a conflict, unless the old one has left', () => {
     const conflicts: string[] = [];
-    const { table } = makeTable({ conflict: { notifyConflict: (existing, other) => conflicts.push(`${existing.addr} vs ${other.addr}`) } });
+    const { table } = makeTable({
+      conflict: { notifyConflict: (existing, other) => conflicts.push(`${existing.addr} vs ${other.addr}`) },
+    });
     table.aliveNode(alive('a', 1, 2), false);
     table.aliveNode(alive('a', 9, 3), false);
     assert.deepEqual(conflicts, ['10.0.0.2 vs 10.0.0.3']);
@@ -102,10 +112,22 @@ describe('state table: alive, suspect and dead rules', () => {
   });
 
   it('an alive delegate can veto a node', () => {
-    const { table } = makeTable({ alive: { notifyAlive: (peer) => { if (peer.name === 'intruder') throw new Error('not in our cluster'); } } });
+    const { table } = makeTable({
+      alive: {
+        notifyAlive: (peer) => {
+          if (peer.name === 'intruder') throw new Error('not in our cluster');
+        },
+      },
+    });
     table.aliveNode(alive('intruder', 1, 2), false);
     table.aliveNode(alive('friend', 1, 3), false);
-    assert.deepEqual(table.all().map((n) => n.name).sort(), ['friend', 'me']);
+    assert.deepEqual(
+      table
+        .all()
+        .map((n) => n.name)
+        .sort(),
+      ['friend', 'me'],
+    );
   });
 
   it('suspect needs a current incarnation and an alive node; dead from itself means left', () => {
@@ -160,7 +182,10 @@ describe('state table: alive, suspect and dead rules', () => {
     table.deadNode({ node: 'me', incarnation: 1, from: 'me' }, () => (finished = true));
     assert.equal(table.local.state, NodeStateType.Left);
     assert.ok(finished);
-    assert.deepEqual(broadcasts.map((b) => b.type), [MessageType.Dead]);
+    assert.deepEqual(
+      broadcasts.map((b) => b.type),
+      [MessageType.Dead],
+    );
     // An alive about us still in flight does not bring us back.
     table.aliveNode(alive('me', 5, 1), false);
     assert.equal(table.local.state, NodeStateType.Left);
@@ -182,7 +207,13 @@ describe('state table: Lifeguard suspicion', () => {
     table.suspectNode({ node: 'n2', incarnation: 1, from: 'n6' });
     table.suspectNode({ node: 'n2', incarnation: 1, from: 'n4' });
     // Each new confirmation is passed on; the repeat is not.
-    assert.deepEqual(broadcasts.map((b) => [b.name, b.type]), [['n2', MessageType.Suspect], ['n2', MessageType.Suspect]]);
+    assert.deepEqual(
+      broadcasts.map((b) => [b.name, b.type]),
+      [
+        ['n2', MessageType.Suspect],
+        ['n2', MessageType.Suspect],
+      ],
+    );
     await new Promise((resolve) => setTimeout(resolve, 120));
     assert.equal(stateOf(table, 'n2'), NodeStateType.Dead, 'confirmed twice: dead after the minimum');
     assert.equal(stateOf(table, 'n5'), NodeStateType.Suspect, 'unconfirmed: still waiting for the maximum');
@@ -205,7 +236,13 @@ describe('state table: Lifeguard suspicion', () => {
 
 describe('state table: push/pull merge', () => {
   const state = (name: string, s: NodeStateType, incarnation: number, last: number, vsn = VSN): PushNodeState => ({
-    name, state: s, incarnation, addr: addr(last), port: 7946, meta: Buffer.alloc(0), vsn,
+    name,
+    state: s,
+    incarnation,
+    addr: addr(last),
+    port: 7946,
+    meta: Buffer.alloc(0),
+    vsn,
   });
 
   it('alive is taken, left is taken, a remote dead only makes a node suspect, and dead about us is refuted', () => {
@@ -228,15 +265,33 @@ describe('state table: push/pull merge', () => {
   it('refuses the whole merge when a node, even a dead one, has an incompatible version', () => {
     const { table } = makeTable();
     assert.throws(
-      () => table.mergeRemoteStates([state('a', NodeStateType.Alive, 1, 2), state('old', NodeStateType.Dead, 1, 3, [1, 5, 2, 0, 1, 1])]),
-      (err: Error) => err instanceof ProtocolMismatchError && /delegate protocol version \(1\) is incompatible: \[2, 5\]/.test(err.message),
+      () =>
+        table.mergeRemoteStates([
+          state('a', NodeStateType.Alive, 1, 2),
+          state('old', NodeStateType.Dead, 1, 3, [1, 5, 2, 0, 1, 1]),
+        ]),
+      (err: Error) =>
+        err instanceof ProtocolMismatchError &&
+        /delegate protocol version \(1\) is incompatible: \[2, 5\]/.test(err.message),
     );
-    assert.throws(() => table.mergeRemoteStates([state('novsn', NodeStateType.Alive, 1, 2, [])]), /protocol version \(0\) is incompatible/);
-    assert.deepEqual(table.all().map((n) => n.name), ['me']);
+    assert.throws(
+      () => table.mergeRemoteStates([state('novsn', NodeStateType.Alive, 1, 2, [])]),
+      /protocol version \(0\) is incompatible/,
+    );
+    assert.deepEqual(
+      table.all().map((n) => n.name),
+      ['me'],
+    );
   });
 
   it('a merge delegate can veto a merge', () => {
-    const { table } = makeTable({ merge: { notifyMerge: (peers) => { if (peers.some((p) => p.name === 'other-cluster')) throw new Error('wrong cluster'); } } });
+    const { table } = makeTable({
+      merge: {
+        notifyMerge: (peers) => {
+          if (peers.some((p) => p.name === 'other-cluster')) throw new Error('wrong cluster');
+        },
+      },
+    });
     assert.throws(() => table.mergeRemoteStates([state('other-cluster', NodeStateType.Alive, 1, 2)]), /wrong cluster/);
     assert.equal(table.size, 1);
   });
@@ -259,7 +314,13 @@ describe('state table: probe order and reaping', () => {
     table.deadNode({ node: 'n4', incarnation: 1, from: 'n4' });
     await new Promise((resolve) => setTimeout(resolve, 40));
     for (let i = 0; i < 3; i++) table.nextProbeTarget();
-    assert.deepEqual(table.all().map((n) => n.name).sort(), ['me', 'n2', 'n4']);
+    assert.deepEqual(
+      table
+        .all()
+        .map((n) => n.name)
+        .sort(),
+      ['me', 'n2', 'n4'],
+    );
     assert.equal(table.get('n3'), undefined);
   });
 

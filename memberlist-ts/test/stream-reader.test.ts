@@ -9,13 +9,22 @@ const plain: PacketSecurity = { keyring: undefined, encryptionVersion: 1, verify
 
 function states(n: number): PushNodeState[] {
   return Array.from({ length: n }, (_, i) => ({
-    name: `host-${i}`, addr: Buffer.from([10, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff]), port: 7946, meta: Buffer.from([0xff, 0x80]),
-    incarnation: i + 1, state: NodeStateType.Alive, vsn: [1, 5, 2, 2, 5, 5],
+    name: `host-${i}`,
+    addr: Buffer.from([10, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff]),
+    port: 7946,
+    meta: Buffer.from([0xff, 0x80]),
+    incarnation: i + 1,
+    state: NodeStateType.Alive,
+    vsn: [1, 5, 2, 2, 5, 5],
   }));
 }
 
 // Feeds the stream in chunks; returns the message and how many chunks it took.
-function feed(reader: StreamMessageReader, data: Buffer, chunk: number): { message: Buffer | undefined; chunks: number } {
+function feed(
+  reader: StreamMessageReader,
+  data: Buffer,
+  chunk: number,
+): { message: Buffer | undefined; chunks: number } {
   let chunks = 0;
   for (let offset = 0; offset < data.length; offset += chunk) {
     chunks++;
@@ -47,7 +56,11 @@ describe('stream reader: a message arriving in many chunks', () => {
     const message = encodePushPull(false, states(500), Buffer.from('user state'));
     const keyring = new Keyring([Buffer.alloc(16, 7)]);
     const secure: PacketSecurity = { keyring, encryptionVersion: 1, verifyIncoming: true };
-    for (const [security, compress] of [[plain, true], [secure, false], [secure, true]] as const) {
+    for (const [security, compress] of [
+      [plain, true],
+      [secure, false],
+      [secure, true],
+    ] as const) {
       const sealed = sealStream(message, { compress, security });
       const { message: read } = feed(new StreamMessageReader(security), sealed, 100);
       assert.ok(read && read.equals(message), `compress ${compress}, keyring ${security.keyring !== undefined}`);
@@ -59,7 +72,11 @@ describe('stream reader: a message arriving in many chunks', () => {
     const reader = new StreamMessageReader(plain);
     const hugeMeta = Buffer.from([0x81, 0xa4, ...Buffer.from('Meta'), 0xdb, 0, 0, 0, 0]);
     hugeMeta.writeUInt32BE(100 * 1024 * 1024, hugeMeta.length - 4);
-    const start = Buffer.concat([Buffer.from([MessageType.PushPull]), encodePushPullHeader({ join: false, nodes: 1, userStateLen: 0 }), hugeMeta]);
+    const start = Buffer.concat([
+      Buffer.from([MessageType.PushPull]),
+      encodePushPullHeader({ join: false, nodes: 1, userStateLen: 0 }),
+      hugeMeta,
+    ]);
     assert.equal(reader.push(start), undefined);
     const filler = Buffer.alloc(1024 * 1024);
     assert.throws(() => {

@@ -5,20 +5,36 @@ import { encode } from '../src/msgpack';
 import { PacketSecurity, compressMessage } from '../src/packet';
 import { DecryptError, encrypt } from '../src/security';
 import {
-  MAX_PUSH_NODES, MAX_PUSH_STATE_BYTES, MAX_USER_MSG_BYTES, decodePushPull, decodeUserStream, encodePushPull, encodeUserStream, readStreamMessage,
+  MAX_PUSH_NODES,
+  MAX_PUSH_STATE_BYTES,
+  MAX_USER_MSG_BYTES,
+  decodePushPull,
+  decodeUserStream,
+  encodePushPull,
+  encodeUserStream,
+  readStreamMessage,
   sealStream,
 } from '../src/stream';
 
 const key = Buffer.alloc(32, 0x5a);
 const plainSec: PacketSecurity = { keyring: undefined, encryptionVersion: 1, verifyIncoming: true };
-const encSec = (version: 0 | 1 = 1): PacketSecurity => ({ keyring: new Keyring([key]), encryptionVersion: version, verifyIncoming: true });
+const encSec = (version: 0 | 1 = 1): PacketSecurity => ({
+  keyring: new Keyring([key]),
+  encryptionVersion: version,
+  verifyIncoming: true,
+});
 
 function states(n: number): PushNodeState[] {
   const out: PushNodeState[] = [];
   for (let i = 0; i < n; i++) {
     out.push({
-      name: `node-${i}-${'x'.repeat(i % 40)}`, addr: Buffer.from([10, 0, i >> 8, i & 0xff]), port: 7946 + i, meta: Buffer.from([0xff, 0x80, i & 0xff]),
-      incarnation: i * 1000, state: i % 4, vsn: [1, 5, 2, 2, 5, 5],
+      name: `node-${i}-${'x'.repeat(i % 40)}`,
+      addr: Buffer.from([10, 0, i >> 8, i & 0xff]),
+      port: 7946 + i,
+      meta: Buffer.from([0xff, 0x80, i & 0xff]),
+      incarnation: i * 1000,
+      state: i % 4,
+      vsn: [1, 5, 2, 2, 5, 5],
     });
   }
   return out;
@@ -32,7 +48,11 @@ const header = (fields: Record<string, number | boolean | bigint>) =>
 
 function assertEveryPrefixIncomplete(stream: Buffer, security: PacketSecurity, expected: Buffer): void {
   for (let i = 0; i < stream.length; i++) {
-    assert.equal(readStreamMessage(stream.subarray(0, i), security), undefined, `prefix of ${i}/${stream.length} bytes`);
+    assert.equal(
+      readStreamMessage(stream.subarray(0, i), security),
+      undefined,
+      `prefix of ${i}/${stream.length} bytes`,
+    );
   }
   const full = readStreamMessage(stream, security);
   assert.ok(full, 'the whole stream gives a message');
@@ -88,13 +108,23 @@ describe('stream: readStreamMessage framing', () => {
   });
 
   it('a stream encrypted with another key is rejected', () => {
-    const other: PacketSecurity = { keyring: new Keyring([Buffer.alloc(16, 1)]), encryptionVersion: 1, verifyIncoming: true };
+    const other: PacketSecurity = {
+      keyring: new Keyring([Buffer.alloc(16, 1)]),
+      encryptionVersion: 1,
+      verifyIncoming: true,
+    };
     const sealed = sealStream(PUSH_PULL, { compress: false, security: other });
     assert.throws(() => readStreamMessage(sealed, encSec()), DecryptError);
   });
 
   it('ping, ack, err and user streams', () => {
-    const ping = encodePing({ seqNo: 9, node: 'a', sourceAddr: Buffer.from([1, 2, 3, 4]), sourcePort: 5, sourceNode: 'b' });
+    const ping = encodePing({
+      seqNo: 9,
+      node: 'a',
+      sourceAddr: Buffer.from([1, 2, 3, 4]),
+      sourcePort: 5,
+      sourceNode: 'b',
+    });
     assertEveryPrefixIncomplete(ping, plainSec, ping);
     const ack = encodeAck({ seqNo: 9, payload: null });
     assertEveryPrefixIncomplete(ack, plainSec, ack);
@@ -111,24 +141,51 @@ describe('stream: readStreamMessage framing', () => {
 describe('stream: hostile headers', () => {
   it('rejects negative Nodes and UserStateLen from the header alone', () => {
     assert.throws(() => readStreamMessage(header({ Join: false, Nodes: -1, UserStateLen: 0 }), plainSec), DecodeError);
-    assert.throws(() => readStreamMessage(header({ Join: false, Nodes: -2147483648, UserStateLen: 0 }), plainSec), DecodeError);
+    assert.throws(
+      () => readStreamMessage(header({ Join: false, Nodes: -2147483648, UserStateLen: 0 }), plainSec),
+      DecodeError,
+    );
     assert.throws(() => readStreamMessage(header({ Join: false, Nodes: 0, UserStateLen: -1 }), plainSec), DecodeError);
-    assert.throws(() => readStreamMessage(header({ Join: false, Nodes: 0, UserStateLen: -5_000_000_000 }), plainSec), DecodeError);
+    assert.throws(
+      () => readStreamMessage(header({ Join: false, Nodes: 0, UserStateLen: -5_000_000_000 }), plainSec),
+      DecodeError,
+    );
   });
 
   it('rejects huge Nodes and UserStateLen from the header alone', () => {
-    assert.throws(() => readStreamMessage(header({ Join: false, Nodes: MAX_PUSH_NODES + 1, UserStateLen: 0 }), plainSec), DecodeError);
-    assert.throws(() => readStreamMessage(header({ Join: false, Nodes: 0xffffffff, UserStateLen: 0 }), plainSec), DecodeError);
-    assert.throws(() => readStreamMessage(header({ Join: false, Nodes: 0xffffffffffffffffn, UserStateLen: 0 }), plainSec), DecodeError);
-    assert.throws(() => readStreamMessage(header({ Join: false, Nodes: 0, UserStateLen: MAX_PUSH_STATE_BYTES + 1 }), plainSec), DecodeError);
-    assert.throws(() => readStreamMessage(header({ Join: false, Nodes: 0, UserStateLen: Number.MAX_SAFE_INTEGER }), plainSec), DecodeError);
+    assert.throws(
+      () => readStreamMessage(header({ Join: false, Nodes: MAX_PUSH_NODES + 1, UserStateLen: 0 }), plainSec),
+      DecodeError,
+    );
+    assert.throws(
+      () => readStreamMessage(header({ Join: false, Nodes: 0xffffffff, UserStateLen: 0 }), plainSec),
+      DecodeError,
+    );
+    assert.throws(
+      () => readStreamMessage(header({ Join: false, Nodes: 0xffffffffffffffffn, UserStateLen: 0 }), plainSec),
+      DecodeError,
+    );
+    assert.throws(
+      () => readStreamMessage(header({ Join: false, Nodes: 0, UserStateLen: MAX_PUSH_STATE_BYTES + 1 }), plainSec),
+      DecodeError,
+    );
+    assert.throws(
+      () => readStreamMessage(header({ Join: false, Nodes: 0, UserStateLen: Number.MAX_SAFE_INTEGER }), plainSec),
+      DecodeError,
+    );
     // Floats are not integers.
     assert.throws(() => readStreamMessage(header({ Join: false, Nodes: 1.5, UserStateLen: 0 }), plainSec), DecodeError);
   });
 
   it('at the limits the header is accepted and the reader waits for more', () => {
-    assert.equal(readStreamMessage(header({ Join: false, Nodes: MAX_PUSH_NODES, UserStateLen: 0 }), plainSec), undefined);
-    assert.equal(readStreamMessage(header({ Join: false, Nodes: 0, UserStateLen: MAX_PUSH_STATE_BYTES }), plainSec), undefined);
+    assert.equal(
+      readStreamMessage(header({ Join: false, Nodes: MAX_PUSH_NODES, UserStateLen: 0 }), plainSec),
+      undefined,
+    );
+    assert.equal(
+      readStreamMessage(header({ Join: false, Nodes: 0, UserStateLen: MAX_PUSH_STATE_BYTES }), plainSec),
+      undefined,
+    );
   });
 
   it('decodePushPull rejects the same headers and a short user state', () => {
@@ -136,7 +193,10 @@ describe('stream: hostile headers', () => {
     assert.throws(() => decodePushPull(header({ Nodes: MAX_PUSH_NODES + 1, UserStateLen: 0 })), DecodeError);
     assert.throws(() => decodePushPull(header({ Nodes: 0, UserStateLen: 10 })), DecodeError);
     assert.throws(() => decodePushPull(header({ Nodes: 1, UserStateLen: 0 })), DecodeError);
-    assert.throws(() => decodePushPull(Buffer.concat([header({ Nodes: 1, UserStateLen: 0 }), encode({ State: 9 })])), DecodeError);
+    assert.throws(
+      () => decodePushPull(Buffer.concat([header({ Nodes: 1, UserStateLen: 0 }), encode({ State: 9 })])),
+      DecodeError,
+    );
   });
 
   it('rejects negative and huge user message lengths', () => {
@@ -187,7 +247,10 @@ describe('stream: hostile headers', () => {
     assert.throws(() => readStreamMessage(cut, plainSec), DecodeError);
     const empty = compressMessage(Buffer.alloc(0));
     assert.throws(() => readStreamMessage(empty, plainSec), DecodeError);
-    const garbage = Buffer.concat([Buffer.from([MessageType.Compress]), encode({ Algo: 0, Buf: Buffer.from([0xff, 0xff, 0xff]) })]);
+    const garbage = Buffer.concat([
+      Buffer.from([MessageType.Compress]),
+      encode({ Algo: 0, Buf: Buffer.from([0xff, 0xff, 0xff]) }),
+    ]);
     assert.throws(() => readStreamMessage(garbage, plainSec));
     const algo = Buffer.concat([Buffer.from([MessageType.Compress]), encode({ Algo: 1, Buf: Buffer.alloc(4) })]);
     assert.throws(() => readStreamMessage(algo, plainSec), DecodeError);

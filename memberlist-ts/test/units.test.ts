@@ -82,11 +82,20 @@ describe('units: broadcast queue', () => {
     q.queue({ message: Buffer.alloc(200, 0x62) });
     q.queue({ message: Buffer.alloc(30, 0x63) });
     const out = q.take(2, 100);
-    assert.deepEqual(out.map((b) => b.length), [30, 50]);
+    assert.deepEqual(
+      out.map((b) => b.length),
+      [30, 50],
+    );
     assert.ok(out.reduce((s, b) => s + b.length + 2, 0) <= 100);
-    assert.deepEqual(q.take(2, 100).map((b) => b.length), [30, 50]);
+    assert.deepEqual(
+      q.take(2, 100).map((b) => b.length),
+      [30, 50],
+    );
     // The never-sent one first, then the others newest first.
-    assert.deepEqual(q.take(2, 1000).map((b) => b.length), [200, 30, 50]);
+    assert.deepEqual(
+      q.take(2, 1000).map((b) => b.length),
+      [200, 30, 50],
+    );
     assert.deepEqual(q.take(2, 1), []);
   });
 
@@ -189,7 +198,10 @@ describe('units: node addresses, versions and config', () => {
     assert.equal(addrToString(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 5])), '10.0.0.5');
     assert.equal(addrToString(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])), '::1');
     assert.equal(addrToString(Buffer.from('fe800000000000000000000000000001', 'hex')), 'fe80::1');
-    assert.equal(addrToString(Buffer.from('20010db8000000000001000000000001', 'hex')).replace(/\b0+(?=\d)/g, ''), '2001:db8::1:0:0:1');
+    assert.equal(
+      addrToString(Buffer.from('20010db8000000000001000000000001', 'hex')).replace(/\b0+(?=\d)/g, ''),
+      '2001:db8::1:0:0:1',
+    );
     assert.equal(addrToString(Buffer.alloc(0)), '');
     assert.equal(addrToString(Buffer.alloc(5)), '');
   });
@@ -222,13 +234,54 @@ describe('units: node addresses, versions and config', () => {
   it('default configs match the table in §5', () => {
     const lan = defaultLanConfig('x');
     assert.deepEqual(
-      [lan.probeIntervalMs, lan.probeTimeoutMs, lan.gossipIntervalMs, lan.gossipNodes, lan.retransmitMult, lan.suspicionMult, lan.suspicionMaxTimeoutMult, lan.awarenessMaxMultiplier, lan.pushPullIntervalMs, lan.tcpTimeoutMs, lan.indirectChecks, lan.gossipToTheDeadTimeMs, lan.udpBufferSize, lan.protocolVersion, lan.bindPort],
+      [
+        lan.probeIntervalMs,
+        lan.probeTimeoutMs,
+        lan.gossipIntervalMs,
+        lan.gossipNodes,
+        lan.retransmitMult,
+        lan.suspicionMult,
+        lan.suspicionMaxTimeoutMult,
+        lan.awarenessMaxMultiplier,
+        lan.pushPullIntervalMs,
+        lan.tcpTimeoutMs,
+        lan.indirectChecks,
+        lan.gossipToTheDeadTimeMs,
+        lan.udpBufferSize,
+        lan.protocolVersion,
+        lan.bindPort,
+      ],
       [1000, 500, 200, 3, 4, 4, 6, 8, 30_000, 10_000, 3, 30_000, 1400, 2, 7946],
     );
     const wan = defaultWanConfig('x');
-    assert.deepEqual([wan.probeIntervalMs, wan.probeTimeoutMs, wan.gossipIntervalMs, wan.gossipNodes, wan.suspicionMult, wan.pushPullIntervalMs, wan.tcpTimeoutMs, wan.gossipToTheDeadTimeMs], [5000, 3000, 500, 4, 6, 60_000, 30_000, 60_000]);
+    assert.deepEqual(
+      [
+        wan.probeIntervalMs,
+        wan.probeTimeoutMs,
+        wan.gossipIntervalMs,
+        wan.gossipNodes,
+        wan.suspicionMult,
+        wan.pushPullIntervalMs,
+        wan.tcpTimeoutMs,
+        wan.gossipToTheDeadTimeMs,
+      ],
+      [5000, 3000, 500, 4, 6, 60_000, 30_000, 60_000],
+    );
     const local = defaultLocalConfig('x');
-    assert.deepEqual([local.probeIntervalMs, local.probeTimeoutMs, local.gossipIntervalMs, local.retransmitMult, local.suspicionMult, local.pushPullIntervalMs, local.tcpTimeoutMs, local.indirectChecks, local.gossipToTheDeadTimeMs], [1000, 200, 100, 2, 3, 15_000, 1000, 1, 15_000]);
+    assert.deepEqual(
+      [
+        local.probeIntervalMs,
+        local.probeTimeoutMs,
+        local.gossipIntervalMs,
+        local.retransmitMult,
+        local.suspicionMult,
+        local.pushPullIntervalMs,
+        local.tcpTimeoutMs,
+        local.indirectChecks,
+        local.gossipToTheDeadTimeMs,
+      ],
+      [1000, 200, 100, 2, 3, 15_000, 1000, 1, 15_000],
+    );
     assert.equal(lan.enableCompression, true);
     assert.equal(lan.gossipVerifyIncoming, true);
     assert.equal(lan.gossipVerifyOutgoing, true);

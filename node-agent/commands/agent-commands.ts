@@ -28,11 +28,35 @@ export function agentCommandHandlers(deps: AgentCommandDeps): CommandHandlers {
   const keyring = keys && ((c: Command__Output) => ({ keyring: keys.run(c) }));
   return {
     attach: async ({ attach: a }) => {
-      const attached = await attacher.attach({ vni: a!.vni, netns: a!.netns, ip: a!.ip, mac: a!.mac || undefined, interface: a!.interface || undefined });
+      const attached = await attacher.attach({
+        vni: a!.vni,
+        netns: a!.netns,
+        ip: a!.ip,
+        mac: a!.mac || undefined,
+        interface: a!.interface || undefined,
+      });
       await settle();
       const record = store.get(name, endpointRecordKey(attached.vni, attached.mac));
-      const body = record?.body.kind === 'endpoint' ? record.body : { kind: 'endpoint' as const, vni: attached.vni, mac: attached.mac, ips: [attached.ip], vtep, mobilitySeq: 0, origin: 'api' as const };
-      return { endpoint: { ...endpointToProto(name, body), netns: attached.netns, interface: attached.interface, version: record?.version } };
+      const body =
+        record?.body.kind === 'endpoint'
+          ? record.body
+          : {
+              kind: 'endpoint' as const,
+              vni: attached.vni,
+              mac: attached.mac,
+              ips: [attached.ip],
+              vtep,
+              mobilitySeq: 0,
+              origin: 'api' as const,
+            };
+      return {
+        endpoint: {
+          ...endpointToProto(name, body),
+          netns: attached.netns,
+          interface: attached.interface,
+          version: record?.version,
+        },
+      };
     },
     detach: async ({ detach: d }) => {
       await attacher.detach({ vni: d!.vni, netns: d!.netns, interface: d!.interface || undefined });

@@ -18,11 +18,16 @@ const CODES: Record<AgentErrorKind, grpc.status> = {
 };
 
 // Runs a command and answers it; a failure becomes the gRPC code the server answers its caller with.
-export async function dispatchCommand(command: Command__Output, handlers: CommandHandlers, agentVersion: string): Promise<CommandResult> {
+export async function dispatchCommand(
+  command: Command__Output,
+  handlers: CommandHandlers,
+  agentVersion: string,
+): Promise<CommandResult> {
   const id = command.id;
   try {
     const handler = command.cmd && handlers[command.cmd];
-    if (!handler) throw new AgentError('unimplemented', `agent ${agentVersion} does not handle ${command.cmd} commands`);
+    if (!handler)
+      throw new AgentError('unimplemented', `agent ${agentVersion} does not handle ${command.cmd} commands`);
     return { id, ...(await handler(command)) };
   } catch (err) {
     return { id, error: (err as Error).message, code: codeOf(err) };

@@ -7,11 +7,18 @@ import type { KeyringResponse } from '../../generated/vxgossip/v1/KeyringRespons
 // `ctl keys ...` on one agent, as serf's keys command: the keyring memberlist encrypts with is
 // changed in place; with a keyring file, the file is rewritten so a restart keeps the change.
 export class KeyringCommands {
-  constructor(private readonly keyring: Keyring | undefined, private readonly keyringFile: string | undefined) {}
+  constructor(
+    private readonly keyring: Keyring | undefined,
+    private readonly keyringFile: string | undefined,
+  ) {}
 
   run(command: Command__Output): KeyringResponse {
     const keyring = this.keyring;
-    if (!keyring) throw new AgentError('failed-precondition', 'gossip encryption is off on this node: start the agent with --encrypt-key or --keyring-file');
+    if (!keyring)
+      throw new AgentError(
+        'failed-precondition',
+        'gossip encryption is off on this node: start the agent with --encrypt-key or --keyring-file',
+      );
     const key = (k: { key: string } | null | undefined) => {
       const bytes = Buffer.from(k?.key ?? '', 'base64');
       if (bytes.length === 0) throw new AgentError('invalid-argument', 'key: give the key as base64');

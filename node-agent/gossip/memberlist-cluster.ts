@@ -12,12 +12,20 @@ export interface MemberlistOptions {
   log: Logger;
 }
 
-const toPeer = (n: Node): Peer => ({ name: n.name, address: `${n.addr}:${n.port}`, state: stateName(n.state), meta: n.meta });
+const toPeer = (n: Node): Peer => ({
+  name: n.name,
+  address: `${n.addr}:${n.port}`,
+  state: stateName(n.state),
+  meta: n.meta,
+});
 
 // The agent's gossip over memberlist-ts: our records ride as user broadcasts in memberlist's
 // packets, anti-entropy as push/pull user state, peers' VTEPs in node meta.
 export class MemberlistCluster implements GossipCluster {
-  private constructor(private readonly memberlist: Memberlist, private readonly queue: TransmitLimitedQueue) {}
+  private constructor(
+    private readonly memberlist: Memberlist,
+    private readonly queue: TransmitLimitedQueue,
+  ) {}
 
   static async create(options: MemberlistOptions, handlers: GossipHandlers): Promise<MemberlistCluster> {
     let memberlist: Memberlist | undefined;
@@ -57,7 +65,10 @@ export class MemberlistCluster implements GossipCluster {
   }
 
   peers(): Peer[] {
-    return this.memberlist.allNodes().filter((n) => n.name !== this.localName).map(toPeer);
+    return this.memberlist
+      .allNodes()
+      .filter((n) => n.name !== this.localName)
+      .map(toPeer);
   }
 
   broadcast(key: string, payload: Buffer): void {
@@ -91,5 +102,4 @@ export class MemberlistCluster implements GossipCluster {
   shutdown(): Promise<void> {
     return this.memberlist.shutdown();
   }
-
 }

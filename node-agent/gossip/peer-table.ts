@@ -19,7 +19,11 @@ export class PeerTable {
   private cluster: GossipCluster | undefined;
   private stopped = false;
 
-  constructor(private readonly self: string, private readonly join: string[], private readonly log: Logger) {}
+  constructor(
+    private readonly self: string,
+    private readonly join: string[],
+    private readonly log: Logger,
+  ) {}
 
   attach(cluster: GossipCluster): void {
     this.cluster = cluster;
@@ -69,13 +73,19 @@ export class PeerTable {
 
   asNodes(): Node[] {
     const state = (s: PeerState) => `NODE_STATE_${s.toUpperCase()}` as 'NODE_STATE_ALIVE';
-    return [...this.peers.values()].map((p) => ({ name: p.name, vtep: p.vtep ?? '', state: state(p.state), gossipAddress: p.address }));
+    return [...this.peers.values()].map((p) => ({
+      name: p.name,
+      vtep: p.vtep ?? '',
+      state: state(p.state),
+      gossipAddress: p.address,
+    }));
   }
 
   // After a pass has withdrawn their entries.
   logWithdrawn(): void {
     const now = Date.now();
-    for (const [peer, since] of this.deadSince) this.log.info('withdrew the entries of a failed peer', { peer, msSinceDeclaredDead: now - since });
+    for (const [peer, since] of this.deadSince)
+      this.log.info('withdrew the entries of a failed peer', { peer, msSinceDeclaredDead: now - since });
     this.deadSince.clear();
   }
 
@@ -113,7 +123,9 @@ export class PeerTable {
     const cluster = this.cluster;
     if (!cluster || this.stopped) return;
     const failed = [...this.peers.values()].filter((p) => p.state === 'dead').map((p) => p.address);
-    const alone = ![...this.peers.values()].some((p) => p.name !== this.self && (p.state === 'alive' || p.state === 'suspect'));
+    const alone = ![...this.peers.values()].some(
+      (p) => p.name !== this.self && (p.state === 'alive' || p.state === 'suspect'),
+    );
     for (const address of alone ? [...new Set([...failed, ...this.join])] : failed) {
       try {
         await cluster.join([address]);

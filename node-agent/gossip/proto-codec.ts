@@ -17,7 +17,11 @@ function loadRoot(): protobuf.Root {
 export function messageCodec<In extends object, Out>(typeName: string) {
   const type = loadRoot().lookupType(typeName);
   const options: protobuf.IConversionOptions = {
-    longs: String, enums: String, defaults: loaderOptions.defaults, oneofs: loaderOptions.oneofs, arrays: true,
+    longs: String,
+    enums: String,
+    defaults: loaderOptions.defaults,
+    oneofs: loaderOptions.oneofs,
+    arrays: true,
   };
   return {
     encode(message: In): Buffer {

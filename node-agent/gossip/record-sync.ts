@@ -91,7 +91,8 @@ export class RecordSync {
     const expected = this.awaited.get(owner);
     if (!expected) return;
     const ours = this.store.summaryOf(owner);
-    if (ours && (sameSummary(ours, expected) || newer(ours.maxVersion, expected.maxVersion))) this.awaited.delete(owner);
+    if (ours && (sameSummary(ours, expected) || newer(ours.maxVersion, expected.maxVersion)))
+      this.awaited.delete(owner);
     if (this.awaited.size === 0) this.markSynced();
   }
 
@@ -121,7 +122,8 @@ export class RecordSync {
         for (const r of message.records?.records ?? []) this.acceptRecord(r);
         break;
       case 'digest':
-        if (message.digest) this.compare(message.digest.node, message.digest.owners, Number(message.digest.configRevision));
+        if (message.digest)
+          this.compare(message.digest.node, message.digest.owners, Number(message.digest.configRevision));
         break;
       case 'snapshot': {
         for (const r of message.snapshot?.records ?? []) this.acceptRecord(r);
@@ -133,7 +135,8 @@ export class RecordSync {
         if (message.request) void this.answerOwnerRequest(message.request.requester, message.request.owners);
         break;
       case 'config':
-        if (message.config && Number(message.config.revision) > this.config.revision()) this.config.adopt(message.config);
+        if (message.config && Number(message.config.revision) > this.config.revision())
+          this.config.adopt(message.config);
         break;
       case 'configRequest':
         if (message.configRequest && this.config.revision() > Number(message.configRequest.haveRevision)) {
@@ -147,7 +150,8 @@ export class RecordSync {
 
   // A join gets everything we hold; periodic push/pulls only the digest.
   localState(join: boolean): Buffer {
-    if (join) return gossipCodec.encode({ snapshot: { digest: this.digest(), records: this.allRecords().map(recordToProto) } });
+    if (join)
+      return gossipCodec.encode({ snapshot: { digest: this.digest(), records: this.allRecords().map(recordToProto) } });
     return gossipCodec.encode({ digest: this.digest() });
   }
 
@@ -171,7 +175,9 @@ export class RecordSync {
     return {
       node: this.store.node,
       configRevision: this.config.revision(),
-      owners: this.store.ownerSummaries().map((s) => ({ owner: s.owner, count: s.count, maxVersion: s.maxVersion, checksum: s.checksum })),
+      owners: this.store
+        .ownerSummaries()
+        .map((s) => ({ owner: s.owner, count: s.count, maxVersion: s.maxVersion, checksum: s.checksum })),
     };
   }
 
@@ -187,7 +193,11 @@ export class RecordSync {
     const advertised = record.owner === this.store.node ? undefined : this.vtepOf(record.owner);
     if (advertised !== undefined && record.body.vtep !== advertised) {
       this.counters.rejected++;
-      this.log.warn('rejected a record whose VTEP is not its owner\'s', { owner: record.owner, claimed: record.body.vtep, advertised });
+      this.log.warn("rejected a record whose VTEP is not its owner's", {
+        owner: record.owner,
+        claimed: record.body.vtep,
+        advertised,
+      });
       return;
     }
     const result = this.store.merge(record);
@@ -198,18 +208,32 @@ export class RecordSync {
       if ((this.cluster?.queuedBroadcasts() ?? 0) < RELAY_QUEUE_LIMIT) this.broadcast(record);
     } else if (result === 'refuted') {
       this.counters.refuted++;
-      this.log.warn('a peer holds a version of our own record we did not issue; refuted it', { key: recordKey(record.body) });
+      this.log.warn('a peer holds a version of our own record we did not issue; refuted it', {
+        key: recordKey(record.body),
+      });
     }
   }
 
-  private compare(node: string, theirs: Array<{ owner: string; count: number; maxVersion: { incarnation?: string | number; counter?: string | number } | null; checksum: string | number }>, configRevision: number): void {
+  private compare(
+    node: string,
+    theirs: Array<{
+      owner: string;
+      count: number;
+      maxVersion: { incarnation?: string | number; counter?: string | number } | null;
+      checksum: string | number;
+    }>,
+    configRevision: number,
+  ): void {
     if (!node || node === this.store.node) return;
     const wanted: string[] = [];
     for (const t of theirs) {
       const summary: OwnerSummary = {
         owner: t.owner,
         count: Number(t.count),
-        maxVersion: { incarnation: Number(t.maxVersion?.incarnation ?? 0), counter: Number(t.maxVersion?.counter ?? 0) },
+        maxVersion: {
+          incarnation: Number(t.maxVersion?.incarnation ?? 0),
+          counter: Number(t.maxVersion?.counter ?? 0),
+        },
         checksum: Number(t.checksum),
       };
       const ours = this.store.summaryOf(t.owner);
@@ -223,7 +247,8 @@ export class RecordSync {
     }
     if (!this.syncedOnce && this.awaited.size === 0) this.markSynced();
     if (wanted.length > 0) void this.send(node, { request: { owners: wanted, requester: this.store.node } });
-    if (configRevision > this.config.revision()) void this.send(node, { configRequest: { haveRevision: this.config.revision(), requester: this.store.node } });
+    if (configRevision > this.config.revision())
+      void this.send(node, { configRequest: { haveRevision: this.config.revision(), requester: this.store.node } });
   }
 
   private async answerOwnerRequest(requester: string, owners: string[]): Promise<void> {
@@ -241,14 +266,20 @@ export class RecordSync {
     const cluster = this.cluster;
     if (!cluster) return;
     for (const r of records) this.broadcast(r);
-    const peers = shuffled(cluster.peers().filter((p) => p.state === 'alive' && p.name !== cluster.localName)).slice(0, DIRECT_PUSH_FANOUT);
+    const peers = shuffled(cluster.peers().filter((p) => p.state === 'alive' && p.name !== cluster.localName)).slice(
+      0,
+      DIRECT_PUSH_FANOUT,
+    );
     for (const payload of packets(records)) {
       for (const p of peers) void cluster.sendBestEffort(p.name, payload).catch(() => undefined);
     }
   }
 
   private broadcast(record: StateRecord): void {
-    this.cluster?.broadcast(`${record.owner}/${recordKey(record.body)}`, gossipCodec.encode({ records: { records: [recordToProto(record)] } }));
+    this.cluster?.broadcast(
+      `${record.owner}/${recordKey(record.body)}`,
+      gossipCodec.encode({ records: { records: [recordToProto(record)] } }),
+    );
   }
 
   private async send(peer: string, message: GossipMessage): Promise<void> {

@@ -44,17 +44,24 @@ export class DeviceReconciler {
         statuses.push({ vni: vni.id, devicesReady: false, error });
       }
     }
-    if (sweep) await this.sweep(links, new Set(vnis.filter((v) => v.mode === 'l2').map((v) => v.id)), new Set(vnis.filter((v) => v.mode === 'l3').map((v) => v.dstport)));
+    if (sweep)
+      await this.sweep(
+        links,
+        new Set(vnis.filter((v) => v.mode === 'l2').map((v) => v.id)),
+        new Set(vnis.filter((v) => v.mode === 'l3').map((v) => v.dstport)),
+      );
     return statuses;
   }
 
   private async sweep(links: KernelLink[], desired: Set<number>, l3Ports: Set<number>): Promise<void> {
     // Ports before bridges, so a bridge is never deleted under a port we also delete.
-    const stale = links.filter((l) => {
-      const vni = ownedVni(l.alias);
-      const port = ownedL3Port(l.alias);
-      return (vni !== undefined && !desired.has(vni)) || (port !== undefined && !l3Ports.has(port));
-    }).sort((a, b) => Number(a.kind === 'bridge') - Number(b.kind === 'bridge'));
+    const stale = links
+      .filter((l) => {
+        const vni = ownedVni(l.alias);
+        const port = ownedL3Port(l.alias);
+        return (vni !== undefined && !desired.has(vni)) || (port !== undefined && !l3Ports.has(port));
+      })
+      .sort((a, b) => Number(a.kind === 'bridge') - Number(b.kind === 'bridge'));
     for (const link of stale) {
       try {
         await this.driver.deleteLink(link);
@@ -67,10 +74,14 @@ export class DeviceReconciler {
 
   private assertOurs(link: KernelLink, kind: string, alias: string): void {
     if (link.kind !== kind) {
-      throw new Error(`${link.name} already exists as a ${link.kind ?? 'physical'} link, not ${kind}; rename or delete it to let vxgossip create its ${kind} device`);
+      throw new Error(
+        `${link.name} already exists as a ${link.kind ?? 'physical'} link, not ${kind}; rename or delete it to let vxgossip create its ${kind} device`,
+      );
     }
     if (link.alias !== alias) {
-      throw new Error(`${link.name} exists but was not created by vxgossip; delete it, or set its alias to "${alias}" to hand it over`);
+      throw new Error(
+        `${link.name} exists but was not created by vxgossip; delete it, or set its alias to "${alias}" to hand it over`,
+      );
     }
   }
 
@@ -100,7 +111,13 @@ export class DeviceReconciler {
       await this.driver.deleteLink(existing);
     }
     await this.driver.createVxlan(spec);
-    this.log.info('created vxlan device', { device: spec.name, vni: spec.vni, external: spec.external, local: spec.local, dstport: spec.dstport });
+    this.log.info('created vxlan device', {
+      device: spec.name,
+      vni: spec.vni,
+      external: spec.external,
+      local: spec.local,
+      dstport: spec.dstport,
+    });
     return this.refetch(spec.name);
   }
 

@@ -30,12 +30,19 @@ export interface AttachRequest {
   interface?: string;
 }
 
-const encodeAlias = (e: AttachedEndpoint) => `${ALIAS_PREFIX}${JSON.stringify({ vni: e.vni, netns: e.netns, if: e.interface, ip: e.ip, mac: e.mac })}`;
+const encodeAlias = (e: AttachedEndpoint) =>
+  `${ALIAS_PREFIX}${JSON.stringify({ vni: e.vni, netns: e.netns, if: e.interface, ip: e.ip, mac: e.mac })}`;
 
 function decodeAlias(link: Link): AttachedEndpoint | undefined {
   if (!link.alias?.startsWith(ALIAS_PREFIX)) return undefined;
   try {
-    const a = JSON.parse(link.alias.slice(ALIAS_PREFIX.length)) as { vni: number; netns: string; if: string; ip: string; mac: string };
+    const a = JSON.parse(link.alias.slice(ALIAS_PREFIX.length)) as {
+      vni: number;
+      netns: string;
+      if: string;
+      ip: string;
+      mac: string;
+    };
     return { vni: a.vni, netns: a.netns, interface: a.if, ip: a.ip, mac: a.mac, hostInterface: link.name };
   } catch {
     return undefined;
@@ -77,21 +84,44 @@ export class EndpointAttacher {
     const mac = request.mac ? checkUnicastMac('mac', request.mac) : generatedMac(this.node, vni, request.netns, iface);
     const point = this.attachPoint(vni);
     const bridge = point && (await this.rt.links.get(point.device));
-    if (!point || !bridge) throw new AgentError('failed-precondition', `VNI ${vni} is not realised on ${this.node}: create the VNI first, or check the agent's status (ctl vni show ${vni})`);
+    if (!point || !bridge)
+      throw new AgentError(
+        'failed-precondition',
+        `VNI ${vni} is not realised on ${this.node}: create the VNI first, or check the agent's status (ctl vni show ${vni})`,
+      );
     const hostInterface = hostSideName(vni, request.netns, iface);
-    const endpoint: AttachedEndpoint = { vni, netns: request.netns, interface: iface, ip: `${cidr.address}/${cidr.prefixLength}`, mac, hostInterface };
+    const endpoint: AttachedEndpoint = {
+      vni,
+      netns: request.netns,
+      interface: iface,
+      ip: `${cidr.address}/${cidr.prefixLength}`,
+      mac,
+      hostInterface,
+    };
 
     const existing = (await this.list()).find((e) => e.hostInterface === hostInterface);
     if (existing) {
       if (existing.ip === endpoint.ip && existing.mac === endpoint.mac) return existing;
-      throw new AgentError('already-exists', `${request.netns}/${iface} is already attached to VNI ${vni} with ${existing.ip} (${existing.mac}); detach it first`);
+      throw new AgentError(
+        'already-exists',
+        `${request.netns}/${iface} is already attached to VNI ${vni} with ${existing.ip} (${existing.mac}); detach it first`,
+      );
     }
 
     const fd = fs.openSync(netns, 'r');
     const inside = Rtnetlink.open({ netns });
     try {
-      if (await inside.links.get(iface)) throw new AgentError('already-exists', `namespace ${request.netns} already has an interface ${iface}; choose another --interface`);
-      await this.rt.links.create({ name: hostInterface, kind: 'veth', mtu: bridge.mtu, peer: { name: iface, netnsFd: fd, mtu: bridge.mtu } });
+      if (await inside.links.get(iface))
+        throw new AgentError(
+          'already-exists',
+          `namespace ${request.netns} already has an interface ${iface}; choose another --interface`,
+        );
+      await this.rt.links.create({
+        name: hostInterface,
+        kind: 'veth',
+        mtu: bridge.mtu,
+        peer: { name: iface, netnsFd: fd, mtu: bridge.mtu },
+      });
       try {
         const peer = (await inside.links.get(iface))!;
         await inside.links.change(peer, { mac, up: true });
@@ -100,10 +130,16 @@ export class EndpointAttacher {
         if (lo && !lo.up) await inside.links.change(lo, { up: true });
         const host = (await this.rt.links.get(hostInterface))!;
         // Routed (L3): the host side stays out of any bridge; routes and proxy ARP carry the traffic.
-        await this.rt.links.change(host, { master: point.routed ? undefined : bridge.index, up: true, alias: encodeAlias(endpoint) });
+        await this.rt.links.change(host, {
+          master: point.routed ? undefined : bridge.index,
+          up: true,
+          alias: encodeAlias(endpoint),
+        });
       } catch (err) {
         // Never leave half an endpoint behind.
-        await this.rt.links.delete({ index: (await this.rt.links.get(hostInterface))?.index ?? 0, name: hostInterface }).catch(() => undefined);
+        await this.rt.links
+          .delete({ index: (await this.rt.links.get(hostInterface))?.index ?? 0, name: hostInterface })
+          .catch(() => undefined);
         throw err;
       }
     } finally {
@@ -116,8 +152,14 @@ export class EndpointAttacher {
 
   async detach(request: { vni: number; netns: string; interface?: string }): Promise<AttachedEndpoint> {
     const iface = request.interface || 'eth0';
-    const found = (await this.list()).find((e) => e.vni === request.vni && e.netns === request.netns && e.interface === iface);
-    if (!found) throw new AgentError('not-found', `no endpoint ${request.netns}/${iface} attached to VNI ${request.vni} on ${this.node}`);
+    const found = (await this.list()).find(
+      (e) => e.vni === request.vni && e.netns === request.netns && e.interface === iface,
+    );
+    if (!found)
+      throw new AgentError(
+        'not-found',
+        `no endpoint ${request.netns}/${iface} attached to VNI ${request.vni} on ${this.node}`,
+      );
     const link = await this.rt.links.get(found.hostInterface);
     if (link) await this.rt.links.delete(link);
     this.log.info('endpoint detached', { ...found });
@@ -125,9 +167,14 @@ export class EndpointAttacher {
   }
 
   private checkNetns(name: string): string {
-    if (!name || name.includes('/') || name === '.' || name === '..') throw new AgentError('invalid-argument', `netns: "${name}" is not a namespace name`);
+    if (!name || name.includes('/') || name === '.' || name === '..')
+      throw new AgentError('invalid-argument', `netns: "${name}" is not a namespace name`);
     const file = path.join(NETNS_DIR, name);
-    if (!fs.existsSync(file)) throw new AgentError('not-found', `no network namespace "${name}" on ${this.node} (looked in ${NETNS_DIR}); create it with ip netns add`);
+    if (!fs.existsSync(file))
+      throw new AgentError(
+        'not-found',
+        `no network namespace "${name}" on ${this.node} (looked in ${NETNS_DIR}); create it with ip netns add`,
+      );
     return file;
   }
 }

@@ -19,22 +19,33 @@ export function triggerFor(event: NetlinkEvent, followed: Followed): Trigger | u
     case 'resync':
       return { pass: 'full', reason: 'kernel notifications were lost' };
     case 'link':
-      return event.action === 'del' && ownedVni(event.link.alias) !== undefined ? { pass: 'full', reason: `${event.link.name} was deleted` } : undefined;
+      return event.action === 'del' && ownedVni(event.link.alias) !== undefined
+        ? { pass: 'full', reason: `${event.link.name} was deleted` }
+        : undefined;
     case 'neigh': {
-      const ours = ports.some((p) => p.bridgeIndex === event.neighbour.ifindex) || l3Devices.includes(event.neighbour.ifindex);
+      const ours =
+        ports.some((p) => p.bridgeIndex === event.neighbour.ifindex) || l3Devices.includes(event.neighbour.ifindex);
       const removed = event.action === 'del' && event.neighbour.protocol === RTPROT_VXGOSSIP && ours;
       return removed ? { pass: 'fdb', reason: `neighbour ${event.neighbour.ip} removed` } : undefined;
     }
     case 'route':
-      return event.action === 'del' && event.route.protocol === RTPROT_VXGOSSIP ? { pass: 'fdb', reason: `route ${event.route.dst} removed` } : undefined;
+      return event.action === 'del' && event.route.protocol === RTPROT_VXGOSSIP
+        ? { pass: 'fdb', reason: `route ${event.route.dst} removed` }
+        : undefined;
     case 'fdb': {
       const e = event.entry;
       const vxlan = ports.find((p) => p.vxlanIndex === e.ifindex);
       // On our vxlan port: a remote entry (self) or our extern_learn bridge entry was removed.
-      if (vxlan) return event.action === 'del' && (e.dst !== undefined || e.externLearn) ? { pass: 'fdb', reason: `fdb ${e.mac} on vxlan${vxlan.vni} removed` } : undefined;
+      if (vxlan)
+        return event.action === 'del' && (e.dst !== undefined || e.externLearn)
+          ? { pass: 'fdb', reason: `fdb ${e.mac} on vxlan${vxlan.vni} removed` }
+          : undefined;
       // A MAC learned or aged on a local port of one of our bridges.
-      const local = !e.self && !e.externLearn && e.state !== 'permanent' && ports.some((p) => p.bridgeIndex === e.master);
-      return local ? { pass: 'fdb', reason: `local MAC ${e.mac} ${event.action === 'new' ? 'learned' : 'gone'}` } : undefined;
+      const local =
+        !e.self && !e.externLearn && e.state !== 'permanent' && ports.some((p) => p.bridgeIndex === e.master);
+      return local
+        ? { pass: 'fdb', reason: `local MAC ${e.mac} ${event.action === 'new' ? 'learned' : 'gone'}` }
+        : undefined;
     }
     default:
       return undefined;

@@ -37,7 +37,12 @@ export class L3RouteWriter {
     private readonly setSysctl: (path: string, value: string) => boolean = ensureSysctl,
   ) {}
 
-  async reconcile(vnis: L3Vni[], local: LocalL3Endpoint[], remote: EndpointRecord[], sweep: boolean): Promise<RoutePassResult> {
+  async reconcile(
+    vnis: L3Vni[],
+    local: LocalL3Endpoint[],
+    remote: EndpointRecord[],
+    sweep: boolean,
+  ): Promise<RoutePassResult> {
     const result: RoutePassResult = { desired: new Map(), programmed: new Map(), removed: 0 };
     if (vnis.length === 0 && !sweep) return result;
     const byVni = new Map(vnis.map((v) => [v.vni, v]));
@@ -47,7 +52,13 @@ export class L3RouteWriter {
       if (!byVni.has(e.vni)) continue;
       const ip = e.ip.split('/')[0];
       if (ip.includes(':')) continue;
-      routes.set(`${ip}/32`, { vni: e.vni, dst: `${ip}/32`, oif: e.hostIfindex, scope: 'link', protocol: RTPROT_VXGOSSIP });
+      routes.set(`${ip}/32`, {
+        vni: e.vni,
+        dst: `${ip}/32`,
+        oif: e.hostIfindex,
+        scope: 'link',
+        protocol: RTPROT_VXGOSSIP,
+      });
       this.sysctl(`net.ipv4.conf.${e.hostInterface}.proxy_arp`, '1');
       // Proxy ARP replies are otherwise delayed up to 0.8 s.
       this.sysctl(`net.ipv4.neigh.${e.hostInterface}.proxy_delay`, '0');
@@ -58,44 +69,74 @@ export class L3RouteWriter {
       for (const cidr of r.body.ips) {
         const ip = cidr.split('/')[0];
         if (ip.includes(':')) continue;
-        routes.set(`${ip}/32`, { vni: r.body.vni, dst: `${ip}/32`, oif: l3.deviceIndex, scope: 'link', protocol: RTPROT_VXGOSSIP, encap: { id: BigInt(r.body.vni), dst: r.body.vtep } });
-        neighbours.set(`${l3.deviceIndex}/${ip}`, { vni: r.body.vni, ifindex: l3.deviceIndex, ip, mac: l3RouterMac(r.body.vtep), state: 'permanent', protocol: RTPROT_VXGOSSIP });
+        routes.set(`${ip}/32`, {
+          vni: r.body.vni,
+          dst: `${ip}/32`,
+          oif: l3.deviceIndex,
+          scope: 'link',
+          protocol: RTPROT_VXGOSSIP,
+          encap: { id: BigInt(r.body.vni), dst: r.body.vtep },
+        });
+        neighbours.set(`${l3.deviceIndex}/${ip}`, {
+          vni: r.body.vni,
+          ifindex: l3.deviceIndex,
+          ip,
+          mac: l3RouterMac(r.body.vtep),
+          state: 'permanent',
+          protocol: RTPROT_VXGOSSIP,
+        });
       }
     }
     if (vnis.length > 0) this.sysctl('net.ipv4.ip_forward', '1');
 
-    const kernelRoutes = new Map((await this.rt.routes.list(4)).filter((r) => r.protocol === RTPROT_VXGOSSIP && r.table === 254).map((r) => [routeKey(r), r]));
+    const kernelRoutes = new Map(
+      (await this.rt.routes.list(4))
+        .filter((r) => r.protocol === RTPROT_VXGOSSIP && r.table === 254)
+        .map((r) => [routeKey(r), r]),
+    );
     const kernelNeighbours = new Map<string, Neighbour>();
     for (const v of vnis) {
-      for (const n of await this.rt.neighbours.list(4, v.deviceIndex)) if (n.protocol === RTPROT_VXGOSSIP) kernelNeighbours.set(`${n.ifindex}/${n.ip}`, n);
+      for (const n of await this.rt.neighbours.list(4, v.deviceIndex))
+        if (n.protocol === RTPROT_VXGOSSIP) kernelNeighbours.set(`${n.ifindex}/${n.ip}`, n);
     }
     const setRoutes = [...routes.values()].filter((r) => {
       const k = kernelRoutes.get(r.dst);
       return !k || !sameRoute(k, r);
     });
-    const setNeighbours = [...neighbours.values()].filter((n) => kernelNeighbours.get(`${n.ifindex}/${n.ip}`)?.mac !== n.mac);
+    const setNeighbours = [...neighbours.values()].filter(
+      (n) => kernelNeighbours.get(`${n.ifindex}/${n.ip}`)?.mac !== n.mac,
+    );
     const staleRoutes = sweep ? [...kernelRoutes.values()].filter((r) => !routes.has(r.dst)) : [];
     const staleNeighbours = sweep ? [...kernelNeighbours].filter(([k]) => !neighbours.has(k)).map(([, n]) => n) : [];
 
     const errors: Error[] = [];
     const failedRoutes = new Map<number, number>();
-    const run = async (what: string, p: Promise<void>, vni?: number) => p.catch((err: Error) => {
-      if (NetlinkError.codeOf(err) === 'ENOENT' || NetlinkError.codeOf(err) === 'ESRCH') return;
-      errors.push(new Error(`${what}: ${err.message}`));
-      if (vni !== undefined) failedRoutes.set(vni, (failedRoutes.get(vni) ?? 0) + 1);
-    });
+    const run = async (what: string, p: Promise<void>, vni?: number) =>
+      p.catch((err: Error) => {
+        if (NetlinkError.codeOf(err) === 'ENOENT' || NetlinkError.codeOf(err) === 'ESRCH') return;
+        errors.push(new Error(`${what}: ${err.message}`));
+        if (vni !== undefined) failedRoutes.set(vni, (failedRoutes.get(vni) ?? 0) + 1);
+      });
     await Promise.all([
       ...setNeighbours.map((n) => run('neighbour', this.rt.neighbours.add(n, 'replace'))),
       ...staleNeighbours.map((n) => run('neighbour', this.rt.neighbours.delete(n))),
     ]);
     await Promise.all([
       ...setRoutes.map((r) => run('route', this.rt.routes.add(r, 'replace'), r.vni)),
-      ...staleRoutes.map((r) => run('route', this.rt.routes.delete({ dst: r.dst, oif: r.oif, protocol: RTPROT_VXGOSSIP }))),
+      ...staleRoutes.map((r) =>
+        run('route', this.rt.routes.delete({ dst: r.dst, oif: r.oif, protocol: RTPROT_VXGOSSIP })),
+      ),
     ]);
     result.removed = staleRoutes.length + staleNeighbours.length;
-    if (errors.length > 0) this.log.error('kernel refused route changes', { failed: errors.length, first: errors[0].message });
+    if (errors.length > 0)
+      this.log.error('kernel refused route changes', { failed: errors.length, first: errors[0].message });
     if (setRoutes.length + staleRoutes.length + setNeighbours.length + staleNeighbours.length > 0) {
-      this.log.debug('route pass', { routesSet: setRoutes.length, routesRemoved: staleRoutes.length, neighboursSet: setNeighbours.length, neighboursRemoved: staleNeighbours.length });
+      this.log.debug('route pass', {
+        routesSet: setRoutes.length,
+        routesRemoved: staleRoutes.length,
+        neighboursSet: setNeighbours.length,
+        neighboursRemoved: staleNeighbours.length,
+      });
     }
     for (const r of routes.values()) result.desired.set(r.vni, (result.desired.get(r.vni) ?? 0) + 1);
     for (const [vni, n] of result.desired) result.programmed.set(vni, n - (failedRoutes.get(vni) ?? 0));

@@ -39,7 +39,10 @@ const vxlanKey = (e: { mac: string; dst?: string }) => `${e.mac}>${e.dst}`;
 // style: read what is there, write only the difference, delete only what we own. A pass never
 // flushes, so a restart with a correct kernel changes nothing and drops no packet.
 export class RemoteFdbWriter {
-  constructor(private readonly rt: Rtnetlink, private readonly log: Logger) {}
+  constructor(
+    private readonly rt: Rtnetlink,
+    private readonly log: Logger,
+  ) {}
 
   // sweep: false during a restart's grace period, while gossip refills what we desire: entries not
   // (yet) desired stay, so traffic keeps flowing (FRR's graceful restart).
@@ -47,7 +50,9 @@ export class RemoteFdbWriter {
     const result: FdbPassResult = { programmedNow: [], errorCodes: [], added: 0, removed: 0, perVni: new Map() };
     const origins = new Map<string, ProgrammedEndpoint>();
     const byVni = new Map(vnis.map((v) => [v.vni, v]));
-    const want = new Map<number, KernelView>(vnis.map((v) => [v.vni, { vxlan: new Map(), bridge: new Map(), neighbours: new Map() }]));
+    const want = new Map<number, KernelView>(
+      vnis.map((v) => [v.vni, { vxlan: new Map(), bridge: new Map(), neighbours: new Map() }]),
+    );
 
     for (const flood of remote.floods) {
       const ports = byVni.get(flood.vni);
@@ -61,13 +66,29 @@ export class RemoteFdbWriter {
       const view = want.get(ep.body.vni)!;
       const e: FdbEntry = { ifindex: ports.vxlanIndex, mac: ep.body.mac, dst: ep.body.vtep, self: true };
       view.vxlan.set(vxlanKey(e), e);
-      origins.set(`${ep.body.vni}/${vxlanKey(e)}`, { vni: ep.body.vni, mac: ep.body.mac, owner: ep.owner, originTimeMs: ep.originTimeMs });
+      origins.set(`${ep.body.vni}/${vxlanKey(e)}`, {
+        vni: ep.body.vni,
+        mac: ep.body.mac,
+        owner: ep.owner,
+        originTimeMs: ep.originTimeMs,
+      });
       // The bridge learns nothing from the vxlan port (learning off): tell it where the MAC is.
-      view.bridge.set(ep.body.mac, { ifindex: ports.vxlanIndex, mac: ep.body.mac, masterFlag: true, externLearn: true });
+      view.bridge.set(ep.body.mac, {
+        ifindex: ports.vxlanIndex,
+        mac: ep.body.mac,
+        masterFlag: true,
+        externLearn: true,
+      });
       for (const ip of ep.body.ips) {
         const address = ip.split('/')[0];
         // neigh_suppress answers ARP/ND from the bridge's neighbour table: no broadcast crosses the underlay.
-        view.neighbours.set(address, { ifindex: ports.bridgeIndex, ip: address, mac: ep.body.mac, state: 'permanent', protocol: RTPROT_VXGOSSIP });
+        view.neighbours.set(address, {
+          ifindex: ports.bridgeIndex,
+          ip: address,
+          mac: ep.body.mac,
+          state: 'permanent',
+          protocol: RTPROT_VXGOSSIP,
+        });
       }
     }
 
@@ -76,7 +97,12 @@ export class RemoteFdbWriter {
       const count = desired.vxlan.size + desired.bridge.size + desired.neighbours.size;
       try {
         const kernel = await this.read(ports);
-        const { written, failedWrites } = await this.apply(ports, desired, sweep ? kernel : withoutStale(kernel, desired), result);
+        const { written, failedWrites } = await this.apply(
+          ports,
+          desired,
+          sweep ? kernel : withoutStale(kernel, desired),
+          result,
+        );
         for (const key of written) {
           const origin = origins.get(`${ports.vni}/${key}`);
           if (origin) result.programmedNow.push(origin);
@@ -85,7 +111,10 @@ export class RemoteFdbWriter {
         result.perVni.set(ports.vni, { desired: count, programmed: count - failedWrites });
       } catch (err) {
         result.perVni.set(ports.vni, { desired: count, programmed: 0 });
-        this.log.error('cannot program the FDB of a VNI; other VNIs are unaffected', { vni: ports.vni, error: (err as Error).message });
+        this.log.error('cannot program the FDB of a VNI; other VNIs are unaffected', {
+          vni: ports.vni,
+          error: (err as Error).message,
+        });
       }
     }
     return result;
@@ -109,7 +138,12 @@ export class RemoteFdbWriter {
 
   // Returns the keys of the unicast vxlan entries written successfully, and how many desired
   // entries the kernel refused.
-  private async apply(ports: VniPorts, desired: KernelView, kernel: KernelView, result: FdbPassResult): Promise<{ written: string[]; failedWrites: number }> {
+  private async apply(
+    ports: VniPorts,
+    desired: KernelView,
+    kernel: KernelView,
+    result: FdbPassResult,
+  ): Promise<{ written: string[]; failedWrites: number }> {
     const addVxlan = [...desired.vxlan.values()].filter((e) => !kernel.vxlan.has(vxlanKey(e)));
     const delVxlan = [...kernel.vxlan.values()].filter((e) => !desired.vxlan.has(vxlanKey(e)));
     const addBridge = [...desired.bridge.values()].filter((e) => {
@@ -149,11 +183,17 @@ export class RemoteFdbWriter {
       this.log.error('kernel refused FDB changes', { vni: ports.vni, failed: real.length, first: real[0].message });
     }
     const written = moved.filter((_, i) => outcomes[0][i] === undefined).map(vxlanKey);
-    const changed = addVxlan.length + addBridge.length + setNeigh.length + staleVxlan.length + delBridge.length + delNeigh.length;
+    const changed =
+      addVxlan.length + addBridge.length + setNeigh.length + staleVxlan.length + delBridge.length + delNeigh.length;
     if (changed > 0) {
       this.log.info('fdb changes written', {
-        vni: ports.vni, vxlanAdded: addVxlan.length, vxlanRemoved: staleVxlan.length, bridgeAdded: addBridge.length,
-        bridgeRemoved: delBridge.length, neighboursSet: setNeigh.length, neighboursRemoved: delNeigh.length,
+        vni: ports.vni,
+        vxlanAdded: addVxlan.length,
+        vxlanRemoved: staleVxlan.length,
+        bridgeAdded: addBridge.length,
+        bridgeRemoved: delBridge.length,
+        neighboursSet: setNeigh.length,
+        neighboursRemoved: delNeigh.length,
       });
     }
     const failedWrites = outcomes.flat().filter((e) => e !== undefined).length;
@@ -164,5 +204,9 @@ export class RemoteFdbWriter {
 // The kernel view minus what is not desired, so apply() deletes nothing.
 function withoutStale(kernel: KernelView, desired: KernelView): KernelView {
   const keep = <V>(m: Map<string, V>, want: Map<string, unknown>) => new Map([...m].filter(([k]) => want.has(k)));
-  return { vxlan: keep(kernel.vxlan, desired.vxlan), bridge: keep(kernel.bridge, desired.bridge), neighbours: keep(kernel.neighbours, desired.neighbours) };
+  return {
+    vxlan: keep(kernel.vxlan, desired.vxlan),
+    bridge: keep(kernel.bridge, desired.bridge),
+    neighbours: keep(kernel.neighbours, desired.neighbours),
+  };
 }

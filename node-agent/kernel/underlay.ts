@@ -12,5 +12,7 @@ export async function findUnderlay(vtep: string, driver: LinkDriver): Promise<Un
     if (!link) continue;
     return { ifindex: link.index, name, mtu: link.mtu, family };
   }
-  throw new Error(`no interface has the VTEP address ${vtep}; give --vtep an address of this host's underlay interface`);
+  throw new Error(
+    `no interface has the VTEP address ${vtep}; give --vtep an address of this host's underlay interface`,
+  );
 }

@@ -49,7 +49,9 @@ export const L3_ALIAS_PREFIX = 'vxgossip:l3port=';
 // without learning anything, and it survives reboots. It must differ per host: the vxlan driver
 // drops frames whose source MAC is its own (loop protection).
 export function l3RouterMac(vtep: string): string {
-  const bytes = isIPv4(vtep) ? Buffer.from(vtep.split('.').map(Number)) : createHash('sha1').update(vtep).digest().subarray(0, 4);
+  const bytes = isIPv4(vtep)
+    ? Buffer.from(vtep.split('.').map(Number))
+    : createHash('sha1').update(vtep).digest().subarray(0, 4);
   return ['02', '76', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
@@ -87,8 +89,16 @@ function overlayMtu(vni: VniConfig, underlay: Underlay): number {
 export function l3Device(dstport: number, vtep: string, underlay: Underlay): VxlanSpec {
   const overhead = underlay.family === 4 ? VXLAN_OVERHEAD_V4 : VXLAN_OVERHEAD_V6;
   return {
-    name: l3DeviceName(dstport), vni: 0, external: true, mac: l3RouterMac(vtep), local: vtep, dstport, underlayIndex: underlay.ifindex,
-    group: '', mtu: underlay.mtu - overhead, alias: `${L3_ALIAS_PREFIX}${dstport}`,
+    name: l3DeviceName(dstport),
+    vni: 0,
+    external: true,
+    mac: l3RouterMac(vtep),
+    local: vtep,
+    dstport,
+    underlayIndex: underlay.ifindex,
+    group: '',
+    mtu: underlay.mtu - overhead,
+    alias: `${L3_ALIAS_PREFIX}${dstport}`,
   };
 }
 

@@ -16,14 +16,19 @@ function encodeAddress(type: number, flags: number, a: Address): Buffer {
   const [ip, len] = a.cidr.split('/');
   const bytes = ipToBytes(ip);
   const w = new MessageWriter(type, flags, 64);
-  w.u8(bytes.length === 4 ? C.AF_INET : C.AF_INET6).u8(Number(len ?? bytes.length * 8)).u8(0).u8(0).u32(a.ifindex);
+  w.u8(bytes.length === 4 ? C.AF_INET : C.AF_INET6)
+    .u8(Number(len ?? bytes.length * 8))
+    .u8(0)
+    .u8(0)
+    .u32(a.ifindex);
   w.attr(C.IFA_LOCAL, bytes);
   w.attr(C.IFA_ADDRESS, bytes);
   return w.finish();
 }
 
 export function decodeAddress(payload: Buffer): Address {
-  if (payload.length < 8) throw new NetlinkDecodeError(`address message of ${payload.length} bytes is shorter than ifaddrmsg`);
+  if (payload.length < 8)
+    throw new NetlinkDecodeError(`address message of ${payload.length} bytes is shorter than ifaddrmsg`);
   const attrs = parseAttributes(payload, 8);
   const bytes = attrs[C.IFA_LOCAL] ?? attrs[C.IFA_ADDRESS];
   return { ifindex: payload.readUInt32LE(4), cidr: `${bytes ? bytesToIp(bytes) : ''}/${payload[1]}` };
@@ -33,11 +38,17 @@ export class AddressOps {
   constructor(private readonly socket: NetlinkSocket) {}
 
   async add(a: Address): Promise<void> {
-    await this.socket.request(encodeAddress(C.RTM_NEWADDR, C.NLM_F_CREATE | C.NLM_F_EXCL, a), { operation: 'add', object: `address ${a.cidr} on link #${a.ifindex}` });
+    await this.socket.request(encodeAddress(C.RTM_NEWADDR, C.NLM_F_CREATE | C.NLM_F_EXCL, a), {
+      operation: 'add',
+      object: `address ${a.cidr} on link #${a.ifindex}`,
+    });
   }
 
   async delete(a: Address): Promise<void> {
-    await this.socket.request(encodeAddress(C.RTM_DELADDR, 0, a), { operation: 'delete', object: `address ${a.cidr} on link #${a.ifindex}` });
+    await this.socket.request(encodeAddress(C.RTM_DELADDR, 0, a), {
+      operation: 'delete',
+      object: `address ${a.cidr} on link #${a.ifindex}`,
+    });
   }
 
   async list(): Promise<Address[]> {

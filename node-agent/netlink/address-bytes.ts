@@ -17,7 +17,8 @@ export function ipToBytes(ip: string): Buffer {
   const parse = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
   const left = parse(head);
   const right = parse(rest);
-  const groups = rest === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const groups =
+    rest === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
   return out;
@@ -31,7 +32,7 @@ export function bytesToIp(bytes: Buffer): string {
   // RFC 5952: compress the longest run (≥2) of zero groups.
   let bestStart = -1;
   let bestLength = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -64,7 +65,8 @@ export function writeMac(buf: Buffer, offset: number, mac: string): void {
   for (let i = 0; i < 6; i++) {
     const hi = hexDigit(mac.charCodeAt(pos));
     const lo = hexDigit(mac.charCodeAt(pos + 1));
-    if (hi < 0 || lo < 0 || (i < 5 && mac.charCodeAt(pos + 2) !== 58)) throw new TypeError(`"${mac}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+    if (hi < 0 || lo < 0 || (i < 5 && mac.charCodeAt(pos + 2) !== 58))
+      throw new TypeError(`"${mac}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
     buf[offset + i] = (hi << 4) | lo;
     pos += 3;
   }

@@ -30,7 +30,8 @@ export const attrU16 = (v: Buffer | undefined): number | undefined => sized(v, 2
 export const attrU16BE = (v: Buffer | undefined): number | undefined => sized(v, 2, 'be16 attribute')?.readUInt16BE(0);
 export const attrU32 = (v: Buffer | undefined): number | undefined => sized(v, 4, 'u32 attribute')?.readUInt32LE(0);
 export const attrU32BE = (v: Buffer | undefined): number | undefined => sized(v, 4, 'be32 attribute')?.readUInt32BE(0);
-export const attrU64BE = (v: Buffer | undefined): bigint | undefined => sized(v, 8, 'be64 attribute')?.readBigUInt64BE(0);
+export const attrU64BE = (v: Buffer | undefined): bigint | undefined =>
+  sized(v, 8, 'be64 attribute')?.readBigUInt64BE(0);
 
 export function attrString(v: Buffer | undefined): string | undefined {
   if (v === undefined) return undefined;
@@ -38,4 +39,5 @@ export function attrString(v: Buffer | undefined): string | undefined {
   return v.toString('utf8', 0, nul < 0 ? v.length : nul);
 }
 
-export const attrNested = (v: Buffer | undefined): Attributes | undefined => (v === undefined ? undefined : parseAttributes(v));
+export const attrNested = (v: Buffer | undefined): Attributes | undefined =>
+  v === undefined ? undefined : parseAttributes(v);

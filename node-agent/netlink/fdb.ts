@@ -56,7 +56,13 @@ export function writeFdb(w: MessageWriter, e: FdbEntry, query = false): MessageW
   if (!e.self && !e.masterFlag) ntf |= C.NTF_SELF;
   if (e.externLearn) ntf |= C.NTF_EXT_LEARNED;
   if (e.sticky) ntf |= C.NTF_STICKY;
-  writeNdmsg(w, { family: C.AF_BRIDGE, ifindex: e.ifindex, state: query ? 0 : FDB_STATE_BITS[e.state ?? 'permanent'], flags: ntf, type: 0 });
+  writeNdmsg(w, {
+    family: C.AF_BRIDGE,
+    ifindex: e.ifindex,
+    state: query ? 0 : FDB_STATE_BITS[e.state ?? 'permanent'],
+    flags: ntf,
+    type: 0,
+  });
   w.attrMac(C.NDA_LLADDR, e.mac);
   if (e.dst !== undefined) w.attrIp(C.NDA_DST, e.dst);
   if (e.vni !== undefined) w.attrU32(C.NDA_VNI, e.vni);
@@ -72,7 +78,11 @@ export function decodeFdb(payload: Buffer): FdbEntry {
   const lladdr = attrs[C.NDA_LLADDR];
   const dst = attrs[C.NDA_DST];
   // Only what is set: a dump holds many of these, and absent flags cost nothing.
-  const entry: FdbEntry = { ifindex: header.ifindex, mac: lladdr ? bytesToMac(lladdr) : '', state: fdbState(header.state) };
+  const entry: FdbEntry = {
+    ifindex: header.ifindex,
+    mac: lladdr ? bytesToMac(lladdr) : '',
+    state: fdbState(header.state),
+  };
   if (header.flags & C.NTF_SELF) entry.self = true;
   if (header.flags & C.NTF_MASTER) entry.masterFlag = true;
   if (header.flags & C.NTF_EXT_LEARNED) entry.externLearn = true;
@@ -93,17 +103,28 @@ export class FdbOps {
   constructor(private readonly socket: NetlinkSocket) {}
 
   async add(entry: FdbEntry, mode: WriteMode = 'add'): Promise<void> {
-    await this.socket.request(encodeFdb(C.RTM_NEWNEIGH, writeFlags(mode), entry), { operation: mode, object: describe(entry) });
+    await this.socket.request(encodeFdb(C.RTM_NEWNEIGH, writeFlags(mode), entry), {
+      operation: mode,
+      object: describe(entry),
+    });
   }
 
   // Many entries at once, many per send(2): one result per entry, undefined when it was accepted.
   addMany(entries: FdbEntry[], mode: WriteMode = 'add'): Promise<Array<Error | undefined>> {
     const flags = writeFlags(mode);
-    return this.socket.bulk(entries.length, (i, w) => writeFdb(w.reset(C.RTM_NEWNEIGH, flags), entries[i]), (i) => ({ operation: mode, object: describe(entries[i]) }));
+    return this.socket.bulk(
+      entries.length,
+      (i, w) => writeFdb(w.reset(C.RTM_NEWNEIGH, flags), entries[i]),
+      (i) => ({ operation: mode, object: describe(entries[i]) }),
+    );
   }
 
   deleteMany(entries: FdbEntry[]): Promise<Array<Error | undefined>> {
-    return this.socket.bulk(entries.length, (i, w) => writeFdb(w.reset(C.RTM_DELNEIGH, 0), entries[i]), (i) => ({ operation: 'delete', object: describe(entries[i]) }));
+    return this.socket.bulk(
+      entries.length,
+      (i, w) => writeFdb(w.reset(C.RTM_DELNEIGH, 0), entries[i]),
+      (i) => ({ operation: 'delete', object: describe(entries[i]) }),
+    );
   }
 
   // On a vxlan device, give dst to remove one remote of a MAC (all of them otherwise).
@@ -112,9 +133,14 @@ export class FdbOps {
   }
 
   // undefined when there is no such entry.
-  async get(entry: Pick<FdbEntry, 'ifindex' | 'mac' | 'vni' | 'vlan' | 'self' | 'masterFlag'>): Promise<FdbEntry | undefined> {
+  async get(
+    entry: Pick<FdbEntry, 'ifindex' | 'mac' | 'vni' | 'vlan' | 'self' | 'masterFlag'>,
+  ): Promise<FdbEntry | undefined> {
     try {
-      const replies = await this.socket.request(encodeFdb(C.RTM_GETNEIGH, 0, entry, true), { operation: 'get', object: describe(entry) });
+      const replies = await this.socket.request(encodeFdb(C.RTM_GETNEIGH, 0, entry, true), {
+        operation: 'get',
+        object: describe(entry),
+      });
       return replies.length > 0 ? decodeFdb(replies[0].payload) : undefined;
     } catch (err) {
       if (err instanceof NetlinkError && err.code === 'ENOENT') return undefined;
@@ -127,14 +153,23 @@ export class FdbOps {
     const w = new MessageWriter(C.RTM_GETNEIGH, C.NLM_F_DUMP);
     writeNdmsg(w, { family: C.AF_BRIDGE, ifindex: 0, state: 0, flags: 0, type: 0 });
     w.attrU32(C.NDA_MASTER, bridgeIndex);
-    return this.socket.dump(w.finish(), { operation: 'dump', object: `fdb of bridge #${bridgeIndex}` }, C.RTM_NEWNEIGH, decodeFdb);
+    return this.socket.dump(
+      w.finish(),
+      { operation: 'dump', object: `fdb of bridge #${bridgeIndex}` },
+      C.RTM_NEWNEIGH,
+      decodeFdb,
+    );
   }
 
   // Every entry of one port (a vxlan device or bridge port), or of every bridge-family device.
   async list(ifindex?: number): Promise<FdbEntry[]> {
     const w = new MessageWriter(C.RTM_GETNEIGH, C.NLM_F_DUMP);
     writeNdmsg(w, { family: C.AF_BRIDGE, ifindex: ifindex ?? 0, state: 0, flags: 0, type: 0 });
-    return this.socket.dump(w.finish(), { operation: 'dump', object: ifindex ? `fdb of link #${ifindex}` : 'fdb' }, C.RTM_NEWNEIGH, decodeFdb);
+    return this.socket.dump(
+      w.finish(),
+      { operation: 'dump', object: ifindex ? `fdb of link #${ifindex}` : 'fdb' },
+      C.RTM_NEWNEIGH,
+      decodeFdb,
+    );
   }
 }
-

@@ -143,11 +143,15 @@ export function encodeSetBridgePort(index: number, options: Partial<BridgePortIn
 
 function decodeBridgePort(data: Attributes | undefined): BridgePortInfo | undefined {
   if (data === undefined) return undefined;
-  return { learning: attrU8(data[C.IFLA_BRPORT_LEARNING]) === 1, neighSuppress: attrU8(data[C.IFLA_BRPORT_NEIGH_SUPPRESS]) === 1 };
+  return {
+    learning: attrU8(data[C.IFLA_BRPORT_LEARNING]) === 1,
+    neighSuppress: attrU8(data[C.IFLA_BRPORT_NEIGH_SUPPRESS]) === 1,
+  };
 }
 
 export function decodeLink(payload: Buffer): Link {
-  if (payload.length < 16) throw new NetlinkDecodeError(`link message of ${payload.length} bytes is shorter than ifinfomsg`);
+  if (payload.length < 16)
+    throw new NetlinkDecodeError(`link message of ${payload.length} bytes is shorter than ifinfomsg`);
   const attrs = parseAttributes(payload, 16);
   const name = attrString(attrs[C.IFLA_IFNAME]);
   if (name === undefined) throw new NetlinkDecodeError('link message without a name');
@@ -167,7 +171,8 @@ export function decodeLink(payload: Buffer): Link {
     link: attrU32(attrs[C.IFLA_LINK]),
   };
   if (kind === 'vxlan' && info?.[C.IFLA_INFO_DATA]) link.vxlan = decodeVxlan(parseAttributes(info[C.IFLA_INFO_DATA]));
-  if (attrString(info?.[C.IFLA_INFO_SLAVE_KIND]) === 'bridge') link.bridgePort = decodeBridgePort(attrNested(info?.[C.IFLA_INFO_SLAVE_DATA]));
+  if (attrString(info?.[C.IFLA_INFO_SLAVE_KIND]) === 'bridge')
+    link.bridgePort = decodeBridgePort(attrNested(info?.[C.IFLA_INFO_SLAVE_DATA]));
   return link;
 }
 
@@ -177,17 +182,29 @@ export class LinkOps {
   constructor(private readonly socket: NetlinkSocket) {}
 
   async create(spec: LinkSpec): Promise<void> {
-    await this.socket.request(encodeCreateLink(spec), { operation: `create ${spec.kind}`, object: describe(spec.name) });
+    await this.socket.request(encodeCreateLink(spec), {
+      operation: `create ${spec.kind}`,
+      object: describe(spec.name),
+    });
     // The kernel ignores IFLA_IFALIAS when it creates a link, so the alias is a second step.
     if (spec.alias !== undefined) {
       const created = await this.get(spec.name);
-      if (created === undefined) throw new NetlinkError(constants.errno.ENODEV, 'set alias on', describe(spec.name), 'the link vanished right after creation');
+      if (created === undefined)
+        throw new NetlinkError(
+          constants.errno.ENODEV,
+          'set alias on',
+          describe(spec.name),
+          'the link vanished right after creation',
+        );
       await this.change(created, { alias: spec.alias });
     }
   }
 
   async change(link: Pick<Link, 'index' | 'name' | 'kind'>, changes: LinkChanges): Promise<void> {
-    await this.socket.request(encodeChangeLink(link.index, link.kind, changes), { operation: 'change', object: describe(link.name) });
+    await this.socket.request(encodeChangeLink(link.index, link.kind, changes), {
+      operation: 'change',
+      object: describe(link.name),
+    });
   }
 
   async delete(link: Pick<Link, 'index' | 'name'>): Promise<void> {
@@ -210,6 +227,9 @@ export class LinkOps {
   }
 
   async setBridgePort(link: Pick<Link, 'index' | 'name'>, options: Partial<BridgePortInfo>): Promise<void> {
-    await this.socket.request(encodeSetBridgePort(link.index, options), { operation: 'set bridge port options on', object: describe(link.name) });
+    await this.socket.request(encodeSetBridgePort(link.index, options), {
+      operation: 'set bridge port options on',
+      object: describe(link.name),
+    });
   }
 }

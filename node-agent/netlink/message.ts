@@ -18,7 +18,9 @@ export function splitMessages(buf: Buffer, onMessage: (message: NetlinkMessage) 
   while (offset + NLMSG_HDRLEN <= buf.length) {
     const length = buf.readUInt32LE(offset);
     if (length < NLMSG_HDRLEN || offset + length > buf.length) {
-      throw new NetlinkDecodeError(`netlink message at offset ${offset} claims ${length} bytes; ${buf.length - offset} remain`);
+      throw new NetlinkDecodeError(
+        `netlink message at offset ${offset} claims ${length} bytes; ${buf.length - offset} remain`,
+      );
     }
     onMessage({
       type: buf.readUInt16LE(offset + 4),

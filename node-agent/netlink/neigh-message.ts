@@ -19,7 +19,8 @@ export function writeNdmsg(w: MessageWriter, h: NdHeader): void {
 }
 
 export function readNdmsg(payload: Buffer): { header: NdHeader; attrs: Attributes } {
-  if (payload.length < NDMSG_LEN) throw new NetlinkDecodeError(`neighbour message of ${payload.length} bytes is shorter than ndmsg`);
+  if (payload.length < NDMSG_LEN)
+    throw new NetlinkDecodeError(`neighbour message of ${payload.length} bytes is shorter than ndmsg`);
   return {
     header: {
       family: payload[0],

@@ -55,16 +55,27 @@ export class NeighbourOps {
   constructor(private readonly socket: NetlinkSocket) {}
 
   async add(n: Neighbour, mode: WriteMode = 'add'): Promise<void> {
-    await this.socket.request(encodeNeighbour(C.RTM_NEWNEIGH, writeFlags(mode), n), { operation: mode, object: describe(n) });
+    await this.socket.request(encodeNeighbour(C.RTM_NEWNEIGH, writeFlags(mode), n), {
+      operation: mode,
+      object: describe(n),
+    });
   }
 
   addMany(list: Neighbour[], mode: WriteMode = 'add'): Promise<Array<Error | undefined>> {
     const flags = writeFlags(mode);
-    return this.socket.bulk(list.length, (i, w) => writeNeighbour(w.reset(C.RTM_NEWNEIGH, flags), C.RTM_NEWNEIGH, list[i]), (i) => ({ operation: mode, object: describe(list[i]) }));
+    return this.socket.bulk(
+      list.length,
+      (i, w) => writeNeighbour(w.reset(C.RTM_NEWNEIGH, flags), C.RTM_NEWNEIGH, list[i]),
+      (i) => ({ operation: mode, object: describe(list[i]) }),
+    );
   }
 
   deleteMany(list: Neighbour[]): Promise<Array<Error | undefined>> {
-    return this.socket.bulk(list.length, (i, w) => writeNeighbour(w.reset(C.RTM_DELNEIGH, 0), C.RTM_DELNEIGH, list[i]), (i) => ({ operation: 'delete', object: describe(list[i]) }));
+    return this.socket.bulk(
+      list.length,
+      (i, w) => writeNeighbour(w.reset(C.RTM_DELNEIGH, 0), C.RTM_DELNEIGH, list[i]),
+      (i) => ({ operation: 'delete', object: describe(list[i]) }),
+    );
   }
 
   async delete(n: Neighbour): Promise<void> {
@@ -76,6 +87,11 @@ export class NeighbourOps {
     // Strict dumps take the device filter as an attribute, not in the header.
     writeNdmsg(w, { family: family === 4 ? C.AF_INET : C.AF_INET6, ifindex: 0, state: 0, flags: 0, type: 0 });
     if (ifindex !== undefined) w.attrU32(C.NDA_IFINDEX, ifindex);
-    return this.socket.dump(w.finish(), { operation: 'dump', object: `IPv${family} neighbours` }, C.RTM_NEWNEIGH, decodeNeighbour);
+    return this.socket.dump(
+      w.finish(),
+      { operation: 'dump', object: `IPv${family} neighbours` },
+      C.RTM_NEWNEIGH,
+      decodeNeighbour,
+    );
   }
 }

@@ -36,7 +36,8 @@ function splitPrefix(dst: string): { address: Buffer; length: number } {
   const [ip, len] = dst.split('/');
   const address = ipToBytes(ip);
   const length = len === undefined ? address.length * 8 : Number(len);
-  if (!Number.isInteger(length) || length < 0 || length > address.length * 8) throw new TypeError(`"${dst}" is not a valid prefix`);
+  if (!Number.isInteger(length) || length < 0 || length > address.length * 8)
+    throw new TypeError(`"${dst}" is not a valid prefix`);
   return { address, length };
 }
 
@@ -52,7 +53,13 @@ export function encodeRoute(type: number, flags: number, r: Route): Buffer {
     .u8(0)
     .u8(table < 256 ? table : 0)
     .u8(r.protocol ?? (deleting ? 0 : C.RTPROT_STATIC))
-    .u8(r.scope === 'link' ? C.RT_SCOPE_LINK : r.scope === 'universe' || !deleting ? C.RT_SCOPE_UNIVERSE : C.RT_SCOPE_NOWHERE)
+    .u8(
+      r.scope === 'link'
+        ? C.RT_SCOPE_LINK
+        : r.scope === 'universe' || !deleting
+          ? C.RT_SCOPE_UNIVERSE
+          : C.RT_SCOPE_NOWHERE,
+    )
     .u8(C.RTN_UNICAST)
     .u32(r.onlink ? C.RTNH_F_ONLINK : 0);
   w.attr(C.RTA_DST, address);
@@ -90,7 +97,8 @@ function decodeEncap(type: number | undefined, attrs: Attributes | undefined): I
 }
 
 export function decodeRoute(payload: Buffer): Route {
-  if (payload.length < RTMSG_LEN) throw new NetlinkDecodeError(`route message of ${payload.length} bytes is shorter than rtmsg`);
+  if (payload.length < RTMSG_LEN)
+    throw new NetlinkDecodeError(`route message of ${payload.length} bytes is shorter than rtmsg`);
   const family = payload[0];
   const attrs = parseAttributes(payload, RTMSG_LEN);
   const dst = attrs[C.RTA_DST];
@@ -115,7 +123,10 @@ export class RouteOps {
   constructor(private readonly socket: NetlinkSocket) {}
 
   async add(r: Route, mode: WriteMode = 'add'): Promise<void> {
-    await this.socket.request(encodeRoute(C.RTM_NEWROUTE, writeFlags(mode), r), { operation: mode, object: `route ${r.dst}` });
+    await this.socket.request(encodeRoute(C.RTM_NEWROUTE, writeFlags(mode), r), {
+      operation: mode,
+      object: `route ${r.dst}`,
+    });
   }
 
   async delete(r: Route): Promise<void> {
@@ -124,7 +135,20 @@ export class RouteOps {
 
   async list(family: 4 | 6): Promise<Route[]> {
     const w = new MessageWriter(C.RTM_GETROUTE, C.NLM_F_DUMP);
-    w.u8(family === 4 ? C.AF_INET : C.AF_INET6).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0);
-    return this.socket.dump(w.finish(), { operation: 'dump', object: `IPv${family} routes` }, C.RTM_NEWROUTE, decodeRoute);
+    w.u8(family === 4 ? C.AF_INET : C.AF_INET6)
+      .u8(0)
+      .u8(0)
+      .u8(0)
+      .u8(0)
+      .u8(0)
+      .u8(0)
+      .u8(0)
+      .u32(0);
+    return this.socket.dump(
+      w.finish(),
+      { operation: 'dump', object: `IPv${family} routes` },
+      C.RTM_NEWROUTE,
+      decodeRoute,
+    );
   }
 }

@@ -1,5 +1,16 @@
 import { constants } from 'node:os';
-import { NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI } from './constants';
+import {
+  NETLINK_ROUTE,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLMSG_NOOP,
+  NLMSG_OVERRUN,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_MULTI,
+} from './constants';
 import { NetlinkDecodeError, NetlinkError, NetlinkResyncNeeded, NetlinkTimeoutError } from './errors';
 import { NetlinkMessage, parseErrorReply, splitMessages } from './message';
 import { MessageWriter } from './message-writer';
@@ -86,7 +97,12 @@ export class NetlinkSocket {
       timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
     };
     this.batch = Buffer.alloc(this.options.maxBatchBytes);
-    const opened = this.native.open(options.protocol ?? NETLINK_ROUTE, options.groups ?? [], this.options.receiveBuffer, options.netns ?? null);
+    const opened = this.native.open(
+      options.protocol ?? NETLINK_ROUTE,
+      options.groups ?? [],
+      this.options.receiveBuffer,
+      options.netns ?? null,
+    );
     this.handle = opened.handle;
     this.portId = opened.portId;
     this.native.start(this.handle, (err, data) => this.onData(err, data));
@@ -113,13 +129,19 @@ export class NetlinkSocket {
 
   // A dump whose parts of `type` are decoded as they arrive; one undecodable part fails the dump
   // loudly rather than hiding an object from the caller.
-  dump<T>(message: Buffer, description: RequestDescription, type: number, decode: (payload: Buffer) => T): Promise<T[]> {
+  dump<T>(
+    message: Buffer,
+    description: RequestDescription,
+    type: number,
+    decode: (payload: Buffer) => T,
+  ): Promise<T[]> {
     const filtered = (m: NetlinkMessage) => (m.type === type ? decode(m.payload) : undefined);
     return this.enqueue(message, description, filtered).then((all) => all.filter((x) => x !== undefined) as T[]);
   }
 
   private enqueue(message: Buffer, description: RequestDescription, decode: Pending['decode']): Promise<unknown[]> {
-    if (this.closed) return Promise.reject(new Error(`${description.operation} ${description.object}: netlink socket is closed`));
+    if (this.closed)
+      return Promise.reject(new Error(`${description.operation} ${description.object}: netlink socket is closed`));
     const flags = message.readUInt16LE(6);
     const dump = (flags & NLM_F_DUMP) === NLM_F_DUMP;
     if (!dump) message.writeUInt16LE(flags | NLM_F_ACK, 6);
@@ -144,11 +166,26 @@ export class NetlinkSocket {
 
   // Sends `count` acknowledged requests built by `encode` into a reused writer; resolves with one
   // entry per request: undefined if the kernel accepted it, else the error naming describe(i).
-  bulk(count: number, encode: (index: number, w: MessageWriter) => void, describe: (index: number) => RequestDescription): Promise<Array<Error | undefined>> {
+  bulk(
+    count: number,
+    encode: (index: number, w: MessageWriter) => void,
+    describe: (index: number) => RequestDescription,
+  ): Promise<Array<Error | undefined>> {
     if (this.closed) return Promise.reject(new Error('netlink socket is closed'));
     if (count === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
-      this.bulkJobs.push({ count, encode, describe, seqBase: 0, sent: 0, acked: 0, errors: new Array<Error | undefined>(count), done: new Uint8Array(count), deadline: 0, resolve });
+      this.bulkJobs.push({
+        count,
+        encode,
+        describe,
+        seqBase: 0,
+        sent: 0,
+        acked: 0,
+        errors: new Array<Error | undefined>(count),
+        done: new Uint8Array(count),
+        deadline: 0,
+        resolve,
+      });
       this.scheduleFlush();
     });
   }
@@ -275,7 +312,9 @@ export class NetlinkSocket {
   // send(2) refused the whole datagram: every request in it fails with that errno.
   private failBatch(data: Buffer, err: Error & { errno?: number }): void {
     const errno = err.errno ?? constants.errno.EIO;
-    splitMessages(Buffer.from(data), (m) => this.complete(m.seq, (d) => new NetlinkError(errno, d.operation, d.object, `send: ${err.message}`)));
+    splitMessages(Buffer.from(data), (m) =>
+      this.complete(m.seq, (d) => new NetlinkError(errno, d.operation, d.object, `send: ${err.message}`)),
+    );
   }
 
   private onData(err: (Error & { errno?: number }) | undefined, data: Buffer | undefined): void {
@@ -290,7 +329,11 @@ export class NetlinkSocket {
     while (offset + NLMSG_HDRLEN <= data.length) {
       const length = data.readUInt32LE(offset);
       if (length < NLMSG_HDRLEN || offset + length > data.length) {
-        this.problemHandler?.(new NetlinkDecodeError(`netlink message at offset ${offset} claims ${length} bytes; ${data.length - offset} remain; rest of the datagram dropped`));
+        this.problemHandler?.(
+          new NetlinkDecodeError(
+            `netlink message at offset ${offset} claims ${length} bytes; ${data.length - offset} remain; rest of the datagram dropped`,
+          ),
+        );
         return;
       }
       const type = data.readUInt16LE(offset + 4);
@@ -321,7 +364,8 @@ export class NetlinkSocket {
       return;
     }
     // Overflow: replies may be lost, so nothing in flight can be trusted to complete.
-    const resync = () => new NetlinkResyncNeeded(`netlink receive buffer overflowed: ${err.message}; state must be re-read`);
+    const resync = () =>
+      new NetlinkResyncNeeded(`netlink receive buffer overflowed: ${err.message}; state must be re-read`);
     for (const p of [...this.inFlight.values()]) this.settle(p, resync());
     const job = this.bulkJobs[0];
     if (job) this.expireBulk(job, resync);
@@ -354,7 +398,13 @@ export class NetlinkSocket {
       const { errno, kernelMessage } = parseErrorReply(m);
       const p = this.inFlight.get(m.seq);
       if (errno !== 0) this.complete(m.seq, (d) => new NetlinkError(errno, d.operation, d.object, kernelMessage));
-      else if (p?.dump && m.flags & NLM_F_DUMP_INTR) this.settle(p, new NetlinkResyncNeeded(`${p.operation} ${p.object}: the dump was interrupted by a concurrent change; retry it`));
+      else if (p?.dump && m.flags & NLM_F_DUMP_INTR)
+        this.settle(
+          p,
+          new NetlinkResyncNeeded(
+            `${p.operation} ${p.object}: the dump was interrupted by a concurrent change; retry it`,
+          ),
+        );
       else this.complete(m.seq, undefined);
       return;
     }
@@ -419,11 +469,20 @@ export class NetlinkSocket {
   private sweepExpired(): void {
     const now = Date.now();
     for (const p of [...this.inFlight.values()]) {
-      if (p.deadline <= now) this.settle(p, new NetlinkTimeoutError(`${p.operation} ${p.object}: no answer from the kernel within ${this.options.timeoutMs} ms`));
+      if (p.deadline <= now)
+        this.settle(
+          p,
+          new NetlinkTimeoutError(
+            `${p.operation} ${p.object}: no answer from the kernel within ${this.options.timeoutMs} ms`,
+          ),
+        );
     }
     const job = this.bulkJobs[0];
     if (job && job.sent > job.acked && job.deadline <= now) {
-      this.expireBulk(job, () => new NetlinkTimeoutError(`no answer from the kernel within ${this.options.timeoutMs} ms`));
+      this.expireBulk(
+        job,
+        () => new NetlinkTimeoutError(`no answer from the kernel within ${this.options.timeoutMs} ms`),
+      );
     }
   }
 }

@@ -49,7 +49,8 @@ function address(w: MessageWriter, v4Type: number, v6Type: number, ip: string | 
 
 export function encodeVxlan(w: MessageWriter, o: VxlanOptions): void {
   if (o.id !== undefined) w.attrU32(C.IFLA_VXLAN_ID, o.id);
-  if (o.group !== undefined && o.remote !== undefined) throw new TypeError('vxlan: group and remote are mutually exclusive');
+  if (o.group !== undefined && o.remote !== undefined)
+    throw new TypeError('vxlan: group and remote are mutually exclusive');
   address(w, C.IFLA_VXLAN_GROUP, C.IFLA_VXLAN_GROUP6, o.group ?? o.remote);
   address(w, C.IFLA_VXLAN_LOCAL, C.IFLA_VXLAN_LOCAL6, o.local);
   if (o.dev !== undefined) w.attrU32(C.IFLA_VXLAN_LINK, o.dev);
@@ -91,7 +92,9 @@ function ip(attrs: Attributes, v4Type: number, v6Type: number): string | undefin
 }
 
 const isMulticast = (address: string) =>
-  address.includes(':') ? address.toLowerCase().startsWith('ff') : Number(address.split('.')[0]) >= 224 && Number(address.split('.')[0]) <= 239;
+  address.includes(':')
+    ? address.toLowerCase().startsWith('ff')
+    : Number(address.split('.')[0]) >= 224 && Number(address.split('.')[0]) <= 239;
 
 export function decodeVxlan(attrs: Attributes): VxlanOptions {
   const peer = ip(attrs, C.IFLA_VXLAN_GROUP, C.IFLA_VXLAN_GROUP6);

@@ -16,7 +16,12 @@ export interface DeviceStepInputs {
 
 // Realises every configured VNI's devices and resolves the ones that came up to interface indexes.
 export class KernelDeviceStep implements DeviceStep {
-  constructor(private readonly devices: DeviceReconciler, private readonly rt: Rtnetlink, private readonly inputs: DeviceStepInputs, private readonly log: Logger) {}
+  constructor(
+    private readonly devices: DeviceReconciler,
+    private readonly rt: Rtnetlink,
+    private readonly inputs: DeviceStepInputs,
+    private readonly log: Logger,
+  ) {}
 
   async realise() {
     const vnis = this.inputs.vnis();
@@ -30,10 +35,19 @@ export class KernelDeviceStep implements DeviceStep {
         continue;
       }
       const [vx, br] = await Promise.all([this.rt.links.get(vxlanName(vni.id)), this.rt.links.get(bridgeName(vni.id))]);
-      if (vx && br) realised.l2.push({ vni: vni.id, vxlanIndex: vx.index, bridgeIndex: br.index, headEnd: vni.multicastGroup === '' } satisfies VniPorts);
+      if (vx && br)
+        realised.l2.push({
+          vni: vni.id,
+          vxlanIndex: vx.index,
+          bridgeIndex: br.index,
+          headEnd: vni.multicastGroup === '',
+        } satisfies VniPorts);
     }
     this.inputs.onRealised(realised);
-    this.log.info('reconciled', { ready: statuses.filter((s) => s.devicesReady).length, failed: statuses.filter((s) => !s.devicesReady).length });
+    this.log.info('reconciled', {
+      ready: statuses.filter((s) => s.devicesReady).length,
+      failed: statuses.filter((s) => !s.devicesReady).length,
+    });
     return { realised, statuses };
   }
 }

@@ -5,7 +5,11 @@ import type { PassContext, ProgrammingStep, StepOutcome } from './steps';
 
 // L3 VNIs: routes to remote endpoints through the tunnel, and to local ones through their veths.
 export class L3RouteStep implements ProgrammingStep {
-  constructor(private readonly writer: L3RouteWriter, private readonly rt: Rtnetlink, private readonly attached: () => Promise<AttachedEndpoint[]>) {}
+  constructor(
+    private readonly writer: L3RouteWriter,
+    private readonly rt: Rtnetlink,
+    private readonly attached: () => Promise<AttachedEndpoint[]>,
+  ) {}
 
   async program(pass: PassContext): Promise<StepOutcome> {
     const l3 = new Set(pass.realised.l3.map((v) => v.vni));
@@ -16,7 +20,9 @@ export class L3RouteStep implements ProgrammingStep {
     }
     const remote = pass.desired.endpoints.filter((e) => l3.has(e.body.vni));
     const result = await this.writer.reconcile(pass.realised.l3, local, remote, pass.sweep);
-    const perVni = new Map([...result.desired].map(([vni, desired]) => [vni, { desired, programmed: result.programmed.get(vni) ?? 0 }]));
+    const perVni = new Map(
+      [...result.desired].map(([vni, desired]) => [vni, { desired, programmed: result.programmed.get(vni) ?? 0 }]),
+    );
     return { perVni, removed: result.removed };
   }
 }

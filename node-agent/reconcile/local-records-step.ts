@@ -29,15 +29,29 @@ export class LocalRecordsSync implements LocalRecordsStep {
 
   async sync(pass: PassContext): Promise<void> {
     const { store, vtep, rt, alive, duplicates, metrics, log } = this.inputs;
-    for (const t of duplicates.expire()) log.info('duplicate MAC thawed: this host contests it again', { vni: t.vni, mac: t.mac, frozenMs: Date.now() - t.sinceMs });
+    for (const t of duplicates.expire())
+      log.info('duplicate MAC thawed: this host contests it again', {
+        vni: t.vni,
+        mac: t.mac,
+        frozenMs: Date.now() - t.sinceMs,
+      });
     const attached = await pass.once('attached', this.inputs.attached);
     const endpoints = await scanLocalEndpoints(rt, pass.localVnis, pass.realised.l2, attached);
     const changes = syncLocalRecords(store, { vtep, vnis: [...pass.localVnis], endpoints, alive, duplicates });
     for (const f of changes.froze) {
-      log.error('duplicate MAC: it keeps moving between hosts; frozen, this host stops contesting it', { vni: f.vni, mac: f.mac, claimants: f.claimants });
+      log.error('duplicate MAC: it keeps moving between hosts; frozen, this host stops contesting it', {
+        vni: f.vni,
+        mac: f.mac,
+        claimants: f.claimants,
+      });
       metrics?.duplicateFreezes.inc();
     }
-    if (changes.issued > 0 || changes.withdrawn > 0) log.info('local records changed', { issued: changes.issued, withdrawn: changes.withdrawn, localEndpoints: endpoints.length });
+    if (changes.issued > 0 || changes.withdrawn > 0)
+      log.info('local records changed', {
+        issued: changes.issued,
+        withdrawn: changes.withdrawn,
+        localEndpoints: endpoints.length,
+      });
     const refuted = store.markLocalReady();
     if (refuted > 0) log.info('withdrew records a previous run issued and this one does not have', { refuted });
     this.armThaw();

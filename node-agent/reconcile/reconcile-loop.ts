@@ -73,7 +73,10 @@ export class ReconcileLoop {
     if (this.sweep || this.stopped) return;
     this.sweep = true;
     clearTimeout(this.graceTimer);
-    this.options.log.info('restart grace period over: stale remote entries may now be swept', { reason, msSinceStart: Date.now() - this.startedAt });
+    this.options.log.info('restart grace period over: stale remote entries may now be swept', {
+      reason,
+      msSinceStart: Date.now() - this.startedAt,
+    });
     this.schedule('fdb', true);
   }
 
@@ -132,7 +135,11 @@ export class ReconcileLoop {
 
   private report(outcomes: StepOutcome[]): void {
     const counts = new Map(outcomes.flatMap((o) => [...o.perVni]));
-    this.statuses = this.statuses.map((s) => ({ ...s, desired: counts.get(s.vni ?? 0)?.desired ?? 0, programmed: counts.get(s.vni ?? 0)?.programmed ?? 0 }));
+    this.statuses = this.statuses.map((s) => ({
+      ...s,
+      desired: counts.get(s.vni ?? 0)?.desired ?? 0,
+      programmed: counts.get(s.vni ?? 0)?.programmed ?? 0,
+    }));
     const desired = this.statuses.reduce((sum, s) => sum + (s.desired ?? 0), 0);
     const programmed = this.statuses.reduce((sum, s) => sum + (s.programmed ?? 0), 0);
     const removed = outcomes.reduce((sum, o) => sum + o.removed, 0);
@@ -144,10 +151,18 @@ export class ReconcileLoop {
   }
 }
 
-function newPass(realised: RealisedVnis, localVnis: ReadonlySet<number>, desired: DesiredRemote, sweep: boolean): PassContext {
+function newPass(
+  realised: RealisedVnis,
+  localVnis: ReadonlySet<number>,
+  desired: DesiredRemote,
+  sweep: boolean,
+): PassContext {
   const reads = new Map<string, Promise<unknown>>();
   return {
-    realised, localVnis, desired, sweep,
+    realised,
+    localVnis,
+    desired,
+    sweep,
     once<T>(key: string, read: () => Promise<T>): Promise<T> {
       if (!reads.has(key)) reads.set(key, read());
       return reads.get(key) as Promise<T>;
@@ -160,6 +175,7 @@ function fingerprintOf(desired: DesiredRemote, sweep: boolean, vnis: ReadonlySet
   const hash = createHash('sha1');
   hash.update(`${sweep}|${[...vnis].sort().join(',')}|`);
   for (const f of desired.floods) hash.update(`f${f.vni}/${f.vtep};`);
-  for (const e of desired.endpoints) hash.update(`e${e.body.vni}/${e.body.mac}/${e.body.vtep}/${e.body.ips.join(',')};`);
+  for (const e of desired.endpoints)
+    hash.update(`e${e.body.vni}/${e.body.mac}/${e.body.vtep}/${e.body.ips.join(',')};`);
   return hash.digest('hex');
 }

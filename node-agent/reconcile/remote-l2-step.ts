@@ -18,7 +18,12 @@ export class RemoteL2Step implements ProgrammingStep {
     const result = await this.writer.reconcile(pass.realised.l2, pass.desired, pass.sweep);
     const now = Date.now();
     for (const p of result.programmedNow) {
-      this.log.debug('remote endpoint programmed', { vni: p.vni, mac: p.mac, owner: p.owner, latencyMs: now - p.originTimeMs });
+      this.log.debug('remote endpoint programmed', {
+        vni: p.vni,
+        mac: p.mac,
+        owner: p.owner,
+        latencyMs: now - p.originTimeMs,
+      });
       this.metrics?.convergence.observe(Math.max(0, now - p.originTimeMs) / 1000);
     }
     if (this.metrics) {

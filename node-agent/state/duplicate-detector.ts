@@ -10,7 +10,11 @@ export interface DuplicateDetectionOptions {
   now?: () => number;
 }
 
-export const DEFAULT_DUPLICATE_DETECTION: DuplicateDetectionOptions = { maxMoves: 5, windowMs: 180_000, freezeMs: 180_000 };
+export const DEFAULT_DUPLICATE_DETECTION: DuplicateDetectionOptions = {
+  maxMoves: 5,
+  windowMs: 180_000,
+  freezeMs: 180_000,
+};
 
 export type MoveVerdict = 'moved' | 'froze' | 'frozen';
 

@@ -54,10 +54,20 @@ export function syncLocalRecords(store: RecordStore, inputs: LocalRecordInputs):
     if (decision && decision.winner.owner !== self) {
       const verdict = duplicates.move(ep.vni, ep.mac);
       if (verdict === 'moved') mobilitySeq = nextMobilitySeq(self, decision.claims);
-      if (verdict === 'froze') changes.froze.push({ vni: ep.vni, mac: ep.mac, claimants: decision.claims.map((c) => c.owner) });
+      if (verdict === 'froze')
+        changes.froze.push({ vni: ep.vni, mac: ep.mac, claimants: decision.claims.map((c) => c.owner) });
     }
     const frozen = duplicates.isFrozen(ep.vni, ep.mac);
-    issue({ kind: 'endpoint', vni: ep.vni, mac: ep.mac, ips: [...ep.ips].sort(), vtep, mobilitySeq, origin: ep.origin, ...(frozen ? { frozen: true as const } : {}) });
+    issue({
+      kind: 'endpoint',
+      vni: ep.vni,
+      mac: ep.mac,
+      ips: [...ep.ips].sort(),
+      vtep,
+      mobilitySeq,
+      origin: ep.origin,
+      ...(frozen ? { frozen: true as const } : {}),
+    });
   }
   for (const r of store.owned()) {
     const key = recordKey(r.body);

@@ -27,7 +27,11 @@ export class MemoryNetwork {
 export class MemoryCluster implements GossipCluster {
   state: Peer['state'] = 'alive';
 
-  constructor(private readonly network: MemoryNetwork, readonly localName: string, readonly handlers: GossipHandlers) {}
+  constructor(
+    private readonly network: MemoryNetwork,
+    readonly localName: string,
+    readonly handlers: GossipHandlers,
+  ) {}
 
   get localAddress(): string {
     return `${this.localName}:7946`;
@@ -44,7 +48,8 @@ export class MemoryCluster implements GossipCluster {
   broadcast(_key: string, payload: Buffer): void {
     if (this.network.dropBroadcasts) return;
     for (const n of this.network.nodes.values()) {
-      if (n !== this && n.state === 'alive' && this.network.canTalk(this.localName, n.localName)) n.handlers.message(Buffer.from(payload));
+      if (n !== this && n.state === 'alive' && this.network.canTalk(this.localName, n.localName))
+        n.handlers.message(Buffer.from(payload));
     }
   }
 
@@ -59,7 +64,8 @@ export class MemoryCluster implements GossipCluster {
 
   async sendReliable(peer: string, payload: Buffer): Promise<void> {
     const n = this.network.nodes.get(peer);
-    if (!n || n.state !== 'alive' || !this.network.canTalk(this.localName, peer)) throw new Error(`${peer} unreachable`);
+    if (!n || n.state !== 'alive' || !this.network.canTalk(this.localName, peer))
+      throw new Error(`${peer} unreachable`);
     n.handlers.message(Buffer.from(payload));
   }
 

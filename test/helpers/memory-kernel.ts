@@ -1,6 +1,7 @@
 import type { FdbEntry, Link, Neighbour, Route, Rtnetlink, WriteMode } from '../../node-agent/netlink';
 
-const fdbKey = (e: FdbEntry) => `${e.ifindex}|${e.mac}|${e.self || e.dst !== undefined ? `self>${e.dst ?? ''}` : 'bridge'}`;
+const fdbKey = (e: FdbEntry) =>
+  `${e.ifindex}|${e.mac}|${e.self || e.dst !== undefined ? `self>${e.dst ?? ''}` : 'bridge'}`;
 const neighKey = (n: Neighbour) => `${n.ifindex}|${n.ip}`;
 
 // The slice of rtnetlink the writers use, in memory, as the kernel would keep it: vxlan entries per
@@ -14,17 +15,21 @@ export class MemoryKernel {
   readonly writes: string[] = [];
 
   readonly fdb = {
-    list: async (ifindex?: number) => [...this.fdbEntries.values()].filter((e) => ifindex === undefined || e.ifindex === ifindex),
+    list: async (ifindex?: number) =>
+      [...this.fdbEntries.values()].filter((e) => ifindex === undefined || e.ifindex === ifindex),
     addMany: async (entries: FdbEntry[], mode: WriteMode = 'add') => entries.map((e) => this.addFdb(e, mode)),
-    deleteMany: async (entries: FdbEntry[]) => entries.map((e) => this.remove(this.fdbEntries, fdbKey(e), `fdb del ${e.mac}>${e.dst ?? 'bridge'}`)),
+    deleteMany: async (entries: FdbEntry[]) =>
+      entries.map((e) => this.remove(this.fdbEntries, fdbKey(e), `fdb del ${e.mac}>${e.dst ?? 'bridge'}`)),
   };
 
   readonly neighbours = {
-    list: async (_family: 4 | 6, ifindex?: number) => [...this.neighbourEntries.values()].filter((n) => ifindex === undefined || n.ifindex === ifindex),
+    list: async (_family: 4 | 6, ifindex?: number) =>
+      [...this.neighbourEntries.values()].filter((n) => ifindex === undefined || n.ifindex === ifindex),
     add: async (n: Neighbour) => void this.setNeighbour(n),
     addMany: async (list: Neighbour[]) => list.map((n) => this.setNeighbour(n)),
     delete: async (n: Neighbour) => this.throwing(this.remove(this.neighbourEntries, neighKey(n), `neigh del ${n.ip}`)),
-    deleteMany: async (list: Neighbour[]) => list.map((n) => this.remove(this.neighbourEntries, neighKey(n), `neigh del ${n.ip}`)),
+    deleteMany: async (list: Neighbour[]) =>
+      list.map((n) => this.remove(this.neighbourEntries, neighKey(n), `neigh del ${n.ip}`)),
   };
 
   readonly routes = {
@@ -46,11 +51,16 @@ export class MemoryKernel {
   }
 
   private addFdb(e: FdbEntry, mode: WriteMode): Error | undefined {
-    const stored: FdbEntry = e.dst !== undefined ? { ...e, self: true } : { ifindex: e.ifindex, mac: e.mac, externLearn: e.externLearn, self: false };
+    const stored: FdbEntry =
+      e.dst !== undefined
+        ? { ...e, self: true }
+        : { ifindex: e.ifindex, mac: e.mac, externLearn: e.externLearn, self: false };
     if (mode === 'replace' && e.dst !== undefined) {
-      for (const [k, old] of this.fdbEntries) if (old.ifindex === e.ifindex && old.mac === e.mac && old.dst !== undefined) this.fdbEntries.delete(k);
+      for (const [k, old] of this.fdbEntries)
+        if (old.ifindex === e.ifindex && old.mac === e.mac && old.dst !== undefined) this.fdbEntries.delete(k);
     }
-    if (mode === 'add' && this.fdbEntries.has(fdbKey(stored))) return Object.assign(new Error(`fdb ${e.mac}: EEXIST`), { code: 'EEXIST' });
+    if (mode === 'add' && this.fdbEntries.has(fdbKey(stored)))
+      return Object.assign(new Error(`fdb ${e.mac}: EEXIST`), { code: 'EEXIST' });
     this.writes.push(`fdb ${mode} ${e.mac}>${e.dst ?? 'bridge'}`);
     this.fdbEntries.set(fdbKey(stored), stored);
     return undefined;

@@ -12,7 +12,8 @@ function unmet(ctx: Mocha.Context, reason: string): never {
 }
 
 export function requireRoot(ctx: Mocha.Context): void {
-  if (process.getuid?.() !== 0) unmet(ctx, 'it needs root (network namespaces and netlink writes); run the tests as root');
+  if (process.getuid?.() !== 0)
+    unmet(ctx, 'it needs root (network namespaces and netlink writes); run the tests as root');
 }
 
 // program -> the Debian package that provides it.

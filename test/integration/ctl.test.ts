@@ -6,7 +6,9 @@ import { repoRoot } from '../../common/paths';
 
 function ctl(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), ...args], {
-    encoding: 'utf8', env: { ...process.env, VXGOSSIP_SERVER: '', ...env }, timeout: 20_000,
+    encoding: 'utf8',
+    env: { ...process.env, VXGOSSIP_SERVER: '', ...env },
+    timeout: 20_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -83,7 +85,11 @@ describe('ctl (real binary against a real server)', function () {
     ['a VNI that is not a number', ['vni', 'create', 'abc'], /vni: must be an integer/],
     ['dstport 70000', ['vni', 'create', '50', '--dstport', '70000'], /dstport: must be an integer from 1 to 65535/],
     ['MTU 100', ['vni', 'create', '50', '--mtu', '100'], /mtu: must be an integer from 576 to 9216/],
-    ['a unicast group', ['vni', 'create', '50', '--group', '10.0.0.1'], /flooding\.multicast_group: "10\.0\.0\.1" is not a multicast address/],
+    [
+      'a unicast group',
+      ['vni', 'create', '50', '--group', '10.0.0.1'],
+      /flooding\.multicast_group: "10\.0\.0\.1" is not a multicast address/,
+    ],
     ['a bad name', ['vni', 'create', '50', '--name', 'Bad_Name'], /name: "Bad_Name" must be/],
     ['a bad mode', ['vni', 'create', '50', '--mode', 'l4'], /mode: "l4" must be l2 or l3/],
     ['l3 without subnet', ['vni', 'create', '50', '--mode', 'l3'], /subnet: an l3 VNI needs a subnet/],
@@ -124,7 +130,14 @@ describe('ctl (real binary against a real server)', function () {
     assert.equal(r.status, 2);
   });
 
-  for (const args of [['--help'], ['vni', '--help'], ['vni', 'create', '--help'], ['vni', 'list', '-h'], ['vni', 'show', '--help'], ['vni', 'delete', '--help']]) {
+  for (const args of [
+    ['--help'],
+    ['vni', '--help'],
+    ['vni', 'create', '--help'],
+    ['vni', 'list', '-h'],
+    ['vni', 'show', '--help'],
+    ['vni', 'delete', '--help'],
+  ]) {
     it(`prints help and exits 0 for ctl ${args.join(' ')}`, () => {
       const r = ctl(args);
       assert.equal(r.status, 0, r.stderr);

@@ -38,12 +38,28 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
     assert.equal(r.status, 0, `ctl ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
-  const served = () => JSON.parse(ctl('-o', 'json', 'fdb', 'show', '--vni', '42', '--mac', MAC, '--no-flood')) as FdbJson[];
-  const duplicates = () => JSON.parse(ctl('-o', 'json', 'fdb', 'dup', 'list')) as Array<{ entry: FdbJson; claims: Array<{ node: string; frozen: boolean }> }>;
-  const kernelDst = (h: LabHost) => (JSON.parse(h.exec('bridge', ['-j', 'fdb', 'show', 'dev', 'vxlan42']) || '[]') as Array<{ mac: string; dst?: string }>).find((e) => e.mac === MAC && e.dst)?.dst;
+  const served = () =>
+    JSON.parse(ctl('-o', 'json', 'fdb', 'show', '--vni', '42', '--mac', MAC, '--no-flood')) as FdbJson[];
+  const duplicates = () =>
+    JSON.parse(ctl('-o', 'json', 'fdb', 'dup', 'list')) as Array<{
+      entry: FdbJson;
+      claims: Array<{ node: string; frozen: boolean }>;
+    }>;
+  const kernelDst = (h: LabHost) =>
+    (
+      JSON.parse(h.exec('bridge', ['-j', 'fdb', 'show', 'dev', 'vxlan42']) || '[]') as Array<{
+        mac: string;
+        dst?: string;
+      }>
+    ).find((e) => e.mac === MAC && e.dst)?.dst;
   const host = (name: string) => hosts.find((h) => h.name === name)!;
-  const logged = (name: string, msg: string) => agents.get(name)!.logRecords().filter((r) => r.msg === msg);
-  const freezes = (name: string) => logged(name, 'duplicate MAC: it keeps moving between hosts; frozen, this host stops contesting it').length;
+  const logged = (name: string, msg: string) =>
+    agents
+      .get(name)!
+      .logRecords()
+      .filter((r) => r.msg === msg);
+  const freezes = (name: string) =>
+    logged(name, 'duplicate MAC: it keeps moving between hosts; frozen, this host stops contesting it').length;
 
   // Every view names `winner`: the server (ctl), the other claimant's kernel and the observer's.
   function assertAllPointAt(winner: string, frozen: boolean): void {
@@ -52,12 +68,26 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
     assert.equal(entries[0].node, winner, `ctl fdb show: ${JSON.stringify(entries[0])}`);
     assert.equal(entries[0].vtep, host(winner).ip);
     assert.equal(entries[0].frozen, frozen, `ctl fdb show says frozen=${entries[0].frozen}`);
-    for (const h of hosts.filter((x) => x.name !== winner)) assert.equal(kernelDst(h), host(winner).ip, `${h.name}'s kernel points ${MAC} at ${kernelDst(h)}`);
+    for (const h of hosts.filter((x) => x.name !== winner))
+      assert.equal(kernelDst(h), host(winner).ip, `${h.name}'s kernel points ${MAC} at ${kernelDst(h)}`);
   }
 
   function attach(h: LabHost, ip: string): void {
     namespaces.set(h.name, lab.namespace(`ep-${h.name}`));
-    ctl('endpoint', 'attach', '--node', h.name, '--vni', '42', '--netns', namespaces.get(h.name)!, '--ip', ip, '--mac', MAC);
+    ctl(
+      'endpoint',
+      'attach',
+      '--node',
+      h.name,
+      '--vni',
+      '42',
+      '--netns',
+      namespaces.get(h.name)!,
+      '--ip',
+      ip,
+      '--mac',
+      MAC,
+    );
   }
 
   before(async function () {
@@ -67,24 +97,46 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
     [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
     const serverDir = makeTempDir('server');
     dataDirs.push(serverDir);
-    await ctrl.spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', serverDir]).waitForLog((r) => r.msg === 'server ready');
-    await Promise.all(hosts.map((h) => {
-      const dir = makeTempDir(`agent-${h.name}`);
-      dataDirs.push(dir);
-      const join = hosts.filter((x) => x !== h).map((x) => `${x.ip}:7946`).join(',');
-      const agent = h.spawnBin('agent', 'node-agent', [
-        '--name', h.name, '--vtep', h.ip, '--server', serverAddr(), '--data-dir', dir, '--join', join,
-        '--dup-max-moves', '3', '--dup-window', '10m', '--dup-freeze-time', `${FREEZE_S}s`,
-      ]);
-      agents.set(h.name, agent);
-      return agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
-    }));
+    await ctrl
+      .spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', serverDir])
+      .waitForLog((r) => r.msg === 'server ready');
+    await Promise.all(
+      hosts.map((h) => {
+        const dir = makeTempDir(`agent-${h.name}`);
+        dataDirs.push(dir);
+        const join = hosts
+          .filter((x) => x !== h)
+          .map((x) => `${x.ip}:7946`)
+          .join(',');
+        const agent = h.spawnBin('agent', 'node-agent', [
+          '--name',
+          h.name,
+          '--vtep',
+          h.ip,
+          '--server',
+          serverAddr(),
+          '--data-dir',
+          dir,
+          '--join',
+          join,
+          '--dup-max-moves',
+          '3',
+          '--dup-window',
+          '10m',
+          '--dup-freeze-time',
+          `${FREEZE_S}s`,
+        ]);
+        agents.set(h.name, agent);
+        return agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
+      }),
+    );
     ctl('vni', 'create', '42');
     for (const h of hosts) await eventually(() => assert.ok(h.link('br42')), 20_000);
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed' && lab) console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
+    if (this.currentTest?.state === 'failed' && lab)
+      console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
   });
 
   after(async () => {
@@ -118,9 +170,19 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
   it('thaws after the freeze time: the thawed claim is the last and wins everywhere', async () => {
     await eventually(() => assertAllPointAt(frozenBy, true), (FREEZE_S + 15) * 1000);
     // Log lines arrive through a pipe, a moment after what they report.
-    await eventually(() => assert.equal(logged(frozenBy, 'duplicate MAC thawed: this host contests it again').length, 1), 5_000);
+    await eventually(
+      () => assert.equal(logged(frozenBy, 'duplicate MAC thawed: this host contests it again').length, 1),
+      5_000,
+    );
     const [dup] = duplicates();
-    assert.deepEqual(dup.claims.map((c) => [c.node, c.frozen]).sort(), [[frozenBy, false], [winner, true]].sort(), 'the duplicate is still there: the other claimant froze in turn');
+    assert.deepEqual(
+      dup.claims.map((c) => [c.node, c.frozen]).sort(),
+      [
+        [frozenBy, false],
+        [winner, true],
+      ].sort(),
+      'the duplicate is still there: the other claimant froze in turn',
+    );
     await eventually(() => assert.equal(freezes(winner), 1), 5_000);
   });
 
@@ -128,11 +190,21 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
     // The operator removes the copy that now wins; the other claim is alone but frozen until thawed.
     ctl('endpoint', 'detach', '--node', frozenBy, '--vni', '42', '--netns', namespaces.get(frozenBy)!);
     await eventually(() => assertAllPointAt(winner, true), 10_000);
-    assert.match(ctl('fdb', 'dup', 'clear', '--vni', '42', '--mac', MAC), new RegExp(`cleared ${MAC} in VNI 42 on ${winner}`));
+    assert.match(
+      ctl('fdb', 'dup', 'clear', '--vni', '42', '--mac', MAC),
+      new RegExp(`cleared ${MAC} in VNI 42 on ${winner}`),
+    );
     await eventually(() => assertAllPointAt(winner, false), 3_000);
     assert.deepEqual(duplicates(), []);
-    await eventually(() => assert.equal(logged(winner, 'duplicate MAC cleared by an operator: this host contests it again').length, 1), 5_000);
-    assert.equal(logged(winner, 'duplicate MAC thawed: this host contests it again').length, 0, 'the clear, not the freeze time, thawed it');
+    await eventually(
+      () => assert.equal(logged(winner, 'duplicate MAC cleared by an operator: this host contests it again').length, 1),
+      5_000,
+    );
+    assert.equal(
+      logged(winner, 'duplicate MAC thawed: this host contests it again').length,
+      0,
+      'the clear, not the freeze time, thawed it',
+    );
     const again = ctrl.ctl(['--server', serverAddr(), 'fdb', 'dup', 'clear', '--vni', '42', '--mac', MAC]);
     assert.equal(again.status, 1, 'nothing frozen any more');
     assert.match(again.stderr, /no connected agent holds/);

@@ -26,7 +26,16 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
 
   function startAgent(host: LabHost): ManagedProcess {
     const agent = host.spawnBin('agent', 'node-agent', [
-      '--name', host.name, '--vtep', host.ip, '--server', serverAddr(), '--data-dir', dataDir(host.name), '--log-level', 'debug',
+      '--name',
+      host.name,
+      '--vtep',
+      host.ip,
+      '--server',
+      serverAddr(),
+      '--data-dir',
+      dataDir(host.name),
+      '--log-level',
+      'debug',
     ]);
     agents.set(host.name, agent);
     return agent;
@@ -70,7 +79,8 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed' && lab) console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
+    if (this.currentTest?.state === 'failed' && lab)
+      console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
   });
 
   after(async () => {
@@ -86,7 +96,14 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
   it('shows every host ready for the VNI in ctl vni show', async () => {
     await eventually(() => {
       const shown = JSON.parse(ctl('-o', 'json', 'vni', 'show', '42'));
-      assert.deepEqual(shown.nodes.map((n: { node: string; devicesReady: boolean }) => [n.node, n.devicesReady]), [['h1', true], ['h2', true], ['h3', true]]);
+      assert.deepEqual(
+        shown.nodes.map((n: { node: string; devicesReady: boolean }) => [n.node, n.devicesReady]),
+        [
+          ['h1', true],
+          ['h2', true],
+          ['h3', true],
+        ],
+      );
     });
   });
 
@@ -100,14 +117,18 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
       await agent.waitForLog((r) => r.msg === 'connected to server');
       await agent.waitForLog((r) => r.msg === 'reconciled');
       assert.deepEqual(assertRealised(h1, 42), before);
-      assert.ok(!agent.logRecords().some((r) => /created|recreating|changed/.test(r.msg)), `the restarted agent wrote to the kernel:\n${agent.tail()}`);
+      assert.ok(
+        !agent.logRecords().some((r) => /created|recreating|changed/.test(r.msg)),
+        `the restarted agent wrote to the kernel:\n${agent.tail()}`,
+      );
     }
   });
 
   it('applies an MTU change in place (same ifindex)', async () => {
     const before = hosts.map((h) => assertRealised(h, 42));
     ctl('vni', 'update', '42', '--mtu', '1400');
-    for (const [i, host] of hosts.entries()) await eventually(() => assert.deepEqual(assertRealised(host, 42, 1400), before[i]));
+    for (const [i, host] of hosts.entries())
+      await eventually(() => assert.deepEqual(assertRealised(host, 42, 1400), before[i]));
     ctl('vni', 'update', '42', '--mtu', 'auto');
     for (const host of hosts) await eventually(() => assertRealised(host, 42, 1450));
   });
@@ -132,10 +153,15 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
       const h1Status = shown.nodes.find((n: { node: string }) => n.node === 'h1');
       assert.equal(h1Status.devicesReady, false);
       assert.match(h1Status.error, /vxlan77 already exists as a bridge link, not vxlan/);
-      assert.ok(shown.nodes.filter((n: { devicesReady: boolean }) => n.devicesReady).length === 2, 'h2 and h3 realise VNI 77');
+      assert.ok(
+        shown.nodes.filter((n: { devicesReady: boolean }) => n.devicesReady).length === 2,
+        'h2 and h3 realise VNI 77',
+      );
     });
     // The status reaches the server before the log line reaches us; wait for it.
-    await agents.get('h1')!.waitForLog((r) => r.level === 'error' && r.vni === 77 && /vxlan77 already exists/.test(String(r.error)));
+    await agents
+      .get('h1')!
+      .waitForLog((r) => r.level === 'error' && r.vni === 77 && /vxlan77 already exists/.test(String(r.error)));
     assert.equal(h1.link('vxlan77')?.linkinfo?.info_kind, 'bridge', 'the operator link is left alone');
   });
 
@@ -143,7 +169,8 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
     for (const vni of ['42', '43', '77', '78']) ctl('vni', 'delete', vni);
     for (const host of hosts) {
       await eventually(() => {
-        for (const name of ['vxlan42', 'br42', 'vxlan43', 'br43', 'vxlan78', 'br78']) assert.equal(host.link(name), undefined, `${host.name}: ${name} still there`);
+        for (const name of ['vxlan42', 'br42', 'vxlan43', 'br43', 'vxlan78', 'br78'])
+          assert.equal(host.link(name), undefined, `${host.name}: ${name} still there`);
       });
     }
     assert.equal(hosts[0]!.link('vxlan77')?.linkinfo?.info_kind, 'bridge', 'the operator link survives the sweep');

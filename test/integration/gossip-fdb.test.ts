@@ -29,7 +29,14 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
   function startServer(dir?: string): ManagedProcess {
     const dataDir = dir ?? makeTempDir('server');
     if (!dir) dataDirs.push(dataDir);
-    server = ctrl.spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', dataDir, '--metrics', '127.0.0.1:9751']);
+    server = ctrl.spawnBin('server', 'server', [
+      '--listen',
+      serverAddr(),
+      '--data-dir',
+      dataDir,
+      '--metrics',
+      '127.0.0.1:9751',
+    ]);
     return server;
   }
 
@@ -39,9 +46,25 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
       dir = makeTempDir(`agent-${host.name}`);
       dataDirs.push(dir);
     }
-    const join = hosts.filter((h) => h !== host).map((h) => `${h.ip}:7946`).join(',');
+    const join = hosts
+      .filter((h) => h !== host)
+      .map((h) => `${h.ip}:7946`)
+      .join(',');
     const agent = host.spawnBin('agent', 'node-agent', [
-      '--name', host.name, '--vtep', host.ip, '--server', serverAddr(), '--data-dir', dir, '--join', join, '--log-level', 'debug', '--metrics', '127.0.0.1:9746',
+      '--name',
+      host.name,
+      '--vtep',
+      host.ip,
+      '--server',
+      serverAddr(),
+      '--data-dir',
+      dir,
+      '--join',
+      join,
+      '--log-level',
+      'debug',
+      '--metrics',
+      '127.0.0.1:9746',
     ]);
     agents.set(host.name, agent);
     return agent;
@@ -49,18 +72,40 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
 
   // An HTTP GET on a daemon's metrics listener from inside its namespace: status line, then the body.
   const httpGet = (host: LabHost, port: number, path: string) =>
-    host.exec(process.execPath, ['-e', `fetch('http://127.0.0.1:${port}${path}').then(async (r) => process.stdout.write(r.status + '\\n' + (await r.text())))`]);
+    host.exec(process.execPath, [
+      '-e',
+      `fetch('http://127.0.0.1:${port}${path}').then(async (r) => process.stdout.write(r.status + '\\n' + (await r.text())))`,
+    ]);
   const scrape = (host: LabHost, port: number) => httpGet(host, port, '/metrics').replace(/^200\n/, '');
   const readiness = (host: LabHost) => {
     const [status, ...body] = httpGet(host, 9746, '/readyz').split('\n');
-    return { status: Number(status), ...(JSON.parse(body.join('\n')) as { ready: boolean; checks: Record<string, string> }) };
+    return {
+      status: Number(status),
+      ...(JSON.parse(body.join('\n')) as { ready: boolean; checks: Record<string, string> }),
+    };
   };
-  const ping = (from: string, to: string, count = 1) => lab.execIn(endpoints.get(from)!.netns, 'ping', ['-c', String(count), '-W', '1', '-i', '0.2', endpoints.get(to)!.ip.split('/')[0]]);
-  const fdbOf = (host: LabHost, dev: string) => JSON.parse(host.exec('bridge', ['-j', 'fdb', 'show', 'dev', dev]) || '[]') as Array<{ mac: string; dst?: string; flags?: string[] }>;
+  const ping = (from: string, to: string, count = 1) =>
+    lab.execIn(endpoints.get(from)!.netns, 'ping', [
+      '-c',
+      String(count),
+      '-W',
+      '1',
+      '-i',
+      '0.2',
+      endpoints.get(to)!.ip.split('/')[0],
+    ]);
+  const fdbOf = (host: LabHost, dev: string) =>
+    JSON.parse(host.exec('bridge', ['-j', 'fdb', 'show', 'dev', dev]) || '[]') as Array<{
+      mac: string;
+      dst?: string;
+      flags?: string[];
+    }>;
 
   async function attach(host: LabHost, name: string, ip: string): Promise<void> {
     const netns = lab.namespace(name);
-    const out = JSON.parse(ctl('-o', 'json', 'endpoint', 'attach', '--node', host.name, '--vni', '42', '--netns', netns, '--ip', ip));
+    const out = JSON.parse(
+      ctl('-o', 'json', 'endpoint', 'attach', '--node', host.name, '--vni', '42', '--netns', netns, '--ip', ip),
+    );
     endpoints.set(name, { netns, ip, mac: out.mac });
   }
 
@@ -71,11 +116,14 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
     await startServer().waitForLog((r) => r.msg === 'server ready');
     await Promise.all(hosts.map((h) => startAgent(h).waitForLog((r) => r.msg === 'connected to server')));
-    await Promise.all(hosts.map((h) => agents.get(h.name)!.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000)));
+    await Promise.all(
+      hosts.map((h) => agents.get(h.name)!.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000)),
+    );
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed' && lab) console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
+    if (this.currentTest?.state === 'failed' && lab)
+      console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
   });
 
   after(async () => {
@@ -85,7 +133,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
 
   it('every endpoint pings every other across hosts', async () => {
     ctl('vni', 'create', '42');
-    for (const h of hosts) await eventually(() => assert.ok(h.link("br42")), 20_000);
+    for (const h of hosts) await eventually(() => assert.ok(h.link('br42')), 20_000);
     for (const [i, h] of hosts.entries()) await attach(h, `ep${i + 1}`, `10.42.0.${i + 1}/24`);
     await eventually(() => {
       for (const h of hosts) {
@@ -103,7 +151,8 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
   });
 
   it('exposes Prometheus metrics on both daemons that agree with the kernel', async () => {
-    const value = (text: string, metric: string) => Number(new RegExp(`^${metric.replace(/[{}".]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const value = (text: string, metric: string) =>
+      Number(new RegExp(`^${metric.replace(/[{}".]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
     await eventually(() => {
       const m = scrape(hosts[0], 9746);
       // 3 remote MACs x (vxlan entry, bridge entry, neighbour) + 3 flood entries.
@@ -129,11 +178,24 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
 
   it('routes an L3 VNI through lightweight tunnels: every endpoint pings every other', async () => {
     // Port 4789 is taken by the l2 VNI: the kernel cannot share it with an external device.
-    const refused = ctrl.ctl(['--server', serverAddr(), 'vni', 'create', '51', '--mode', 'l3', '--subnet', '10.51.0.0/24', '--dstport', '4789']);
+    const refused = ctrl.ctl([
+      '--server',
+      serverAddr(),
+      'vni',
+      'create',
+      '51',
+      '--mode',
+      'l3',
+      '--subnet',
+      '10.51.0.0/24',
+      '--dstport',
+      '4789',
+    ]);
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /dstport: UDP port 4789 is used by l2 VNI 42/);
     ctl('vni', 'create', '50', '--mode', 'l3', '--subnet', '10.50.0.0/24');
-    for (const h of hosts) await eventually(() => assert.equal(h.link('vxl3-8472')?.linkinfo?.info_data?.external, true), 20_000);
+    for (const h of hosts)
+      await eventually(() => assert.equal(h.link('vxl3-8472')?.linkinfo?.info_data?.external, true), 20_000);
     const l3: Array<{ netns: string; ip: string }> = [];
     for (const [i, h] of hosts.entries()) {
       const netns = lab.namespace(`l3ep${i + 1}`);
@@ -143,7 +205,13 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     await eventually(() => {
       for (const [i, h] of hosts.entries()) {
         const routes = h.exec('ip', ['-d', 'route', 'show', 'dev', 'vxl3-8472']);
-        for (const [j] of hosts.entries()) if (i !== j) assert.match(routes, new RegExp(`10\\.50\\.0\\.${j + 1} +encap ip id 50 src [0-9.]+ dst ${hosts[j].ip.replace(/\./g, '\\.')}`), `${h.name}: ${routes}`);
+        for (const [j] of hosts.entries())
+          if (i !== j)
+            assert.match(
+              routes,
+              new RegExp(`10\\.50\\.0\\.${j + 1} +encap ip id 50 src [0-9.]+ dst ${hosts[j].ip.replace(/\./g, '\\.')}`),
+              `${h.name}: ${routes}`,
+            );
       }
     }, 20_000);
     for (const a of l3) {
@@ -158,15 +226,28 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
   it('answers ARP from the bridge: no ARP broadcast crosses the underlay after convergence', async () => {
     const h1 = hosts[0];
     // Inner ethertype ARP with a broadcast destination, inside VXLAN on the underlay.
-    const capture = h1.spawn('tcpdump', 'tcpdump', ['-l', '-n', '-i', 'eth0', 'udp port 4789 and udp[28:2] = 0x0806 and udp[16:4] = 0xffffffff']);
+    const capture = h1.spawn('tcpdump', 'tcpdump', [
+      '-l',
+      '-n',
+      '-i',
+      'eth0',
+      'udp port 4789 and udp[28:2] = 0x0806 and udp[16:4] = 0xffffffff',
+    ]);
     await capture.waitForOutput(/listening on/, 10_000);
     lab.execIn(endpoints.get('ep1')!.netns, 'ip', ['neigh', 'flush', 'all']);
     for (const to of ['ep2', 'ep3', 'ep4']) assert.equal(ping('ep1', to).status, 0);
     const neigh = lab.execIn(endpoints.get('ep1')!.netns, 'ip', ['-j', 'neigh', 'show']);
-    assert.equal(JSON.parse(neigh.stdout).filter((n: { lladdr?: string }) => n.lladdr).length, 3, 'ep1 resolved all three peers');
+    assert.equal(
+      JSON.parse(neigh.stdout).filter((n: { lladdr?: string }) => n.lladdr).length,
+      3,
+      'ep1 resolved all three peers',
+    );
     await new Promise((r) => setTimeout(r, 500));
     await capture.stop('SIGTERM');
-    const broadcasts = capture.logs().split('\n').filter((l) => /ARP|UDP/.test(l) && !/listening/.test(l));
+    const broadcasts = capture
+      .logs()
+      .split('\n')
+      .filter((l) => /ARP|UDP/.test(l) && !/listening/.test(l));
     assert.deepEqual(broadcasts, [], 'ARP requests were flooded over VXLAN');
   });
 
@@ -175,7 +256,20 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     const moving = endpoints.get('ep4')!;
     ctl('endpoint', 'detach', '--node', h4.name, '--vni', '42', '--netns', moving.netns);
     const netns = lab.namespace('ep4-moved');
-    ctl('endpoint', 'attach', '--node', h1.name, '--vni', '42', '--netns', netns, '--ip', moving.ip, '--mac', moving.mac);
+    ctl(
+      'endpoint',
+      'attach',
+      '--node',
+      h1.name,
+      '--vni',
+      '42',
+      '--netns',
+      netns,
+      '--ip',
+      moving.ip,
+      '--mac',
+      moving.mac,
+    );
     endpoints.set('ep4', { ...moving, netns });
     await eventually(() => {
       const entry = fdbOf(hosts[1], 'vxlan42').find((e) => e.mac === moving.mac && e.dst);
@@ -190,26 +284,56 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     const h1 = hosts[0];
     const ep2 = endpoints.get('ep2')!;
     h1.exec('bridge', ['fdb', 'del', ep2.mac, 'dev', 'vxlan42', 'dst', hosts[1].ip, 'self']);
-    await eventually(() => assert.ok(fdbOf(h1, 'vxlan42').some((e) => e.mac === ep2.mac && e.dst === hosts[1].ip), 'entry restored'), 10_000);
+    await eventually(
+      () =>
+        assert.ok(
+          fdbOf(h1, 'vxlan42').some((e) => e.mac === ep2.mac && e.dst === hosts[1].ip),
+          'entry restored',
+        ),
+      10_000,
+    );
     // An operator's own entry on the same device is never swept.
     h1.exec('bridge', ['fdb', 'add', '02:99:00:00:00:01', 'dev', 'vxlan42', 'master', 'static']);
     h1.exec('bridge', ['fdb', 'del', ep2.mac, 'dev', 'vxlan42', 'dst', hosts[1].ip, 'self']);
-    await eventually(() => assert.ok(fdbOf(h1, 'vxlan42').some((e) => e.mac === ep2.mac && e.dst === hosts[1].ip), 'entry restored again'), 10_000);
-    assert.ok(fdbOf(h1, 'vxlan42').some((e) => e.mac === '02:99:00:00:00:01' && !e.dst), 'operator entry kept');
+    await eventually(
+      () =>
+        assert.ok(
+          fdbOf(h1, 'vxlan42').some((e) => e.mac === ep2.mac && e.dst === hosts[1].ip),
+          'entry restored again',
+        ),
+      10_000,
+    );
+    assert.ok(
+      fdbOf(h1, 'vxlan42').some((e) => e.mac === '02:99:00:00:00:01' && !e.dst),
+      'operator entry kept',
+    );
     h1.exec('bridge', ['fdb', 'del', '02:99:00:00:00:01', 'dev', 'vxlan42', 'master']);
   });
 
   it('loses no packet of a 100/s ping while an agent restarts (SIGTERM, then kill -9)', async () => {
     const h2 = hosts[1];
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-      const pinger = lab.spawnIn(endpoints.get('ep1')!.netns, 'ping', 'ping', ['-D', '-O', '-i', '0.01', '-c', '500', '-W', '1', endpoints.get('ep2')!.ip.split('/')[0]]);
+      const pinger = lab.spawnIn(endpoints.get('ep1')!.netns, 'ping', 'ping', [
+        '-D',
+        '-O',
+        '-i',
+        '0.01',
+        '-c',
+        '500',
+        '-W',
+        '1',
+        endpoints.get('ep2')!.ip.split('/')[0],
+      ]);
       await new Promise((r) => setTimeout(r, 1000));
       await agents.get(h2.name)!.stop(signal);
       await startAgent(h2).waitForLog((r) => r.msg === 'reconciled', 20_000);
       const code = await pinger.exited;
       const summary = /(\d+) packets transmitted, (\d+) received/.exec(pinger.logs());
       assert.ok(summary, pinger.logs());
-      const missing = pinger.logs().split('\n').filter((l) => /no answer yet/.test(l));
+      const missing = pinger
+        .logs()
+        .split('\n')
+        .filter((l) => /no answer yet/.test(l));
       assert.equal(summary[1], summary[2], `${signal}: ${summary[0]}; unanswered: ${missing.join(' | ')}`);
       assert.equal(code, 0);
     }
@@ -219,45 +343,86 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     const h3 = hosts[2];
     const leftAt = Date.now();
     await agents.get(h3.name)!.stop('SIGINT');
-    await eventually(() => {
-      for (const h of [hosts[0], hosts[1]]) assert.deepEqual(fdbOf(h, 'vxlan42').filter((e) => e.dst === h3.ip), [], `${h.name} still forwards to ${h3.ip}`);
-    }, 10_000, 50);
+    await eventually(
+      () => {
+        for (const h of [hosts[0], hosts[1]])
+          assert.deepEqual(
+            fdbOf(h, 'vxlan42').filter((e) => e.dst === h3.ip),
+            [],
+            `${h.name} still forwards to ${h3.ip}`,
+          );
+      },
+      10_000,
+      50,
+    );
     const took = Date.now() - leftAt;
     assert.ok(took < 5000, `withdrawal after a leave took ${took} ms; failure detection would take longer`);
     await startAgent(h3).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
-    await eventually(() => assert.ok(fdbOf(hosts[0], 'vxlan42').some((e) => e.dst === h3.ip && e.mac !== FLOOD_MAC), 'h3 entries back on h1'), 20_000);
+    await eventually(
+      () =>
+        assert.ok(
+          fdbOf(hosts[0], 'vxlan42').some((e) => e.dst === h3.ip && e.mac !== FLOOD_MAC),
+          'h3 entries back on h1',
+        ),
+      20_000,
+    );
     assert.equal(ping('ep1', 'ep3').status, 0);
   });
 
-  it('withdraws a dead host\'s entries everywhere (kill -9 and namespace removed)', async () => {
+  it("withdraws a dead host's entries everywhere (kill -9 and namespace removed)", async () => {
     const h4 = hosts[3];
     const gone = h4.ip;
     await lab.removeHost(h4.name);
     hosts = hosts.slice(0, 3);
     await eventually(() => {
-      for (const h of hosts) assert.deepEqual(fdbOf(h, 'vxlan42').filter((e) => e.dst === gone), [], `${h.name} still forwards to ${gone}`);
+      for (const h of hosts)
+        assert.deepEqual(
+          fdbOf(h, 'vxlan42').filter((e) => e.dst === gone),
+          [],
+          `${h.name} still forwards to ${gone}`,
+        );
     }, 45_000);
   });
 
   it('heals a cut underlay link: no stale entries, every ping works', async () => {
     const [h1, , h3] = hosts;
     lab.setLink(h3.name, false);
-    await eventually(() => assert.deepEqual(fdbOf(h1, 'vxlan42').filter((e) => e.dst === h3.ip), [], 'h1 withdrew h3'), 45_000);
-    await eventually(() => {
-      const r = readiness(h3);
-      assert.equal(r.status, 503, JSON.stringify(r));
-      assert.match(r.checks.gossip, /no peer answering/);
-    }, 30_000, 1000);
+    await eventually(
+      () =>
+        assert.deepEqual(
+          fdbOf(h1, 'vxlan42').filter((e) => e.dst === h3.ip),
+          [],
+          'h1 withdrew h3',
+        ),
+      45_000,
+    );
+    await eventually(
+      () => {
+        const r = readiness(h3);
+        assert.equal(r.status, 503, JSON.stringify(r));
+        assert.match(r.checks.gossip, /no peer answering/);
+      },
+      30_000,
+      1000,
+    );
     lab.setLink(h3.name, true);
-    await eventually(() => {
-      for (const h of hosts) {
-        const remote = fdbOf(h, 'vxlan42').filter((e) => e.dst && e.mac !== FLOOD_MAC);
-        assert.ok(remote.length >= 2 && remote.length <= endpoints.size, `${h.name}: ${JSON.stringify(remote)}`);
-        for (const e of remote) assert.ok(hosts.some((x) => x.ip === e.dst), `${h.name} has a stale entry to ${e.dst}`);
-      }
-      for (const to of ['ep1', 'ep2', 'ep4']) assert.equal(ping('ep3', to).status, 0, `ep3 -> ${to}`);
-      assert.equal(readiness(h3).status, 200, 'h3 ready again');
-    }, 60_000, 1000);
+    await eventually(
+      () => {
+        for (const h of hosts) {
+          const remote = fdbOf(h, 'vxlan42').filter((e) => e.dst && e.mac !== FLOOD_MAC);
+          assert.ok(remote.length >= 2 && remote.length <= endpoints.size, `${h.name}: ${JSON.stringify(remote)}`);
+          for (const e of remote)
+            assert.ok(
+              hosts.some((x) => x.ip === e.dst),
+              `${h.name} has a stale entry to ${e.dst}`,
+            );
+        }
+        for (const to of ['ep1', 'ep2', 'ep4']) assert.equal(ping('ep3', to).status, 0, `ep3 -> ${to}`);
+        assert.equal(readiness(h3).status, 200, 'h3 ready again');
+      },
+      60_000,
+      1000,
+    );
   });
 
   it('keeps learning with the server down: a new endpoint is programmed everywhere, and the server catches up', async () => {
@@ -273,13 +438,21 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     endpoints.set('late', { netns, ip: '10.42.0.20/24', mac });
     await eventually(() => assert.equal(ping('late', 'ep1').status, 0), 20_000);
     await eventually(() => {
-      for (const h of [hosts[0], hosts[2]]) assert.equal(fdbOf(h, 'vxlan42').find((e) => e.mac === mac && e.dst)?.dst, h2.ip, `${h.name} learned the new MAC`);
+      for (const h of [hosts[0], hosts[2]])
+        assert.equal(
+          fdbOf(h, 'vxlan42').find((e) => e.mac === mac && e.dst)?.dst,
+          h2.ip,
+          `${h.name} learned the new MAC`,
+        );
     }, 20_000);
     const dir = dataDirs.find((d) => d.includes('server'))!;
     await startServer(dir).waitForLog((r) => r.msg === 'server ready');
     await eventually(() => {
       const listed = JSON.parse(ctl('-o', 'json', 'endpoint', 'list', '--vni', '42'));
-      assert.ok(listed.some((e: { mac: string; node: string }) => e.mac === mac && e.node === h2.name), 'the server learned it after restarting');
+      assert.ok(
+        listed.some((e: { mac: string; node: string }) => e.mac === mac && e.node === h2.name),
+        'the server learned it after restarting',
+      );
     }, 30_000);
   });
 });

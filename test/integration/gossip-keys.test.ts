@@ -32,18 +32,36 @@ describe('gossip key rotation through ctl keys (3 hosts, encrypted gossip)', fun
     lab = LabNetwork.create(['ctrl', 'h1', 'h2', 'h3']);
     [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
     dirs.push(makeTempDir('keys'));
-    await ctrl.spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', path.join(dirs[0], 'server')]).waitForLog((r) => r.msg === 'server ready');
+    await ctrl
+      .spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', path.join(dirs[0], 'server')])
+      .waitForLog((r) => r.msg === 'server ready');
     const join = hosts.map((h) => `${h.ip}:7946`).join(',');
-    await Promise.all(hosts.map((h) => {
-      fs.writeFileSync(keyringFile(h), JSON.stringify([oldKey]));
-      return h.spawnBin('agent', 'node-agent', [
-        '--name', h.name, '--vtep', h.ip, '--server', serverAddr(), '--data-dir', path.join(dirs[0], h.name), '--join', join, '--keyring-file', keyringFile(h),
-      ]).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
-    }));
+    await Promise.all(
+      hosts.map((h) => {
+        fs.writeFileSync(keyringFile(h), JSON.stringify([oldKey]));
+        return h
+          .spawnBin('agent', 'node-agent', [
+            '--name',
+            h.name,
+            '--vtep',
+            h.ip,
+            '--server',
+            serverAddr(),
+            '--data-dir',
+            path.join(dirs[0], h.name),
+            '--join',
+            join,
+            '--keyring-file',
+            keyringFile(h),
+          ])
+          .waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
+      }),
+    );
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed' && lab) console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
+    if (this.currentTest?.state === 'failed' && lab)
+      console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
   });
 
   after(async () => {
@@ -70,7 +88,8 @@ describe('gossip key rotation through ctl keys (3 hosts, encrypted gossip)', fun
     const list = JSON.parse(ok('-o', 'json', 'keys', 'list'));
     assert.deepEqual(list.keys, { [newKey]: 3 });
     assert.deepEqual(list.primaryKeys, { [newKey]: 3 });
-    for (const h of hosts) assert.deepEqual(JSON.parse(fs.readFileSync(keyringFile(h), 'utf8')), [newKey], `${h.name}'s keyring file`);
+    for (const h of hosts)
+      assert.deepEqual(JSON.parse(fs.readFileSync(keyringFile(h), 'utf8')), [newKey], `${h.name}'s keyring file`);
     const bad = ctl('keys', 'install', 'bm90LWEta2V5');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /key: must be the base64 of 16, 24 or 32 bytes/);
@@ -80,9 +99,15 @@ describe('gossip key rotation through ctl keys (3 hosts, encrypted gossip)', fun
     ok('vni', 'create', '42');
     await eventually(() => assert.ok(hosts.every((h) => h.link('br42'))), 20_000);
     const netns = lab.namespace('after-rotation');
-    const attached = JSON.parse(ok('-o', 'json', 'endpoint', 'attach', '--node', 'h1', '--vni', '42', '--netns', netns, '--ip', '10.42.0.1/24'));
+    const attached = JSON.parse(
+      ok('-o', 'json', 'endpoint', 'attach', '--node', 'h1', '--vni', '42', '--netns', netns, '--ip', '10.42.0.1/24'),
+    );
     await eventually(() => {
-      for (const h of hosts.slice(1)) assert.match(h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']), new RegExp(`${attached.mac} dst ${hosts[0].ip.replace(/\./g, '\\.')}`));
+      for (const h of hosts.slice(1))
+        assert.match(
+          h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']),
+          new RegExp(`${attached.mac} dst ${hosts[0].ip.replace(/\./g, '\\.')}`),
+        );
     }, 20_000);
   });
 });

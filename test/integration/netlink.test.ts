@@ -36,11 +36,29 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
     it('creates a vxlan device with every IPv4 option as `ip -d link` reads it', async () => {
       const eth0 = await ifindex('eth0');
       await rt.links.create({
-        name: 'vx4', kind: 'vxlan', mtu: 1400, up: true, alias: 'vxgossip:test',
+        name: 'vx4',
+        kind: 'vxlan',
+        mtu: 1400,
+        up: true,
+        alias: 'vxgossip:test',
         vxlan: {
-          id: 4242, group: '239.1.1.1', local: h1.ip, dev: eth0, ttl: 16, tos: 0x10, df: 'set', port: 8472,
-          srcPortRange: { min: 40000, max: 50000 }, learning: false, proxy: true, rsc: true, l2miss: true, l3miss: true,
-          udpCsum: false, ageing: 120, maxAddress: 1000,
+          id: 4242,
+          group: '239.1.1.1',
+          local: h1.ip,
+          dev: eth0,
+          ttl: 16,
+          tos: 0x10,
+          df: 'set',
+          port: 8472,
+          srcPortRange: { min: 40000, max: 50000 },
+          learning: false,
+          proxy: true,
+          rsc: true,
+          l2miss: true,
+          l3miss: true,
+          udpCsum: false,
+          ageing: 120,
+          maxAddress: 1000,
         },
       });
       const l = linkInfo('vx4');
@@ -71,7 +89,20 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
     });
 
     it('creates IPv6, external (metadata) and GBP/GPE vxlan devices', async () => {
-      await rt.links.create({ name: 'vx6', kind: 'vxlan', vxlan: { id: 66, remote: '2001:db8::20', local: '2001:db8::10', port: 4789, flowLabel: 0x12345, udp6ZeroCsumTx: true, udp6ZeroCsumRx: true, ttlInherit: true } });
+      await rt.links.create({
+        name: 'vx6',
+        kind: 'vxlan',
+        vxlan: {
+          id: 66,
+          remote: '2001:db8::20',
+          local: '2001:db8::10',
+          port: 4789,
+          flowLabel: 0x12345,
+          udp6ZeroCsumTx: true,
+          udp6ZeroCsumRx: true,
+          ttlInherit: true,
+        },
+      });
       const d6 = linkInfo('vx6').linkinfo.info_data;
       assert.equal(d6.remote6, '2001:db8::20');
       assert.equal(d6.local6, '2001:db8::10');
@@ -81,29 +112,49 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
       assert.equal((await rt.links.get('vx6'))!.vxlan?.ttlInherit, true);
       assert.equal(d6.label, '0x12345');
       assert.equal((await rt.links.get('vx6'))!.vxlan?.flowLabel, 0x12345);
-      await rt.links.create({ name: 'vxext', kind: 'vxlan', vxlan: { external: true, port: 4790, gbp: true, learning: false } });
+      await rt.links.create({
+        name: 'vxext',
+        kind: 'vxlan',
+        vxlan: { external: true, port: 4790, gbp: true, learning: false },
+      });
       const de = linkInfo('vxext').linkinfo.info_data;
       assert.equal(de.external, true);
       assert.equal(de.gbp, true);
-      await rt.links.create({ name: 'vxgpe', kind: 'vxlan', vxlan: { external: true, port: 4791, gpe: true, learning: false } });
+      await rt.links.create({
+        name: 'vxgpe',
+        kind: 'vxlan',
+        vxlan: { external: true, port: 4791, gpe: true, learning: false },
+      });
       assert.equal(linkInfo('vxgpe').linkinfo.info_data.gpe, true);
       assert.equal((await rt.links.get('vxgpe'))!.vxlan?.gpe, true);
     });
 
     it('names the object and the errno when the kernel refuses (EEXIST, ENODEV, EINVAL)', async () => {
-      await assert.rejects(rt.links.create({ name: 'vx4', kind: 'bridge' }), (e: NetlinkError) => e.code === 'EEXIST' && /create bridge link vx4: EEXIST/.test(e.message));
-      await assert.rejects(rt.links.delete({ index: 99999, name: 'ghost' }), (e: NetlinkError) => e.code === 'ENODEV' && /ghost/.test(e.message));
-      await assert.rejects(rt.links.create({ name: 'vxbad', kind: 'vxlan', mtu: 20, vxlan: { id: 1, port: 4789 } }), (e: NetlinkError) => e instanceof NetlinkError && e.code === 'EINVAL');
+      await assert.rejects(
+        rt.links.create({ name: 'vx4', kind: 'bridge' }),
+        (e: NetlinkError) => e.code === 'EEXIST' && /create bridge link vx4: EEXIST/.test(e.message),
+      );
+      await assert.rejects(
+        rt.links.delete({ index: 99999, name: 'ghost' }),
+        (e: NetlinkError) => e.code === 'ENODEV' && /ghost/.test(e.message),
+      );
+      await assert.rejects(
+        rt.links.create({ name: 'vxbad', kind: 'vxlan', mtu: 20, vxlan: { id: 1, port: 4789 } }),
+        (e: NetlinkError) => e instanceof NetlinkError && e.code === 'EINVAL',
+      );
       assert.equal(await rt.links.get('ghost'), undefined);
       // A kind this kernel has no driver for.
-      await assert.rejects(rt.links.create({ name: 'odd0', kind: 'no-such-kind' as 'bridge' }), (e: NetlinkError) => e.code === 'EOPNOTSUPP');
+      await assert.rejects(
+        rt.links.create({ name: 'odd0', kind: 'no-such-kind' as 'bridge' }),
+        (e: NetlinkError) => e.code === 'EOPNOTSUPP',
+      );
     });
 
     it('reports EPERM, naming the object, to a process without CAP_NET_ADMIN', () => {
       const script = [
         `const { Rtnetlink } = require(${JSON.stringify(require.resolve('../../node-agent/netlink'))});`,
         "process.setgid('nogroup'); process.setuid('nobody');",
-        "const rt = Rtnetlink.open();",
+        'const rt = Rtnetlink.open();',
         "rt.links.create({ name: 'nope0', kind: 'bridge' }).then(() => process.exit(3), (e) => { console.log(JSON.stringify({ code: e.code, message: e.message })); rt.close(); });",
       ].join('\n');
       const out = JSON.parse(h1.exec(process.execPath, ['-e', script]));
@@ -153,7 +204,9 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
 
     it('dumps every link with the same indexes and names as ip link', async () => {
       const ours = (await rt.links.list()).map((l) => [l.index, l.name]).sort();
-      const theirs = json(h1, ['ip', 'link', 'show']).map((l: { ifindex: number; ifname: string }) => [l.ifindex, l.ifname]).sort();
+      const theirs = json(h1, ['ip', 'link', 'show'])
+        .map((l: { ifindex: number; ifname: string }) => [l.ifindex, l.ifname])
+        .sort();
       assert.deepEqual(ours, theirs);
     });
   });
@@ -167,22 +220,40 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
       await rt.fdb.add({ ifindex: vx, mac: '00:00:00:00:00:00', dst: '198.18.0.11' }, 'append');
       await rt.fdb.add({ ifindex: vx, mac: '00:00:00:00:00:00', dst: '198.18.0.12' }, 'append');
       await rt.fdb.add({ ifindex: vx, mac: '02:00:00:00:00:aa', dst: '198.18.0.11', vni: 77, port: 4790, via: eth0 });
-      await assert.rejects(rt.fdb.add({ ifindex: vx, mac: '02:00:00:00:00:aa', dst: '198.18.0.11' }), (e: NetlinkError) => e.code === 'EEXIST');
+      await assert.rejects(
+        rt.fdb.add({ ifindex: vx, mac: '02:00:00:00:00:aa', dst: '198.18.0.11' }),
+        (e: NetlinkError) => e.code === 'EEXIST',
+      );
       await rt.fdb.add({ ifindex: vx, mac: '02:00:00:00:00:aa', dst: '198.18.0.13' }, 'replace');
       const shown = fdbShow('vx4').filter((e) => e.dst);
-      const floods = shown.filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst).sort();
+      const floods = shown
+        .filter((e) => e.mac === '00:00:00:00:00:00')
+        .map((e) => e.dst)
+        .sort();
       // The multicast group of vx4 is its default destination too.
       assert.deepEqual(floods, ['198.18.0.11', '198.18.0.12', '239.1.1.1']);
       const aa = shown.find((e) => e.mac === '02:00:00:00:00:aa')!;
       assert.equal(aa.dst, '198.18.0.13');
       const got = await rt.fdb.get({ ifindex: vx, mac: '02:00:00:00:00:aa', self: true });
       assert.equal(got?.dst, '198.18.0.13');
-      const listed = (await rt.fdb.list(vx)).filter((e) => e.dst).map((e) => `${e.mac} ${e.dst}`).sort();
+      const listed = (await rt.fdb.list(vx))
+        .filter((e) => e.dst)
+        .map((e) => `${e.mac} ${e.dst}`)
+        .sort();
       assert.deepEqual(listed, shown.map((e) => `${e.mac} ${e.dst}`).sort());
       await rt.fdb.delete({ ifindex: vx, mac: '00:00:00:00:00:00', dst: '198.18.0.11' });
-      assert.deepEqual(fdbShow('vx4').filter((e) => e.mac === '00:00:00:00:00:00' && e.dst).map((e) => e.dst).sort(), ['198.18.0.12', '239.1.1.1']);
+      assert.deepEqual(
+        fdbShow('vx4')
+          .filter((e) => e.mac === '00:00:00:00:00:00' && e.dst)
+          .map((e) => e.dst)
+          .sort(),
+        ['198.18.0.12', '239.1.1.1'],
+      );
       assert.equal(await rt.fdb.get({ ifindex: vx, mac: '02:00:00:00:00:bb', self: true }), undefined);
-      await assert.rejects(rt.fdb.delete({ ifindex: vx, mac: '02:00:00:00:00:bb' }), (e: NetlinkError) => e.code === 'ENOENT');
+      await assert.rejects(
+        rt.fdb.delete({ ifindex: vx, mac: '02:00:00:00:00:bb' }),
+        (e: NetlinkError) => e.code === 'ENOENT',
+      );
     });
 
     it('adds master entries on the bridge as extern_learn and sticky', async () => {
@@ -203,7 +274,11 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
       // vx4 has maxaddress 1000; a fresh device has no limit.
       await rt.links.create({ name: 'vxbulk', kind: 'vxlan', vxlan: { id: 5000, port: 4789, learning: false } });
       const vx = await ifindex('vxbulk');
-      const entries = Array.from({ length: 5000 }, (_, i) => ({ ifindex: vx, mac: `02:01:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, dst: `198.18.1.${1 + (i % 200)}` }));
+      const entries = Array.from({ length: 5000 }, (_, i) => ({
+        ifindex: vx,
+        mac: `02:01:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`,
+        dst: `198.18.1.${1 + (i % 200)}`,
+      }));
       entries[10] = { ...entries[10], mac: 'not-a-mac' };
       entries[20] = { ...entries[20], mac: entries[21].mac };
       const errors = await rt.fdb.addMany(entries);
@@ -222,16 +297,25 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
     it('adds, replaces, dumps and deletes IPv4 and IPv6 neighbours, tagged with our protocol', async () => {
       const br = await ifindex('br9');
       await rt.neighbours.add({ ifindex: br, ip: '10.9.0.2', mac: '02:00:00:00:00:02', protocol: RTPROT_VXGOSSIP });
-      await rt.neighbours.add({ ifindex: br, ip: '10.9.0.2', mac: '02:00:00:00:00:03', protocol: RTPROT_VXGOSSIP }, 'replace');
+      await rt.neighbours.add(
+        { ifindex: br, ip: '10.9.0.2', mac: '02:00:00:00:00:03', protocol: RTPROT_VXGOSSIP },
+        'replace',
+      );
       await rt.neighbours.add({ ifindex: br, ip: '2001:db8:9::2', mac: '02:00:00:00:00:04', state: 'noarp' });
       const v4 = json(h1, ['ip', 'neigh', 'show', 'dev', 'br9']).find((n: any) => n.dst === '10.9.0.2');
       assert.equal(v4.lladdr, '02:00:00:00:00:03');
       assert.ok(v4.state.includes('PERMANENT'));
       assert.equal(v4.protocol, String(RTPROT_VXGOSSIP));
       const v6 = json(h1, ['ip', '-6', 'neigh', 'show', 'nud', 'all', 'dev', 'br9']);
-      assert.ok(v6.some((n: any) => n.dst === '2001:db8:9::2' && n.lladdr === '02:00:00:00:00:04'), JSON.stringify(v6));
+      assert.ok(
+        v6.some((n: any) => n.dst === '2001:db8:9::2' && n.lladdr === '02:00:00:00:00:04'),
+        JSON.stringify(v6),
+      );
       const ours = (await rt.neighbours.list(4, br)).filter((n) => n.protocol === RTPROT_VXGOSSIP);
-      assert.deepEqual(ours.map((n) => [n.ip, n.mac, n.protocol]), [['10.9.0.2', '02:00:00:00:00:03', RTPROT_VXGOSSIP]]);
+      assert.deepEqual(
+        ours.map((n) => [n.ip, n.mac, n.protocol]),
+        [['10.9.0.2', '02:00:00:00:00:03', RTPROT_VXGOSSIP]],
+      );
       assert.equal((await rt.neighbours.list(6, br)).filter((n) => n.ip === '2001:db8:9::2').length, 1);
       await rt.neighbours.delete({ ifindex: br, ip: '10.9.0.2' });
       assert.equal(json(h1, ['ip', 'neigh', 'show', 'dev', 'br9']).filter((n: any) => n.dst === '10.9.0.2').length, 0);
@@ -240,28 +324,46 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
     it('adds lightweight-tunnel routes over an external vxlan device as `ip route` shows them', async () => {
       const vxext = await ifindex('vxext');
       await rt.links.change({ index: vxext, name: 'vxext', kind: 'vxlan' }, { up: true });
-      await rt.routes.add({ dst: '172.16.30.0/24', oif: vxext, protocol: RTPROT_VXGOSSIP, encap: { id: 42n, dst: '198.18.0.11', ttl: 64 } });
+      await rt.routes.add({
+        dst: '172.16.30.0/24',
+        oif: vxext,
+        protocol: RTPROT_VXGOSSIP,
+        encap: { id: 42n, dst: '198.18.0.11', ttl: 64 },
+      });
       // iproute2's JSON repeats "dst" (prefix, then tunnel endpoint); JSON.parse keeps the last.
       const text = h1.exec('ip', ['-d', 'route', 'show', 'dev', 'vxext']);
       assert.match(text, /172\.16\.30\.0\/24 +encap ip id 42 src 0\.0\.0\.0 dst 198\.18\.0\.11 ttl 64/);
-      const shown = json(h1, ['ip', '-d', 'route', 'show', 'dev', 'vxext']).find((r: any) => r.encap === 'ip' && r.id === 42);
+      const shown = json(h1, ['ip', '-d', 'route', 'show', 'dev', 'vxext']).find(
+        (r: any) => r.encap === 'ip' && r.id === 42,
+      );
       assert.ok(shown, 'route present');
       assert.equal(shown.protocol, String(RTPROT_VXGOSSIP));
-      await rt.routes.add({ dst: '172.16.30.0/24', oif: vxext, protocol: RTPROT_VXGOSSIP, encap: { id: 43n, dst: '198.18.0.12' } }, 'replace');
+      await rt.routes.add(
+        { dst: '172.16.30.0/24', oif: vxext, protocol: RTPROT_VXGOSSIP, encap: { id: 43n, dst: '198.18.0.12' } },
+        'replace',
+      );
       const mine = (await rt.routes.list(4)).find((r) => r.dst === '172.16.30.0/24')!;
       assert.deepEqual([mine.encap?.id, mine.encap?.dst, mine.protocol], [43n, '198.18.0.12', RTPROT_VXGOSSIP]);
       await rt.routes.add({ dst: '2001:db8:30::/64', oif: vxext, encap: { id: 44n, dst: '2001:db8::20' } });
       const v6 = (await rt.routes.list(6)).find((r) => r.dst === '2001:db8:30::/64');
       assert.equal(v6?.encap?.dst, '2001:db8::20');
       await rt.routes.delete({ dst: '172.16.30.0/24', oif: vxext });
-      await assert.rejects(rt.routes.delete({ dst: '172.16.30.0/24', oif: vxext }), (e: NetlinkError) => e.code === 'ESRCH');
+      await assert.rejects(
+        rt.routes.delete({ dst: '172.16.30.0/24', oif: vxext }),
+        (e: NetlinkError) => e.code === 'ESRCH',
+      );
     });
   });
 
   describe('notifications', () => {
     it('delivers typed link, FDB and route events', async () => {
       const events: NetlinkEvent[] = [];
-      const watcher = new NetlinkNotifications(['link', 'neigh', 'route'], (e) => events.push(e), (e) => assert.fail(e), { netns: `/run/netns/${h1.netns}` });
+      const watcher = new NetlinkNotifications(
+        ['link', 'neigh', 'route'],
+        (e) => events.push(e),
+        (e) => assert.fail(e),
+        { netns: `/run/netns/${h1.netns}` },
+      );
       try {
         await rt.links.create({ name: 'brn', kind: 'bridge' });
         const vx = await ifindex('vx4');
@@ -270,9 +372,25 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
         const vxext = await ifindex('vxext');
         await rt.routes.add({ dst: '172.16.31.0/24', oif: vxext, encap: { id: 7n, dst: '198.18.0.15' } });
         await eventually(() => {
-          assert.ok(events.some((e) => e.kind === 'route' && e.action === 'new' && e.route.dst === '172.16.31.0/24' && e.route.encap?.id === 7n));
+          assert.ok(
+            events.some(
+              (e) =>
+                e.kind === 'route' &&
+                e.action === 'new' &&
+                e.route.dst === '172.16.31.0/24' &&
+                e.route.encap?.id === 7n,
+            ),
+          );
           assert.ok(events.some((e) => e.kind === 'link' && e.action === 'new' && e.link.name === 'brn'));
-          assert.ok(events.some((e) => e.kind === 'fdb' && e.action === 'new' && e.entry.mac === '02:00:00:00:0e:01' && e.entry.dst === '198.18.0.14'));
+          assert.ok(
+            events.some(
+              (e) =>
+                e.kind === 'fdb' &&
+                e.action === 'new' &&
+                e.entry.mac === '02:00:00:00:0e:01' &&
+                e.entry.dst === '198.18.0.14',
+            ),
+          );
           assert.ok(events.some((e) => e.kind === 'fdb' && e.action === 'del' && e.entry.mac === '02:00:00:00:0e:01'));
         }, 5000);
       } finally {
@@ -282,15 +400,31 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
 
     it('turns a receive-buffer overflow into a resync event, never a crash', async () => {
       const events: NetlinkEvent[] = [];
-      const watcher = new NetlinkNotifications(['neigh'], (e) => events.push(e), () => undefined, { netns: `/run/netns/${h1.netns}`, receiveBuffer: 4096 });
+      const watcher = new NetlinkNotifications(
+        ['neigh'],
+        (e) => events.push(e),
+        () => undefined,
+        { netns: `/run/netns/${h1.netns}`, receiveBuffer: 4096 },
+      );
       const floodSocket = new NetlinkSocket({ netns: `/run/netns/${h1.netns}` });
       try {
         // One bulk add produces notifications faster than a tiny buffer can hold them.
         const flood = new FdbOps(floodSocket);
         const vx = await ifindex('vxbulk');
-        const entries = Array.from({ length: 3000 }, (_, i) => ({ ifindex: vx, mac: `02:02:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, dst: '198.18.2.1' }));
+        const entries = Array.from({ length: 3000 }, (_, i) => ({
+          ifindex: vx,
+          mac: `02:02:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`,
+          dst: '198.18.2.1',
+        }));
         assert.equal((await flood.addMany(entries)).filter((e) => e).length, 0);
-        await eventually(() => assert.ok(events.some((e) => e.kind === 'resync'), 'a resync event'), 5000);
+        await eventually(
+          () =>
+            assert.ok(
+              events.some((e) => e.kind === 'resync'),
+              'a resync event',
+            ),
+          5000,
+        );
         await flood.deleteMany(entries);
       } finally {
         floodSocket.close();

@@ -26,7 +26,19 @@ describe('API contract through Python stubs generated from proto/', function () 
     }
     stubs = makeTempDir('pystubs');
     const protos = fs.readdirSync(path.join(repoRoot, 'proto', 'vxgossip', 'v1')).map((f) => `vxgossip/v1/${f}`);
-    execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', path.join(repoRoot, 'proto'), `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, ...protos], { stdio: 'pipe' });
+    execFileSync(
+      PYTHON,
+      [
+        '-m',
+        'grpc_tools.protoc',
+        '-I',
+        path.join(repoRoot, 'proto'),
+        `--python_out=${stubs}`,
+        `--grpc_python_out=${stubs}`,
+        ...protos,
+      ],
+      { stdio: 'pipe' },
+    );
     server = await startServer();
   });
 
@@ -36,7 +48,10 @@ describe('API contract through Python stubs generated from proto/', function () 
   });
 
   it('meets every expectation of the contract client', () => {
-    const r = spawnSync(PYTHON, [path.join(repoRoot, 'test', 'python', 'contract_client.py'), stubs, server.address], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(PYTHON, [path.join(repoRoot, 'test', 'python', 'contract_client.py'), stubs, server.address], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /contract ok/);
   });

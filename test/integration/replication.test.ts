@@ -19,7 +19,10 @@ describe('record replication to the server (agent stream, real process)', functi
   let server: ServerHandle;
 
   const endpoint = (owner: string, vtep: string, mac: string, counter: number): Record => ({
-    owner, version: { incarnation: 1, counter }, tombstone: false, originTimeMs: Date.now(),
+    owner,
+    version: { incarnation: 1, counter },
+    tombstone: false,
+    originTimeMs: Date.now(),
     endpoint: { vni: 42, mac, ips: ['10.42.0.9/24'], node: owner, vtep, mobilitySeq: 0, origin: 'ENDPOINT_ORIGIN_API' },
   });
 
@@ -51,30 +54,62 @@ describe('record replication to the server (agent stream, real process)', functi
     const version = await replicate('h1', '198.18.0.11', [endpoint('h1', '198.18.0.11', '02:00:00:00:00:01', 1)]);
     assert.equal(Number(version?.counter), 1);
     const { endpoints } = await listed();
-    assert.deepEqual(endpoints.map((e) => [e.mac, e.node, e.vtep]), [['02:00:00:00:00:01', 'h1', '198.18.0.11']]);
+    assert.deepEqual(
+      endpoints.map((e) => [e.mac, e.node, e.vtep]),
+      [['02:00:00:00:00:01', 'h1', '198.18.0.11']],
+    );
   });
 
   it('refuses (and does not acknowledge) records for another node or with another VTEP', async () => {
-    assert.equal(await replicate('h2', '198.18.0.12', [endpoint('h1', '198.18.0.11', '02:00:00:00:00:66', 9)]), undefined);
-    assert.equal(await replicate('h2', '198.18.0.12', [endpoint('h2', '198.18.0.99', '02:00:00:00:00:67', 1)]), undefined);
+    assert.equal(
+      await replicate('h2', '198.18.0.12', [endpoint('h1', '198.18.0.11', '02:00:00:00:00:66', 9)]),
+      undefined,
+    );
+    assert.equal(
+      await replicate('h2', '198.18.0.12', [endpoint('h2', '198.18.0.99', '02:00:00:00:00:67', 1)]),
+      undefined,
+    );
     const { endpoints } = await listed();
-    assert.deepEqual(endpoints.map((e) => e.mac), ['02:00:00:00:00:01'], 'nothing spoofed got in');
-    await eventually(() => assert.match(server.proc.logs(), /agent records refused.*another node|agent records refused.*VTEP/));
+    assert.deepEqual(
+      endpoints.map((e) => e.mac),
+      ['02:00:00:00:00:01'],
+      'nothing spoofed got in',
+    );
+    await eventually(() =>
+      assert.match(server.proc.logs(), /agent records refused.*another node|agent records refused.*VTEP/),
+    );
   });
 
   it('keeps what it acknowledged across a kill -9', async () => {
     await server.proc.stop('SIGKILL');
     server = await startServer(server.dataDir);
     const { endpoints } = await listed();
-    assert.deepEqual(endpoints.map((e) => e.mac), ['02:00:00:00:00:01']);
+    assert.deepEqual(
+      endpoints.map((e) => e.mac),
+      ['02:00:00:00:00:01'],
+    );
   });
 
   it('answers NOT_FOUND for a MAC nobody announces, INVALID_ARGUMENT for a bad one', async () => {
     const c: EndpointServiceClient = new (v1().EndpointService)(server.address, grpc.credentials.createInsecure());
     try {
-      assert.equal((await expectRpcError((o, cb) => c.lookupFdb({ vni: 42, mac: '02:00:00:00:00:99' }, o, cb))).code, grpc.status.NOT_FOUND);
-      assert.equal((await expectRpcError((o, cb) => c.lookupFdb({ vni: 42, mac: 'nonsense' }, o, cb))).code, grpc.status.INVALID_ARGUMENT);
-      assert.equal((await expectRpcError((o, cb) => c.attachEndpoint({ node: 'h9', vni: 42, netns: 'x', ip: '10.0.0.1/24' }, o, cb))).code, grpc.status.NOT_FOUND, 'unknown VNI');
+      assert.equal(
+        (await expectRpcError((o, cb) => c.lookupFdb({ vni: 42, mac: '02:00:00:00:00:99' }, o, cb))).code,
+        grpc.status.NOT_FOUND,
+      );
+      assert.equal(
+        (await expectRpcError((o, cb) => c.lookupFdb({ vni: 42, mac: 'nonsense' }, o, cb))).code,
+        grpc.status.INVALID_ARGUMENT,
+      );
+      assert.equal(
+        (
+          await expectRpcError((o, cb) =>
+            c.attachEndpoint({ node: 'h9', vni: 42, netns: 'x', ip: '10.0.0.1/24' }, o, cb),
+          )
+        ).code,
+        grpc.status.NOT_FOUND,
+        'unknown VNI',
+      );
     } finally {
       c.close();
     }

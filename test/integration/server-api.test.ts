@@ -36,7 +36,10 @@ describe('server gRPC API (real process on loopback)', function () {
     const got = await unaryCall<any>((o, cb) => client.getVni({ id: 42 }, o, cb), 5000);
     assert.equal(got.vni.name, 'vni-42');
     const list = await unaryCall<ListVnisResponse__Output>((o, cb) => client.listVnis({}, o, cb), 5000);
-    assert.deepEqual(list.vnis.map((v) => v.id), [42]);
+    assert.deepEqual(
+      list.vnis.map((v) => v.id),
+      [42],
+    );
     await unaryCall((o, cb) => client.deleteVni({ id: 42 }, o, cb), 5000);
     const gone = await expectRpcError((o, cb) => client.getVni({ id: 42 }, o, cb));
     assert.equal(gone.code, grpc.status.NOT_FOUND);
@@ -48,15 +51,27 @@ describe('server gRPC API (real process on loopback)', function () {
     ['dstport above 65535', { id: 100, dstport: 70000 }, 'dstport'],
     ['MTU below the sane range', { id: 100, mtu: 100 }, 'mtu'],
     ['MTU above the sane range', { id: 100, mtu: 10000 }, 'mtu'],
-    ['a unicast address as the multicast group', { id: 100, flooding: { multicastGroup: '10.1.2.3' } }, 'flooding.multicast_group'],
-    ['a group that is not an address', { id: 100, flooding: { multicastGroup: 'not-an-ip' } }, 'flooding.multicast_group'],
+    [
+      'a unicast address as the multicast group',
+      { id: 100, flooding: { multicastGroup: '10.1.2.3' } },
+      'flooding.multicast_group',
+    ],
+    [
+      'a group that is not an address',
+      { id: 100, flooding: { multicastGroup: 'not-an-ip' } },
+      'flooding.multicast_group',
+    ],
     ['an upper-case name', { id: 100, name: 'Blue' }, 'name'],
     ['a name ending in a dash', { id: 100, name: 'blue-' }, 'name'],
     ['a name of 64 characters', { id: 100, name: 'a'.repeat(64) }, 'name'],
     ['a subnet without prefix length', { id: 100, subnet: '10.42.0.0' }, 'subnet'],
     ['a subnet with prefix length 33', { id: 100, subnet: '10.42.0.0/33' }, 'subnet'],
     ['an l3 VNI without subnet', { id: 100, mode: 'MODE_L3' }, 'subnet'],
-    ['an l3 VNI with a multicast group', { id: 100, mode: 'MODE_L3', subnet: '10.1.0.0/16', flooding: { multicastGroup: '239.1.1.1' } }, 'flooding.multicast_group'],
+    [
+      'an l3 VNI with a multicast group',
+      { id: 100, mode: 'MODE_L3', subnet: '10.1.0.0/16', flooding: { multicastGroup: '239.1.1.1' } },
+      'flooding.multicast_group',
+    ],
   ];
   for (const [what, vni, field] of invalid) {
     it(`rejects ${what} with INVALID_ARGUMENT naming ${field}`, async () => {
@@ -91,21 +106,43 @@ describe('server gRPC API (real process on loopback)', function () {
   it('answers NOT_FOUND for unknown VNIs on get, update and delete', async () => {
     assert.equal((await expectRpcError((o, cb) => client.getVni({ id: 9999 }, o, cb))).code, grpc.status.NOT_FOUND);
     assert.equal((await expectRpcError((o, cb) => client.deleteVni({ id: 9999 }, o, cb))).code, grpc.status.NOT_FOUND);
-    assert.equal((await expectRpcError((o, cb) => client.updateVni({ vni: { id: 9999, mtu: 1400 }, updatePaths: ['mtu'] }, o, cb))).code, grpc.status.NOT_FOUND);
+    assert.equal(
+      (await expectRpcError((o, cb) => client.updateVni({ vni: { id: 9999, mtu: 1400 }, updatePaths: ['mtu'] }, o, cb)))
+        .code,
+      grpc.status.NOT_FOUND,
+    );
   });
 
   it('updates MTU and flooding in place, refuses fixed fields and stale revisions', async () => {
     const created = await create({ id: 700 });
-    const updated = await unaryCall<Vni__Output>((o, cb) => client.updateVni({
-      vni: { id: 700, mtu: 1400, flooding: { multicastGroup: '239.1.1.7' } }, updatePaths: ['mtu', 'flooding'], expectedRevision: created.revision,
-    }, o, cb), 5000);
+    const updated = await unaryCall<Vni__Output>(
+      (o, cb) =>
+        client.updateVni(
+          {
+            vni: { id: 700, mtu: 1400, flooding: { multicastGroup: '239.1.1.7' } },
+            updatePaths: ['mtu', 'flooding'],
+            expectedRevision: created.revision,
+          },
+          o,
+          cb,
+        ),
+      5000,
+    );
     assert.equal(updated.mtu, 1400);
     assert.equal(updated.flooding?.multicastGroup, '239.1.1.7');
     assert.ok(Number(updated.revision) > Number(created.revision));
-    const fixed = await expectRpcError((o, cb) => client.updateVni({ vni: { id: 700, dstport: 8472 }, updatePaths: ['dstport'] }, o, cb));
+    const fixed = await expectRpcError((o, cb) =>
+      client.updateVni({ vni: { id: 700, dstport: 8472 }, updatePaths: ['dstport'] }, o, cb),
+    );
     assert.equal(fixed.code, grpc.status.INVALID_ARGUMENT);
     assert.match(fixed.details, /^update_paths:/);
-    const stale = await expectRpcError((o, cb) => client.updateVni({ vni: { id: 700, mtu: 1300 }, updatePaths: ['mtu'], expectedRevision: created.revision }, o, cb));
+    const stale = await expectRpcError((o, cb) =>
+      client.updateVni(
+        { vni: { id: 700, mtu: 1300 }, updatePaths: ['mtu'], expectedRevision: created.revision },
+        o,
+        cb,
+      ),
+    );
     assert.equal(stale.code, grpc.status.FAILED_PRECONDITION);
   });
 
@@ -114,12 +151,18 @@ describe('server gRPC API (real process on loopback)', function () {
     const ids: number[] = [];
     let pageToken = '';
     do {
-      const page = await unaryCall<ListVnisResponse__Output>((o, cb) => client.listVnis({ pageSize: 2, pageToken }, o, cb), 5000);
+      const page = await unaryCall<ListVnisResponse__Output>(
+        (o, cb) => client.listVnis({ pageSize: 2, pageToken }, o, cb),
+        5000,
+      );
       assert.ok(page.vnis.length <= 2);
       ids.push(...page.vnis.map((v) => v.id));
       pageToken = page.nextPageToken;
     } while (pageToken);
-    assert.deepEqual(ids.filter((id) => id >= 800 && id < 900), [800, 801, 802, 803, 804]);
+    assert.deepEqual(
+      ids.filter((id) => id >= 800 && id < 900),
+      [800, 801, 802, 803, 804],
+    );
     const bad = await expectRpcError((o, cb) => client.listVnis({ pageToken: 'garbage' }, o, cb));
     assert.equal(bad.code, grpc.status.INVALID_ARGUMENT);
   });
@@ -149,7 +192,8 @@ describe('server gRPC API (real process on loopback)', function () {
     stream.end();
     reflection.close();
     const names = reply.listServicesResponse.service.map((s: { name: string }) => s.name);
-    for (const name of ['vxgossip.v1.VniService', 'vxgossip.v1.AgentService', 'vxgossip.v1.NodeService']) assert.ok(names.includes(name), names.join(','));
+    for (const name of ['vxgossip.v1.VniService', 'vxgossip.v1.AgentService', 'vxgossip.v1.NodeService'])
+      assert.ok(names.includes(name), names.join(','));
   });
 });
 
@@ -179,7 +223,13 @@ describe('server durability', function () {
     const first = await startServer();
     try {
       const { ManagedProcess } = await import('../../lab/managed-process');
-      const second = new ManagedProcess('server2', process.execPath, [path.join(repoRoot, 'bin', 'server'), '--listen', '127.0.0.1:0', '--data-dir', first.dataDir]);
+      const second = new ManagedProcess('server2', process.execPath, [
+        path.join(repoRoot, 'bin', 'server'),
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        first.dataDir,
+      ]);
       assert.equal(await second.exited, 1);
       assert.match(second.logs(), /cannot open the database in .*another server/);
     } finally {

@@ -15,15 +15,27 @@ describe('gRPC over mutual TLS', function () {
   let server: ServerHandle | undefined;
 
   const ctl = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), '--server', server!.address, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), '--server', server!.address, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
 
   before(async function () {
     requirePrograms(this, { openssl: 'openssl' });
     dir = makeTempDir('tls');
     other = makeTempDir('tls-other');
-    execFileSync('bash', [path.join(repoRoot, 'scripts', 'dev-ca.sh'), dir, '127.0.0.1,localhost', 'ctl'], { stdio: 'ignore' });
+    execFileSync('bash', [path.join(repoRoot, 'scripts', 'dev-ca.sh'), dir, '127.0.0.1,localhost', 'ctl'], {
+      stdio: 'ignore',
+    });
     execFileSync('bash', [path.join(repoRoot, 'scripts', 'dev-ca.sh'), other, '127.0.0.1', 'ctl'], { stdio: 'ignore' });
-    server = await startServer(makeTempDir('server'), '127.0.0.1:0', ['--tls-cert', `${dir}/server.crt`, '--tls-key', `${dir}/server.key`, '--tls-client-ca', `${dir}/ca.crt`]);
+    server = await startServer(makeTempDir('server'), '127.0.0.1:0', [
+      '--tls-cert',
+      `${dir}/server.crt`,
+      '--tls-key',
+      `${dir}/server.key`,
+      '--tls-client-ca',
+      `${dir}/ca.crt`,
+    ]);
   });
 
   after(async () => {
@@ -32,14 +44,28 @@ describe('gRPC over mutual TLS', function () {
   });
 
   it('serves a client presenting a certificate from the CA (flags, or the environment)', () => {
-    const r = ctl(['--tls-ca', `${dir}/ca.crt`, '--tls-cert', `${dir}/ctl.crt`, '--tls-key', `${dir}/ctl.key`, 'vni', 'create', '42']);
+    const r = ctl([
+      '--tls-ca',
+      `${dir}/ca.crt`,
+      '--tls-cert',
+      `${dir}/ctl.crt`,
+      '--tls-key',
+      `${dir}/ctl.key`,
+      'vni',
+      'create',
+      '42',
+    ]);
     assert.equal(r.status, 0, r.stderr);
-    const e = ctl(['vni', 'list'], { VXGOSSIP_TLS_CA: `${dir}/ca.crt`, VXGOSSIP_TLS_CERT: `${dir}/ctl.crt`, VXGOSSIP_TLS_KEY: `${dir}/ctl.key` });
+    const e = ctl(['vni', 'list'], {
+      VXGOSSIP_TLS_CA: `${dir}/ca.crt`,
+      VXGOSSIP_TLS_CERT: `${dir}/ctl.crt`,
+      VXGOSSIP_TLS_KEY: `${dir}/ctl.key`,
+    });
     assert.equal(e.status, 0, e.stderr);
     assert.match(e.stdout, /42\s+vni-42/);
   });
 
-  it('refuses a client without a certificate, one with another CA\'s, and a plaintext one', () => {
+  it("refuses a client without a certificate, one with another CA's, and a plaintext one", () => {
     for (const args of [
       ['--tls-ca', `${dir}/ca.crt`],
       ['--tls-ca', `${dir}/ca.crt`, '--tls-cert', `${other}/ctl.crt`, '--tls-key', `${other}/ctl.key`],

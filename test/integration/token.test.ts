@@ -19,7 +19,10 @@ describe('bearer token on the API', function () {
   const token = 'tok-' + 'x'.repeat(28);
 
   const ctl = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), '--server', server.address, ...args], { encoding: 'utf8', env: { ...process.env, VXGOSSIP_TOKEN: '', ...env } });
+    spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), '--server', server.address, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, VXGOSSIP_TOKEN: '', ...env },
+    });
 
   before(async () => {
     dir = makeTempDir('token');
@@ -48,14 +51,22 @@ describe('bearer token on the API', function () {
     const first = await new Promise<ServerMessage__Output>((resolve, reject) => {
       stream.once('data', resolve);
       stream.once('error', reject);
-      stream.write({ hello: { node: 'h1', vtep: '198.18.0.11', incarnation: 1, agentVersion: 'test', configRevision: 0 } });
+      stream.write({
+        hello: { node: 'h1', vtep: '198.18.0.11', incarnation: 1, agentVersion: 'test', configRevision: 0 },
+      });
     });
     assert.equal(first.msg, 'config');
     stream.cancel();
     client.close();
     const health = new grpc.Client(server.address, grpc.credentials.createInsecure());
     await new Promise<void>((resolve, reject) =>
-      health.makeUnaryRequest('/grpc.health.v1.Health/Check', (x: Buffer) => x, (b: Buffer) => b, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())),
+      health.makeUnaryRequest(
+        '/grpc.health.v1.Health/Check',
+        (x: Buffer) => x,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
     health.close();
   });

@@ -31,7 +31,10 @@ describe('FDB watch (real server process)', function () {
     call.on('error', (err: grpc.ServiceError) => (w.error = err));
     return w;
   }
-  const summary = (w: Watcher) => w.events.filter((e) => e.type !== 'EVENT_TYPE_SNAPSHOT_END').map((e) => `${e.type.replace('EVENT_TYPE_', '')} ${e.entry?.mac} ${e.entry?.node}`);
+  const summary = (w: Watcher) =>
+    w.events
+      .filter((e) => e.type !== 'EVENT_TYPE_SNAPSHOT_END')
+      .map((e) => `${e.type.replace('EVENT_TYPE_', '')} ${e.entry?.mac} ${e.entry?.node}`);
 
   before(async () => {
     server = await startServer();
@@ -73,8 +76,16 @@ describe('FDB watch (real server process)', function () {
     const macs = ['02:00:00:00:01:01', '02:00:00:00:01:02', '02:00:00:00:01:03'];
     for (const mac of macs) assert.ok(await h1.replicate([h1.endpoint(42, mac)]));
     const resumed = watch({ fromRevision: seen });
-    await eventually(() => assert.deepEqual(summary(resumed), macs.map((m) => `ADDED ${m} h1`)));
-    assert.ok(resumed.events.every((e) => Number(e.revision) > seen), 'no snapshot and nothing already seen');
+    await eventually(() =>
+      assert.deepEqual(
+        summary(resumed),
+        macs.map((m) => `ADDED ${m} h1`),
+      ),
+    );
+    assert.ok(
+      resumed.events.every((e) => Number(e.revision) > seen),
+      'no snapshot and nothing already seen',
+    );
     resumed.cancel();
 
     const future = watch({ fromRevision: seen + 1000 });
@@ -92,11 +103,19 @@ describe('FDB watch (real server process)', function () {
       assert.equal(summary(w).length, 2, 'a disconnected agent is not dead: its entries stay');
 
       h2.reportMembership([{ name: 'h3', vtep: '198.18.0.13', state: 'NODE_STATE_DEAD' }]);
-      await eventually(() => assert.deepEqual(summary(w).slice(2).sort(), ['REMOVED 02:00:00:00:03:01 h3', 'REMOVED 02:00:00:00:03:02 h3']));
+      await eventually(() =>
+        assert.deepEqual(summary(w).slice(2).sort(), ['REMOVED 02:00:00:00:03:01 h3', 'REMOVED 02:00:00:00:03:02 h3']),
+      );
       h2.reportMembership([{ name: 'h3', vtep: '198.18.0.13', state: 'NODE_STATE_ALIVE' }]);
-      await eventually(() => assert.deepEqual(summary(w).slice(4).sort(), ['ADDED 02:00:00:00:03:01 h3', 'ADDED 02:00:00:00:03:02 h3']));
+      await eventually(() =>
+        assert.deepEqual(summary(w).slice(4).sort(), ['ADDED 02:00:00:00:03:01 h3', 'ADDED 02:00:00:00:03:02 h3']),
+      );
       const revisions = w.events.slice(3).map((e) => Number(e.revision));
-      assert.equal(new Set(revisions).size, revisions.length, `each liveness change has its own revision: ${revisions}`);
+      assert.equal(
+        new Set(revisions).size,
+        revisions.length,
+        `each liveness change has its own revision: ${revisions}`,
+      );
       w.cancel();
     } finally {
       h3.close();

@@ -9,11 +9,25 @@ import type { GossipMessage, GossipMessage__Output } from '../../generated/vxgos
 const codec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip.v1.GossipMessage');
 
 const endpoint: StateRecord = {
-  owner: 'h1', version: { incarnation: 3, counter: 17 }, tombstone: false, originTimeMs: 1_795_000_000_123,
-  body: { kind: 'endpoint', vni: 16777215, mac: '02:42:0a:2a:00:02', ips: ['10.42.0.2/24', 'fd00::2/64'], vtep: '198.18.0.10', mobilitySeq: 4, origin: 'api' },
+  owner: 'h1',
+  version: { incarnation: 3, counter: 17 },
+  tombstone: false,
+  originTimeMs: 1_795_000_000_123,
+  body: {
+    kind: 'endpoint',
+    vni: 16777215,
+    mac: '02:42:0a:2a:00:02',
+    ips: ['10.42.0.2/24', 'fd00::2/64'],
+    vtep: '198.18.0.10',
+    mobilitySeq: 4,
+    origin: 'api',
+  },
 };
 const membership: StateRecord = {
-  owner: 'h2', version: { incarnation: 1, counter: 1 }, tombstone: true, originTimeMs: 5,
+  owner: 'h2',
+  version: { incarnation: 1, counter: 1 },
+  tombstone: true,
+  originTimeMs: 5,
   body: { kind: 'membership', vni: 42, vtep: 'fd00::12' },
 };
 
@@ -30,7 +44,10 @@ describe('gossip record codec', () => {
   });
 
   it('keeps a batch of 10 endpoints inside one 1400-byte memberlist packet', () => {
-    const batch = Array.from({ length: 10 }, (_, i) => ({ ...endpoint, body: { ...endpoint.body, mac: `02:42:0a:2a:00:${i.toString(16).padStart(2, '0')}` } as StateRecord['body'] }));
+    const batch = Array.from({ length: 10 }, (_, i) => ({
+      ...endpoint,
+      body: { ...endpoint.body, mac: `02:42:0a:2a:00:${i.toString(16).padStart(2, '0')}` } as StateRecord['body'],
+    }));
     assert.ok(codec.encode({ records: { records: batch.map(recordToProto) } }).length < 1400);
   });
 
@@ -49,7 +66,10 @@ describe('gossip record codec', () => {
       const proto = JSON.parse(JSON.stringify(recordToProto(endpoint)));
       mutate(proto);
       const decoded = codec.decode(codec.encode({ records: { records: [proto] } }));
-      assert.throws(() => recordFromProto(decoded.records!.records[0]!), (e: unknown) => e instanceof ValidationError && e.field === field);
+      assert.throws(
+        () => recordFromProto(decoded.records!.records[0]!),
+        (e: unknown) => e instanceof ValidationError && e.field === field,
+      );
     });
   }
 

@@ -1,6 +1,12 @@
 import { strict as assert } from 'node:assert';
 import {
-  ValidationError, checkInterfaceName, checkNodeName, checkUnicastMac, isMulticast, parseCidr, parseHostPort,
+  ValidationError,
+  checkInterfaceName,
+  checkNodeName,
+  checkUnicastMac,
+  isMulticast,
+  parseCidr,
+  parseHostPort,
 } from '../../common/validation';
 import { checkPortSharing, normaliseVni } from '../../common/vni';
 
@@ -10,7 +16,15 @@ function rejects(fn: () => unknown, field: string): void {
 
 describe('validation', () => {
   it('fills VNI defaults', () => {
-    assert.deepEqual(normaliseVni({ id: 42 }), { id: 42, name: 'vni-42', mtu: 0, dstport: 4789, mode: 'l2', multicastGroup: '', subnet: '' });
+    assert.deepEqual(normaliseVni({ id: 42 }), {
+      id: 42,
+      name: 'vni-42',
+      mtu: 0,
+      dstport: 4789,
+      mode: 'l2',
+      multicastGroup: '',
+      subnet: '',
+    });
   });
 
   it('accepts the VNI range bounds and rejects outside it', () => {
@@ -72,7 +86,10 @@ describe('validation', () => {
   it('gives l3 VNIs their own default UDP port and refuses l2/l3 port sharing', () => {
     assert.equal(normaliseVni({ id: 50, mode: 'l3', subnet: '10.50.0.0/24' }).dstport, 8472);
     const l2 = { id: 42, mode: 'l2' as const, dstport: 4789 };
-    assert.throws(() => checkPortSharing({ id: 50, mode: 'l3', dstport: 4789 }, [l2]), /dstport: UDP port 4789 is used by l2 VNI 42/);
+    assert.throws(
+      () => checkPortSharing({ id: 50, mode: 'l3', dstport: 4789 }, [l2]),
+      /dstport: UDP port 4789 is used by l2 VNI 42/,
+    );
     checkPortSharing({ id: 43, mode: 'l2', dstport: 4789 }, [l2]);
     checkPortSharing({ id: 50, mode: 'l3', dstport: 8472 }, [l2]);
   });

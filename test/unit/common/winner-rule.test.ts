@@ -2,8 +2,20 @@ import { strict as assert } from 'node:assert';
 import { EndpointRecord, decideMac } from '../../../common/fdb-state/winner-rule';
 
 export const claim = (owner: string, seq: number, frozen = false): EndpointRecord => ({
-  owner, version: { incarnation: 1, counter: 1 }, tombstone: false, originTimeMs: 0,
-  body: { kind: 'endpoint', vni: 42, mac: '02:00:00:00:00:01', ips: [], vtep: `vtep-${owner}`, mobilitySeq: seq, origin: 'learned', ...(frozen ? { frozen: true as const } : {}) },
+  owner,
+  version: { incarnation: 1, counter: 1 },
+  tombstone: false,
+  originTimeMs: 0,
+  body: {
+    kind: 'endpoint',
+    vni: 42,
+    mac: '02:00:00:00:00:01',
+    ips: [],
+    vtep: `vtep-${owner}`,
+    mobilitySeq: seq,
+    origin: 'learned',
+    ...(frozen ? { frozen: true as const } : {}),
+  },
 });
 
 const all = () => true;
@@ -21,7 +33,10 @@ describe('the winner rule', () => {
     const d = decideMac([claim('a', 1), claim('b', 9, true)], live)!;
     assert.equal(d.winner.owner, 'a');
     assert.equal(d.frozen, false);
-    assert.deepEqual(d.claims.map((c) => c.owner), ['a']);
+    assert.deepEqual(
+      d.claims.map((c) => c.owner),
+      ['a'],
+    );
     assert.equal(decideMac([claim('b', 9)], live), undefined);
   });
 

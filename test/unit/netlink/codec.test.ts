@@ -15,7 +15,17 @@ const payloadOf = (message: Buffer) => message.subarray(C.NLMSG_HDRLEN);
 describe('netlink codec', () => {
   describe('addresses', () => {
     it('round-trips IPv4 and IPv6 in canonical (RFC 5952) form', () => {
-      for (const ip of ['0.0.0.0', '198.18.0.10', '255.255.255.255', '::', '::1', '2001:db8::1', 'fe80::1:2', '2001:db8:0:1:1:1:1:1', 'ff02::1:ff00:1']) {
+      for (const ip of [
+        '0.0.0.0',
+        '198.18.0.10',
+        '255.255.255.255',
+        '::',
+        '::1',
+        '2001:db8::1',
+        'fe80::1:2',
+        '2001:db8:0:1:1:1:1:1',
+        'ff02::1:ff00:1',
+      ]) {
         assert.equal(bytesToIp(ipToBytes(ip)), ip);
       }
       assert.equal(bytesToIp(ipToBytes('2001:0db8:0000:0000:0000:0000:0000:0001')), '2001:db8::1');
@@ -25,7 +35,14 @@ describe('netlink codec', () => {
 
     it('parses MACs strictly and prints them lower-case', () => {
       assert.equal(bytesToMac(macToBytes('02:AB:cd:00:0f:ff')), '02:ab:cd:00:0f:ff');
-      for (const bad of ['02:ab:cd:00:0f', '02:ab:cd:00:0f:ff:00', '02-ab-cd-00-0f-ff', 'zz:ab:cd:00:0f:ff', '2:ab:cd:00:0f:ff', '']) {
+      for (const bad of [
+        '02:ab:cd:00:0f',
+        '02:ab:cd:00:0f:ff:00',
+        '02-ab-cd-00-0f-ff',
+        'zz:ab:cd:00:0f:ff',
+        '2:ab:cd:00:0f:ff',
+        '',
+      ]) {
         assert.throws(() => macToBytes(bad), /is not a MAC address/, bad);
       }
     });
@@ -70,16 +87,40 @@ describe('netlink codec', () => {
       w.attrString(C.NLMSGERR_ATTR_MSG, 'Unknown device type');
       const message = w.finish();
       const flags = message.readUInt16LE(6) & ~C.NLM_F_REQUEST;
-      assert.deepEqual(parseErrorReply({ type: C.NLMSG_ERROR, flags, seq: 5, portId: 0, payload: payloadOf(message) }), { errno: 22, kernelMessage: 'Unknown device type' });
+      assert.deepEqual(
+        parseErrorReply({ type: C.NLMSG_ERROR, flags, seq: 5, portId: 0, payload: payloadOf(message) }),
+        { errno: 22, kernelMessage: 'Unknown device type' },
+      );
     });
   });
 
   describe('objects', () => {
     it('round-trips every vxlan option', () => {
       const options: VxlanOptions = {
-        id: 16777215, group: '239.1.1.1', local: '198.18.0.10', dev: 3, ttl: 64, tos: 0x10, df: 'inherit', flowLabel: 0xabcde, port: 8472,
-        srcPortRange: { min: 32768, max: 60999 }, learning: false, proxy: true, rsc: true, l2miss: true, l3miss: false, udpCsum: false,
-        udp6ZeroCsumTx: true, udp6ZeroCsumRx: true, ageing: 120, maxAddress: 5000, external: false, gbp: true, gpe: false, ttlInherit: false,
+        id: 16777215,
+        group: '239.1.1.1',
+        local: '198.18.0.10',
+        dev: 3,
+        ttl: 64,
+        tos: 0x10,
+        df: 'inherit',
+        flowLabel: 0xabcde,
+        port: 8472,
+        srcPortRange: { min: 32768, max: 60999 },
+        learning: false,
+        proxy: true,
+        rsc: true,
+        l2miss: true,
+        l3miss: false,
+        udpCsum: false,
+        udp6ZeroCsumTx: true,
+        udp6ZeroCsumRx: true,
+        ageing: 120,
+        maxAddress: 5000,
+        external: false,
+        gbp: true,
+        gpe: false,
+        ttlInherit: false,
       };
       const w = new MessageWriter(0, 0);
       encodeVxlan(w, options);
@@ -90,11 +131,20 @@ describe('netlink codec', () => {
       const d6 = decodeVxlan(parseAttributes(payloadOf(v6.finish())));
       assert.equal(d6.remote, '2001:db8::2');
       assert.equal(d6.local, '2001:db8::1');
-      assert.throws(() => encodeVxlan(new MessageWriter(0, 0), { group: '239.1.1.1', remote: '198.18.0.1' }), /mutually exclusive/);
+      assert.throws(
+        () => encodeVxlan(new MessageWriter(0, 0), { group: '239.1.1.1', remote: '198.18.0.1' }),
+        /mutually exclusive/,
+      );
     });
 
     it('encodes a link creation the kernel can read back as a link', () => {
-      const msg = encodeCreateLink({ name: 'vxlan42', kind: 'vxlan', mtu: 1450, up: true, vxlan: { id: 42, port: 4789 } });
+      const msg = encodeCreateLink({
+        name: 'vxlan42',
+        kind: 'vxlan',
+        mtu: 1450,
+        up: true,
+        vxlan: { id: 42, port: 4789 },
+      });
       const link = decodeLink(payloadOf(msg));
       assert.equal(link.name, 'vxlan42');
       assert.equal(link.kind, 'vxlan');
@@ -107,16 +157,50 @@ describe('netlink codec', () => {
     });
 
     it('round-trips FDB entries with every field', () => {
-      const entry = { ifindex: 9, mac: '02:00:00:00:00:2a', dst: '198.18.0.12', vni: 42, port: 4789, via: 2, vlan: 10, self: true, externLearn: true, sticky: true, state: 'permanent' as const, protocol: C.RTPROT_VXGOSSIP };
+      const entry = {
+        ifindex: 9,
+        mac: '02:00:00:00:00:2a',
+        dst: '198.18.0.12',
+        vni: 42,
+        port: 4789,
+        via: 2,
+        vlan: 10,
+        self: true,
+        externLearn: true,
+        sticky: true,
+        state: 'permanent' as const,
+        protocol: C.RTPROT_VXGOSSIP,
+      };
       const decoded = decodeFdb(payloadOf(encodeFdb(C.RTM_NEWNEIGH, 0, entry)));
       assert.deepEqual(decoded, entry);
-      assert.deepEqual(decodeFdb(payloadOf(encodeFdb(C.RTM_NEWNEIGH, 0, { ifindex: 3, mac: '02:00:00:00:00:01' }))), { ifindex: 3, mac: '02:00:00:00:00:01', state: 'permanent', self: true });
+      assert.deepEqual(decodeFdb(payloadOf(encodeFdb(C.RTM_NEWNEIGH, 0, { ifindex: 3, mac: '02:00:00:00:00:01' }))), {
+        ifindex: 3,
+        mac: '02:00:00:00:00:01',
+        state: 'permanent',
+        self: true,
+      });
     });
 
     it('round-trips neighbours and lightweight-tunnel routes', () => {
-      const n = { ifindex: 4, ip: '10.42.0.2', mac: '02:00:00:00:00:02', state: 'permanent' as const, externLearn: false, router: false, protocol: C.RTPROT_VXGOSSIP };
+      const n = {
+        ifindex: 4,
+        ip: '10.42.0.2',
+        mac: '02:00:00:00:00:02',
+        state: 'permanent' as const,
+        externLearn: false,
+        router: false,
+        protocol: C.RTPROT_VXGOSSIP,
+      };
       assert.deepEqual(decodeNeighbour(payloadOf(encodeNeighbour(C.RTM_NEWNEIGH, 0, n))), n);
-      const r = { dst: '172.16.30.0/24', oif: 5, table: 254, protocol: C.RTPROT_VXGOSSIP, scope: 'universe' as const, onlink: false, encap: { id: 42n, dst: '198.18.0.12', src: '198.18.0.10', ttl: 64, tos: 0 } };
+      const r = {
+        dst: '172.16.30.0/24',
+        oif: 5,
+        table: 254,
+        protocol: C.RTPROT_VXGOSSIP,
+        scope: 'universe' as const,
+        onlink: false,
+        encap: { id: 42n, dst: '198.18.0.12', src: '198.18.0.10', ttl: 64, tos: 0 },
+      };
       const decoded = decodeRoute(payloadOf(encodeRoute(C.RTM_NEWROUTE, 0, r)));
       assert.deepEqual(decoded, { ...r, gateway: undefined, prefsrc: undefined, priority: undefined });
       assert.throws(() => encodeRoute(C.RTM_NEWROUTE, 0, { dst: '10.0.0.0/33' }), /not a valid prefix/);

@@ -14,11 +14,27 @@ describe('agent state in --data-dir', () => {
   it('bumps the incarnation at every start and keeps the last VNI configuration', () => {
     const first = AgentState.open(dir, 'h1');
     assert.equal(first.incarnation, 1);
-    first.saveConfig(5, [{ id: 42, name: 'vni-42', mtu: 0, dstport: 4789, mode: 'l2', multicastGroup: '', subnet: '', revision: 5, createTimeMs: 0, updateTimeMs: 0 }]);
+    first.saveConfig(5, [
+      {
+        id: 42,
+        name: 'vni-42',
+        mtu: 0,
+        dstport: 4789,
+        mode: 'l2',
+        multicastGroup: '',
+        subnet: '',
+        revision: 5,
+        createTimeMs: 0,
+        updateTimeMs: 0,
+      },
+    ]);
     const second = AgentState.open(dir, 'h1');
     assert.equal(second.incarnation, 2);
     assert.equal(second.configRevision, 5);
-    assert.deepEqual(second.vnis.map((v) => v.id), [42]);
+    assert.deepEqual(
+      second.vnis.map((v) => v.id),
+      [42],
+    );
   });
 
   it('refuses a data directory that belongs to another node', () => {

@@ -8,7 +8,9 @@ import { createLogger } from '../../../common/log';
 
 // An in-memory kernel: enough link semantics to check the reconciler's decisions and count writes.
 class FakeKernel implements LinkDriver {
-  links: KernelLink[] = [{ index: 2, name: 'eth0', kind: undefined, mtu: 1500, up: true, master: undefined, alias: undefined }];
+  links: KernelLink[] = [
+    { index: 2, name: 'eth0', kind: undefined, mtu: 1500, up: true, master: undefined, alias: undefined },
+  ];
   ports = new Map<number, BridgePortOptions>();
   writes: string[] = [];
   private nextIndex = 10;
@@ -20,7 +22,22 @@ class FakeKernel implements LinkDriver {
     return (await this.listLinks()).find((l) => l.name === name);
   }
   async createVxlan(s: VxlanSpec) {
-    this.add({ name: s.name, kind: 'vxlan', mtu: 1500, alias: s.alias, vxlan: { id: s.vni, local: s.local, group: s.group || undefined, port: s.dstport, learning: false, external: s.external, underlayIndex: s.underlayIndex }, mac: s.mac });
+    this.add({
+      name: s.name,
+      kind: 'vxlan',
+      mtu: 1500,
+      alias: s.alias,
+      vxlan: {
+        id: s.vni,
+        local: s.local,
+        group: s.group || undefined,
+        port: s.dstport,
+        learning: false,
+        external: s.external,
+        underlayIndex: s.underlayIndex,
+      },
+      mac: s.mac,
+    });
   }
   async createBridge(s: BridgeSpec) {
     this.add({ name: s.name, kind: 'bridge', mtu: 1500, alias: s.alias });
@@ -42,7 +59,15 @@ class FakeKernel implements LinkDriver {
   }
   private add(l: Partial<KernelLink> & { name: string }) {
     this.writes.push(`create ${l.name}`);
-    this.links.push({ index: this.nextIndex++, up: false, master: undefined, kind: undefined, mtu: 1500, alias: undefined, ...l } as KernelLink);
+    this.links.push({
+      index: this.nextIndex++,
+      up: false,
+      master: undefined,
+      kind: undefined,
+      mtu: 1500,
+      alias: undefined,
+      ...l,
+    } as KernelLink);
   }
   find(index: number) {
     return this.links.find((l) => l.index === index)!;
@@ -53,7 +78,17 @@ class FakeKernel implements LinkDriver {
 }
 
 const vni = (id: number, over: Partial<VniConfig> = {}): VniConfig => ({
-  id, name: `vni-${id}`, mtu: 0, dstport: 4789, mode: 'l2', multicastGroup: '', subnet: '', revision: 1, createTimeMs: 0, updateTimeMs: 0, ...over,
+  id,
+  name: `vni-${id}`,
+  mtu: 0,
+  dstport: 4789,
+  mode: 'l2',
+  multicastGroup: '',
+  subnet: '',
+  revision: 1,
+  createTimeMs: 0,
+  updateTimeMs: 0,
+  ...over,
 });
 
 describe('device reconciler (in-memory kernel)', () => {
@@ -61,7 +96,12 @@ describe('device reconciler (in-memory kernel)', () => {
   let reconciler: DeviceReconciler;
   beforeEach(() => {
     kernel = new FakeKernel();
-    reconciler = new DeviceReconciler(kernel, '198.18.0.10', async () => ({ ifindex: 2, name: 'eth0', mtu: 1500, family: 4 }), createLogger({ component: 'test', write: () => undefined }));
+    reconciler = new DeviceReconciler(
+      kernel,
+      '198.18.0.10',
+      async () => ({ ifindex: 2, name: 'eth0', mtu: 1500, family: 4 }),
+      createLogger({ component: 'test', write: () => undefined }),
+    );
   });
 
   it('creates bridge and vxlan, enslaves, brings up, sets port options', async () => {
@@ -88,16 +128,38 @@ describe('device reconciler (in-memory kernel)', () => {
     kernel.writes = [];
     await reconciler.reconcile([vni(42, { mtu: 1400 })], true);
     assert.equal(kernel.byName('vxlan42')!.index, index);
-    assert.deepEqual(kernel.writes.filter((w) => w.startsWith('create') || w.startsWith('delete')), []);
+    assert.deepEqual(
+      kernel.writes.filter((w) => w.startsWith('create') || w.startsWith('delete')),
+      [],
+    );
     await reconciler.reconcile([vni(42, { mtu: 1400, multicastGroup: '239.1.1.1' })], true);
     assert.notEqual(kernel.byName('vxlan42')!.index, index);
     assert.equal(kernel.byName('vxlan42')!.vxlan!.group, '239.1.1.1');
   });
 
   it('isolates a failing VNI and reports why', async () => {
-    kernel.links.push({ index: 5, name: 'vxlan77', kind: 'dummy', mtu: 1500, up: true, master: undefined, alias: undefined });
-    kernel.links.push({ index: 6, name: 'br79', kind: 'bridge', mtu: 1500, up: true, master: undefined, alias: 'mine' });
-    const status = await reconciler.reconcile([vni(77), vni(78), vni(79), vni(80, { mtu: 1451 }), vni(81, { mode: 'l3', subnet: '10.0.0.0/24' })], true);
+    kernel.links.push({
+      index: 5,
+      name: 'vxlan77',
+      kind: 'dummy',
+      mtu: 1500,
+      up: true,
+      master: undefined,
+      alias: undefined,
+    });
+    kernel.links.push({
+      index: 6,
+      name: 'br79',
+      kind: 'bridge',
+      mtu: 1500,
+      up: true,
+      master: undefined,
+      alias: 'mine',
+    });
+    const status = await reconciler.reconcile(
+      [vni(77), vni(78), vni(79), vni(80, { mtu: 1451 }), vni(81, { mode: 'l3', subnet: '10.0.0.0/24' })],
+      true,
+    );
     const byVni = new Map(status.map((s) => [s.vni, s]));
     assert.match(byVni.get(77)!.error!, /vxlan77 already exists as a dummy link, not vxlan/);
     assert.equal(byVni.get(78)!.devicesReady, true);
@@ -108,7 +170,10 @@ describe('device reconciler (in-memory kernel)', () => {
   });
 
   it('realises L3 VNIs on one shared external device per port, and sweeps it when none is left', async () => {
-    await reconciler.reconcile([vni(81, { mode: 'l3', subnet: '10.81.0.0/24' }), vni(82, { mode: 'l3', subnet: '10.82.0.0/24' }), vni(42)], true);
+    await reconciler.reconcile(
+      [vni(81, { mode: 'l3', subnet: '10.81.0.0/24' }), vni(82, { mode: 'l3', subnet: '10.82.0.0/24' }), vni(42)],
+      true,
+    );
     const l3 = kernel.byName('vxl3-4789')!;
     assert.equal(l3.vxlan?.external, true);
     assert.equal(l3.mac, l3RouterMac('198.18.0.10'));
@@ -123,7 +188,15 @@ describe('device reconciler (in-memory kernel)', () => {
 
   it('sweeps only owned devices, and only when the desired set is complete', async () => {
     await reconciler.reconcile([vni(42), vni(43)], true);
-    kernel.links.push({ index: 99, name: 'vxlan44', kind: 'vxlan', mtu: 1450, up: true, master: undefined, alias: undefined });
+    kernel.links.push({
+      index: 99,
+      name: 'vxlan44',
+      kind: 'vxlan',
+      mtu: 1450,
+      up: true,
+      master: undefined,
+      alias: undefined,
+    });
     await reconciler.reconcile([vni(42)], false);
     assert.ok(kernel.byName('vxlan43'), 'no sweep without a complete desired set');
     await reconciler.reconcile([vni(42)], true);

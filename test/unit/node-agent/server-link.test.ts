@@ -38,7 +38,10 @@ class FakeAgentService {
       },
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${this.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+      server.bindAsync(`127.0.0.1:${this.port}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
     this.server = server;
   }
 
@@ -53,18 +56,33 @@ class FakeAgentService {
 
   // The n-th Connect, once it has said Hello.
   async connected(n: number): Promise<Call> {
-    return eventually(() => {
-      const call = this.calls[n];
-      assert.ok(call?.received[0]?.hello, `connection ${n} said Hello`);
-      return call;
-    }, 5000, 10);
+    return eventually(
+      () => {
+        const call = this.calls[n];
+        assert.ok(call?.received[0]?.hello, `connection ${n} said Hello`);
+        return call;
+      },
+      5000,
+      10,
+    );
   }
 }
 
 // The link's first retry comes within 240 ms of losing the stream (200 ms ± 20 %).
 const PAST_FIRST_RETRY_MS = 600;
 
-const vni42: VniConfig = { id: 42, name: 'vni-42', mtu: 1400, dstport: 4789, mode: 'l2', multicastGroup: '', subnet: '', revision: 3, createTimeMs: 1, updateTimeMs: 2 };
+const vni42: VniConfig = {
+  id: 42,
+  name: 'vni-42',
+  mtu: 1400,
+  dstport: 4789,
+  mode: 'l2',
+  multicastGroup: '',
+  subnet: '',
+  revision: 3,
+  createTimeMs: 1,
+  updateTimeMs: 2,
+};
 
 describe('server link (agent side of the agent stream)', () => {
   let service: FakeAgentService;
@@ -85,7 +103,14 @@ describe('server link (agent side of the agent stream)', () => {
     answer = async (command) => ({ id: command.id, error: '' });
     link = new ServerLink(
       service.address,
-      () => ({ node: 'h1', vtep: '198.18.0.1', gossipAddress: '198.18.0.1:7946', incarnation: 4, agentVersion: 'test', configRevision }),
+      () => ({
+        node: 'h1',
+        vtep: '198.18.0.1',
+        gossipAddress: '198.18.0.1:7946',
+        incarnation: 4,
+        agentVersion: 'test',
+        configRevision,
+      }),
       {
         onConfig: (revision, vnis) => {
           configs.push([revision, vnis]);
@@ -108,12 +133,20 @@ describe('server link (agent side of the agent stream)', () => {
 
   // What a server does first on every stream: push the configuration, which also tells the agent
   // the stream is up.
-  const welcome = (call: Call, revision = 3, vnis = [vni42]) => call.stream.write({ config: { revision, vnis: vnis.map(vniToProto) } });
+  const welcome = (call: Call, revision = 3, vnis = [vni42]) =>
+    call.stream.write({ config: { revision, vnis: vnis.map(vniToProto) } });
 
   it('says Hello first, and counts as connected only once the server has answered', async () => {
     link.start();
     const call = await service.connected(0);
-    assert.deepEqual(call.received[0]!.hello, { node: 'h1', vtep: '198.18.0.1', gossipAddress: '198.18.0.1:7946', incarnation: '4', agentVersion: 'test', configRevision: '0' });
+    assert.deepEqual(call.received[0]!.hello, {
+      node: 'h1',
+      vtep: '198.18.0.1',
+      gossipAddress: '198.18.0.1:7946',
+      incarnation: '4',
+      agentVersion: 'test',
+      configRevision: '0',
+    });
     assert.equal(link.connected, false);
     welcome(call);
     await eventually(() => assert.ok(link.connected), 2000, 10);
@@ -126,7 +159,10 @@ describe('server link (agent side of the agent stream)', () => {
     welcome(call);
     welcome(call, 5, []);
     await eventually(() => assert.equal(configs.length, 2), 2000, 10);
-    assert.deepEqual(configs, [[3, [vni42]], [5, []]]);
+    assert.deepEqual(configs, [
+      [3, [vni42]],
+      [5, []],
+    ]);
   });
 
   it('carries out a command and sends its result back on the stream', async () => {
@@ -135,11 +171,15 @@ describe('server link (agent side of the agent stream)', () => {
     welcome(call);
     answer = async (command) => ({ id: command.id, error: 'no such key', code: grpc.status.NOT_FOUND });
     call.stream.write({ command: { id: 7, removeKey: { key: 'k' } } });
-    const result = await eventually(() => {
-      const found = call.received.find((m) => m.commandResult);
-      assert.ok(found, 'a command result');
-      return found.commandResult!;
-    }, 2000, 10);
+    const result = await eventually(
+      () => {
+        const found = call.received.find((m) => m.commandResult);
+        assert.ok(found, 'a command result');
+        return found.commandResult!;
+      },
+      2000,
+      10,
+    );
     assert.equal(commands.length, 1);
     assert.equal(commands[0]!.id, '7');
     assert.equal(commands[0]!.removeKey?.key, 'k');
@@ -151,11 +191,22 @@ describe('server link (agent side of the agent stream)', () => {
     const call = await service.connected(0);
     welcome(call);
     await eventually(() => assert.ok(link.connected), 2000, 10);
-    link.sendStatus({ vnis: [{ vni: 42, desired: 1, programmed: 1, error: '', devicesReady: true }], configRevision: 3 });
+    link.sendStatus({
+      vnis: [{ vni: 42, desired: 1, programmed: 1, error: '', devicesReady: true }],
+      configRevision: 3,
+    });
     link.sendMembership([{ name: 'h2', state: 'NODE_STATE_ALIVE' }]);
     link.sendRecords([]);
     link.sendRecords([{ owner: 'h1', version: { incarnation: 4, counter: 1 }, tombstone: true, originTimeMs: 0 }]);
-    await eventually(() => assert.deepEqual(call.received.map((m) => m.msg), ['hello', 'status', 'membership', 'records']), 2000, 10);
+    await eventually(
+      () =>
+        assert.deepEqual(
+          call.received.map((m) => m.msg),
+          ['hello', 'status', 'membership', 'records'],
+        ),
+      2000,
+      10,
+    );
     assert.equal(call.received[1]!.status!.vnis[0]!.vni, 42);
     assert.equal(call.received[2]!.membership!.members[0]!.name, 'h2');
     assert.equal(call.received[3]!.records!.records[0]!.owner, 'h1');
@@ -166,15 +217,29 @@ describe('server link (agent side of the agent stream)', () => {
     const first = await service.connected(0);
     welcome(first);
     await eventually(() => assert.equal(configRevision, 3), 2000, 10);
-    link.sendStatus({ vnis: [{ vni: 42, desired: 2, programmed: 1, error: '', devicesReady: true }], configRevision: 3 });
+    link.sendStatus({
+      vnis: [{ vni: 42, desired: 2, programmed: 1, error: '', devicesReady: true }],
+      configRevision: 3,
+    });
     service.stop();
     await eventually(() => assert.equal(link.connected, false), 2000, 10);
-    link.sendStatus({ vnis: [{ vni: 42, desired: 2, programmed: 2, error: '', devicesReady: true }], configRevision: 3 });
+    link.sendStatus({
+      vnis: [{ vni: 42, desired: 2, programmed: 2, error: '', devicesReady: true }],
+      configRevision: 3,
+    });
     await service.start();
     const second = await service.connected(1);
     assert.equal(second.received[0]!.hello!.configRevision, '3', 'Hello says which configuration the agent has');
     welcome(second);
-    await eventually(() => assert.deepEqual(second.received.map((m) => m.msg), ['hello', 'status']), 2000, 10);
+    await eventually(
+      () =>
+        assert.deepEqual(
+          second.received.map((m) => m.msg),
+          ['hello', 'status'],
+        ),
+      2000,
+      10,
+    );
     assert.equal(second.received[1]!.status!.vnis[0]!.programmed, 2, 'the status set while disconnected');
     assert.equal(connects, 2);
   });

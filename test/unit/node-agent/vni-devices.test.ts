@@ -3,7 +3,17 @@ import { DeviceSpecError, ownedVni, ownerAlias, vniDevices } from '../../../node
 import type { VniConfig } from '../../../common/vni';
 
 const vni = (over: Partial<VniConfig> = {}): VniConfig => ({
-  id: 42, name: 'vni-42', mtu: 0, dstport: 4789, mode: 'l2', multicastGroup: '', subnet: '', revision: 1, createTimeMs: 0, updateTimeMs: 0, ...over,
+  id: 42,
+  name: 'vni-42',
+  mtu: 0,
+  dstport: 4789,
+  mode: 'l2',
+  multicastGroup: '',
+  subnet: '',
+  revision: 1,
+  createTimeMs: 0,
+  updateTimeMs: 0,
+  ...over,
 });
 const eth0 = { ifindex: 2, name: 'eth0', mtu: 1500, family: 4 as const };
 
@@ -25,7 +35,10 @@ describe('VNI device specs', () => {
   it('keeps a configured MTU the underlay can carry and refuses one it cannot', () => {
     assert.equal(vniDevices(vni({ mtu: 1400 }), '198.18.0.10', eth0).vxlan.mtu, 1400);
     assert.equal(vniDevices(vni({ mtu: 1450 }), '198.18.0.10', eth0).vxlan.mtu, 1450);
-    assert.throws(() => vniDevices(vni({ mtu: 1451 }), '198.18.0.10', eth0), (e: unknown) => e instanceof DeviceSpecError && /at least 1501, but eth0 has 1500/.test((e as Error).message));
+    assert.throws(
+      () => vniDevices(vni({ mtu: 1451 }), '198.18.0.10', eth0),
+      (e: unknown) => e instanceof DeviceSpecError && /at least 1501, but eth0 has 1500/.test((e as Error).message),
+    );
   });
 
   it('marks ownership in the alias and reads it back', () => {

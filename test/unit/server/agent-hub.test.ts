@@ -29,16 +29,49 @@ class FakeStream {
 }
 
 const hello = (node: string, over: Partial<Hello__Output> = {}): Hello__Output => ({
-  node, vtep: `198.18.0.${node.slice(1)}`, gossipAddress: `198.18.0.${node.slice(1)}:7946`, incarnation: '1', agentVersion: 'test', configRevision: '0', ...over,
+  node,
+  vtep: `198.18.0.${node.slice(1)}`,
+  gossipAddress: `198.18.0.${node.slice(1)}:7946`,
+  incarnation: '1',
+  agentVersion: 'test',
+  configRevision: '0',
+  ...over,
 });
 
 const member = (name: string, state: Node__Output['state']): Node__Output => ({
-  name, vtep: '', state, vnis: [], gossipAddress: '', incarnation: '0', agentVersion: '', connected: false, lastSeenMs: '0', programming: [], configRevision: '0',
+  name,
+  vtep: '',
+  state,
+  vnis: [],
+  gossipAddress: '',
+  incarnation: '0',
+  agentVersion: '',
+  connected: false,
+  lastSeenMs: '0',
+  programming: [],
+  configRevision: '0',
 });
 
-const programmed = (vni: number, devicesReady = true): ProgrammingStatus__Output => ({ vni, desired: 2, programmed: 2, error: '', devicesReady });
+const programmed = (vni: number, devicesReady = true): ProgrammingStatus__Output => ({
+  vni,
+  desired: 2,
+  programmed: 2,
+  error: '',
+  devicesReady,
+});
 
-const vni = (id: number): VniConfig => ({ id, name: `vni-${id}`, mtu: 0, dstport: 4789, mode: 'l2', multicastGroup: '', subnet: '', revision: 1, createTimeMs: 0, updateTimeMs: 0 });
+const vni = (id: number): VniConfig => ({
+  id,
+  name: `vni-${id}`,
+  mtu: 0,
+  dstport: 4789,
+  mode: 'l2',
+  multicastGroup: '',
+  subnet: '',
+  revision: 1,
+  createTimeMs: 0,
+  updateTimeMs: 0,
+});
 
 async function rejection(p: Promise<unknown>): Promise<RpcError> {
   try {
@@ -63,10 +96,13 @@ describe('agent hub', () => {
 
   beforeEach(() => {
     warnings = [];
-    const log = createLogger({ component: 'test', write: (line) => {
-      const record = JSON.parse(line) as { level: string; msg: string };
-      if (record.level === 'warn') warnings.push(record.msg);
-    } });
+    const log = createLogger({
+      component: 'test',
+      write: (line) => {
+        const record = JSON.parse(line) as { level: string; msg: string };
+        if (record.level === 'warn') warnings.push(record.msg);
+      },
+    });
     hub = new AgentHub(log, 50);
     events = [];
     hub.on('node', (name) => events.push(name));
@@ -76,7 +112,10 @@ describe('agent hub', () => {
     it('sends a connecting agent the current configuration and reports it connected', () => {
       hub.setConfig(3, [vni(42)]);
       const s = connect('h1', { configRevision: '2' });
-      assert.deepEqual(s.sent.map((m) => [m.config?.revision, m.config?.vnis?.map((v) => v.id)]), [[3, [42]]]);
+      assert.deepEqual(
+        s.sent.map((m) => [m.config?.revision, m.config?.vnis?.map((v) => v.id)]),
+        [[3, [42]]],
+      );
       assert.deepEqual(hub.sessionOf('h1'), { vtep: '198.18.0.1', connected: true });
       assert.equal(hub.sessionOf('h2'), undefined);
       assert.deepEqual(events, ['h1']);
@@ -88,8 +127,14 @@ describe('agent hub', () => {
       const s2 = connect('h2');
       disconnect('h2', s2);
       hub.setConfig(7, [vni(42), vni(43)]);
-      assert.deepEqual(s1.sent.map((m) => m.config?.revision), [0, 7]);
-      assert.deepEqual(s1.sent[1]!.config!.vnis!.map((v) => v.id), [42, 43]);
+      assert.deepEqual(
+        s1.sent.map((m) => m.config?.revision),
+        [0, 7],
+      );
+      assert.deepEqual(
+        s1.sent[1]!.config!.vnis!.map((v) => v.id),
+        [42, 43],
+      );
       assert.equal(s2.sent.length, 1);
     });
 
@@ -126,7 +171,10 @@ describe('agent hub', () => {
     it('ends every stream on closeAll', () => {
       const streams = [connect('h1'), connect('h2')];
       hub.closeAll();
-      assert.deepEqual(streams.map((s) => s.ended), [true, true]);
+      assert.deepEqual(
+        streams.map((s) => s.ended),
+        [true, true],
+      );
     });
   });
 
@@ -191,7 +239,7 @@ describe('agent hub', () => {
   });
 
   describe('status and membership', () => {
-    it('keeps each agent\'s programming status per VNI and announces only changes', () => {
+    it("keeps each agent's programming status per VNI and announces only changes", () => {
       connect('h2');
       connect('h1');
       events.length = 0;
@@ -201,11 +249,23 @@ describe('agent hub', () => {
       assert.deepEqual(events, ['h2', 'h1']);
       hub.recordStatus('h1', [programmed(42)], 6);
       assert.deepEqual(events, ['h2', 'h1', 'h1'], 'a new config revision is a change');
-      assert.deepEqual(hub.statusOf(42).map((s) => s.node), ['h1', 'h2']);
-      assert.deepEqual(hub.statusOf(43).map((s) => [s.node, s.status.devicesReady]), [['h2', false]]);
+      assert.deepEqual(
+        hub.statusOf(42).map((s) => s.node),
+        ['h1', 'h2'],
+      );
+      assert.deepEqual(
+        hub.statusOf(43).map((s) => [s.node, s.status.devicesReady]),
+        [['h2', false]],
+      );
       assert.deepEqual(hub.statusOf(44), []);
       const nodes = hub.nodes();
-      assert.deepEqual(nodes.map((n) => [n.name, n.vnis, n.configRevision]), [['h1', [42], 6], ['h2', [42], 5]]);
+      assert.deepEqual(
+        nodes.map((n) => [n.name, n.vnis, n.configRevision]),
+        [
+          ['h1', [42], 6],
+          ['h2', [42], 5],
+        ],
+      );
       hub.recordStatus('h9', [programmed(42)], 1);
       assert.equal(hub.nodes().length, 2, 'a status from an unknown agent is dropped');
     });
@@ -221,7 +281,7 @@ describe('agent hub', () => {
       hub.recordMembership('h3', [member('h1', 'NODE_STATE_SUSPECT')]);
       assert.equal(hub.gossipState('h1'), 'NODE_STATE_SUSPECT', 'suspect outranks dead');
       disconnect('h3', s3);
-      assert.equal(hub.gossipState('h1'), 'NODE_STATE_DEAD', 'a disconnected agent\'s view does not count');
+      assert.equal(hub.gossipState('h1'), 'NODE_STATE_DEAD', "a disconnected agent's view does not count");
       assert.equal(hub.nodes().find((n) => n.name === 'h1')!.state, 'NODE_STATE_DEAD');
     });
 
@@ -230,7 +290,11 @@ describe('agent hub', () => {
       connect('h2');
       connect('h3');
       events.length = 0;
-      hub.recordMembership('h1', [member('h2', 'NODE_STATE_ALIVE'), member('h3', 'NODE_STATE_ALIVE'), member('x', 'NODE_STATE_ALIVE')]);
+      hub.recordMembership('h1', [
+        member('h2', 'NODE_STATE_ALIVE'),
+        member('h3', 'NODE_STATE_ALIVE'),
+        member('x', 'NODE_STATE_ALIVE'),
+      ]);
       assert.deepEqual(events, ['h2', 'h3'], 'x never connected to this server');
       hub.recordMembership('h1', [member('h2', 'NODE_STATE_ALIVE'), member('h3', 'NODE_STATE_SUSPECT')]);
       assert.deepEqual(events, ['h2', 'h3', 'h3']);
@@ -244,8 +308,22 @@ describe('agent hub', () => {
       const [h1, h2] = hub.nodes();
       assert.deepEqual([h1!.name, h2!.name], ['h1', 'h2']);
       assert.deepEqual(
-        { vtep: h1!.vtep, gossipAddress: h1!.gossipAddress, agentVersion: h1!.agentVersion, incarnation: h1!.incarnation, connected: h1!.connected, state: h1!.state },
-        { vtep: '198.18.0.1', gossipAddress: '198.18.0.1:7000', agentVersion: '1.2.3', incarnation: '4', connected: true, state: 'NODE_STATE_ALIVE' },
+        {
+          vtep: h1!.vtep,
+          gossipAddress: h1!.gossipAddress,
+          agentVersion: h1!.agentVersion,
+          incarnation: h1!.incarnation,
+          connected: h1!.connected,
+          state: h1!.state,
+        },
+        {
+          vtep: '198.18.0.1',
+          gossipAddress: '198.18.0.1:7000',
+          agentVersion: '1.2.3',
+          incarnation: '4',
+          connected: true,
+          state: 'NODE_STATE_ALIVE',
+        },
       );
     });
   });

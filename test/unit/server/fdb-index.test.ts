@@ -7,15 +7,40 @@ import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 const VTEP: Record<string, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3' };
 
-function endpoint(owner: string, mac: string, seq: number, counter: number, tombstone = false, frozen = false): StateRecord {
+function endpoint(
+  owner: string,
+  mac: string,
+  seq: number,
+  counter: number,
+  tombstone = false,
+  frozen = false,
+): StateRecord {
   return {
-    owner, version: { incarnation: 1, counter }, tombstone, originTimeMs: 0,
-    body: { kind: 'endpoint', vni: 42, mac, ips: [], vtep: VTEP[owner], mobilitySeq: seq, origin: 'api', ...(frozen ? { frozen: true as const } : {}) },
+    owner,
+    version: { incarnation: 1, counter },
+    tombstone,
+    originTimeMs: 0,
+    body: {
+      kind: 'endpoint',
+      vni: 42,
+      mac,
+      ips: [],
+      vtep: VTEP[owner],
+      mobilitySeq: seq,
+      origin: 'api',
+      ...(frozen ? { frozen: true as const } : {}),
+    },
   };
 }
 
 function membership(owner: string, counter: number, tombstone = false): StateRecord {
-  return { owner, version: { incarnation: 1, counter }, tombstone, originTimeMs: 0, body: { kind: 'membership', vni: 42, vtep: VTEP[owner] } };
+  return {
+    owner,
+    version: { incarnation: 1, counter },
+    tombstone,
+    originTimeMs: 0,
+    body: { kind: 'membership', vni: 42, vtep: VTEP[owner] },
+  };
 }
 
 describe('FDB index (server)', () => {
@@ -47,29 +72,47 @@ describe('FDB index (server)', () => {
     await replicas.merge('b', VTEP.b, [endpoint('b', '02:00:00:00:00:01', 1, 2, true)]);
     assert.deepEqual(
       changes.map((c) => [c.revision, c.before?.node, c.after?.node]),
-      [[1, undefined, 'a'], [2, 'a', 'b'], [4, 'b', undefined]],
+      [
+        [1, undefined, 'a'],
+        [2, 'a', 'b'],
+        [4, 'b', undefined],
+      ],
       'the losing claim withdrawn at revision 3 changes nothing served',
     );
     assert.equal(index.lookup(42, '02:00:00:00:00:01'), undefined);
   });
 
   it('withdraws a dead owner’s entries and restores them (on any node’s event), each change with its own revision', async () => {
-    await replicas.merge('a', VTEP.a, [membership('a', 1), endpoint('a', '02:00:00:00:00:01', 0, 2), endpoint('a', '02:00:00:00:00:02', 0, 3)]);
+    await replicas.merge('a', VTEP.a, [
+      membership('a', 1),
+      endpoint('a', '02:00:00:00:00:01', 0, 2),
+      endpoint('a', '02:00:00:00:00:02', 0, 3),
+    ]);
     await replicas.merge('b', VTEP.b, [endpoint('b', '02:00:00:00:00:02', 0, 1)]);
     assert.equal(index.lookup(42, '02:00:00:00:00:02')?.node, 'a', 'equal sequences: the lower owner name wins');
     changes = [];
     dead.add('a');
     index.nodeStateChanged('a');
     index.nodeStateChanged('a');
-    assert.equal(changes.length, 3, 'flood and MAC withdrawn, the contested MAC moves to b; a repeated report changes nothing');
-    assert.deepEqual(changes.map((c) => c.revision), [5, 6, 7]);
+    assert.equal(
+      changes.length,
+      3,
+      'flood and MAC withdrawn, the contested MAC moves to b; a repeated report changes nothing',
+    );
+    assert.deepEqual(
+      changes.map((c) => c.revision),
+      [5, 6, 7],
+    );
     assert.equal(index.lookup(42, '02:00:00:00:00:02')?.node, 'b');
     assert.equal(index.lookup(42, '02:00:00:00:00:01'), undefined);
     dead.delete('a');
     index.nodeStateChanged('c');
     assert.equal(index.list().length, 3);
     assert.equal(index.lookup(42, '02:00:00:00:00:02')?.node, 'a');
-    assert.deepEqual(index.changesSince(6).map((c) => c.revision), [7, 8, 9, 10]);
+    assert.deepEqual(
+      index.changesSince(6).map((c) => c.revision),
+      [7, 8, 9, 10],
+    );
   });
 
   it('serves a MAC frozen by a losing claimant as frozen, at the winner the hosts program, and lists it', async () => {
@@ -83,7 +126,10 @@ describe('FDB index (server)', () => {
     assert.deepEqual([changes[0].before?.frozen, changes[0].after?.frozen], [false, true]);
     const [dup] = index.duplicates();
     assert.equal(dup.entry.node, 'b');
-    assert.deepEqual(dup.claims.map((c) => [c.owner, c.body.frozen === true]).sort(), [['a', true], ['b', false]]);
+    assert.deepEqual(dup.claims.map((c) => [c.owner, c.body.frozen === true]).sort(), [
+      ['a', true],
+      ['b', false],
+    ]);
     await replicas.merge('a', VTEP.a, [endpoint('a', mac, 4, 3)]);
     assert.equal(index.lookup(42, mac)?.frozen, false, 'thawed');
     assert.deepEqual(index.duplicates(), []);
@@ -94,7 +140,10 @@ describe('FDB index (server)', () => {
     await replicas.merge('c', VTEP.c, [membership('c', 1), endpoint('c', '02:00:00:00:00:03', 0, 2)]);
     const before = index.list();
     const reopened = new FdbIndex(await ReplicaStore.open(vnis.db), () => true);
-    assert.deepEqual(reopened.list().sort((x, y) => x.vtep!.localeCompare(y.vtep!) || x.mac!.localeCompare(y.mac!)), before.sort((x, y) => x.vtep!.localeCompare(y.vtep!) || x.mac!.localeCompare(y.mac!)));
+    assert.deepEqual(
+      reopened.list().sort((x, y) => x.vtep!.localeCompare(y.vtep!) || x.mac!.localeCompare(y.mac!)),
+      before.sort((x, y) => x.vtep!.localeCompare(y.vtep!) || x.mac!.localeCompare(y.mac!)),
+    );
     assert.equal(reopened.oldestResumableRevision(), 4, 'nothing before the restart can be replayed');
   });
 });

@@ -5,7 +5,10 @@ import type { StateRecord } from '../../../common/fdb-state/record';
 import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 const record = (owner: string, mac: string, counter: number): StateRecord => ({
-  owner, version: { incarnation: 1, counter }, tombstone: false, originTimeMs: 0,
+  owner,
+  version: { incarnation: 1, counter },
+  tombstone: false,
+  originTimeMs: 0,
   body: { kind: 'endpoint', vni: 42, mac, ips: [], vtep: `10.0.0.${owner.slice(1)}`, mobilitySeq: 0, origin: 'api' },
 });
 
@@ -32,15 +35,33 @@ describe('replica store (server)', () => {
       store.merge('h1', '10.0.0.1', [record('h1', '02:00:00:00:00:01', 3), record('h1', '02:00:00:00:00:01', 2)]),
     ]);
     // The first batch is written alone; the two that arrive during its sync go in one write.
-    assert.deepEqual(acks.map((v) => v.counter), [2, 1, 3], "each ack is the agent's newest durable version");
-    assert.deepEqual(changes.map((c) => [c.revision, c.after.owner, c.after.version.counter, c.before?.version.counter]), [
-      [1, 'h1', 1, undefined], [2, 'h1', 2, undefined], [3, 'h2', 1, undefined], [4, 'h1', 3, 1],
-    ], 'the stale version 2 of a key already at 3 is dropped');
+    assert.deepEqual(
+      acks.map((v) => v.counter),
+      [2, 1, 3],
+      "each ack is the agent's newest durable version",
+    );
+    assert.deepEqual(
+      changes.map((c) => [c.revision, c.after.owner, c.after.version.counter, c.before?.version.counter]),
+      [
+        [1, 'h1', 1, undefined],
+        [2, 'h1', 2, undefined],
+        [3, 'h2', 1, undefined],
+        [4, 'h1', 3, 1],
+      ],
+      'the stale version 2 of a key already at 3 is dropped',
+    );
     const reopened = await ReplicaStore.open(vnis.db);
     assert.equal(reopened.currentRevision(), 4);
-    assert.deepEqual(reopened.recordsOf('h1').map((r) => [r.body.kind === 'endpoint' && r.body.mac, r.version.counter]).sort(), [
-      ['02:00:00:00:00:01', 3], ['02:00:00:00:00:02', 2],
-    ]);
+    assert.deepEqual(
+      reopened
+        .recordsOf('h1')
+        .map((r) => [r.body.kind === 'endpoint' && r.body.mac, r.version.counter])
+        .sort(),
+      [
+        ['02:00:00:00:00:01', 3],
+        ['02:00:00:00:00:02', 2],
+      ],
+    );
   });
 
   it('refuses a batch naming another owner or VTEP before anything is written', async () => {

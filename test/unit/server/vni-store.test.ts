@@ -25,7 +25,10 @@ describe('VNI store (level)', () => {
     await store.close();
     store = await VniStore.open(dir);
     assert.equal(store.currentRevision(), 4);
-    assert.deepEqual(store.list().map((v) => [v.id, v.mtu]), [[1, 1400]]);
+    assert.deepEqual(
+      store.list().map((v) => [v.id, v.mtu]),
+      [[1, 1400]],
+    );
   });
 
   it('raises typed errors for conflicts, unknowns and stale revisions', async () => {
@@ -45,6 +48,10 @@ describe('VNI store (level)', () => {
     await store.create({ id: 3 });
     await store.create({ id: 1 });
     await store.delete(3);
-    assert.deepEqual(seen, [[1, [3]], [2, [1, 3]], [3, [1]]]);
+    assert.deepEqual(seen, [
+      [1, [3]],
+      [2, [1, 3]],
+      [3, [1]],
+    ]);
   });
 });

@@ -13,7 +13,14 @@ import { MemoryCluster, MemoryNetwork } from '../../../helpers/memory-cluster';
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
 const vtepOf = (name: string) => `198.18.0.${10 + Number(name.slice(1))}`;
 const ep = (node: string, mac: string, over: Partial<EndpointBody> = {}): EndpointBody => ({
-  kind: 'endpoint', vni: 42, mac, ips: ['10.42.0.2/24'], vtep: vtepOf(node), mobilitySeq: 0, origin: 'api', ...over,
+  kind: 'endpoint',
+  vni: 42,
+  mac,
+  ips: ['10.42.0.2/24'],
+  vtep: vtepOf(node),
+  mobilitySeq: 0,
+  origin: 'api',
+  ...over,
 });
 
 interface TestNode {
@@ -57,7 +64,11 @@ function cluster(n: number, incarnation = 1): { network: MemoryNetwork; nodes: T
 
 const converged = (nodes: TestNode[]) => {
   for (const owner of nodes) {
-    for (const n of nodes) assert.ok(sameSummary(n.store.summaryOf(owner.name), owner.store.summaryOf(owner.name)), `${n.name} differs from ${owner.name} about ${owner.name}`);
+    for (const n of nodes)
+      assert.ok(
+        sameSummary(n.store.summaryOf(owner.name), owner.store.summaryOf(owner.name)),
+        `${n.name} differs from ${owner.name} about ${owner.name}`,
+      );
   }
 };
 
@@ -77,7 +88,9 @@ describe('record sync over gossip', () => {
   it('anti-entropy repairs what lost broadcasts missed, tombstones included', async () => {
     const { network, nodes } = cluster(5);
     network.dropBroadcasts = true;
-    for (const n of nodes) for (let i = 0; i < 20; i++) n.store.issue(ep(n.name, `02:00:00:00:${n.name.slice(1).padStart(2, '0')}:${i.toString(16).padStart(2, '0')}`));
+    for (const n of nodes)
+      for (let i = 0; i < 20; i++)
+        n.store.issue(ep(n.name, `02:00:00:00:${n.name.slice(1).padStart(2, '0')}:${i.toString(16).padStart(2, '0')}`));
     nodes[0].store.withdraw(recordKey(ep('n0', '02:00:00:00:00:00')));
     assert.throws(() => converged(nodes));
     // Each round, every node sends its digest to one random peer.
@@ -97,7 +110,7 @@ describe('record sync over gossip', () => {
     converged(nodes);
   });
 
-  it('rejects and counts a record whose VTEP is not its owner\'s', () => {
+  it("rejects and counts a record whose VTEP is not its owner's", () => {
     const { nodes } = cluster(3);
     const liar = new RecordStore({ node: 'n1', incarnation: 9, tombstoneTtlMs: 1000 });
     const forged = liar.issue(ep('n1', '02:00:00:00:00:66', { vtep: '198.18.0.99' }));
@@ -123,9 +136,20 @@ describe('record sync over gossip', () => {
     converged(nodes);
     // n1 restarts with an empty store (say its data dir was wiped): same incarnation as before.
     const fresh = new RecordStore({ node: 'n1', incarnation: 1, tombstoneTtlMs: 60_000 });
-    const sync = new RecordSync(fresh, { revision: () => 0, snapshot: () => ({ revision: 0, vnis: [] }), adopt: () => undefined }, vtepOf, silent);
+    const sync = new RecordSync(
+      fresh,
+      { revision: () => 0, snapshot: () => ({ revision: 0, vnis: [] }), adopt: () => undefined },
+      vtepOf,
+      silent,
+    );
     network.nodes.delete('n1');
-    const c = network.add('n1', { meta: () => Buffer.alloc(0), message: (m) => sync.onMessage(m), localState: (join) => sync.localState(join), mergeRemoteState: (s) => sync.mergeRemoteState(s), peerChanged: () => undefined });
+    const c = network.add('n1', {
+      meta: () => Buffer.alloc(0),
+      message: (m) => sync.onMessage(m),
+      localState: (join) => sync.localState(join),
+      mergeRemoteState: (s) => sync.mergeRemoteState(s),
+      peerChanged: () => undefined,
+    });
     sync.attach(c);
     new LocalChangeOutbox(fresh).subscribe((records) => sync.publishOwn(records));
     fresh.issue(ep('n1', '02:00:00:00:00:b2'));
@@ -135,7 +159,11 @@ describe('record sync over gossip', () => {
     }
     assert.ok(fresh.incarnation > 1, 'the restarted node moved to a newer incarnation');
     for (const n of nodes.filter((x) => x.name !== 'n1')) {
-      assert.equal(n.store.get('n1', 'ep/42/02:00:00:00:00:b1')?.tombstone, true, `${n.name}: the record n1 no longer has is withdrawn`);
+      assert.equal(
+        n.store.get('n1', 'ep/42/02:00:00:00:00:b1')?.tombstone,
+        true,
+        `${n.name}: the record n1 no longer has is withdrawn`,
+      );
       assert.equal(n.store.get('n1', 'ep/42/02:00:00:00:00:b2')?.tombstone, false);
     }
   });
@@ -144,6 +172,9 @@ describe('record sync over gossip', () => {
     const { nodes } = cluster(3);
     nodes[2].configRevision = 7;
     for (let round = 0; round < 10; round++) await Promise.all(nodes.map((n) => n.sync.antiEntropy()));
-    assert.deepEqual(nodes.map((n) => n.configRevision), [7, 7, 7]);
+    assert.deepEqual(
+      nodes.map((n) => n.configRevision),
+      [7, 7, 7],
+    );
   });
 });

@@ -10,7 +10,10 @@ const silent = createLogger({ component: 'test', level: 'error', write: () => un
 const L3 = { vni: 77, deviceIndex: 20 };
 
 const remote = (mac: string, ip: string, vtep: string): EndpointRecord => ({
-  owner: 'h2', version: { incarnation: 1, counter: 1 }, tombstone: false, originTimeMs: 0,
+  owner: 'h2',
+  version: { incarnation: 1, counter: 1 },
+  tombstone: false,
+  originTimeMs: 0,
   body: { kind: 'endpoint', vni: 77, mac, ips: [`${ip}/24`], vtep, mobilitySeq: 0, origin: 'api' },
 });
 
@@ -31,9 +34,16 @@ describe('L3 route writer (in-memory kernel)', () => {
     const local = [{ vni: 77, ip: '10.77.0.1/24', hostIfindex: 31, hostInterface: 'vxe1' }];
     const result = await writer.reconcile([L3], local, [remote('02:00:00:00:00:02', '10.77.0.2', '198.18.0.12')], true);
     const tunnel = kernel.routeEntries.get('10.77.0.2/32')!;
-    assert.deepEqual([tunnel.oif, tunnel.encap?.id, tunnel.encap?.dst, tunnel.protocol], [L3.deviceIndex, 77n, '198.18.0.12', RTPROT_VXGOSSIP]);
+    assert.deepEqual(
+      [tunnel.oif, tunnel.encap?.id, tunnel.encap?.dst, tunnel.protocol],
+      [L3.deviceIndex, 77n, '198.18.0.12', RTPROT_VXGOSSIP],
+    );
     assert.equal(kernel.routeEntries.get('10.77.0.1/32')?.oif, 31);
-    assert.equal(kernel.neighbourEntries.get('20|10.77.0.2')?.mac, l3RouterMac('198.18.0.12'), 'the routed frame goes to the remote device');
+    assert.equal(
+      kernel.neighbourEntries.get('20|10.77.0.2')?.mac,
+      l3RouterMac('198.18.0.12'),
+      'the routed frame goes to the remote device',
+    );
     assert.deepEqual(result.desired.get(77), 2);
     assert.deepEqual(result.programmed.get(77), 2);
     assert.ok(sysctls.includes('net.ipv4.ip_forward=1'));

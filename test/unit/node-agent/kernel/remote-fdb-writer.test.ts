@@ -11,10 +11,14 @@ import { MemoryKernel } from '../../../helpers/memory-kernel';
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
 const PORTS: VniPorts = { vni: 42, vxlanIndex: 10, bridgeIndex: 11, headEnd: true };
 
-const endpoint = (owner: string, mac: string, vtep: string, ip: string): EndpointRecord => ({
-  owner, version: { incarnation: 1, counter: 1 }, tombstone: false, originTimeMs: 0,
-  body: { kind: 'endpoint', vni: 42, mac, ips: [`${ip}/24`], vtep, mobilitySeq: 0, origin: 'api' },
-}) satisfies StateRecord as EndpointRecord;
+const endpoint = (owner: string, mac: string, vtep: string, ip: string): EndpointRecord =>
+  ({
+    owner,
+    version: { incarnation: 1, counter: 1 },
+    tombstone: false,
+    originTimeMs: 0,
+    body: { kind: 'endpoint', vni: 42, mac, ips: [`${ip}/24`], vtep, mobilitySeq: 0, origin: 'api' },
+  }) satisfies StateRecord as EndpointRecord;
 
 const desired = (endpoints: EndpointRecord[], floods = ['198.18.0.12']): DesiredRemote => ({
   floods: floods.map((vtep) => ({ vni: 42, vtep, owner: 'x' })),
@@ -30,16 +34,29 @@ describe('remote FDB writer (in-memory kernel)', () => {
   });
 
   it('programs a remote MAC as a vxlan entry, a bridge entry and a neighbour, floods by append', async () => {
-    const result = await writer.reconcile([PORTS], desired([endpoint('h2', '02:00:00:00:00:02', '198.18.0.12', '10.42.0.2')], ['198.18.0.12', '198.18.0.13']), true);
+    const result = await writer.reconcile(
+      [PORTS],
+      desired([endpoint('h2', '02:00:00:00:00:02', '198.18.0.12', '10.42.0.2')], ['198.18.0.12', '198.18.0.13']),
+      true,
+    );
     assert.deepEqual(kernel.writes.sort(), [
-      'fdb append 00:00:00:00:00:00>198.18.0.12', 'fdb append 00:00:00:00:00:00>198.18.0.13',
-      'fdb replace 02:00:00:00:00:02>198.18.0.12', 'fdb replace 02:00:00:00:00:02>bridge', 'neigh set 10.42.0.2',
+      'fdb append 00:00:00:00:00:00>198.18.0.12',
+      'fdb append 00:00:00:00:00:00>198.18.0.13',
+      'fdb replace 02:00:00:00:00:02>198.18.0.12',
+      'fdb replace 02:00:00:00:00:02>bridge',
+      'neigh set 10.42.0.2',
     ]);
     assert.deepEqual(result.perVni.get(42), { desired: 5, programmed: 5 });
     assert.equal(result.added, 5);
     const neighbour = [...kernel.neighbourEntries.values()][0];
-    assert.deepEqual([neighbour.ifindex, neighbour.mac, neighbour.protocol], [PORTS.bridgeIndex, '02:00:00:00:00:02', RTPROT_VXGOSSIP]);
-    assert.deepEqual(result.programmedNow.map((p) => p.mac), ['02:00:00:00:00:02']);
+    assert.deepEqual(
+      [neighbour.ifindex, neighbour.mac, neighbour.protocol],
+      [PORTS.bridgeIndex, '02:00:00:00:00:02', RTPROT_VXGOSSIP],
+    );
+    assert.deepEqual(
+      result.programmedNow.map((p) => p.mac),
+      ['02:00:00:00:00:02'],
+    );
   });
 
   it('writes nothing when the kernel already holds what is desired', async () => {
@@ -55,13 +72,22 @@ describe('remote FDB writer (in-memory kernel)', () => {
     await writer.reconcile([PORTS], desired([endpoint('h2', '02:00:00:00:00:02', '198.18.0.12', '10.42.0.2')]), true);
     kernel.writes.length = 0;
     await writer.reconcile([PORTS], desired([endpoint('h3', '02:00:00:00:00:02', '198.18.0.13', '10.42.0.2')]), true);
-    assert.deepEqual(kernel.writes, ['fdb replace 02:00:00:00:00:02>198.18.0.13'], 'one replace, no delete of the old dst');
+    assert.deepEqual(
+      kernel.writes,
+      ['fdb replace 02:00:00:00:00:02>198.18.0.13'],
+      'one replace, no delete of the old dst',
+    );
   });
 
   it('keeps stale entries during the grace period and sweeps only its own afterwards', async () => {
     await writer.reconcile([PORTS], desired([endpoint('h2', '02:00:00:00:00:02', '198.18.0.12', '10.42.0.2')]), true);
     // An operator's neighbour (no vxgossip protocol tag) on the same bridge.
-    kernel.neighbourEntries.set('11|10.42.0.99', { ifindex: 11, ip: '10.42.0.99', mac: '02:00:00:00:00:99', state: 'permanent' });
+    kernel.neighbourEntries.set('11|10.42.0.99', {
+      ifindex: 11,
+      ip: '10.42.0.99',
+      mac: '02:00:00:00:00:99',
+      state: 'permanent',
+    });
     kernel.writes.length = 0;
     await writer.reconcile([PORTS], desired([], []), false);
     assert.deepEqual(kernel.writes, [], 'grace: nothing deleted');
@@ -72,7 +98,8 @@ describe('remote FDB writer (in-memory kernel)', () => {
   });
 
   it('counts what the kernel refused against the VNI and names the errno', async () => {
-    kernel.fdb.addMany = async (entries) => entries.map((e) => (e.mac === FLOOD_MAC ? Object.assign(new Error('EPERM'), { code: 'EPERM' }) : undefined));
+    kernel.fdb.addMany = async (entries) =>
+      entries.map((e) => (e.mac === FLOOD_MAC ? Object.assign(new Error('EPERM'), { code: 'EPERM' }) : undefined));
     const result = await writer.reconcile([PORTS], desired([]), true);
     assert.deepEqual(result.perVni.get(42), { desired: 1, programmed: 0 });
     assert.deepEqual(result.errorCodes, ['EPERM']);

@@ -7,7 +7,10 @@ import type { PassContext, ReconcileSteps } from '../../../../node-agent/reconci
 import type { DesiredRemote } from '../../../../node-agent/state/remote-view';
 
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
-const REALISED: RealisedVnis = { l2: [{ vni: 42, vxlanIndex: 10, bridgeIndex: 11, headEnd: true }], l3: [{ vni: 77, deviceIndex: 20 }] };
+const REALISED: RealisedVnis = {
+  l2: [{ vni: 42, vxlanIndex: 10, bridgeIndex: 11, headEnd: true }],
+  l3: [{ vni: 77, deviceIndex: 20 }],
+};
 
 // Steps that record what ran, in order, with what the loop gave them.
 function harness(graceMaxMs = 60_000) {
@@ -23,7 +26,13 @@ function harness(graceMaxMs = 60_000) {
         calls.push('devices');
         await gate;
         if (failDevices) throw new Error('netlink socket closed');
-        return { realised: REALISED, statuses: [{ vni: 42, devicesReady: true }, { vni: 77, devicesReady: true }] };
+        return {
+          realised: REALISED,
+          statuses: [
+            { vni: 42, devicesReady: true },
+            { vni: 77, devicesReady: true },
+          ],
+        };
       },
     },
     remoteL2: {
@@ -43,9 +52,19 @@ function harness(graceMaxMs = 60_000) {
     },
     localRecords: { sync: async () => void calls.push('localRecords') },
   };
-  const loop = new ReconcileLoop({ steps, desired: () => desired, onPass: (s) => reports.push(s), log: silent, graceMaxMs, maxRestMs: 0 });
+  const loop = new ReconcileLoop({
+    steps,
+    desired: () => desired,
+    onPass: (s) => reports.push(s),
+    log: silent,
+    graceMaxMs,
+    maxRestMs: 0,
+  });
   return {
-    loop, calls, passes, reports,
+    loop,
+    calls,
+    passes,
+    reports,
     setDesired: (d: DesiredRemote) => (desired = d),
     failDevices: (f: boolean) => (failDevices = f),
     holdDevices: (p: Promise<void> | undefined) => (gate = p),
@@ -64,7 +83,14 @@ describe('reconcile loop', () => {
     assert.deepEqual([...h.passes[0].localVnis].sort(), [42, 77]);
     assert.ok(h.loop.kernelSynced);
     const last = h.reports[h.reports.length - 1];
-    assert.deepEqual(last.map((s) => [s.vni, s.desired, s.programmed]), [[42, 3, 3], [77, 2, 1]], 'counts of both programming steps reach the status');
+    assert.deepEqual(
+      last.map((s) => [s.vni, s.desired, s.programmed]),
+      [
+        [42, 3, 3],
+        [77, 2, 1],
+      ],
+      'counts of both programming steps reach the status',
+    );
   });
 
   it('sweeps nothing during the grace period; ending it runs a pass that may sweep', async () => {
@@ -98,7 +124,11 @@ describe('reconcile loop', () => {
     h.setDesired({ floods: [], endpoints: [] });
     h.loop.schedule('fdb', true);
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(h.calls.slice(quiet), ['remoteL2', 'read attached', 'l3Routes', 'localRecords'], 'new desired state: an FDB pass, no devices');
+    assert.deepEqual(
+      h.calls.slice(quiet),
+      ['remoteL2', 'read attached', 'l3Routes', 'localRecords'],
+      'new desired state: an FDB pass, no devices',
+    );
     const changed = h.calls.length;
     h.loop.schedule('fdb');
     await new Promise((r) => setTimeout(r, 20));

@@ -5,7 +5,8 @@ const MAC = '02:00:00:00:00:aa';
 
 describe('duplicate detector', () => {
   let now = 0;
-  const detector = (freezeMs: number | 'permanent' = 180_000) => new DuplicateDetector({ maxMoves: 5, windowMs: 180_000, freezeMs, now: () => now });
+  const detector = (freezeMs: number | 'permanent' = 180_000) =>
+    new DuplicateDetector({ maxMoves: 5, windowMs: 180_000, freezeMs, now: () => now });
   beforeEach(() => {
     now = 0;
   });
@@ -36,7 +37,10 @@ describe('duplicate detector', () => {
     assert.equal(d.msUntilNextThaw(), 6_000);
     assert.deepEqual(d.expire(), []);
     now = 10_000;
-    assert.deepEqual(d.expire().map((f) => f.mac), [MAC]);
+    assert.deepEqual(
+      d.expire().map((f) => f.mac),
+      [MAC],
+    );
     assert.ok(!d.isFrozen(42, MAC));
     assert.equal(d.msUntilNextThaw(), undefined);
     assert.equal(d.move(42, MAC), 'moved');

@@ -19,7 +19,8 @@ function fabric(freezeMs = 60_000) {
     duplicates: new DuplicateDetector({ maxMoves: 3, windowMs: 600_000, freezeMs, now: () => now }),
   }));
   const exchange = () => {
-    for (const from of hosts) for (const to of hosts) if (from !== to) for (const r of from.store.owned()) to.store.merge(r);
+    for (const from of hosts)
+      for (const to of hosts) if (from !== to) for (const r of from.store.owned()) to.store.merge(r);
   };
   const froze: string[] = [];
   // One reconcile pass on every host that hosts MAC, then gossip; returns how many records changed.
@@ -28,7 +29,13 @@ function fabric(freezeMs = 60_000) {
     for (const h of hosts) {
       h.duplicates.expire();
       const endpoints = local.includes(h.node) ? [{ vni: 42, mac: MAC, ips: [], origin: 'api' as const }] : [];
-      const changes = syncLocalRecords(h.store, { vtep: VTEP[h.node], vnis: [42], endpoints, alive: () => true, duplicates: h.duplicates });
+      const changes = syncLocalRecords(h.store, {
+        vtep: VTEP[h.node],
+        vnis: [42],
+        endpoints,
+        alive: () => true,
+        duplicates: h.duplicates,
+      });
       issued += changes.issued + changes.withdrawn;
       froze.push(...changes.froze.map(() => h.node));
       exchange();
@@ -39,8 +46,11 @@ function fabric(freezeMs = 60_000) {
     for (let round = 0; round < 50; round++) if (pass(local) === 0) return round;
     assert.fail('the claims never stood still');
   };
-  const decision = (h: (typeof hosts)[number]) => decideMac(h.store.liveFor(endpointRecordKey(42, MAC)) as EndpointRecord[], () => true)!;
-  const programmedOn = (h: (typeof hosts)[number]) => desiredRemote(h.store, { alive: () => true, localVnis: new Set([42]) }).endpoints.find((e) => e.body.mac === MAC)?.owner;
+  const decision = (h: (typeof hosts)[number]) =>
+    decideMac(h.store.liveFor(endpointRecordKey(42, MAC)) as EndpointRecord[], () => true)!;
+  const programmedOn = (h: (typeof hosts)[number]) =>
+    desiredRemote(h.store, { alive: () => true, localVnis: new Set([42]) }).endpoints.find((e) => e.body.mac === MAC)
+      ?.owner;
   return { hosts, clock, settle, froze, decision, programmedOn };
 }
 

@@ -5,7 +5,14 @@ import { sameSummary } from '../../../../node-agent/state/owner-summary';
 import { prng } from '../../../helpers/prng';
 
 const ep = (mac: string, over: Partial<EndpointBody> = {}): EndpointBody => ({
-  kind: 'endpoint', vni: 42, mac, ips: ['10.42.0.2/24'], vtep: '198.18.0.10', mobilitySeq: 0, origin: 'api', ...over,
+  kind: 'endpoint',
+  vni: 42,
+  mac,
+  ips: ['10.42.0.2/24'],
+  vtep: '198.18.0.10',
+  mobilitySeq: 0,
+  origin: 'api',
+  ...over,
 });
 
 function store(node: string, incarnation = 1, now = () => 1000) {
@@ -31,7 +38,11 @@ describe('record store', () => {
     assert.equal(b.merge(v2), 'applied');
     assert.equal(b.merge(v1), 'stale');
     assert.equal(b.merge(v2), 'stale');
-    assert.deepEqual(b.get('a', recordKey(v2.body))?.body.kind === 'endpoint' && (b.get('a', recordKey(v2.body))!.body as EndpointBody).ips, []);
+    assert.deepEqual(
+      b.get('a', recordKey(v2.body))?.body.kind === 'endpoint' &&
+        (b.get('a', recordKey(v2.body))!.body as EndpointBody).ips,
+      [],
+    );
   });
 
   it('withdraws with a tombstone that wins over the live record everywhere', () => {
@@ -97,10 +108,19 @@ describe('record store', () => {
     }
     for (const owner of owners) {
       for (const replica of replicas) {
-        assert.ok(sameSummary(owner.summaryOf(owner.node), replica.summaryOf(owner.node)), `replica disagrees about ${owner.node}`);
+        assert.ok(
+          sameSummary(owner.summaryOf(owner.node), replica.summaryOf(owner.node)),
+          `replica disagrees about ${owner.node}`,
+        );
         assert.deepEqual(
-          replica.recordsOf(owner.node).map((r) => [recordKey(r.body), r.version, r.tombstone]).sort(),
-          owner.owned().map((r) => [recordKey(r.body), r.version, r.tombstone]).sort(),
+          replica
+            .recordsOf(owner.node)
+            .map((r) => [recordKey(r.body), r.version, r.tombstone])
+            .sort(),
+          owner
+            .owned()
+            .map((r) => [recordKey(r.body), r.version, r.tombstone])
+            .sort(),
         );
       }
     }
@@ -117,11 +137,17 @@ describe('record store', () => {
     assert.ok(sameSummary(a.summaryOf('a'), b.summaryOf('a')));
   });
 
-  it('with deferred refutation, holds peers\' copies of its old records until it has issued its own', () => {
+  it("with deferred refutation, holds peers' copies of its old records until it has issued its own", () => {
     const before = store('a', 1);
     const old = before.issue(ep('02:00:00:00:00:01'));
     const gone = before.issue(ep('02:00:00:00:00:02'));
-    const restarted = new RecordStore({ node: 'a', incarnation: 2, tombstoneTtlMs: 60_000, deferRefutation: true, now: () => 1000 });
+    const restarted = new RecordStore({
+      node: 'a',
+      incarnation: 2,
+      tombstoneTtlMs: 60_000,
+      deferRefutation: true,
+      now: () => 1000,
+    });
     const changes: StateRecord[] = [];
     restarted.on('change', (c) => changes.push(c.after));
     assert.equal(restarted.merge(old), 'deferred');
