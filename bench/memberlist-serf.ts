@@ -51,9 +51,19 @@ function originate(node: BenchNode, id: string): number {
   return sent;
 }
 
+// One join pass of every node through the seed, with progress for large simulations.
+async function joinThrough(seed: string, joiners: BenchNode[], pass: number): Promise<void> {
+  for (const [i, x] of joiners.entries()) {
+    await x.m.join([seed]);
+    if (joiners.length >= 100 && (i + 1) % 100 === 0) progress(`  join pass ${pass}: ${i + 1}/${joiners.length}`);
+  }
+}
+
 async function startNode(name: string, over: Partial<Config>): Promise<BenchNode> {
   const seen = new Map<string, number>();
   const hops = new Map<string, number>();
+  // The queue's callback may run while Memberlist.create is still starting: a const would not exist yet.
+  // eslint-disable-next-line prefer-const
   let m: Memberlist | undefined;
   const queue = new TransmitLimitedQueue(4, () => m?.allNodes().length ?? 1);
   m = await Memberlist.create({
@@ -264,12 +274,7 @@ async function simulation(results: string[], sizes: number[]): Promise<void> {
       // Everyone joins one seed, then syncs with it once more: each push/pull carries the whole
       // member list, so membership is complete without waiting for N² alive messages to spread.
       const seed = `${nodes[0].m.localNode.addr}:${nodes[0].m.localNode.port}`;
-      for (const pass of [1, 2]) {
-        for (const [i, x] of nodes.slice(1).entries()) {
-          await x.m.join([seed]);
-          if (n > 100 && (i + 1) % 100 === 0) progress(`  join pass ${pass}: ${i + 1}/${n - 1}`);
-        }
-      }
+      for (const pass of [1, 2]) await joinThrough(seed, nodes.slice(1), pass);
       progress(`  ${n} joined; waiting for full membership`);
       // Checking N members on N nodes is itself O(N²): once a second is enough.
       await eventually(
@@ -345,8 +350,8 @@ async function main(): Promise<void> {
     }
     await simulation(
       results,
-      values
-        .sim!.split(',')
+      values.sim
+        .split(',')
         .map(Number)
         .filter((x) => x > 0),
     );

@@ -31,7 +31,7 @@ async function timedAsync<T>(fn: () => Promise<T>): Promise<{ value: T; seconds:
 function assertAllAccepted(step: string, errors: Array<Error | undefined>): void {
   const failed = errors.filter((e) => e !== undefined);
   if (failed.length > 0)
-    throw new Error(`${step}: ${failed.length} of ${errors.length} refused, first: ${failed[0]!.message}`);
+    throw new Error(`${step}: ${failed.length} of ${errors.length} refused, first: ${failed[0].message}`);
 }
 
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);

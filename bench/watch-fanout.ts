@@ -157,7 +157,7 @@ async function ours(pace: number): Promise<Run> {
   );
   try {
     const sentAt = new Float64Array(CHANGES);
-    const w = watchers(server.address, CHANGES, (e) => sentAt[macNumber(e.entry!.mac!)], true);
+    const w = watchers(server.address, CHANGES, (e) => sentAt[macNumber(e.entry!.mac)], true);
     await w.ready;
     progress(
       `${WATCHERS} watchers have their snapshot; ${AGENTS} agents send ${CHANGES} changes${pace ? ` at ${pace}/s` : ''}`,

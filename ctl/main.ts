@@ -5,7 +5,7 @@ import { checkInteger } from '../common/validation';
 import { clientCredentials } from '../common/tls';
 import { tokenClientInterceptor } from '../common/token-auth';
 import * as fs from 'node:fs';
-import type { Command, Group, Options } from './command';
+import type { Command, Context, FlagValues, Group, Options } from './command';
 import { EXIT_USAGE, describeFailure } from './errors';
 import { checkOutputFormat } from './output';
 import { vniGroup } from './vni-commands';
@@ -73,9 +73,9 @@ function splitWords(argv: string[]): { words: string[]; rest: string[] } {
   const words: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (takesValue.has(arg)) {
-      rest.push(arg, ...(i + 1 < argv.length ? [argv[++i]!] : []));
+      rest.push(arg, ...(i + 1 < argv.length ? [argv[++i]] : []));
     } else if (arg.startsWith('-') || words.length === 2) {
       rest.push(arg);
     } else {
@@ -85,42 +85,8 @@ function splitWords(argv: string[]): { words: string[]; rest: string[] } {
   return { words, rest };
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { words, rest } = splitWords(argv);
-  const [groupName] = words;
-  const group = groups.find((g) => g.name === groupName);
-  // A one-word command takes the next word as its argument.
-  if (group?.single && words[1] !== undefined) rest.unshift(words[1]);
-  const commandName = group?.single ? group.commands[0].name : words[1];
-  const command = group?.commands.find((c) => c.name === commandName);
-  const wantsHelp = rest.includes('--help') || rest.includes('-h');
-
-  if (!group) {
-    if (groupName === undefined || groupName === 'help') {
-      process.stdout.write(topHelp());
-      return groupName === undefined && !wantsHelp ? EXIT_USAGE : 0;
-    }
-    throw new UsageError(`unknown command "${groupName}"; commands: ${groups.map((g) => g.name).join(', ')}`);
-  }
-  if (!command) {
-    if (commandName === undefined || wantsHelp) {
-      process.stdout.write(groupHelp(group));
-      return wantsHelp ? 0 : EXIT_USAGE;
-    }
-    throw new UsageError(
-      `unknown subcommand "${group.name} ${commandName}"; subcommands: ${group.commands.map((c) => c.name).join(', ')}`,
-    );
-  }
-  if (wantsHelp) {
-    process.stdout.write(commandHelp(command));
-    return 0;
-  }
-
-  const { values, positionals } = parseFlags({
-    args: rest,
-    options: { ...globalOptions, ...command.options },
-    allowPositionals: true,
-  });
+// The global flags (and their environment variables): where the server is and how to talk to it.
+function connectionFrom(values: FlagValues): Omit<Context, 'out'> {
   const server = serverAddress(values.server as string | undefined);
   const timeoutMs = values.timeout === undefined ? 5000 : checkInteger('--timeout', values.timeout, 1, 3_600_000);
   let output;
@@ -146,16 +112,66 @@ async function main(argv: string[]): Promise<number> {
     try {
       token = fs.readFileSync(values['token-file'] as string, 'utf8').trim();
     } catch (err) {
-      throw new UsageError(`--token-file ${values['token-file']}: ${(err as Error).message}`);
+      throw new UsageError(`--token-file ${String(values['token-file'])}: ${(err as Error).message}`);
     }
   }
   const clientOptions: grpc.ClientOptions = token ? { interceptors: [tokenClientInterceptor(token)] } : {};
-  try {
-    await command.run(
-      { server, output, timeoutMs, out: (t) => process.stdout.write(t), credentials: () => credentials, clientOptions },
-      values,
-      positionals,
+  return { server, output, timeoutMs, credentials: () => credentials, clientOptions };
+}
+
+// Help, or the usage error for an unknown command; undefined when a command is to run.
+function help(
+  group: Group | undefined,
+  groupName: string | undefined,
+  command: Command | undefined,
+  commandName: string | undefined,
+  wantsHelp: boolean,
+): number | undefined {
+  if (!group) {
+    if (groupName === undefined || groupName === 'help') {
+      process.stdout.write(topHelp());
+      return groupName === undefined && !wantsHelp ? EXIT_USAGE : 0;
+    }
+    throw new UsageError(`unknown command "${groupName}"; commands: ${groups.map((g) => g.name).join(', ')}`);
+  }
+  if (!command) {
+    if (commandName === undefined || wantsHelp) {
+      process.stdout.write(groupHelp(group));
+      return wantsHelp ? 0 : EXIT_USAGE;
+    }
+    throw new UsageError(
+      `unknown subcommand "${group.name} ${commandName}"; subcommands: ${group.commands.map((c) => c.name).join(', ')}`,
     );
+  }
+  if (wantsHelp) {
+    process.stdout.write(commandHelp(command));
+    return 0;
+  }
+  return undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { words, rest } = splitWords(argv);
+  const [groupName] = words;
+  const group = groups.find((g) => g.name === groupName);
+  // A one-word command takes the next word as its argument.
+  if (group?.single && words[1] !== undefined) rest.unshift(words[1]);
+  const commandName = group?.single ? group.commands[0].name : words[1];
+  const command = group?.commands.find((c) => c.name === commandName);
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+
+  const helped = help(group, groupName, command, commandName, wantsHelp);
+  if (helped !== undefined) return helped;
+  if (!group || !command) throw new UsageError('unreachable: help() answers for a missing command');
+
+  const { values, positionals } = parseFlags({
+    args: rest,
+    options: { ...globalOptions, ...command.options },
+    allowPositionals: true,
+  });
+  const { server, timeoutMs, ...connection } = connectionFrom(values);
+  try {
+    await command.run({ server, timeoutMs, ...connection, out: (t) => process.stdout.write(t) }, values, positionals);
   } catch (err) {
     const { message, exitCode } = describeFailure(err, server, timeoutMs);
     const path = group.single ? group.name : `${group.name} ${command.name}`;

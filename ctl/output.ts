@@ -10,9 +10,7 @@ export function checkOutputFormat(value: string | undefined): OutputFormat {
 export function renderTable(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return (
-    cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n'
-  );
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
 export function renderFields(fields: Array<[string, string | number]>): string {
@@ -30,7 +28,7 @@ export function renderYaml(value: unknown): string {
   const scalar = (v: unknown): string => {
     if (v === null || v === undefined) return 'null';
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    const s = String(v);
+    const s = typeof v === 'string' ? v : typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
     return /^[A-Za-z_][\w./-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) ? s : JSON.stringify(s);
   };
   const lines: string[] = [];
@@ -38,7 +36,7 @@ export function renderYaml(value: unknown): string {
     if (Array.isArray(v)) {
       if (v.length === 0) lines[lines.length - 1] += ' []';
       for (const item of v) {
-        if (item !== null && typeof item === 'object' && Object.keys(item).length > 0) {
+        if (item !== null && typeof item === 'object' && Object.keys(item as object).length > 0) {
           lines.push(`${indent}-`);
           const start = lines.length;
           walk(item, indent + '  ');

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { Keyring } from 'memberlist-ts';
 import { UsageError, parseFlags } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
-import { createLogger, parseLevel } from '../common/log';
+import { Logger, createLogger, parseLevel } from '../common/log';
 import { checkInteger, checkIp, checkNodeName, parseDuration, parseHostPort } from '../common/validation';
 import { clientCredentials } from '../common/tls';
 import { Agent } from './agent';
@@ -80,30 +80,48 @@ function duplicateOptions(maxMoves?: string, window?: string, freeze?: string): 
   };
 }
 
+const FLAGS = {
+  name: { type: 'string' },
+  vtep: { type: 'string' },
+  server: { type: 'string' },
+  'data-dir': { type: 'string' },
+  bind: { type: 'string' },
+  advertise: { type: 'string' },
+  join: { type: 'string' },
+  'encrypt-key': { type: 'string' },
+  'keyring-file': { type: 'string' },
+  metrics: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'log-level': { type: 'string' },
+  'dup-max-moves': { type: 'string' },
+  'dup-window': { type: 'string' },
+  'dup-freeze-time': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+// As serf does: SIGINT leaves the cluster gracefully (peers withdraw our entries at once); SIGTERM
+// stops without leaving, for a restart: peers keep forwarding, and devices and FDB stay in place,
+// so the restarted agent picks everything up without a dropped packet.
+function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger): void {
+  let stopping = false;
+  const stop = async (signal: string, leave: boolean) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(leave ? 'leaving the cluster; devices stay in place' : 'stopping for a restart; devices stay in place', {
+      signal,
+    });
+    await agent.stop(leave);
+    rt.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM', false));
+  process.on('SIGINT', () => void stop('SIGINT', true));
+}
+
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseFlags({
-    args: argv,
-    options: {
-      name: { type: 'string' },
-      vtep: { type: 'string' },
-      server: { type: 'string' },
-      'data-dir': { type: 'string' },
-      bind: { type: 'string' },
-      advertise: { type: 'string' },
-      join: { type: 'string' },
-      'encrypt-key': { type: 'string' },
-      'keyring-file': { type: 'string' },
-      metrics: { type: 'string' },
-      'tls-ca': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'log-level': { type: 'string' },
-      'dup-max-moves': { type: 'string' },
-      'dup-window': { type: 'string' },
-      'dup-freeze-time': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values } = parseFlags({ args: argv, options: FLAGS });
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
@@ -181,22 +199,7 @@ async function main(argv: string[]): Promise<void> {
   }
   await agent.start();
 
-  // As serf does: SIGINT leaves the cluster gracefully (peers withdraw our entries at once); SIGTERM
-  // stops without leaving, for a restart: peers keep forwarding, and devices and FDB stay in place,
-  // so the restarted agent picks everything up without a dropped packet.
-  let stopping = false;
-  const stop = async (signal: string, leave: boolean) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(leave ? 'leaving the cluster; devices stay in place' : 'stopping for a restart; devices stay in place', {
-      signal,
-    });
-    await agent.stop(leave);
-    rt.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM', false));
-  process.on('SIGINT', () => void stop('SIGINT', true));
+  stopOnSignals(agent, rt, log);
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {

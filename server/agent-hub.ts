@@ -195,7 +195,7 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     };
     for (const s of this.agents.values()) {
       if (!s.stream) continue;
-      const seen = s.membership.find((m) => m.name === node)?.state as GossipState | undefined;
+      const seen = s.membership.find((m) => m.name === node)?.state;
       if (seen && rank[seen] > rank[best]) best = seen;
     }
     return best;

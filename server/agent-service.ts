@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceHandlers } from '../generated/vxgossip/v1/AgentService';
+import type { AgentMessage__Output } from '../generated/vxgossip/v1/AgentMessage';
 import type { Logger } from '../common/log';
 import { checkIp, checkNodeName } from '../common/validation';
 import { recordFromProto } from '../common/record-proto';
@@ -24,7 +25,7 @@ export function agentService(hub: AgentHub, replicas: ReplicaStore, log: Logger)
         endStream(stream, grpc.status.INVALID_ARGUMENT, details);
       };
 
-      stream.on('data', (msg) => {
+      stream.on('data', (msg: AgentMessage__Output) => {
         if (node === undefined) {
           if (msg.msg !== 'hello' || !msg.hello) return reject('the first message on an agent stream must be Hello');
           try {

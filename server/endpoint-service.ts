@@ -1,16 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import type { EndpointServiceHandlers } from '../generated/vxgossip/v1/EndpointService';
 import type { EndpointFilter__Output } from '../generated/vxgossip/v1/EndpointFilter';
-import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import type { Logger } from '../common/log';
+import { agentRoutedRpcs } from './endpoint-commands';
 import { RpcError } from './grpc-errors';
-import { checkInterfaceName, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from '../common/validation';
+import { checkUnicastMac, checkVniId } from '../common/validation';
 import type { EndpointRecord } from '../common/fdb-state/winner-rule';
+import type { StateRecord } from '../common/fdb-state/record';
 import type { AgentHub } from './agent-hub';
 import type { ReplicaChange, ReplicaStore } from './replica-store';
 import type { EndpointEvent } from '../generated/vxgossip/v1/EndpointEvent';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
-import { NotFoundError, VniStore } from './vni-store';
+import type { VniStore } from './vni-store';
 import { Filter, endpointKey, endpointOf, fdbKey, matches } from './endpoint-filter';
 import type { FdbChange, FdbIndex } from './fdb-index';
 import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
@@ -22,11 +23,6 @@ function filterOf(f: EndpointFilter__Output | null): Filter {
   if (filter.vni !== 0) checkVniId(filter.vni, 'filter.vni');
   if (filter.mac !== '') filter.mac = checkUnicastMac('filter.mac', filter.mac);
   return filter;
-}
-
-function commandOutcome(node: string, result: CommandResult__Output): CommandResult__Output {
-  if (result.error) throw new RpcError(result.code || grpc.status.INTERNAL, `${node}: ${result.error}`);
-  return result;
 }
 
 const isFlood = (e: FdbEntry) => e.kind === 'FDB_ENTRY_KIND_FLOOD';
@@ -42,6 +38,25 @@ function fdbEventFor(c: FdbChange, f: Filter): FdbEvent | undefined {
   return undefined;
 }
 
+// Every live owner's endpoints that match, in listing order.
+function liveEndpoints(replicas: ReplicaStore, live: (owner: string) => boolean, f: Filter) {
+  const matching = (r: StateRecord): r is EndpointRecord =>
+    !r.tombstone && r.body.kind === 'endpoint' && live(r.owner) && matches(f, r.body.vni, r.owner, r.body.mac);
+  return replicas
+    .all()
+    .filter(matching)
+    .map(endpointOf)
+    .sort((a, b) => endpointKey(a).localeCompare(endpointKey(b)));
+}
+
+// The derived entries that match, in listing order.
+function fdbEntries(fdbIndex: FdbIndex, f: Filter, includeFlood: boolean) {
+  return fdbIndex
+    .list()
+    .filter((e) => fdbMatches(f, e) && (includeFlood || !isFlood(e)))
+    .sort((a, b) => fdbKey(a).localeCompare(fdbKey(b)));
+}
+
 export function endpointService(
   replicas: ReplicaStore,
   fdbIndex: FdbIndex,
@@ -50,23 +65,8 @@ export function endpointService(
   log: Logger,
   live: (owner: string) => boolean,
 ): EndpointServiceHandlers {
-  const endpoints = (f: Filter) =>
-    replicas
-      .all()
-      .filter(
-        (r): r is EndpointRecord =>
-          !r.tombstone &&
-          r.body.kind === 'endpoint' &&
-          live(r.owner) &&
-          matches(f, r.body.vni, r.owner, (r.body as { mac: string }).mac),
-      )
-      .map(endpointOf)
-      .sort((a, b) => endpointKey(a).localeCompare(endpointKey(b)));
-  const fdb = (f: Filter, includeFlood: boolean) =>
-    fdbIndex
-      .list()
-      .filter((e) => fdbMatches(f, e) && (includeFlood || !isFlood(e)))
-      .sort((a, b) => fdbKey(a).localeCompare(fdbKey(b)));
+  const endpoints = (f: Filter) => liveEndpoints(replicas, live, f);
+  const fdb = (f: Filter, includeFlood: boolean) => fdbEntries(fdbIndex, f, includeFlood);
 
   return {
     ListEndpoints: unary(log, 'ListEndpoints', [], (req) => {
@@ -130,18 +130,6 @@ export function endpointService(
         })),
       );
     },
-    AttachEndpoint: unary(log, 'AttachEndpoint', [[NotFoundError, grpc.status.NOT_FOUND]], async (req) => {
-      const node = checkNodeName('node', req.node);
-      const vni = checkVniId(req.vni, 'vni');
-      vnis.get(vni);
-      parseCidr('ip', req.ip);
-      if (req.mac) checkUnicastMac('mac', req.mac);
-      if (req.interface) checkInterfaceName('interface', req.interface);
-      if (!req.netns) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'netns: name the network namespace to attach');
-      const result = commandOutcome(node, await hub.sendCommand(node, { attach: req }));
-      log.info('endpoint attached', { node, vni, netns: req.netns, mac: result.endpoint?.mac });
-      return result.endpoint!;
-    }),
     ListDuplicates: unary(log, 'ListDuplicates', [], (req) => {
       const f = filterOf(req.filter);
       const duplicates = fdbIndex
@@ -151,29 +139,7 @@ export function endpointService(
         .map((d) => ({ entry: d.entry, claims: d.claims.map(endpointOf) }));
       return { duplicates, revision: fdbIndex.currentRevision() };
     }),
-    // Every connected agent is asked: the claimants are the ones that froze it, and a claimant that
-    // gossip still lists but that lost its stream is named in errors.
-    ClearDuplicate: unary(log, 'ClearDuplicate', [], async (req) => {
-      const vni = checkVniId(req.vni, 'vni');
-      const mac = checkUnicastMac('mac', req.mac);
-      const out = { nodes: [] as string[], errors: {} as Record<string, string> };
-      for (const { node, result, error } of await hub.commandEveryAgent({ clearDuplicate: { vni, mac } })) {
-        if (result) out.nodes.push(...(result.cleared?.nodes ?? []));
-        else out.errors[node] = error!;
-      }
-      if (out.nodes.length === 0 && Object.keys(out.errors).length === 0)
-        throw new RpcError(grpc.status.NOT_FOUND, `no connected agent holds ${mac} in VNI ${vni} frozen`);
-      log.info('duplicate cleared', { vni, mac, nodes: out.nodes, failed: Object.keys(out.errors).length });
-      return { nodes: out.nodes.sort(), errors: out.errors };
-    }),
-    DetachEndpoint: unary(log, 'DetachEndpoint', [], async (req) => {
-      const node = checkNodeName('node', req.node);
-      checkVniId(req.vni, 'vni');
-      if (!req.netns) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'netns: name the network namespace to detach');
-      commandOutcome(node, await hub.sendCommand(node, { detach: req }));
-      log.info('endpoint detached', { node, vni: req.vni, netns: req.netns });
-      return {};
-    }),
+    ...agentRoutedRpcs(hub, vnis, log),
   };
 }
 

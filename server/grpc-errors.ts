@@ -19,7 +19,7 @@ export function toServiceError(err: unknown, mapping: ErrorMapping = []): Partia
   if (err instanceof RpcError) return { code: err.code, details: err.message };
   if (err instanceof ValidationError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
   for (const [kind, code] of mapping) {
-    if (err instanceof kind) return { code, details: (err as Error).message };
+    if (err instanceof kind) return { code, details: err.message };
   }
   return { code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
 }

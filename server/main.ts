@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (!values['data-dir']) throw new UsageError('--data-dir is required');
-  parseHostPort('--listen', values.listen!, undefined, 0);
+  parseHostPort('--listen', values.listen, undefined, 0);
   const log = createLogger({ component: 'server', level: parseLevel(values['log-level']) });
 
   fs.mkdirSync(values['data-dir'], { recursive: true });
@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<void> {
     throw new UsageError((err as Error).message);
   }
   const token = values['token-file'] ? readToken(values['token-file']) : undefined;
-  const server = await startGrpcServer({ listen: values.listen!, store, log, credentials, token }).catch(
+  const server = await startGrpcServer({ listen: values.listen, store, log, credentials, token }).catch(
     (err: Error) => {
       throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
     },

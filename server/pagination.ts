@@ -27,5 +27,5 @@ export function paginate<T>(items: T[], keyOf: (item: T) => string, pageSize: nu
   const start = after === undefined ? 0 : items.findIndex((item) => keyOf(item) > after);
   const page = start < 0 ? [] : items.slice(start, start + size);
   const more = start >= 0 && start + size < items.length;
-  return { page, nextPageToken: more ? encodePageToken(keyOf(page[page.length - 1]!)) : '' };
+  return { page, nextPageToken: more ? encodePageToken(keyOf(page[page.length - 1])) : '' };
 }

@@ -163,7 +163,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
 
   private mapOf(owner: string): Map<string, StateRecord> {
     let map = this.owners.get(owner);
-    if (!map) this.owners.set(owner, (map = new Map()));
+    if (!map) this.owners.set(owner, (map = new Map<string, StateRecord>()));
     return map;
   }
 }

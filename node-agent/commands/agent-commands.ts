@@ -17,7 +17,7 @@ export interface AgentCommandDeps {
   duplicates: DuplicateDetector;
   keys?: KeyringCommands;
   // Runs a reconcile pass and waits for it: the answer reflects what the host now announces.
-  settle(): Promise<void>;
+  settle: () => Promise<void>;
   log: Logger;
 }
 

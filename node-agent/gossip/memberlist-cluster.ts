@@ -28,6 +28,8 @@ export class MemberlistCluster implements GossipCluster {
   ) {}
 
   static async create(options: MemberlistOptions, handlers: GossipHandlers): Promise<MemberlistCluster> {
+    // The queue's callback may run while Memberlist.create is still joining: a const would not exist yet.
+    // eslint-disable-next-line prefer-const
     let memberlist: Memberlist | undefined;
     const queue = new TransmitLimitedQueue(4, () => memberlist?.allNodes().length ?? 1);
     const gossipLog = options.log.child({ part: 'memberlist' });

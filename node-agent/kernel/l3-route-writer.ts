@@ -45,6 +45,54 @@ export class L3RouteWriter {
   ): Promise<RoutePassResult> {
     const result: RoutePassResult = { desired: new Map(), programmed: new Map(), removed: 0 };
     if (vnis.length === 0 && !sweep) return result;
+    const { routes, neighbours } = this.wanted(vnis, local, remote);
+    const { kernelRoutes, kernelNeighbours } = await this.read(vnis);
+    const setRoutes = [...routes.values()].filter((r) => {
+      const k = kernelRoutes.get(r.dst);
+      return !k || !sameRoute(k, r);
+    });
+    const setNeighbours = [...neighbours.values()].filter(
+      (n) => kernelNeighbours.get(`${n.ifindex}/${n.ip}`)?.mac !== n.mac,
+    );
+    const staleRoutes = sweep ? [...kernelRoutes.values()].filter((r) => !routes.has(r.dst)) : [];
+    const staleNeighbours = sweep ? [...kernelNeighbours].filter(([k]) => !neighbours.has(k)).map(([, n]) => n) : [];
+
+    const errors: Error[] = [];
+    const failedRoutes = new Map<number, number>();
+    const run = async (what: string, p: Promise<void>, vni?: number) =>
+      p.catch((err: Error) => {
+        if (NetlinkError.codeOf(err) === 'ENOENT' || NetlinkError.codeOf(err) === 'ESRCH') return;
+        errors.push(new Error(`${what}: ${err.message}`));
+        if (vni !== undefined) failedRoutes.set(vni, (failedRoutes.get(vni) ?? 0) + 1);
+      });
+    await Promise.all([
+      ...setNeighbours.map((n) => run('neighbour', this.rt.neighbours.add(n, 'replace'))),
+      ...staleNeighbours.map((n) => run('neighbour', this.rt.neighbours.delete(n))),
+    ]);
+    await Promise.all([
+      ...setRoutes.map((r) => run('route', this.rt.routes.add(r, 'replace'), r.vni)),
+      ...staleRoutes.map((r) =>
+        run('route', this.rt.routes.delete({ dst: r.dst, oif: r.oif, protocol: RTPROT_VXGOSSIP })),
+      ),
+    ]);
+    result.removed = staleRoutes.length + staleNeighbours.length;
+    if (errors.length > 0)
+      this.log.error('kernel refused route changes', { failed: errors.length, first: errors[0].message });
+    if (setRoutes.length + staleRoutes.length + setNeighbours.length + staleNeighbours.length > 0) {
+      this.log.debug('route pass', {
+        routesSet: setRoutes.length,
+        routesRemoved: staleRoutes.length,
+        neighboursSet: setNeighbours.length,
+        neighboursRemoved: staleNeighbours.length,
+      });
+    }
+    for (const r of routes.values()) result.desired.set(r.vni, (result.desired.get(r.vni) ?? 0) + 1);
+    for (const [vni, n] of result.desired) result.programmed.set(vni, n - (failedRoutes.get(vni) ?? 0));
+    return result;
+  }
+
+  // The routes and neighbours the endpoints call for (and the sysctls they need).
+  private wanted(vnis: L3Vni[], local: LocalL3Endpoint[], remote: EndpointRecord[]) {
     const byVni = new Map(vnis.map((v) => [v.vni, v]));
     const routes = new Map<string, Route & { vni: number }>();
     const neighbours = new Map<string, Neighbour & { vni: number }>();
@@ -88,7 +136,11 @@ export class L3RouteWriter {
       }
     }
     if (vnis.length > 0) this.sysctl('net.ipv4.ip_forward', '1');
+    return { routes, neighbours };
+  }
 
+  // Our routes in the main table and our neighbours on the L3 devices.
+  private async read(vnis: L3Vni[]) {
     const kernelRoutes = new Map(
       (await this.rt.routes.list(4))
         .filter((r) => r.protocol === RTPROT_VXGOSSIP && r.table === 254)
@@ -99,48 +151,7 @@ export class L3RouteWriter {
       for (const n of await this.rt.neighbours.list(4, v.deviceIndex))
         if (n.protocol === RTPROT_VXGOSSIP) kernelNeighbours.set(`${n.ifindex}/${n.ip}`, n);
     }
-    const setRoutes = [...routes.values()].filter((r) => {
-      const k = kernelRoutes.get(r.dst);
-      return !k || !sameRoute(k, r);
-    });
-    const setNeighbours = [...neighbours.values()].filter(
-      (n) => kernelNeighbours.get(`${n.ifindex}/${n.ip}`)?.mac !== n.mac,
-    );
-    const staleRoutes = sweep ? [...kernelRoutes.values()].filter((r) => !routes.has(r.dst)) : [];
-    const staleNeighbours = sweep ? [...kernelNeighbours].filter(([k]) => !neighbours.has(k)).map(([, n]) => n) : [];
-
-    const errors: Error[] = [];
-    const failedRoutes = new Map<number, number>();
-    const run = async (what: string, p: Promise<void>, vni?: number) =>
-      p.catch((err: Error) => {
-        if (NetlinkError.codeOf(err) === 'ENOENT' || NetlinkError.codeOf(err) === 'ESRCH') return;
-        errors.push(new Error(`${what}: ${err.message}`));
-        if (vni !== undefined) failedRoutes.set(vni, (failedRoutes.get(vni) ?? 0) + 1);
-      });
-    await Promise.all([
-      ...setNeighbours.map((n) => run('neighbour', this.rt.neighbours.add(n, 'replace'))),
-      ...staleNeighbours.map((n) => run('neighbour', this.rt.neighbours.delete(n))),
-    ]);
-    await Promise.all([
-      ...setRoutes.map((r) => run('route', this.rt.routes.add(r, 'replace'), r.vni)),
-      ...staleRoutes.map((r) =>
-        run('route', this.rt.routes.delete({ dst: r.dst, oif: r.oif, protocol: RTPROT_VXGOSSIP })),
-      ),
-    ]);
-    result.removed = staleRoutes.length + staleNeighbours.length;
-    if (errors.length > 0)
-      this.log.error('kernel refused route changes', { failed: errors.length, first: errors[0].message });
-    if (setRoutes.length + staleRoutes.length + setNeighbours.length + staleNeighbours.length > 0) {
-      this.log.debug('route pass', {
-        routesSet: setRoutes.length,
-        routesRemoved: staleRoutes.length,
-        neighboursSet: setNeighbours.length,
-        neighboursRemoved: staleNeighbours.length,
-      });
-    }
-    for (const r of routes.values()) result.desired.set(r.vni, (result.desired.get(r.vni) ?? 0) + 1);
-    for (const [vni, n] of result.desired) result.programmed.set(vni, n - (failedRoutes.get(vni) ?? 0));
-    return result;
+    return { kernelRoutes, kernelNeighbours };
   }
 
   private sysctl(path: string, value: string): void {

@@ -122,3 +122,12 @@ export function vniDevices(vni: VniConfig, vtep: string, underlay: Underlay): Vn
     bridge: { name: bridgeName(vni.id), mtu, alias: ownerAlias(vni.id) },
   };
 }
+
+// The device an endpoint of this VNI plugs into: br<VNI> (L2, as a port) or the L3 device (routed).
+export function attachPointOf(vnis: VniConfig[], vni: number): { device: string; routed: boolean } | undefined {
+  const config = vnis.find((v) => v.id === vni);
+  if (!config) return undefined;
+  return config.mode === 'l3'
+    ? { device: l3DeviceName(config.dstport), routed: true }
+    : { device: bridgeName(vni), routed: false };
+}

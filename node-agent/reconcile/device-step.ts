@@ -7,11 +7,11 @@ import type { Rtnetlink } from '../netlink';
 import type { DeviceStep } from './steps';
 
 export interface DeviceStepInputs {
-  vnis(): VniConfig[];
+  vnis: () => VniConfig[];
   // Whether the configuration is complete (server, cache or a peer), so unknown devices may go.
-  authoritative(): boolean;
+  authoritative: () => boolean;
   // The devices later steps and the kernel watch follow.
-  onRealised(realised: RealisedVnis): void;
+  onRealised: (realised: RealisedVnis) => void;
 }
 
 // Realises every configured VNI's devices and resolves the ones that came up to interface indexes.

@@ -11,11 +11,11 @@ export interface LocalRecordsInputs {
   store: RecordStore;
   vtep: string;
   rt: Parameters<typeof scanLocalEndpoints>[0];
-  attached(): Promise<AttachedEndpoint[]>;
-  alive(owner: string): boolean;
+  attached: () => Promise<AttachedEndpoint[]>;
+  alive: (owner: string) => boolean;
   duplicates: DuplicateDetector;
   // A freeze ends on its own: a pass must run then to contest the MAC again.
-  wake(): void;
+  wake: () => void;
   metrics?: AgentMetrics;
   log: Logger;
 }

@@ -16,7 +16,7 @@ export interface LocalRecordInputs {
   // The VNIs realised on this host.
   vnis: number[];
   endpoints: LocalEndpoint[];
-  alive(owner: string): boolean;
+  alive: (owner: string) => boolean;
   duplicates: DuplicateDetector;
 }
 

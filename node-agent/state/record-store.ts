@@ -180,7 +180,7 @@ export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnat
   private store(record: StateRecord, local: boolean): StateRecord {
     const key = recordKey(record.body);
     let records = this.owners.get(record.owner);
-    if (!records) this.owners.set(record.owner, (records = new Map()));
+    if (!records) this.owners.set(record.owner, (records = new Map<string, StateRecord>()));
     let summary = this.summaries.get(record.owner);
     if (!summary) this.summaries.set(record.owner, (summary = emptySummary(record.owner)));
     const before = records.get(key);
@@ -190,7 +190,7 @@ export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnat
     }
     records.set(key, record);
     let claims = this.byKey.get(key);
-    if (!claims) this.byKey.set(key, (claims = new Map()));
+    if (!claims) this.byKey.set(key, (claims = new Map<string, StateRecord>()));
     claims.set(record.owner, record);
     addToSummary(summary, record, 1);
     if (record.tombstone) this.tombstonedAt.set(record, this.now());

@@ -16,7 +16,10 @@ export class MemoryNetwork {
   }
 
   partition(a: string, b: string, connected: boolean): void {
-    for (const key of [`${a}|${b}`, `${b}|${a}`]) connected ? this.cut.delete(key) : this.cut.add(key);
+    for (const key of [`${a}|${b}`, `${b}|${a}`]) {
+      if (connected) this.cut.delete(key);
+      else this.cut.add(key);
+    }
   }
 
   canTalk(a: string, b: string): boolean {

@@ -108,7 +108,7 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
   });
 
   it('leaves devices untouched across an agent restart (SIGTERM and kill -9): same ifindex', async () => {
-    const h1 = hosts[0]!;
+    const h1 = hosts[0];
     const before = assertRealised(h1, 42);
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
       await agents.get('h1')!.stop(signal);
@@ -134,7 +134,7 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
   });
 
   it('repairs a device deleted or changed behind its back', async () => {
-    const h2 = hosts[1]!;
+    const h2 = hosts[1];
     h2.exec('ip', ['link', 'del', 'vxlan42']);
     h2.exec('ip', ['link', 'set', 'br42', 'down']);
     // The periodic pass repairs it; a VNI change triggers a pass at once.
@@ -143,7 +143,7 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
   });
 
   it('reports a VNI whose device name is taken by another kind of link, and keeps serving the others', async () => {
-    const h1 = hosts[0]!;
+    const h1 = hosts[0];
     h1.exec('ip', ['link', 'add', 'vxlan77', 'type', 'bridge']);
     ctl('vni', 'create', '77');
     ctl('vni', 'create', '78');
@@ -173,14 +173,14 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
           assert.equal(host.link(name), undefined, `${host.name}: ${name} still there`);
       });
     }
-    assert.equal(hosts[0]!.link('vxlan77')?.linkinfo?.info_kind, 'bridge', 'the operator link survives the sweep');
+    assert.equal(hosts[0].link('vxlan77')?.linkinfo?.info_kind, 'bridge', 'the operator link survives the sweep');
   });
 
   it('keeps serving from its cached configuration while the server is down, and resyncs when it returns', async () => {
     ctl('vni', 'create', '50');
     for (const host of hosts) await eventually(() => assertRealised(host, 50));
     await server.stop('SIGKILL');
-    const h3 = hosts[2]!;
+    const h3 = hosts[2];
     const before = assertRealised(h3, 50);
     await agents.get('h3')!.stop('SIGKILL');
     const agent = startAgent(h3);

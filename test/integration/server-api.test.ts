@@ -9,6 +9,7 @@ import type { VniServiceClient } from '../../generated/vxgossip/v1/VniService';
 import { expectRpcError, vniClient } from '../helpers/grpc-clients';
 import { ServerHandle, startServer } from '../../lab/server-process';
 import { repoRoot } from '../../common/paths';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 
 describe('server gRPC API (real process on loopback)', function () {
   let server: ServerHandle;
@@ -168,7 +169,7 @@ describe('server gRPC API (real process on loopback)', function () {
   });
 
   it('serves grpc.health.v1 as SERVING for the server and each service', async () => {
-    const def = protoLoader.loadSync(require('grpc-health-check').protoPath as string, { enums: String });
+    const def = protoLoader.loadSync(healthProtoPath, { enums: String });
     const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health;
     const health = new Health(server.address, grpc.credentials.createInsecure());
     for (const service of ['', 'vxgossip.v1.VniService']) {

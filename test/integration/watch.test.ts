@@ -62,7 +62,7 @@ describe('FDB watch (real server process)', function () {
     assert.deepEqual(summary(all).slice(1), [`ADDED ${MAC} h1`, `UPDATED ${MAC} h2`]);
     await eventually(() => assert.deepEqual(summary(onH1).slice(1), [`ADDED ${MAC} h1`, `REMOVED ${MAC} h1`]));
     const revisions = all.events.slice(2).map((e) => Number(e.revision));
-    assert.ok(revisions[1] > revisions[0], `revisions increase: ${revisions}`);
+    assert.ok(revisions[1] > revisions[0], `revisions increase: ${revisions.join(',')}`);
     all.cancel();
     onH1.cancel();
   });
@@ -114,7 +114,7 @@ describe('FDB watch (real server process)', function () {
       assert.equal(
         new Set(revisions).size,
         revisions.length,
-        `each liveness change has its own revision: ${revisions}`,
+        `each liveness change has its own revision: ${revisions.join(',')}`,
       );
       w.cancel();
     } finally {

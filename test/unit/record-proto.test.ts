@@ -67,7 +67,7 @@ describe('gossip record codec', () => {
       mutate(proto);
       const decoded = codec.decode(codec.encode({ records: { records: [proto] } }));
       assert.throws(
-        () => recordFromProto(decoded.records!.records[0]!),
+        () => recordFromProto(decoded.records!.records[0]),
         (e: unknown) => e instanceof ValidationError && e.field === field,
       );
     });

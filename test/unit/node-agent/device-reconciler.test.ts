@@ -67,7 +67,7 @@ class FakeKernel implements LinkDriver {
       mtu: 1500,
       alias: undefined,
       ...l,
-    } as KernelLink);
+    });
   }
   find(index: number) {
     return this.links.find((l) => l.index === index)!;

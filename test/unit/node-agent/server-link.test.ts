@@ -139,7 +139,7 @@ describe('server link (agent side of the agent stream)', () => {
   it('says Hello first, and counts as connected only once the server has answered', async () => {
     link.start();
     const call = await service.connected(0);
-    assert.deepEqual(call.received[0]!.hello, {
+    assert.deepEqual(call.received[0].hello, {
       node: 'h1',
       vtep: '198.18.0.1',
       gossipAddress: '198.18.0.1:7946',
@@ -181,8 +181,8 @@ describe('server link (agent side of the agent stream)', () => {
       10,
     );
     assert.equal(commands.length, 1);
-    assert.equal(commands[0]!.id, '7');
-    assert.equal(commands[0]!.removeKey?.key, 'k');
+    assert.equal(commands[0].id, '7');
+    assert.equal(commands[0].removeKey?.key, 'k');
     assert.deepEqual([result.id, result.error, result.code], ['7', 'no such key', grpc.status.NOT_FOUND]);
   });
 
@@ -207,9 +207,9 @@ describe('server link (agent side of the agent stream)', () => {
       2000,
       10,
     );
-    assert.equal(call.received[1]!.status!.vnis[0]!.vni, 42);
-    assert.equal(call.received[2]!.membership!.members[0]!.name, 'h2');
-    assert.equal(call.received[3]!.records!.records[0]!.owner, 'h1');
+    assert.equal(call.received[1].status!.vnis[0].vni, 42);
+    assert.equal(call.received[2].membership!.members[0].name, 'h2');
+    assert.equal(call.received[3].records!.records[0].owner, 'h1');
   });
 
   it('reconnects when the server comes back, with a fresh Hello and its last status', async () => {
@@ -229,7 +229,7 @@ describe('server link (agent side of the agent stream)', () => {
     });
     await service.start();
     const second = await service.connected(1);
-    assert.equal(second.received[0]!.hello!.configRevision, '3', 'Hello says which configuration the agent has');
+    assert.equal(second.received[0].hello!.configRevision, '3', 'Hello says which configuration the agent has');
     welcome(second);
     await eventually(
       () =>
@@ -240,7 +240,7 @@ describe('server link (agent side of the agent stream)', () => {
       2000,
       10,
     );
-    assert.equal(second.received[1]!.status!.vnis[0]!.programmed, 2, 'the status set while disconnected');
+    assert.equal(second.received[1].status!.vnis[0].programmed, 2, 'the status set while disconnected');
     assert.equal(connects, 2);
   });
 

@@ -37,7 +37,7 @@ describe('VNI device specs', () => {
     assert.equal(vniDevices(vni({ mtu: 1450 }), '198.18.0.10', eth0).vxlan.mtu, 1450);
     assert.throws(
       () => vniDevices(vni({ mtu: 1451 }), '198.18.0.10', eth0),
-      (e: unknown) => e instanceof DeviceSpecError && /at least 1501, but eth0 has 1500/.test((e as Error).message),
+      (e: unknown) => e instanceof DeviceSpecError && /at least 1501, but eth0 has 1500/.test(e.message),
     );
   });
 

@@ -119,7 +119,7 @@ describe('agent hub', () => {
       assert.deepEqual(hub.sessionOf('h1'), { vtep: '198.18.0.1', connected: true });
       assert.equal(hub.sessionOf('h2'), undefined);
       assert.deepEqual(events, ['h1']);
-      assert.equal(hub.nodes()[0]!.configRevision, 2);
+      assert.equal(hub.nodes()[0].configRevision, 2);
     });
 
     it('pushes every configuration change to the connected agents only', () => {
@@ -132,7 +132,7 @@ describe('agent hub', () => {
         [0, 7],
       );
       assert.deepEqual(
-        s1.sent[1]!.config!.vnis!.map((v) => v.id),
+        s1.sent[1].config!.vnis!.map((v) => v.id),
         [42, 43],
       );
       assert.equal(s2.sent.length, 1);
@@ -144,8 +144,8 @@ describe('agent hub', () => {
       disconnect('h1', s);
       assert.deepEqual(hub.sessionOf('h1'), { vtep: '198.18.0.1', connected: false });
       const [node] = hub.nodes();
-      assert.equal(node!.connected, false);
-      assert.ok(Number(node!.lastSeenMs) >= before);
+      assert.equal(node.connected, false);
+      assert.ok(Number(node.lastSeenMs) >= before);
       assert.deepEqual(events, ['h1', 'h1']);
     });
 
@@ -186,10 +186,10 @@ describe('agent hub', () => {
       const second = hub.sendCommand('h1', { listKeys: {} });
       assert.equal(s2.commands.length, 0);
       const [c1, c2] = s1.commands;
-      assert.ok(c1!.listKeys && c2!.listKeys);
-      assert.notEqual(c1!.id, c2!.id);
-      hub.commandResult('h1', { id: String(c2!.id), error: 'second', code: 0 });
-      hub.commandResult('h1', { id: String(c1!.id), error: 'first', code: 0 });
+      assert.ok(c1.listKeys && c2.listKeys);
+      assert.notEqual(c1.id, c2.id);
+      hub.commandResult('h1', { id: String(c2.id), error: 'second', code: 0 });
+      hub.commandResult('h1', { id: String(c1.id), error: 'first', code: 0 });
       assert.equal((await first).error, 'first');
       assert.equal((await second).error, 'second');
     });
@@ -198,7 +198,7 @@ describe('agent hub', () => {
       const s1 = connect('h1');
       connect('h2');
       const pending = hub.sendCommand('h1', { listKeys: {} });
-      const id = String(s1.commands[0]!.id);
+      const id = String(s1.commands[0].id);
       hub.commandResult('h1', { id: '999', error: 'unknown', code: 0 });
       hub.commandResult('h2', { id, error: 'wrong agent', code: 0 });
       assert.deepEqual(warnings, ['command result for no pending command', 'command result for no pending command']);
@@ -225,7 +225,7 @@ describe('agent hub', () => {
       const err = await rejection(lost);
       assert.equal(err.code, grpc.status.UNAVAILABLE);
       assert.match(err.message, /disconnected before answering/);
-      hub.commandResult('h2', { id: String(s2.commands[0]!.id), error: '', code: 0 });
+      hub.commandResult('h2', { id: String(s2.commands[0].id), error: '', code: 0 });
       assert.equal((await kept).error, '');
     });
 
@@ -233,7 +233,7 @@ describe('agent hub', () => {
       const s = connect('h1');
       const err = await rejection(hub.sendCommand('h1', { listKeys: {} }));
       assert.equal(err.code, grpc.status.DEADLINE_EXCEEDED);
-      hub.commandResult('h1', { id: String(s.commands[0]!.id), error: '', code: 0 });
+      hub.commandResult('h1', { id: String(s.commands[0].id), error: '', code: 0 });
       assert.deepEqual(warnings, ['command result for no pending command']);
     });
   });
@@ -306,15 +306,15 @@ describe('agent hub', () => {
       connect('h2');
       connect('h1', { gossipAddress: '198.18.0.1:7000', agentVersion: '1.2.3', incarnation: '4' });
       const [h1, h2] = hub.nodes();
-      assert.deepEqual([h1!.name, h2!.name], ['h1', 'h2']);
+      assert.deepEqual([h1.name, h2.name], ['h1', 'h2']);
       assert.deepEqual(
         {
-          vtep: h1!.vtep,
-          gossipAddress: h1!.gossipAddress,
-          agentVersion: h1!.agentVersion,
-          incarnation: h1!.incarnation,
-          connected: h1!.connected,
-          state: h1!.state,
+          vtep: h1.vtep,
+          gossipAddress: h1.gossipAddress,
+          agentVersion: h1.agentVersion,
+          incarnation: h1.incarnation,
+          connected: h1.connected,
+          state: h1.state,
         },
         {
           vtep: '198.18.0.1',

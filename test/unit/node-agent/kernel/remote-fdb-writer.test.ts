@@ -18,7 +18,7 @@ const endpoint = (owner: string, mac: string, vtep: string, ip: string): Endpoin
     tombstone: false,
     originTimeMs: 0,
     body: { kind: 'endpoint', vni: 42, mac, ips: [`${ip}/24`], vtep, mobilitySeq: 0, origin: 'api' },
-  }) satisfies StateRecord as EndpointRecord;
+  }) satisfies StateRecord;
 
 const desired = (endpoints: EndpointRecord[], floods = ['198.18.0.12']): DesiredRemote => ({
   floods: floods.map((vtep) => ({ vni: 42, vtep, owner: 'x' })),

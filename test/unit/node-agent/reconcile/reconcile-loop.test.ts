@@ -67,7 +67,9 @@ function harness(graceMaxMs = 60_000) {
     reports,
     setDesired: (d: DesiredRemote) => (desired = d),
     failDevices: (f: boolean) => (failDevices = f),
-    holdDevices: (p: Promise<void> | undefined) => (gate = p),
+    holdDevices: (p: Promise<void> | undefined) => {
+      gate = p;
+    },
   };
 }
 

@@ -69,11 +69,11 @@ describe('record store', () => {
     assert.equal(after.merge(old), 'refuted');
     assert.deepEqual(incarnations, [6]);
     assert.equal(issued.length, 1);
-    assert.ok(issued[0]!.tombstone, 'an endpoint we no longer have is withdrawn');
-    assert.ok(issued[0]!.version.incarnation > old.version.incarnation);
+    assert.ok(issued[0].tombstone, 'an endpoint we no longer have is withdrawn');
+    assert.ok(issued[0].version.incarnation > old.version.incarnation);
     const peer = store('b');
     peer.merge(old);
-    assert.equal(peer.merge(issued[0]!), 'applied');
+    assert.equal(peer.merge(issued[0]), 'applied');
     assert.equal([...peer.live()].length, 0);
   });
 
@@ -96,7 +96,7 @@ describe('record store', () => {
     const owners = ['a', 'b', 'c'].map((n) => store(n));
     const log: StateRecord[] = [];
     for (let i = 0; i < 500; i++) {
-      const o = owners[rand(3)]!;
+      const o = owners[rand(3)];
       const mac = `02:00:00:00:00:${rand(20).toString(16).padStart(2, '0')}`;
       const rec = rand(4) === 0 ? o.withdraw(`ep/42/${mac}`) : o.issue(ep(mac, { ips: [`10.42.0.${rand(250)}/24`] }));
       if (rec) log.push(rec);
@@ -130,10 +130,10 @@ describe('record store', () => {
     const a = store('a');
     const b = store('b');
     const recs = ['01', '02', '03'].map((x) => a.issue(ep(`02:00:00:00:00:${x}`)));
-    b.merge(recs[0]!);
-    b.merge(recs[2]!);
+    b.merge(recs[0]);
+    b.merge(recs[2]);
     assert.ok(!sameSummary(a.summaryOf('a'), b.summaryOf('a')));
-    b.merge(recs[1]!);
+    b.merge(recs[1]);
     assert.ok(sameSummary(a.summaryOf('a'), b.summaryOf('a')));
   });
 

@@ -1,0 +1,31 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/log';
+import type { AgentMetrics } from './agent-metrics';
+import type { AgentState } from './agent-state';
+import type { KeyringCommands } from './commands/keyring-commands';
+import type { GossipCluster, GossipHandlers } from './gossip/cluster';
+import type { LinkDriver } from './kernel/link-driver';
+import type { Rtnetlink } from './netlink';
+import type { DuplicateDetectionOptions } from './state/duplicate-detector';
+
+export interface GossipOptions {
+  createCluster(handlers: GossipHandlers): Promise<GossipCluster>;
+  join: string[];
+}
+
+export interface AgentOptions {
+  metrics?: AgentMetrics;
+  // ctl keys: the gossip keyring and the file it came from (if any).
+  keys?: KeyringCommands;
+  // For the server stream (TLS, mutual TLS); plaintext when absent.
+  credentials?: grpc.ChannelCredentials;
+  duplicates?: DuplicateDetectionOptions;
+  name: string;
+  vtep: string;
+  server: string;
+  state: AgentState;
+  driver: LinkDriver;
+  rt: Rtnetlink;
+  gossip: GossipOptions;
+  log: Logger;
+}

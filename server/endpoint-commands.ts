@@ -1,0 +1,60 @@
+import * as grpc from '@grpc/grpc-js';
+import type { EndpointServiceHandlers } from '../generated/vxgossip/v1/EndpointService';
+import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
+import type { Logger } from '../common/log';
+import { checkInterfaceName, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from '../common/validation';
+import type { AgentHub } from './agent-hub';
+import { RpcError } from './grpc-errors';
+import { unary } from './rpc';
+import { NotFoundError, VniStore } from './vni-store';
+
+function commandOutcome(node: string, result: CommandResult__Output): CommandResult__Output {
+  if (result.error) throw new RpcError(result.code || grpc.status.INTERNAL, `${node}: ${result.error}`);
+  return result;
+}
+
+// The endpoint RPCs the server does not answer itself: attach and detach on the owning agent, and
+// a duplicate's clear on every agent.
+export function agentRoutedRpcs(
+  hub: AgentHub,
+  vnis: VniStore,
+  log: Logger,
+): Pick<EndpointServiceHandlers, 'AttachEndpoint' | 'DetachEndpoint' | 'ClearDuplicate'> {
+  return {
+    AttachEndpoint: unary(log, 'AttachEndpoint', [[NotFoundError, grpc.status.NOT_FOUND]], async (req) => {
+      const node = checkNodeName('node', req.node);
+      const vni = checkVniId(req.vni, 'vni');
+      vnis.get(vni);
+      parseCidr('ip', req.ip);
+      if (req.mac) checkUnicastMac('mac', req.mac);
+      if (req.interface) checkInterfaceName('interface', req.interface);
+      if (!req.netns) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'netns: name the network namespace to attach');
+      const result = commandOutcome(node, await hub.sendCommand(node, { attach: req }));
+      log.info('endpoint attached', { node, vni, netns: req.netns, mac: result.endpoint?.mac });
+      return result.endpoint!;
+    }),
+    DetachEndpoint: unary(log, 'DetachEndpoint', [], async (req) => {
+      const node = checkNodeName('node', req.node);
+      checkVniId(req.vni, 'vni');
+      if (!req.netns) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'netns: name the network namespace to detach');
+      commandOutcome(node, await hub.sendCommand(node, { detach: req }));
+      log.info('endpoint detached', { node, vni: req.vni, netns: req.netns });
+      return {};
+    }),
+    // Every connected agent is asked: the claimants are the ones that froze it, and a claimant that
+    // gossip still lists but that lost its stream is named in errors.
+    ClearDuplicate: unary(log, 'ClearDuplicate', [], async (req) => {
+      const vni = checkVniId(req.vni, 'vni');
+      const mac = checkUnicastMac('mac', req.mac);
+      const out = { nodes: [] as string[], errors: {} as Record<string, string> };
+      for (const { node, result, error } of await hub.commandEveryAgent({ clearDuplicate: { vni, mac } })) {
+        if (result) out.nodes.push(...(result.cleared?.nodes ?? []));
+        else out.errors[node] = error!;
+      }
+      if (out.nodes.length === 0 && Object.keys(out.errors).length === 0)
+        throw new RpcError(grpc.status.NOT_FOUND, `no connected agent holds ${mac} in VNI ${vni} frozen`);
+      log.info('duplicate cleared', { vni, mac, nodes: out.nodes, failed: Object.keys(out.errors).length });
+      return { nodes: out.nodes.sort(), errors: out.errors };
+    }),
+  };
+}
