@@ -53,6 +53,14 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
       }>
     ).find((e) => e.mac === MAC && e.dst)?.dst;
   const host = (name: string) => hosts.find((h) => h.name === name)!;
+  // The agent's duplicate gauge, scraped from inside its namespace.
+  const frozenGauge = (h: LabHost) => {
+    const text = h.exec(process.execPath, [
+      '-e',
+      "fetch('http://127.0.0.1:9746/metrics').then(async (r) => process.stdout.write(await r.text()))",
+    ]);
+    return Number(/^vxgossip_fdb_duplicates_frozen (\S+)$/m.exec(text)?.[1]);
+  };
   const logged = (name: string, msg: string) =>
     agents
       .get(name)!
@@ -119,6 +127,8 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
           dir,
           '--join',
           join,
+          '--metrics',
+          '127.0.0.1:9746',
           '--dup-max-moves',
           '3',
           '--dup-window',
@@ -164,6 +174,8 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
     await new Promise((r) => setTimeout(r, 2_000));
     assertAllPointAt(winner, true);
     await eventually(() => assert.equal(freezes(frozenBy), 1, 'one log line per freeze, not one per pass'), 5_000);
+    assert.equal(frozenGauge(host(frozenBy)), 1, 'the metric counts the frozen MAC');
+    assert.equal(frozenGauge(host(winner)), 0);
     assert.equal(freezes(winner), 0);
   });
 
