@@ -1,4 +1,5 @@
 import { recordToProto } from '../common/record-proto';
+import { recordKey } from '../common/fdb-state/record';
 import { vniFromProto, vniToProto } from '../common/vni-proto';
 import type { ProgrammingStatus } from '../generated/vxgossip/v1/ProgrammingStatus';
 import type { AgentMetrics } from './agent-metrics';
@@ -57,8 +58,12 @@ export class Agent {
       deferRefutation: true,
     });
     this.store.on('incarnation', (n) => state.saveIncarnation(n));
-    // Our own changes count too: withdrawing a claim can hand the MAC to another host's claim.
-    this.store.on('change', () => this.loop.schedule('fdb', true));
+    // A change of our own matters only to a MAC another host claims too: withdrawing (or losing)
+    // our claim hands the MAC to theirs.
+    this.store.on('change', ({ local, after }) => {
+      if (!local || this.store.liveFor(recordKey(after.body)).some((c) => c.owner !== name))
+        this.loop.schedule('fdb', true);
+    });
     this.peers = new PeerTable(name, options.gossip.join, log.child({ part: 'peers' }));
     this.duplicates = new DuplicateDetector(options.duplicates ?? DEFAULT_DUPLICATE_DETECTION);
     this.config = new ConfigFollower(state, () => this.onConfigChanged(), log);

@@ -63,6 +63,11 @@ expect_code('LookupFdb of a malformed MAC is INVALID_ARGUMENT', grpc.StatusCode.
             lambda: endpoints.LookupFdb(endpoint_service_pb2.LookupFdbRequest(vni=4242, mac='nonsense')))
 expect_code('AttachEndpoint on a node that never connected is UNAVAILABLE', grpc.StatusCode.UNAVAILABLE,
             lambda: endpoints.AttachEndpoint(endpoint_service_pb2.AttachEndpointRequest(node='ghost', vni=4242, netns='ns', ip='10.0.0.2/24')))
+check('ListDuplicates answers (nothing frozen)', len(endpoints.ListDuplicates(endpoint_service_pb2.ListDuplicatesRequest()).duplicates) == 0)
+expect_code('ClearDuplicate of a malformed MAC is INVALID_ARGUMENT', grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: endpoints.ClearDuplicate(endpoint_service_pb2.ClearDuplicateRequest(vni=4242, mac='nonsense')))
+expect_code('ClearDuplicate without agents is UNAVAILABLE', grpc.StatusCode.UNAVAILABLE,
+            lambda: endpoints.ClearDuplicate(endpoint_service_pb2.ClearDuplicateRequest(vni=4242, mac='02:00:00:00:00:01')))
 expect_code('ListKeys without agents is UNAVAILABLE', grpc.StatusCode.UNAVAILABLE,
             lambda: cluster.ListKeys(cluster_service_pb2.ListKeysRequest()))
 status = cluster.GetStatus(cluster_service_pb2.GetStatusRequest())
