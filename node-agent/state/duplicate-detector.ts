@@ -76,7 +76,8 @@ export class DuplicateDetector {
   msUntilNextThaw(): number | undefined {
     const { freezeMs } = this.options;
     if (freezeMs === 'permanent' || this.frozenMacs.size === 0) return undefined;
-    const oldest = Math.min(...[...this.frozenMacs.values()].map((f) => f.sinceMs));
+    let oldest = Infinity;
+    for (const f of this.frozenMacs.values()) oldest = Math.min(oldest, f.sinceMs);
     return Math.max(0, oldest + freezeMs - this.now());
   }
 
