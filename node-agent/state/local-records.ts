@@ -16,6 +16,7 @@ export interface LocalRecordInputs {
   // The VNIs realised on this host.
   vnis: number[];
   endpoints: LocalEndpoint[];
+  // Whether gossip considers the owner alive (this node always is).
   alive: (owner: string) => boolean;
   duplicates: DuplicateDetector;
 }
@@ -36,7 +37,6 @@ function nextMobilitySeq(self: string, claims: EndpointRecord[]): number {
 export function syncLocalRecords(store: RecordStore, inputs: LocalRecordInputs): LocalRecordChanges {
   const { vtep, vnis, endpoints, alive, duplicates } = inputs;
   const self = store.node;
-  const live = (owner: string) => owner === self || alive(owner);
   const changes: LocalRecordChanges = { issued: 0, withdrawn: 0, froze: [] };
   const wanted = new Set<string>();
   const issue = (body: RecordBody) => {
@@ -48,7 +48,7 @@ export function syncLocalRecords(store: RecordStore, inputs: LocalRecordInputs):
   for (const ep of endpoints) {
     if (!vnis.includes(ep.vni)) continue;
     const key = endpointRecordKey(ep.vni, ep.mac);
-    const decision = decideMac(store.liveFor(key) as EndpointRecord[], live);
+    const decision = decideMac(store.liveFor(key) as EndpointRecord[], alive);
     const ours = decision?.claims.find((c) => c.owner === self);
     let mobilitySeq = ours?.body.mobilitySeq ?? 0;
     if (decision && decision.winner.owner !== self) {

@@ -16,9 +16,9 @@ export interface DesiredRemote {
 }
 
 export interface ViewContext {
-  // Whether gossip considers the owner alive; a dead or departed owner's records are withdrawn
-  // (kept in the store, so they come back if it returns).
-  alive(owner: string): boolean;
+  // Whether gossip considers the owner alive (this node always is); a dead or departed owner's
+  // records are withdrawn (kept in the store, so they come back if it returns).
+  alive: (owner: string) => boolean;
   // The VNIs realised on this host.
   localVnis: ReadonlySet<number>;
 }
@@ -27,7 +27,7 @@ export interface ViewContext {
 // member of a local VNI and, per MAC, the claim the shared winner rule picks.
 export function desiredRemote(store: RecordStore, ctx: ViewContext): DesiredRemote {
   const self = store.node;
-  const live = (owner: string) => owner === self || ctx.alive(owner);
+  const live = ctx.alive;
   const floods: FloodTarget[] = [];
   const claims = new Map<string, EndpointRecord[]>();
   for (const r of store.live()) {
