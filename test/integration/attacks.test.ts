@@ -1,0 +1,396 @@
+import { strict as assert } from 'node:assert';
+import * as grpc from '@grpc/grpc-js';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { eventually } from '../../lab/eventually';
+import type { ManagedProcess } from '../../lab/managed-process';
+import { repoRoot } from '../../common/paths';
+import { RogueGossipSpec, spawnRogueGossipMember } from '../../lab/rogue-gossip-member';
+import { RogueCredentials, spawnRogueAgent } from '../../lab/rogue-agent-client';
+import type { GossipMessage } from '../../generated/vxgossip/v1/GossipMessage';
+import {
+  configWipe,
+  endpointRecord,
+  forgedOwnerRecords,
+  macClaim,
+  membershipRecord,
+  records,
+  snapshot as gossipSnapshot,
+} from '../../lab/rogue-payloads';
+import { AttackCluster, ClusterOptions, VNI, Workload, bringUpCluster } from '../helpers/attack-cluster';
+import { snapshot, snapshotDiff } from '../helpers/cluster-snapshot';
+import {
+  AgentDropReason,
+  RefusalScrape,
+  ServerRefusalReason,
+  assertCounted,
+  scrapeRefusals,
+} from '../helpers/refusal-metrics';
+import { Findings } from '../helpers/findings';
+import { requirePrograms, requireRoot } from '../helpers/require-root';
+
+// How long an attack is given to do its damage before the cluster is compared with its snapshot:
+// on a build without the defence every attack here has done it well within this.
+const SETTLE_MS = 3_000;
+const NODES = ['h1', 'h2', 'h3'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// The trust model's attacks (see the trust model document and the security issue), replayed from
+// rogue processes on a host of the lab against real agents and a real server. Each test snapshots
+// every host's kernel, every agent's view and the server's records, runs the attack, and asserts that
+// nothing changed, that the overlay still forwards, and that every refusal was counted. Each test
+// reports every failed check at once (see Findings), so a run on a build without the defence is the
+// record of what each attack does.
+describe('attacks from rogue processes are refused (3 hosts and a rogue, real vxlan)', function () {
+  this.timeout(150_000);
+  let c: AttackCluster | undefined;
+
+  const up = async (options: ClusterOptions = {}) => (c = await bringUpCluster(options));
+  const workload = (host: string): Workload => c!.workloads.get(host)!;
+
+  before(function () {
+    requireRoot(this);
+    requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2', ping: 'iputils-ping', openssl: 'openssl' });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && c) console.error(c.rogue.logsOfProcesses());
+    const cluster = c;
+    c = undefined;
+    await cluster?.destroy();
+  });
+
+  // The checks every attack shares, around the attack itself: nothing any host, agent or the server
+  // holds changed, and every workload still reaches every other.
+  async function replay(f: Findings, attack: () => Promise<void>): Promise<RefusalScrape> {
+    const cluster = c!;
+    const before = snapshot(cluster);
+    const counters = scrapeRefusals(cluster);
+    await attack();
+    await sleep(SETTLE_MS);
+    const diff = snapshotDiff(before, snapshot(cluster));
+    await f.check('no kernel, agent or server state changed', () =>
+      assert.ok(diff.length === 0, `\n      ${diff.join('\n      ')}`),
+    );
+    await f.check('every workload still pings every other', () => assertPings(cluster));
+    return counters;
+  }
+
+  function assertPings(cluster: AttackCluster): void {
+    const lost: string[] = [];
+    for (const a of NODES)
+      for (const b of NODES)
+        if (a !== b && !cluster.ping(workload(a), workload(b)) && !cluster.ping(workload(a), workload(b)))
+          lost.push(`${a} -> ${b}`);
+    assert.ok(lost.length === 0, `pings lost: ${lost.join(', ')}`);
+  }
+
+  function assertPointsAt(cluster: AttackCluster, on: string, mac: string, owner: string): void {
+    const dst = cluster.kernelDst(cluster.host(on), mac);
+    const want = cluster.host(owner).ip;
+    assert.ok(dst === want, `${on}'s kernel points ${mac} at ${dst ?? 'nothing'}, not at ${owner} (${want})`);
+  }
+
+  async function counted(
+    f: Findings,
+    before: RefusalScrape,
+    daemons: string[],
+    reason: AgentDropReason | ServerRefusalReason,
+  ): Promise<void> {
+    await f.check(`refusal counted (${reason})`, () => assertCounted(before, scrapeRefusals(c!), daemons, reason));
+  }
+
+  // A rogue member joins from the rogue host and sends its messages (and answers push/pull with
+  // `pushPull`). Resolves once it sent them, or once its join was refused.
+  async function rogueGossip(f: Findings, spec: Partial<RogueGossipSpec> & { messages: GossipMessage[] }) {
+    const cluster = c!;
+    const rogue = spawnRogueGossipMember(cluster.rogue, {
+      name: 'rogue',
+      bindAddr: cluster.rogue.ip,
+      join: cluster.gossipJoin().slice(0, 1),
+      vtep: cluster.rogue.ip,
+      ...spec,
+    });
+    const outcome = await rogue.waitForLog((r) => r.msg === 'rogue sent' || r.msg === 'rogue failed', 20_000);
+    if (outcome.msg === 'rogue failed')
+      await f.check('the rogue either joined or was refused at the join', () =>
+        assert.match(String(outcome.error), /could not join/),
+      );
+    return rogue;
+  }
+
+  // After an attack, what `host` announces must still be believed: an endpoint attached there now
+  // (into the namespace `netns`) is created by its agent and reaches every other host.
+  async function assertNewAttachSpreads(f: Findings, host: string, netns: string, ip: string): Promise<void> {
+    const cluster = c!;
+    const attached = cluster.ctlRun(
+      '-o',
+      'json',
+      'endpoint',
+      'attach',
+      '--node',
+      host,
+      '--vni',
+      String(VNI),
+      '--netns',
+      netns,
+      '--ip',
+      `${ip}/24`,
+    );
+    const link = cluster.lab.execIn(netns, 'ip', ['-j', 'link', 'show', 'eth0']);
+    await f.check(`a new attach on ${host} is carried out by ${host}'s agent`, () => {
+      assert.ok(attached.status === 0, `ctl endpoint attach: ${attached.stderr}`);
+      assert.ok(
+        link.status === 0,
+        `nothing was created in the namespace, yet the attach answered ${attached.stdout.replace(/\s+/g, ' ')}`,
+      );
+    });
+    if (link.status !== 0) return;
+    const mac = (JSON.parse(link.stdout) as Array<{ address: string }>)[0].address;
+    const fresh: Workload = { host, netns, ip, mac };
+    await f.check(`the new endpoint on ${host} reaches every other host`, () =>
+      eventually(() => {
+        for (const h of cluster.hosts.filter((x) => x.name !== host)) assertPointsAt(cluster, h.name, mac, host);
+        for (const other of NODES.filter((n) => n !== host))
+          assert.ok(cluster.ping(workload(other), fresh), `ping ${other} -> new endpoint on ${host}`);
+      }, 10_000),
+    );
+  }
+
+  it('(a) a configuration wipe from a member without the gossip key is not adopted', async () => {
+    // Plaintext gossip, as today's default: the rogue reaches the agents' delegates, and only a check
+    // of the configuration's author can refuse it. Once encryption is the default, this cluster must be
+    // brought up with the opt-out so that it still tests that check.
+    await up();
+    const f = new Findings('(a) configuration wipe without the gossip key');
+    const counters = await replay(f, async () => {
+      await rogueGossip(f, { messages: [configWipe()], pushPull: configWipe() });
+    });
+    await counted(f, counters, NODES, 'unsigned-config');
+    f.done();
+  });
+
+  it('(b) a configuration wipe from a member holding the gossip key is not adopted', async () => {
+    await up({ gossipKey: true });
+    const f = new Findings('(b) configuration wipe with the gossip key');
+    const counters = await replay(f, async () => {
+      await rogueGossip(f, { key: c!.gossipKey, messages: [configWipe()], pushPull: configWipe() });
+    });
+    await counted(f, counters, NODES, 'unsigned-config');
+    f.done();
+  });
+
+  it("(c) records forged for h2 at maximal versions, with a tombstone of h2's endpoint, change nothing", async () => {
+    await up();
+    const f = new Findings('(c) forged records for h2');
+    const h2 = workload('h2');
+    const forged = forgedOwnerRecords(
+      'h2',
+      c!.host('h2').ip,
+      VNI,
+      { mac: h2.mac, ips: [`${h2.ip}/24`] },
+      '02:00:5e:00:00:c2',
+    );
+    const counters = await replay(f, async () => {
+      await rogueGossip(f, { messages: [records(forged)], pushPull: gossipSnapshot(forged) });
+    });
+    // The lasting damage: h2's own announcements must still be believed.
+    await assertNewAttachSpreads(f, 'h2', c!.lab.namespace('ws-h2-new'), '10.42.0.22');
+    await counted(f, counters, NODES, 'untrusted-certificate');
+    f.done();
+  });
+
+  it("(d) a claim of h1's workload MAC for the rogue's VTEP does not move it", async () => {
+    await up();
+    const f = new Findings("(d) MAC hijack of h1's workload");
+    const h1 = workload('h1');
+    const claim = [macClaim('rogue', c!.rogue.ip, VNI, h1.mac, [`${h1.ip}/24`])];
+    const counters = await replay(f, async () => {
+      await rogueGossip(f, { messages: [records(claim)], pushPull: gossipSnapshot(claim) });
+    });
+    await f.check("h2 and h3 still point h1's MAC at h1", () => {
+      for (const h of ['h2', 'h3']) assertPointsAt(c!, h, h1.mac, 'h1');
+    });
+    await counted(f, counters, NODES, 'untrusted-certificate');
+    f.done();
+  });
+
+  it('(e) a membership in VNI 42 for the rogue (or for a node that is no member) floods nothing to it', async () => {
+    await up();
+    const f = new Findings('(e) forged membership in VNI 42');
+    const rogueIp = c!.rogue.ip;
+    const own = [membershipRecord('rogue', rogueIp, VNI)];
+    const ghost = [membershipRecord('ghost', rogueIp, VNI)];
+    const counters = await replay(f, async () => {
+      await rogueGossip(f, { messages: [records(own), records(ghost)], pushPull: gossipSnapshot([...own, ...ghost]) });
+    });
+    await f.check("no host floods VNI 42's traffic to the rogue", () => {
+      const leaking = c!.hosts.filter((h) => h.exec('bridge', ['fdb', 'show', 'dev', `vxlan${VNI}`]).includes(rogueIp));
+      assert.ok(leaking.length === 0, `flood entries to ${rogueIp} on ${leaking.map((h) => h.name).join(', ')}`);
+    });
+    await counted(f, counters, NODES, 'untrusted-certificate');
+    await counted(f, counters, NODES, 'not-a-member');
+    f.done();
+  });
+
+  // An impostor opens the agent stream as `victim` with `credentials` and replicates a record in its
+  // name; it reconnects whenever displaced. The real agent must stay connected, nothing may be stored
+  // in the victim's name, and neither a gossip key nor a command may reach the impostor.
+  async function impersonation(
+    title: string,
+    victim: string,
+    credentials: RogueCredentials,
+    reason: ServerRefusalReason,
+  ): Promise<void> {
+    const cluster = c!;
+    const f = new Findings(title);
+    const victimAgent = cluster.agents.get(victim)!;
+    const logsFrom = victimAgent.logRecords().length;
+    const forgedMac = '02:00:5e:00:00:f2';
+    let impostor: ManagedProcess | undefined;
+    const counters = await replay(f, async () => {
+      impostor = spawnRogueAgent(cluster.rogue, {
+        mode: 'agent',
+        server: cluster.serverAddr,
+        credentials,
+        hello: {
+          node: victim,
+          vtep: cluster.host(victim).ip,
+          incarnation: 1,
+          agentVersion: 'rogue',
+          configRevision: 0,
+        },
+        records: [
+          endpointRecord({
+            owner: victim,
+            vtep: cluster.host(victim).ip,
+            vni: VNI,
+            mac: forgedMac,
+            ips: ['10.42.0.99/24'],
+            incarnation: 1_000_000,
+          }),
+        ],
+        reconnectMs: 100,
+      });
+      await impostor.waitForLog(
+        (r) => r.msg === 'rogue agent accepted' || r.msg === 'rogue agent stream ended',
+        10_000,
+      );
+    });
+    const stored = () =>
+      cluster
+        .ctlJson<any[]>('endpoint', 'list', '--mac', forgedMac)
+        .map((e) => `${e.mac} for ${e.node} at ${e.vtep} v=${e.version?.incarnation}.${e.version?.counter}`);
+    const displaced = victimAgent
+      .logRecords()
+      .slice(logsFrom)
+      .filter((r) => r.msg === 'server stream down; retrying');
+    await f.check(`the real ${victim} stays connected`, () =>
+      assert.ok(displaced.length === 0, `${victim}'s agent lost its stream ${displaced.length} times`),
+    );
+    await f.check(`no record is stored for ${victim} from the impostor`, () =>
+      assert.ok(stored().length === 0, `the server stores ${stored().join(', ')}`),
+    );
+    // A key rotation while the impostor is around (up to three, as an attacker would wait for one).
+    for (let i = 0; i < 3 && !received(impostor!, 'installKey'); i++) {
+      cluster.ctlRun('keys', 'install', randomBytes(32).toString('base64'));
+      await sleep(300);
+    }
+    await f.check('no gossip key reaches the impostor', () =>
+      assert.ok(!received(impostor!, 'installKey'), `the impostor was sent ${received(impostor!, 'installKey')}`),
+    );
+    await assertNewAttachSpreads(f, victim, cluster.lab.namespace(`ws-${victim}-new`), '10.42.0.22');
+    await f.check('no attach reaches the impostor', () =>
+      assert.ok(!received(impostor!, 'attach'), `the impostor was sent ${received(impostor!, 'attach')}`),
+    );
+    await counted(f, counters, ['server'], reason);
+    f.done();
+  }
+
+  // The first command of a kind the impostor was sent, as it logged it.
+  function received(impostor: ManagedProcess, kind: 'installKey' | 'attach'): string | undefined {
+    const r = impostor
+      .logRecords()
+      .find((x) => x.msg === 'rogue agent received a command' && (x.command as { cmd?: string }).cmd === kind);
+    return r && `${kind} ${JSON.stringify((r.command as Record<string, unknown>)[kind])} (and answered it)`;
+  }
+
+  it('(f) an agent stream opened as the connected h2 without a certificate is refused', async () => {
+    await up();
+    await impersonation(
+      '(f) impersonation of h2 without a certificate',
+      'h2',
+      c!.credentials('none'),
+      'no-certificate',
+    );
+  });
+
+  it("(g) an agent stream opened as h2 with h3's certificate is refused", async () => {
+    await up({ mtls: true });
+    await impersonation("(g) impersonation of h2 with h3's certificate", 'h2', c!.credentials('h3'), 'name-mismatch');
+  });
+
+  it("(h) an agent stream opened as h1 with the operator's certificate is refused", async () => {
+    await up({ mtls: true });
+    await impersonation(
+      "(h) impersonation of h1 with the operator's certificate",
+      'h1',
+      c!.credentials('ctl'),
+      'wrong-role',
+    );
+  });
+
+  it('(i) an agent stream with a certificate from another CA is refused and counted', async () => {
+    await up({ mtls: true });
+    const foreign = path.join(c!.dataDir, 'foreign-ca');
+    execFileSync('bash', [path.join(repoRoot, 'scripts', 'dev-ca.sh'), foreign, c!.ctrl.ip, 'h2'], { stdio: 'ignore' });
+    const credentials = { ...c!.credentials('none'), cert: `${foreign}/h2.crt`, key: `${foreign}/h2.key` };
+    await impersonation(
+      '(i) impersonation of h2 with a foreign certificate',
+      'h2',
+      credentials,
+      'untrusted-certificate',
+    );
+  });
+
+  it("(j) an operator RPC (DeleteVni 42) made with h2's agent certificate is refused", async () => {
+    await up({ mtls: true });
+    const f = new Findings("(j) operator RPC with h2's agent certificate");
+    let outcome: Record<string, unknown> = {};
+    const counters = await replay(f, async () => {
+      const call = spawnRogueAgent(c!.rogue, {
+        mode: 'operator',
+        server: c!.serverAddr,
+        credentials: c!.credentials('h2'),
+        call: { rpc: 'deleteVni', vni: VNI },
+      });
+      outcome = await call.waitForLog((r) => r.msg === 'rogue operator call', 10_000);
+    });
+    await f.check('the call is refused with PERMISSION_DENIED', () => {
+      assert.ok(outcome.done === false, 'DeleteVni 42 was carried out');
+      const code = (outcome.refused as { code: grpc.status }).code;
+      assert.ok(code === grpc.status.PERMISSION_DENIED, `refused with ${grpc.status[code]}`);
+    });
+    await counted(f, counters, ['server'], 'wrong-role');
+    f.done();
+  });
+
+  // Pending: these need what the defence brings (enrolment, signed records, revocation); they are
+  // written down so the suite covers every attack of the trust model once it exists.
+
+  // Revoke h3 (`ctl node revoke h3`) while its agent keeps running and gossiping: within seconds no
+  // host forwards to h3's VTEP any more (flood or unicast), the server refuses h3's stream, and
+  // vxgossip_gossip_dropped_total{reason="revoked"} on h1 and h2 and vxgossip_auth_refused_total
+  // {reason="revoked"} on the server count it.
+  it.skip("(k) a revoked node's records are dropped by every peer");
+
+  // A rogue holding h3's key and certificate (a compromised host) announces a membership in VNI 42
+  // with the rogue's VTEP: signed correctly, but the VTEP is not in h3's certificate
+  // (reason "vtep-not-certified"); needs the rogue to sign as h3.
+  it.skip("(l) an enrolled host announcing a VTEP outside its certificate is refused (needs a node's signing key)");
+
+  // A record signed by h1, replayed by the rogue with its body changed (another VTEP): the signature
+  // no longer verifies (reason "bad-signature"); needs the signed record format.
+  it.skip('(m) a signed record altered in transit is refused (needs the signed record format)');
+});
