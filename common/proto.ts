@@ -5,6 +5,7 @@ import { protoRoot } from './paths';
 import type { ProtoGrpcType as AgentProto } from '../generated/agent_service';
 import type { ProtoGrpcType as ClusterProto } from '../generated/cluster_service';
 import type { ProtoGrpcType as EndpointProto } from '../generated/endpoint_service';
+import type { ProtoGrpcType as EnrollmentProto } from '../generated/enrollment_service';
 import type { ProtoGrpcType as NodeProto } from '../generated/node_service';
 import type { ProtoGrpcType as VniProto } from '../generated/vni_service';
 
@@ -16,6 +17,7 @@ export const protoFiles = [
   'vxgossip/v1/cluster_service.proto',
   'vxgossip/v1/agent_service.proto',
   'vxgossip/v1/gossip.proto',
+  'vxgossip/v1/enrollment_service.proto',
 ];
 
 // These options must match the ones scripts/build.js gives proto-loader-gen-types.
@@ -28,7 +30,7 @@ export const loaderOptions: protoLoader.Options = {
   includeDirs: [protoRoot],
 };
 
-export type VxgossipProto = AgentProto & ClusterProto & EndpointProto & NodeProto & VniProto;
+export type VxgossipProto = AgentProto & ClusterProto & EndpointProto & EnrollmentProto & NodeProto & VniProto;
 
 let cached: { definition: protoLoader.PackageDefinition; proto: VxgossipProto } | undefined;
 

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 
-// TLS for the gRPC API and the agent stream. Without certificates everything is plaintext (for a
-// lab); with them the server presents its certificate, and with a client CA it demands one (mTLS).
+// TLS for clients of the gRPC API (ctl, tests): the CA that verifies the server, and our own
+// certificate and key when we present one.
 
 function read(flag: string, file: string): Buffer {
   try {
@@ -12,24 +12,6 @@ function read(flag: string, file: string): Buffer {
       `${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
     );
   }
-}
-
-export interface ServerTls {
-  cert?: string;
-  key?: string;
-  // Clients must present a certificate signed by this CA.
-  clientCa?: string;
-}
-
-export function serverCredentials(tls: ServerTls): grpc.ServerCredentials {
-  if (!tls.cert && !tls.key && !tls.clientCa) return grpc.ServerCredentials.createInsecure();
-  if (!tls.cert || !tls.key) throw new Error('--tls-cert and --tls-key go together');
-  const ca = tls.clientCa ? read('--tls-client-ca', tls.clientCa) : null;
-  return grpc.ServerCredentials.createSsl(
-    ca,
-    [{ cert_chain: read('--tls-cert', tls.cert), private_key: read('--tls-key', tls.key) }],
-    ca !== null,
-  );
 }
 
 export interface ClientTls {

@@ -1,10 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import { UsageError, parseFlags } from '../common/cli';
+import { UsageError, parseFlags, silenceIpServerNameWarning } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
 import { checkInteger } from '../common/validation';
 import { clientCredentials } from '../common/tls';
 import { tokenClientInterceptor } from '../common/token-auth';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command, Context, FlagValues, Group, Options } from './command';
 import { EXIT_USAGE, describeFailure } from './errors';
 import { checkOutputFormat } from './output';
@@ -12,15 +13,25 @@ import { vniGroup } from './vni-commands';
 import { endpointGroup } from './endpoint-commands';
 import { fdbGroup } from './fdb-commands';
 import { nodeGroup } from './node-commands';
+import { tokenGroup } from './token-commands';
 import { statusGroup, watchGroup } from './status-commands';
 import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
 
-const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup, keysGroup];
+const groups: Group[] = [
+  vniGroup,
+  nodeGroup,
+  endpointGroup,
+  fdbGroup,
+  statusGroup,
+  watchGroup,
+  keysGroup,
+  tokenGroup,
+];
 groups.push(
   completionGroup(
     () => groups,
-    ['--server', '--output', '--timeout', '--tls-ca', '--tls-cert', '--tls-key', '--token-file', '--help'],
+    ['--server', '--output', '--timeout', '--credentials', '--tls-ca', '--tls-cert', '--tls-key', '--token-file', '--help'],
   ),
 );
 
@@ -28,6 +39,7 @@ const globalOptions: Options = {
   server: { type: 'string' },
   output: { type: 'string', short: 'o' },
   timeout: { type: 'string' },
+  credentials: { type: 'string' },
   'tls-ca': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -38,9 +50,11 @@ const GLOBAL_HELP = `Global flags:
   --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
   -o, --output FORMAT  table (default), json or yaml
   --timeout MS         how long to wait for the server (default 5000)
-  --tls-ca FILE        use TLS, verifying the server with this CA (default: $VXGOSSIP_TLS_CA)
-  --tls-cert FILE, --tls-key FILE   our certificate for mutual TLS ($VXGOSSIP_TLS_CERT, $VXGOSSIP_TLS_KEY)
-  --token-file FILE    the server's bearer token (default: $VXGOSSIP_TOKEN)
+  --credentials DIR    an operator credential: DIR/ca.crt, DIR/operator.crt, DIR/operator.key, as the
+                       server writes to its DATA/operator (default: $VXGOSSIP_CREDENTIALS)
+  --tls-ca FILE        verify the server with this CA instead (default: $VXGOSSIP_TLS_CA)
+  --tls-cert FILE, --tls-key FILE   an operator certificate ($VXGOSSIP_TLS_CERT, $VXGOSSIP_TLS_KEY)
+  --token-file FILE    the server's bearer token, instead of a certificate (default: $VXGOSSIP_TOKEN)
   -h, --help           help for any command`;
 
 function topHelp(): string {
@@ -65,6 +79,7 @@ function splitWords(argv: string[]): { words: string[]; rest: string[] } {
     '--output',
     '-o',
     '--timeout',
+    '--credentials',
     '--tls-ca',
     '--tls-cert',
     '--tls-key',
@@ -96,11 +111,17 @@ function connectionFrom(values: FlagValues): Omit<Context, 'out'> {
     throw new UsageError((err as Error).message);
   }
   const env = process.env;
+  const dir = (values.credentials as string | undefined) ?? env.VXGOSSIP_CREDENTIALS;
+  const inDir = (file: string) => (dir ? path.join(dir, file) : undefined);
   const tls = {
-    ca: (values['tls-ca'] as string | undefined) ?? env.VXGOSSIP_TLS_CA,
-    cert: (values['tls-cert'] as string | undefined) ?? env.VXGOSSIP_TLS_CERT,
-    key: (values['tls-key'] as string | undefined) ?? env.VXGOSSIP_TLS_KEY,
+    ca: (values['tls-ca'] as string | undefined) ?? env.VXGOSSIP_TLS_CA ?? inDir('ca.crt'),
+    cert: (values['tls-cert'] as string | undefined) ?? env.VXGOSSIP_TLS_CERT ?? inDir('operator.crt'),
+    key: (values['tls-key'] as string | undefined) ?? env.VXGOSSIP_TLS_KEY ?? inDir('operator.key'),
   };
+  if (!tls.ca)
+    throw new UsageError(
+      'the server speaks only TLS: give --credentials DIR (an operator credential, as the server writes to its DATA/operator) or --tls-ca FILE with --tls-cert/--tls-key or --token-file',
+    );
   let credentials: grpc.ChannelCredentials;
   try {
     credentials = clientCredentials(tls);
@@ -182,6 +203,7 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+silenceIpServerNameWarning();
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

@@ -1,5 +1,6 @@
 import type { NodeServiceClient } from '../generated/vxgossip/v1/NodeService';
 import type { ListNodesResponse__Output } from '../generated/vxgossip/v1/ListNodesResponse';
+import type { RevokeNodeResponse__Output } from '../generated/vxgossip/v1/RevokeNodeResponse';
 import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
@@ -38,4 +39,26 @@ const list: Command = {
   },
 };
 
-export const nodeGroup: Group = { name: 'node', summary: 'cluster nodes', commands: [list] };
+const revoke: Command = {
+  name: 'revoke',
+  summary: "refuse a node's certificates: the server drops it, every peer drops its records",
+  usage: 'ctl node revoke NAME',
+  details:
+    'The node can enrol again only with a token made for it (ctl token create --node NAME). It still holds the\n' +
+    'gossip key: rotate it (ctl keys install/use/remove) to keep it out of gossip altogether.',
+  options: {},
+  async run(ctx, _values, positionals) {
+    if (positionals.length !== 1) throw new UsageError('give the name of the node to revoke');
+    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+    const res = await unaryCall<RevokeNodeResponse__Output>(
+      (o, cb) => c.revokeNode({ name: positionals[0] }, o, cb),
+      ctx.timeoutMs,
+    );
+    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res));
+    ctx.out(
+      `node ${positionals[0]} revoked at configuration revision ${res.configRevision}; ${res.recordsDeleted} records deleted\n`,
+    );
+  },
+};
+
+export const nodeGroup: Group = { name: 'node', summary: 'cluster nodes', commands: [list, revoke] };

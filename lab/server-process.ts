@@ -2,11 +2,14 @@ import * as path from 'node:path';
 import { ManagedProcess } from './managed-process';
 import { makeTempDir } from './temp-dir';
 import { repoRoot } from '../common/paths';
+import { operatorArgs } from './credentials';
 
 export interface ServerHandle {
   address: string;
   dataDir: string;
   proc: ManagedProcess;
+  // ctl's flags to reach it as an operator.
+  ctlArgs: string[];
 }
 
 // Starts bin/server on a free loopback port and resolves once it logs that it is ready.
@@ -24,5 +27,6 @@ export async function startServer(
     ...extra,
   ]);
   const ready = await proc.waitForLog((r) => r.msg === 'server ready', 15_000);
-  return { address: String(ready.address), dataDir, proc };
+  const address = String(ready.address);
+  return { address, dataDir, proc, ctlArgs: operatorArgs(address, dataDir) };
 }

@@ -6,7 +6,6 @@ export interface AgentGauges {
   statuses: ProgrammingStatus[];
   members: Record<string, number>;
   queuedBroadcasts: number;
-  rejected: { malformed: number; spoofed: number };
   accepted: { applied: number; refuted: number };
   records: number;
   duplicatesFrozen: number;
@@ -46,9 +45,9 @@ export class AgentMetrics {
     'Gossip members by state (alive|suspect|dead|left)',
   );
   readonly queueDepth = this.registry.gauge('vxgossip_gossip_broadcast_queue_depth', 'Broadcasts waiting to be sent');
-  readonly rejected = this.registry.gauge(
-    'vxgossip_gossip_records_rejected',
-    'Records dropped since start, by reason (malformed|spoofed)',
+  readonly dropped = this.registry.counter(
+    'vxgossip_gossip_dropped_total',
+    'Gossip refused since start (records, certificates, configurations), by reason',
   );
   readonly accepted = this.registry.gauge(
     'vxgossip_gossip_records_accepted',
@@ -73,7 +72,6 @@ export class AgentMetrics {
     }
     for (const [state, n] of Object.entries(g.members)) this.members.set({ state }, n);
     this.queueDepth.set({}, g.queuedBroadcasts);
-    for (const [reason, n] of Object.entries(g.rejected)) this.rejected.set({ reason }, n);
     for (const [outcome, n] of Object.entries(g.accepted)) this.accepted.set({ outcome }, n);
     this.records.set({}, g.records);
     this.duplicatesFrozen.set({}, g.duplicatesFrozen);

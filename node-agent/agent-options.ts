@@ -1,4 +1,3 @@
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/log';
 import type { AgentMetrics } from './agent-metrics';
 import type { AgentState } from './agent-state';
@@ -7,6 +6,7 @@ import type { GossipCluster, GossipHandlers } from './gossip/cluster';
 import type { LinkDriver } from './kernel/link-driver';
 import type { Rtnetlink } from './netlink';
 import type { DuplicateDetectionOptions } from './state/duplicate-detector';
+import type { NodeIdentity } from './trust/node-identity';
 
 export interface GossipOptions {
   createCluster(handlers: GossipHandlers): Promise<GossipCluster>;
@@ -17,8 +17,8 @@ export interface AgentOptions {
   metrics?: AgentMetrics;
   // ctl keys: the gossip keyring and the file it came from (if any).
   keys?: KeyringCommands;
-  // For the server stream (TLS, mutual TLS); plaintext when absent.
-  credentials?: grpc.ChannelCredentials;
+  // Our key and certificate (the server stream, signing our records) and the CAs peers need.
+  identity: NodeIdentity;
   duplicates?: DuplicateDetectionOptions;
   name: string;
   vtep: string;

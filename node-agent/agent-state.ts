@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readJson, writeJsonAtomic } from './atomic-file';
+import { readJson, writeJsonAtomic } from '../common/atomic-file';
 import type { VniConfig } from '../common/vni';
+import type { Revocation } from '../common/trust/revocations';
+import type { SignedConfig } from '../generated/vxgossip/v1/SignedConfig';
 
 interface Identity {
   node: string;
@@ -13,13 +15,23 @@ interface Identity {
 interface ConfigCache {
   revision: number;
   vnis: VniConfig[];
+  revocations?: Revocation[];
+  // The configuration as the server signed it (base64 fields), served to peers that lack it.
+  signed?: { config: string; signature: string; signer: string };
+}
+
+export interface CachedConfig {
+  revision: number;
+  vnis: VniConfig[];
+  revocations: Revocation[];
+  signed: SignedConfig;
 }
 
 // What the agent keeps in --data-dir across restarts: its identity and the last VNI configuration,
 // so a restarted agent keeps its devices right even while the server is unreachable.
 export class AgentState {
   private constructor(
-    private readonly dir: string,
+    readonly dir: string,
     private identity: Identity,
     private config: ConfigCache,
   ) {}
@@ -56,8 +68,26 @@ export class AgentState {
     return this.config.vnis;
   }
 
-  saveConfig(revision: number, vnis: VniConfig[]): void {
-    this.config = { revision, vnis };
+  get revocations(): Revocation[] {
+    return this.config.revocations ?? [];
+  }
+
+  get signedConfig(): SignedConfig | undefined {
+    const s = this.config.signed;
+    if (!s) return undefined;
+    const bytes = (b64: string) => Buffer.from(b64, 'base64');
+    return { config: bytes(s.config), signature: bytes(s.signature), signer: bytes(s.signer) };
+  }
+
+  saveConfig(config: CachedConfig): void {
+    const b64 = (b: unknown) => Buffer.from(b as Uint8Array).toString('base64');
+    const { signed } = config;
+    this.config = {
+      revision: config.revision,
+      vnis: config.vnis,
+      revocations: config.revocations,
+      signed: { config: b64(signed.config), signature: b64(signed.signature), signer: b64(signed.signer) },
+    };
     writeJsonAtomic(path.join(this.dir, 'vni-config.json'), this.config);
   }
 }

@@ -1,6 +1,5 @@
 import { recordToProto } from '../common/record-proto';
 import { recordKey } from '../common/fdb-state/record';
-import { vniFromProto, vniToProto } from '../common/vni-proto';
 import type { ProgrammingStatus } from '../generated/vxgossip/v1/ProgrammingStatus';
 import type { AgentMetrics } from './agent-metrics';
 import { agentCommandHandlers } from './commands/agent-commands';
@@ -22,6 +21,11 @@ import type { AgentOptions } from './agent-options';
 import { LocalChangeOutbox } from './state/outbox';
 import { RecordStore } from './state/record-store';
 import { desiredRemote } from './state/remote-view';
+import { Revocations } from '../common/trust/revocations';
+import { PeerCertificates } from './trust/peer-certificates';
+import { DropCounter } from './trust/drop-reasons';
+import { CertificateRenewal } from './trust/certificate-renewal';
+import type { NodeIdentity } from './trust/node-identity';
 
 export const AGENT_VERSION = '0.2.0';
 // Out-of-band changes are also caught by notifications; this is the backstop.
@@ -48,9 +52,17 @@ export class Agent {
   private readonly commands: CommandHandlers;
   private cluster: GossipCluster | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  private identity: NodeIdentity;
+  private readonly certificates: PeerCertificates;
+  readonly drops: DropCounter;
+  private readonly renewal: CertificateRenewal;
+  private readonly revoked = new Map<string, number>();
 
   constructor(private readonly options: AgentOptions) {
     const { vtep, log, rt, name, state, metrics } = options;
+    this.identity = options.identity;
+    this.certificates = new PeerCertificates(this.identity.anchor);
+    this.drops = new DropCounter((reason, n) => metrics?.dropped.inc({ reason }, n));
     this.store = new RecordStore({
       node: name,
       incarnation: state.incarnation,
@@ -66,7 +78,22 @@ export class Agent {
     });
     this.peers = new PeerTable(name, options.gossip.join, log.child({ part: 'peers' }));
     this.duplicates = new DuplicateDetector(options.duplicates ?? DEFAULT_DUPLICATE_DETECTION);
-    this.config = new ConfigFollower(state, () => this.onConfigChanged(), log);
+    this.config = new ConfigFollower(
+      state,
+      () => this.identity.anchor,
+      { changed: () => this.onConfigChanged(), revocations: (r) => this.applyRevocations(r) },
+      log,
+    );
+    this.store.on('forgotten', () => this.loop.schedule('fdb', true));
+    this.renewal = new CertificateRenewal({
+      server: options.server,
+      dataDir: state.dir,
+      name,
+      vtep,
+      current: () => this.identity,
+      renewed: (identity) => this.renewed(identity),
+      log: log.child({ part: 'certificate' }),
+    });
     this.sync = this.recordSync();
     this.link = this.serverLink();
     const outbox = new LocalChangeOutbox(this.store);
@@ -141,8 +168,10 @@ export class Agent {
       cachedRevision: state.configRevision,
       cachedVnis: state.vnis.length,
     });
+    this.applyRevocations(new Revocations(state.revocations));
     this.loop.start();
     this.link.start();
+    this.renewal.start();
     this.cluster = await gossip.createCluster(this.gossipHandlers());
     this.sync.attach(this.cluster);
     this.peers.attach(this.cluster);
@@ -160,6 +189,7 @@ export class Agent {
   // Graceful: peers withdraw our entries at once. Devices and FDB stay in place for a restart.
   async stop(leave: boolean): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    this.renewal.stop();
     this.peers.stop();
     this.localRecords.close();
     this.watch.close();
@@ -193,10 +223,10 @@ export class Agent {
       this.store,
       {
         revision: () => state.configRevision,
-        snapshot: () => ({ revision: state.configRevision, vnis: state.vnis.map(vniToProto) }),
-        adopt: (config) => this.config.apply(Number(config.revision), config.vnis.map(vniFromProto), 'gossip'),
+        signed: () => state.signedConfig,
+        adopt: (config) => this.config.apply(config, 'gossip'),
       },
-      (node) => this.peers.vtepOf(node),
+      { signer: () => this.identity.signer(), certificates: this.certificates, drops: this.drops },
       log.child({ part: 'gossip' }),
     );
   }
@@ -213,7 +243,7 @@ export class Agent {
         configRevision: state.configRevision,
       }),
       {
-        onConfig: (revision, vnis) => this.config.apply(revision, vnis, 'server'),
+        onConfig: (config) => void this.config.apply(config, 'server'),
         onCommand: (command) => dispatchCommand(command, this.commands, AGENT_VERSION),
         onConnected: () => {
           this.link.sendRecords(this.store.owned().map(recordToProto));
@@ -221,7 +251,7 @@ export class Agent {
         },
       },
       log.child({ part: 'server-link' }),
-      this.options.credentials,
+      this.identity.channelCredentials(),
     );
   }
 
@@ -246,6 +276,24 @@ export class Agent {
     };
   }
 
+  // A revoked node's records go at once, from the store and so from the kernel; its certificates
+  // are forgotten, so nothing it signed is taken again.
+  private applyRevocations(revocations: Revocations): void {
+    this.certificates.setRevocations(revocations);
+    for (const { node, revokedAtMs } of revocations.list()) {
+      // Only a new revocation: records of a node re-enrolled since then are signed by a new certificate.
+      if (this.revoked.get(node) === revokedAtMs) continue;
+      this.revoked.set(node, revokedAtMs);
+      const n = this.store.forget(node);
+      if (n > 0) this.options.log.warn('dropped the records of a revoked node', { node, records: n });
+    }
+  }
+
+  private renewed(identity: NodeIdentity): void {
+    this.identity = identity;
+    this.link.setCredentials(identity.channelCredentials());
+  }
+
   private onConfigChanged(): void {
     void this.cluster?.updateMeta().catch(() => undefined);
     this.loop.schedule('full');
@@ -257,7 +305,6 @@ export class Agent {
       statuses: this.loop.status(),
       members: this.peers.countsByState(),
       queuedBroadcasts: this.cluster?.queuedBroadcasts() ?? 0,
-      rejected: { malformed: counters.malformed, spoofed: counters.rejected },
       accepted: { applied: counters.applied, refuted: counters.refuted },
       records: this.store.liveCount(),
       duplicatesFrozen: this.duplicates.frozen().length,

@@ -1,11 +1,22 @@
 import type { Logger } from '../common/log';
-import type { VniConfig } from '../common/vni';
+import type { TrustAnchor } from '../common/pki';
+import { openSignedConfig } from '../common/trust/signed-config';
+import { Revocations } from '../common/trust/revocations';
+import { vniFromProto } from '../common/vni-proto';
+import type { SignedConfig__Output } from '../generated/vxgossip/v1/SignedConfig';
 import type { AgentState } from './agent-state';
+import type { ConfigAdoption } from './gossip/record-sync';
 
 export type ConfigSource = 'server' | 'gossip';
 
+export interface ConfigEvents {
+  changed: () => void;
+  revocations: (revocations: Revocations) => void;
+}
+
 // Which VNI configuration the agent realises: the server's, else the cached copy, else a peer's with
-// a newer revision (the server may be unreachable). Each change is cached before it is realised.
+// a newer revision (the server may be unreachable). Whatever its source, only a configuration the
+// server signed is taken; each change is cached before it is realised.
 export class ConfigFollower {
   // A cached or received configuration is a complete desired set: devices not in it may be removed.
   // A fresh data dir's empty one may not.
@@ -13,7 +24,8 @@ export class ConfigFollower {
 
   constructor(
     private readonly state: AgentState,
-    private readonly changed: () => void,
+    private readonly anchor: () => TrustAnchor,
+    private readonly events: ConfigEvents,
     private readonly log: Logger,
   ) {
     this.complete = state.configRevision > 0;
@@ -23,9 +35,17 @@ export class ConfigFollower {
     return this.complete;
   }
 
-  apply(revision: number, vnis: VniConfig[], source: ConfigSource): void {
+  apply(signed: SignedConfig__Output, source: ConfigSource): ConfigAdoption {
     const { state, log } = this;
-    if (source === 'gossip' && revision <= state.configRevision) return;
+    let opened;
+    try {
+      opened = openSignedConfig(signed, this.anchor());
+    } catch (err) {
+      log.warn('refused a configuration without a valid server signature', { source, error: (err as Error).message });
+      return 'unsigned';
+    }
+    const revision = Number(opened.revision);
+    if (source === 'gossip' && revision <= state.configRevision) return 'stale';
     if (revision < state.configRevision) {
       log.warn('server configuration is older than the cached one; following the server', {
         revision,
@@ -33,13 +53,21 @@ export class ConfigFollower {
       });
     }
     this.complete = true;
-    if (revision === state.configRevision && JSON.stringify(vnis) === JSON.stringify(state.vnis)) {
+    const vnis = opened.vnis.map(vniFromProto);
+    const revocations = opened.revocations.map((r) => ({ node: r.node, revokedAtMs: Number(r.revokedAtMs) }));
+    const unchanged =
+      revision === state.configRevision &&
+      JSON.stringify(vnis) === JSON.stringify(state.vnis) &&
+      JSON.stringify(revocations) === JSON.stringify(state.revocations);
+    if (unchanged) {
       // The cached configuration a restart began with: the start-up pass already realised it.
       log.info('configuration confirmed', { source, revision });
-      return;
+      return 'adopted';
     }
-    state.saveConfig(revision, vnis);
-    log.info('configuration received', { source, revision, vnis: vnis.map((v) => v.id) });
-    this.changed();
+    state.saveConfig({ revision, vnis, revocations, signed });
+    log.info('configuration received', { source, revision, vnis: vnis.map((v) => v.id), revoked: revocations.length });
+    this.events.revocations(new Revocations(revocations));
+    this.events.changed();
+    return 'adopted';
   }
 }

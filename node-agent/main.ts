@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
 import { Keyring } from 'memberlist-ts';
-import { UsageError, parseFlags } from '../common/cli';
+import { UsageError, parseFlags, silenceIpServerNameWarning } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
 import { Logger, createLogger, parseLevel } from '../common/log';
 import { checkInteger, checkIp, checkNodeName, parseDuration, parseHostPort } from '../common/validation';
-import { clientCredentials } from '../common/tls';
 import { Agent } from './agent';
 import { AgentMetrics } from './agent-metrics';
 import { KeyringCommands } from './commands/keyring-commands';
@@ -13,13 +12,25 @@ import { AgentState } from './agent-state';
 import { MemberlistCluster } from './gossip/memberlist-cluster';
 import { KernelLinkDriver } from './kernel/kernel-link-driver';
 import { Rtnetlink } from './netlink';
+import { parseJoinToken } from './trust/join-token';
+import { enrol } from './trust/enrolment';
+import {
+  StoredIdentity,
+  keyringFileOf,
+  loadEnrolledKeyring,
+  loadIdentity,
+  saveEnrolledKeyring,
+  saveIdentity,
+} from './trust/identity-files';
+import { NodeIdentity } from './trust/node-identity';
 
 const GOSSIP_PORT = 7946;
 
 const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server HOST:PORT]
+                  [--join-token TOKEN | --tls-ca FILE --tls-cert FILE --tls-key FILE]
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
-                  [--encrypt-key BASE64 | --keyring-file FILE] [--metrics HOST:PORT]
-                  [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] [--log-level LEVEL]
+                  [--encrypt-key BASE64 | --keyring-file FILE | --insecure-gossip] [--metrics HOST:PORT]
+                  [--log-level LEVEL]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
@@ -27,17 +38,22 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
 
   --name          this node's name, unique in the cluster (letters, digits, '.', '_', '-')
   --vtep          this host's underlay address; VXLAN packets leave from it
-  --data-dir      where the agent keeps its identity and the last VNI configuration
+  --data-dir      where the agent keeps its identity (key 0600, certificate), the gossip keyring and
+                  the last VNI configuration
   --server        the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
+  --join-token    enrol this host (first start only): it makes its key and the server certifies it
+                  for --name and --vtep; the token comes from ctl token create
+  --tls-ca, --tls-cert, --tls-key   instead of enrolment: this host's certificate (CN=node:NAME, the
+                  VTEP as an IP SAN) and key from your own CA, and the CAs of the server and peers
   --bind          gossip address, UDP and TCP (default 0.0.0.0:${GOSSIP_PORT})
   --advertise     gossip address peers should use (default: the VTEP, bind port)
   --join          peers to join, retried until one answers (comma-separated HOST:PORT)
-  --encrypt-key   gossip encryption key, base64 of 16, 24 or 32 bytes (as serf keygen makes)
+  --encrypt-key   gossip encryption key, base64 of 16, 24 or 32 bytes (as serf keygen makes); by
+                  default the keyring the server handed out at enrolment
   --keyring-file  a JSON array of base64 keys, the first one primary (serf's keyring format)
+  --insecure-gossip   gossip in clear text (records stay signed); warns at every start
   --metrics       serve Prometheus metrics at http://HOST:PORT/metrics, liveness at /healthz and
                   readiness at /readyz (kernel reconciled, gossip synchronised) (off by default)
-  --tls-ca        talk to the server over TLS, verifying it with this CA
-  --tls-cert, --tls-key   our certificate, for a server that demands one (mutual TLS)
   --log-level     debug, info (default), warn or error; logs are JSON lines on stderr
 
 Duplicate MAC detection (EVPN's): a local MAC this host must take back from another host's claim
@@ -50,6 +66,7 @@ ctl fdb dup clear.
 
 function loadKeyring(key: string | undefined, file: string | undefined): Keyring | undefined {
   if (key && file) throw new UsageError('give --encrypt-key or --keyring-file, not both');
+  if (key === undefined && file === undefined) return undefined;
   try {
     if (key) return Keyring.fromBase64([key]);
     if (file) {
@@ -91,6 +108,8 @@ const FLAGS = {
   'encrypt-key': { type: 'string' },
   'keyring-file': { type: 'string' },
   metrics: { type: 'string' },
+  'join-token': { type: 'string' },
+  'insecure-gossip': { type: 'boolean' },
   'tls-ca': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -120,6 +139,78 @@ function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger): void {
   process.on('SIGINT', () => void stop('SIGINT', true));
 }
 
+type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS }>>['values'];
+
+function readFile(flag: string, file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag} ${file}: ${(err as Error).message}`);
+  }
+}
+
+// Who this host is: its certificate from your CA, else the one enrolment left in the data dir, else
+// it enrols now with the join token.
+async function identityOf(
+  values: Flags,
+  host: { name: string; vtep: string; server: string; dataDir: string; log: Logger },
+): Promise<NodeIdentity> {
+  const { name, vtep, server, dataDir, log } = host;
+  const external = values['tls-ca'] ?? values['tls-cert'] ?? values['tls-key'];
+  let stored: StoredIdentity | undefined;
+  if (external !== undefined) {
+    if (!values['tls-ca'] || !values['tls-cert'] || !values['tls-key'])
+      throw new UsageError('--tls-ca, --tls-cert and --tls-key go together');
+    stored = {
+      caPem: readFile('--tls-ca', values['tls-ca']),
+      certificatePem: readFile('--tls-cert', values['tls-cert']),
+      keyPem: readFile('--tls-key', values['tls-key']),
+    };
+  } else stored = loadIdentity(dataDir);
+  if (!stored) {
+    if (!values['join-token'])
+      throw new UsageError(
+        'this host has no identity yet: enrol it with --join-token TOKEN (from ctl token create), or give --tls-ca, --tls-cert and --tls-key from your own CA',
+      );
+    const token = parseJoinToken(values['join-token']);
+    log.info('enrolling with the server', { server });
+    const enrolled = await enrol({ server, token, name, vteps: [vtep] }).catch((err: Error) => {
+      throw new Error(`enrolment with ${server} failed: ${err.message}`);
+    });
+    saveIdentity(dataDir, enrolled.identity);
+    saveEnrolledKeyring(dataDir, enrolled.gossipKeys);
+    stored = enrolled.identity;
+  }
+  try {
+    const identity = new NodeIdentity(stored, name, vtep);
+    log.info('identity', {
+      certificate: identity.self.fingerprint.slice(0, 16),
+      notAfter: new Date(identity.self.notAfterMs).toISOString(),
+    });
+    return identity;
+  } catch (err) {
+    throw new UsageError(`the certificate of this host does not fit it: ${(err as Error).message}`);
+  }
+}
+
+// Gossip is encrypted unless the operator opts out by name: with the key given, else the keyring
+// enrolment handed out.
+function gossipKeyring(values: Flags, dataDir: string, log: Logger): { keyring?: Keyring; file?: string } {
+  if (values['insecure-gossip']) {
+    if (values['encrypt-key'] || values['keyring-file'])
+      throw new UsageError('--insecure-gossip contradicts --encrypt-key and --keyring-file');
+    log.warn('gossip is NOT encrypted (--insecure-gossip): anyone on the underlay can read it and join it');
+    return {};
+  }
+  const given = loadKeyring(values['encrypt-key'], values['keyring-file']);
+  if (given) return { keyring: given, file: values['keyring-file'] };
+  const enrolled = loadEnrolledKeyring(dataDir);
+  if (enrolled && enrolled.length > 0) return { keyring: Keyring.fromBase64(enrolled), file: keyringFileOf(dataDir) };
+  throw new UsageError(
+    'gossip is encrypted by default, and this host has no key: enrol it with --join-token, give --encrypt-key or --keyring-file, or opt out with --insecure-gossip',
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags({ args: argv, options: FLAGS });
   if (values.help) {
@@ -140,18 +231,13 @@ async function main(argv: string[]): Promise<void> {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const peer of join) parseHostPort('--join', peer, GOSSIP_PORT);
-  const keyring = loadKeyring(values['encrypt-key'], values['keyring-file']);
   const log = createLogger({ component: 'node-agent', level: parseLevel(values['log-level']) }).child({ node: name });
 
   const duplicates = duplicateOptions(values['dup-max-moves'], values['dup-window'], values['dup-freeze-time']);
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
-  let credentials;
-  try {
-    credentials = clientCredentials({ ca: values['tls-ca'], cert: values['tls-cert'], key: values['tls-key'] });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
   const state = AgentState.open(values['data-dir']!, name);
+  const identity = await identityOf(values, { name, vtep, server, dataDir: state.dir, log });
+  const gossipKeys = gossipKeyring(values, state.dir, log);
   const metrics = metricsAt ? new AgentMetrics() : undefined;
   const rt = Rtnetlink.open();
   const agent = new Agent({
@@ -162,9 +248,9 @@ async function main(argv: string[]): Promise<void> {
     rt,
     log,
     metrics,
-    credentials,
+    identity,
     duplicates,
-    keys: new KeyringCommands(keyring, values['keyring-file']),
+    keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file),
     driver: new KernelLinkDriver(rt),
     gossip: {
       join,
@@ -176,7 +262,7 @@ async function main(argv: string[]): Promise<void> {
             bindPort: bind.port,
             advertiseHost: advertise?.host ?? vtep,
             advertisePort: advertise?.port,
-            keyring,
+            keyring: gossipKeys.keyring,
             log,
           },
           handlers,
@@ -202,6 +288,7 @@ async function main(argv: string[]): Promise<void> {
   stopOnSignals(agent, rt, log);
 }
 
+silenceIpServerNameWarning();
 main(process.argv.slice(2)).catch((err: Error) => {
   const usage = err instanceof UsageError || err.name === 'ValidationError';
   process.stderr.write(`node-agent: ${err.message}\n${usage ? USAGE + '\n' : ''}`);

@@ -7,12 +7,11 @@ import type { Node } from '../generated/vxgossip/v1/Node';
 import type { AgentServiceClient } from '../generated/vxgossip/v1/AgentService';
 import type { Hello } from '../generated/vxgossip/v1/Hello';
 import type { Command__Output } from '../generated/vxgossip/v1/Command';
+import type { SignedConfig__Output } from '../generated/vxgossip/v1/SignedConfig';
 import type { CommandResult } from '../generated/vxgossip/v1/CommandResult';
 import { Backoff } from './backoff';
 import type { Logger } from '../common/log';
 import { v1 } from '../common/proto';
-import { vniFromProto } from '../common/vni-proto';
-import type { VniConfig } from '../common/vni';
 
 // Keepalives detect a server that vanished without closing the connection (a pulled cable).
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -22,7 +21,7 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 };
 
 export interface ServerLinkEvents {
-  onConfig(revision: number, vnis: VniConfig[]): void;
+  onConfig(config: SignedConfig__Output): void;
   // A command routed to this agent (endpoint attach/detach, keyring); the result goes back on the stream.
   onCommand(command: Command__Output): Promise<CommandResult>;
   onConnected?(): void;
@@ -31,7 +30,7 @@ export interface ServerLinkEvents {
 // The agent's stream to the server: reconnects with backoff forever, says Hello on every connect and
 // re-sends the latest status. Nothing here blocks the agent's data-plane work.
 export class ServerLink {
-  private readonly client: AgentServiceClient;
+  private client: AgentServiceClient;
   private stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output> | undefined;
   private readonly backoff = new Backoff();
   private retryTimer: NodeJS.Timeout | undefined;
@@ -43,9 +42,17 @@ export class ServerLink {
     private readonly hello: () => Hello,
     private readonly events: ServerLinkEvents,
     private readonly log: Logger,
-    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    credentials: grpc.ChannelCredentials,
   ) {
     this.client = new (v1().AgentService)(address, credentials, CHANNEL_OPTIONS);
+  }
+
+  // A renewed certificate: the stream is re-opened with it.
+  setCredentials(credentials: grpc.ChannelCredentials): void {
+    const old = this.client;
+    this.client = new (v1().AgentService)(this.address, credentials, CHANNEL_OPTIONS);
+    this.stream?.cancel();
+    old.close();
   }
 
   start(): void {
@@ -110,7 +117,7 @@ export class ServerLink {
   private handle(msg: ServerMessage__Output): void {
     switch (msg.msg) {
       case 'config':
-        this.events.onConfig(Number(msg.config!.revision), msg.config!.vnis.map(vniFromProto));
+        this.events.onConfig(msg.config!);
         break;
       case 'recordsAck':
         this.log.debug('server holds our records', { version: msg.recordsAck?.version });

@@ -8,9 +8,13 @@ import type { Node, Node__Output } from '../generated/vxgossip/v1/Node';
 import type { Command } from '../generated/vxgossip/v1/Command';
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import { RpcError } from './grpc-errors';
+import { endStream } from './rpc';
 import type { Logger } from '../common/log';
 import { vniToProto } from '../common/vni-proto';
 import type { VniConfig } from '../common/vni';
+import type { Revocation } from '../common/trust/revocations';
+import { ConfigSigner, signConfig } from '../common/trust/signed-config';
+import type { SignedConfig } from '../generated/vxgossip/v1/SignedConfig';
 
 export type AgentStream = grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>;
 
@@ -41,20 +45,25 @@ export type GossipState =
 // configuration to every connected agent whenever it changes.
 export class AgentHub extends EventEmitter<{ node: [string] }> {
   private readonly agents = new Map<string, AgentSession>();
-  private config: { revision: number; vnis: VniConfig[] } = { revision: 0, vnis: [] };
+  private config: { revision: number; signed: SignedConfig } | undefined;
   private readonly commands = new Map<number, PendingCommand>();
   private nextCommandId = 1;
 
   constructor(
     private readonly log: Logger,
+    private readonly signer: ConfigSigner,
     private readonly commandTimeoutMs = COMMAND_TIMEOUT_MS,
   ) {
     super();
     this.setMaxListeners(0);
   }
 
-  setConfig(revision: number, vnis: VniConfig[]): void {
-    this.config = { revision, vnis };
+  // Signed once per change, sent to every agent, relayed by agents in gossip as it is.
+  setConfig(revision: number, vnis: VniConfig[], revocations: Revocation[]): void {
+    this.config = {
+      revision,
+      signed: signConfig({ revision, vnis: vnis.map(vniToProto), revocations }, this.signer),
+    };
     for (const session of this.agents.values()) {
       if (session.stream) this.sendConfig(session.stream);
     }
@@ -103,6 +112,16 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
         ),
       );
     }
+  }
+
+  // A revoked node: its stream is closed and the server forgets it.
+  disconnect(node: string, reason: string): void {
+    const session = this.agents.get(node);
+    if (!session) return;
+    const stream = session.stream;
+    this.agents.delete(node);
+    if (stream) endStream(stream, grpc.status.PERMISSION_DENIED, reason);
+    this.emit('node', node);
   }
 
   sessionOf(node: string): { vtep: string; connected: boolean } | undefined {
@@ -243,7 +262,11 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     for (const session of this.agents.values()) session.stream?.end();
   }
 
+  signedConfig(): SignedConfig | undefined {
+    return this.config?.signed;
+  }
+
   private sendConfig(stream: AgentStream): void {
-    stream.write({ config: { revision: this.config.revision, vnis: this.config.vnis.map(vniToProto) } });
+    if (this.config) stream.write({ config: this.config.signed });
   }
 }

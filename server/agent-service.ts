@@ -8,21 +8,36 @@ import type { StateRecord } from '../common/fdb-state/record';
 import { AgentHub, AgentStream } from './agent-hub';
 import type { ReplicaStore } from './replica-store';
 import { endStream } from './rpc';
+import { AuthError, Authorizer, AuthRefusal } from './trust/authorization';
 
 const HELLO_TIMEOUT_MS = 10_000;
 
-export function agentService(hub: AgentHub, replicas: ReplicaStore, log: Logger): AgentServiceHandlers {
+export function agentService(
+  hub: AgentHub,
+  replicas: ReplicaStore,
+  auth: { authorizer: Authorizer; refused: (reason: AuthRefusal, message: string) => void },
+  log: Logger,
+): AgentServiceHandlers {
   return {
     Connect(stream: AgentStream) {
       let node: string | undefined;
+      // The interceptor let only a node certificate through; its name is who this is.
+      let certified: { name: string; ips: string[] };
+      try {
+        certified = auth.authorizer.requireNode(stream);
+      } catch (err) {
+        const e = err as AuthError;
+        endStream(stream, e.code ?? grpc.status.UNAUTHENTICATED, e.message);
+        return;
+      }
       const helloTimer = setTimeout(() => {
         endStream(stream, grpc.status.DEADLINE_EXCEEDED, `no Hello within ${HELLO_TIMEOUT_MS} ms`);
       }, HELLO_TIMEOUT_MS);
 
-      const reject = (details: string) => {
+      const reject = (details: string, code = grpc.status.INVALID_ARGUMENT) => {
         clearTimeout(helloTimer);
-        log.warn('agent stream rejected', { details, node });
-        endStream(stream, grpc.status.INVALID_ARGUMENT, details);
+        log.warn('agent stream rejected', { details, node, certified: certified.name });
+        endStream(stream, code, details);
       };
 
       stream.on('data', (msg: AgentMessage__Output) => {
@@ -33,6 +48,12 @@ export function agentService(hub: AgentHub, replicas: ReplicaStore, log: Logger)
             checkIp('hello.vtep', msg.hello.vtep);
           } catch (err) {
             return reject((err as Error).message);
+          }
+          // Never displaces the connected agent of the node it claims to be.
+          if (msg.hello.node !== certified.name || !certified.ips.includes(msg.hello.vtep)) {
+            const details = `the certificate is for node ${certified.name} (VTEPs ${certified.ips.join(', ')}), not ${msg.hello.node} at ${msg.hello.vtep}`;
+            auth.refused('name-mismatch', details);
+            return reject(details, grpc.status.PERMISSION_DENIED);
           }
           clearTimeout(helloTimer);
           node = msg.hello.node;

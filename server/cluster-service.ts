@@ -7,6 +7,8 @@ import { RpcError } from './grpc-errors';
 import type { AgentHub } from './agent-hub';
 import type { VniStore } from './vni-store';
 import { unary } from './rpc';
+import type { JoinTokens } from './trust/join-tokens';
+import type { ServerKeyring } from './trust/server-keyring';
 
 function checkKey(key: string): void {
   const bytes = Buffer.from(key, 'base64');
@@ -20,8 +22,28 @@ function checkKey(key: string): void {
 
 // Cluster health, and the gossip keyring fanned out to every connected agent (serf's keys command):
 // the answer counts, per key, the nodes holding it and using it as primary, and names failures.
-export function clusterService(hub: AgentHub, store: VniStore, log: Logger): ClusterServiceHandlers {
+export function clusterService(
+  hub: AgentHub,
+  store: VniStore,
+  log: Logger,
+  trust: { tokens: JoinTokens; keyring: ServerKeyring; caFingerprint: string },
+): ClusterServiceHandlers {
+  // The server's own copy follows what the agents did, so hosts enrolled later get the same keys.
   const fanOut = async (command: Omit<Command, 'id'>): Promise<KeyringResponse> => {
+    const out = await fanOutToAgents(command);
+    const [kind, request] = Object.entries(command)[0] as [string, { key?: string }];
+    const change = { installKey: 'install', useKey: 'use', removeKey: 'remove' } as const;
+    const applied = change[kind as keyof typeof change];
+    if (applied && request.key) {
+      try {
+        trust.keyring.apply(applied, request.key);
+      } catch (err) {
+        out.errors['(server)'] = (err as Error).message;
+      }
+    }
+    return out;
+  };
+  const fanOutToAgents = async (command: Omit<Command, 'id'>): Promise<KeyringResponse & { errors: Record<string, string> }> => {
     const out = {
       keys: {} as Record<string, number>,
       primaryKeys: {} as Record<string, number>,
@@ -70,6 +92,11 @@ export function clusterService(hub: AgentHub, store: VniStore, log: Logger): Clu
     RemoveKey: unary(log, 'RemoveKey', [], (req) => {
       checkKey(req.key);
       return fanOut({ removeKey: req });
+    }),
+    CreateJoinToken: unary(log, 'CreateJoinToken', [], async (req) => {
+      const t = await trust.tokens.create({ ttlSeconds: req.ttlSeconds, uses: req.uses, node: req.node });
+      log.info('join token created', { id: t.id, uses: t.uses, node: req.node || undefined, expires: new Date(t.expireTimeMs).toISOString() });
+      return { token: `${t.id}.${t.secret}.${trust.caFingerprint}`, expireTimeMs: t.expireTimeMs, uses: t.uses };
     }),
   };
 }

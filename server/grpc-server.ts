@@ -14,7 +14,13 @@ import { endpointService } from './endpoint-service';
 import { clusterService } from './cluster-service';
 import { LATENCY_BUCKETS, Registry } from '../common/metrics';
 import { observeRpcs } from './rpc';
-import { tokenInterceptor } from '../common/token-auth';
+import { Revocations } from '../common/trust/revocations';
+import { AUTH_REFUSALS, Authorizer, AuthRefusal, OptionalClientCertificates } from './trust/authorization';
+import type { ClusterPki } from './trust/cluster-pki';
+import { JoinTokens } from './trust/join-tokens';
+import { NodeRegistry } from './trust/node-registry';
+import { ServerKeyring } from './trust/server-keyring';
+import { enrollmentService } from './enrollment-service';
 
 export const SERVICE_NAMES = [
   'vxgossip.v1.VniService',
@@ -22,6 +28,7 @@ export const SERVICE_NAMES = [
   'vxgossip.v1.EndpointService',
   'vxgossip.v1.ClusterService',
   'vxgossip.v1.AgentService',
+  'vxgossip.v1.EnrollmentService',
 ];
 
 export interface RunningServer {
@@ -37,12 +44,15 @@ export async function startGrpcServer(options: {
   listen: string;
   store: VniStore;
   log: Logger;
-  credentials?: grpc.ServerCredentials;
+  pki: ClusterPki;
+  keyringFile: string;
+  certificateTtlMs: number;
+  // Operators may authenticate with this bearer token instead of a certificate.
   token?: string;
 }): Promise<RunningServer> {
-  const { store, log } = options;
+  const { store, log, pki } = options;
   const replicas = await ReplicaStore.open(store.db);
-  const hub = new AgentHub(log.child({ part: 'agent-hub' }));
+  const hub = new AgentHub(log.child({ part: 'agent-hub' }), pki.signer);
   // A dead or departed node's entries are withdrawn from the served FDB, as every host withdraws them.
   const live = (owner: string) => {
     const state = hub.gossipState(owner);
@@ -64,6 +74,17 @@ export async function startGrpcServer(options: {
     'Record batches refused since start because an agent spoke for another node or VTEP',
   );
   const vnisGauge = metrics.gauge('vxgossip_vnis', 'VNIs configured');
+  const refusedCounter = metrics.counter(
+    'vxgossip_auth_refused_total',
+    'Callers turned away since start, by reason (no certificate, untrusted, wrong role, revoked, name mismatch, bad token)',
+  );
+  for (const reason of AUTH_REFUSALS) refusedCounter.inc({ reason }, 0);
+  const authLog = log.child({ part: 'auth' });
+  const refused = (reason: AuthRefusal, path: string, message: string) => {
+    refusedCounter.inc({ reason });
+    authLog.warn('caller refused', { reason, method: path, details: message });
+  };
+  const authorizer = new Authorizer(pki.clients, () => new Revocations(store.revocations()), refused, options.token);
   metrics.onCollect(() => {
     const nodes = hub.nodes();
     agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
@@ -72,12 +93,15 @@ export async function startGrpcServer(options: {
     spoofedGauge.set({}, replicas.spoofed);
     vnisGauge.set({}, store.list().length);
   });
-  hub.setConfig(store.currentRevision(), store.list());
-  const unsubscribe = store.onChange((revision, vnis) => hub.setConfig(revision, vnis));
+  hub.setConfig(store.currentRevision(), store.list(), store.revocations());
+  const unsubscribe = store.onChange((revision, vnis, revocations) => hub.setConfig(revision, vnis, revocations));
+  const registry = await NodeRegistry.open(store.db);
+  const keyring = new ServerKeyring(pki.gossipKeys, options.keyringFile);
+  const tokens = new JoinTokens(store.db);
 
   // Agents ping every 10 s to notice a dead server; the server pings back to notice dead agents.
   const server = new grpc.Server({
-    interceptors: options.token ? [tokenInterceptor(options.token)] : [],
+    interceptors: [authorizer.interceptor()],
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
@@ -85,17 +109,45 @@ export async function startGrpcServer(options: {
   });
   const proto = v1();
   server.addService(proto.VniService.service, vniService(store, hub, log));
-  server.addService(proto.NodeService.service, nodeService(hub, log));
+  server.addService(
+    proto.NodeService.service,
+    nodeService(hub, log, { store, replicas, registry }),
+  );
   server.addService(proto.EndpointService.service, endpointService(replicas, fdbIndex, hub, store, log, live));
-  server.addService(proto.ClusterService.service, clusterService(hub, store, log));
-  server.addService(proto.AgentService.service, agentService(hub, replicas, log.child({ part: 'agent-stream' })));
+  server.addService(
+    proto.ClusterService.service,
+    clusterService(hub, store, log, { tokens, keyring, caFingerprint: pki.ca.fingerprint }),
+  );
+  server.addService(
+    proto.AgentService.service,
+    agentService(
+      hub,
+      replicas,
+      { authorizer, refused: (reason, message) => refused(reason, '/vxgossip.v1.AgentService/Connect', message) },
+      log.child({ part: 'agent-stream' }),
+    ),
+  );
+  server.addService(
+    proto.EnrollmentService.service,
+    enrollmentService({
+      pki,
+      tokens,
+      registry,
+      keyring,
+      hub,
+      store,
+      authorizer,
+      certificateTtlMs: options.certificateTtlMs,
+      log: log.child({ part: 'enrolment' }),
+    }),
+  );
 
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(packageDefinition()).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(options.listen, new OptionalClientCertificates(pki.caBundlePem, pki.tls.certChainPem, pki.tls.keyPem), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );

@@ -1,26 +1,41 @@
 import * as fs from 'node:fs';
 import { UsageError, parseFlags } from '../common/cli';
 import { createLogger, parseLevel } from '../common/log';
-import { parseHostPort } from '../common/validation';
-import { serverCredentials } from '../common/tls';
+import { parseDuration, parseHostPort } from '../common/validation';
 import { startGrpcServer } from './grpc-server';
+import { gossipKeyringFile, openClusterPki } from './trust/cluster-pki';
 import { VniStore } from './vni-store';
 
-const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT]
-              [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--token-file FILE]
-              [--log-level debug|info|warn|error]
+const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT] [--tls-san NAME,...]
+              [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE] [--token-file FILE]
+              [--node-cert-ttl DURATION] [--log-level debug|info|warn|error]
 
-The vxgossip controller: owns the VNI configuration (durable in DIR), pushes it to every node-agent
-and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection.
+The vxgossip controller: owns the VNI configuration (durable in DIR), signs it and pushes it to every
+node-agent, enrols hosts, and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection,
+always over TLS. At first start it makes the cluster's CA (DIR/pki/ca.key, 0600), the key it signs the
+configuration with, the gossip key, and an operator credential for ctl (DIR/operator: ctl --credentials).
 
   --listen     address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a free one)
-  --data-dir   directory of the level database (created if missing)
+  --data-dir   directory of the database and the cluster's keys (created if missing)
   --metrics    serve Prometheus metrics at http://HOST:PORT/metrics (off by default)
-  --tls-cert, --tls-key   serve gRPC over TLS with this certificate and key (PEM)
-  --tls-client-ca         demand client certificates signed by this CA (mutual TLS), from agents and ctl alike
-  --token-file FILE       operators (ctl, API clients) must send this bearer token; agents are exempt
-                          (they authenticate with TLS)
+  --tls-san    more names or addresses clients reach this server by (its own addresses, hostname
+               and localhost are always in its certificate)
+  --tls-cert, --tls-key   serve this certificate (CN=server:NAME) from your own CA instead
+  --tls-client-ca         also accept node and operator certificates from this CA
+  --token-file FILE       operators may authenticate with this bearer token instead of a certificate
+  --node-cert-ttl         lifetime of node certificates (default 30d; agents renew at two thirds)
   --log-level  default info; logs are JSON lines on stderr`;
+
+const DAY_MS = 24 * 3600_000;
+
+function readText(flag: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag} ${file}: ${(err as Error).message}`);
+  }
+}
 
 function readToken(file: string): string {
   let token: string;
@@ -43,6 +58,8 @@ async function main(argv: string[]): Promise<void> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-client-ca': { type: 'string' },
+      'tls-san': { type: 'string' },
+      'node-cert-ttl': { type: 'string' },
       'token-file': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -65,18 +82,30 @@ async function main(argv: string[]): Promise<void> {
       `cannot open the database in ${values['data-dir']}: ${(err as Error).message} (is another server using it?)`,
     );
   }
-  let credentials;
-  try {
-    credentials = serverCredentials({
-      cert: values['tls-cert'],
-      key: values['tls-key'],
-      clientCa: values['tls-client-ca'],
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
+  const certPem = readText('--tls-cert', values['tls-cert']);
+  const keyPem = readText('--tls-key', values['tls-key']);
+  const certificateTtlMs = values['node-cert-ttl']
+    ? parseDuration('--node-cert-ttl', values['node-cert-ttl'], 60_000, 365 * DAY_MS)
+    : 30 * DAY_MS;
+  const pki = await openClusterPki({
+    dataDir: values['data-dir'],
+    listenHost: values.listen.slice(0, values.listen.lastIndexOf(':')),
+    sans: (values['tls-san'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    externalTls: certPem && keyPem ? { certPem, keyPem } : undefined,
+    externalClientCaPem: readText('--tls-client-ca', values['tls-client-ca']),
+    log,
+  });
   const token = values['token-file'] ? readToken(values['token-file']) : undefined;
-  const server = await startGrpcServer({ listen: values.listen, store, log, credentials, token }).catch(
+  const server = await startGrpcServer({
+    listen: values.listen,
+    store,
+    log,
+    pki,
+    keyringFile: gossipKeyringFile(values['data-dir']),
+    certificateTtlMs,
+    token,
+  }).catch(
     (err: Error) => {
       throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
     },
@@ -87,6 +116,7 @@ async function main(argv: string[]): Promise<void> {
   log.info('server ready', {
     address: server.address,
     dataDir: values['data-dir'],
+    caSha256: pki.ca.fingerprint,
     revision: store.currentRevision(),
     vnis: store.list().length,
   });

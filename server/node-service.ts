@@ -4,11 +4,34 @@ import type { Logger } from '../common/log';
 import { RpcError } from './grpc-errors';
 import type { AgentHub } from './agent-hub';
 import { unary } from './rpc';
+import { checkNodeName } from '../common/validation';
+import type { VniStore } from './vni-store';
+import type { ReplicaStore } from './replica-store';
+import type { NodeRegistry } from './trust/node-registry';
 
 // Nodes as their agents report them on the agent stream, with the gossip state the connected agents
 // see (alive, suspect, dead, left).
-export function nodeService(hub: AgentHub, log: Logger): NodeServiceHandlers {
+export interface Revoker {
+  store: VniStore;
+  replicas: ReplicaStore;
+  registry: NodeRegistry;
+}
+
+export function nodeService(hub: AgentHub, log: Logger, revoker: Revoker): NodeServiceHandlers {
   return {
+    // The revocation is durable and signed into the configuration first; then the node's stream is
+    // closed and its records deleted, so nothing it said outlives the revocation here.
+    RevokeNode: unary(log, 'RevokeNode', [], async (req) => {
+      const name = checkNodeName('name', req.name);
+      if (!revoker.registry.get(name) && !hub.sessionOf(name) && revoker.replicas.recordsOf(name).length === 0)
+        throw new RpcError(grpc.status.NOT_FOUND, `node "${name}" is neither enrolled nor known to this server`);
+      const { revision } = await revoker.store.revoke(name);
+      hub.disconnect(name, `node ${name} has been revoked`);
+      const recordsDeleted = await revoker.replicas.forget(name);
+      await revoker.registry.remove(name);
+      log.warn('node revoked', { node: name, configRevision: revision, recordsDeleted });
+      return { configRevision: revision, recordsDeleted };
+    }),
     ListNodes: unary(log, 'ListNodes', [], (req) => {
       const nodes = hub.nodes().filter((n) => req.vni === 0 || (n.vnis ?? []).includes(req.vni));
       return { nodes };

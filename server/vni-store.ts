@@ -11,12 +11,13 @@ import {
 } from '../common/vni';
 import { ValidationError, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
 import { sortKey } from './pagination';
+import type { Revocation } from '../common/trust/revocations';
 
 export class NotFoundError extends Error {}
 export class AlreadyExistsError extends Error {}
 export class StaleRevisionError extends Error {}
 
-type Listener = (revision: number, vnis: VniConfig[]) => void;
+type Listener = (revision: number, vnis: VniConfig[], revocations: Revocation[]) => void;
 
 const REVISION_KEY = 'meta/revision';
 // level's lexicographic order is numeric order.
@@ -27,6 +28,8 @@ const vniKey = (id: number) => sortKey('vni', id);
 // also held in memory for reads.
 export class VniStore {
   private readonly byId = new Map<number, VniConfig>();
+  // Revoked nodes travel in the signed configuration, so they share its revision and durability.
+  private readonly revoked = new Map<string, number>();
   private revision = 0;
   private readonly writes = new SerialQueue();
   private readonly listeners = new Set<Listener>();
@@ -49,6 +52,8 @@ export class VniStore {
       const vni = JSON.parse(value) as VniConfig;
       this.byId.set(vni.id, vni);
     }
+    for await (const [key, value] of this.db.iterator({ gt: 'revoked/', lt: 'revoked/\xff' }))
+      this.revoked.set(key.slice('revoked/'.length), Number(value));
   }
 
   close(): Promise<void> {
@@ -61,6 +66,22 @@ export class VniStore {
 
   list(): VniConfig[] {
     return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  }
+
+  revocations(): Revocation[] {
+    return [...this.revoked].map(([node, revokedAtMs]) => ({ node, revokedAtMs })).sort((a, b) => a.node.localeCompare(b.node));
+  }
+
+  // Certificates of `node` issued until now are refused from this revision on.
+  revoke(node: string): Promise<{ revision: number; revokedAtMs: number }> {
+    return this.writes.run(async () => {
+      const revokedAtMs = Date.now();
+      const revision = this.revision + 1;
+      await this.commit(revision, [{ type: 'put', key: `revoked/${node}`, value: String(revokedAtMs) }]);
+      this.revoked.set(node, revokedAtMs);
+      this.notify();
+      return { revision, revokedAtMs };
+    });
   }
 
   get(id: number): VniConfig {
@@ -159,6 +180,7 @@ export class VniStore {
 
   private notify(): void {
     const vnis = this.list();
-    for (const listener of this.listeners) listener(this.revision, vnis);
+    const revocations = this.revocations();
+    for (const listener of this.listeners) listener(this.revision, vnis, revocations);
   }
 }

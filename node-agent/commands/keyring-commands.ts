@@ -1,5 +1,5 @@
 import { Keyring, KeyringError } from 'memberlist-ts';
-import { writeJsonAtomic } from '../atomic-file';
+import { writeJsonAtomic } from '../../common/atomic-file';
 import { AgentError } from '../agent-errors';
 import type { Command__Output } from '../../generated/vxgossip/v1/Command';
 import type { KeyringResponse } from '../../generated/vxgossip/v1/KeyringResponse';

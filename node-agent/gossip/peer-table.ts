@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/log';
-import { messageCodec } from './proto-codec';
+import { messageCodec } from '../../common/proto-codec';
 import type { NodeMeta, NodeMeta__Output } from '../../generated/vxgossip/v1/NodeMeta';
 import type { Node } from '../../generated/vxgossip/v1/Node';
 import type { GossipCluster, Peer, PeerState } from './cluster';
@@ -47,10 +47,6 @@ export class PeerTable {
     this.log.info('peer state', { peer: peer.name, state: peer.state, vtep });
     if (peer.state === 'dead' || peer.state === 'left') this.deadSince.set(peer.name, Date.now());
     return true;
-  }
-
-  vtepOf(name: string): string | undefined {
-    return this.peers.get(name)?.vtep;
   }
 
   // Suspect peers are still alive: memberlist may yet refute the suspicion.

@@ -1,56 +1,48 @@
 import type { Logger } from '../../common/log';
-import { messageCodec } from './proto-codec';
-import { recordFromProto, recordToProto } from '../../common/record-proto';
+import { messageCodec } from '../../common/proto-codec';
 import { recordKey, StateRecord } from '../../common/fdb-state/record';
 import { newer } from '../../common/fdb-state/version';
 import type { RecordStore } from '../state/record-store';
 import { OwnerSummary, sameSummary } from '../state/owner-summary';
 import type { GossipMessage, GossipMessage__Output } from '../../generated/vxgossip/v1/GossipMessage';
-import type { VniConfig, VniConfig__Output } from '../../generated/vxgossip/v1/VniConfig';
+import type { RecordBundle__Output } from '../../generated/vxgossip/v1/RecordBundle';
+import type { SignedConfig, SignedConfig__Output } from '../../generated/vxgossip/v1/SignedConfig';
+import type { SignedRecords, SignedRecords__Output } from '../../generated/vxgossip/v1/SignedRecords';
 import type { GossipCluster } from './cluster';
 import { shuffled } from './shuffled';
+import { BatchOpener, sealInBatches } from '../trust/record-batches';
+import type { DropCounter, DropReason } from '../trust/drop-reasons';
+import type { PeerCertificates } from '../trust/peer-certificates';
+import { LocalSigner, RecordBundles } from './record-bundles';
 
 const gossipCodec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip.v1.GossipMessage');
 
-// Records per reliable message when answering an owner request: bounded so one message stays small.
-const RECORDS_PER_REPLY = 5000;
 // Peers a change of our own is pushed to directly; relays carry it to the rest.
 const DIRECT_PUSH_FANOUT = 32;
 // Above this many queued broadcasts, records learned from peers are not relayed.
 const RELAY_QUEUE_LIMIT = 256;
+// Signed record batches that fit one UDP packet with room for the signature and memberlist's framing.
+const PACKET_RECORD_BYTES = 1050;
+// An owner whose certificate we lack is asked for it at most this often.
+const CERTIFICATE_FETCH_INTERVAL_MS = 2_000;
+const CERTIFICATE_FETCHES_TRACKED = 10_000;
 
-// Record batches that fit one UDP packet with room for memberlist's framing.
-const PACKET_PAYLOAD = 1200;
-
-function packets(records: StateRecord[]): Buffer[] {
-  const out: Buffer[] = [];
-  let batch: ReturnType<typeof recordToProto>[] = [];
-  let size = 0;
-  for (const r of records) {
-    const proto = recordToProto(r);
-    const bytes = gossipCodec.encode({ records: { records: [proto] } }).length;
-    if (batch.length > 0 && size + bytes > PACKET_PAYLOAD) {
-      out.push(gossipCodec.encode({ records: { records: batch } }));
-      batch = [];
-      size = 0;
-    }
-    batch.push(proto);
-    size += bytes;
-  }
-  if (batch.length > 0) out.push(gossipCodec.encode({ records: { records: batch } }));
-  return out;
-}
+export type ConfigAdoption = 'adopted' | 'stale' | 'unsigned';
 
 export interface ConfigSource {
   revision(): number;
-  snapshot(): VniConfig;
-  // A peer holds a newer configuration than ours (the server may be unreachable).
-  adopt(config: VniConfig__Output): void;
+  signed(): SignedConfig | undefined;
+  // A peer holds a configuration we have not: adopted only if the server signed it and it is newer.
+  adopt(config: SignedConfig__Output): ConfigAdoption;
+}
+
+export interface TrustContext {
+  signer(): LocalSigner;
+  certificates: PeerCertificates;
+  drops: DropCounter;
 }
 
 export interface SyncCounters {
-  malformed: number;
-  rejected: number;
   applied: number;
   refuted: number;
 }
@@ -65,19 +57,22 @@ export class RecordSync {
   private readonly awaited = new Map<string, OwnerSummary>();
   private syncedOnce = false;
   private readonly syncedListeners: Array<() => void> = [];
-  readonly counters: SyncCounters = { malformed: 0, rejected: 0, applied: 0, refuted: 0 };
+  readonly counters: SyncCounters = { applied: 0, refuted: 0 };
+  private readonly opener: BatchOpener;
+  private readonly bundles: RecordBundles;
+  private readonly certificateFetches = new Map<string, number>();
 
   constructor(
     private readonly store: RecordStore,
     private readonly config: ConfigSource,
-    // The VTEP a peer advertises in its meta, when known: a record whose VTEP contradicts its owner's
-    // is a lie (or a bug) and is dropped.
-    private readonly vtepOf: (node: string) => string | undefined,
+    private readonly trust: TrustContext,
     private readonly log: Logger,
   ) {
     store.on('change', ({ after, local }) => {
       if (!local) this.checkSynced(after.owner);
     });
+    this.opener = new BatchOpener(trust.certificates, (owner) => this.isMember(owner));
+    this.bundles = new RecordBundles(store, trust.signer, trust.certificates);
   }
 
   // Called once, after the first anti-entropy exchange has brought every owner we asked a peer for
@@ -113,50 +108,63 @@ export class RecordSync {
     try {
       message = gossipCodec.decode(payload);
     } catch (err) {
-      this.counters.malformed++;
-      this.log.warn('dropped an undecodable gossip message', { bytes: payload.length, error: (err as Error).message });
+      this.drop('malformed', `undecodable gossip message of ${payload.length} bytes: ${(err as Error).message}`);
       return;
     }
     switch (message.msg) {
       case 'records':
-        for (const r of message.records?.records ?? []) this.acceptRecord(r);
+        if (message.records) this.acceptBundle(message.records);
         break;
       case 'digest':
         if (message.digest)
           this.compare(message.digest.node, message.digest.owners, Number(message.digest.configRevision));
         break;
-      case 'snapshot': {
-        for (const r of message.snapshot?.records ?? []) this.acceptRecord(r);
-        const digest = message.snapshot?.digest;
-        if (digest) this.compare(digest.node, digest.owners, Number(digest.configRevision));
+      case 'snapshot':
+        this.acceptSnapshot(message.snapshot!);
         break;
-      }
       case 'request':
         if (message.request) void this.answerOwnerRequest(message.request.requester, message.request.owners);
         break;
       case 'config':
-        if (message.config && Number(message.config.revision) > this.config.revision())
-          this.config.adopt(message.config);
+        if (message.config) this.adoptConfig(message.config);
         break;
-      case 'configRequest':
-        if (message.configRequest && this.config.revision() > Number(message.configRequest.haveRevision)) {
-          void this.send(message.configRequest.requester, { config: this.config.snapshot() });
-        }
+      case 'configRequest': {
+        const signed = this.config.signed();
+        if (signed && message.configRequest && this.config.revision() > Number(message.configRequest.haveRevision))
+          void this.send(message.configRequest.requester, { config: signed });
         break;
+      }
       default:
-        this.counters.malformed++;
+        this.drop('malformed', 'a gossip message of no known kind');
     }
+  }
+
+  private acceptSnapshot(snapshot: NonNullable<GossipMessage__Output['snapshot']>): void {
+    if (snapshot.config) this.adoptConfig(snapshot.config);
+    if (snapshot.bundle) this.acceptBundle(snapshot.bundle);
+    const digest = snapshot.digest;
+    if (digest) this.compare(digest.node, digest.owners, Number(digest.configRevision));
+  }
+
+  private adoptConfig(config: SignedConfig__Output): void {
+    if (this.config.adopt(config) === 'unsigned') this.drop('unsigned-config', 'a configuration from gossip');
   }
 
   // A join gets everything we hold; periodic push/pulls only the digest.
   localState(join: boolean): Buffer {
-    if (join)
-      return gossipCodec.encode({ snapshot: { digest: this.digest(), records: this.allRecords().map(recordToProto) } });
-    return gossipCodec.encode({ digest: this.digest() });
-  }
-
-  private allRecords(): StateRecord[] {
-    return this.store.ownerSummaries().flatMap((s) => this.store.recordsOf(s.owner));
+    if (!join) return gossipCodec.encode({ digest: this.digest() });
+    const owners = this.store.ownerSummaries().map((s) => s.owner);
+    const batches = this.bundles.of(owners);
+    return gossipCodec.encode({
+      snapshot: {
+        digest: this.digest(),
+        bundle: {
+          batches: batches.flatMap((b) => b.batches!),
+          certificates: [...new Set(batches.flatMap((b) => b.certificates!))],
+        },
+        config: this.config.signed(),
+      },
+    });
   }
 
   mergeRemoteState(state: Buffer): void {
@@ -181,37 +189,58 @@ export class RecordSync {
     };
   }
 
-  private acceptRecord(proto: NonNullable<GossipMessage__Output['records']>['records'][number]): void {
-    let record: StateRecord;
-    try {
-      record = recordFromProto(proto);
-    } catch (err) {
-      this.counters.malformed++;
-      this.log.warn('dropped an invalid record', { owner: proto.owner, error: (err as Error).message });
+  private acceptBundle(bundle: RecordBundle__Output): void {
+    for (const der of bundle.certificates) {
+      const learned = this.trust.certificates.learn(der);
+      if (typeof learned === 'string') this.drop(learned, 'a certificate in a record bundle');
+    }
+    for (const batch of bundle.batches) this.acceptBatch(batch);
+  }
+
+  private acceptBatch(batch: SignedRecords__Output): void {
+    const opened = this.opener.open(batch);
+    if ('drop' in opened) {
+      this.drop(opened.drop, opened.detail);
+      if (opened.drop === 'unknown-certificate') this.fetchCertificate(batch.owner);
       return;
     }
-    const advertised = record.owner === this.store.node ? undefined : this.vtepOf(record.owner);
-    if (advertised !== undefined && record.body.vtep !== advertised) {
-      this.counters.rejected++;
-      this.log.warn("rejected a record whose VTEP is not its owner's", {
-        owner: record.owner,
-        claimed: record.body.vtep,
-        advertised,
-      });
-      return;
+    let applied = 0;
+    for (const record of opened.records) {
+      const result = this.store.merge(record);
+      if (result === 'applied') {
+        applied++;
+        this.counters.applied++;
+        this.bundles.remember(this.store.get(record.owner, recordKey(record.body))!, batch);
+      } else if (result === 'refuted') {
+        this.counters.refuted++;
+        this.log.warn('a peer holds a version of our own record we did not issue; refuted it', {
+          key: recordKey(record.body),
+        });
+      }
     }
-    const result = this.store.merge(record);
-    if (result === 'applied') {
-      this.counters.applied++;
-      // Relaying speeds up spread in large clusters; under a bulk load (a full owner fetched by
-      // anti-entropy) it would only flood the queue with what peers fetch the same way.
-      if ((this.cluster?.queuedBroadcasts() ?? 0) < RELAY_QUEUE_LIMIT) this.broadcast(record);
-    } else if (result === 'refuted') {
-      this.counters.refuted++;
-      this.log.warn('a peer holds a version of our own record we did not issue; refuted it', {
-        key: recordKey(record.body),
-      });
-    }
+    // Relaying speeds up spread in large clusters; under a bulk load (a full owner fetched by
+    // anti-entropy) it would only flood the queue with what peers fetch the same way.
+    if (applied > 0 && (this.cluster?.queuedBroadcasts() ?? 0) < RELAY_QUEUE_LIMIT) this.broadcast(batch, opened.records);
+  }
+
+  private drop(reason: DropReason, detail: string): void {
+    this.trust.drops.count(reason);
+    // Debug for what a restart or a renewal causes in passing; warn for what only a lie does.
+    const quiet = reason === 'unknown-certificate' || reason === 'not-a-member';
+    this.log[quiet ? 'debug' : 'warn']('dropped gossip', { reason, detail });
+  }
+
+  private isMember(owner: string): boolean {
+    return owner === this.store.node || (this.cluster?.peers().some((p) => p.name === owner) ?? false);
+  }
+
+  // Ask the owner itself: it answers with its records and the certificate they are signed with.
+  private fetchCertificate(owner: string): void {
+    const now = Date.now();
+    if (now - (this.certificateFetches.get(owner) ?? 0) < CERTIFICATE_FETCH_INTERVAL_MS) return;
+    if (this.certificateFetches.size >= CERTIFICATE_FETCHES_TRACKED) this.certificateFetches.clear();
+    this.certificateFetches.set(owner, now);
+    void this.send(owner, { request: { owners: [owner], requester: this.store.node } });
   }
 
   private compare(
@@ -253,33 +282,32 @@ export class RecordSync {
 
   private async answerOwnerRequest(requester: string, owners: string[]): Promise<void> {
     if (!requester) return;
-    const records = owners.flatMap((o) => this.store.recordsOf(o));
-    for (let i = 0; i < records.length; i += RECORDS_PER_REPLY) {
-      await this.send(requester, { records: { records: records.slice(i, i + RECORDS_PER_REPLY).map(recordToProto) } });
-    }
+    for (const bundle of this.bundles.of(owners)) await this.send(requester, { records: bundle });
   }
 
-  // Our own changes (one batch from the outbox): queued for gossip, and pushed to peers at once as
-  // well, since the broadcast queue goes out only on gossip ticks (200 ms on a LAN), so a change is
-  // programmed everywhere within a round trip. Relays only queue, which bounds the fan-out.
+  // Our own changes (one batch from the outbox), signed: queued for gossip, and pushed to peers at
+  // once as well, since the broadcast queue goes out only on gossip ticks (200 ms on a LAN), so a
+  // change is programmed everywhere within a round trip. Relays only queue, which bounds the fan-out.
   publishOwn(records: StateRecord[]): void {
     const cluster = this.cluster;
     if (!cluster) return;
-    for (const r of records) this.broadcast(r);
+    const batches = sealInBatches(records, this.trust.signer(), PACKET_RECORD_BYTES);
     const peers = shuffled(cluster.peers().filter((p) => p.state === 'alive' && p.name !== cluster.localName)).slice(
       0,
       DIRECT_PUSH_FANOUT,
     );
-    for (const payload of packets(records)) {
+    for (const batch of batches) {
+      this.broadcast(batch, undefined);
+      const payload = gossipCodec.encode({ records: { batches: [batch] } });
       for (const p of peers) void cluster.sendBestEffort(p.name, payload).catch(() => undefined);
     }
   }
 
-  private broadcast(record: StateRecord): void {
-    this.cluster?.broadcast(
-      `${record.owner}/${recordKey(record.body)}`,
-      gossipCodec.encode({ records: { records: [recordToProto(record)] } }),
-    );
+  // A batch of one record replaces its older versions still queued; larger ones queue on their own.
+  private broadcast(batch: SignedRecords | SignedRecords__Output, records: StateRecord[] | undefined): void {
+    const single = records?.length === 1 ? `${records[0].owner}/${recordKey(records[0].body)}` : undefined;
+    const key = single ?? `${batch.owner}/batch/${Buffer.from(batch.signature as Uint8Array).toString('hex', 0, 16)}`;
+    this.cluster?.broadcast(key, gossipCodec.encode({ records: { batches: [batch] } }));
   }
 
   private async send(peer: string, message: GossipMessage): Promise<void> {

@@ -25,7 +25,11 @@ export interface RecordChange {
 // of this node; remote ones are merged by version. A record that claims to be ours but is newer than
 // anything we issued (a peer remembers us from before a restart or a wiped data dir) is refuted by
 // issuing a newer version, as memberlist refutes a false suspicion.
-export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnation: [number] }> {
+export class RecordStore extends EventEmitter<{
+  change: [RecordChange];
+  incarnation: [number];
+  forgotten: [string];
+}> {
   private readonly owners = new Map<string, Map<string, StateRecord>>();
   private readonly summaries = new Map<string, OwnerSummary>();
   // key -> owner -> record: every owner's claim on one key (a MAC in a VNI) without a scan.
@@ -150,6 +154,23 @@ export class RecordStore extends EventEmitter<{ change: [RecordChange]; incarnat
   private refute(record: StateRecord, current: StateRecord | undefined): void {
     const ours = current && !current.tombstone ? current.body : record.body;
     this.store(this.nextLocal(ours, !(current && !current.tombstone)), true);
+  }
+
+  // Every record of an owner we no longer trust (a revoked node): gone, not tombstoned, since a
+  // tombstone would be ours to issue, not its; returns how many.
+  forget(owner: string): number {
+    const records = this.owners.get(owner);
+    if (!records || owner === this.options.node) return 0;
+    for (const [key, record] of records) {
+      this.tombstonedAt.delete(record);
+      const claims = this.byKey.get(key);
+      claims?.delete(owner);
+      if (claims?.size === 0) this.byKey.delete(key);
+    }
+    this.owners.delete(owner);
+    this.summaries.delete(owner);
+    this.emit('forgotten', owner);
+    return records.size;
   }
 
   // Drops tombstones older than the TTL; returns how many.

@@ -5,6 +5,7 @@ import { eventually } from '../../lab/eventually';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 import { FLOOD_MAC } from '../../common/fdb-state/record';
+import { createJoinToken, operatorArgs } from '../../lab/credentials';
 
 // Four hosts in namespaces with real vxlan: endpoints attached through ctl must reach each other
 // through FDB entries every agent learned by gossip, and keep doing so through moves, restarts,
@@ -19,9 +20,11 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
   const dataDirs: string[] = [];
   const endpoints = new Map<string, { netns: string; ip: string; mac: string }>();
   const serverAddr = () => `${ctrl.ip}:50051`;
+  let serverDir = '';
+  let joinToken = '';
 
   const ctl = (...args: string[]) => {
-    const r = ctrl.ctl(['--server', serverAddr(), ...args]);
+    const r = ctrl.ctl([...operatorArgs(serverAddr(), serverDir), ...args]);
     assert.equal(r.status, 0, `ctl ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
@@ -29,6 +32,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
   function startServer(dir?: string): ManagedProcess {
     const dataDir = dir ?? makeTempDir('server');
     if (!dir) dataDirs.push(dataDir);
+    serverDir = dataDir;
     server = ctrl.spawnBin('server', 'server', [
       '--listen',
       serverAddr(),
@@ -65,6 +69,8 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
       'debug',
       '--metrics',
       '127.0.0.1:9746',
+      '--join-token',
+      joinToken,
     ]);
     agents.set(host.name, agent);
     return agent;
@@ -115,6 +121,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     lab = LabNetwork.create(['ctrl', 'h1', 'h2', 'h3', 'h4']);
     [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
     await startServer().waitForLog((r) => r.msg === 'server ready');
+    joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr(), serverDir, hosts.length);
     await Promise.all(hosts.map((h) => startAgent(h).waitForLog((r) => r.msg === 'connected to server')));
     await Promise.all(
       hosts.map((h) => agents.get(h.name)!.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000)),
@@ -179,8 +186,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
   it('routes an L3 VNI through lightweight tunnels: every endpoint pings every other', async () => {
     // Port 4789 is taken by the l2 VNI: the kernel cannot share it with an external device.
     const refused = ctrl.ctl([
-      '--server',
-      serverAddr(),
+      ...operatorArgs(serverAddr(), serverDir),
       'vni',
       'create',
       '51',

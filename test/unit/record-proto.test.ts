@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { messageCodec } from '../../node-agent/gossip/proto-codec';
+import { messageCodec } from '../../common/proto-codec';
 import { recordFromProto, recordToProto } from '../../common/record-proto';
 import { ValidationError } from '../../common/validation';
 import type { StateRecord } from '../../common/fdb-state/record';

@@ -3,7 +3,7 @@ import { RecordStore } from '../../../../node-agent/state/record-store';
 import { EndpointBody, recordKey } from '../../../../common/fdb-state/record';
 import { sameSummary } from '../../../../node-agent/state/owner-summary';
 import { createLogger } from '../../../../common/log';
-import { messageCodec } from '../../../../node-agent/gossip/proto-codec';
+import { messageCodec } from '../../../../common/proto-codec';
 import { recordToProto } from '../../../../common/record-proto';
 import { RecordSync } from '../../../../node-agent/gossip/record-sync';
 import { LocalChangeOutbox } from '../../../../node-agent/state/outbox';

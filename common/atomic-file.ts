@@ -1,12 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-// Write-then-rename with fsyncs, so a crash leaves either the old file or the new one, never half.
 export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+// Write-then-rename with fsyncs, so a crash leaves either the old file or the new one, never half.
+// Owner-only: what the agent keeps includes its private key and the gossip keyring.
+export function writeFileAtomic(file: string, text: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeSync(fd, JSON.stringify(value, null, 2) + '\n');
+    fs.writeSync(fd, text);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

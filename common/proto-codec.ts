@@ -1,5 +1,5 @@
 import * as protobuf from 'protobufjs';
-import { loaderOptions, protoFiles, protoPath } from '../../common/proto';
+import { loaderOptions, protoFiles, protoPath } from './proto';
 
 let root: protobuf.Root | undefined;
 

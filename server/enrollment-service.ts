@@ -1,0 +1,92 @@
+import * as grpc from '@grpc/grpc-js';
+import type { EnrollmentServiceHandlers } from '../generated/vxgossip/v1/EnrollmentService';
+import type { EnrollResponse } from '../generated/vxgossip/v1/EnrollResponse';
+import type { Logger } from '../common/log';
+import { CertificateError, Identity, TrustAnchor, readCertificateRequest } from '../common/pki';
+import { ValidationError, checkIp, checkNodeName } from '../common/validation';
+import { RpcError } from './grpc-errors';
+import { unary } from './rpc';
+import type { AgentHub } from './agent-hub';
+import type { VniStore } from './vni-store';
+import type { ClusterPki } from './trust/cluster-pki';
+import type { JoinTokens } from './trust/join-tokens';
+import type { NodeRegistry } from './trust/node-registry';
+import type { ServerKeyring } from './trust/server-keyring';
+import type { Authorizer } from './trust/authorization';
+
+const MAX_VTEPS = 8;
+const CLOCK_SKEW_MS = 60_000;
+
+export interface EnrollmentDeps {
+  pki: ClusterPki;
+  tokens: JoinTokens;
+  registry: NodeRegistry;
+  keyring: ServerKeyring;
+  hub: AgentHub;
+  store: VniStore;
+  authorizer: Authorizer;
+  certificateTtlMs: number;
+  log: Logger;
+}
+
+async function publicKeyOf(csr: string) {
+  try {
+    return (await readCertificateRequest(csr)).publicKey;
+  } catch (err) {
+    const detail = err instanceof CertificateError ? err.message : String(err);
+    throw new ValidationError('certificate_request', detail);
+  }
+}
+
+// Enrolment and renewal: the server certifies a host's own key for its name and VTEPs.
+export function enrollmentService(deps: EnrollmentDeps): EnrollmentServiceHandlers {
+  const { pki, tokens, registry, keyring, hub, store, log } = deps;
+  // A minute back for hosts whose clocks lag, but always after any revocation of the name, so a
+  // re-enrolled host is not revoked by it.
+  const notBeforeFor = (name: string) => {
+    const revokedAt = store.revocations().find((r) => r.node === name)?.revokedAtMs;
+    const skewed = Math.floor((Date.now() - CLOCK_SKEW_MS) / 1000) * 1000;
+    return new Date(revokedAt === undefined ? skewed : Math.max(skewed, Math.floor(revokedAt / 1000) * 1000 + 1000));
+  };
+  const issue = async (name: string, vteps: string[], csr: string): Promise<EnrollResponse> => {
+    const publicKey = await publicKeyOf(csr);
+    const certificate = await pki.ca.issue({
+      role: 'node',
+      name,
+      ips: vteps,
+      publicKey,
+      validForMs: deps.certificateTtlMs,
+      notBefore: notBeforeFor(name),
+    });
+    const identity: Identity = new TrustAnchor(pki.ca.certPem).verify(certificate, Date.now() + 5_000);
+    await registry.record({ name, vteps, fingerprint: identity.fingerprint, notAfterMs: identity.notAfterMs });
+    return { certificate, caCertificates: pki.caBundlePem, gossipKeys: keyring.keys(), config: hub.signedConfig() };
+  };
+  return {
+    Enroll: unary(log, 'Enroll', [], async (req) => {
+      const name = checkNodeName('node', req.node);
+      if (req.vteps.length === 0 || req.vteps.length > MAX_VTEPS)
+        throw new ValidationError('vteps', `give 1 to ${MAX_VTEPS} VTEP addresses`);
+      const vteps = req.vteps.map((v) => checkIp('vteps', v));
+      await publicKeyOf(req.certificateRequest);
+      await tokens.spend(req.token, name, (boundToNode) => registry.checkFree(name, vteps, boundToNode));
+      const response = await issue(name, vteps, req.certificateRequest);
+      log.info('node enrolled', { node: name, vteps });
+      return response;
+    }),
+    Renew: (call, callback) => {
+      let identity: Identity;
+      try {
+        identity = deps.authorizer.requireNode(call);
+      } catch (err) {
+        callback({ code: (err as RpcError).code ?? grpc.status.UNAUTHENTICATED, details: (err as Error).message });
+        return;
+      }
+      unary(log, 'Renew', [], async (req: { certificateRequest: string }) => {
+        const response = await issue(identity.name, identity.ips, req.certificateRequest);
+        log.info('node certificate renewed', { node: identity.name });
+        return response;
+      })(call, callback);
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../../common/atomic-file';
+import {
+  CertificateAuthority,
+  Role,
+  TrustAnchor,
+  generateKeyPair,
+  loadPrivateKey,
+  privateKeyToPem,
+} from '../../common/pki';
+import type { ConfigSigner } from '../../common/trust/signed-config';
+import type { Logger } from '../../common/log';
+
+const YEAR_MS = 365 * 24 * 3600_000;
+// A credential this close to expiry is issued again at start.
+const RENEW_WITHIN_MS = 30 * 24 * 3600_000;
+
+// What the server's trust rests on, all in its data dir and made at first start: the cluster's CA
+// (pki/ca.key, 0600), the key it signs the configuration with (pki/signer.key), the gossip keyring
+// it hands to enrolling hosts, and an operator credential for ctl (operator/, as kubeadm's
+// admin.conf). Its TLS certificate is issued afresh at every start for the addresses it has then.
+export interface ClusterPki {
+  ca: CertificateAuthority;
+  // Verifies clients: the cluster's CA, and an external one if given.
+  clients: TrustAnchor;
+  // What enrolling hosts are told to trust for peers and the server (PEM bundle).
+  caBundlePem: string;
+  tls: { certChainPem: string; keyPem: string };
+  signer: ConfigSigner;
+  gossipKeys: string[];
+}
+
+export interface PkiOptions {
+  dataDir: string;
+  // Names and addresses clients reach the server by, besides those of this host.
+  sans: string[];
+  listenHost: string;
+  // TLS certificate and key from your own CA, instead of one the cluster CA issues.
+  externalTls?: { certPem: string; keyPem: string };
+  // Another CA whose node and operator certificates are accepted too.
+  externalClientCaPem?: string;
+  log: Logger;
+}
+
+async function loadOrCreateCa(dir: string, log: Logger): Promise<CertificateAuthority> {
+  const certFile = path.join(dir, 'ca.crt');
+  const keyFile = path.join(dir, 'ca.key');
+  if (fs.existsSync(certFile)) return CertificateAuthority.fromPem(fs.readFileSync(certFile, 'utf8'), fs.readFileSync(keyFile, 'utf8'));
+  const ca = await CertificateAuthority.create();
+  writeFileAtomic(keyFile, ca.keyPem);
+  writeFileAtomic(certFile, ca.certPem);
+  log.info('created the cluster CA', { file: certFile, sha256: ca.fingerprint });
+  return ca;
+}
+
+// A key and certificate in `dir`, issued again when missing or close to expiry.
+async function credential(
+  ca: CertificateAuthority,
+  dir: string,
+  file: string,
+  subject: { role: Role; name: string },
+): Promise<{ certPem: string; keyPem: string }> {
+  const certFile = path.join(dir, `${file}.crt`);
+  const keyFile = path.join(dir, `${file}.key`);
+  if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
+    const certPem = fs.readFileSync(certFile, 'utf8');
+    const identity = new TrustAnchor(ca.certPem).verify(certPem);
+    if (identity.notAfterMs - Date.now() > RENEW_WITHIN_MS) return { certPem, keyPem: fs.readFileSync(keyFile, 'utf8') };
+  }
+  const key = generateKeyPair();
+  const certPem = await ca.issue({ ...subject, publicKey: createPublicKey(key), validForMs: YEAR_MS });
+  const keyPem = privateKeyToPem(key);
+  writeFileAtomic(keyFile, keyPem);
+  writeFileAtomic(certFile, certPem);
+  return { certPem, keyPem };
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+function serverNames(options: PkiOptions): { ips: string[]; dnsNames: string[] } {
+  const ips = new Set<string>(['127.0.0.1', '::1']);
+  const dnsNames = new Set<string>(['localhost', os.hostname()]);
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    for (const a of addresses ?? []) if (!a.address.startsWith('fe80')) ips.add(a.address);
+  }
+  for (const name of [options.listenHost, ...options.sans]) {
+    if (WILDCARDS.has(name)) continue;
+    if (/^[0-9.]+$/.test(name) || name.includes(':')) ips.add(name.replace(/^\[|\]$/g, ''));
+    else dnsNames.add(name);
+  }
+  return { ips: [...ips], dnsNames: [...dnsNames] };
+}
+
+export async function openClusterPki(options: PkiOptions): Promise<ClusterPki> {
+  const { dataDir, log } = options;
+  const dir = path.join(dataDir, 'pki');
+  const operatorDir = path.join(dataDir, 'operator');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(operatorDir, { recursive: true, mode: 0o700 });
+  const ca = await loadOrCreateCa(dir, log);
+  const signer = await credential(ca, dir, 'signer', { role: 'server', name: 'config-signer' });
+  await credential(ca, operatorDir, 'operator', { role: 'operator', name: 'admin' });
+  writeFileAtomic(path.join(operatorDir, 'ca.crt'), ca.certPem);
+
+  const keyringFile = path.join(dir, 'gossip-keyring.json');
+  let gossipKeys = readJson<string[]>(keyringFile);
+  if (!gossipKeys || gossipKeys.length === 0) {
+    gossipKeys = [randomBytes(32).toString('base64')];
+    writeJsonAtomic(keyringFile, gossipKeys);
+  }
+
+  let tls = options.externalTls;
+  if (!tls) {
+    const key = generateKeyPair();
+    const certPem = await ca.issue({
+      role: 'server',
+      name: 'vxgossip',
+      publicKey: createPublicKey(key),
+      validForMs: YEAR_MS,
+      ...serverNames(options),
+    });
+    tls = { certPem, keyPem: privateKeyToPem(key) };
+  }
+  const caBundlePem = [ca.certPem, options.externalClientCaPem ?? ''].join('\n').trim() + '\n';
+  return {
+    ca,
+    clients: new TrustAnchor(options.externalClientCaPem ? [ca.certPem, options.externalClientCaPem] : ca.certPem),
+    caBundlePem,
+    // The CA goes with the chain: an enrolling host pins it by hash before it trusts the server.
+    tls: { certChainPem: `${tls.certPem.trim()}\n${ca.certPem}`, keyPem: tls.keyPem },
+    signer: { key: loadPrivateKey(signer.keyPem), certificateDer: new TrustAnchor(ca.certPem).verify(signer.certPem).der },
+    gossipKeys,
+  };
+}
+
+export function gossipKeyringFile(dataDir: string): string {
+  return path.join(dataDir, 'pki', 'gossip-keyring.json');
+}
