@@ -14,7 +14,11 @@ describe('agent state in --data-dir', () => {
   it('bumps the incarnation at every start and keeps the last VNI configuration', () => {
     const first = AgentState.open(dir, 'h1');
     assert.equal(first.incarnation, 1);
-    first.saveConfig(5, [
+    first.saveConfig({
+      revision: 5,
+      revocations: [],
+      signed: { config: Buffer.from('c'), signature: Buffer.alloc(64), signer: Buffer.from('s') },
+      vnis: [
       {
         id: 42,
         name: 'vni-42',
@@ -27,7 +31,8 @@ describe('agent state in --data-dir', () => {
         createTimeMs: 0,
         updateTimeMs: 0,
       },
-    ]);
+    ],
+    });
     const second = AgentState.open(dir, 'h1');
     assert.equal(second.incarnation, 2);
     assert.equal(second.configRevision, 5);

@@ -1,15 +1,19 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { ServerLink } from '../../../node-agent/server-link';
+import { messageCodec } from '../../../common/proto-codec';
+import type { VniConfig as VniConfigProto, VniConfig__Output } from '../../../generated/vxgossip/v1/VniConfig';
 import { createLogger } from '../../../common/log';
 import { v1 } from '../../../common/proto';
-import { vniToProto } from '../../../common/vni-proto';
+import { vniFromProto, vniToProto } from '../../../common/vni-proto';
 import type { VniConfig } from '../../../common/vni';
 import type { AgentMessage__Output } from '../../../generated/vxgossip/v1/AgentMessage';
 import type { ServerMessage } from '../../../generated/vxgossip/v1/ServerMessage';
 import type { Command__Output } from '../../../generated/vxgossip/v1/Command';
 import type { CommandResult } from '../../../generated/vxgossip/v1/CommandResult';
 import { eventually } from '../../../lab/eventually';
+
+const configCodec = messageCodec<VniConfigProto, VniConfig__Output>('vxgossip.v1.VniConfig');
 
 type ServerStream = grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>;
 
@@ -112,9 +116,11 @@ describe('server link (agent side of the agent stream)', () => {
         configRevision,
       }),
       {
-        onConfig: (revision, vnis) => {
-          configs.push([revision, vnis]);
-          configRevision = revision;
+        onConfig: (signed) => {
+          // The link passes the signed configuration on as it came; the follower verifies it.
+          const decoded = configCodec.decode(signed.config);
+          configs.push([Number(decoded.revision), decoded.vnis.map(vniFromProto)]);
+          configRevision = Number(decoded.revision);
         },
         onCommand: (command) => {
           commands.push(command);
@@ -123,6 +129,7 @@ describe('server link (agent side of the agent stream)', () => {
         onConnected: () => connects++,
       },
       createLogger({ component: 'test', level: 'error', write: () => undefined }),
+      grpc.credentials.createInsecure(),
     );
   });
 
@@ -134,7 +141,9 @@ describe('server link (agent side of the agent stream)', () => {
   // What a server does first on every stream: push the configuration, which also tells the agent
   // the stream is up.
   const welcome = (call: Call, revision = 3, vnis = [vni42]) =>
-    call.stream.write({ config: { revision, vnis: vnis.map(vniToProto) } });
+    call.stream.write({
+      config: { config: configCodec.encode({ revision, vnis: vnis.map(vniToProto) }), signature: Buffer.alloc(64), signer: Buffer.alloc(0) },
+    });
 
   it('says Hello first, and counts as connected only once the server has answered', async () => {
     link.start();

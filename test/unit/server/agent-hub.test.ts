@@ -8,6 +8,15 @@ import type { ServerMessage } from '../../../generated/vxgossip/v1/ServerMessage
 import type { Hello__Output } from '../../../generated/vxgossip/v1/Hello';
 import type { Node__Output } from '../../../generated/vxgossip/v1/Node';
 import type { ProgrammingStatus__Output } from '../../../generated/vxgossip/v1/ProgrammingStatus';
+import { openSignedConfig } from '../../../common/trust/signed-config';
+import { TestPki } from '../../helpers/test-pki';
+
+let pki: TestPki;
+before(async () => {
+  pki = await TestPki.create();
+});
+// The configuration a message carries, once its signature verified.
+const configOf = (m: ServerMessage) => (m.config ? openSignedConfig(m.config as never, pki.anchor) : undefined);
 
 // The hub only writes to and ends an agent's stream; this one keeps what it was sent.
 class FakeStream {
@@ -94,7 +103,7 @@ describe('agent hub', () => {
   };
   const disconnect = (node: string, stream: FakeStream) => hub.detach(node, stream as unknown as AgentStream);
 
-  beforeEach(() => {
+  beforeEach(async () => {
     warnings = [];
     const log = createLogger({
       component: 'test',
@@ -103,17 +112,17 @@ describe('agent hub', () => {
         if (record.level === 'warn') warnings.push(record.msg);
       },
     });
-    hub = new AgentHub(log, 50);
+    hub = new AgentHub(log, await pki.configSigner(), 50);
     events = [];
     hub.on('node', (name) => events.push(name));
   });
 
   describe('sessions', () => {
     it('sends a connecting agent the current configuration and reports it connected', () => {
-      hub.setConfig(3, [vni(42)]);
+      hub.setConfig(3, [vni(42)], []);
       const s = connect('h1', { configRevision: '2' });
       assert.deepEqual(
-        s.sent.map((m) => [m.config?.revision, m.config?.vnis?.map((v) => v.id)]),
+        s.sent.map((m) => [Number(configOf(m)?.revision), configOf(m)?.vnis.map((v) => v.id)]),
         [[3, [42]]],
       );
       assert.deepEqual(hub.sessionOf('h1'), { vtep: '198.18.0.1', connected: true });
@@ -123,16 +132,17 @@ describe('agent hub', () => {
     });
 
     it('pushes every configuration change to the connected agents only', () => {
+      hub.setConfig(0, [], []);
       const s1 = connect('h1');
       const s2 = connect('h2');
       disconnect('h2', s2);
-      hub.setConfig(7, [vni(42), vni(43)]);
+      hub.setConfig(7, [vni(42), vni(43)], []);
       assert.deepEqual(
-        s1.sent.map((m) => m.config?.revision),
+        s1.sent.map((m) => Number(configOf(m)?.revision ?? 0)),
         [0, 7],
       );
       assert.deepEqual(
-        s1.sent[1].config!.vnis!.map((v) => v.id),
+        configOf(s1.sent[1])!.vnis.map((v) => v.id),
         [42, 43],
       );
       assert.equal(s2.sent.length, 1);

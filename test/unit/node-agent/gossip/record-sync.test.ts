@@ -4,11 +4,17 @@ import { EndpointBody, recordKey } from '../../../../common/fdb-state/record';
 import { sameSummary } from '../../../../node-agent/state/owner-summary';
 import { createLogger } from '../../../../common/log';
 import { messageCodec } from '../../../../common/proto-codec';
-import { recordToProto } from '../../../../common/record-proto';
-import { RecordSync } from '../../../../node-agent/gossip/record-sync';
+import { ConfigAdoption, RecordSync, TrustContext } from '../../../../node-agent/gossip/record-sync';
 import { LocalChangeOutbox } from '../../../../node-agent/state/outbox';
-import type { VniConfig__Output } from '../../../../generated/vxgossip/v1/VniConfig';
+import type { SignedConfig } from '../../../../generated/vxgossip/v1/SignedConfig';
+import type { SignedConfig__Output } from '../../../../generated/vxgossip/v1/SignedConfig';
 import { MemoryCluster, MemoryNetwork } from '../../../helpers/memory-cluster';
+import { TestPki } from '../../../helpers/test-pki';
+import { PeerCertificates } from '../../../../node-agent/trust/peer-certificates';
+import { DropCounter } from '../../../../node-agent/trust/drop-reasons';
+import { sealBatch } from '../../../../node-agent/trust/record-batches';
+import { openSignedConfig, signConfig } from '../../../../common/trust/signed-config';
+import { Revocations } from '../../../../common/trust/revocations';
 
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
 const vtepOf = (name: string) => `198.18.0.${10 + Number(name.slice(1))}`;
@@ -28,26 +34,51 @@ interface TestNode {
   store: RecordStore;
   sync: RecordSync;
   cluster: MemoryCluster;
+  trust: TrustContext;
   configRevision: number;
+  signedConfig?: SignedConfig;
 }
 
-function cluster(n: number, incarnation = 1): { network: MemoryNetwork; nodes: TestNode[] } {
+const codec = messageCodec<object, unknown>('vxgossip.v1.GossipMessage');
+let pki: TestPki;
+
+before(async () => {
+  pki = await TestPki.create();
+});
+
+// A configuration source as the agent's: only what verifies with the CA and is newer is adopted.
+function configSource(node: TestNode) {
+  return {
+    revision: () => node.configRevision,
+    signed: () => node.signedConfig,
+    adopt: (c: SignedConfig__Output): ConfigAdoption => {
+      let revision: number;
+      try {
+        revision = Number(openSignedConfig(c, pki.anchor).revision);
+      } catch {
+        return 'unsigned';
+      }
+      if (revision <= node.configRevision) return 'stale';
+      node.configRevision = revision;
+      node.signedConfig = c;
+      return 'adopted';
+    },
+  };
+}
+
+async function trustFor(name: string): Promise<TrustContext> {
+  const signer = await pki.node(name, [vtepOf(name)]);
+  return { signer: () => signer, certificates: new PeerCertificates(pki.anchor), drops: new DropCounter() };
+}
+
+async function cluster(n: number, incarnation = 1): Promise<{ network: MemoryNetwork; nodes: TestNode[] }> {
   const network = new MemoryNetwork();
   const nodes: TestNode[] = [];
   for (let i = 0; i < n; i++) {
     const name = `n${i}`;
     const store = new RecordStore({ node: name, incarnation, tombstoneTtlMs: 60_000 });
-    const node = { name, store, configRevision: 0 } as TestNode;
-    node.sync = new RecordSync(
-      store,
-      {
-        revision: () => node.configRevision,
-        snapshot: () => ({ revision: node.configRevision, vnis: [] }),
-        adopt: (c: VniConfig__Output) => (node.configRevision = Number(c.revision)),
-      },
-      (peer) => (network.nodes.has(peer) ? vtepOf(peer) : undefined),
-      silent,
-    );
+    const node = { name, store, configRevision: 0, trust: await trustFor(name) } as TestNode;
+    node.sync = new RecordSync(store, configSource(node), node.trust, silent);
     node.cluster = network.add(name, {
       meta: () => Buffer.from(vtepOf(name)),
       message: (m) => node.sync.onMessage(m),
@@ -74,7 +105,7 @@ const converged = (nodes: TestNode[]) => {
 
 describe('record sync over gossip', () => {
   it('spreads every record to every node by broadcast', async () => {
-    const { nodes } = cluster(8);
+    const { nodes } = await cluster(8);
     nodes.forEach((n, i) => {
       n.store.issue({ kind: 'membership', vni: 42, vtep: vtepOf(n.name) });
       n.store.issue(ep(n.name, `02:00:00:00:00:0${i}`));
@@ -86,7 +117,7 @@ describe('record sync over gossip', () => {
   });
 
   it('anti-entropy repairs what lost broadcasts missed, tombstones included', async () => {
-    const { network, nodes } = cluster(5);
+    const { network, nodes } = await cluster(5);
     network.dropBroadcasts = true;
     for (const n of nodes)
       for (let i = 0; i < 20; i++)
@@ -100,7 +131,7 @@ describe('record sync over gossip', () => {
   });
 
   it('heals a partition: both sides learn what the other issued meanwhile', async () => {
-    const { network, nodes } = cluster(4);
+    const { network, nodes } = await cluster(4);
     for (const a of ['n0', 'n1']) for (const b of ['n2', 'n3']) network.partition(a, b, false);
     nodes[0].store.issue(ep('n0', '02:00:00:00:00:a0'));
     nodes[3].store.issue(ep('n3', '02:00:00:00:00:a3'));
@@ -110,27 +141,110 @@ describe('record sync over gossip', () => {
     converged(nodes);
   });
 
-  it("rejects and counts a record whose VTEP is not its owner's", () => {
-    const { nodes } = cluster(3);
-    const liar = new RecordStore({ node: 'n1', incarnation: 9, tombstoneTtlMs: 1000 });
-    const forged = liar.issue(ep('n1', '02:00:00:00:00:66', { vtep: '198.18.0.99' }));
-    const codec = messageCodec<object, unknown>('vxgossip.v1.GossipMessage');
-    nodes[0].sync.onMessage(codec.encode({ records: { records: [recordToProto(forged)] } }));
-    assert.equal(nodes[0].sync.counters.rejected, 1);
-    assert.equal(nodes[0].store.get('n1', 'ep/42/02:00:00:00:00:66'), undefined);
+  // What a peer says is refused, and counted by reason, unless its owner signed it with a current
+  // certificate of the cluster CA naming the owner and the VTEP.
+  describe('refuses what the owner did not sign', () => {
+    const forged = (owner: string, over: Partial<EndpointBody> = {}) => {
+      const liar = new RecordStore({ node: owner, incarnation: 9, tombstoneTtlMs: 1000 });
+      return liar.issue(ep(owner, '02:00:00:00:00:66', over));
+    };
+    const send = (to: TestNode, batch: object, certificates: Buffer[] = []) =>
+      to.sync.onMessage(codec.encode({ records: { batches: [batch], certificates } }));
+    const refused = (to: TestNode, reason: Parameters<DropCounter['get']>[0]) => {
+      assert.equal(to.trust.drops.get(reason), 1, `counted as ${reason}`);
+      assert.equal(to.store.get('n1', 'ep/42/02:00:00:00:00:66'), undefined, 'nothing stored');
+    };
+
+    it('a VTEP its owner is not certified for', async () => {
+      const { nodes } = await cluster(3);
+      const n1 = nodes[1].trust.signer();
+      send(nodes[0], sealBatch([forged('n1', { vtep: '198.18.0.99' })], n1), [n1.certificateDer]);
+      refused(nodes[0], 'vtep-not-certified');
+    });
+
+    it("another owner's records, signed by a member with its own certificate", async () => {
+      const { nodes } = await cluster(3);
+      const n2 = nodes[2].trust.signer();
+      // Named as n1's batch, signed by n2: the certificate does not name the owner.
+      send(nodes[0], { ...sealBatch([forged('n1')], n2), owner: 'n1' }, [n2.certificateDer]);
+      refused(nodes[0], 'untrusted-certificate');
+      // Named as n2's batch, with n1's record inside.
+      send(nodes[0], sealBatch([forged('n1')], n2), [n2.certificateDer]);
+      refused(nodes[0], 'wrong-owner');
+    });
+
+    it("a signature that is not the owner's key, with the owner's certificate", async () => {
+      const { nodes } = await cluster(3);
+      const n1 = nodes[1].trust.signer();
+      const impostor = await pki.node('n1', [vtepOf('n1')]);
+      send(nodes[0], sealBatch([forged('n1')], { ...impostor, fingerprint: n1.fingerprint }), [n1.certificateDer]);
+      refused(nodes[0], 'bad-signature');
+    });
+
+    it('a certificate from another CA', async () => {
+      const { nodes } = await cluster(3);
+      const rogue = await (await TestPki.create()).node('n1', [vtepOf('n1')]);
+      send(nodes[0], sealBatch([forged('n1')], rogue), [rogue.certificateDer]);
+      refused(nodes[0], 'unknown-certificate');
+      assert.equal(nodes[0].trust.drops.get('untrusted-certificate'), 1, 'the certificate itself refused');
+    });
+
+    it('an owner that is not a gossip member', async () => {
+      const { nodes } = await cluster(2);
+      const ghost = await pki.node('n7', [vtepOf('n7')]);
+      send(nodes[0], sealBatch([forged('n7')], ghost), [ghost.certificateDer]);
+      assert.equal(nodes[0].trust.drops.get('not-a-member'), 1);
+      assert.equal(nodes[0].store.recordsOf('n7').length, 0);
+    });
+
+    it('a revoked node: its records go, and what it signs later is refused', async () => {
+      const { nodes } = await cluster(3);
+      nodes[1].store.issue(ep('n1', '02:00:00:00:00:77'));
+      await new Promise(setImmediate);
+      assert.ok(nodes[0].store.get('n1', 'ep/42/02:00:00:00:00:77'));
+      nodes[0].trust.certificates.setRevocations(new Revocations([{ node: 'n1', revokedAtMs: Date.now() }]));
+      nodes[0].store.forget('n1');
+      const n1 = nodes[1].trust.signer();
+      send(nodes[0], sealBatch([forged('n1')], n1), [n1.certificateDer]);
+      assert.equal(nodes[0].trust.drops.get('revoked'), 1);
+      assert.ok(nodes[0].trust.drops.get('unknown-certificate') >= 1);
+      assert.equal(nodes[0].store.recordsOf('n1').length, 0);
+    });
+
+    it("fetches an owner's certificate it lacks, then takes the owner's records", async () => {
+      const { nodes } = await cluster(3);
+      const n1 = nodes[1].trust.signer();
+      // A datagram carries no certificate: n0 has never seen n1's.
+      send(nodes[0], sealBatch([nodes[1].store.issue(ep('n1', '02:00:00:00:00:88'))], n1));
+      await new Promise(setImmediate);
+      assert.ok(nodes[0].trust.drops.get('unknown-certificate') >= 1);
+      assert.equal(nodes[0].store.get('n1', 'ep/42/02:00:00:00:00:88')?.tombstone, false, 'fetched from n1');
+    });
+
+    it('a configuration without the server signature, or signed by a node', async () => {
+      const { nodes } = await cluster(2);
+      const config = { revision: 1e15, vnis: [], revocations: [] };
+      const byNode = signConfig(config, await pki.configSigner('node'));
+      nodes[0].sync.onMessage(codec.encode({ config: byNode }));
+      nodes[0].sync.onMessage(codec.encode({ config: { ...signConfig(config, await pki.configSigner()), signature: Buffer.alloc(64) } }));
+      assert.equal(nodes[0].trust.drops.get('unsigned-config'), 2);
+      assert.equal(nodes[0].configRevision, 0);
+      nodes[0].sync.onMessage(codec.encode({ config: signConfig({ ...config, revision: 3 }, await pki.configSigner()) }));
+      assert.equal(nodes[0].configRevision, 3, 'the signed one is adopted');
+    });
   });
 
-  it('counts and drops garbage without throwing', () => {
-    const { nodes } = cluster(2);
+  it('counts and drops garbage without throwing', async () => {
+    const { nodes } = await cluster(2);
     for (let i = 0; i < 2000; i++) {
       const junk = Buffer.from(Array.from({ length: i % 64 }, (_, j) => (i * 31 + j * 7) & 0xff));
       nodes[0].sync.onMessage(junk);
     }
-    assert.ok(nodes[0].sync.counters.malformed > 0);
+    assert.ok(nodes[0].trust.drops.get('malformed') > 0);
   });
 
   it('a restarted node refutes its old records that peers still hold, and its new ones win', async () => {
-    const { network, nodes } = cluster(3);
+    const { network, nodes } = await cluster(3);
     nodes[1].store.issue(ep('n1', '02:00:00:00:00:b1'));
     await new Promise(setImmediate);
     converged(nodes);
@@ -138,8 +252,8 @@ describe('record sync over gossip', () => {
     const fresh = new RecordStore({ node: 'n1', incarnation: 1, tombstoneTtlMs: 60_000 });
     const sync = new RecordSync(
       fresh,
-      { revision: () => 0, snapshot: () => ({ revision: 0, vnis: [] }), adopt: () => undefined },
-      vtepOf,
+      { revision: () => 0, signed: () => undefined, adopt: () => 'stale' },
+      await trustFor('n1'),
       silent,
     );
     network.nodes.delete('n1');
@@ -169,8 +283,9 @@ describe('record sync over gossip', () => {
   });
 
   it('carries the VNI configuration revision: a node behind fetches the newer config', async () => {
-    const { nodes } = cluster(3);
+    const { nodes } = await cluster(3);
     nodes[2].configRevision = 7;
+    nodes[2].signedConfig = signConfig({ revision: 7, vnis: [], revocations: [] }, await pki.configSigner());
     for (let round = 0; round < 10; round++) await Promise.all(nodes.map((n) => n.sync.antiEntropy()));
     assert.deepEqual(
       nodes.map((n) => n.configRevision),
