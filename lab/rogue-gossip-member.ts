@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Keyring, Memberlist, TransmitLimitedQueue, defaultLanConfig, stateName } from 'memberlist-ts';
 import type { Logger } from '../common/log';
-import { messageCodec } from '../node-agent/gossip/proto-codec';
+import { messageCodec } from '../common/proto-codec';
 import { metaCodec } from '../node-agent/gossip/peer-table';
 import type { GossipMessage, GossipMessage__Output } from '../generated/vxgossip/v1/GossipMessage';
 import type { LabHost } from './network';

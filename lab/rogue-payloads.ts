@@ -1,5 +1,14 @@
+import { createPublicKey, randomBytes } from 'node:crypto';
 import type { GossipMessage } from '../generated/vxgossip/v1/GossipMessage';
 import type { Record } from '../generated/vxgossip/v1/Record';
+import type { RecordBatch, RecordBatch__Output } from '../generated/vxgossip/v1/RecordBatch';
+import type { VniConfig, VniConfig__Output } from '../generated/vxgossip/v1/VniConfig';
+import { messageCodec } from '../common/proto-codec';
+import { CertificateAuthority, TrustAnchor, generateKeyPair, signPayload } from '../common/pki';
+
+const batchCodec = messageCodec<RecordBatch, RecordBatch__Output>('vxgossip.v1.RecordBatch');
+const configCodec = messageCodec<VniConfig, VniConfig__Output>('vxgossip.v1.VniConfig');
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
 // The gossip payloads of the attacks a rogue member replays: plain objects (they travel to the rogue
 // process as JSON) that the rogue encodes with the agents' own codec. Every number stays within
@@ -7,9 +16,39 @@ import type { Record } from '../generated/vxgossip/v1/Record';
 
 export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
 
-// A configuration no server wrote: no VNI at all, at a revision far ahead of any real one.
+// A configuration no server wrote: no VNI at all, at a revision far ahead of any real one, with a
+// signature the attacker made up. Bytes travel as base64 (JSON to the rogue; protobuf takes it).
 export function configWipe(revision = 1e15): GossipMessage {
-  return { config: { revision, vnis: [] } };
+  const config = b64(configCodec.encode({ revision, vnis: [], revocations: [] }));
+  return { config: { config, signature: b64(randomBytes(64)), signer: '' } } as unknown as GossipMessage;
+}
+
+// What an attacker signs with: its own CA and a certificate naming whomever it pretends to be.
+export interface RogueSigner {
+  owner: string;
+  sign: (batch: Buffer) => Buffer;
+  certificateDer: Buffer;
+  fingerprint: string;
+}
+
+export async function rogueSigner(owner: string, vtep: string): Promise<RogueSigner> {
+  const ca = await CertificateAuthority.create('rogue CA');
+  const key = generateKeyPair();
+  const pem = await ca.issue({
+    role: 'node',
+    name: owner,
+    ips: [vtep],
+    publicKey: createPublicKey(key),
+    validForMs: 86_400_000,
+    notBefore: new Date(Date.now() - 60_000),
+  });
+  const identity = new TrustAnchor(ca.certPem).verify(pem);
+  return {
+    owner,
+    sign: (batch) => signPayload(key, 'vxgossip/records/v1', batch),
+    certificateDer: identity.der,
+    fingerprint: identity.fingerprint,
+  };
 }
 
 export interface ForgedEndpoint {
@@ -52,13 +91,31 @@ export function membershipRecord(
   return { owner, version, tombstone: false, originTimeMs: Date.now(), membership: { vni, node: owner, vtep } };
 }
 
-export function records(list: Record[]): GossipMessage {
-  return { records: { records: list } };
+function bundle(list: Record[], signer: RogueSigner) {
+  const batch = batchCodec.encode({ records: list });
+  return {
+    batches: [
+      {
+        owner: signer.owner,
+        batch: b64(batch),
+        signature: b64(signer.sign(batch)),
+        certificateSha256: b64(Buffer.from(signer.fingerprint, 'hex')),
+      },
+    ],
+    certificates: [b64(signer.certificateDer)],
+  };
+}
+
+// Records signed as the attacker's signer, with its certificate alongside.
+export function records(list: Record[], signer: RogueSigner): GossipMessage {
+  return { records: bundle(list, signer) } as unknown as GossipMessage;
 }
 
 // The same records as a join snapshot (what a member answers a push/pull with).
-export function snapshot(list: Record[]): GossipMessage {
-  return { snapshot: { digest: { node: '', configRevision: 0, owners: [] }, records: list } };
+export function snapshot(list: Record[], signer: RogueSigner): GossipMessage {
+  return {
+    snapshot: { digest: { node: '', configRevision: 0, owners: [] }, bundle: bundle(list, signer) },
+  } as unknown as GossipMessage;
 }
 
 // Records for another owner at the highest version a peer accepts: a tombstone of one of its

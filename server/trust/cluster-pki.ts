@@ -15,6 +15,9 @@ import type { ConfigSigner } from '../../common/trust/signed-config';
 import type { Logger } from '../../common/log';
 
 const YEAR_MS = 365 * 24 * 3600_000;
+// Valid from a minute ago: a client whose clock lags, or that connects within the second of issue,
+// must not see a certificate that is not valid yet.
+const backdated = () => new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000);
 // A credential this close to expiry is issued again at start.
 const RENEW_WITHIN_MS = 30 * 24 * 3600_000;
 
@@ -48,7 +51,8 @@ export interface PkiOptions {
 async function loadOrCreateCa(dir: string, log: Logger): Promise<CertificateAuthority> {
   const certFile = path.join(dir, 'ca.crt');
   const keyFile = path.join(dir, 'ca.key');
-  if (fs.existsSync(certFile)) return CertificateAuthority.fromPem(fs.readFileSync(certFile, 'utf8'), fs.readFileSync(keyFile, 'utf8'));
+  if (fs.existsSync(certFile))
+    return CertificateAuthority.fromPem(fs.readFileSync(certFile, 'utf8'), fs.readFileSync(keyFile, 'utf8'));
   const ca = await CertificateAuthority.create();
   writeFileAtomic(keyFile, ca.keyPem);
   writeFileAtomic(certFile, ca.certPem);
@@ -68,10 +72,16 @@ async function credential(
   if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
     const certPem = fs.readFileSync(certFile, 'utf8');
     const identity = new TrustAnchor(ca.certPem).verify(certPem);
-    if (identity.notAfterMs - Date.now() > RENEW_WITHIN_MS) return { certPem, keyPem: fs.readFileSync(keyFile, 'utf8') };
+    if (identity.notAfterMs - Date.now() > RENEW_WITHIN_MS)
+      return { certPem, keyPem: fs.readFileSync(keyFile, 'utf8') };
   }
   const key = generateKeyPair();
-  const certPem = await ca.issue({ ...subject, publicKey: createPublicKey(key), validForMs: YEAR_MS });
+  const certPem = await ca.issue({
+    ...subject,
+    publicKey: createPublicKey(key),
+    validForMs: YEAR_MS,
+    notBefore: backdated(),
+  });
   const keyPem = privateKeyToPem(key);
   writeFileAtomic(keyFile, keyPem);
   writeFileAtomic(certFile, certPem);
@@ -120,6 +130,7 @@ export async function openClusterPki(options: PkiOptions): Promise<ClusterPki> {
       name: 'vxgossip',
       publicKey: createPublicKey(key),
       validForMs: YEAR_MS,
+      notBefore: backdated(),
       ...serverNames(options),
     });
     tls = { certPem, keyPem: privateKeyToPem(key) };
@@ -131,7 +142,10 @@ export async function openClusterPki(options: PkiOptions): Promise<ClusterPki> {
     caBundlePem,
     // The CA goes with the chain: an enrolling host pins it by hash before it trusts the server.
     tls: { certChainPem: `${tls.certPem.trim()}\n${ca.certPem}`, keyPem: tls.keyPem },
-    signer: { key: loadPrivateKey(signer.keyPem), certificateDer: new TrustAnchor(ca.certPem).verify(signer.certPem).der },
+    signer: {
+      key: loadPrivateKey(signer.keyPem),
+      certificateDer: new TrustAnchor(ca.certPem).verify(signer.certPem).der,
+    },
     gossipKeys,
   };
 }

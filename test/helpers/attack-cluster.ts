@@ -1,12 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createJoinToken, operatorArgs, operatorDir } from '../../lab/credentials';
 import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
-import { repoRoot } from '../../common/paths';
 import type { RogueCredentials } from '../../lab/rogue-agent-client';
 
 export const AGENT_METRICS_PORT = 9746;
@@ -15,11 +14,8 @@ export const VNI = 42;
 const NODES = ['h1', 'h2', 'h3'];
 
 export interface ClusterOptions {
-  // Gossip encrypted with a key made for the run (an attacker may be handed it too).
-  gossipKey?: boolean;
-  // Mutual TLS on the API: a development CA, a certificate per node (CN = node name) and one for
-  // the operator (CN = ctl), all from the same CA.
-  mtls?: boolean;
+  // Gossip in clear text (the opt-out); by default it is encrypted with the key handed out at enrolment.
+  insecureGossip?: boolean;
 }
 
 export interface Workload {
@@ -35,16 +31,23 @@ export class AttackCluster {
   readonly agents = new Map<string, ManagedProcess>();
   readonly workloads = new Map<string, Workload>();
   server: ManagedProcess | undefined;
-  readonly gossipKey: string | undefined;
-  readonly tlsDir: string | undefined;
 
   constructor(
     readonly lab: LabNetwork,
     readonly dataDir: string,
-    options: ClusterOptions,
-  ) {
-    this.gossipKey = options.gossipKey ? randomBytes(32).toString('base64') : undefined;
-    this.tlsDir = options.mtls ? path.join(dataDir, 'tls') : undefined;
+    readonly options: ClusterOptions,
+  ) {}
+
+  get serverDir(): string {
+    return path.join(this.dataDir, 'server');
+  }
+
+  // The cluster's gossip key, as an insider who stole it would hold it; none when gossip is clear.
+  get gossipKey(): string | undefined {
+    if (this.options.insecureGossip) return undefined;
+    return (
+      JSON.parse(fs.readFileSync(path.join(this.serverDir, 'pki', 'gossip-keyring.json'), 'utf8')) as string[]
+    )[0];
   }
 
   get ctrl(): LabHost {
@@ -71,23 +74,21 @@ export class AttackCluster {
     return this.hosts.filter((h) => h.name !== except).map((h) => `${h.ip}:7946`);
   }
 
-  // What a client presents: 'none' (plaintext, or TLS without a certificate under mTLS), or the
-  // certificate of a node or of the operator ('ctl').
+  // What a client presents: 'none' (TLS without a certificate), the certificate a node got at
+  // enrolment, or the operator's ('ctl').
   credentials(who: string): RogueCredentials {
-    if (!this.tlsDir) return {};
-    const ca = path.join(this.tlsDir, 'ca.crt');
+    const operator = operatorDir(this.serverDir);
+    const ca = path.join(operator, 'ca.crt');
     if (who === 'none') return { ca };
-    return { ca, cert: path.join(this.tlsDir, `${who}.crt`), key: path.join(this.tlsDir, `${who}.key`) };
-  }
-
-  tlsFlags(who: string): string[] {
-    const c = this.credentials(who);
-    return [...(c.ca ? ['--tls-ca', c.ca] : []), ...(c.cert ? ['--tls-cert', c.cert, '--tls-key', c.key!] : [])];
+    if (who === 'ctl')
+      return { ca, cert: path.join(operator, 'operator.crt'), key: path.join(operator, 'operator.key') };
+    const identity = path.join(this.dataDir, who, 'identity');
+    return { ca, cert: path.join(identity, 'node.crt'), key: path.join(identity, 'node.key') };
   }
 
   // ctl as the operator, from the server's host.
   ctlRun(...args: string[]): { status: number; stdout: string; stderr: string } {
-    return this.ctrl.ctl(['--server', this.serverAddr, ...this.tlsFlags('ctl'), ...args]);
+    return this.ctrl.ctl([...operatorArgs(this.serverAddr, this.serverDir), ...args]);
   }
 
   ctl(...args: string[]): string {
@@ -153,22 +154,18 @@ export class AttackCluster {
 }
 
 function startServer(c: AttackCluster): Promise<unknown> {
-  const tls = c.tlsDir
-    ? ['--tls-cert', `${c.tlsDir}/server.crt`, '--tls-key', `${c.tlsDir}/server.key`, '--tls-client-ca']
-    : [];
   c.server = c.ctrl.spawnBin('server', 'server', [
     '--listen',
     c.serverAddr,
     '--data-dir',
-    path.join(c.dataDir, 'server'),
+    c.serverDir,
     '--metrics',
     `127.0.0.1:${SERVER_METRICS_PORT}`,
-    ...(c.tlsDir ? [...tls, `${c.tlsDir}/ca.crt`] : []),
   ]);
   return c.server.waitForLog((r) => r.msg === 'server ready', 15_000);
 }
 
-function startAgent(c: AttackCluster, h: LabHost): Promise<unknown> {
+function startAgent(c: AttackCluster, h: LabHost, token: string): Promise<unknown> {
   const agent = h.spawnBin('agent', 'node-agent', [
     '--name',
     h.name,
@@ -182,8 +179,9 @@ function startAgent(c: AttackCluster, h: LabHost): Promise<unknown> {
     c.gossipJoin(h.name).join(','),
     '--metrics',
     `127.0.0.1:${AGENT_METRICS_PORT}`,
-    ...(c.gossipKey ? ['--encrypt-key', c.gossipKey] : []),
-    ...c.tlsFlags(h.name),
+    '--join-token',
+    token,
+    ...(c.options.insecureGossip ? ['--insecure-gossip'] : []),
   ]);
   c.agents.set(h.name, agent);
   return agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
@@ -208,12 +206,9 @@ export async function bringUpCluster(options: ClusterOptions = {}): Promise<Atta
   const lab = LabNetwork.create(['ctrl', ...NODES, 'rogue']);
   const c = new AttackCluster(lab, makeTempDir('attacks'), options);
   try {
-    if (c.tlsDir)
-      execFileSync('bash', [path.join(repoRoot, 'scripts', 'dev-ca.sh'), c.tlsDir, c.ctrl.ip, ...NODES, 'ctl'], {
-        stdio: 'ignore',
-      });
     await startServer(c);
-    await Promise.all(c.hosts.map((h) => startAgent(c, h)));
+    const token = createJoinToken((a) => c.ctrl.ctl(a), c.serverAddr, c.serverDir, NODES.length);
+    await Promise.all(c.hosts.map((h) => startAgent(c, h, token)));
     c.ctl('vni', 'create', String(VNI));
     for (const h of c.hosts) await eventually(() => assert.ok(h.link(`br${VNI}`), `br${VNI} on ${h.name}`), 20_000);
     c.hosts.forEach((h, i) => c.workloads.set(h.name, c.attach(h.name, `ws-${h.name}`, `10.42.0.${i + 1}`)));

@@ -16,6 +16,7 @@ import {
   macClaim,
   membershipRecord,
   records,
+  rogueSigner,
   snapshot as gossipSnapshot,
 } from '../../lab/rogue-payloads';
 import { AttackCluster, ClusterOptions, VNI, Workload, bringUpCluster } from '../helpers/attack-cluster';
@@ -110,6 +111,9 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
       bindAddr: cluster.rogue.ip,
       join: cluster.gossipJoin().slice(0, 1),
       vtep: cluster.rogue.ip,
+      // An insider: it holds the gossip key (unless the cluster gossips in clear), so only the
+      // signatures stand between it and the agents.
+      key: cluster.gossipKey,
       ...spec,
     });
     const outcome = await rogue.waitForLog((r) => r.msg === 'rogue sent' || r.msg === 'rogue failed', 20_000);
@@ -159,10 +163,9 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
   }
 
   it('(a) a configuration wipe from a member without the gossip key is not adopted', async () => {
-    // Plaintext gossip, as today's default: the rogue reaches the agents' delegates, and only a check
-    // of the configuration's author can refuse it. Once encryption is the default, this cluster must be
-    // brought up with the opt-out so that it still tests that check.
-    await up();
+    // Gossip in clear (the opt-out): the rogue reaches the agents' delegates without any key, and
+    // only the check of the configuration's signature can refuse it.
+    await up({ insecureGossip: true });
     const f = new Findings('(a) configuration wipe without the gossip key');
     const counters = await replay(f, async () => {
       await rogueGossip(f, { messages: [configWipe()], pushPull: configWipe() });
@@ -172,7 +175,7 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
   });
 
   it('(b) a configuration wipe from a member holding the gossip key is not adopted', async () => {
-    await up({ gossipKey: true });
+    await up();
     const f = new Findings('(b) configuration wipe with the gossip key');
     const counters = await replay(f, async () => {
       await rogueGossip(f, { key: c!.gossipKey, messages: [configWipe()], pushPull: configWipe() });
@@ -193,7 +196,9 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
       '02:00:5e:00:00:c2',
     );
     const counters = await replay(f, async () => {
-      await rogueGossip(f, { messages: [records(forged)], pushPull: gossipSnapshot(forged) });
+      // Signed, but with a certificate from the attacker's own CA that names h2.
+      const signer = await rogueSigner('h2', c!.host('h2').ip);
+      await rogueGossip(f, { messages: [records(forged, signer)], pushPull: gossipSnapshot(forged, signer) });
     });
     // The lasting damage: h2's own announcements must still be believed.
     await assertNewAttachSpreads(f, 'h2', c!.lab.namespace('ws-h2-new'), '10.42.0.22');
@@ -207,7 +212,8 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
     const h1 = workload('h1');
     const claim = [macClaim('rogue', c!.rogue.ip, VNI, h1.mac, [`${h1.ip}/24`])];
     const counters = await replay(f, async () => {
-      await rogueGossip(f, { messages: [records(claim)], pushPull: gossipSnapshot(claim) });
+      const signer = await rogueSigner('rogue', c!.rogue.ip);
+      await rogueGossip(f, { messages: [records(claim, signer)], pushPull: gossipSnapshot(claim, signer) });
     });
     await f.check("h2 and h3 still point h1's MAC at h1", () => {
       for (const h of ['h2', 'h3']) assertPointsAt(c!, h, h1.mac, 'h1');
@@ -223,7 +229,12 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
     const own = [membershipRecord('rogue', rogueIp, VNI)];
     const ghost = [membershipRecord('ghost', rogueIp, VNI)];
     const counters = await replay(f, async () => {
-      await rogueGossip(f, { messages: [records(own), records(ghost)], pushPull: gossipSnapshot([...own, ...ghost]) });
+      const rogue = await rogueSigner('rogue', rogueIp);
+      const ghostSigner = await rogueSigner('ghost', rogueIp);
+      await rogueGossip(f, {
+        messages: [records(own, rogue), records(ghost, ghostSigner)],
+        pushPull: gossipSnapshot(own, rogue),
+      });
     });
     await f.check("no host floods VNI 42's traffic to the rogue", () => {
       const leaking = c!.hosts.filter((h) => h.exec('bridge', ['fdb', 'show', 'dev', `vxlan${VNI}`]).includes(rogueIp));
@@ -327,12 +338,12 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
   });
 
   it("(g) an agent stream opened as h2 with h3's certificate is refused", async () => {
-    await up({ mtls: true });
+    await up();
     await impersonation("(g) impersonation of h2 with h3's certificate", 'h2', c!.credentials('h3'), 'name-mismatch');
   });
 
   it("(h) an agent stream opened as h1 with the operator's certificate is refused", async () => {
-    await up({ mtls: true });
+    await up();
     await impersonation(
       "(h) impersonation of h1 with the operator's certificate",
       'h1',
@@ -342,7 +353,7 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
   });
 
   it('(i) an agent stream with a certificate from another CA is refused and counted', async () => {
-    await up({ mtls: true });
+    await up();
     const foreign = path.join(c!.dataDir, 'foreign-ca');
     execFileSync('bash', [path.join(repoRoot, 'scripts', 'dev-ca.sh'), foreign, c!.ctrl.ip, 'h2'], { stdio: 'ignore' });
     const credentials = { ...c!.credentials('none'), cert: `${foreign}/h2.crt`, key: `${foreign}/h2.key` };
@@ -350,12 +361,13 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
       '(i) impersonation of h2 with a foreign certificate',
       'h2',
       credentials,
-      'untrusted-certificate',
+      // TLS does not vouch for a certificate from another CA, so the server sees none at all.
+      'no-certificate',
     );
   });
 
   it("(j) an operator RPC (DeleteVni 42) made with h2's agent certificate is refused", async () => {
-    await up({ mtls: true });
+    await up();
     const f = new Findings("(j) operator RPC with h2's agent certificate");
     let outcome: Record<string, unknown> = {};
     const counters = await replay(f, async () => {
