@@ -17,10 +17,10 @@ export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typ
 // Our certificates carry IP SANs and the check is by IP, so the warning says nothing here; every
 // other warning still prints.
 export function silenceIpServerNameWarning(): void {
-  const emit = process.emitWarning.bind(process);
+  const emit = process.emitWarning.bind(process) as (warning: string | Error, ...rest: unknown[]) => void;
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
     const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string }).code : rest[1];
     if (code === 'DEP0123') return;
-    (emit as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
-  }) as typeof process.emitWarning;
+    emit(warning, ...rest);
+  });
 }

@@ -20,7 +20,7 @@ export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
 // signature the attacker made up. Bytes travel as base64 (JSON to the rogue; protobuf takes it).
 export function configWipe(revision = 1e15): GossipMessage {
   const config = b64(configCodec.encode({ revision, vnis: [], revocations: [] }));
-  return { config: { config, signature: b64(randomBytes(64)), signer: '' } } as unknown as GossipMessage;
+  return { config: { config, signature: b64(randomBytes(64)), signer: '' } };
 }
 
 // What an attacker signs with: its own CA and a certificate naming whomever it pretends to be.
@@ -108,14 +108,14 @@ function bundle(list: Record[], signer: RogueSigner) {
 
 // Records signed as the attacker's signer, with its certificate alongside.
 export function records(list: Record[], signer: RogueSigner): GossipMessage {
-  return { records: bundle(list, signer) } as unknown as GossipMessage;
+  return { records: bundle(list, signer) };
 }
 
 // The same records as a join snapshot (what a member answers a push/pull with).
 export function snapshot(list: Record[], signer: RogueSigner): GossipMessage {
   return {
     snapshot: { digest: { node: '', configRevision: 0, owners: [] }, bundle: bundle(list, signer) },
-  } as unknown as GossipMessage;
+  };
 }
 
 // Records for another owner at the highest version a peer accepts: a tombstone of one of its

@@ -85,15 +85,7 @@ export class Agent {
       log,
     );
     this.store.on('forgotten', () => this.loop.schedule('fdb', true));
-    this.renewal = new CertificateRenewal({
-      server: options.server,
-      dataDir: state.dir,
-      name,
-      vtep,
-      current: () => this.identity,
-      renewed: (identity) => this.renewed(identity),
-      log: log.child({ part: 'certificate' }),
-    });
+    this.renewal = this.certificateRenewal();
     this.sync = this.recordSync();
     this.link = this.serverLink();
     const outbox = new LocalChangeOutbox(this.store);
@@ -115,7 +107,6 @@ export class Agent {
     );
     const attached = () => attacher.list();
     const alive = (owner: string) => this.peers.alive(owner);
-    const wake = () => this.loop.schedule('fdb');
     this.localRecords = new LocalRecordsSync({
       store: this.store,
       vtep,
@@ -123,7 +114,7 @@ export class Agent {
       attached,
       alive,
       duplicates: this.duplicates,
-      wake,
+      wake: () => this.loop.schedule('fdb'),
       metrics,
       log,
     });
@@ -146,7 +137,6 @@ export class Agent {
       onRemoteWritten: () => this.peers.logWithdrawn(),
       onPass: (vnis) => this.link.sendStatus({ vnis, configRevision: state.configRevision }),
     });
-    const settle = () => this.loop.settle();
     this.commands = agentCommandHandlers({
       name,
       vtep,
@@ -154,7 +144,7 @@ export class Agent {
       attacher,
       duplicates: this.duplicates,
       keys: options.keys,
-      settle,
+      settle: () => this.loop.settle(),
       log,
     });
     metrics?.registry.onCollect(() => this.collect(metrics));
@@ -215,6 +205,19 @@ export class Agent {
 
   status(): ProgrammingStatus[] {
     return this.loop.status();
+  }
+
+  private certificateRenewal(): CertificateRenewal {
+    const { state, log, name, vtep, server } = this.options;
+    return new CertificateRenewal({
+      server,
+      dataDir: state.dir,
+      name,
+      vtep,
+      current: () => this.identity,
+      renewed: (identity) => this.renewed(identity),
+      log: log.child({ part: 'certificate' }),
+    });
   }
 
   private recordSync(): RecordSync {

@@ -9,8 +9,29 @@ import { AgentHub, AgentStream } from './agent-hub';
 import type { ReplicaStore } from './replica-store';
 import { endStream } from './rpc';
 import { AuthError, Authorizer, AuthRefusal } from './trust/authorization';
+import { canonicalIp } from '../common/pki';
+import type { Hello__Output } from '../generated/vxgossip/v1/Hello';
 
 const HELLO_TIMEOUT_MS = 10_000;
+
+// Why a Hello cannot open this stream: invalid, or not the node (and VTEP) the certificate names.
+// A mismatch never displaces the connected agent of the node it claims to be.
+function helloRefusal(
+  hello: Hello__Output,
+  certified: { name: string; ips: string[] },
+): { code: grpc.status; details: string } | undefined {
+  try {
+    checkNodeName('hello.node', hello.node);
+    checkIp('hello.vtep', hello.vtep);
+  } catch (err) {
+    return { code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message };
+  }
+  if (hello.node === certified.name && certified.ips.includes(canonicalIp(hello.vtep))) return undefined;
+  return {
+    code: grpc.status.PERMISSION_DENIED,
+    details: `the certificate is for node ${certified.name} (VTEPs ${certified.ips.join(', ')}), not ${hello.node} at ${hello.vtep}`,
+  };
+}
 
 export function agentService(
   hub: AgentHub,
@@ -43,17 +64,10 @@ export function agentService(
       stream.on('data', (msg: AgentMessage__Output) => {
         if (node === undefined) {
           if (msg.msg !== 'hello' || !msg.hello) return reject('the first message on an agent stream must be Hello');
-          try {
-            checkNodeName('hello.node', msg.hello.node);
-            checkIp('hello.vtep', msg.hello.vtep);
-          } catch (err) {
-            return reject((err as Error).message);
-          }
-          // Never displaces the connected agent of the node it claims to be.
-          if (msg.hello.node !== certified.name || !certified.ips.includes(msg.hello.vtep)) {
-            const details = `the certificate is for node ${certified.name} (VTEPs ${certified.ips.join(', ')}), not ${msg.hello.node} at ${msg.hello.vtep}`;
-            auth.refused('name-mismatch', details);
-            return reject(details, grpc.status.PERMISSION_DENIED);
+          const refusal = helloRefusal(msg.hello, certified);
+          if (refusal) {
+            if (refusal.code === grpc.status.PERMISSION_DENIED) auth.refused('name-mismatch', refusal.details);
+            return reject(refusal.details, refusal.code);
           }
           clearTimeout(helloTimer);
           node = msg.hello.node;

@@ -43,7 +43,9 @@ export function clusterService(
     }
     return out;
   };
-  const fanOutToAgents = async (command: Omit<Command, 'id'>): Promise<KeyringResponse & { errors: Record<string, string> }> => {
+  const fanOutToAgents = async (
+    command: Omit<Command, 'id'>,
+  ): Promise<KeyringResponse & { errors: Record<string, string> }> => {
     const out = {
       keys: {} as Record<string, number>,
       primaryKeys: {} as Record<string, number>,
@@ -95,7 +97,12 @@ export function clusterService(
     }),
     CreateJoinToken: unary(log, 'CreateJoinToken', [], async (req) => {
       const t = await trust.tokens.create({ ttlSeconds: req.ttlSeconds, uses: req.uses, node: req.node });
-      log.info('join token created', { id: t.id, uses: t.uses, node: req.node || undefined, expires: new Date(t.expireTimeMs).toISOString() });
+      log.info('join token created', {
+        id: t.id,
+        uses: t.uses,
+        node: req.node || undefined,
+        expires: new Date(t.expireTimeMs).toISOString(),
+      });
       return { token: `${t.id}.${t.secret}.${trust.caFingerprint}`, expireTimeMs: t.expireTimeMs, uses: t.uses };
     }),
   };

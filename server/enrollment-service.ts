@@ -40,7 +40,8 @@ async function publicKeyOf(csr: string) {
 
 // Enrolment and renewal: the server certifies a host's own key for its name and VTEPs.
 export function enrollmentService(deps: EnrollmentDeps): EnrollmentServiceHandlers {
-  const { pki, tokens, registry, keyring, hub, store, log } = deps;
+  const { pki, tokens, registry, keyring, hub, store } = deps;
+  const log = deps.log.child({ part: 'enrolment' });
   // A minute back for hosts whose clocks lag, but always after any revocation of the name, so a
   // re-enrolled host is not revoked by it.
   const notBeforeFor = (name: string) => {

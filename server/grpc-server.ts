@@ -39,6 +39,47 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+// What operators watch: RPC latencies, agents, records, VNIs.
+function serverMetrics(metrics: Registry, hub: AgentHub, replicas: ReplicaStore, store: VniStore): void {
+  const rpcLatency = metrics.histogram(
+    'vxgossip_rpc_duration_seconds',
+    'Unary RPC latency, by method and status code',
+    LATENCY_BUCKETS,
+  );
+  observeRpcs((method, code, seconds) => rpcLatency.observe(seconds, { method, code }));
+  const agentsGauge = metrics.gauge('vxgossip_agents', 'Agents known to the server, by connection state');
+  const recordsGauge = metrics.gauge('vxgossip_records', 'Records replicated by agents (tombstones included)');
+  const spoofedGauge = metrics.gauge(
+    'vxgossip_records_refused',
+    'Record batches refused since start because an agent spoke for another node or VTEP',
+  );
+  const vnisGauge = metrics.gauge('vxgossip_vnis', 'VNIs configured');
+  metrics.onCollect(() => {
+    const nodes = hub.nodes();
+    agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
+    agentsGauge.set({ state: 'disconnected' }, nodes.filter((n) => !n.connected).length);
+    recordsGauge.set({}, replicas.size());
+    spoofedGauge.set({}, replicas.spoofed);
+    vnisGauge.set({}, store.list().length);
+  });
+}
+
+// Who may call what, with every refusal logged and counted by reason.
+function authorization(metrics: Registry, pki: ClusterPki, store: VniStore, log: Logger, token?: string) {
+  const refusedCounter = metrics.counter(
+    'vxgossip_auth_refused_total',
+    'Callers turned away since start, by reason (no certificate, untrusted, wrong role, revoked, name mismatch, bad token)',
+  );
+  for (const reason of AUTH_REFUSALS) refusedCounter.inc({ reason }, 0);
+  const authLog = log.child({ part: 'auth' });
+  const refused = (reason: AuthRefusal, path: string, message: string) => {
+    refusedCounter.inc({ reason });
+    authLog.warn('caller refused', { reason, method: path, details: message });
+  };
+  const authorizer = new Authorizer(pki.clients, () => new Revocations(store.revocations()), refused, token);
+  return { authorizer, refused };
+}
+
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
 export async function startGrpcServer(options: {
   listen: string;
@@ -61,43 +102,15 @@ export async function startGrpcServer(options: {
   const fdbIndex = new FdbIndex(replicas, live);
   hub.on('node', (name) => fdbIndex.nodeStateChanged(name));
   const metrics = new Registry();
-  const rpcLatency = metrics.histogram(
-    'vxgossip_rpc_duration_seconds',
-    'Unary RPC latency, by method and status code',
-    LATENCY_BUCKETS,
-  );
-  observeRpcs((method, code, seconds) => rpcLatency.observe(seconds, { method, code }));
-  const agentsGauge = metrics.gauge('vxgossip_agents', 'Agents known to the server, by connection state');
-  const recordsGauge = metrics.gauge('vxgossip_records', 'Records replicated by agents (tombstones included)');
-  const spoofedGauge = metrics.gauge(
-    'vxgossip_records_refused',
-    'Record batches refused since start because an agent spoke for another node or VTEP',
-  );
-  const vnisGauge = metrics.gauge('vxgossip_vnis', 'VNIs configured');
-  const refusedCounter = metrics.counter(
-    'vxgossip_auth_refused_total',
-    'Callers turned away since start, by reason (no certificate, untrusted, wrong role, revoked, name mismatch, bad token)',
-  );
-  for (const reason of AUTH_REFUSALS) refusedCounter.inc({ reason }, 0);
-  const authLog = log.child({ part: 'auth' });
-  const refused = (reason: AuthRefusal, path: string, message: string) => {
-    refusedCounter.inc({ reason });
-    authLog.warn('caller refused', { reason, method: path, details: message });
-  };
-  const authorizer = new Authorizer(pki.clients, () => new Revocations(store.revocations()), refused, options.token);
-  metrics.onCollect(() => {
-    const nodes = hub.nodes();
-    agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
-    agentsGauge.set({ state: 'disconnected' }, nodes.filter((n) => !n.connected).length);
-    recordsGauge.set({}, replicas.size());
-    spoofedGauge.set({}, replicas.spoofed);
-    vnisGauge.set({}, store.list().length);
-  });
+  serverMetrics(metrics, hub, replicas, store);
+  const { authorizer, refused } = authorization(metrics, pki, store, log, options.token);
   hub.setConfig(store.currentRevision(), store.list(), store.revocations());
   const unsubscribe = store.onChange((revision, vnis, revocations) => hub.setConfig(revision, vnis, revocations));
-  const registry = await NodeRegistry.open(store.db);
-  const keyring = new ServerKeyring(pki.gossipKeys, options.keyringFile);
-  const tokens = new JoinTokens(store.db);
+  const trust = {
+    registry: await NodeRegistry.open(store.db),
+    keyring: new ServerKeyring(pki.gossipKeys, options.keyringFile),
+    tokens: new JoinTokens(store.db),
+  };
 
   // Agents ping every 10 s to notice a dead server; the server pings back to notice dead agents.
   const server = new grpc.Server({
@@ -109,14 +122,11 @@ export async function startGrpcServer(options: {
   });
   const proto = v1();
   server.addService(proto.VniService.service, vniService(store, hub, log));
-  server.addService(
-    proto.NodeService.service,
-    nodeService(hub, log, { store, replicas, registry }),
-  );
+  server.addService(proto.NodeService.service, nodeService(hub, log, { store, replicas, registry: trust.registry }));
   server.addService(proto.EndpointService.service, endpointService(replicas, fdbIndex, hub, store, log, live));
   server.addService(
     proto.ClusterService.service,
-    clusterService(hub, store, log, { tokens, keyring, caFingerprint: pki.ca.fingerprint }),
+    clusterService(hub, store, log, { ...trust, caFingerprint: pki.ca.fingerprint }),
   );
   server.addService(
     proto.AgentService.service,
@@ -129,27 +139,16 @@ export async function startGrpcServer(options: {
   );
   server.addService(
     proto.EnrollmentService.service,
-    enrollmentService({
-      pki,
-      tokens,
-      registry,
-      keyring,
-      hub,
-      store,
-      authorizer,
-      certificateTtlMs: options.certificateTtlMs,
-      log: log.child({ part: 'enrolment' }),
-    }),
+    enrollmentService({ pki, ...trust, hub, store, authorizer, certificateTtlMs: options.certificateTtlMs, log }),
   );
 
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(packageDefinition()).addToServer(server);
 
+  const credentials = new OptionalClientCertificates(pki.caBundlePem, pki.tls.certChainPem, pki.tls.keyPem);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, new OptionalClientCertificates(pki.caBundlePem, pki.tls.certChainPem, pki.tls.keyPem), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
+    server.bindAsync(options.listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;

@@ -82,7 +82,8 @@ async function main(argv: string[]): Promise<void> {
       `cannot open the database in ${values['data-dir']}: ${(err as Error).message} (is another server using it?)`,
     );
   }
-  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
+    throw new UsageError('--tls-cert and --tls-key go together');
   const certPem = readText('--tls-cert', values['tls-cert']);
   const keyPem = readText('--tls-key', values['tls-key']);
   const certificateTtlMs = values['node-cert-ttl']
@@ -91,7 +92,10 @@ async function main(argv: string[]): Promise<void> {
   const pki = await openClusterPki({
     dataDir: values['data-dir'],
     listenHost: values.listen.slice(0, values.listen.lastIndexOf(':')),
-    sans: (values['tls-san'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    sans: (values['tls-san'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     externalTls: certPem && keyPem ? { certPem, keyPem } : undefined,
     externalClientCaPem: readText('--tls-client-ca', values['tls-client-ca']),
     log,
@@ -105,11 +109,9 @@ async function main(argv: string[]): Promise<void> {
     keyringFile: gossipKeyringFile(values['data-dir']),
     certificateTtlMs,
     token,
-  }).catch(
-    (err: Error) => {
-      throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
-    },
-  );
+  }).catch((err: Error) => {
+    throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
+  });
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const metricsServer = metricsAt ? await server.metrics.serve(metricsAt.host, metricsAt.port) : undefined;
   if (metricsServer) log.info('metrics served', { address: `http://${metricsServer.address}/metrics` });

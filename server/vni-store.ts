@@ -69,7 +69,9 @@ export class VniStore {
   }
 
   revocations(): Revocation[] {
-    return [...this.revoked].map(([node, revokedAtMs]) => ({ node, revokedAtMs })).sort((a, b) => a.node.localeCompare(b.node));
+    return [...this.revoked]
+      .map(([node, revokedAtMs]) => ({ node, revokedAtMs }))
+      .sort((a, b) => a.node.localeCompare(b.node));
   }
 
   // Certificates of `node` issued until now are refused from this revision on.

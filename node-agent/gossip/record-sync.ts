@@ -37,7 +37,7 @@ export interface ConfigSource {
 }
 
 export interface TrustContext {
-  signer(): LocalSigner;
+  signer: () => LocalSigner;
   certificates: PeerCertificates;
   drops: DropCounter;
 }

@@ -55,7 +55,11 @@ export class Authorizer {
       identity = this.anchor.verify(raw);
     } catch (err) {
       const detail = err instanceof CertificateError ? err.message : String(err);
-      throw new AuthError('untrusted-certificate', grpc.status.UNAUTHENTICATED, `client certificate refused: ${detail}`);
+      throw new AuthError(
+        'untrusted-certificate',
+        grpc.status.UNAUTHENTICATED,
+        `client certificate refused: ${detail}`,
+      );
     }
     if (this.revocations().revokes(identity))
       throw new AuthError('revoked', grpc.status.PERMISSION_DENIED, `node ${identity.name} has been revoked`);

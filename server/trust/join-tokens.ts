@@ -33,8 +33,13 @@ export class JoinTokens {
 
   constructor(private readonly db: Level<string, string>) {}
 
-  create(request: { ttlSeconds: number; uses: number; node: string }): Promise<{ id: string; secret: string; expireTimeMs: number; uses: number }> {
-    const ttl = request.ttlSeconds === 0 ? DEFAULT_TTL_S : checkInteger('ttl_seconds', request.ttlSeconds, 60, MAX_TTL_S);
+  create(request: {
+    ttlSeconds: number;
+    uses: number;
+    node: string;
+  }): Promise<{ id: string; secret: string; expireTimeMs: number; uses: number }> {
+    const ttl =
+      request.ttlSeconds === 0 ? DEFAULT_TTL_S : checkInteger('ttl_seconds', request.ttlSeconds, 60, MAX_TTL_S);
     const uses = request.uses === 0 ? 1 : checkInteger('uses', request.uses, 1, MAX_USES);
     const node = request.node ? checkNodeName('node', request.node) : undefined;
     return this.writes.run(async () => {
@@ -87,6 +92,10 @@ export class JoinTokens {
     for await (const [key, value] of this.db.iterator({ gt: 'token/', lt: 'token/\xff' })) {
       if ((JSON.parse(value) as StoredToken).expireTimeMs < now) expired.push(key);
     }
-    if (expired.length > 0) await this.db.batch(expired.map((key) => ({ type: 'del' as const, key })), { sync: true });
+    if (expired.length > 0)
+      await this.db.batch(
+        expired.map((key) => ({ type: 'del' as const, key })),
+        { sync: true },
+      );
   }
 }
