@@ -1,10 +1,12 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { GossipMessage } from '../generated/vxgossip/v1/GossipMessage';
 import type { Record } from '../generated/vxgossip/v1/Record';
 import type { RecordBatch, RecordBatch__Output } from '../generated/vxgossip/v1/RecordBatch';
 import type { VniConfig, VniConfig__Output } from '../generated/vxgossip/v1/VniConfig';
 import { messageCodec } from '../common/proto-codec';
-import { CertificateAuthority, TrustAnchor, generateKeyPair, signPayload } from '../common/pki';
+import { CertificateAuthority, TrustAnchor, generateKeyPair, loadPrivateKey, signPayload } from '../common/pki';
 
 const batchCodec = messageCodec<RecordBatch, RecordBatch__Output>('vxgossip.v1.RecordBatch');
 const configCodec = messageCodec<VniConfig, VniConfig__Output>('vxgossip.v1.VniConfig');
@@ -137,4 +139,25 @@ export function forgedOwnerRecords(
 // Another host's MAC claimed for the rogue's VTEP with a mobility sequence no counter-claim can beat.
 export function macClaim(owner: string, vtep: string, vni: number, mac: string, ips: string[] = []): Record {
   return endpointRecord({ owner, vtep, vni, mac, ips, mobilitySeq: MAX_VERSION });
+}
+
+// A compromised host's key and certificate, as enrolment left them in its data dir: the attacker
+// signs exactly as that host would.
+export function stolenSigner(identityDir: string, owner: string): RogueSigner {
+  const read = (file: string) => fs.readFileSync(path.join(identityDir, file), 'utf8');
+  const key = loadPrivateKey(read('node.key'));
+  const identity = new TrustAnchor(read('ca.crt')).verify(read('node.crt'));
+  return {
+    owner,
+    sign: (batch) => signPayload(key, 'vxgossip/records/v1', batch),
+    certificateDer: identity.der,
+    fingerprint: identity.fingerprint,
+  };
+}
+
+// A batch the owner signed, with its content changed after signing (a relay that rewrites).
+export function tampered(original: Record[], altered: Record[], signer: RogueSigner): GossipMessage {
+  const signedBatch = bundle(original, signer);
+  signedBatch.batches[0].batch = b64(batchCodec.encode({ records: altered }));
+  return { records: signedBatch };
 }

@@ -17,6 +17,8 @@ import {
   membershipRecord,
   records,
   rogueSigner,
+  stolenSigner,
+  tampered,
   snapshot as gossipSnapshot,
 } from '../../lab/rogue-payloads';
 import { AttackCluster, ClusterOptions, VNI, Workload, bringUpCluster } from '../helpers/attack-cluster';
@@ -388,21 +390,63 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
     f.done();
   });
 
-  // Pending: these need what the defence brings (enrolment, signed records, revocation); they are
-  // written down so the suite covers every attack of the trust model once it exists.
+  it('(k) a revoked node is dropped by every peer and refused by the server, its agent still running', async () => {
+    await up();
+    const f = new Findings('(k) revocation of h3');
+    const cluster = c!;
+    const counters = scrapeRefusals(cluster);
+    const h3 = workload('h3');
+    cluster.ctl('node', 'revoke', 'h3');
+    await f.check("no host forwards to h3's VTEP any more, unicast or flood", () =>
+      eventually(() => {
+        for (const h of ['h1', 'h2']) {
+          const fdb = cluster.host(h).exec('bridge', ['fdb', 'show', 'dev', `vxlan${VNI}`]);
+          assert.ok(!fdb.includes(cluster.host('h3').ip), `${h} still forwards to h3: ${fdb}`);
+        }
+      }, 15_000),
+    );
+    await f.check('the server holds nothing of h3', () => {
+      const endpoints = cluster.ctlJson<Array<{ node: string }>>('endpoint', 'list');
+      assert.ok(!endpoints.some((e) => e.node === 'h3'), 'h3 endpoints listed');
+      const nodes = cluster.ctlJson<Array<{ name: string; connected: boolean }>>('node', 'list');
+      assert.ok(!nodes.some((n) => n.name === 'h3' && n.connected), 'h3 connected');
+    });
+    await f.check('h1 and h2 still reach each other', () => {
+      assert.ok(cluster.ping(workload('h1'), workload('h2')), 'h1 -> h2');
+      assert.ok(!cluster.ping(workload('h1'), h3), 'h1 still reaches h3');
+    });
+    // h3 keeps offering its records; each peer refuses them (and counts) once anti-entropy asks h3.
+    await f.check('refusal counted (revoked) on h1, h2 and the server', () =>
+      eventually(() => assertCounted(counters, scrapeRefusals(cluster), ['h1', 'h2', 'server'], 'revoked'), 20_000),
+    );
+    f.done();
+  });
 
-  // Revoke h3 (`ctl node revoke h3`) while its agent keeps running and gossiping: within seconds no
-  // host forwards to h3's VTEP any more (flood or unicast), the server refuses h3's stream, and
-  // vxgossip_gossip_dropped_total{reason="revoked"} on h1 and h2 and vxgossip_auth_refused_total
-  // {reason="revoked"} on the server count it.
-  it.skip("(k) a revoked node's records are dropped by every peer");
+  it('(l) a compromised host announcing a VTEP outside its certificate is refused', async () => {
+    await up();
+    const f = new Findings('(l) membership with a VTEP h3 is not certified for');
+    const cluster = c!;
+    const h3Key = stolenSigner(path.join(cluster.dataDir, 'h3', 'identity'), 'h3');
+    const lie = [membershipRecord('h3', cluster.rogue.ip, VNI, { incarnation: 1_000, counter: 1 })];
+    const counters = await replay(f, async () => {
+      await rogueGossip(f, { messages: [records(lie, h3Key)], pushPull: gossipSnapshot(lie, h3Key) });
+    });
+    await counted(f, counters, ['h1', 'h2'], 'vtep-not-certified');
+    f.done();
+  });
 
-  // A rogue holding h3's key and certificate (a compromised host) announces a membership in VNI 42
-  // with the rogue's VTEP: signed correctly, but the VTEP is not in h3's certificate
-  // (reason "vtep-not-certified"); needs the rogue to sign as h3.
-  it.skip("(l) an enrolled host announcing a VTEP outside its certificate is refused (needs a node's signing key)");
-
-  // A record signed by h1, replayed by the rogue with its body changed (another VTEP): the signature
-  // no longer verifies (reason "bad-signature"); needs the signed record format.
-  it.skip('(m) a signed record altered in transit is refused (needs the signed record format)');
+  it('(m) a batch signed by h1 and altered in transit is refused', async () => {
+    await up();
+    const f = new Findings('(m) tampered batch of h1');
+    const cluster = c!;
+    const h1 = workload('h1');
+    const h1Key = stolenSigner(path.join(cluster.dataDir, 'h1', 'identity'), 'h1');
+    const honest = [endpointRecord({ owner: 'h1', vtep: cluster.host('h1').ip, vni: VNI, mac: '02:00:5e:00:00:d1' })];
+    const moved = [macClaim('h1', cluster.host('h1').ip, VNI, workload('h2').mac, [`${h1.ip}/24`])];
+    const counters = await replay(f, async () => {
+      await rogueGossip(f, { messages: [tampered(honest, moved, h1Key)] });
+    });
+    await counted(f, counters, ['h2', 'h3'], 'bad-signature');
+    f.done();
+  });
 });
