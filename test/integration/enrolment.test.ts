@@ -1,0 +1,110 @@
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { startServer, ServerHandle } from '../../lab/server-process';
+import { removeTempDir } from '../../lab/temp-dir';
+import { eventually } from '../../lab/eventually';
+import { repoRoot } from '../../common/paths';
+import { TrustAnchor } from '../../common/pki';
+import { openSignedConfig } from '../../common/trust/signed-config';
+import { enrol, renew } from '../../node-agent/trust/enrolment';
+import { parseJoinToken } from '../../node-agent/trust/join-token';
+import type { StoredIdentity } from '../../node-agent/trust/identity-files';
+
+// Enrolment over the real server on loopback (no namespaces needed): a join token buys one
+// certificate for a name and VTEPs nobody holds; renewal keeps them; revocation ends them.
+describe('enrolment, renewal and revocation (server on loopback)', function () {
+  this.timeout(60_000);
+  let server: ServerHandle;
+
+  const ctl = (...args: string[]) =>
+    execFileSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), ...server.ctlArgs, ...args], {
+      encoding: 'utf8',
+    }).trim();
+  const token = (...args: string[]) => parseJoinToken(ctl('token', 'create', ...args));
+  const enrolAs = (name: string, vtep: string, t = token()) =>
+    enrol({ server: server.address, token: t, name, vteps: [vtep] });
+  const identityOf = (stored: StoredIdentity) => new TrustAnchor(stored.caPem).verify(stored.certificatePem);
+  const codeOf = async (p: Promise<unknown>) => {
+    try {
+      await p;
+    } catch (err) {
+      return (err as grpc.ServiceError).code;
+    }
+    return grpc.status.OK;
+  };
+
+  before(async () => {
+    server = await startServer();
+  });
+
+  after(async () => {
+    await server?.proc.stop('SIGKILL');
+    if (server) removeTempDir(server.dataDir);
+  });
+
+  it('certifies the name and VTEP, and hands out the gossip keyring and the signed configuration', async () => {
+    ctl('vni', 'create', '42');
+    const { identity, gossipKeys, response } = await enrolAs('h1', '198.18.0.11');
+    const certified = identityOf(identity);
+    assert.deepEqual([certified.role, certified.name, certified.ips], ['node', 'h1', ['198.18.0.11']]);
+    const keyring = JSON.parse(fs.readFileSync(path.join(server.dataDir, 'pki', 'gossip-keyring.json'), 'utf8'));
+    assert.deepEqual(gossipKeys, keyring);
+    const config = openSignedConfig(response.config!, new TrustAnchor(identity.caPem));
+    assert.deepEqual(
+      config.vnis.map((v) => v.id),
+      [42],
+    );
+  });
+
+  it('spends a single-use token once', async () => {
+    const t = token();
+    await enrolAs('h2', '198.18.0.12', t);
+    assert.equal(await codeOf(enrolAs('h3', '198.18.0.13', t)), grpc.status.PERMISSION_DENIED);
+  });
+
+  it("never hands out an enrolled node's name or VTEP, unless the token names that node", async () => {
+    assert.equal(await codeOf(enrolAs('h1', '198.18.0.99')), grpc.status.ALREADY_EXISTS);
+    assert.equal(await codeOf(enrolAs('h9', '198.18.0.11')), grpc.status.ALREADY_EXISTS);
+    assert.equal(await codeOf(enrolAs('h1', '198.18.0.11', token('--node', 'h9'))), grpc.status.PERMISSION_DENIED);
+    const again = await enrolAs('h1', '198.18.0.11', token('--node', 'h1'));
+    assert.equal(identityOf(again.identity).name, 'h1');
+  });
+
+  it("refuses a server whose CA is not the token's", async () => {
+    const t = { ...token(), caSha256: '0'.repeat(64) };
+    await assert.rejects(enrolAs('h4', '198.18.0.14', t), /does not present the CA the join token names/);
+  });
+
+  it('renews with a new key for the same name and VTEPs', async () => {
+    const { identity } = await enrolAs('h5', '198.18.0.15');
+    const renewed = await renew(server.address, identity, 'h5');
+    const [before, after] = [identityOf(identity), identityOf(renewed)];
+    assert.deepEqual([after.name, after.ips], [before.name, before.ips]);
+    assert.notEqual(after.fingerprint, before.fingerprint);
+    assert.notEqual(renewed.keyPem, identity.keyPem);
+  });
+
+  it('a revoked node cannot renew; a token made for it re-enrols it with a certificate issued after', async () => {
+    const { identity } = await enrolAs('h6', '198.18.0.16');
+    const revoked = JSON.parse(ctl('-o', 'json', 'node', 'revoke', 'h6')) as { configRevision: string };
+    assert.ok(Number(revoked.configRevision) > 0);
+    assert.equal(await codeOf(renew(server.address, identity, 'h6')), grpc.status.PERMISSION_DENIED);
+    const again = await enrolAs('h6', '198.18.0.16', token('--node', 'h6'));
+    assert.ok(identityOf(again.identity).notBeforeMs > identityOf(identity).notBeforeMs);
+    // Valid from the second after the revocation: TLS may see it as not yet valid for up to a second.
+    await eventually(() => renew(server.address, again.identity, 'h6'), 5_000);
+  });
+
+  it('keeps its CA and unspent tokens across a restart', async () => {
+    const t = token();
+    const ca = fs.readFileSync(path.join(server.dataDir, 'pki', 'ca.crt'), 'utf8');
+    await server.proc.stop('SIGTERM');
+    server = await startServer(server.dataDir, `127.0.0.1:${server.address.split(':')[1]}`);
+    assert.equal(fs.readFileSync(path.join(server.dataDir, 'pki', 'ca.crt'), 'utf8'), ca);
+    const { identity } = await enrolAs('h7', '198.18.0.17', t);
+    assert.equal(identityOf(identity).name, 'h7');
+  });
+});
