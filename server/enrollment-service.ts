@@ -51,13 +51,15 @@ export function enrollmentService(deps: EnrollmentDeps): EnrollmentServiceHandle
   };
   const issue = async (name: string, vteps: string[], csr: string): Promise<EnrollResponse> => {
     const publicKey = await publicKeyOf(csr);
+    const notBefore = notBeforeFor(name);
     const certificate = await pki.ca.issue({
       role: 'node',
       name,
       ips: vteps,
       publicKey,
-      validForMs: deps.certificateTtlMs,
-      notBefore: notBeforeFor(name),
+      // The lifetime counts from now, not from the backdated start.
+      validForMs: deps.certificateTtlMs + Math.max(0, Date.now() - notBefore.getTime()),
+      notBefore,
     });
     const identity: Identity = new TrustAnchor(pki.ca.certPem).verify(certificate, Date.now() + 5_000);
     await registry.record({ name, vteps, fingerprint: identity.fingerprint, notAfterMs: identity.notAfterMs });
