@@ -31,9 +31,12 @@ const dbKey = (id: string) => `token/${id}`;
 export class JoinTokens {
   private readonly writes = new SerialQueue();
 
-  constructor(private readonly db: Level<string, string>) {}
+  constructor(
+    private readonly db: Level<string, string>,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  create(request: {
+  async create(request: {
     ttlSeconds: number;
     uses: number;
     node: string;
@@ -50,7 +53,7 @@ export class JoinTokens {
       const secret = randomText(24);
       const token: StoredToken = {
         secretSha256: sha256(secret).toString('hex'),
-        expireTimeMs: Date.now() + ttl * 1000,
+        expireTimeMs: this.now() + ttl * 1000,
         usesLeft: uses,
         ...(node ? { node } : {}),
       };
@@ -72,7 +75,7 @@ export class JoinTokens {
       const token = JSON.parse(raw) as StoredToken;
       const expected = Buffer.from(token.secretSha256, 'hex');
       if (!timingSafeEqual(sha256(secret), expected)) throw denied('wrong secret');
-      if (Date.now() > token.expireTimeMs) throw denied('expired; create a new one with ctl token create');
+      if (this.now() > token.expireTimeMs) throw denied('expired; create a new one with ctl token create');
       if (token.node && token.node !== node) throw denied(`it is for node ${token.node}, not ${node}`);
       check(token.node === node);
       if (token.usesLeft <= 1) await this.db.del(dbKey(id), { sync: true });
@@ -87,7 +90,7 @@ export class JoinTokens {
   }
 
   private async removeExpired(): Promise<void> {
-    const now = Date.now();
+    const now = this.now();
     const expired: string[] = [];
     for await (const [key, value] of this.db.iterator({ gt: 'token/', lt: 'token/\xff' })) {
       if ((JSON.parse(value) as StoredToken).expireTimeMs < now) expired.push(key);
