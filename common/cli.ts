@@ -18,9 +18,9 @@ export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typ
 // other warning still prints.
 export function silenceIpServerNameWarning(): void {
   const emit = process.emitWarning.bind(process) as (warning: string | Error, ...rest: unknown[]) => void;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
     const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string }).code : rest[1];
     if (code === 'DEP0123') return;
     emit(warning, ...rest);
-  });
+  };
 }

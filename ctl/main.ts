@@ -18,20 +18,21 @@ import { statusGroup, watchGroup } from './status-commands';
 import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
 
-const groups: Group[] = [
-  vniGroup,
-  nodeGroup,
-  endpointGroup,
-  fdbGroup,
-  statusGroup,
-  watchGroup,
-  keysGroup,
-  tokenGroup,
-];
+const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup, keysGroup, tokenGroup];
 groups.push(
   completionGroup(
     () => groups,
-    ['--server', '--output', '--timeout', '--credentials', '--tls-ca', '--tls-cert', '--tls-key', '--token-file', '--help'],
+    [
+      '--server',
+      '--output',
+      '--timeout',
+      '--credentials',
+      '--tls-ca',
+      '--tls-cert',
+      '--tls-key',
+      '--token-file',
+      '--help',
+    ],
   ),
 );
 

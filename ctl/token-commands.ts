@@ -23,7 +23,8 @@ const create: Command = {
     const uses = values.uses ? checkInteger('--uses', Number(values.uses), 1, 1000) : 0;
     const c: ClusterServiceClient = new (v1().ClusterService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const res = await unaryCall<JoinToken__Output>(
-      (o, cb) => c.createJoinToken({ ttlSeconds: Math.round(ttlSeconds), uses, node: (values.node as string) ?? '' }, o, cb),
+      (o, cb) =>
+        c.createJoinToken({ ttlSeconds: Math.round(ttlSeconds), uses, node: (values.node as string) ?? '' }, o, cb),
       ctx.timeoutMs,
     );
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res));

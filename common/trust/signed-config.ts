@@ -29,7 +29,11 @@ export function signConfig(config: VniConfig, signer: ConfigSigner): SignedConfi
 
 // The configuration inside, if the server signed it: the signer's certificate must come from a
 // trusted CA with role server, and its key must have made the signature. Throws otherwise.
-export function openSignedConfig(signed: SignedConfig__Output, anchor: TrustAnchor, nowMs = Date.now()): VniConfig__Output {
+export function openSignedConfig(
+  signed: SignedConfig__Output,
+  anchor: TrustAnchor,
+  nowMs = Date.now(),
+): VniConfig__Output {
   if (signed.config.length === 0 || signed.config.length > MAX_CONFIG_BYTES)
     throw new ConfigSignatureError(`a configuration of ${signed.config.length} bytes is not one`);
   let signer;

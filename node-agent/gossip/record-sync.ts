@@ -220,7 +220,8 @@ export class RecordSync {
     }
     // Relaying speeds up spread in large clusters; under a bulk load (a full owner fetched by
     // anti-entropy) it would only flood the queue with what peers fetch the same way.
-    if (applied > 0 && (this.cluster?.queuedBroadcasts() ?? 0) < RELAY_QUEUE_LIMIT) this.broadcast(batch, opened.records);
+    if (applied > 0 && (this.cluster?.queuedBroadcasts() ?? 0) < RELAY_QUEUE_LIMIT)
+      this.broadcast(batch, opened.records);
   }
 
   private drop(reason: DropReason, detail: string): void {

@@ -34,7 +34,11 @@ export async function discoverCa(server: string, caSha256: string): Promise<stri
     socket.once('error', reject);
   });
   const leaf = new X509Certificate(chain.raw);
-  for (let c: tls.DetailedPeerCertificate | undefined = chain; c; c = c.issuerCertificate === c ? undefined : c.issuerCertificate) {
+  for (
+    let c: tls.DetailedPeerCertificate | undefined = chain;
+    c;
+    c = c.issuerCertificate === c ? undefined : c.issuerCertificate
+  ) {
     if (certificateFingerprint(c.raw) !== caSha256) continue;
     const ca = new X509Certificate(c.raw);
     if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey))
@@ -56,7 +60,12 @@ function call<Req, Res>(
 }
 
 // Enrolment (kubelet TLS bootstrap): we make our key, the server certifies it for our name and VTEPs.
-export async function enrol(options: { server: string; token: JoinToken; name: string; vteps: string[] }): Promise<Enrolled> {
+export async function enrol(options: {
+  server: string;
+  token: JoinToken;
+  name: string;
+  vteps: string[];
+}): Promise<Enrolled> {
   const caPem = await discoverCa(options.server, options.token.caSha256);
   const key = generateKeyPair();
   const client = new (v1().EnrollmentService)(options.server, grpc.credentials.createSsl(Buffer.from(caPem)));
@@ -71,7 +80,11 @@ export async function enrol(options: { server: string; token: JoinToken; name: s
       },
     );
     return {
-      identity: { keyPem: privateKeyToPem(key), certificatePem: response.certificate, caPem: response.caCertificates || caPem },
+      identity: {
+        keyPem: privateKeyToPem(key),
+        certificatePem: response.certificate,
+        caPem: response.caCertificates || caPem,
+      },
       gossipKeys: response.gossipKeys,
       response,
     };
@@ -94,7 +107,11 @@ export async function renew(server: string, current: StoredIdentity, name: strin
       (req, opts, cb) => client.Renew(req, opts, cb),
       { certificateRequest: await createCertificateRequest(key, 'node', name) },
     );
-    return { keyPem: privateKeyToPem(key), certificatePem: response.certificate, caPem: response.caCertificates || current.caPem };
+    return {
+      keyPem: privateKeyToPem(key),
+      certificatePem: response.certificate,
+      caPem: response.caCertificates || current.caPem,
+    };
   } finally {
     client.close();
   }

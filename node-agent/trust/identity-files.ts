@@ -35,7 +35,9 @@ export function loadIdentity(dataDir: string): StoredIdentity | undefined {
   const caPem = read(CA);
   if (keyPem === undefined && certificatePem === undefined) return undefined;
   if (keyPem === undefined || certificatePem === undefined || caPem === undefined)
-    throw new Error(`${dir} is incomplete (${KEY}, ${CERTIFICATE} and ${CA} belong together): enrol again with --join-token`);
+    throw new Error(
+      `${dir} is incomplete (${KEY}, ${CERTIFICATE} and ${CA} belong together): enrol again with --join-token`,
+    );
   return { keyPem, certificatePem, caPem };
 }
 

@@ -20,14 +20,27 @@ export class TestPki {
 
   async node(name: string, vteps: string[], notBefore = new Date(Date.now() - 60_000)): Promise<LocalSigner> {
     const key = generateKeyPair();
-    const pem = await this.ca.issue({ role: 'node', name, ips: vteps, publicKey: createPublicKey(key), validForMs: DAY_MS, notBefore });
+    const pem = await this.ca.issue({
+      role: 'node',
+      name,
+      ips: vteps,
+      publicKey: createPublicKey(key),
+      validForMs: DAY_MS,
+      notBefore,
+    });
     const identity = this.anchor.verify(pem);
     return { name, key, fingerprint: identity.fingerprint, certificateDer: identity.der };
   }
 
   async configSigner(role: 'server' | 'node' = 'server'): Promise<ConfigSigner> {
     const key = generateKeyPair();
-    const pem = await this.ca.issue({ role, name: 'config-signer', publicKey: createPublicKey(key), validForMs: DAY_MS, notBefore: new Date(Date.now() - 60_000) });
+    const pem = await this.ca.issue({
+      role,
+      name: 'config-signer',
+      publicKey: createPublicKey(key),
+      validForMs: DAY_MS,
+      notBefore: new Date(Date.now() - 60_000),
+    });
     return { key, certificateDer: this.anchor.verify(pem).der };
   }
 }

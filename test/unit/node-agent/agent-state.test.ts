@@ -19,19 +19,19 @@ describe('agent state in --data-dir', () => {
       revocations: [],
       signed: { config: Buffer.from('c'), signature: Buffer.alloc(64), signer: Buffer.from('s') },
       vnis: [
-      {
-        id: 42,
-        name: 'vni-42',
-        mtu: 0,
-        dstport: 4789,
-        mode: 'l2',
-        multicastGroup: '',
-        subnet: '',
-        revision: 5,
-        createTimeMs: 0,
-        updateTimeMs: 0,
-      },
-    ],
+        {
+          id: 42,
+          name: 'vni-42',
+          mtu: 0,
+          dstport: 4789,
+          mode: 'l2',
+          multicastGroup: '',
+          subnet: '',
+          revision: 5,
+          createTimeMs: 0,
+          updateTimeMs: 0,
+        },
+      ],
     });
     const second = AgentState.open(dir, 'h1');
     assert.equal(second.incarnation, 2);

@@ -142,7 +142,11 @@ describe('server link (agent side of the agent stream)', () => {
   // the stream is up.
   const welcome = (call: Call, revision = 3, vnis = [vni42]) =>
     call.stream.write({
-      config: { config: configCodec.encode({ revision, vnis: vnis.map(vniToProto) }), signature: Buffer.alloc(64), signer: Buffer.alloc(0) },
+      config: {
+        config: configCodec.encode({ revision, vnis: vnis.map(vniToProto) }),
+        signature: Buffer.alloc(64),
+        signer: Buffer.alloc(0),
+      },
     });
 
   it('says Hello first, and counts as connected only once the server has answered', async () => {

@@ -226,10 +226,14 @@ describe('record sync over gossip', () => {
       const config = { revision: 1e15, vnis: [], revocations: [] };
       const byNode = signConfig(config, await pki.configSigner('node'));
       nodes[0].sync.onMessage(codec.encode({ config: byNode }));
-      nodes[0].sync.onMessage(codec.encode({ config: { ...signConfig(config, await pki.configSigner()), signature: Buffer.alloc(64) } }));
+      nodes[0].sync.onMessage(
+        codec.encode({ config: { ...signConfig(config, await pki.configSigner()), signature: Buffer.alloc(64) } }),
+      );
       assert.equal(nodes[0].trust.drops.get('unsigned-config'), 2);
       assert.equal(nodes[0].configRevision, 0);
-      nodes[0].sync.onMessage(codec.encode({ config: signConfig({ ...config, revision: 3 }, await pki.configSigner()) }));
+      nodes[0].sync.onMessage(
+        codec.encode({ config: signConfig({ ...config, revision: 3 }, await pki.configSigner()) }),
+      );
       assert.equal(nodes[0].configRevision, 3, 'the signed one is adopted');
     });
   });
