@@ -17,6 +17,9 @@ import type { Logger } from '../../common/log';
 const YEAR_MS = 365 * 24 * 3600_000;
 // A credential this close to expiry is issued again at start.
 const RENEW_WITHIN_MS = 30 * 24 * 3600_000;
+// Issued a minute back: a certificate valid only from the next whole second is refused by a client
+// that connects at once (or whose clock lags a little) as not yet valid.
+const backdated = () => new Date(Date.now() - 60_000);
 
 // What the server's trust rests on, all in its data dir and made at first start: the cluster's CA
 // (pki/ca.key, 0600), the key it signs the configuration with (pki/signer.key), the gossip keyring
@@ -71,7 +74,12 @@ async function credential(
     if (identity.notAfterMs - Date.now() > RENEW_WITHIN_MS) return { certPem, keyPem: fs.readFileSync(keyFile, 'utf8') };
   }
   const key = generateKeyPair();
-  const certPem = await ca.issue({ ...subject, publicKey: createPublicKey(key), validForMs: YEAR_MS });
+  const certPem = await ca.issue({
+    ...subject,
+    publicKey: createPublicKey(key),
+    validForMs: YEAR_MS,
+    notBefore: backdated(),
+  });
   const keyPem = privateKeyToPem(key);
   writeFileAtomic(keyFile, keyPem);
   writeFileAtomic(certFile, certPem);
@@ -120,6 +128,7 @@ export async function openClusterPki(options: PkiOptions): Promise<ClusterPki> {
       name: 'vxgossip',
       publicKey: createPublicKey(key),
       validForMs: YEAR_MS,
+      notBefore: backdated(),
       ...serverNames(options),
     });
     tls = { certPem, keyPem: privateKeyToPem(key) };
