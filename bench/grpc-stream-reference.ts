@@ -63,6 +63,8 @@ async function listen(): Promise<void> {
     publicKey: createPublicKey(key),
     ips: ['127.0.0.1'],
     validForMs: 24 * 3600_000,
+    // From the next whole second otherwise: watchers connecting at once would find it not yet valid.
+    notBefore: new Date(Date.now() - 60_000),
   });
   const credentials = grpc.ServerCredentials.createSsl(
     null,

@@ -22,6 +22,7 @@ import { operatorCredentials } from '../lab/credentials';
 import { startServer } from '../lab/server-process';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 import { macNumber, numberedMac } from '../lab/numbered-mac';
+import { silenceIpServerNameWarning } from '../common/cli';
 
 const { values } = parseArgs({
   options: {
@@ -248,6 +249,7 @@ async function main(): Promise<void> {
   if (RECORDS > 0) await memory();
 }
 
+silenceIpServerNameWarning();
 main().catch((err: Error) => {
   console.error(`bench: ${err.message}`);
   process.exit(1);
