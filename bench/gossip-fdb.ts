@@ -16,6 +16,7 @@ import type { LogRecord, ManagedProcess } from '../lab/managed-process';
 import { FLOOD_MAC } from '../common/fdb-state/record';
 import { eventually } from '../lab/eventually';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
+import { createJoinToken, operatorArgs } from '../lab/credentials';
 
 const { values } = parseArgs({
   options: {
@@ -62,6 +63,9 @@ async function main(): Promise<void> {
     });
   }
   const serverAddr = `${ctrl.ip}:50051`;
+  const serverDir = path.join(tmp, 'server');
+  // Made once the server is up: every host enrols with it at its first start.
+  let joinToken = '';
   const agents = new Map<string, ManagedProcess>();
   const joinList = hosts
     .slice(0, 3)
@@ -82,20 +86,23 @@ async function main(): Promise<void> {
       joinList,
       '--log-level',
       level,
+      '--join-token',
+      joinToken,
     ]);
     agents.set(h.name, a);
     return a;
   };
   const ctl = (...args: string[]) => {
-    const r = ctrl.ctl(['--server', serverAddr, ...args]);
+    const r = ctrl.ctl([...operatorArgs(serverAddr, serverDir), ...args]);
     if (r.status !== 0) throw new Error(`ctl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
   const results: string[] = [];
   try {
     await ctrl
-      .spawnBin('server', 'server', ['--listen', serverAddr, '--data-dir', path.join(tmp, 'server')])
+      .spawnBin('server', 'server', ['--listen', serverAddr, '--data-dir', serverDir])
       .waitForLog((r) => r.msg === 'server ready');
+    joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr, serverDir, hosts.length);
     progress('starting agents');
     const level = ENDPOINTS > 0 ? 'info' : 'debug';
     for (const h of hosts) startAgent(h, level);

@@ -1,10 +1,14 @@
 // The reference for bench/watch-fanout: a bare grpc-js server with the same WatchFdb signature that
 // does nothing but write pre-built events to every watcher, as fast as grpc-js takes them. What our
-// server delivers is compared against this ceiling of the transport itself.
+// server delivers is compared against this ceiling of the transport itself. It serves TLS as our server
+// does (a P-256 certificate from a throwaway CA, printed with the ready line), so the comparison is
+// of the servers, not of TLS against plaintext.
 // Usage (started by watch-fanout): node dist/bench/grpc-stream-reference.js --watchers N --events M
 //        [--rate R]: R events per second to each watcher instead of all at once
 import * as grpc from '@grpc/grpc-js';
+import { createPublicKey } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { CertificateAuthority, generateKeyPair, privateKeyToPem } from '../common/pki';
 import { v1 } from '../common/proto';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
 import { numberedMac } from '../lab/numbered-mac';
@@ -50,7 +54,28 @@ function burst(from = 0): void {
   else for (const call of calls) call.end();
 }
 
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
-  process.stdout.write(`${JSON.stringify({ msg: 'reference ready', address: `127.0.0.1:${port}` })}\n`);
-});
+async function listen(): Promise<void> {
+  const ca = await CertificateAuthority.create('vxgossip bench reference CA');
+  const key = generateKeyPair();
+  const certPem = await ca.issue({
+    role: 'server',
+    name: 'reference',
+    publicKey: createPublicKey(key),
+    ips: ['127.0.0.1'],
+    validForMs: 24 * 3600_000,
+    // From the next whole second otherwise: watchers connecting at once would find it not yet valid.
+    notBefore: new Date(Date.now() - 60_000),
+  });
+  const credentials = grpc.ServerCredentials.createSsl(
+    null,
+    [{ cert_chain: Buffer.from(certPem), private_key: Buffer.from(privateKeyToPem(key)) }],
+    false,
+  );
+  server.bindAsync('127.0.0.1:0', credentials, (err, port) => {
+    if (err) throw err;
+    const ready = { msg: 'reference ready', address: `127.0.0.1:${port}`, caPem: ca.certPem };
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
+  });
+}
+
+void listen();

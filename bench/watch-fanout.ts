@@ -17,9 +17,12 @@ import type { FdbEvent__Output } from '../generated/vxgossip/v1/FdbEvent';
 import type { Record } from '../generated/vxgossip/v1/Record';
 import { ManagedProcess } from '../lab/managed-process';
 import { ReplicatingAgent } from '../lab/replicating-agent';
+import { ServerRef, requestJoinToken } from '../lab/enrolment';
+import { operatorCredentials } from '../lab/credentials';
 import { startServer } from '../lab/server-process';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 import { macNumber, numberedMac } from '../lab/numbered-mac';
+import { silenceIpServerNameWarning } from '../common/cli';
 
 const { values } = parseArgs({
   options: {
@@ -58,6 +61,7 @@ interface Delivery {
 // of them have received `expected` change events; `ready` once each has its snapshot, if one comes.
 function watchers(
   address: string,
+  credentials: grpc.ChannelCredentials,
   expected: number,
   sentAt: (e: FdbEvent__Output) => number,
   snapshot: boolean,
@@ -69,7 +73,7 @@ function watchers(
   const ready = new Promise<void>((r) => (resolveReady = r));
   const done = new Promise<Delivery>((resolve, reject) => {
     for (let w = 0; w < WATCHERS; w++) {
-      const client: EndpointServiceClient = new (v1().EndpointService)(address, grpc.credentials.createInsecure(), {
+      const client: EndpointServiceClient = new (v1().EndpointService)(address, credentials, {
         'grpc.use_local_subchannel_pool': 1,
       });
       clients.push(client);
@@ -143,6 +147,14 @@ async function feed(
   );
 }
 
+// The agents enrol as hosts do, with one join token for all of them, before anything is measured.
+async function enrolAgents(server: ServerRef): Promise<ReplicatingAgent[]> {
+  const token = await requestJoinToken(server, { uses: AGENTS });
+  return Promise.all(
+    Array.from({ length: AGENTS }, (_, a) => ReplicatingAgent.enrol(server, `h${a + 1}`, `198.18.0.${a + 1}`, token)),
+  );
+}
+
 interface Run {
   rate: number;
   p99: number;
@@ -151,13 +163,16 @@ interface Run {
 // One run against our server: the watchers take their snapshot, then the agents send the changes.
 async function ours(pace: number): Promise<Run> {
   const server = await startServer(makeTempDir('bench-watch'));
-  const agents = Array.from(
-    { length: AGENTS },
-    (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`),
-  );
+  const agents = await enrolAgents(server);
   try {
     const sentAt = new Float64Array(CHANGES);
-    const w = watchers(server.address, CHANGES, (e) => sentAt[macNumber(e.entry!.mac)], true);
+    const w = watchers(
+      server.address,
+      operatorCredentials(server.dataDir),
+      CHANGES,
+      (e) => sentAt[macNumber(e.entry!.mac)],
+      true,
+    );
     await w.ready;
     progress(
       `${WATCHERS} watchers have their snapshot; ${AGENTS} agents send ${CHANGES} changes${pace ? ` at ${pace}/s` : ''}`,
@@ -185,7 +200,8 @@ async function reference(pace: number): Promise<Run> {
   try {
     const ready = await proc.waitForLog((r) => r.msg === 'reference ready', 15_000);
     progress(`reference: ${WATCHERS} watchers on a bare grpc-js stream${pace ? ` at ${pace} events/s` : ''}`);
-    const w = watchers(String(ready.address), CHANGES, (e) => Number(e.entry!.version!.counter), false);
+    const credentials = grpc.credentials.createSsl(Buffer.from(String(ready.caPem)));
+    const w = watchers(String(ready.address), credentials, CHANGES, (e) => Number(e.entry!.version!.counter), false);
     return report(`bare grpc-js stream (reference)${pace ? `, paced at ${pace} events/s` : ''}`, await w.done);
   } finally {
     await proc.stop();
@@ -195,10 +211,7 @@ async function reference(pace: number): Promise<Run> {
 async function memory(): Promise<void> {
   const dataDir = makeTempDir('bench-records');
   let server = await startServer(dataDir);
-  const agents = Array.from(
-    { length: AGENTS },
-    (_, a) => new ReplicatingAgent(server.address, `h${a + 1}`, `198.18.0.${a + 1}`),
-  );
+  const agents = await enrolAgents(server);
   try {
     const idle = memoryMb(server.proc.child.pid!);
     const started = Date.now();
@@ -236,6 +249,7 @@ async function main(): Promise<void> {
   if (RECORDS > 0) await memory();
 }
 
+silenceIpServerNameWarning();
 main().catch((err: Error) => {
   console.error(`bench: ${err.message}`);
   process.exit(1);

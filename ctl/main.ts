@@ -112,23 +112,29 @@ function connectionFrom(values: FlagValues): Omit<Context, 'out'> {
     throw new UsageError((err as Error).message);
   }
   const env = process.env;
-  const dir = (values.credentials as string | undefined) ?? env.VXGOSSIP_CREDENTIALS;
+  // An empty variable counts as unset, as VXGOSSIP_SERVER does: it must not hide --credentials.
+  const dir = (values.credentials as string | undefined) ?? (env.VXGOSSIP_CREDENTIALS || undefined);
   const inDir = (file: string) => (dir ? path.join(dir, file) : undefined);
   const tls = {
-    ca: (values['tls-ca'] as string | undefined) ?? env.VXGOSSIP_TLS_CA ?? inDir('ca.crt'),
-    cert: (values['tls-cert'] as string | undefined) ?? env.VXGOSSIP_TLS_CERT ?? inDir('operator.crt'),
-    key: (values['tls-key'] as string | undefined) ?? env.VXGOSSIP_TLS_KEY ?? inDir('operator.key'),
+    ca: (values['tls-ca'] as string | undefined) ?? (env.VXGOSSIP_TLS_CA || undefined) ?? inDir('ca.crt'),
+    cert: (values['tls-cert'] as string | undefined) ?? (env.VXGOSSIP_TLS_CERT || undefined) ?? inDir('operator.crt'),
+    key: (values['tls-key'] as string | undefined) ?? (env.VXGOSSIP_TLS_KEY || undefined) ?? inDir('operator.key'),
   };
-  if (!tls.ca)
-    throw new UsageError(
-      'the server speaks only TLS: give --credentials DIR (an operator credential, as the server writes to its DATA/operator) or --tls-ca FILE with --tls-cert/--tls-key or --token-file',
-    );
-  let credentials: grpc.ChannelCredentials;
-  try {
-    credentials = clientCredentials(tls);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  // Made when a command first dials the server: commands that never do (completion) need none.
+  let credentials: grpc.ChannelCredentials | undefined;
+  const credentialsOnce = (): grpc.ChannelCredentials => {
+    if (credentials) return credentials;
+    if (!tls.ca)
+      throw new UsageError(
+        'the server speaks only TLS: give --credentials DIR (an operator credential, as the server writes to its DATA/operator) or --tls-ca FILE with --tls-cert/--tls-key or --token-file',
+      );
+    try {
+      credentials = clientCredentials(tls);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return credentials;
+  };
   let token = env.VXGOSSIP_TOKEN;
   if (values['token-file']) {
     try {
@@ -138,7 +144,7 @@ function connectionFrom(values: FlagValues): Omit<Context, 'out'> {
     }
   }
   const clientOptions: grpc.ClientOptions = token ? { interceptors: [tokenClientInterceptor(token)] } : {};
-  return { server, output, timeoutMs, credentials: () => credentials, clientOptions };
+  return { server, output, timeoutMs, credentials: credentialsOnce, clientOptions };
 }
 
 // Help, or the usage error for an unknown command; undefined when a command is to run.

@@ -4,10 +4,12 @@ import { LabHost, LabNetwork } from '../lab/network';
 import { FLOOD_MAC } from '../common/fdb-state/record';
 import { eventually } from '../lab/eventually';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
+import { operatorDir } from '../lab/credentials';
 
 // The multi-host demo on one machine: a controller and three hosts as network namespaces on a shared
 // underlay, the real server and agents (gossiping), a workload per host, and ctl driving them.
-// Narrated, with the forwarding tables before and after; leaves nothing behind.
+// Narrated, with the forwarding tables before and after; leaves nothing behind. As a real cluster is
+// set up: ctl uses the operator credential the server wrote, and each host enrols with a join token.
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (n: number, text: string) => console.log(`\n${bold(`== ${n}. ${text}`)}`);
@@ -32,16 +34,26 @@ async function main(): Promise<void> {
   try {
     const [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
     const server = `${ctrl.ip}:50051`;
+    const serverDir = path.join(dataDir, 'server');
+    const ctl = ['--server', server];
     step(
       1,
       `four hosts as network namespaces on one underlay (${lab.hosts.map((h) => `${h.name}=${h.ip}`).join(', ')})`,
     );
     show(hosts[0], 'ip', ['-br', 'addr', 'show', 'dev', 'eth0']);
 
-    step(2, `the server on ${ctrl.name}, a node-agent on each host`);
-    const srv = ctrl.spawnBin('server', 'server', ['--listen', server, '--data-dir', path.join(dataDir, 'server')]);
+    step(2, `the server on ${ctrl.name}, a join token, and a node-agent on each host enrolling with it`);
+    const srv = ctrl.spawnBin('server', 'server', ['--listen', server, '--data-dir', serverDir]);
     await srv.waitForLog((r) => r.msg === 'server ready');
-    console.log(`  server ready at ${server}`);
+    console.log(`  server ready at ${server}; it wrote an operator credential for ctl to ${operatorDir(serverDir)}`);
+    // ctl runs as the operator from here on: every ctl below inherits this.
+    process.env.VXGOSSIP_CREDENTIALS = operatorDir(serverDir);
+    console.log(`[${ctrl.name}]$ export VXGOSSIP_CREDENTIALS=${operatorDir(serverDir)}`);
+    console.log(`[${ctrl.name}]$ ctl ${ctl.join(' ')} token create --uses ${hosts.length}`);
+    const created = ctrl.ctl([...ctl, 'token', 'create', '--uses', String(hosts.length)]);
+    if (created.status !== 0) throw new Error(`ctl token create exited ${created.status}: ${created.stderr}`);
+    const joinToken = created.stdout.trim();
+    console.log(`  ${joinToken}`);
     const join = hosts.map((h) => `${h.ip}:7946`).join(',');
     await Promise.all(
       hosts.map(async (h) => {
@@ -56,19 +68,23 @@ async function main(): Promise<void> {
           path.join(dataDir, h.name),
           '--join',
           join,
+          '--join-token',
+          joinToken,
         ]);
         await agent.waitForLog((r) => r.msg === 'connected to server');
         await agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
-        console.log(`  ${h.name}: node-agent connected to the server and gossiping (VTEP ${h.ip})`);
+        console.log(
+          `  ${h.name}: node-agent enrolled, connected to the server and gossiping, encrypted (VTEP ${h.ip})`,
+        );
       }),
     );
-    show(ctrl, 'ctl', ['--server', server, 'node', 'list']);
+    show(ctrl, 'ctl', [...ctl, 'node', 'list']);
 
     step(3, 'no VXLAN devices yet');
     show(hosts[0], 'ip', ['-br', 'link', 'show', 'type', 'vxlan']);
 
     step(4, 'ctl vni create 42');
-    show(ctrl, 'ctl', ['--server', server, 'vni', 'create', '42']);
+    show(ctrl, 'ctl', [...ctl, 'vni', 'create', '42']);
     await until('vxlan42 on every host', () =>
       hosts.every((h) => {
         const vxlan = h.link('vxlan42');
@@ -83,10 +99,10 @@ async function main(): Promise<void> {
     await until(
       'every agent reporting',
       () =>
-        (JSON.parse(ctrl.ctl(['--server', server, '-o', 'json', 'vni', 'show', '42']).stdout) as { nodes: unknown[] })
-          .nodes.length === hosts.length,
+        (JSON.parse(ctrl.ctl([...ctl, '-o', 'json', 'vni', 'show', '42']).stdout) as { nodes: unknown[] }).nodes
+          .length === hosts.length,
     );
-    show(ctrl, 'ctl', ['--server', server, 'vni', 'show', '42']);
+    show(ctrl, 'ctl', [...ctl, 'vni', 'show', '42']);
 
     step(7, `the forwarding tables before any endpoint: one flood entry per other VTEP (head-end replication)`);
     show(hosts[0], 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);
@@ -97,8 +113,7 @@ async function main(): Promise<void> {
       const netns = lab.namespace(`workload${i + 1}`);
       const ip = `10.42.0.${i + 1}`;
       show(ctrl, 'ctl', [
-        '--server',
-        server,
+        ...ctl,
         'endpoint',
         'attach',
         '--node',
@@ -129,7 +144,7 @@ async function main(): Promise<void> {
     );
     show(hosts[0], 'bridge', ['fdb', 'show', 'dev', 'vxlan42']);
     show(hosts[0], 'ip', ['neigh', 'show', 'dev', 'br42']);
-    show(ctrl, 'ctl', ['--server', server, 'fdb', 'show', '--vni', '42']);
+    show(ctrl, 'ctl', [...ctl, 'fdb', 'show', '--vni', '42']);
 
     step(10, 'the workloads ping each other across hosts');
     for (const from of workloads) {
@@ -145,19 +160,8 @@ async function main(): Promise<void> {
 
     step(11, 'ctl vni delete 42: devices, entries and endpoints disappear everywhere');
     for (const w of workloads)
-      show(ctrl, 'ctl', [
-        '--server',
-        server,
-        'endpoint',
-        'detach',
-        '--node',
-        w.host.name,
-        '--vni',
-        '42',
-        '--netns',
-        w.netns,
-      ]);
-    show(ctrl, 'ctl', ['--server', server, 'vni', 'delete', '42']);
+      show(ctrl, 'ctl', [...ctl, 'endpoint', 'detach', '--node', w.host.name, '--vni', '42', '--netns', w.netns]);
+    show(ctrl, 'ctl', [...ctl, 'vni', 'delete', '42']);
     await until('vxlan42 gone everywhere', () =>
       hosts.every((h) => h.link('vxlan42') === undefined && h.link('br42') === undefined),
     );

@@ -5,30 +5,42 @@ import type { AgentMessage } from '../generated/vxgossip/v1/AgentMessage';
 import type { ServerMessage__Output } from '../generated/vxgossip/v1/ServerMessage';
 import type { Record } from '../generated/vxgossip/v1/Record';
 import type { Node } from '../generated/vxgossip/v1/Node';
+import { NodeCredential, ServerRef, enrolNode } from './enrolment';
 
 type Version = NonNullable<NonNullable<ServerMessage__Output['recordsAck']>['version']>;
 
 // The agent side of the replication stream without an agent: tests and benchmarks drive the server
-// with exactly the records they choose, as a foreign or misbehaving agent could.
+// with exactly the records they choose, as a foreign or misbehaving agent could. It connects with a
+// node certificate, as every agent must; its Hello names the node and VTEP the certificate certifies.
 export class ReplicatingAgent {
   private readonly client: AgentServiceClient;
   private readonly stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>;
   private readonly waiting: Array<(v: Version) => void> = [];
   private counter = 0;
+  readonly node: string;
+  readonly vtep: string;
 
   constructor(
     address: string,
-    readonly node: string,
-    readonly vtep: string,
+    readonly credential: NodeCredential,
     readonly incarnation = 1,
   ) {
-    this.client = new (v1().AgentService)(address, grpc.credentials.createInsecure());
+    this.node = credential.node;
+    this.vtep = credential.vteps[0];
+    this.client = new (v1().AgentService)(address, credential.channelCredentials());
     this.stream = this.client.connect();
     this.stream.on('data', (m: ServerMessage__Output) => {
       if (m.msg === 'recordsAck' && m.recordsAck?.version) this.waiting.shift()?.(m.recordsAck.version);
     });
     this.stream.on('error', () => undefined);
-    this.stream.write({ hello: { node, vtep, incarnation, agentVersion: 'lab', configRevision: 0 } });
+    this.stream.write({
+      hello: { node: this.node, vtep: this.vtep, incarnation, agentVersion: 'lab', configRevision: 0 },
+    });
+  }
+
+  // Enrols `node` at `vtep` (with a token made for it unless one is given) and connects.
+  static async enrol(server: ServerRef, node: string, vtep: string, token?: string): Promise<ReplicatingAgent> {
+    return new ReplicatingAgent(server.address, await enrolNode(server, node, [vtep], token));
   }
 
   // An endpoint record of this agent's, with the next version.

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# A development CA for vxgossip's gRPC TLS: a CA, a server certificate and client certificates.
-#   scripts/dev-ca.sh DIR SERVER_ADDRESS[,MORE...] [CLIENT_NAME...]
-# Server addresses may be IPs or DNS names (they go into subjectAltName). Each client name (an
-# agent's node name, or "ctl") gets DIR/NAME.crt and DIR/NAME.key. Not for production: the CA key sits
-# next to the certificates, unencrypted.
+# A development CA, for trying vxgossip with certificates from your own CA instead of the cluster CA the
+# server makes (server --tls-cert/--tls-key/--tls-client-ca, node-agent --tls-*, ctl --tls-*):
+#   scripts/dev-ca.sh DIR SERVER_ADDRESS[,MORE...] [CLIENT...]
+# SERVER_ADDRESS: IPs or DNS names for the server certificate (CN=server:vxgossip). CLIENT:
+# operator:NAME (for ctl), or node:NAME@VTEP[,VTEP...] (for node-agent; the VTEPs become IP SANs);
+# a bare NAME is node:NAME without VTEPs. Each gets DIR/NAME.crt and DIR/NAME.key. Not for
+# production: the CA key sits next to the certificates, unencrypted.
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 dir=$1
@@ -23,23 +25,39 @@ if [ ! -f ca.key ]; then
   echo "dev-ca: created the CA ($dir/ca.crt)" >&2
 fi
 
-# issue NAME EXTENSIONS: a P-256 key and a certificate signed by the CA.
-issue() {
-  local name=$1 ext=$2
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$name" 2>/dev/null
-  printf '%s\n' "$ext" >"$name.ext"
-  openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$name.crt" -days 825 -extfile "$name.ext" 2>/dev/null
-  rm -f "$name.csr" "$name.ext"
-  echo "dev-ca: issued $dir/$name.crt" >&2
+# san ADDRESS,...: a subjectAltName value, IPs as IP and anything else as DNS.
+san() {
+  local out="" a
+  IFS=, read -ra parts <<<"$1"
+  for a in "${parts[@]}"; do
+    if [[ $a =~ ^[0-9.]+$ || $a == *:* ]]; then out+="IP:$a,"; else out+="DNS:$a,"; fi
+  done
+  echo "${out%,}"
 }
 
-san=""
-IFS=, read -ra parts <<<"$addresses"
-for a in "${parts[@]}"; do
-  if [[ $a =~ ^[0-9.]+$ || $a == *:* ]]; then san+="IP:$a,"; else san+="DNS:$a,"; fi
-done
-issue server "subjectAltName=${san%,}
+# issue FILE SUBJECT EXTENSIONS: a P-256 key and a certificate signed by the CA. vxgossip reads who a
+# certificate speaks for from its subject, exactly CN=ROLE:NAME.
+issue() {
+  local file=$1 cn=$2 ext=$3
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$file.key" -out "$file.csr" -subj "/CN=$cn" 2>/dev/null
+  printf '%s\n' "$ext" >"$file.ext"
+  openssl x509 -req -in "$file.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$file.crt" -days 825 -extfile "$file.ext" 2>/dev/null
+  rm -f "$file.csr" "$file.ext"
+  echo "dev-ca: issued $dir/$file.crt ($cn)" >&2
+}
+
+issue server server:vxgossip "subjectAltName=$(san "$addresses")
 extendedKeyUsage=serverAuth"
 for client in "$@"; do
-  issue "$client" "extendedKeyUsage=clientAuth"
+  case "$client" in
+    operator:*) role=operator; rest=${client#operator:} ;;
+    node:*) role=node; rest=${client#node:} ;;
+    *:*) echo "dev-ca: $client: the role must be operator or node" >&2; exit 2 ;;
+    *) role=node; rest=$client ;;
+  esac
+  name=${rest%%@*}
+  [[ $name =~ ^[A-Za-z0-9._-]+$ ]] || { echo "dev-ca: $client: a name is letters, digits, '.', '_' and '-'" >&2; exit 2; }
+  ext="extendedKeyUsage=clientAuth"
+  [ "$rest" = "$name" ] || ext+=$'\n'"subjectAltName=$(san "${rest#*@}")"
+  issue "$name" "$role:$name" "$ext"
 done

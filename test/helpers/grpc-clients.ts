@@ -3,8 +3,9 @@ import { v1 } from '../../common/proto';
 import { unaryCall } from '../../common/grpc-client';
 import type { VniServiceClient } from '../../generated/vxgossip/v1/VniService';
 
-export function vniClient(address: string): VniServiceClient {
-  return new (v1().VniService)(address, grpc.credentials.createInsecure());
+// The server speaks only TLS: give operatorCredentials(dataDir) (lab/credentials) for its operator.
+export function vniClient(address: string, credentials: grpc.ChannelCredentials): VniServiceClient {
+  return new (v1().VniService)(address, credentials);
 }
 
 // Calls a unary method and returns the gRPC error it failed with; fails the test if it succeeded.

@@ -3,11 +3,22 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ServerHandle, startServer } from '../../lab/server-process';
 import { repoRoot } from '../../common/paths';
+import { operatorDir } from '../../lab/credentials';
+
+// Nothing from the caller's environment decides where ctl goes or what it presents.
+const CLEAN_ENV = {
+  VXGOSSIP_SERVER: '',
+  VXGOSSIP_CREDENTIALS: '',
+  VXGOSSIP_TLS_CA: '',
+  VXGOSSIP_TLS_CERT: '',
+  VXGOSSIP_TLS_KEY: '',
+  VXGOSSIP_TOKEN: '',
+};
 
 function ctl(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), ...args], {
     encoding: 'utf8',
-    env: { ...process.env, VXGOSSIP_SERVER: '', ...env },
+    env: { ...process.env, ...CLEAN_ENV, ...env },
     timeout: 20_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -15,7 +26,8 @@ function ctl(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 describe('ctl (real binary against a real server)', function () {
   let server: ServerHandle;
-  const at = () => ['--server', server.address];
+  const at = () => server.ctlArgs;
+  const credentials = () => ['--credentials', operatorDir(server.dataDir)];
 
   before(async () => {
     server = await startServer();
@@ -74,8 +86,11 @@ describe('ctl (real binary against a real server)', function () {
     assert.match(probe(['ctl', 'vni', 'create', '42', '--mo']), /^--mode$/);
   });
 
-  it('finds the server through VXGOSSIP_SERVER', () => {
-    const r = ctl(['vni', 'list'], { VXGOSSIP_SERVER: server.address });
+  it('finds the server and the credential through VXGOSSIP_SERVER and VXGOSSIP_CREDENTIALS', () => {
+    const r = ctl(['vni', 'list'], {
+      VXGOSSIP_SERVER: server.address,
+      VXGOSSIP_CREDENTIALS: operatorDir(server.dataDir),
+    });
     assert.equal(r.status, 0, r.stderr);
   });
 
@@ -120,14 +135,15 @@ describe('ctl (real binary against a real server)', function () {
   });
 
   it('exits 1 naming the address when the server is unreachable', () => {
-    const r = ctl(['--server', '127.0.0.1:1', '--timeout', '3000', 'vni', 'list']);
+    const r = ctl([...credentials(), '--server', '127.0.0.1:1', '--timeout', '3000', 'vni', 'list']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /server unreachable at 127\.0\.0\.1:1/);
   });
 
   it('still reports a validation error (exit 2) when the server is down', () => {
-    const r = ctl(['--server', '127.0.0.1:1', 'vni', 'create', '0']);
+    const r = ctl([...credentials(), '--server', '127.0.0.1:1', 'vni', 'create', '0']);
     assert.equal(r.status, 2);
+    assert.match(r.stderr, /vni: must be an integer/);
   });
 
   for (const args of [

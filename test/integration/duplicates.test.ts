@@ -4,6 +4,7 @@ import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
+import { createJoinToken, operatorArgs } from '../../lab/credentials';
 
 const MAC = '02:00:5e:00:00:d1';
 
@@ -27,6 +28,7 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
   const agents = new Map<string, ManagedProcess>();
   const dataDirs: string[] = [];
   const serverAddr = () => `${ctrl.ip}:50051`;
+  let serverDir = '';
   const FREEZE_S = 15;
   const namespaces = new Map<string, string>();
   // Which claimant froze first (F) and which won (W), as the first test finds them.
@@ -34,7 +36,7 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
   let winner: string;
 
   const ctl = (...args: string[]) => {
-    const r = ctrl.ctl(['--server', serverAddr(), ...args]);
+    const r = ctrl.ctl([...operatorArgs(serverAddr(), serverDir), ...args]);
     assert.equal(r.status, 0, `ctl ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
@@ -103,11 +105,12 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
     requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2' });
     lab = LabNetwork.create(['ctrl', 'h1', 'h2', 'h3']);
     [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
-    const serverDir = makeTempDir('server');
+    serverDir = makeTempDir('server');
     dataDirs.push(serverDir);
     await ctrl
       .spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', serverDir])
       .waitForLog((r) => r.msg === 'server ready');
+    const joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr(), serverDir, hosts.length);
     await Promise.all(
       hosts.map((h) => {
         const dir = makeTempDir(`agent-${h.name}`);
@@ -135,6 +138,8 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
           '10m',
           '--dup-freeze-time',
           `${FREEZE_S}s`,
+          '--join-token',
+          joinToken,
         ]);
         agents.set(h.name, agent);
         return agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
@@ -217,7 +222,16 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
       0,
       'the clear, not the freeze time, thawed it',
     );
-    const again = ctrl.ctl(['--server', serverAddr(), 'fdb', 'dup', 'clear', '--vni', '42', '--mac', MAC]);
+    const again = ctrl.ctl([
+      ...operatorArgs(serverAddr(), serverDir),
+      'fdb',
+      'dup',
+      'clear',
+      '--vni',
+      '42',
+      '--mac',
+      MAC,
+    ]);
     assert.equal(again.status, 1, 'nothing frozen any more');
     assert.match(again.stderr, /no connected agent holds/);
   });

@@ -3,59 +3,75 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../../lab/network';
+import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
+import { createJoinToken, operatorArgs } from '../../lab/credentials';
+import { gossipKeyringFile } from '../../server/trust/cluster-pki';
+import { keyringFileOf } from '../../node-agent/trust/identity-files';
 
 // Gossip encryption key rotation through ctl, as serf's keys command: install, use, remove, list on
-// every agent, with the keyring files rewritten and gossip working throughout.
-describe('gossip key rotation through ctl keys (3 hosts, encrypted gossip)', function () {
+// every agent, with the keyring files rewritten and gossip working throughout. Agents gossip with
+// the keyring enrolment handed them (h1, h2) or with one of the operator's (h3, --keyring-file); the
+// server's copy follows too, so a host enrolled after the rotation (h4) gets the new key.
+describe('gossip key rotation through ctl keys (3 hosts, then a 4th, encrypted gossip)', function () {
   this.timeout(180_000);
   let lab: LabNetwork;
   let ctrl: LabHost;
   let hosts: LabHost[];
+  let late: LabHost;
   const dirs: string[] = [];
-  const oldKey = randomBytes(32).toString('base64');
+  // The server's own key, which enrolment hands out; replaced by newKey.
+  let oldKey = '';
   const newKey = randomBytes(32).toString('base64');
-  const keyringFile = (h: LabHost) => path.join(dirs[0], `${h.name}.keyring.json`);
+  const serverDir = () => path.join(dirs[0], 'server');
+  const agentDir = (h: LabHost) => path.join(dirs[0], h.name);
+  const ownKeyringFile = (h: LabHost) => path.join(dirs[0], `${h.name}.keyring.json`);
+  const keyringFile = (h: LabHost) => (h.name === 'h3' ? ownKeyringFile(h) : keyringFileOf(agentDir(h)));
+  const readKeys = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as string[];
   const serverAddr = () => `${ctrl.ip}:50051`;
-  const ctl = (...args: string[]) => ctrl.ctl(['--server', serverAddr(), ...args]);
+  const ctl = (...args: string[]) => ctrl.ctl([...operatorArgs(serverAddr(), serverDir()), ...args]);
   const ok = (...args: string[]) => {
     const r = ctl(...args);
     assert.equal(r.status, 0, `ctl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
 
+  function startAgent(h: LabHost, joinToken: string): ManagedProcess {
+    const join = hosts.map((x) => `${x.ip}:7946`).join(',');
+    return h.spawnBin('agent', 'node-agent', [
+      '--name',
+      h.name,
+      '--vtep',
+      h.ip,
+      '--server',
+      serverAddr(),
+      '--data-dir',
+      agentDir(h),
+      '--join',
+      join,
+      '--join-token',
+      joinToken,
+      ...(h.name === 'h3' ? ['--keyring-file', ownKeyringFile(h)] : []),
+    ]);
+  }
+
   before(async function () {
     requireRoot(this);
     requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2' });
-    lab = LabNetwork.create(['ctrl', 'h1', 'h2', 'h3']);
+    lab = LabNetwork.create(['ctrl', 'h1', 'h2', 'h3', 'h4']);
     [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
+    late = hosts.pop()!;
     dirs.push(makeTempDir('keys'));
     await ctrl
-      .spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', path.join(dirs[0], 'server')])
+      .spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', serverDir()])
       .waitForLog((r) => r.msg === 'server ready');
-    const join = hosts.map((h) => `${h.ip}:7946`).join(',');
+    [oldKey] = readKeys(gossipKeyringFile(serverDir()));
+    const joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr(), serverDir(), hosts.length);
+    fs.writeFileSync(ownKeyringFile(hosts[2]), JSON.stringify([oldKey]));
     await Promise.all(
-      hosts.map((h) => {
-        fs.writeFileSync(keyringFile(h), JSON.stringify([oldKey]));
-        return h
-          .spawnBin('agent', 'node-agent', [
-            '--name',
-            h.name,
-            '--vtep',
-            h.ip,
-            '--server',
-            serverAddr(),
-            '--data-dir',
-            path.join(dirs[0], h.name),
-            '--join',
-            join,
-            '--keyring-file',
-            keyringFile(h),
-          ])
-          .waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
-      }),
+      hosts.map((h) => startAgent(h, joinToken).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000)),
     );
   });
 
@@ -88,11 +104,23 @@ describe('gossip key rotation through ctl keys (3 hosts, encrypted gossip)', fun
     const list = JSON.parse(ok('-o', 'json', 'keys', 'list'));
     assert.deepEqual(list.keys, { [newKey]: 3 });
     assert.deepEqual(list.primaryKeys, { [newKey]: 3 });
-    for (const h of hosts)
-      assert.deepEqual(JSON.parse(fs.readFileSync(keyringFile(h), 'utf8')), [newKey], `${h.name}'s keyring file`);
+    for (const h of hosts) assert.deepEqual(readKeys(keyringFile(h)), [newKey], `${h.name}'s keyring file`);
+    assert.deepEqual(
+      readKeys(gossipKeyringFile(serverDir())),
+      [newKey],
+      "the server's copy, for hosts enrolling later",
+    );
     const bad = ctl('keys', 'install', 'bm90LWEta2V5');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /key: must be the base64 of 16, 24 or 32 bytes/);
+  });
+
+  it('hands the new key to a host enrolled after the rotation, which joins the gossip', async () => {
+    const joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr(), serverDir());
+    await startAgent(late, joinToken).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
+    assert.deepEqual(readKeys(keyringFile(late)), readKeys(gossipKeyringFile(serverDir())));
+    hosts.push(late);
+    await eventually(() => assert.deepEqual(JSON.parse(ok('-o', 'json', 'keys', 'list')).primaryKeys, { [newKey]: 4 }));
   });
 
   it('gossip keeps working on the new key: an endpoint attached now is learned everywhere', async () => {

@@ -6,6 +6,7 @@ import { repoRoot } from '../../common/paths';
 import { inCi } from '../helpers/require-root';
 import { ServerHandle, startServer } from '../../lab/server-process';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
+import { operatorDir } from '../../lab/credentials';
 
 // Debian's Python (not whatever python3 is first on PATH) has python3-grpcio and python3-grpc-tools.
 const PYTHON = '/usr/bin/python3';
@@ -48,7 +49,8 @@ describe('API contract through Python stubs generated from proto/', function () 
   });
 
   it('meets every expectation of the contract client', () => {
-    const r = spawnSync(PYTHON, [path.join(repoRoot, 'test', 'python', 'contract_client.py'), stubs, server.address], {
+    const client = path.join(repoRoot, 'test', 'python', 'contract_client.py');
+    const r = spawnSync(PYTHON, [client, stubs, server.address, operatorDir(server.dataDir)], {
       encoding: 'utf8',
       timeout: 30_000,
     });

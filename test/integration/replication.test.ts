@@ -10,13 +10,16 @@ import { expectRpcError } from '../helpers/grpc-clients';
 import { eventually } from '../../lab/eventually';
 import { ServerHandle, startServer } from '../../lab/server-process';
 import { ReplicatingAgent } from '../../lab/replicating-agent';
+import { NodeCredential, enrolNode } from '../../lab/enrolment';
+import { operatorCredentials } from '../../lab/credentials';
 
 // The agent stream as a foreign agent would use it: records it owns are made durable and
 // acknowledged; records for another node or another VTEP are refused; and what was acknowledged
-// survives a server restart.
+// survives a server restart. Each fake agent holds a node certificate, enrolled once.
 describe('record replication to the server (agent stream, real process)', function () {
   this.timeout(60_000);
   let server: ServerHandle;
+  const nodes = new Map<string, NodeCredential>();
 
   const endpoint = (owner: string, vtep: string, mac: string, counter: number): Record => ({
     owner,
@@ -27,8 +30,8 @@ describe('record replication to the server (agent stream, real process)', functi
   });
 
   // One batch over a fresh agent stream: the acknowledged version, or undefined if refused.
-  async function replicate(node: string, vtep: string, records: Record[]) {
-    const agent = new ReplicatingAgent(server.address, node, vtep);
+  async function replicate(node: string, records: Record[]) {
+    const agent = new ReplicatingAgent(server.address, nodes.get(node)!);
     try {
       return await agent.replicate(records, 1500);
     } finally {
@@ -37,7 +40,7 @@ describe('record replication to the server (agent stream, real process)', functi
   }
 
   const listed = async (): Promise<ListEndpointsResponse__Output> => {
-    const c: EndpointServiceClient = new (v1().EndpointService)(server.address, grpc.credentials.createInsecure());
+    const c: EndpointServiceClient = new (v1().EndpointService)(server.address, operatorCredentials(server.dataDir));
     try {
       return await unaryCall<ListEndpointsResponse__Output>((o, cb) => c.listEndpoints({}, o, cb), 5000);
     } finally {
@@ -47,11 +50,16 @@ describe('record replication to the server (agent stream, real process)', functi
 
   before(async () => {
     server = await startServer();
+    for (const [node, vtep] of [
+      ['h1', '198.18.0.11'],
+      ['h2', '198.18.0.12'],
+    ])
+      nodes.set(node, await enrolNode(server, node, [vtep]));
   });
   after(async () => server?.proc.stop());
 
   it("acknowledges an agent's own records once durable, and serves them", async () => {
-    const version = await replicate('h1', '198.18.0.11', [endpoint('h1', '198.18.0.11', '02:00:00:00:00:01', 1)]);
+    const version = await replicate('h1', [endpoint('h1', '198.18.0.11', '02:00:00:00:00:01', 1)]);
     assert.equal(Number(version?.counter), 1);
     const { endpoints } = await listed();
     assert.deepEqual(
@@ -61,14 +69,8 @@ describe('record replication to the server (agent stream, real process)', functi
   });
 
   it('refuses (and does not acknowledge) records for another node or with another VTEP', async () => {
-    assert.equal(
-      await replicate('h2', '198.18.0.12', [endpoint('h1', '198.18.0.11', '02:00:00:00:00:66', 9)]),
-      undefined,
-    );
-    assert.equal(
-      await replicate('h2', '198.18.0.12', [endpoint('h2', '198.18.0.99', '02:00:00:00:00:67', 1)]),
-      undefined,
-    );
+    assert.equal(await replicate('h2', [endpoint('h1', '198.18.0.11', '02:00:00:00:00:66', 9)]), undefined);
+    assert.equal(await replicate('h2', [endpoint('h2', '198.18.0.99', '02:00:00:00:00:67', 1)]), undefined);
     const { endpoints } = await listed();
     assert.deepEqual(
       endpoints.map((e) => e.mac),
@@ -91,7 +93,7 @@ describe('record replication to the server (agent stream, real process)', functi
   });
 
   it('answers NOT_FOUND for a MAC nobody announces, INVALID_ARGUMENT for a bad one', async () => {
-    const c: EndpointServiceClient = new (v1().EndpointService)(server.address, grpc.credentials.createInsecure());
+    const c: EndpointServiceClient = new (v1().EndpointService)(server.address, operatorCredentials(server.dataDir));
     try {
       assert.equal(
         (await expectRpcError((o, cb) => c.lookupFdb({ vni: 42, mac: '02:00:00:00:00:99' }, o, cb))).code,
@@ -116,7 +118,7 @@ describe('record replication to the server (agent stream, real process)', functi
   });
 
   it('ends a stream that breaks the protocol with INVALID_ARGUMENT saying why', async () => {
-    const client: AgentServiceClient = new (v1().AgentService)(server.address, grpc.credentials.createInsecure());
+    const client: AgentServiceClient = new (v1().AgentService)(server.address, nodes.get('h1')!.channelCredentials());
     try {
       const stream = client.connect();
       const failed = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));

@@ -8,6 +8,7 @@ import type { ListVnisResponse__Output } from '../../generated/vxgossip/v1/ListV
 import type { VniServiceClient } from '../../generated/vxgossip/v1/VniService';
 import { expectRpcError, vniClient } from '../helpers/grpc-clients';
 import { ServerHandle, startServer } from '../../lab/server-process';
+import { anonymousCredentials, operatorCredentials } from '../../lab/credentials';
 import { repoRoot } from '../../common/paths';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 
@@ -17,7 +18,7 @@ describe('server gRPC API (real process on loopback)', function () {
 
   before(async () => {
     server = await startServer();
-    client = vniClient(server.address);
+    client = vniClient(server.address, operatorCredentials(server.dataDir));
   });
   after(async () => {
     client?.close();
@@ -171,7 +172,8 @@ describe('server gRPC API (real process on loopback)', function () {
   it('serves grpc.health.v1 as SERVING for the server and each service', async () => {
     const def = protoLoader.loadSync(healthProtoPath, { enums: String });
     const Health = (grpc.loadPackageDefinition(def) as any).grpc.health.v1.Health;
-    const health = new Health(server.address, grpc.credentials.createInsecure());
+    // Public, for load balancers: TLS, but no client certificate.
+    const health = new Health(server.address, anonymousCredentials(server.dataDir));
     for (const service of ['', 'vxgossip.v1.VniService']) {
       const res = await unaryCall<{ status: string }>((o, cb) => health.check({ service }, o, cb), 5000);
       assert.equal(res.status, 'SERVING');
@@ -183,7 +185,7 @@ describe('server gRPC API (real process on loopback)', function () {
     const file = path.join(repoRoot, 'node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
     const def = protoLoader.loadSync(file);
     const Reflection = (grpc.loadPackageDefinition(def) as any).grpc.reflection.v1.ServerReflection;
-    const reflection = new Reflection(server.address, grpc.credentials.createInsecure());
+    const reflection = new Reflection(server.address, anonymousCredentials(server.dataDir));
     const stream = reflection.ServerReflectionInfo();
     const reply = await new Promise<any>((resolve, reject) => {
       stream.on('data', resolve);
@@ -201,14 +203,14 @@ describe('server gRPC API (real process on loopback)', function () {
 describe('server durability', function () {
   it('keeps a VNI acknowledged just before kill -9', async () => {
     const first = await startServer();
-    const client = vniClient(first.address);
+    const client = vniClient(first.address, operatorCredentials(first.dataDir));
     await unaryCall((o, cb) => client.createVni({ vni: { id: 4242, name: 'durable' } }, o, cb), 5000);
     first.proc.child.kill('SIGKILL');
     await first.proc.exited;
     client.close();
 
     const second = await startServer(first.dataDir);
-    const again = vniClient(second.address);
+    const again = vniClient(second.address, operatorCredentials(second.dataDir));
     try {
       const got = await unaryCall<any>((o, cb) => again.getVni({ id: 4242 }, o, cb), 5000);
       assert.equal(got.vni.name, 'durable');

@@ -7,6 +7,7 @@ import type { WatchRequest } from '../../generated/vxgossip/v1/WatchRequest';
 import { eventually } from '../../lab/eventually';
 import { ServerHandle, startServer } from '../../lab/server-process';
 import { ReplicatingAgent } from '../../lab/replicating-agent';
+import { operatorCredentials } from '../../lab/credentials';
 
 interface Watcher {
   events: FdbEvent__Output[];
@@ -38,9 +39,9 @@ describe('FDB watch (real server process)', function () {
 
   before(async () => {
     server = await startServer();
-    client = new (v1().EndpointService)(server.address, grpc.credentials.createInsecure());
-    h1 = new ReplicatingAgent(server.address, 'h1', '198.18.0.11');
-    h2 = new ReplicatingAgent(server.address, 'h2', '198.18.0.12');
+    client = new (v1().EndpointService)(server.address, operatorCredentials(server.dataDir));
+    h1 = await ReplicatingAgent.enrol(server, 'h1', '198.18.0.11');
+    h2 = await ReplicatingAgent.enrol(server, 'h2', '198.18.0.12');
   });
   after(async () => {
     h1?.close();
@@ -94,7 +95,7 @@ describe('FDB watch (real server process)', function () {
   });
 
   it('withdraws the entries of a node gossip reports dead and restores them when it returns', async () => {
-    const h3 = new ReplicatingAgent(server.address, 'h3', '198.18.0.13');
+    const h3 = await ReplicatingAgent.enrol(server, 'h3', '198.18.0.13');
     try {
       assert.ok(await h3.replicate([h3.endpoint(42, '02:00:00:00:03:01'), h3.endpoint(42, '02:00:00:00:03:02')]));
       h3.close();

@@ -1,6 +1,8 @@
 """The vxgossip v1 API through stubs generated from proto/ by grpc_tools (Debian's python3-grpcio):
-a client that shares no code with ours. Usage: contract_client.py STUBS_DIR SERVER_ADDRESS
-Prints one line per check; exits non-zero on the first contract violation."""
+a client that shares no code with ours. Usage: contract_client.py STUBS_DIR SERVER_ADDRESS CREDENTIALS_DIR
+CREDENTIALS_DIR holds the operator credential the server wrote (DATA/operator: ca.crt, operator.crt,
+operator.key). Prints one line per check; exits non-zero on the first contract violation."""
+import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
@@ -10,7 +12,17 @@ from vxgossip.v1 import (  # noqa: E402
     node_service_pb2, node_service_pb2_grpc, types_pb2, vni_service_pb2, vni_service_pb2_grpc,
 )
 
-channel = grpc.insecure_channel(sys.argv[2])
+
+
+def read(name):
+    with open(os.path.join(sys.argv[3], name), 'rb') as f:
+        return f.read()
+
+
+# The server speaks only TLS, and operator methods want the operator certificate.
+credentials = grpc.ssl_channel_credentials(
+    root_certificates=read('ca.crt'), private_key=read('operator.key'), certificate_chain=read('operator.crt'))
+channel = grpc.secure_channel(sys.argv[2], credentials)
 vnis = vni_service_pb2_grpc.VniServiceStub(channel)
 nodes = node_service_pb2_grpc.NodeServiceStub(channel)
 endpoints = endpoint_service_pb2_grpc.EndpointServiceStub(channel)
@@ -72,6 +84,13 @@ expect_code('ListKeys without agents is UNAVAILABLE', grpc.StatusCode.UNAVAILABL
             lambda: cluster.ListKeys(cluster_service_pb2.ListKeysRequest()))
 status = cluster.GetStatus(cluster_service_pb2.GetStatusRequest())
 check('GetStatus reports the config revision', status.config_revision >= updated.revision, status)
+
+anonymous = grpc.secure_channel(sys.argv[2], grpc.ssl_channel_credentials(root_certificates=read('ca.crt')))
+details = expect_code('ListVnis over TLS without the operator certificate is UNAUTHENTICATED',
+                      grpc.StatusCode.UNAUTHENTICATED,
+                      lambda: vni_service_pb2_grpc.VniServiceStub(anonymous).ListVnis(vni_service_pb2.ListVnisRequest()))
+check('the refusal says which credential to give', 'operator credential' in details, details)
+anonymous.close()
 
 watch = endpoints.WatchFdb(endpoint_service_pb2.WatchRequest())
 first = next(watch)
