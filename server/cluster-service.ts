@@ -26,7 +26,7 @@ export function clusterService(
   hub: AgentHub,
   store: VniStore,
   log: Logger,
-  trust: { tokens: JoinTokens; keyring: ServerKeyring; caFingerprint: string },
+  trust: { tokens: JoinTokens; keyring: ServerKeyring; caFingerprint: string; enrolment: boolean },
 ): ClusterServiceHandlers {
   // The server's own copy follows what the agents did, so hosts enrolled later get the same keys.
   const fanOut = async (command: Omit<Command, 'id'>): Promise<KeyringResponse> => {
@@ -96,6 +96,11 @@ export function clusterService(
       return fanOut({ removeKey: req });
     }),
     CreateJoinToken: unary(log, 'CreateJoinToken', [], async (req) => {
+      if (!trust.enrolment)
+        throw new RpcError(
+          grpc.status.FAILED_PRECONDITION,
+          'the server serves a certificate from your own CA (--tls-cert), which a join token cannot pin: give hosts certificates from that CA instead (node-agent --tls-ca/--tls-cert/--tls-key)',
+        );
       const t = await trust.tokens.create({ ttlSeconds: req.ttlSeconds, uses: req.uses, node: req.node });
       log.info('join token created', {
         id: t.id,

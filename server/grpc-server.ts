@@ -126,7 +126,7 @@ export async function startGrpcServer(options: {
   server.addService(proto.EndpointService.service, endpointService(replicas, fdbIndex, hub, store, log, live));
   server.addService(
     proto.ClusterService.service,
-    clusterService(hub, store, log, { ...trust, caFingerprint: pki.ca.fingerprint }),
+    clusterService(hub, store, log, { ...trust, caFingerprint: pki.ca.fingerprint, enrolment: pki.enrolment }),
   );
   server.addService(
     proto.AgentService.service,

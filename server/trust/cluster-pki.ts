@@ -20,9 +20,6 @@ const YEAR_MS = 365 * 24 * 3600_000;
 const backdated = () => new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000);
 // A credential this close to expiry is issued again at start.
 const RENEW_WITHIN_MS = 30 * 24 * 3600_000;
-// Issued a minute back: a certificate valid only from the next whole second is refused by a client
-// that connects at once (or whose clock lags a little) as not yet valid.
-const backdated = () => new Date(Date.now() - 60_000);
 
 // What the server's trust rests on, all in its data dir and made at first start: the cluster's CA
 // (pki/ca.key, 0600), the key it signs the configuration with (pki/signer.key), the gossip keyring
@@ -37,6 +34,9 @@ export interface ClusterPki {
   tls: { certChainPem: string; keyPem: string };
   signer: ConfigSigner;
   gossipKeys: string[];
+  // Whether hosts can enrol with a join token: the token pins the cluster CA, so the server's TLS
+  // certificate must come from it (not so with --tls-cert from your own CA).
+  enrolment: boolean;
 }
 
 export interface PkiOptions {
@@ -150,6 +150,7 @@ export async function openClusterPki(options: PkiOptions): Promise<ClusterPki> {
       certificateDer: new TrustAnchor(ca.certPem).verify(signer.certPem).der,
     },
     gossipKeys,
+    enrolment: !options.externalTls,
   };
 }
 

@@ -210,6 +210,12 @@ describe('TLS with an external CA (--tls-cert, --tls-key, --tls-client-ca)', fun
     assert.equal(first.msg, 'config');
   });
 
+  it('refuses to make join tokens, which could not pin a server certificate from another CA', () => {
+    const r = ctl(['--credentials', operatorDir(server!.dataDir), '--tls-ca', `${dir}/ca.crt`, 'token', 'create']);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /join token cannot pin.*--tls-ca\/--tls-cert\/--tls-key/);
+  });
+
   it('refuses a client certificate from another CA, a client without one, and a server it cannot verify', () => {
     for (const args of [
       ['--tls-ca', `${dir}/ca.crt`, '--tls-cert', `${other}/alice.crt`, '--tls-key', `${other}/alice.key`],
