@@ -19,23 +19,6 @@ import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
 
 const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup, keysGroup, tokenGroup];
-groups.push(
-  completionGroup(
-    () => groups,
-    [
-      '--server',
-      '--output',
-      '--timeout',
-      '--credentials',
-      '--tls-ca',
-      '--tls-cert',
-      '--tls-key',
-      '--token-file',
-      '--help',
-    ],
-  ),
-);
-
 const globalOptions: Options = {
   server: { type: 'string' },
   output: { type: 'string', short: 'o' },
@@ -47,6 +30,14 @@ const globalOptions: Options = {
   'token-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
+// Every global flag as typed on the command line, and those that take a value.
+const globalFlags = Object.keys(globalOptions).map((name) => `--${name}`);
+const valueFlags = new Set(
+  Object.entries(globalOptions)
+    .filter(([, o]) => o.type === 'string')
+    .flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]),
+);
+groups.push(completionGroup(() => groups, globalFlags));
 const GLOBAL_HELP = `Global flags:
   --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
   -o, --output FORMAT  table (default), json or yaml
@@ -75,22 +66,11 @@ function commandHelp(command: Command): string {
 // The first two words that are not flags (nor a global flag's value) pick the group and command,
 // so global flags may stand anywhere on the line.
 function splitWords(argv: string[]): { words: string[]; rest: string[] } {
-  const takesValue = new Set([
-    '--server',
-    '--output',
-    '-o',
-    '--timeout',
-    '--credentials',
-    '--tls-ca',
-    '--tls-cert',
-    '--tls-key',
-    '--token-file',
-  ]);
   const words: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (takesValue.has(arg)) {
+    if (valueFlags.has(arg)) {
       rest.push(arg, ...(i + 1 < argv.length ? [argv[++i]] : []));
     } else if (arg.startsWith('-') || words.length === 2) {
       rest.push(arg);
