@@ -5,7 +5,7 @@
 //   2. kill -9 of an agent -> its entries withdrawn everywhere, against serf's failure detection;
 //   3. (with --endpoints N) N endpoints over the hosts: agent RSS and CPU at steady state, and an
 //      agent restart: time until its kernel matches the cluster again, and entries deleted meanwhile.
-// Usage: node dist/bench/gossip-fdb.js [--hosts 20] [--attaches 50] [--endpoints 10000]
+// Usage: node dist/bench/gossip-fdb.js [--hosts 20] [--attaches 50] [--endpoints 10000] [--insecure-gossip]
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     hosts: { type: 'string', default: '20' },
     attaches: { type: 'string', default: '50' },
     endpoints: { type: 'string', default: '0' },
+    // Gossip in clear text: what encryption costs, next to the default run.
+    'insecure-gossip': { type: 'boolean', default: false },
   },
 });
 const HOSTS = Number(values.hosts);
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
       level,
       '--join-token',
       joinToken,
+      ...(values['insecure-gossip'] ? ['--insecure-gossip'] : []),
     ]);
     agents.set(h.name, a);
     return a;

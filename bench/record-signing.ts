@@ -38,6 +38,7 @@ function membersOnly(names: string[]): GossipCluster {
     localName: 'joiner',
     localAddress: 'joiner:7946',
     peers: () => peers,
+    isMember: (name) => names.includes(name),
     broadcast: () => undefined,
     queuedBroadcasts: () => 0,
     sendBestEffort: async () => undefined,

@@ -13,6 +13,8 @@ import { Backoff } from './backoff';
 import type { Logger } from '../common/log';
 import { v1 } from '../common/proto';
 
+const STATUS_INTERVAL_MS = 100;
+
 // Keepalives detect a server that vanished without closing the connection (a pulled cable).
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 10_000,
@@ -35,6 +37,8 @@ export class ServerLink {
   private readonly backoff = new Backoff();
   private retryTimer: NodeJS.Timeout | undefined;
   private lastStatus: AgentStatus | undefined;
+  private statusHeld: NodeJS.Timeout | undefined;
+  private statusPending = false;
   private closed = false;
 
   constructor(
@@ -73,13 +77,26 @@ export class ServerLink {
     this.stream?.write({ membership: { members } });
   }
 
+  // A pass after every change would send a status per change from every agent (each over TLS, each
+  // handled by the server): one at once, then at most the latest per interval is what the server needs.
   sendStatus(status: AgentStatus): void {
     this.lastStatus = status;
+    if (this.statusHeld) {
+      this.statusPending = true;
+      return;
+    }
     this.stream?.write({ status });
+    this.statusHeld = setTimeout(() => {
+      this.statusHeld = undefined;
+      if (!this.statusPending) return;
+      this.statusPending = false;
+      this.sendStatus(this.lastStatus!);
+    }, STATUS_INTERVAL_MS);
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.statusHeld);
     clearTimeout(this.retryTimer);
     this.stream?.cancel();
     this.client.close();

@@ -2,6 +2,7 @@ import { KeyObject, X509Certificate, createHash, createPublicKey, randomBytes, w
 import { isIP } from 'node:net';
 import { Role, canonicalIp, certificateFingerprint, subjectName } from './identity';
 import { generateKeyPair, isP256Key, loadPrivateKey, privateKeyToPem } from './key-pair';
+import type * as X509 from '@peculiar/x509';
 import { ECDSA_SHA256, toCryptoKeyPair, x509 } from './x509-provider';
 
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600_000;
@@ -49,17 +50,18 @@ function checkSubjectKey(key: KeyObject): void {
 }
 
 function extendedKeyUsages(role: Role): string[] {
+  const lib = x509();
   // Servers also dial their peers; nodes and operators only ever connect as clients.
   return role === 'server'
-    ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]
-    : [x509.ExtendedKeyUsage.clientAuth];
+    ? [lib.ExtendedKeyUsage.serverAuth, lib.ExtendedKeyUsage.clientAuth]
+    : [lib.ExtendedKeyUsage.clientAuth];
 }
 
 // The cluster CA: signs node, operator and server certificates with its P-256 key.
 export class CertificateAuthority {
   readonly fingerprint: string;
   private readonly key: KeyObject;
-  private readonly issuer: x509.Name;
+  private readonly issuer: X509.Name;
   private readonly authorityKeyId: string;
   private signingKey?: Promise<webcrypto.CryptoKey>;
 
@@ -81,16 +83,18 @@ export class CertificateAuthority {
     this.fingerprint = certificateFingerprint(cert.raw);
     // Issued certificates must name the CA exactly as it names itself, and point at its key
     // identifier when it has one (OpenSSL matches them when it looks for the issuer).
-    const parsed = new x509.X509Certificate(cert.raw);
+    const lib = x509();
+    const parsed = new lib.X509Certificate(cert.raw);
     this.issuer = parsed.subjectName;
     this.authorityKeyId =
-      parsed.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId ?? keyIdentifier(createPublicKey(this.key));
+      parsed.getExtension(lib.SubjectKeyIdentifierExtension)?.keyId ?? keyIdentifier(createPublicKey(this.key));
   }
 
   static async create(commonName = 'vxgossip cluster CA', validForMs = TEN_YEARS_MS): Promise<CertificateAuthority> {
     const key = generateKeyPair();
     const now = Math.floor(Date.now() / 1000) * 1000;
-    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    const lib = x509();
+    const cert = await lib.X509CertificateGenerator.createSelfSigned({
       serialNumber: randomSerial(),
       name: [{ CN: [commonName] }],
       notBefore: new Date(now - CA_BACKDATE_MS),
@@ -98,9 +102,9 @@ export class CertificateAuthority {
       keys: await toCryptoKeyPair(key),
       signingAlgorithm: ECDSA_SHA256,
       extensions: [
-        new x509.BasicConstraintsExtension(true, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        new x509.SubjectKeyIdentifierExtension(keyIdentifier(createPublicKey(key))),
+        new lib.BasicConstraintsExtension(true, undefined, true),
+        new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
+        new lib.SubjectKeyIdentifierExtension(keyIdentifier(createPublicKey(key))),
       ],
     });
     return new CertificateAuthority(cert.toString('pem'), privateKeyToPem(key));
@@ -123,23 +127,24 @@ export class CertificateAuthority {
     }
     const notBeforeMs = Math.ceil((spec.notBefore ?? new Date()).getTime() / 1000) * 1000;
     const notAfterMs = Math.floor((notBeforeMs + spec.validForMs) / 1000) * 1000;
-    const extensions: x509.Extension[] = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension(extendedKeyUsages(spec.role)),
-      new x509.SubjectKeyIdentifierExtension(keyIdentifier(spec.publicKey)),
-      new x509.AuthorityKeyIdentifierExtension(this.authorityKeyId),
+    const lib = x509();
+    const extensions: X509.Extension[] = [
+      new lib.BasicConstraintsExtension(false, undefined, true),
+      new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
+      new lib.ExtendedKeyUsageExtension(extendedKeyUsages(spec.role)),
+      new lib.SubjectKeyIdentifierExtension(keyIdentifier(spec.publicKey)),
+      new lib.AuthorityKeyIdentifierExtension(this.authorityKeyId),
     ];
     if (ips.length + dnsNames.length > 0) {
       extensions.push(
-        new x509.SubjectAlternativeNameExtension([
+        new lib.SubjectAlternativeNameExtension([
           ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
           ...ips.map((value) => ({ type: 'ip' as const, value })),
         ]),
       );
     }
     this.signingKey ??= toCryptoKeyPair(this.key).then((pair) => pair.privateKey);
-    const cert = await x509.X509CertificateGenerator.create({
+    const cert = await lib.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
       subject,
       issuer: this.issuer,

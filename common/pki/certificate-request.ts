@@ -3,12 +3,13 @@ import { CertificateError } from './certificate-error';
 import { Role, subjectName } from './identity';
 import { isP256Key } from './key-pair';
 import { MAX_ENCODED_BYTES, pemBlocks } from './pem';
+import type * as X509 from '@peculiar/x509';
 import { ECDSA_SHA256, toCryptoKeyPair, x509 } from './x509-provider';
 
 // PKCS#10 requests: an enrolling host sends one, signed by its fresh key, and never its private key.
 
 export async function createCertificateRequest(key: KeyObject, role: Role, name: string): Promise<string> {
-  const request = await x509.Pkcs10CertificateRequestGenerator.create({
+  const request = await x509().Pkcs10CertificateRequestGenerator.create({
     name: subjectName(role, name),
     keys: await toCryptoKeyPair(key),
     signingAlgorithm: ECDSA_SHA256,
@@ -26,10 +27,10 @@ export async function readCertificateRequest(pem: string): Promise<{ publicKey: 
   if (pem.length > MAX_ENCODED_BYTES) throw malformed(`is ${pem.length} bytes, over the ${MAX_ENCODED_BYTES} limit`);
   const blocks = pemBlocks(pem, 'CERTIFICATE REQUEST');
   if (blocks.length !== 1) throw malformed(`must be one PEM block, found ${blocks.length}`);
-  let request: x509.Pkcs10CertificateRequest;
+  let request: X509.Pkcs10CertificateRequest;
   let publicKey: KeyObject;
   try {
-    request = new x509.Pkcs10CertificateRequest(blocks[0]);
+    request = new (x509().Pkcs10CertificateRequest)(blocks[0]);
     publicKey = createPublicKey({ key: Buffer.from(request.publicKey.rawData), format: 'der', type: 'spki' });
   } catch (err) {
     throw malformed(`cannot be parsed (${(err as Error).message})`);

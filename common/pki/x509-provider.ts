@@ -1,12 +1,22 @@
 // The one place that loads @peculiar/x509: its dependency injection (tsyringe) needs the Reflect
 // metadata polyfill before the library loads, and it signs through WebCrypto, which Node provides.
-import 'reflect-metadata';
 import { KeyObject, createPublicKey, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto);
+let loaded: typeof X509 | undefined;
 
-export { x509 };
+// Loaded on first use: the library and its dependencies cost about 1.5 s of CPU to load, which an
+// agent should pay only when it enrols or renews, not at every start (verifying needs only Node).
+export function x509(): typeof X509 {
+  if (!loaded) {
+    /* eslint-disable @typescript-eslint/no-require-imports -- a deferred load; import() would make every caller async */
+    require('reflect-metadata');
+    loaded = require('@peculiar/x509') as typeof X509;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    loaded.cryptoProvider.set(webcrypto);
+  }
+  return loaded;
+}
 
 export const P256 = { name: 'ECDSA', namedCurve: 'P-256' };
 export const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' };

@@ -148,6 +148,12 @@ export class Memberlist {
       .map(toNode);
   }
 
+  // A node we know of (in any state), by name, without listing them all.
+  node(name: string): Node | undefined {
+    const record = this.table.get(name);
+    return record && toNode(record);
+  }
+
   // Every node we know of, in any state.
   allNodes(): Node[] {
     return this.table.all().map(toNode);

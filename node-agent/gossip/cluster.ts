@@ -28,6 +28,8 @@ export interface GossipCluster {
   // host:port peers reach us at.
   readonly localAddress: string;
   peers(): Peer[];
+  // Whether gossip knows this node (in any state): cheaper than scanning peers().
+  isMember: (name: string) => boolean;
   // Queued and retransmitted a number of times that grows with log(N); a newer broadcast with the
   // same key replaces an older one still in the queue.
   broadcast(key: string, payload: Buffer): void;

@@ -73,6 +73,8 @@ export class MemberlistCluster implements GossipCluster {
       .map(toPeer);
   }
 
+  isMember = (name: string): boolean => this.memberlist.node(name) !== undefined;
+
   broadcast(key: string, payload: Buffer): void {
     this.queue.queue({ name: key, message: payload });
   }

@@ -71,7 +71,14 @@ export class RecordSync {
     store.on('change', ({ after, local }) => {
       if (!local) this.checkSynced(after.owner);
     });
-    this.opener = new BatchOpener(trust.certificates, (owner) => this.isMember(owner));
+    this.opener = new BatchOpener(
+      trust.certificates,
+      (owner) => this.isMember(owner),
+      (record) => {
+        const current = store.get(record.owner, recordKey(record.body));
+        return !current || newer(record.version, current.version);
+      },
+    );
     this.bundles = new RecordBundles(store, trust.signer, trust.certificates);
   }
 
@@ -232,7 +239,7 @@ export class RecordSync {
   }
 
   private isMember(owner: string): boolean {
-    return owner === this.store.node || (this.cluster?.peers().some((p) => p.name === owner) ?? false);
+    return owner === this.store.node || (this.cluster?.isMember(owner) ?? false);
   }
 
   // Ask the owner itself: it answers with its records and the certificate they are signed with.

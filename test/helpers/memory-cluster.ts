@@ -48,6 +48,8 @@ export class MemoryCluster implements GossipCluster {
     return [...this.network.nodes.values()].map((n) => n.asPeer());
   }
 
+  isMember = (name: string): boolean => this.network.nodes.has(name);
+
   broadcast(_key: string, payload: Buffer): void {
     if (this.network.dropBroadcasts) return;
     for (const n of this.network.nodes.values()) {
