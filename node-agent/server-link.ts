@@ -36,6 +36,9 @@ export class ServerLink {
   private stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output> | undefined;
   private readonly backoff = new Backoff();
   private retryTimer: NodeJS.Timeout | undefined;
+  // The stream (and client) of the certificate a renewal replaced, until the new stream is up.
+  private retiring:
+    { stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>; client: AgentServiceClient } | undefined;
   private lastStatus: AgentStatus | undefined;
   private statusHeld: NodeJS.Timeout | undefined;
   private statusPending = false;
@@ -51,12 +54,28 @@ export class ServerLink {
     this.client = new (v1().AgentService)(address, credentials, CHANNEL_OPTIONS);
   }
 
-  // A renewed certificate: the stream is re-opened with it.
+  // A renewed certificate: a stream is opened with it while the old one still carries commands. The
+  // server replaces the old stream when the new one says Hello; the old client is closed then.
   setCredentials(credentials: grpc.ChannelCredentials): void {
-    const old = this.client;
+    const client = this.client;
+    const stream = this.stream;
     this.client = new (v1().AgentService)(this.address, credentials, CHANNEL_OPTIONS);
-    this.stream?.cancel();
-    old.close();
+    if (!stream) {
+      // Not connected: the next retry dials with the new certificate.
+      client.close();
+      return;
+    }
+    this.retiring = { stream, client };
+    this.connect();
+  }
+
+  private retire(): void {
+    const old = this.retiring;
+    if (!old) return;
+    this.retiring = undefined;
+    old.stream.removeAllListeners();
+    old.stream.on('error', () => undefined);
+    old.client.close();
   }
 
   start(): void {
@@ -96,6 +115,7 @@ export class ServerLink {
 
   close(): void {
     this.closed = true;
+    this.retire();
     clearTimeout(this.statusHeld);
     clearTimeout(this.retryTimer);
     this.stream?.cancel();
@@ -110,6 +130,7 @@ export class ServerLink {
       if (!established) {
         established = true;
         this.stream = stream;
+        this.retire();
         this.backoff.reset();
         this.log.info('connected to server', { server: this.address });
         if (this.lastStatus) stream.write({ status: this.lastStatus });
@@ -119,6 +140,8 @@ export class ServerLink {
     });
     const lost = (reason: string) => {
       if (this.stream === stream) this.stream = undefined;
+      // The server ended the stream a renewed one replaces: nothing to retry.
+      if (this.retiring?.stream === stream) return this.retire();
       stream.removeAllListeners();
       stream.on('error', () => undefined);
       if (this.closed) return;

@@ -18,6 +18,7 @@ describe('certificate renewal (2 hosts, 1-minute certificates)', function () {
   let ctrl: LabHost;
   let hosts: LabHost[];
   const agents = new Map<string, ManagedProcess>();
+  let server: ManagedProcess;
   const dir = makeTempDir('renewal');
   const serverDir = path.join(dir, 'server');
   const serverAddr = () => `${ctrl.ip}:50051`;
@@ -43,9 +44,15 @@ describe('certificate renewal (2 hosts, 1-minute certificates)', function () {
     requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2' });
     lab = LabNetwork.create(['ctrl', 'h1', 'h2']);
     [ctrl, ...hosts] = lab.hosts as [LabHost, ...LabHost[]];
-    await ctrl
-      .spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', serverDir, '--node-cert-ttl', '1m'])
-      .waitForLog((r) => r.msg === 'server ready');
+    server = ctrl.spawnBin('server', 'server', [
+      '--listen',
+      serverAddr(),
+      '--data-dir',
+      serverDir,
+      '--node-cert-ttl',
+      '1m',
+    ]);
+    await server.waitForLog((r) => r.msg === 'server ready');
     const token = createJoinToken((a) => ctrl.ctl(a), serverAddr(), serverDir, hosts.length);
     await Promise.all(
       hosts.map((h) => {
@@ -80,12 +87,14 @@ describe('certificate renewal (2 hosts, 1-minute certificates)', function () {
     const first = new Map(hosts.map((h) => [h.name, certificateOf(h).fingerprint]));
     await Promise.all(hosts.map((h) => agents.get(h.name)!.waitForLog((r) => r.msg === 'certificate renewed', 90_000)));
     for (const h of hosts) assert.notEqual(certificateOf(h).fingerprint, first.get(h.name), `${h.name} renewed`);
-    // Signed with the new key: h2 must verify it (it fetches h1's new certificate) and program it.
-    const netns = lab.namespace('r-ep1');
-    const attached = JSON.parse(
-      ctl('-o', 'json', 'endpoint', 'attach', '--node', 'h1', '--vni', '42', '--netns', netns, '--ip', '10.42.0.1/24'),
-    ) as { mac: string };
-    await eventually(() => assert.equal(kernelDst(hosts[1], attached.mac), hosts[0].ip), 15_000);
+    // The stream is re-opened with the new certificate: both agents are back on it.
+    await Promise.all(
+      hosts.map((h) => {
+        const agent = agents.get(h.name)!;
+        const renewedAt = agent.logRecords().findIndex((r) => r.msg === 'certificate renewed');
+        return agent.waitForLog((r) => r.msg === 'connected to server', 15_000, renewedAt);
+      }),
+    );
     await eventually(() => {
       const nodes = JSON.parse(ctl('-o', 'json', 'node', 'list')) as Array<{ name: string; connected: boolean }>;
       assert.deepEqual(
@@ -96,5 +105,16 @@ describe('certificate renewal (2 hosts, 1-minute certificates)', function () {
         ],
       );
     }, 15_000);
+    // The new stream replaced the old one without a gap: the server never saw either agent go.
+    assert.deepEqual(
+      server.logRecords().filter((r) => r.msg === 'agent disconnected'),
+      [],
+    );
+    // Signed with the new key: h2 must verify it (it fetches h1's new certificate) and program it.
+    const netns = lab.namespace('r-ep1');
+    const attached = JSON.parse(
+      ctl('-o', 'json', 'endpoint', 'attach', '--node', 'h1', '--vni', '42', '--netns', netns, '--ip', '10.42.0.1/24'),
+    ) as { mac: string };
+    await eventually(() => assert.equal(kernelDst(hosts[1], attached.mac), hosts[0].ip), 15_000);
   });
 });
