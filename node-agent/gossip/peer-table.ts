@@ -18,6 +18,8 @@ export class PeerTable {
   private readonly deadSince = new Map<string, number>();
   private cluster: GossipCluster | undefined;
   private stopped = false;
+  // --join addresses that have answered a join.
+  private readonly joinedVia = new Set<string>();
 
   constructor(
     private readonly self: string,
@@ -104,6 +106,7 @@ export class PeerTable {
             continue;
           }
           this.log.info('joined the gossip cluster', { via: address, members: cluster.peers().length });
+          this.joinedVia.add(address);
           return;
         } catch (err) {
           errors.push((err as Error).message);
@@ -114,18 +117,26 @@ export class PeerTable {
     }
   }
 
-  // Failed peers are retried; an agent that knows no live peer at all also retries --join.
+  // Failed peers are retried, and so is every --join address that has not answered a join yet (any,
+  // when no other member is alive) and no live member has: agents started at once can join each other in pairs, and two islands that
+  // know nobody in common never meet through gossip alone. (Once answered, an address is not joined
+  // again: a join carries a full snapshot, and a name never matches a member's address.)
   async reconnect(): Promise<void> {
     const cluster = this.cluster;
     if (!cluster || this.stopped) return;
-    const failed = [...this.peers.values()].filter((p) => p.state === 'dead').map((p) => p.address);
-    const alone = ![...this.peers.values()].some(
-      (p) => p.name !== this.self && (p.state === 'alive' || p.state === 'suspect'),
+    const peers = [...this.peers.values()];
+    const failed = peers.filter((p) => p.state === 'dead').map((p) => p.address);
+    const reachable = new Set(peers.filter((p) => p.state === 'alive' || p.state === 'suspect').map((p) => p.address));
+    // Alone (every peer failed and was forgotten): every --join address again.
+    const alone = ![...reachable].some((a) => a !== cluster.localAddress);
+    const missing = this.join.filter(
+      (a) => !reachable.has(a) && (alone || !this.joinedVia.has(a)) && a !== cluster.localAddress,
     );
-    for (const address of alone ? [...new Set([...failed, ...this.join])] : failed) {
+    for (const address of new Set([...failed, ...missing])) {
       try {
         await cluster.join([address]);
-        this.log.info('reconnected to a failed peer', { address });
+        this.joinedVia.add(address);
+        this.log.info('reconnected to a peer', { address });
       } catch {
         // Still unreachable: try again next round.
       }
