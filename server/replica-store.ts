@@ -153,14 +153,13 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   // Deletes every record of a revoked node. Watchers see each one go as a tombstone (no agent issued
   // it: the node's word no longer counts); returns how many were deleted.
   async forget(owner: string): Promise<number> {
-    const records = this.recordsOf(owner).filter((r) => !r.tombstone);
     const all = this.recordsOf(owner);
     if (all.length === 0) return 0;
     await this.db.batch(
       all.map((r) => ({ type: 'del' as const, key: recordDbKey(owner, recordKey(r.body)) })),
       { sync: true },
     );
-    this.apply(records.map((r) => ({ ...r, tombstone: true })));
+    this.apply(all.filter((r) => !r.tombstone).map((r) => ({ ...r, tombstone: true })));
     this.owners.delete(owner);
     return all.length;
   }

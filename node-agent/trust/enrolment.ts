@@ -25,7 +25,7 @@ function splitHostPort(address: string): { host: string; port: number } {
 export async function discoverCa(server: string, caSha256: string): Promise<string> {
   const { host, port } = splitHostPort(server);
   const chain = await new Promise<tls.DetailedPeerCertificate>((resolve, reject) => {
-    const socket = tls.connect({ host, port, rejectUnauthorized: false, ALPNProtocols: ['h2'], servername: undefined });
+    const socket = tls.connect({ host, port, rejectUnauthorized: false, ALPNProtocols: ['h2'] });
     socket.setTimeout(TIMEOUT_MS, () => socket.destroy(new Error(`no TLS handshake within ${TIMEOUT_MS} ms`)));
     socket.once('secureConnect', () => {
       resolve(socket.getPeerCertificate(true));
