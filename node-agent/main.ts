@@ -12,7 +12,7 @@ import { AgentState } from './agent-state';
 import { MemberlistCluster } from './gossip/memberlist-cluster';
 import { KernelLinkDriver } from './kernel/kernel-link-driver';
 import { Rtnetlink } from './netlink';
-import { parseJoinToken } from './trust/join-token';
+import { parseJoinToken } from '../common/trust/join-token';
 import { enrol } from './trust/enrolment';
 import {
   StoredIdentity,

@@ -8,6 +8,7 @@ import type { AgentHub } from './agent-hub';
 import type { VniStore } from './vni-store';
 import { unary } from './rpc';
 import type { JoinTokens } from './trust/join-tokens';
+import { formatJoinToken } from '../common/trust/join-token';
 import type { ServerKeyring } from './trust/server-keyring';
 
 function checkKey(key: string): void {
@@ -20,14 +21,31 @@ function checkKey(key: string): void {
   }
 }
 
+type Trust = { tokens: JoinTokens; keyring: ServerKeyring; caFingerprint: string; enrolment: boolean };
+
+async function createJoinToken(trust: Trust, log: Logger, req: { ttlSeconds: number; uses: number; node: string }) {
+  if (!trust.enrolment)
+    throw new RpcError(
+      grpc.status.FAILED_PRECONDITION,
+      'the server serves a certificate from your own CA (--tls-cert), which a join token cannot pin: give hosts certificates from that CA instead (node-agent --tls-ca/--tls-cert/--tls-key)',
+    );
+  const t = await trust.tokens.create({ ttlSeconds: req.ttlSeconds, uses: req.uses, node: req.node });
+  log.info('join token created', {
+    id: t.id,
+    uses: t.uses,
+    node: req.node || undefined,
+    expires: new Date(t.expireTimeMs).toISOString(),
+  });
+  return {
+    token: formatJoinToken({ id: t.id, secret: t.secret, caSha256: trust.caFingerprint }),
+    expireTimeMs: t.expireTimeMs,
+    uses: t.uses,
+  };
+}
+
 // Cluster health, and the gossip keyring fanned out to every connected agent (serf's keys command):
 // the answer counts, per key, the nodes holding it and using it as primary, and names failures.
-export function clusterService(
-  hub: AgentHub,
-  store: VniStore,
-  log: Logger,
-  trust: { tokens: JoinTokens; keyring: ServerKeyring; caFingerprint: string; enrolment: boolean },
-): ClusterServiceHandlers {
+export function clusterService(hub: AgentHub, store: VniStore, log: Logger, trust: Trust): ClusterServiceHandlers {
   // The server's own copy follows what the agents did, so hosts enrolled later get the same keys.
   const fanOut = async (command: Omit<Command, 'id'>): Promise<KeyringResponse> => {
     const out = await fanOutToAgents(command);
@@ -95,20 +113,6 @@ export function clusterService(
       checkKey(req.key);
       return fanOut({ removeKey: req });
     }),
-    CreateJoinToken: unary(log, 'CreateJoinToken', [], async (req) => {
-      if (!trust.enrolment)
-        throw new RpcError(
-          grpc.status.FAILED_PRECONDITION,
-          'the server serves a certificate from your own CA (--tls-cert), which a join token cannot pin: give hosts certificates from that CA instead (node-agent --tls-ca/--tls-cert/--tls-key)',
-        );
-      const t = await trust.tokens.create({ ttlSeconds: req.ttlSeconds, uses: req.uses, node: req.node });
-      log.info('join token created', {
-        id: t.id,
-        uses: t.uses,
-        node: req.node || undefined,
-        expires: new Date(t.expireTimeMs).toISOString(),
-      });
-      return { token: `${t.id}.${t.secret}.${trust.caFingerprint}`, expireTimeMs: t.expireTimeMs, uses: t.uses };
-    }),
+    CreateJoinToken: unary(log, 'CreateJoinToken', [], (req) => createJoinToken(trust, log, req)),
   };
 }

@@ -21,10 +21,6 @@ export class Revocations {
     return at !== undefined && identity.notBeforeMs <= at;
   }
 
-  nodes(): string[] {
-    return [...this.byNode.keys()];
-  }
-
   list(): Revocation[] {
     return [...this.byNode].map(([node, revokedAtMs]) => ({ node, revokedAtMs }));
   }

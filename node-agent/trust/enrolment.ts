@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { v1 } from '../../common/proto';
 import { certificateFingerprint, createCertificateRequest, generateKeyPair, privateKeyToPem } from '../../common/pki';
 import type { EnrollResponse__Output } from '../../generated/vxgossip/v1/EnrollResponse';
-import type { JoinToken } from './join-token';
+import type { JoinToken } from '../../common/trust/join-token';
 import type { StoredIdentity } from './identity-files';
 
 const TIMEOUT_MS = 15_000;

@@ -65,8 +65,4 @@ export class PeerCertificates {
     }
     return [...affected];
   }
-
-  isRevoked(identity: Identity): boolean {
-    return this.revocations.revokes(identity);
-  }
 }

@@ -10,7 +10,7 @@ import { repoRoot } from '../../common/paths';
 import { TrustAnchor } from '../../common/pki';
 import { openSignedConfig } from '../../common/trust/signed-config';
 import { enrol, renew } from '../../node-agent/trust/enrolment';
-import { parseJoinToken } from '../../node-agent/trust/join-token';
+import { parseJoinToken } from '../../common/trust/join-token';
 import type { StoredIdentity } from '../../node-agent/trust/identity-files';
 
 // Enrolment over the real server on loopback (no namespaces needed): a join token buys one

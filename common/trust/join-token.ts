@@ -1,4 +1,4 @@
-import { ValidationError } from '../../common/validation';
+import { ValidationError } from '../validation';
 
 // A join token as `ctl token create` prints it: <id>.<secret>.<sha-256 of the cluster CA>. The id
 // names the token on the server, the secret proves it, and the CA hash lets the host verify the
