@@ -169,7 +169,7 @@ async function main(): Promise<void> {
         toAll.push(Math.max(...seen));
       }
       results.push(
-        `attach -> programmed on all ${HOSTS - 1} other hosts (${ATTACHES} attaches): p50 ${ms(quantile(toAll, 0.5))}, p99 ${ms(quantile(toAll, 0.99))}, max ${ms(Math.max(...toAll))}; per host p50 ${ms(quantile(perHost, 0.5))} (target p50 <= 50 ms, p99 <= 250 ms)`,
+        `attach -> programmed on all ${HOSTS - 1} other hosts (${ATTACHES} attaches): p50 ${ms(quantile(toAll, 0.5))}, p99 ${ms(quantile(toAll, 0.99))}, max ${ms(Math.max(...toAll))}; per host p50 ${ms(quantile(perHost, 0.5))} (target p50 <= 50 ms, p99 <= 100 ms)`,
       );
 
       // 2. kill -9 -> withdrawn everywhere, a few times: failure detection is randomised.
@@ -379,7 +379,7 @@ async function endpointsAtScale(
     .reduce((sum, r) => sum + Number(r.removed), 0);
   const written = agent.logRecords().filter((r) => r.msg === 'fdb changes written').length;
   results.push(
-    `agent restart with ${kernelBefore} remote entries: kernel matches the cluster ${ms(Date.parse(String(synced.time)) - spawnedAt)} after the process started (${String(synced.msSinceStart)} ms after the agent began); valid entries deleted: ${removed}; passes that wrote anything: ${written} (target <= 2 s, 0 deleted)`,
+    `agent restart with ${kernelBefore} remote entries: kernel matches the cluster ${ms(Date.parse(String(synced.time)) - spawnedAt)} after the process started (${String(synced.msSinceStart)} ms after the agent began); valid entries deleted: ${removed}; passes that wrote anything: ${written} (target <= 1 s from the agent's start: the 10,000-record join snapshot verified and programmed, 0 deleted)`,
   );
 }
 

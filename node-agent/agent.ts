@@ -1,5 +1,4 @@
 import { recordToProto } from '../common/record-proto';
-import { recordKey } from '../common/fdb-state/record';
 import type { ProgrammingStatus } from '../generated/vxgossip/v1/ProgrammingStatus';
 import type { AgentMetrics } from './agent-metrics';
 import { agentCommandHandlers } from './commands/agent-commands';
@@ -20,7 +19,7 @@ import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetector } from './state/duplicat
 import type { AgentOptions } from './agent-options';
 import { LocalChangeOutbox } from './state/outbox';
 import { RecordStore } from './state/record-store';
-import { desiredRemote } from './state/remote-view';
+import { affectsRemoteView, desiredRemote } from './state/remote-view';
 import { Revocations } from '../common/trust/revocations';
 import { PeerCertificates } from './trust/peer-certificates';
 import { DropCounter } from './trust/drop-reasons';
@@ -70,11 +69,8 @@ export class Agent {
       deferRefutation: true,
     });
     this.store.on('incarnation', (n) => state.saveIncarnation(n));
-    // A change of our own matters only to a MAC another host claims too: withdrawing (or losing)
-    // our claim hands the MAC to theirs.
-    this.store.on('change', ({ local, after }) => {
-      if (!local || this.store.liveFor(recordKey(after.body)).some((c) => c.owner !== name))
-        this.loop.schedule('fdb', true);
+    this.store.on('change', (change) => {
+      if (affectsRemoteView(change, this.store)) this.loop.schedule('fdb', true);
     });
     this.peers = new PeerTable(name, options.gossip.join, log.child({ part: 'peers' }));
     this.duplicates = new DuplicateDetector(options.duplicates ?? DEFAULT_DUPLICATE_DETECTION);

@@ -41,7 +41,6 @@ export class ServerLink {
     { stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>; client: AgentServiceClient } | undefined;
   private lastStatus: AgentStatus | undefined;
   private statusHeld: NodeJS.Timeout | undefined;
-  private statusPending = false;
   private closed = false;
 
   constructor(
@@ -97,19 +96,13 @@ export class ServerLink {
   }
 
   // A pass after every change would send a status per change from every agent (each over TLS, each
-  // handled by the server): one at once, then at most the latest per interval is what the server needs.
+  // handled by the server): the latest one, at most one per interval, is what the server needs. It
+  // waits that long after a change, so it does not compete with peers still programming that change.
   sendStatus(status: AgentStatus): void {
     this.lastStatus = status;
-    if (this.statusHeld) {
-      this.statusPending = true;
-      return;
-    }
-    this.stream?.write({ status });
-    this.statusHeld = setTimeout(() => {
+    this.statusHeld ??= setTimeout(() => {
       this.statusHeld = undefined;
-      if (!this.statusPending) return;
-      this.statusPending = false;
-      this.sendStatus(this.lastStatus!);
+      this.stream?.write({ status: this.lastStatus });
     }, STATUS_INTERVAL_MS);
   }
 

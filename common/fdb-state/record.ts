@@ -48,5 +48,23 @@ export function macKey(vni: number, mac: string): string {
   return `${vni}/${mac}`;
 }
 
+// Two versions of one record that announce the same thing: what a restarted owner re-issues under
+// its new incarnation. Only the version and the origin time differ.
+export function sameContent(a: StateRecord, b: StateRecord): boolean {
+  if (a.tombstone !== b.tombstone || a.body.kind !== b.body.kind || a.body.vtep !== b.body.vtep) return false;
+  if (a.body.kind === 'membership' || b.body.kind === 'membership') return a.body.vni === b.body.vni;
+  const x = a.body;
+  const y = b.body;
+  return (
+    x.vni === y.vni &&
+    x.mac === y.mac &&
+    x.mobilitySeq === y.mobilitySeq &&
+    x.origin === y.origin &&
+    x.frozen === y.frozen &&
+    x.ips.length === y.ips.length &&
+    x.ips.every((ip, i) => ip === y.ips[i])
+  );
+}
+
 // The all-zeros MAC of head-end replication entries: one per remote VTEP of a VNI.
 export const FLOOD_MAC = '00:00:00:00:00:00';

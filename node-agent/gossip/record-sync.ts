@@ -19,6 +19,10 @@ const gossipCodec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip
 
 // Peers a change of our own is pushed to directly; relays carry it to the rest.
 const DIRECT_PUSH_FANOUT = 32;
+// A direct push costs a datagram per batch and peer: a bulk change (a restart re-issuing thousands
+// of records) goes to fewer peers, at least this many, and gossip and anti-entropy carry it on.
+const DIRECT_PUSH_DATAGRAMS = 128;
+const MIN_DIRECT_PUSH_FANOUT = 3;
 // Above this many queued broadcasts, records learned from peers are not relayed.
 const RELAY_QUEUE_LIMIT = 256;
 // Signed record batches that fit one UDP packet with room for the signature and memberlist's framing.
@@ -201,10 +205,10 @@ export class RecordSync {
       const learned = this.trust.certificates.learn(der);
       if (typeof learned === 'string') this.drop(learned, 'a certificate in a record bundle');
     }
-    for (const batch of bundle.batches) this.acceptBatch(batch);
+    for (const batch of bundle.batches) this.acceptBatch(batch, bundle.relay);
   }
 
-  private acceptBatch(batch: SignedRecords__Output): void {
+  private acceptBatch(batch: SignedRecords__Output, relay: boolean): void {
     const opened = this.opener.open(batch);
     if ('drop' in opened) {
       this.drop(opened.drop, opened.detail);
@@ -225,9 +229,9 @@ export class RecordSync {
         });
       }
     }
-    // Relaying speeds up spread in large clusters; under a bulk load (a full owner fetched by
-    // anti-entropy) it would only flood the queue with what peers fetch the same way.
-    if (applied > 0 && (this.cluster?.queuedBroadcasts() ?? 0) < RELAY_QUEUE_LIMIT)
+    // Relaying speeds up spread in large clusters and past lost datagrams; under a burst it would
+    // only flood the queue with what peers fetch by anti-entropy anyway.
+    if (relay && applied > 0 && (this.cluster?.queuedBroadcasts() ?? 0) < RELAY_QUEUE_LIMIT)
       this.broadcast(batch, opened.records);
   }
 
@@ -293,21 +297,26 @@ export class RecordSync {
     for (const bundle of this.bundles.of(owners)) await this.send(requester, { records: bundle });
   }
 
-  // Our own changes (one batch from the outbox), signed: queued for gossip, and pushed to peers at
-  // once as well, since the broadcast queue goes out only on gossip ticks (200 ms on a LAN), so a
-  // change is programmed everywhere within a round trip. Relays only queue, which bounds the fan-out.
+  // Our own changes (one batch from the outbox), signed: pushed to peers at once, since the broadcast
+  // queue goes out only on gossip ticks (200 ms on a LAN), so a change is programmed everywhere
+  // within a round trip; and queued for gossip as well. Relays only queue, which bounds the fan-out.
   publishOwn(records: StateRecord[]): void {
     const cluster = this.cluster;
     if (!cluster) return;
     const batches = sealInBatches(records, this.trust.signer(), PACKET_RECORD_BYTES);
-    const peers = shuffled(cluster.peers().filter((p) => p.state === 'alive' && p.name !== cluster.localName)).slice(
-      0,
-      DIRECT_PUSH_FANOUT,
+    const fanout = Math.max(
+      MIN_DIRECT_PUSH_FANOUT,
+      Math.min(DIRECT_PUSH_FANOUT, Math.floor(DIRECT_PUSH_DATAGRAMS / batches.length)),
     );
+    const live = cluster.peers().filter((p) => p.state === 'alive' && p.name !== cluster.localName);
+    const peers = shuffled(live).slice(0, fanout);
+    // Pushed to every member, a change needs no relays: they would only echo it around the cluster
+    // (at 20 hosts, most of the gossip CPU an attach costs). The broadcast still follows, against loss.
+    const relay = peers.length < live.length;
     for (const batch of batches) {
-      this.broadcast(batch, undefined);
-      const payload = gossipCodec.encode({ records: { batches: [batch] } });
+      const payload = gossipCodec.encode({ records: { batches: [batch], relay } });
       for (const p of peers) void cluster.sendBestEffort(p.name, payload).catch(() => undefined);
+      this.broadcast(batch, undefined);
     }
   }
 
@@ -315,7 +324,7 @@ export class RecordSync {
   private broadcast(batch: SignedRecords | SignedRecords__Output, records: StateRecord[] | undefined): void {
     const single = records?.length === 1 ? `${records[0].owner}/${recordKey(records[0].body)}` : undefined;
     const key = single ?? `${batch.owner}/batch/${Buffer.from(batch.signature as Uint8Array).toString('hex', 0, 16)}`;
-    this.cluster?.broadcast(key, gossipCodec.encode({ records: { batches: [batch] } }));
+    this.cluster?.broadcast(key, gossipCodec.encode({ records: { batches: [batch], relay: true } }));
   }
 
   private async send(peer: string, message: GossipMessage): Promise<void> {

@@ -30,6 +30,10 @@ const sameRoute = (a: Route, b: Route) =>
 // veth, whose host side answers ARP for the rest of the subnet (proxy ARP). Only our routes and
 // neighbours (protocol tag) are ever removed.
 export class L3RouteWriter {
+  // A sweep without L3 VNIs left none of our routes or neighbours, and only we add them: until an L3
+  // VNI is realised again, a pass on a host without L3 VNIs reads no routing table.
+  private sweptClean = false;
+
   constructor(
     private readonly rt: Rtnetlink,
     private readonly log: Logger,
@@ -44,7 +48,7 @@ export class L3RouteWriter {
     sweep: boolean,
   ): Promise<RoutePassResult> {
     const result: RoutePassResult = { desired: new Map(), programmed: new Map(), removed: 0 };
-    if (vnis.length === 0 && !sweep) return result;
+    if (vnis.length === 0 && (!sweep || this.sweptClean)) return result;
     const { routes, neighbours } = this.wanted(vnis, local, remote);
     const { kernelRoutes, kernelNeighbours } = await this.read(vnis);
     const setRoutes = [...routes.values()].filter((r) => {
@@ -76,6 +80,7 @@ export class L3RouteWriter {
       ),
     ]);
     result.removed = staleRoutes.length + staleNeighbours.length;
+    this.sweptClean = vnis.length === 0 && errors.length === 0;
     if (errors.length > 0)
       this.log.error('kernel refused route changes', { failed: errors.length, first: errors[0].message });
     if (setRoutes.length + staleRoutes.length + setNeighbours.length + staleNeighbours.length > 0) {

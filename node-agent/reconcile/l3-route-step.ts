@@ -14,7 +14,8 @@ export class L3RouteStep implements ProgrammingStep {
   async program(pass: PassContext): Promise<StepOutcome> {
     const l3 = new Set(pass.realised.l3.map((v) => v.vni));
     const local: LocalL3Endpoint[] = [];
-    for (const e of (await pass.once('attached', this.attached)).filter((a) => l3.has(a.vni))) {
+    const attached = l3.size > 0 ? await pass.once('attached', this.attached) : [];
+    for (const e of attached.filter((a) => l3.has(a.vni))) {
       const host = await this.rt.links.get(e.hostInterface);
       if (host) local.push({ vni: e.vni, ip: e.ip, hostIfindex: host.index, hostInterface: e.hostInterface });
     }

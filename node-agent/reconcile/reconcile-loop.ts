@@ -38,6 +38,9 @@ export class ReconcileLoop {
   private synced = false;
   private stopped = false;
   private graceTimer: NodeJS.Timeout | undefined;
+  // The rest after the current pass is skipped, or the running rest ends early.
+  private restCut = false;
+  private endRest: (() => void) | undefined;
   private readonly startedAt = Date.now();
 
   constructor(private readonly options: ReconcileLoopOptions) {}
@@ -78,6 +81,9 @@ export class ReconcileLoop {
       msSinceStart: Date.now() - this.startedAt,
     });
     this.schedule('fdb', true);
+    // Everything gossip knows has arrived: program it now, not after the rest that batches bursts.
+    this.restCut = true;
+    this.endRest?.();
   }
 
   get sweepAllowed(): boolean {
@@ -95,6 +101,7 @@ export class ReconcileLoop {
 
   private async runPass(): Promise<void> {
     this.scheduled = false;
+    this.restCut = false;
     const full = this.wantFull;
     this.wantFull = false;
     const started = Date.now();
@@ -111,7 +118,15 @@ export class ReconcileLoop {
     }
     // Under a burst of changes (thousands of records arriving), passes back to back would spend
     // all our CPU re-reading the kernel: rest as long as the pass took, so changes batch up.
-    await new Promise((r) => setTimeout(r, Math.min(this.options.maxRestMs, Date.now() - started)));
+    if (this.restCut) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(this.options.maxRestMs, Date.now() - started));
+      this.endRest = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.endRest = undefined;
   }
 
   // Remote entries first: a MAC that moved away is re-pointed before the local records step looks,

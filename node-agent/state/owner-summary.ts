@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { StateRecord } from '../../common/fdb-state/record';
 import { recordKey } from '../../common/fdb-state/record';
 import { Version, ZERO_VERSION, newer } from '../../common/fdb-state/version';
@@ -18,7 +18,7 @@ const MOD = 2 ** 48;
 
 export function recordHash(record: StateRecord): number {
   const text = `${recordKey(record.body)}@${record.version.incarnation}.${record.version.counter}${record.tombstone ? 'x' : ''}`;
-  return createHash('sha1').update(text).digest().readUIntBE(0, 6);
+  return hash('sha1', text, 'buffer').readUIntBE(0, 6);
 }
 
 export function emptySummary(owner: string): OwnerSummary {

@@ -1,6 +1,6 @@
-import { MembershipBody, StateRecord, macKey } from '../../common/fdb-state/record';
+import { MembershipBody, StateRecord, macKey, recordKey, sameContent } from '../../common/fdb-state/record';
 import { EndpointRecord, decideMac } from '../../common/fdb-state/winner-rule';
-import type { RecordStore } from './record-store';
+import type { RecordChange, RecordStore } from './record-store';
 
 export interface FloodTarget {
   vni: number;
@@ -51,4 +51,14 @@ export function desiredRemote(store: RecordStore, ctx: ViewContext): DesiredRemo
 
 function floodOf(r: StateRecord & { body: MembershipBody }): FloodTarget {
   return { vni: r.body.vni, vtep: r.body.vtep, owner: r.owner };
+}
+
+// Whether a record change can change what this host programs. A peer re-issuing what it announced
+// already (a restart's new incarnation) cannot: at 10,000 records, a pass to find that out costs
+// every host a quarter of a second. A change of our own matters only to a MAC another host claims
+// too: withdrawing (or losing) our claim hands the MAC to theirs.
+export function affectsRemoteView(change: RecordChange, store: RecordStore): boolean {
+  const { local, before, after } = change;
+  if (!local) return !before || !sameContent(before, after);
+  return store.liveFor(recordKey(after.body)).some((c) => c.owner !== store.node);
 }

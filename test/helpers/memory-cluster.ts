@@ -29,6 +29,9 @@ export class MemoryNetwork {
 
 export class MemoryCluster implements GossipCluster {
   state: Peer['state'] = 'alive';
+  // Datagrams this node sent straight to a peer, and broadcasts it queued.
+  bestEffortSends = 0;
+  broadcasts = 0;
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -51,6 +54,7 @@ export class MemoryCluster implements GossipCluster {
   isMember = (name: string): boolean => this.network.nodes.has(name);
 
   broadcast(_key: string, payload: Buffer): void {
+    this.broadcasts++;
     if (this.network.dropBroadcasts) return;
     for (const n of this.network.nodes.values()) {
       if (n !== this && n.state === 'alive' && this.network.canTalk(this.localName, n.localName))
@@ -63,6 +67,7 @@ export class MemoryCluster implements GossipCluster {
   }
 
   async sendBestEffort(peer: string, payload: Buffer): Promise<void> {
+    this.bestEffortSends++;
     if (this.network.dropBroadcasts) return;
     await this.sendReliable(peer, payload).catch(() => undefined);
   }

@@ -199,7 +199,7 @@ describe('server link (agent side of the agent stream)', () => {
     assert.deepEqual([result.id, result.error, result.code], ['7', 'no such key', grpc.status.NOT_FOUND]);
   });
 
-  it('sends status, membership and records while connected', async () => {
+  it('sends status, membership and records while connected; the status after the changes settle', async () => {
     link.start();
     const call = await service.connected(0);
     welcome(call);
@@ -211,18 +211,23 @@ describe('server link (agent side of the agent stream)', () => {
     link.sendMembership([{ name: 'h2', state: 'NODE_STATE_ALIVE' }]);
     link.sendRecords([]);
     link.sendRecords([{ owner: 'h1', version: { incarnation: 4, counter: 1 }, tombstone: true, originTimeMs: 0 }]);
+    link.sendStatus({
+      vnis: [{ vni: 42, desired: 2, programmed: 2, error: '', devicesReady: true }],
+      configRevision: 3,
+    });
+    await new Promise((r) => setTimeout(r, 300));
     await eventually(
       () =>
         assert.deepEqual(
           call.received.map((m) => m.msg),
-          ['hello', 'status', 'membership', 'records'],
+          ['hello', 'membership', 'records', 'status'],
         ),
       2000,
       10,
     );
-    assert.equal(call.received[1].status!.vnis[0].vni, 42);
-    assert.equal(call.received[2].membership!.members[0].name, 'h2');
-    assert.equal(call.received[3].records!.records[0].owner, 'h1');
+    assert.equal(call.received[1].membership!.members[0].name, 'h2');
+    assert.equal(call.received[2].records!.records[0].owner, 'h1');
+    assert.equal(call.received[3].status!.vnis[0].programmed, 2, 'only the latest of a burst');
   });
 
   it('reconnects when the server comes back, with a fresh Hello and its last status', async () => {

@@ -116,6 +116,54 @@ describe('record sync over gossip', () => {
     assert.equal([...nodes[3].store.live()].length, 16);
   });
 
+  it('pushes a change to every peer at once, a bulk change (a restart re-issuing all) to a few', async () => {
+    const { nodes } = await cluster(12);
+    const sender = nodes[0].cluster;
+    nodes[0].store.issue(ep('n0', '02:00:00:00:00:01'));
+    await new Promise(setImmediate);
+    assert.equal(sender.bestEffortSends, 11, 'one change: straight to every peer');
+    sender.bestEffortSends = 0;
+    sender.broadcasts = 0;
+    for (let i = 0; i < 600; i++)
+      nodes[0].store.issue(
+        ep('n0', `02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`),
+      );
+    await new Promise(setImmediate);
+    const batches = sender.broadcasts;
+    assert.ok(batches > 40, `${batches} signed batches`);
+    assert.equal(sender.bestEffortSends, 3 * batches, 'each batch straight to 3 peers, not 11');
+    converged(nodes);
+  });
+
+  it('relays what a partial push or a broadcast brought; not a push to every member, a reply or a snapshot', async () => {
+    const { network, nodes } = await cluster(6);
+    const relayed = () => nodes.slice(1).reduce((sum, n) => sum + n.cluster.broadcasts, 0);
+    nodes[0].store.issue(ep('n0', '02:00:00:00:00:01'));
+    await new Promise(setImmediate);
+    converged(nodes);
+    assert.equal(relayed(), 0, 'pushed to every member: nobody echoes it');
+
+    for (let i = 0; i < 600; i++)
+      nodes[0].store.issue(
+        ep('n0', `02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`),
+      );
+    await new Promise(setImmediate);
+    converged(nodes);
+    assert.ok(relayed() > 0, 'pushed to 3 of 5: the others learn it from relays');
+
+    const before = relayed();
+    network.dropBroadcasts = true;
+    nodes[0].store.issue(ep('n0', '02:00:00:00:00:02'));
+    await new Promise(setImmediate);
+    for (let round = 0; round < 30; round++) await Promise.all(nodes.map((n) => n.sync.antiEntropy()));
+    converged(nodes);
+    const late = nodes[5];
+    late.store.forget('n0');
+    late.sync.mergeRemoteState(nodes[1].sync.localState(true));
+    converged(nodes);
+    assert.equal(relayed(), before, 'what anti-entropy fetched and a join snapshot brought is not relayed');
+  });
+
   it('anti-entropy repairs what lost broadcasts missed, tombstones included', async () => {
     const { network, nodes } = await cluster(5);
     network.dropBroadcasts = true;

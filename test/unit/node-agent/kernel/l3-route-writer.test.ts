@@ -63,4 +63,23 @@ describe('L3 route writer (in-memory kernel)', () => {
     assert.equal(swept.removed, 2);
     assert.deepEqual([...kernel.routeEntries.keys()], ['192.0.2.0/24'], "an operator's route stays");
   });
+
+  it('without L3 VNIs, reads no routing table once a sweep left none of its routes', async () => {
+    await writer.reconcile([L3], [], [remote('02:00:00:00:00:02', '10.77.0.2', '198.18.0.12')], true);
+    let reads = 0;
+    const list = kernel.routes.list;
+    kernel.routes.list = (family) => {
+      reads++;
+      return list(family);
+    };
+    const swept = await writer.reconcile([], [], [], true);
+    assert.equal(swept.removed, 1, 'the L3 VNI is gone: its route is swept (its neighbours go with its device)');
+    assert.equal(reads, 1);
+    await writer.reconcile([], [], [], true);
+    await writer.reconcile([], [], [], true);
+    assert.equal(reads, 1, 'a host without L3 VNIs pays no route dump per pass');
+    await writer.reconcile([L3], [], [], true);
+    await writer.reconcile([], [], [], true);
+    assert.equal(reads, 3, 'an L3 VNI realised again: the next sweep reads again');
+  });
 });

@@ -5,6 +5,7 @@ import type { RealisedVnis } from '../../../../node-agent/kernel/realised-vnis';
 import { ReconcileLoop } from '../../../../node-agent/reconcile/reconcile-loop';
 import type { PassContext, ReconcileSteps } from '../../../../node-agent/reconcile/steps';
 import type { DesiredRemote } from '../../../../node-agent/state/remote-view';
+import { eventually } from '../../../../lab/eventually';
 
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
 const REALISED: RealisedVnis = {
@@ -13,13 +14,14 @@ const REALISED: RealisedVnis = {
 };
 
 // Steps that record what ran, in order, with what the loop gave them.
-function harness(graceMaxMs = 60_000) {
+function harness(graceMaxMs = 60_000, maxRestMs = 0) {
   const calls: string[] = [];
   const passes: PassContext[] = [];
   const reports: ProgrammingStatus[][] = [];
   let desired: DesiredRemote = { floods: [{ vni: 42, vtep: '198.18.0.12', owner: 'h2' }], endpoints: [] };
   let failDevices = false;
   let gate: Promise<void> | undefined;
+  let programmingGate: Promise<void> | undefined;
   const steps: ReconcileSteps = {
     devices: {
       realise: async () => {
@@ -39,6 +41,7 @@ function harness(graceMaxMs = 60_000) {
       program: async (pass) => {
         calls.push('remoteL2');
         passes.push(pass);
+        await programmingGate;
         await pass.once('attached', async () => calls.push('read attached'));
         return { perVni: new Map([[42, { desired: 3, programmed: 3 }]]), removed: 0 };
       },
@@ -58,7 +61,7 @@ function harness(graceMaxMs = 60_000) {
     onPass: (s) => reports.push(s),
     log: silent,
     graceMaxMs,
-    maxRestMs: 0,
+    maxRestMs,
   });
   return {
     loop,
@@ -69,6 +72,9 @@ function harness(graceMaxMs = 60_000) {
     failDevices: (f: boolean) => (failDevices = f),
     holdDevices: (p: Promise<void> | undefined) => {
       gate = p;
+    },
+    holdProgramming: (p: Promise<void> | undefined) => {
+      programmingGate = p;
     },
   };
 }
@@ -105,6 +111,46 @@ describe('reconcile loop', () => {
     await h.loop.settle();
     assert.ok(h.loop.sweepAllowed);
     assert.equal(h.passes[h.passes.length - 1].sweep, true);
+  });
+
+  it('programs what gossip brought at once when the grace period ends, without the rest between passes', async () => {
+    // A pass rests as long as it took (bounded by maxRestMs), so that a burst of changes batches up.
+    const slowPassMs = 600;
+    const passStarts = () => h.calls.filter((c) => c === 'remoteL2').length;
+    const startOf = (pass: number) => eventually(() => assert.ok(passStarts() >= pass), 5000, 5);
+
+    // Ended during a pass that computed its desired state before the last records arrived: the next
+    // pass follows without resting.
+    h = harness(60_000, 10_000);
+    let release!: () => void;
+    h.holdProgramming(new Promise<void>((r) => (release = r)));
+    h.loop.start();
+    await startOf(1);
+    await new Promise((r) => setTimeout(r, slowPassMs));
+    h.setDesired({ floods: [], endpoints: [] });
+    h.loop.schedule('fdb', true);
+    h.loop.endGrace('synchronised with a peer');
+    h.holdProgramming(undefined);
+    release();
+    const ended = Date.now();
+    await startOf(2);
+    assert.ok(Date.now() - ended < slowPassMs / 2, `the sweeping pass began ${Date.now() - ended} ms after the first`);
+    assert.equal(h.passes[1].sweep, true);
+    await h.loop.stop();
+
+    // Ended while resting: the rest ends.
+    h = harness(60_000, 10_000);
+    h.holdDevices(new Promise<void>((r) => setTimeout(r, slowPassMs)));
+    h.loop.start();
+    await startOf(1);
+    h.holdDevices(undefined);
+    h.loop.schedule('fdb');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(passStarts(), 1, 'resting after the slow pass');
+    const endedAt = Date.now();
+    h.loop.endGrace('synchronised with a peer');
+    await startOf(2);
+    assert.ok(Date.now() - endedAt < slowPassMs / 2, `the rest went on ${Date.now() - endedAt} ms`);
   });
 
   it('ends the grace period on its own after graceMaxMs', async () => {
