@@ -9,12 +9,13 @@ export function checkOutputFormat(value: string | undefined): OutputFormat {
 // Fixed-width columns sized to their content; an empty listing still prints its header.
 export function renderTable(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  // A reduce, not Math.max(...column): a spread of 200,000 cells overflows the call stack.
+  const widths = headers.map((_, i) => cells.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
 export function renderFields(fields: Array<[string, string | number]>): string {
-  const width = Math.max(...fields.map(([k]) => k.length));
+  const width = fields.reduce((w, [k]) => Math.max(w, k.length), 0);
   return fields.map(([k, v]) => `${(k + ':').padEnd(width + 1)}  ${v}`).join('\n') + '\n';
 }
 

@@ -14,6 +14,7 @@ import type { Logger } from '../common/log';
 import { v1 } from '../common/proto';
 
 const STATUS_INTERVAL_MS = 100;
+const RECORDS_PER_MESSAGE = 1024;
 
 // Keepalives detect a server that vanished without closing the connection (a pulled cable).
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -87,8 +88,11 @@ export class ServerLink {
 
   // Our owned records: the server acknowledges once they are durable. Unacknowledged ones are sent
   // again on the next connect (onConnected re-sends everything we own).
+  // In messages of at most RECORDS_PER_MESSAGE: a host with tens of thousands of local MACs stays
+  // far below the server's message size limit.
   sendRecords(records: RecordProto[]): void {
-    if (records.length > 0) this.stream?.write({ records: { records } });
+    for (let i = 0; i < records.length; i += RECORDS_PER_MESSAGE)
+      this.stream?.write({ records: { records: records.slice(i, i + RECORDS_PER_MESSAGE) } });
   }
 
   sendMembership(members: Node[]): void {

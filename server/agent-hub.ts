@@ -9,6 +9,7 @@ import type { Command } from '../generated/vxgossip/v1/Command';
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import { RpcError } from './grpc-errors';
 import { endStream } from './rpc';
+import { checkNodeName } from '../common/validation';
 import type { Logger } from '../common/log';
 import { vniToProto } from '../common/vni-proto';
 import type { VniConfig } from '../common/vni';
@@ -24,8 +25,8 @@ interface AgentSession {
   status: ProgrammingStatus__Output[];
   configRevision: number;
   lastSeenMs: number;
-  // The agent's gossip view of every member, as last reported.
-  membership: Node__Output[];
+  // The agent's gossip view of every member, as last reported: state by name.
+  membership: Map<string, GossipState>;
 }
 
 interface PendingCommand {
@@ -37,6 +38,9 @@ interface PendingCommand {
 
 // An attach creates devices in a namespace and waits for the record: seconds, not minutes.
 const COMMAND_TIMEOUT_MS = 15_000;
+// Members in one agent's membership report: far beyond any gossip cluster we run (memberlist's own
+// clusters stay in the thousands), small enough that a report is a few MB at most.
+export const MAX_MEMBERSHIP = 10_000;
 
 export type GossipState =
   'NODE_STATE_ALIVE' | 'NODE_STATE_SUSPECT' | 'NODE_STATE_DEAD' | 'NODE_STATE_LEFT' | 'NODE_STATE_UNSPECIFIED';
@@ -83,7 +87,7 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
       status: previous?.status ?? [],
       configRevision: Number(hello.configRevision),
       lastSeenMs: Date.now(),
-      membership: previous?.membership ?? [],
+      membership: previous?.membership ?? new Map<string, GossipState>(),
     });
     this.log.info('agent connected', {
       node: hello.node,
@@ -188,14 +192,21 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     pending.resolve(result);
   }
 
+  // Merged by name (a report of n members costs O(n)); an oversized or malformed report is refused
+  // whole and the previous view kept.
   recordMembership(node: string, members: Node__Output[]): void {
     const session = this.agents.get(node);
     if (!session) return;
+    if (members.length > MAX_MEMBERSHIP)
+      throw new RpcError(
+        grpc.status.RESOURCE_EXHAUSTED,
+        `a membership report of ${members.length} members exceeds ${MAX_MEMBERSHIP}`,
+      );
+    const next = new Map<string, GossipState>();
+    for (const m of members) next.set(checkNodeName('membership.members.name', m.name), m.state);
     // Another agent's view changes what we report about the nodes it names.
-    const changed = members
-      .filter((m) => session.membership.find((o) => o.name === m.name)?.state !== m.state)
-      .map((m) => m.name);
-    session.membership = members;
+    const changed = [...next].filter(([name, state]) => session.membership.get(name) !== state).map(([n]) => n);
+    session.membership = next;
     for (const name of changed) if (this.agents.has(name)) this.emit('node', name);
   }
 
@@ -214,7 +225,7 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     };
     for (const s of this.agents.values()) {
       if (!s.stream) continue;
-      const seen = s.membership.find((m) => m.name === node)?.state;
+      const seen = s.membership.get(node);
       if (seen && rank[seen] > rank[best]) best = seen;
     }
     return best;

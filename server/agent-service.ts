@@ -8,11 +8,14 @@ import type { StateRecord } from '../common/fdb-state/record';
 import { AgentHub, AgentStream } from './agent-hub';
 import type { ReplicaStore } from './replica-store';
 import { endStream } from './rpc';
+import type { RpcError } from './grpc-errors';
 import { AuthError, Authorizer, AuthRefusal } from './trust/authorization';
 import { canonicalIp } from '../common/pki';
 import type { Hello__Output } from '../generated/vxgossip/v1/Hello';
 
 const HELLO_TIMEOUT_MS = 10_000;
+// A version string ("0.2.0", a git describe): kept for as long as the session, shown by ctl.
+const MAX_AGENT_VERSION_BYTES = 64;
 
 // Why a Hello cannot open this stream: invalid, or not the node (and VTEP) the certificate names.
 // A mismatch never displaces the connected agent of the node it claims to be.
@@ -23,6 +26,8 @@ function helloRefusal(
   try {
     checkNodeName('hello.node', hello.node);
     checkIp('hello.vtep', hello.vtep);
+    if (Buffer.byteLength(hello.agentVersion) > MAX_AGENT_VERSION_BYTES)
+      throw new Error(`hello.agent_version: longer than ${MAX_AGENT_VERSION_BYTES} bytes`);
   } catch (err) {
     return { code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message };
   }
@@ -82,7 +87,11 @@ export function agentService(
             void replicate(node, msg.records?.records ?? []);
             break;
           case 'membership':
-            hub.recordMembership(node, msg.membership?.members ?? []);
+            try {
+              hub.recordMembership(node, msg.membership?.members ?? []);
+            } catch (err) {
+              return reject((err as Error).message, (err as RpcError).code ?? grpc.status.INVALID_ARGUMENT);
+            }
             break;
           case 'commandResult':
             if (msg.commandResult) hub.commandResult(node, msg.commandResult);

@@ -22,6 +22,11 @@ import { NodeRegistry } from './trust/node-registry';
 import { ServerKeyring } from './trust/server-keyring';
 import { enrollmentService } from './enrollment-service';
 
+// The largest message the server decodes, on purpose rather than by default: agents send records in
+// messages of at most 1,024 (a few hundred KB) and a membership report of 10,000 members is about
+// 1 MB; anything larger is refused (RESOURCE_EXHAUSTED) before it costs memory.
+const MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 export const SERVICE_NAMES = [
   'vxgossip.v1.VniService',
   'vxgossip.v1.NodeService',
@@ -115,6 +120,7 @@ export async function startGrpcServer(options: {
   // Agents ping every 10 s to notice a dead server; the server pings back to notice dead agents.
   const server = new grpc.Server({
     interceptors: [authorizer.interceptor()],
+    'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,

@@ -230,6 +230,20 @@ describe('server link (agent side of the agent stream)', () => {
     assert.equal(call.received[3].status!.vnis[0].programmed, 2, 'only the latest of a burst');
   });
 
+  it('sends many records in messages of at most 1,024', async () => {
+    link.start();
+    const call = await service.connected(0);
+    welcome(call);
+    await eventually(() => assert.ok(link.connected), 2000, 10);
+    const record = { owner: 'h1', version: { incarnation: 4, counter: 1 }, tombstone: true, originTimeMs: 0 };
+    link.sendRecords(Array.from({ length: 2500 }, () => record));
+    await eventually(() => assert.equal(call.received.length, 4), 2000, 10);
+    assert.deepEqual(
+      call.received.slice(1).map((m) => m.records!.records.length),
+      [1024, 1024, 452],
+    );
+  });
+
   it('reconnects when the server comes back, with a fresh Hello and its last status', async () => {
     link.start();
     const first = await service.connected(0);

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
-import { AgentHub, AgentStream } from '../../../server/agent-hub';
+import { AgentHub, AgentStream, MAX_MEMBERSHIP } from '../../../server/agent-hub';
 import { RpcError } from '../../../server/grpc-errors';
 import { createLogger } from '../../../common/log';
 import type { VniConfig } from '../../../common/vni';
@@ -310,6 +310,30 @@ describe('agent hub', () => {
       assert.deepEqual(events, ['h2', 'h3', 'h3']);
       hub.recordMembership('h9', [member('h1', 'NODE_STATE_DEAD')]);
       assert.deepEqual(events, ['h2', 'h3', 'h3'], 'a report from an unknown agent is dropped');
+    });
+
+    it('refuses an oversized or malformed membership report whole, keeping the previous view', () => {
+      connect('h1');
+      disconnect('h2', connect('h2'));
+      hub.recordMembership('h1', [member('h2', 'NODE_STATE_SUSPECT')]);
+      const huge = Array.from({ length: MAX_MEMBERSHIP + 1 }, (_, i) => member(`g${i}`, 'NODE_STATE_ALIVE'));
+      assert.throws(
+        () => hub.recordMembership('h1', huge),
+        (err: RpcError) =>
+          err.code === grpc.status.RESOURCE_EXHAUSTED && /10001 members exceeds 10000/.test(err.message),
+      );
+      assert.throws(
+        () =>
+          hub.recordMembership('h1', [
+            member('h2', 'NODE_STATE_DEAD'),
+            member('x'.repeat(100_000), 'NODE_STATE_ALIVE'),
+          ]),
+        /membership\.members\.name/,
+      );
+      assert.equal(hub.gossipState('h2'), 'NODE_STATE_SUSPECT', 'the last valid report stands');
+      const full = Array.from({ length: MAX_MEMBERSHIP }, (_, i) => member(`g${i}`, 'NODE_STATE_ALIVE'));
+      hub.recordMembership('h1', [...full.slice(1), member('h2', 'NODE_STATE_DEAD')]);
+      assert.equal(hub.gossipState('h2'), 'NODE_STATE_DEAD');
     });
 
     it('lists the nodes by name with what their agents said in Hello', () => {
