@@ -6,8 +6,9 @@ import {
   checkInteger,
   checkMulticastGroup,
   checkName,
+  checkSubnet,
   checkVniId,
-  parseCidr,
+  shown,
 } from './validation';
 
 export type VniMode = 'l2' | 'l3';
@@ -46,7 +47,7 @@ export function defaultVniName(id: number): string {
 export function checkMode(value: string | undefined): VniMode {
   if (value === undefined || value === '' || value === 'l2') return 'l2';
   if (value === 'l3') return 'l3';
-  throw new ValidationError('mode', `"${value}" must be l2 or l3`);
+  throw new ValidationError('mode', `${shown(value)} must be l2 or l3`);
 }
 
 export function checkMtu(value: unknown): number {
@@ -85,7 +86,7 @@ export function normaliseVni(input: VniInput): Omit<VniConfig, 'revision' | 'cre
   const multicastGroup = input.multicastGroup
     ? checkMulticastGroup('flooding.multicast_group', input.multicastGroup)
     : '';
-  const subnet = input.subnet ? checkSubnet(input.subnet) : '';
+  const subnet = input.subnet ? checkSubnet('subnet', input.subnet) : '';
   if (mode === 'l3' && subnet === '')
     throw new ValidationError('subnet', 'an l3 VNI needs a subnet (e.g. 10.42.0.0/24) to route');
   if (mode === 'l3' && multicastGroup !== '') {
@@ -103,11 +104,6 @@ export function normaliseVni(input: VniInput): Omit<VniConfig, 'revision' | 'cre
     multicastGroup,
     subnet,
   };
-}
-
-function checkSubnet(value: string): string {
-  const cidr = parseCidr('subnet', value);
-  return `${cidr.address}/${cidr.prefixLength}`;
 }
 
 // Fields an update may change in place; the others shape the device or routing and are fixed at creation.

@@ -4,7 +4,14 @@ import type { ListEndpointsResponse__Output } from '../generated/vxgossip/v1/Lis
 import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
-import { checkInterfaceName, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from '../common/validation';
+import {
+  checkEndpointIp,
+  checkInterfaceName,
+  checkNetnsName,
+  checkNodeName,
+  checkUnicastMac,
+  checkVniId,
+} from '../common/validation';
 import type { Command, Context, FlagValues, Group } from './command';
 import { renderData, renderTable } from './output';
 
@@ -67,12 +74,13 @@ const attach: Command = {
     const request = {
       node: checkNodeName('node', required(values, 'node')),
       vni: checkVniId(required(values, 'vni'), 'vni'),
-      netns: required(values, 'netns'),
+      netns: checkNetnsName('netns', required(values, 'netns')),
       ip: required(values, 'ip'),
       mac: values.mac === undefined ? '' : checkUnicastMac('mac', values.mac as string),
       interface: values.interface === undefined ? '' : checkInterfaceName('interface', values.interface as string),
     };
-    parseCidr('ip', request.ip);
+    // What an address alone tells; the server also knows the VNI's subnet and the hosts' VTEPs.
+    checkEndpointIp('ip', request.ip);
     const c = client(ctx);
     // Creating devices in a namespace on a remote host takes a moment longer than a plain RPC.
     const e = await unaryCall<Endpoint__Output>(
@@ -102,7 +110,7 @@ const detach: Command = {
     const request = {
       node: checkNodeName('node', required(values, 'node')),
       vni: checkVniId(required(values, 'vni'), 'vni'),
-      netns: required(values, 'netns'),
+      netns: checkNetnsName('netns', required(values, 'netns')),
       interface: values.interface === undefined ? '' : checkInterfaceName('interface', values.interface as string),
     };
     const c = client(ctx);

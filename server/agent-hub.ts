@@ -16,6 +16,7 @@ import type { VniConfig } from '../common/vni';
 import type { Revocation } from '../common/trust/revocations';
 import { ConfigSigner, signConfig } from '../common/trust/signed-config';
 import type { SignedConfig } from '../generated/vxgossip/v1/SignedConfig';
+import type { KnownVtep } from '../common/validation';
 
 export type AgentStream = grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>;
 
@@ -126,6 +127,11 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     this.agents.delete(node);
     if (stream) endStream(stream, grpc.status.PERMISSION_DENIED, reason);
     this.emit('node', node);
+  }
+
+  // The VTEP of every node that has said hello, connected now or not.
+  vteps(): KnownVtep[] {
+    return [...this.agents.values()].map((s) => ({ node: s.hello.node, vtep: s.hello.vtep }));
   }
 
   sessionOf(node: string): { vtep: string; connected: boolean } | undefined {

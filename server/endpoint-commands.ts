@@ -2,7 +2,15 @@ import * as grpc from '@grpc/grpc-js';
 import type { EndpointServiceHandlers } from '../generated/vxgossip/v1/EndpointService';
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import type { Logger } from '../common/log';
-import { checkInterfaceName, checkNodeName, checkUnicastMac, checkVniId, parseCidr } from '../common/validation';
+import {
+  KnownVtep,
+  checkEndpointIp,
+  checkInterfaceName,
+  checkNetnsName,
+  checkNodeName,
+  checkUnicastMac,
+  checkVniId,
+} from '../common/validation';
 import type { AgentHub } from './agent-hub';
 import { RpcError } from './grpc-errors';
 import { unary } from './rpc';
@@ -19,16 +27,16 @@ export function agentRoutedRpcs(
   hub: AgentHub,
   vnis: VniStore,
   log: Logger,
+  vteps: () => KnownVtep[],
 ): Pick<EndpointServiceHandlers, 'AttachEndpoint' | 'DetachEndpoint' | 'ClearDuplicate'> {
   return {
     AttachEndpoint: unary(log, 'AttachEndpoint', [[NotFoundError, grpc.status.NOT_FOUND]], async (req) => {
       const node = checkNodeName('node', req.node);
       const vni = checkVniId(req.vni, 'vni');
-      vnis.get(vni);
-      parseCidr('ip', req.ip);
+      checkEndpointIp('ip', req.ip, vnis.get(vni).subnet, vteps());
       if (req.mac) checkUnicastMac('mac', req.mac);
       if (req.interface) checkInterfaceName('interface', req.interface);
-      if (!req.netns) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'netns: name the network namespace to attach');
+      checkNetnsName('netns', req.netns);
       const result = commandOutcome(node, await hub.sendCommand(node, { attach: req }));
       log.info('endpoint attached', { node, vni, netns: req.netns, mac: result.endpoint?.mac });
       return result.endpoint!;
@@ -36,7 +44,8 @@ export function agentRoutedRpcs(
     DetachEndpoint: unary(log, 'DetachEndpoint', [], async (req) => {
       const node = checkNodeName('node', req.node);
       checkVniId(req.vni, 'vni');
-      if (!req.netns) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'netns: name the network namespace to detach');
+      if (req.interface) checkInterfaceName('interface', req.interface);
+      checkNetnsName('netns', req.netns);
       commandOutcome(node, await hub.sendCommand(node, { detach: req }));
       log.info('endpoint detached', { node, vni: req.vni, netns: req.netns });
       return {};

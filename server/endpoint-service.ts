@@ -4,7 +4,7 @@ import type { EndpointFilter__Output } from '../generated/vxgossip/v1/EndpointFi
 import type { Logger } from '../common/log';
 import { agentRoutedRpcs } from './endpoint-commands';
 import { RpcError } from './grpc-errors';
-import { checkUnicastMac, checkVniId } from '../common/validation';
+import { KnownVtep, checkUint64, checkUnicastMac, checkVniId } from '../common/validation';
 import type { EndpointRecord } from '../common/fdb-state/winner-rule';
 import type { StateRecord } from '../common/fdb-state/record';
 import type { AgentHub } from './agent-hub';
@@ -63,8 +63,9 @@ export function endpointService(
   hub: AgentHub,
   vnis: VniStore,
   log: Logger,
-  live: (owner: string) => boolean,
+  nodes: { live: (owner: string) => boolean; vteps: () => KnownVtep[] },
 ): EndpointServiceHandlers {
+  const { live } = nodes;
   const endpoints = (f: Filter) => liveEndpoints(replicas, live, f);
   const fdb = (f: Filter, includeFlood: boolean) => fdbEntries(fdbIndex, f, includeFlood);
 
@@ -98,7 +99,7 @@ export function endpointService(
       watch(
         call,
         filterOf(call.request.filter),
-        Number(call.request.fromRevision),
+        call.request.fromRevision,
         replicas,
         (c: ReplicaChange, f): EndpointEvent | undefined => {
           if (c.after.body.kind !== 'endpoint' || !matches(f, c.after.body.vni, c.after.owner, c.after.body.mac))
@@ -122,7 +123,7 @@ export function endpointService(
       );
     },
     WatchFdb(call) {
-      watch(call, filterOf(call.request.filter), Number(call.request.fromRevision), fdbIndex, fdbEventFor, (f) =>
+      watch(call, filterOf(call.request.filter), call.request.fromRevision, fdbIndex, fdbEventFor, (f) =>
         fdb(f, true).map((entry): FdbEvent => ({
           type: 'EVENT_TYPE_SNAPSHOT',
           entry,
@@ -139,7 +140,7 @@ export function endpointService(
         .map((d) => ({ entry: d.entry, claims: d.claims.map(endpointOf) }));
       return { duplicates, revision: fdbIndex.currentRevision() };
     }),
-    ...agentRoutedRpcs(hub, vnis, log),
+    ...agentRoutedRpcs(hub, vnis, log, nodes.vteps),
   };
 }
 
@@ -160,12 +161,19 @@ const MAX_QUEUED_EVENTS = 100_000;
 function watch<Change extends { revision: number }, Event>(
   call: grpc.ServerWritableStream<unknown, Event>,
   filter: Filter,
-  fromRevision: number,
+  from: string | number,
   source: ChangeSource<Change>,
   toEvent: (c: Change, f: Filter) => Event | undefined,
   snapshot: (f: Filter) => Event[],
 ): void {
   const refuse = (code: grpc.status, details: string) => endStream(call, code, details);
+  let fromRevision: number;
+  try {
+    fromRevision = checkUint64('from_revision', from);
+  } catch (err) {
+    refuse(grpc.status.INVALID_ARGUMENT, (err as Error).message);
+    return;
+  }
   if (fromRevision > source.currentRevision()) {
     refuse(
       grpc.status.OUT_OF_RANGE,

@@ -21,6 +21,7 @@ import { JoinTokens } from './trust/join-tokens';
 import { NodeRegistry } from './trust/node-registry';
 import { ServerKeyring } from './trust/server-keyring';
 import { enrollmentService } from './enrollment-service';
+import { refusingMalformed } from './malformed-requests';
 
 // The largest message the server decodes, on purpose rather than by default: agents send records in
 // messages of at most 1,024 (a few hundred KB) and a membership report of 10,000 members is about
@@ -127,13 +128,18 @@ export async function startGrpcServer(options: {
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   const proto = v1();
-  server.addService(proto.VniService.service, vniService(store, hub, log));
-  server.addService(proto.NodeService.service, nodeService(hub, log, { store, replicas, registry: trust.registry }));
-  server.addService(proto.EndpointService.service, endpointService(replicas, fdbIndex, hub, store, log, live));
-  server.addService(
+  // The underlay addresses the server knows: an endpoint may not take one, a group must be of their family.
+  const vteps = () => [...hub.vteps(), ...trust.registry.vteps()];
+  const add = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
+    server.addService(...refusingMalformed(definition, handlers));
+  add(proto.VniService.service, vniService(store, hub, log, vteps));
+  add(proto.NodeService.service, nodeService(hub, log, { store, replicas, registry: trust.registry }));
+  add(proto.EndpointService.service, endpointService(replicas, fdbIndex, hub, store, log, { live, vteps }));
+  add(
     proto.ClusterService.service,
     clusterService(hub, store, log, { ...trust, caFingerprint: pki.ca.fingerprint, enrolment: pki.enrolment }),
   );
+  // A stream of agent messages: grpc-js's own answer to one it cannot decode stands.
   server.addService(
     proto.AgentService.service,
     agentService(
@@ -143,7 +149,7 @@ export async function startGrpcServer(options: {
       log.child({ part: 'agent-stream' }),
     ),
   );
-  server.addService(
+  add(
     proto.EnrollmentService.service,
     enrollmentService({ pki, ...trust, hub, store, authorizer, certificateTtlMs: options.certificateTtlMs, log }),
   );

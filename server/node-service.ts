@@ -4,7 +4,7 @@ import type { Logger } from '../common/log';
 import { RpcError } from './grpc-errors';
 import type { AgentHub } from './agent-hub';
 import { unary } from './rpc';
-import { checkNodeName } from '../common/validation';
+import { checkNodeName, shown } from '../common/validation';
 import type { VniStore } from './vni-store';
 import type { ReplicaStore } from './replica-store';
 import type { NodeRegistry } from './trust/node-registry';
@@ -38,7 +38,8 @@ export function nodeService(hub: AgentHub, log: Logger, revoker: Revoker): NodeS
     }),
     GetNode: unary(log, 'GetNode', [], (req) => {
       const node = hub.nodes().find((n) => n.name === req.name);
-      if (!node) throw new RpcError(grpc.status.NOT_FOUND, `node "${req.name}" has never connected to this server`);
+      if (!node)
+        throw new RpcError(grpc.status.NOT_FOUND, `node ${shown(req.name)} has never connected to this server`);
       return node;
     }),
     // A snapshot of every node, then the node again whenever its connection, gossip state or

@@ -3,7 +3,7 @@ import type { VniServiceHandlers } from '../generated/vxgossip/v1/VniService';
 import type { Logger } from '../common/log';
 import type { ErrorMapping } from './grpc-errors';
 import { vniInputFromProto, vniToProto } from '../common/vni-proto';
-import { checkVniId } from '../common/validation';
+import { KnownVtep, checkMulticastGroup, checkUint64, checkVniId } from '../common/validation';
 import type { AgentHub } from './agent-hub';
 import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from './vni-store';
 import { paginate, sortKey } from './pagination';
@@ -15,10 +15,18 @@ const storeErrors: ErrorMapping = [
   [StaleRevisionError, grpc.status.FAILED_PRECONDITION],
 ];
 
-export function vniService(store: VniStore, hub: AgentHub, log: Logger): VniServiceHandlers {
+// The group's family must be the VTEPs': only the server, which knows them, can tell before every
+// agent fails to create the device.
+function checkGroupFamily(group: string | undefined, vteps: KnownVtep[]): void {
+  if (group) checkMulticastGroup('flooding.multicast_group', group, vteps);
+}
+
+export function vniService(store: VniStore, hub: AgentHub, log: Logger, vteps: () => KnownVtep[]): VniServiceHandlers {
   return {
     CreateVni: unary(log, 'CreateVni', storeErrors, async (req) => {
-      const vni = await store.create(vniInputFromProto(req.vni));
+      const input = vniInputFromProto(req.vni);
+      checkGroupFamily(input.multicastGroup, vteps());
+      const vni = await store.create(input);
       log.info('vni created', { vni: vni.id, name: vni.name, revision: vni.revision });
       return vniToProto(vni);
     }),
@@ -31,7 +39,10 @@ export function vniService(store: VniStore, hub: AgentHub, log: Logger): VniServ
       return { vnis: page.map(vniToProto), nextPageToken, revision: store.currentRevision() };
     }),
     UpdateVni: unary(log, 'UpdateVni', storeErrors, async (req) => {
-      const vni = await store.update(vniInputFromProto(req.vni), req.updatePaths, Number(req.expectedRevision));
+      const expectedRevision = checkUint64('expected_revision', req.expectedRevision);
+      const input = vniInputFromProto(req.vni);
+      if (req.updatePaths.includes('flooding')) checkGroupFamily(input.multicastGroup, vteps());
+      const vni = await store.update(input, req.updatePaths, expectedRevision);
       log.info('vni updated', { vni: vni.id, paths: req.updatePaths, revision: vni.revision });
       return vniToProto(vni);
     }),

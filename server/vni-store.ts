@@ -9,7 +9,7 @@ import {
   normaliseVni,
   UPDATABLE_FIELDS,
 } from '../common/vni';
-import { ValidationError, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
+import { ValidationError, checkMulticastGroup, checkName, checkVniId, shown } from '../common/validation';
 import { sortKey } from './pagination';
 import type { Revocation } from '../common/trust/revocations';
 
@@ -141,7 +141,7 @@ export class VniStore {
           default:
             throw new ValidationError(
               'update_paths',
-              `"${path}" cannot be updated; updatable: ${UPDATABLE_FIELDS.join(', ')}`,
+              `${shown(path)} cannot be updated; updatable: ${UPDATABLE_FIELDS.join(', ')}`,
             );
         }
       }

@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AgentError } from '../agent-errors';
-import { checkInterfaceName, checkUnicastMac, checkVniId, parseCidr } from '../../common/validation';
+import {
+  checkEndpointIp,
+  checkInterfaceName,
+  checkNetnsName,
+  checkUnicastMac,
+  checkVniId,
+  shown,
+} from '../../common/validation';
 import type { Logger } from '../../common/log';
 import { Link, Rtnetlink } from '../netlink';
 
@@ -29,6 +36,9 @@ export interface AttachRequest {
   mac?: string;
   interface?: string;
 }
+
+// IFALIASZ: the kernel refuses a longer alias (ERANGE), so a namespace name that would not fit is refused first.
+const ALIAS_MAX_BYTES = 255;
 
 const encodeAlias = (e: AttachedEndpoint) =>
   `${ALIAS_PREFIX}${JSON.stringify({ vni: e.vni, netns: e.netns, if: e.interface, ip: e.ip, mac: e.mac })}`;
@@ -77,11 +87,9 @@ export class EndpointAttacher {
   }
 
   async attach(request: AttachRequest): Promise<AttachedEndpoint> {
-    const vni = checkVniId(request.vni, 'vni');
-    const iface = checkInterfaceName('interface', request.interface || 'eth0');
-    const cidr = parseCidr('ip', request.ip);
+    const endpoint = this.endpointOf(request);
+    const { vni, interface: iface, hostInterface } = endpoint;
     const netns = this.checkNetns(request.netns);
-    const mac = request.mac ? checkUnicastMac('mac', request.mac) : generatedMac(this.node, vni, request.netns, iface);
     const point = this.attachPoint(vni);
     const bridge = point && (await this.rt.links.get(point.device));
     if (!point || !bridge)
@@ -89,22 +97,13 @@ export class EndpointAttacher {
         'failed-precondition',
         `VNI ${vni} is not realised on ${this.node}: create the VNI first, or check the agent's status (ctl vni show ${vni})`,
       );
-    const hostInterface = hostSideName(vni, request.netns, iface);
-    const endpoint: AttachedEndpoint = {
-      vni,
-      netns: request.netns,
-      interface: iface,
-      ip: `${cidr.address}/${cidr.prefixLength}`,
-      mac,
-      hostInterface,
-    };
 
     const existing = (await this.list()).find((e) => e.hostInterface === hostInterface);
     if (existing) {
       if (existing.ip === endpoint.ip && existing.mac === endpoint.mac) return existing;
       throw new AgentError(
         'already-exists',
-        `${request.netns}/${iface} is already attached to VNI ${vni} with ${existing.ip} (${existing.mac}); detach it first`,
+        `${shown(request.netns)}/${iface} is already attached to VNI ${vni} with ${existing.ip} (${existing.mac}); detach it first`,
       );
     }
 
@@ -114,7 +113,7 @@ export class EndpointAttacher {
       if (await inside.links.get(iface))
         throw new AgentError(
           'already-exists',
-          `namespace ${request.netns} already has an interface ${iface}; choose another --interface`,
+          `namespace ${shown(request.netns)} already has an interface ${iface}; choose another --interface`,
         );
       await this.rt.links.create({
         name: hostInterface,
@@ -124,7 +123,7 @@ export class EndpointAttacher {
       });
       try {
         const peer = (await inside.links.get(iface))!;
-        await inside.links.change(peer, { mac, up: true });
+        await inside.links.change(peer, { mac: endpoint.mac, up: true });
         await inside.addresses.add({ ifindex: peer.index, cidr: endpoint.ip });
         const lo = await inside.links.get('lo');
         if (lo && !lo.up) await inside.links.change(lo, { up: true });
@@ -166,14 +165,35 @@ export class EndpointAttacher {
     return found;
   }
 
+  // The endpoint a request describes, every field checked before the kernel sees one.
+  private endpointOf(request: AttachRequest): AttachedEndpoint {
+    const vni = checkVniId(request.vni, 'vni');
+    const iface = checkInterfaceName('interface', request.interface || 'eth0');
+    // The server checks the same and more (the VNI's subnet, other hosts' VTEPs); an older server may not.
+    const cidr = checkEndpointIp('ip', request.ip);
+    const netns = checkNetnsName('netns', request.netns);
+    const endpoint: AttachedEndpoint = {
+      vni,
+      netns,
+      interface: iface,
+      ip: `${cidr.address}/${cidr.prefixLength}`,
+      mac: request.mac ? checkUnicastMac('mac', request.mac) : generatedMac(this.node, vni, netns, iface),
+      hostInterface: hostSideName(vni, netns, iface),
+    };
+    if (Buffer.byteLength(encodeAlias(endpoint)) > ALIAS_MAX_BYTES)
+      throw new AgentError(
+        'invalid-argument',
+        `netns: ${shown(netns)} is too long to record the endpoint in its veth's alias (${ALIAS_MAX_BYTES} bytes in all); use a shorter name`,
+      );
+    return endpoint;
+  }
+
   private checkNetns(name: string): string {
-    if (!name || name.includes('/') || name === '.' || name === '..')
-      throw new AgentError('invalid-argument', `netns: "${name}" is not a namespace name`);
     const file = path.join(NETNS_DIR, name);
     if (!fs.existsSync(file))
       throw new AgentError(
         'not-found',
-        `no network namespace "${name}" on ${this.node} (looked in ${NETNS_DIR}); create it with ip netns add`,
+        `no network namespace ${shown(name)} on ${this.node} (looked in ${NETNS_DIR}); create it with ip netns add`,
       );
     return file;
   }

@@ -2,6 +2,7 @@ import * as C from './constants';
 import { Attributes, attrU16BE, attrU32, attrU32BE, attrU8 } from './attributes';
 import { bytesToIp, ipToBytes } from './address-bytes';
 import { MessageWriter } from './message-writer';
+import { isMulticast } from '../../common/validation';
 
 // Every option of `ip link add DEV type vxlan`. Unset fields are left to the kernel's defaults.
 export interface VxlanOptions {
@@ -90,11 +91,6 @@ function ip(attrs: Attributes, v4Type: number, v6Type: number): string | undefin
   if (v6 && v6.length === 16 && !v6.equals(Buffer.alloc(16))) return bytesToIp(v6);
   return undefined;
 }
-
-const isMulticast = (address: string) =>
-  address.includes(':')
-    ? address.toLowerCase().startsWith('ff')
-    : Number(address.split('.')[0]) >= 224 && Number(address.split('.')[0]) <= 239;
 
 export function decodeVxlan(attrs: Attributes): VxlanOptions {
   const peer = ip(attrs, C.IFLA_VXLAN_GROUP, C.IFLA_VXLAN_GROUP6);

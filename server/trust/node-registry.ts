@@ -1,6 +1,7 @@
 import type { Level } from 'level';
 import * as grpc from '@grpc/grpc-js';
 import { RpcError } from '../grpc-errors';
+import type { KnownVtep } from '../../common/validation';
 
 export interface EnrolledNode {
   name: string;
@@ -30,6 +31,11 @@ export class NodeRegistry {
 
   get(name: string): EnrolledNode | undefined {
     return this.nodes.get(name);
+  }
+
+  // Every enrolled node's VTEPs, expired certificates included: the host still holds the address.
+  vteps(): KnownVtep[] {
+    return [...this.nodes.values()].flatMap((n) => n.vteps.map((vtep) => ({ node: n.name, vtep })));
   }
 
   checkFree(name: string, vteps: string[], replacing: boolean, nowMs = Date.now()): void {
