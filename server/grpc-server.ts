@@ -28,6 +28,15 @@ import { refusingMalformed } from './malformed-requests';
 // 1 MB; anything larger is refused (RESOURCE_EXHAUSTED) before it costs memory.
 const MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+// Agents ping every 10 s to notice a dead server; the server pings back to notice dead agents.
+const SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+};
+
 export const SERVICE_NAMES = [
   'vxgossip.v1.VniService',
   'vxgossip.v1.NodeService',
@@ -118,15 +127,7 @@ export async function startGrpcServer(options: {
     tokens: new JoinTokens(store.db),
   };
 
-  // Agents ping every 10 s to notice a dead server; the server pings back to notice dead agents.
-  const server = new grpc.Server({
-    interceptors: [authorizer.interceptor()],
-    'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
-    'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
-  });
+  const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: [authorizer.interceptor()] });
   const proto = v1();
   // The underlay addresses the server knows: an endpoint may not take one, a group must be of their family.
   const vteps = () => [...hub.vteps(), ...trust.registry.vteps()];
