@@ -1,6 +1,7 @@
 import type { Record as RecordProto, Record__Output } from '../generated/vxgossip/v1/Record';
 import type { Endpoint } from '../generated/vxgossip/v1/Endpoint';
 import type { EndpointBody, StateRecord } from './fdb-state/record';
+import { MAX_COUNTER, MAX_INCARNATION } from './fdb-state/version';
 import {
   ValidationError,
   checkInteger,
@@ -40,13 +41,8 @@ const MAX_IPS_PER_ENDPOINT = 16;
 export function recordFromProto(p: Record__Output): StateRecord {
   checkNodeName('record.owner', p.owner);
   const version = {
-    incarnation: checkInteger(
-      'record.version.incarnation',
-      Number(p.version?.incarnation ?? 0),
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    counter: checkInteger('record.version.counter', Number(p.version?.counter ?? 0), 1, Number.MAX_SAFE_INTEGER),
+    incarnation: checkInteger('record.version.incarnation', Number(p.version?.incarnation ?? 0), 0, MAX_INCARNATION),
+    counter: checkInteger('record.version.counter', Number(p.version?.counter ?? 0), 1, MAX_COUNTER),
   };
   const base = { owner: p.owner, version, tombstone: p.tombstone, originTimeMs: Number(p.originTimeMs) };
   if (p.body === 'membership' && p.membership) {

@@ -8,6 +8,11 @@ export interface Version {
 
 export const ZERO_VERSION: Version = { incarnation: 0, counter: 0 };
 
+// An incarnation counts an owner's restarts and refutations: uint32, as memberlist's. A refutation
+// at the top stays there and out-versions by counter instead, so a version never passes 2^53.
+export const MAX_INCARNATION = 2 ** 32 - 1;
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+
 export function compareVersions(a: Version, b: Version): number {
   return a.incarnation - b.incarnation || a.counter - b.counter;
 }

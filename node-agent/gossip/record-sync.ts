@@ -227,6 +227,11 @@ export class RecordSync {
         this.log.warn('a peer holds a version of our own record we did not issue; refuted it', {
           key: recordKey(record.body),
         });
+      } else if (result === 'implausible') {
+        this.drop(
+          'implausible-version',
+          `${record.owner}/${recordKey(record.body)} at incarnation ${record.version.incarnation}`,
+        );
       }
     }
     // Relaying speeds up spread in large clusters and past lost datagrams; under a burst it would

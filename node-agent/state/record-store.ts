@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { RecordBody, StateRecord, recordKey } from '../../common/fdb-state/record';
 import { OwnerSummary, addToSummary, emptySummary } from './owner-summary';
-import { Version, newer } from '../../common/fdb-state/version';
+import { MAX_COUNTER, MAX_INCARNATION, Version, newer } from '../../common/fdb-state/version';
 
-export type MergeResult = 'applied' | 'stale' | 'refuted' | 'deferred';
+// implausible: a version of our own at the very top, which we can no longer out-version.
+export type MergeResult = 'applied' | 'stale' | 'refuted' | 'deferred' | 'implausible';
 
 export interface RecordStoreOptions {
   node: string;
@@ -122,8 +123,16 @@ export class RecordStore extends EventEmitter<{
     }
     // A version of our own record we did not issue in this life: out-version it.
     if (record.version.incarnation >= this.incarnationValue) {
-      this.incarnationValue = record.version.incarnation + 1;
-      this.counter = 0;
+      if (record.version.incarnation < MAX_INCARNATION) {
+        this.incarnationValue = record.version.incarnation + 1;
+        this.counter = 0;
+      } else if (record.version.counter >= MAX_COUNTER) {
+        return 'implausible';
+      } else {
+        // Saturated: the counter alone out-versions it.
+        this.incarnationValue = MAX_INCARNATION;
+        this.counter = Math.max(this.counter, record.version.counter);
+      }
       this.emit('incarnation', this.incarnationValue);
     }
     if (!this.localReady) {

@@ -16,6 +16,8 @@ export const DROP_REASONS = [
   'wrong-owner',
   // A configuration without a valid server signature.
   'unsigned-config',
+  // A version of one of our own records at the very top of the version space: it cannot be refuted.
+  'implausible-version',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

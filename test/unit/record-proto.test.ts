@@ -57,6 +57,9 @@ describe('gossip record codec', () => {
     ['a VTEP that is not an address', (p) => (p.endpoint.vtep = 'evil'), 'endpoint.vtep'],
     ['an owner name with a space', (p) => (p.owner = 'a b'), 'record.owner'],
     ['counter 0', (p) => (p.version.counter = 0), 'record.version.counter'],
+    ['an incarnation past uint32', (p) => (p.version.incarnation = '4294967296'), 'record.version.incarnation'],
+    ['an incarnation of 2^64-1', (p) => (p.version.incarnation = '18446744073709551615'), 'record.version.incarnation'],
+    ['a counter past 2^53', (p) => (p.version.counter = '9007199254740993'), 'record.version.counter'],
     ['no body', (p) => delete p.endpoint, 'record.body'],
   ];
   for (const [what, mutate, field] of lies) {

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { RecordStore } from '../../../../node-agent/state/record-store';
 import { EndpointBody, StateRecord, recordKey } from '../../../../common/fdb-state/record';
 import { sameSummary } from '../../../../node-agent/state/owner-summary';
+import { MAX_COUNTER, MAX_INCARNATION } from '../../../../common/fdb-state/version';
 import { prng } from '../../../helpers/prng';
 
 const ep = (mac: string, over: Partial<EndpointBody> = {}): EndpointBody => ({
@@ -75,6 +76,27 @@ describe('record store', () => {
     peer.merge(old);
     assert.equal(peer.merge(issued[0]), 'applied');
     assert.equal([...peer.live()].length, 0);
+  });
+
+  it('refutes at the top of the incarnations by counter, never past 2^53; the very top is implausible', () => {
+    const top = (counter: number, mac = '02:00:00:00:00:01'): StateRecord => ({
+      owner: 'a',
+      version: { incarnation: MAX_INCARNATION, counter },
+      tombstone: false,
+      originTimeMs: 0,
+      body: ep(mac),
+    });
+    const a = store('a', 7);
+    a.issue(ep('02:00:00:00:00:01'));
+    a.markLocalReady();
+    assert.equal(a.merge(top(40)), 'refuted');
+    assert.equal(a.incarnation, MAX_INCARNATION, 'saturated, not 2^32');
+    const mine = a.get('a', recordKey(ep('02:00:00:00:00:01')))!;
+    assert.deepEqual(mine.version, { incarnation: MAX_INCARNATION, counter: 41 });
+    assert.equal(a.merge(top(30, '02:00:00:00:00:02')), 'refuted');
+    assert.ok(a.get('a', recordKey(ep('02:00:00:00:00:02')))!.version.counter > 41, 'the counter never goes back');
+    assert.equal(a.merge(top(MAX_COUNTER, '02:00:00:00:00:03')), 'implausible');
+    assert.ok(Number.isSafeInteger(a.get('a', recordKey(ep('02:00:00:00:00:02')))!.version.counter));
   });
 
   it('reaps tombstones after the TTL, not before', () => {
