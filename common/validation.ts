@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 // ipaddr.js parses and classifies addresses (loopback, link-local, multicast, ...) so that no check
 // here compares strings: "ff0::" is not in ff00::/8 and "10.0.0.5/8" is not a network.
 import * as ipaddr from 'ipaddr.js';
-import { FLOOD_MAC } from './fdb-state/record';
+import { DEFAULT_MAX_RECORDS_PER_OWNER, FLOOD_MAC } from './fdb-state/record';
 
 // A rejected input, naming the field so users know what to fix.
 export class ValidationError extends Error {
@@ -334,4 +334,10 @@ export function checkNodeName(field: string, value: string): string {
     );
   }
   return value;
+}
+
+// The --max-records-per-owner flag of the agent and the server (they must agree).
+export function maxRecordsPerOwnerOf(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_RECORDS_PER_OWNER;
+  return checkInteger('--max-records-per-owner', Number(value), 16, 1_000_000);
 }

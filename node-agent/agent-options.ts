@@ -20,6 +20,8 @@ export interface AgentOptions {
   // Our key and certificate (the server stream, signing our records) and the CAs peers need.
   identity: NodeIdentity;
   duplicates?: DuplicateDetectionOptions;
+  // Records one owner may hold in our store (ours included); DEFAULT_MAX_RECORDS_PER_OWNER if unset.
+  maxRecordsPerOwner?: number;
   name: string;
   vtep: string;
   server: string;

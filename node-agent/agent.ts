@@ -67,6 +67,7 @@ export class Agent {
       incarnation: state.incarnation,
       tombstoneTtlMs: TOMBSTONE_TTL_MS,
       deferRefutation: true,
+      maxRecordsPerOwner: options.maxRecordsPerOwner,
     });
     this.store.on('incarnation', (n) => state.saveIncarnation(n));
     this.store.on('change', (change) => {

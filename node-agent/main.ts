@@ -3,7 +3,15 @@ import { Keyring } from 'memberlist-ts';
 import { UsageError, parseFlags, silenceIpServerNameWarning } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
 import { Logger, createLogger, parseLevel } from '../common/log';
-import { checkInteger, checkIp, checkNodeName, parseDuration, parseHostPort } from '../common/validation';
+import {
+  checkInteger,
+  checkIp,
+  checkNodeName,
+  maxRecordsPerOwnerOf,
+  parseDuration,
+  parseHostPort,
+} from '../common/validation';
+import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { Agent } from './agent';
 import { AgentMetrics } from './agent-metrics';
 import { KeyringCommands } from './commands/keyring-commands';
@@ -30,7 +38,7 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--join-token TOKEN | --tls-ca FILE --tls-cert FILE --tls-key FILE]
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
                   [--encrypt-key BASE64 | --keyring-file FILE | --insecure-gossip] [--metrics HOST:PORT]
-                  [--log-level LEVEL]
+                  [--log-level LEVEL] [--max-records-per-owner N]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
@@ -55,6 +63,8 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --metrics       serve Prometheus metrics at http://HOST:PORT/metrics, liveness at /healthz and
                   readiness at /readyz (kernel reconciled, gossip synchronised) (off by default)
   --log-level     debug, info (default), warn or error; logs are JSON lines on stderr
+  --max-records-per-owner   records (endpoints, memberships, tombstones) one host may announce and
+                  this agent keeps of each peer (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same on every agent and the server)
 
 Duplicate MAC detection (EVPN's): a local MAC this host must take back from another host's claim
 --dup-max-moves times within --dup-window is frozen: this host stops contesting it, every host and
@@ -114,6 +124,7 @@ const FLAGS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'log-level': { type: 'string' },
+  'max-records-per-owner': { type: 'string' },
   'dup-max-moves': { type: 'string' },
   'dup-window': { type: 'string' },
   'dup-freeze-time': { type: 'string' },
@@ -250,6 +261,7 @@ async function main(argv: string[]): Promise<void> {
     metrics,
     identity,
     duplicates,
+    maxRecordsPerOwner: maxRecordsPerOwnerOf(values['max-records-per-owner']),
     keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file),
     driver: new KernelLinkDriver(rt),
     gossip: {

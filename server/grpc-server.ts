@@ -64,9 +64,9 @@ function serverMetrics(metrics: Registry, hub: AgentHub, replicas: ReplicaStore,
   observeRpcs((method, code, seconds) => rpcLatency.observe(seconds, { method, code }));
   const agentsGauge = metrics.gauge('vxgossip_agents', 'Agents known to the server, by connection state');
   const recordsGauge = metrics.gauge('vxgossip_records', 'Records replicated by agents (tombstones included)');
-  const spoofedGauge = metrics.gauge(
+  const refusedGauge = metrics.gauge(
     'vxgossip_records_refused',
-    'Record batches refused since start because an agent spoke for another node or VTEP',
+    'Record batches refused since start: an agent spoke for another node or VTEP (spoofed), or its records would pass --max-records-per-owner (owner-limit)',
   );
   const vnisGauge = metrics.gauge('vxgossip_vnis', 'VNIs configured');
   metrics.onCollect(() => {
@@ -74,7 +74,8 @@ function serverMetrics(metrics: Registry, hub: AgentHub, replicas: ReplicaStore,
     agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
     agentsGauge.set({ state: 'disconnected' }, nodes.filter((n) => !n.connected).length);
     recordsGauge.set({}, replicas.size());
-    spoofedGauge.set({}, replicas.spoofed);
+    refusedGauge.set({ reason: 'spoofed' }, replicas.spoofed);
+    refusedGauge.set({ reason: 'owner-limit' }, replicas.overLimit);
     vnisGauge.set({}, store.list().length);
   });
 }
@@ -103,11 +104,12 @@ export async function startGrpcServer(options: {
   pki: ClusterPki;
   keyringFile: string;
   certificateTtlMs: number;
+  maxRecordsPerOwner?: number;
   // Operators may authenticate with this bearer token instead of a certificate.
   token?: string;
 }): Promise<RunningServer> {
   const { store, log, pki } = options;
-  const replicas = await ReplicaStore.open(store.db);
+  const replicas = await ReplicaStore.open(store.db, options.maxRecordsPerOwner);
   const hub = new AgentHub(log.child({ part: 'agent-hub' }), pki.signer);
   // A dead or departed node's entries are withdrawn from the served FDB, as every host withdraws them.
   const live = (owner: string) => {

@@ -1,14 +1,15 @@
 import * as fs from 'node:fs';
 import { UsageError, parseFlags } from '../common/cli';
 import { createLogger, parseLevel } from '../common/log';
-import { parseDuration, parseHostPort } from '../common/validation';
+import { maxRecordsPerOwnerOf, parseDuration, parseHostPort } from '../common/validation';
+import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { startGrpcServer } from './grpc-server';
 import { gossipKeyringFile, openClusterPki } from './trust/cluster-pki';
 import { VniStore } from './vni-store';
 
 const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT] [--tls-san NAME,...]
               [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE] [--token-file FILE]
-              [--node-cert-ttl DURATION] [--log-level debug|info|warn|error]
+              [--node-cert-ttl DURATION] [--max-records-per-owner N] [--log-level debug|info|warn|error]
 
 The vxgossip controller: owns the VNI configuration (durable in DIR), signs it and pushes it to every
 node-agent, enrols hosts, and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection,
@@ -24,6 +25,7 @@ configuration with, the gossip key, and an operator credential for ctl (DIR/oper
   --tls-client-ca         also accept node and operator certificates from this CA
   --token-file FILE       operators may authenticate with this bearer token instead of a certificate
   --node-cert-ttl         lifetime of node certificates (default 30d; agents renew at two thirds)
+  --max-records-per-owner  records one agent may replicate (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same as every agent's)
   --log-level  default info; logs are JSON lines on stderr`;
 
 const DAY_MS = 24 * 3600_000;
@@ -60,6 +62,7 @@ async function main(argv: string[]): Promise<void> {
       'tls-client-ca': { type: 'string' },
       'tls-san': { type: 'string' },
       'node-cert-ttl': { type: 'string' },
+      'max-records-per-owner': { type: 'string' },
       'token-file': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -71,6 +74,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!values['data-dir']) throw new UsageError('--data-dir is required');
   parseHostPort('--listen', values.listen, undefined, 0);
+  const maxRecordsPerOwner = maxRecordsPerOwnerOf(values['max-records-per-owner']);
   const log = createLogger({ component: 'server', level: parseLevel(values['log-level']) });
 
   fs.mkdirSync(values['data-dir'], { recursive: true });
@@ -108,6 +112,7 @@ async function main(argv: string[]): Promise<void> {
     pki,
     keyringFile: gossipKeyringFile(values['data-dir']),
     certificateTtlMs,
+    maxRecordsPerOwner,
     token,
   }).catch((err: Error) => {
     throw new Error(`cannot listen on ${values.listen}: ${err.message}`);

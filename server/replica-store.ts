@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Level } from 'level';
-import { StateRecord, recordKey } from '../common/fdb-state/record';
+import { DEFAULT_MAX_RECORDS_PER_OWNER, StateRecord, recordKey } from '../common/fdb-state/record';
 import { Version, ZERO_VERSION, newer } from '../common/fdb-state/version';
 import { ChangeLog } from './change-log';
 
 export class SpoofedRecordError extends Error {}
+export class RecordLimitError extends Error {}
 
 export interface ReplicaChange {
   // Server-wide change counter: watches resume from it.
@@ -30,20 +31,27 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
     reject: (e: Error) => void;
   }> = [];
   private flushing = false;
+  // The group being written: neither pending nor applied yet.
+  private writing: ReplicaStore['pending'] = [];
   spoofed = 0;
+  overLimit = 0;
 
   private constructor(
     private readonly db: Level<string, string>,
     private revision: number,
+    private readonly maxRecordsPerOwner: number,
   ) {
     super();
     this.setMaxListeners(0);
     this.changeLog = new ChangeLog(revision);
   }
 
-  static async open(db: Level<string, string>): Promise<ReplicaStore> {
+  static async open(
+    db: Level<string, string>,
+    maxRecordsPerOwner = DEFAULT_MAX_RECORDS_PER_OWNER,
+  ): Promise<ReplicaStore> {
     const rev = await db.get(REVISION_KEY);
-    const store = new ReplicaStore(db, rev === undefined ? 0 : Number(rev));
+    const store = new ReplicaStore(db, rev === undefined ? 0 : Number(rev), maxRecordsPerOwner);
     for await (const [, value] of db.iterator({ gt: 'rec/', lt: 'rec/\xff' })) {
       const r = JSON.parse(value) as StateRecord;
       store.mapOf(r.owner).set(recordKey(r.body), r);
@@ -106,10 +114,27 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
         throw new SpoofedRecordError(`agent ${node} sent a record with VTEP ${r.body.vtep}, but its VTEP is ${vtep}`);
       }
     }
+    this.checkLimit(node, records);
     return new Promise((resolve, reject) => {
       this.pending.push({ node, records, resolve, reject });
       if (!this.flushing) void this.flush();
     });
+  }
+
+  // A batch that would leave its owner with more records than it may hold is refused whole; counting
+  // what is queued for (or being written to) the disk too, so a flood cannot slip past between writes.
+  private checkLimit(node: string, records: StateRecord[]): void {
+    const held = this.owners.get(node);
+    const queued = [...this.writing, ...this.pending].filter((p) => p.node === node);
+    const upperBound = (held?.size ?? 0) + records.length + queued.reduce((n, p) => n + p.records.length, 0);
+    if (upperBound <= this.maxRecordsPerOwner) return;
+    const keys = new Set(held?.keys());
+    for (const r of [...queued.flatMap((p) => p.records), ...records]) keys.add(recordKey(r.body));
+    if (keys.size <= this.maxRecordsPerOwner) return;
+    this.overLimit++;
+    throw new RecordLimitError(
+      `agent ${node} would hold ${keys.size} records; an owner may hold ${this.maxRecordsPerOwner} (--max-records-per-owner)`,
+    );
   }
 
   // Group commit: every batch that arrived while the previous write was syncing goes to disk in one
@@ -118,6 +143,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
     this.flushing = true;
     while (this.pending.length > 0) {
       const group = this.pending.splice(0);
+      this.writing = group;
       const accepted: StateRecord[] = [];
       const staged = new Map<string, StateRecord>();
       for (const { records } of group) {
@@ -147,6 +173,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
         for (const g of group) g.reject(err as Error);
       }
     }
+    this.writing = [];
     this.flushing = false;
   }
 

@@ -35,6 +35,10 @@ export interface StateRecord {
   body: RecordBody;
 }
 
+// Records one owner may hold, tombstones included, in every store (agents and server alike): sized
+// for a real host's endpoints and memberships, it bounds what one host (or a ghost) makes everyone keep.
+export const DEFAULT_MAX_RECORDS_PER_OWNER = 4096;
+
 // One owner holds at most one record per key.
 export function recordKey(body: RecordBody): string {
   return body.kind === 'endpoint' ? endpointRecordKey(body.vni, body.mac) : `vni/${body.vni}`;

@@ -227,6 +227,8 @@ export class RecordSync {
         this.log.warn('a peer holds a version of our own record we did not issue; refuted it', {
           key: recordKey(record.body),
         });
+      } else if (result === 'over-limit') {
+        this.drop('owner-limit', `${record.owner} holds as many records as it may`);
       } else if (result === 'implausible') {
         this.drop(
           'implausible-version',

@@ -24,6 +24,8 @@ export interface LocalRecordsInputs {
 // bridges learned, each claimed or frozen as duplicate detection says.
 export class LocalRecordsSync implements LocalRecordsStep {
   private thawTimer: NodeJS.Timeout | undefined;
+  // Logged when it changes, not at every pass.
+  private notAnnounced = 0;
 
   constructor(private readonly inputs: LocalRecordsInputs) {}
 
@@ -46,6 +48,13 @@ export class LocalRecordsSync implements LocalRecordsStep {
       });
       metrics?.duplicateFreezes.inc();
     }
+    if (changes.overLimit !== this.notAnnounced && changes.overLimit > 0)
+      log.error('local endpoints not announced: this host holds as many records as an owner may', {
+        notAnnounced: changes.overLimit,
+        localEndpoints: endpoints.length,
+        fix: 'raise --max-records-per-owner on every agent and the server',
+      });
+    this.notAnnounced = changes.overLimit;
     if (changes.issued > 0 || changes.withdrawn > 0)
       log.info('local records changed', {
         issued: changes.issued,

@@ -7,6 +7,8 @@ import type { RecordStore } from './record-store';
 export interface LocalRecordChanges {
   issued: number;
   withdrawn: number;
+  // Local endpoints not announced: this host holds as many records as an owner may.
+  overLimit: number;
   // MACs this pass froze as duplicates.
   froze: Array<{ vni: number; mac: string; claimants: string[] }>;
 }
@@ -37,12 +39,14 @@ function nextMobilitySeq(self: string, claims: EndpointRecord[]): number {
 export function syncLocalRecords(store: RecordStore, inputs: LocalRecordInputs): LocalRecordChanges {
   const { vtep, vnis, endpoints, alive, duplicates } = inputs;
   const self = store.node;
-  const changes: LocalRecordChanges = { issued: 0, withdrawn: 0, froze: [] };
+  const changes: LocalRecordChanges = { issued: 0, withdrawn: 0, overLimit: 0, froze: [] };
   const wanted = new Set<string>();
   const issue = (body: RecordBody) => {
     wanted.add(recordKey(body));
     const before = store.get(self, recordKey(body));
-    if (store.issue(body) !== before) changes.issued++;
+    // Peers would refuse it: announced once withdrawals make room.
+    if (!before && store.full(self)) changes.overLimit++;
+    else if (store.issue(body) !== before) changes.issued++;
   };
   for (const vni of vnis) issue({ kind: 'membership', vni, vtep });
   for (const ep of endpoints) {

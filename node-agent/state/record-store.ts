@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { RecordBody, StateRecord, recordKey } from '../../common/fdb-state/record';
+import { DEFAULT_MAX_RECORDS_PER_OWNER, RecordBody, StateRecord, recordKey } from '../../common/fdb-state/record';
 import { OwnerSummary, addToSummary, emptySummary } from './owner-summary';
 import { MAX_COUNTER, MAX_INCARNATION, Version, newer } from '../../common/fdb-state/version';
 
 // implausible: a version of our own at the very top, which we can no longer out-version.
-export type MergeResult = 'applied' | 'stale' | 'refuted' | 'deferred' | 'implausible';
+// over-limit: a new key of an owner that holds maxRecordsPerOwner records already.
+export type MergeResult = 'applied' | 'stale' | 'refuted' | 'deferred' | 'implausible' | 'over-limit';
 
 export interface RecordStoreOptions {
   node: string;
@@ -13,6 +14,8 @@ export interface RecordStoreOptions {
   tombstoneTtlMs: number;
   // Hold back refutations until markLocalReady() (a restarting agent; see deferredOwn).
   deferRefutation?: boolean;
+  // Records (tombstones included) one owner may hold here; DEFAULT_MAX_RECORDS_PER_OWNER if unset.
+  maxRecordsPerOwner?: number;
   now?: () => number;
 }
 
@@ -107,6 +110,11 @@ export class RecordStore extends EventEmitter<{
     return this.store(this.nextLocal(body, false), true);
   }
 
+  // The owner holds as many records as it may: no new key is taken from it.
+  full(owner: string): boolean {
+    return (this.owners.get(owner)?.size ?? 0) >= (this.options.maxRecordsPerOwner ?? DEFAULT_MAX_RECORDS_PER_OWNER);
+  }
+
   withdraw(key: string): StateRecord | undefined {
     const current = this.get(this.options.node, key);
     if (!current || current.tombstone) return undefined;
@@ -118,6 +126,7 @@ export class RecordStore extends EventEmitter<{
     const current = this.get(record.owner, key);
     if (current && !newer(record.version, current.version)) return 'stale';
     if (record.owner !== this.options.node) {
+      if (!current && this.full(record.owner)) return 'over-limit';
       this.store(record, false);
       return 'applied';
     }

@@ -18,6 +18,8 @@ export const DROP_REASONS = [
   'unsigned-config',
   // A version of one of our own records at the very top of the version space: it cannot be refuted.
   'implausible-version',
+  // A new record of an owner that holds as many as it may (--max-records-per-owner).
+  'owner-limit',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

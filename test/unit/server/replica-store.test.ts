@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { VniStore } from '../../../server/vni-store';
-import { ReplicaChange, ReplicaStore, SpoofedRecordError } from '../../../server/replica-store';
+import { RecordLimitError, ReplicaChange, ReplicaStore, SpoofedRecordError } from '../../../server/replica-store';
 import type { StateRecord } from '../../../common/fdb-state/record';
 import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
@@ -62,6 +62,24 @@ describe('replica store (server)', () => {
         ['02:00:00:00:00:02', 2],
       ],
     );
+  });
+
+  it('refuses a batch that would pass the records an owner may hold, counting batches still queued', async () => {
+    const store = await ReplicaStore.open(vnis.db, 16);
+    const mac = (i: number) => `02:00:00:00:01:${i.toString(16).padStart(2, '0')}`;
+    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => record('h1', mac(from + i), 1));
+    const queued = [store.merge('h1', '10.0.0.1', batch(0, 10)), store.merge('h1', '10.0.0.1', batch(10, 6))];
+    assert.throws(() => void store.merge('h1', '10.0.0.1', batch(16, 1)), RecordLimitError, 'a 17th key, while queued');
+    await Promise.all(queued);
+    await store.merge('h1', '10.0.0.1', [record('h1', mac(3), 2)]);
+    assert.equal(store.versionOf('h1').counter, 2, 'a newer version of a held key still goes in');
+    assert.throws(
+      () => void store.merge('h1', '10.0.0.1', batch(40, 1)),
+      /would hold 17 records; an owner may hold 16/,
+    );
+    await store.merge('h2', '10.0.0.2', [record('h2', mac(1), 1)]);
+    assert.equal(store.overLimit, 2);
+    assert.equal(store.size(), 17);
   });
 
   it('refuses a batch naming another owner or VTEP before anything is written', async () => {

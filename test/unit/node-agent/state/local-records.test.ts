@@ -113,4 +113,31 @@ describe('local records: mobility and duplicates across hosts', () => {
     assert.equal(d.winner.body.mobilitySeq, 1);
     assert.equal(f.froze.length, 0, 'one move is mobility, not a duplicate');
   });
+
+  it('announces no more local endpoints than an owner may hold, and the rest once withdrawals make room', () => {
+    const store = new RecordStore({ node: 'h1', incarnation: 1, tombstoneTtlMs: 0, maxRecordsPerOwner: 16 });
+    const local = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        vni: 42,
+        mac: `02:00:00:00:03:${(from + i).toString(16).padStart(2, '0')}`,
+        ips: [],
+        origin: 'learned' as const,
+      }));
+    const sync = (endpoints: ReturnType<typeof local>) =>
+      syncLocalRecords(store, {
+        vtep: VTEP.h1,
+        vnis: [42],
+        endpoints,
+        alive: () => true,
+        duplicates: new DuplicateDetector({ maxMoves: 3, windowMs: 600_000, freezeMs: 60_000 }),
+      });
+    const first = sync(local(0, 20));
+    assert.deepEqual([first.issued, first.overLimit], [16, 5], 'a membership and 15 endpoints; 5 left out');
+    assert.equal(store.owned().length, 16);
+    const second = sync(local(10, 10));
+    assert.equal(second.withdrawn, 10, 'the endpoints gone are withdrawn');
+    store.reap();
+    const third = sync(local(10, 10));
+    assert.deepEqual([third.issued, third.overLimit], [5, 0], 'the room the tombstones left is used');
+  });
 });

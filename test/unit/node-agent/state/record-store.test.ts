@@ -99,6 +99,21 @@ describe('record store', () => {
     assert.ok(Number.isSafeInteger(a.get('a', recordKey(ep('02:00:00:00:00:02')))!.version.counter));
   });
 
+  it("keeps at most maxRecordsPerOwner of a peer's records: a new key beyond is over-limit, newer versions go in", () => {
+    const peer = store('b');
+    const records = Array.from({ length: 17 }, (_, i) =>
+      peer.issue(ep(`02:00:00:00:02:${i.toString(16).padStart(2, '0')}`)),
+    );
+    const ours = new RecordStore({ node: 'a', incarnation: 1, tombstoneTtlMs: 60_000, maxRecordsPerOwner: 16 });
+    assert.deepEqual(
+      records.map((r) => ours.merge(r)),
+      [...Array.from({ length: 16 }, () => 'applied'), 'over-limit'],
+    );
+    assert.ok(ours.full('b'));
+    assert.equal(ours.merge(peer.withdraw(recordKey(records[0].body))!), 'applied', 'a tombstone of a held key');
+    assert.equal(ours.summaryOf('b')!.count, 16);
+  });
+
   it('reaps tombstones after the TTL, not before', () => {
     let now = 0;
     const s = store('a', 1, () => now);
