@@ -31,6 +31,8 @@ const HOSTS = Number(values.hosts);
 const ATTACHES = Number(values.attaches);
 const ENDPOINTS = Number(values.endpoints);
 const KILLS = 3;
+// Every host's endpoints, and its membership, must fit what an owner may hold (default 4,096).
+const OWNER_LIMIT = ['--max-records-per-owner', String(Math.max(4096, Math.ceil(ENDPOINTS / HOSTS) + 16))];
 
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
       level,
       '--join-token',
       joinToken,
+      ...OWNER_LIMIT,
       ...(values['insecure-gossip'] ? ['--insecure-gossip'] : []),
     ]);
     agents.set(h.name, a);
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
   const results: string[] = [];
   try {
     await ctrl
-      .spawnBin('server', 'server', ['--listen', serverAddr, '--data-dir', serverDir])
+      .spawnBin('server', 'server', ['--listen', serverAddr, '--data-dir', serverDir, ...OWNER_LIMIT])
       .waitForLog((r) => r.msg === 'server ready');
     joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr, serverDir, hosts.length);
     progress('starting agents');

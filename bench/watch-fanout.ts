@@ -210,7 +210,9 @@ async function reference(pace: number): Promise<Run> {
 
 async function memory(): Promise<void> {
   const dataDir = makeTempDir('bench-records');
-  let server = await startServer(dataDir);
+  // R records from 20 agents: more per agent than the default bound at R = 100,000.
+  const limit = ['--max-records-per-owner', String(Math.max(4096, Math.ceil(RECORDS / AGENTS)))];
+  let server = await startServer(dataDir, undefined, limit);
   const agents = await enrolAgents(server);
   try {
     const idle = memoryMb(server.proc.child.pid!);
@@ -224,7 +226,7 @@ async function memory(): Promise<void> {
     const loaded = memoryMb(server.proc.child.pid!);
     for (const a of agents) a.close();
     await server.proc.stop();
-    server = await startServer(dataDir);
+    server = await startServer(dataDir, undefined, limit);
     const reloaded = memoryMb(server.proc.child.pid!);
     console.log(
       `  server holding ${RECORDS} records: RSS ${Math.round(loaded.rss)} MB (idle ${Math.round(idle.rss)} MB, peak ${Math.round(loaded.peak)} MB), ` +
