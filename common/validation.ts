@@ -339,5 +339,7 @@ export function checkNodeName(field: string, value: string): string {
 // The --max-records-per-owner flag of the agent and the server (they must agree).
 export function maxRecordsPerOwnerOf(value: string | undefined): number {
   if (value === undefined) return DEFAULT_MAX_RECORDS_PER_OWNER;
+  if (!/^\d+$/.test(value))
+    throw new ValidationError('--max-records-per-owner', `expected an integer from 16 to 1000000, got ${shown(value)}`);
   return checkInteger('--max-records-per-owner', Number(value), 16, 1_000_000);
 }

@@ -245,6 +245,7 @@ async function main(argv: string[]): Promise<void> {
   const log = createLogger({ component: 'node-agent', level: parseLevel(values['log-level']) }).child({ node: name });
 
   const duplicates = duplicateOptions(values['dup-max-moves'], values['dup-window'], values['dup-freeze-time']);
+  const maxRecordsPerOwner = maxRecordsPerOwnerOf(values['max-records-per-owner']);
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const state = AgentState.open(values['data-dir']!, name);
   const identity = await identityOf(values, { name, vtep, server, dataDir: state.dir, log });
@@ -261,7 +262,7 @@ async function main(argv: string[]): Promise<void> {
     metrics,
     identity,
     duplicates,
-    maxRecordsPerOwner: maxRecordsPerOwnerOf(values['max-records-per-owner']),
+    maxRecordsPerOwner,
     keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file),
     driver: new KernelLinkDriver(rt),
     gossip: {
