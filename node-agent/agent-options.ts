@@ -22,6 +22,8 @@ export interface AgentOptions {
   duplicates?: DuplicateDetectionOptions;
   // Records one owner may hold in our store (ours included); DEFAULT_MAX_RECORDS_PER_OWNER if unset.
   maxRecordsPerOwner?: number;
+  // How long a dead or departed owner's records are kept; DEFAULT_DEPARTED_RECORD_TTL_MS if unset.
+  departedRecordTtlMs?: number;
   name: string;
   vtep: string;
   server: string;

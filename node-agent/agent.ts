@@ -19,6 +19,7 @@ import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetector } from './state/duplicat
 import type { AgentOptions } from './agent-options';
 import { LocalChangeOutbox } from './state/outbox';
 import { RecordStore } from './state/record-store';
+import { DepartedOwners } from './state/departed-owners';
 import { affectsRemoteView, desiredRemote } from './state/remote-view';
 import { Revocations } from '../common/trust/revocations';
 import { PeerCertificates } from './trust/peer-certificates';
@@ -34,6 +35,8 @@ const REAP_INTERVAL_MS = 60_000;
 const RECONNECT_INTERVAL_MS = 5_000;
 // Tombstones must outlast the longest partition we heal from without a full resync.
 const TOMBSTONE_TTL_MS = 24 * 3600_000;
+// A dead or departed owner's records are kept this long (they come back at once if it returns).
+export const DEFAULT_DEPARTED_RECORD_TTL_MS = 24 * 3600_000;
 
 // Wiring. Desired state comes from the VNI configuration and the gossip record store; the reconcile
 // loop realises it in the kernel; the server gets status and our records, but the data plane never
@@ -56,6 +59,7 @@ export class Agent {
   readonly drops: DropCounter;
   private readonly renewal: CertificateRenewal;
   private readonly revoked = new Map<string, number>();
+  private readonly departed: DepartedOwners;
 
   constructor(private readonly options: AgentOptions) {
     const { vtep, log, rt, name, state, metrics } = options;
@@ -74,6 +78,7 @@ export class Agent {
       if (affectsRemoteView(change, this.store)) this.loop.schedule('fdb', true);
     });
     this.peers = new PeerTable(name, options.gossip.join, log.child({ part: 'peers' }));
+    this.departed = new DepartedOwners(options.departedRecordTtlMs ?? DEFAULT_DEPARTED_RECORD_TTL_MS);
     this.duplicates = new DuplicateDetector(options.duplicates ?? DEFAULT_DUPLICATE_DETECTION);
     this.config = new ConfigFollower(
       state,
@@ -165,7 +170,7 @@ export class Agent {
     this.timers.push(
       setInterval(() => this.loop.schedule('full'), RESYNC_INTERVAL_MS),
       setInterval(() => void this.sync.antiEntropy(), ANTI_ENTROPY_INTERVAL_MS),
-      setInterval(() => this.store.reap(), REAP_INTERVAL_MS),
+      setInterval(() => this.reap(), REAP_INTERVAL_MS),
       setInterval(() => void this.peers.reconnect(), RECONNECT_INTERVAL_MS),
     );
     if (gossip.join.length === 0) this.loop.endGrace('no peers to wait for');
@@ -286,6 +291,20 @@ export class Agent {
       this.revoked.set(node, revokedAtMs);
       const n = this.store.forget(node);
       if (n > 0) this.options.log.warn('dropped the records of a revoked node', { node, records: n });
+    }
+  }
+
+  // Tombstones past their TTL, and every record of an owner gossip has not had alive for
+  // --departed-record-ttl: a host that is gone for good stops costing memory everywhere.
+  private reap(): void {
+    this.store.reap();
+    const owners = this.store
+      .ownerSummaries()
+      .map((s) => s.owner)
+      .filter((o) => o !== this.options.name);
+    for (const owner of this.departed.expired(owners, (o) => this.peers.alive(o))) {
+      const records = this.store.forget(owner);
+      this.options.log.info('forgot the records of an owner gone from gossip', { owner, records });
     }
   }
 

@@ -12,7 +12,7 @@ import {
   parseHostPort,
 } from '../common/validation';
 import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
-import { Agent } from './agent';
+import { Agent, DEFAULT_DEPARTED_RECORD_TTL_MS } from './agent';
 import { AgentMetrics } from './agent-metrics';
 import { KeyringCommands } from './commands/keyring-commands';
 import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetectionOptions } from './state/duplicate-detector';
@@ -38,7 +38,7 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--join-token TOKEN | --tls-ca FILE --tls-cert FILE --tls-key FILE]
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
                   [--encrypt-key BASE64 | --keyring-file FILE | --insecure-gossip] [--metrics HOST:PORT]
-                  [--log-level LEVEL] [--max-records-per-owner N]
+                  [--log-level LEVEL] [--max-records-per-owner N] [--departed-record-ttl DURATION]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
@@ -63,6 +63,8 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --metrics       serve Prometheus metrics at http://HOST:PORT/metrics, liveness at /healthz and
                   readiness at /readyz (kernel reconciled, gossip synchronised) (off by default)
   --log-level     debug, info (default), warn or error; logs are JSON lines on stderr
+  --departed-record-ttl     how long the records of a host gossip has not had alive are kept
+                  (default ${DEFAULT_DEPARTED_RECORD_TTL_MS / 3_600_000}h; they come back when it returns)
   --max-records-per-owner   records (endpoints, memberships, tombstones) one host may announce and
                   this agent keeps of each peer (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same on every agent and the server)
 
@@ -125,6 +127,7 @@ const FLAGS = {
   'tls-key': { type: 'string' },
   'log-level': { type: 'string' },
   'max-records-per-owner': { type: 'string' },
+  'departed-record-ttl': { type: 'string' },
   'dup-max-moves': { type: 'string' },
   'dup-window': { type: 'string' },
   'dup-freeze-time': { type: 'string' },
@@ -246,6 +249,9 @@ async function main(argv: string[]): Promise<void> {
 
   const duplicates = duplicateOptions(values['dup-max-moves'], values['dup-window'], values['dup-freeze-time']);
   const maxRecordsPerOwner = maxRecordsPerOwnerOf(values['max-records-per-owner']);
+  const departedRecordTtlMs = values['departed-record-ttl']
+    ? parseDuration('--departed-record-ttl', values['departed-record-ttl'], 60_000, 30 * 24 * 3_600_000)
+    : undefined;
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const state = AgentState.open(values['data-dir']!, name);
   const identity = await identityOf(values, { name, vtep, server, dataDir: state.dir, log });
@@ -263,6 +269,7 @@ async function main(argv: string[]): Promise<void> {
     identity,
     duplicates,
     maxRecordsPerOwner,
+    departedRecordTtlMs,
     keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file),
     driver: new KernelLinkDriver(rt),
     gossip: {
