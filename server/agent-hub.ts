@@ -9,14 +9,13 @@ import type { Command } from '../generated/vxgossip/v1/Command';
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import { RpcError } from './grpc-errors';
 import { endStream } from './rpc';
-import { checkNodeName } from '../common/validation';
+import { KnownVtep, checkNodeName } from '../common/validation';
 import type { Logger } from '../common/log';
 import { vniToProto } from '../common/vni-proto';
 import type { VniConfig } from '../common/vni';
 import type { Revocation } from '../common/trust/revocations';
 import { ConfigSigner, signConfig } from '../common/trust/signed-config';
 import type { SignedConfig } from '../generated/vxgossip/v1/SignedConfig';
-import type { KnownVtep } from '../common/validation';
 
 export type AgentStream = grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>;
 

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceHandlers } from '../generated/vxgossip/v1/AgentService';
 import type { AgentMessage__Output } from '../generated/vxgossip/v1/AgentMessage';
 import type { Logger } from '../common/log';
-import { checkIp, checkNodeName } from '../common/validation';
+import { ValidationError, checkIp, checkNodeName } from '../common/validation';
 import { recordFromProto } from '../common/record-proto';
 import type { StateRecord } from '../common/fdb-state/record';
 import { AgentHub, AgentStream } from './agent-hub';
@@ -27,7 +27,7 @@ function helloRefusal(
     checkNodeName('hello.node', hello.node);
     checkIp('hello.vtep', hello.vtep);
     if (Buffer.byteLength(hello.agentVersion) > MAX_AGENT_VERSION_BYTES)
-      throw new Error(`hello.agent_version: longer than ${MAX_AGENT_VERSION_BYTES} bytes`);
+      throw new ValidationError('hello.agent_version', `longer than ${MAX_AGENT_VERSION_BYTES} bytes`);
   } catch (err) {
     return { code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message };
   }

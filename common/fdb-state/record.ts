@@ -52,22 +52,24 @@ export function macKey(vni: number, mac: string): string {
   return `${vni}/${mac}`;
 }
 
+// Two bodies that announce the same thing, field by field (not by serialising: key order would count).
+export function sameBody(a: RecordBody, b: RecordBody): boolean {
+  if (a.kind !== b.kind || a.vni !== b.vni || a.vtep !== b.vtep) return false;
+  if (a.kind === 'membership' || b.kind === 'membership') return true;
+  return (
+    a.mac === b.mac &&
+    a.mobilitySeq === b.mobilitySeq &&
+    a.origin === b.origin &&
+    a.frozen === b.frozen &&
+    a.ips.length === b.ips.length &&
+    a.ips.every((ip, i) => ip === b.ips[i])
+  );
+}
+
 // Two versions of one record that announce the same thing: what a restarted owner re-issues under
 // its new incarnation. Only the version and the origin time differ.
 export function sameContent(a: StateRecord, b: StateRecord): boolean {
-  if (a.tombstone !== b.tombstone || a.body.kind !== b.body.kind || a.body.vtep !== b.body.vtep) return false;
-  if (a.body.kind === 'membership' || b.body.kind === 'membership') return a.body.vni === b.body.vni;
-  const x = a.body;
-  const y = b.body;
-  return (
-    x.vni === y.vni &&
-    x.mac === y.mac &&
-    x.mobilitySeq === y.mobilitySeq &&
-    x.origin === y.origin &&
-    x.frozen === y.frozen &&
-    x.ips.length === y.ips.length &&
-    x.ips.every((ip, i) => ip === y.ips[i])
-  );
+  return a.tombstone === b.tombstone && sameBody(a.body, b.body);
 }
 
 // The all-zeros MAC of head-end replication entries: one per remote VTEP of a VNI.

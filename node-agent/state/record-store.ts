@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { DEFAULT_MAX_RECORDS_PER_OWNER, RecordBody, StateRecord, recordKey } from '../../common/fdb-state/record';
+import {
+  DEFAULT_MAX_RECORDS_PER_OWNER,
+  RecordBody,
+  StateRecord,
+  recordKey,
+  sameBody,
+} from '../../common/fdb-state/record';
 import { OwnerSummary, addToSummary, emptySummary } from './owner-summary';
 import { MAX_COUNTER, MAX_INCARNATION, Version, newer } from '../../common/fdb-state/version';
 
@@ -106,7 +112,7 @@ export class RecordStore extends EventEmitter<{
   // Issues (or re-issues) a local record; an unchanged live record is not re-issued.
   issue(body: RecordBody): StateRecord {
     const current = this.get(this.options.node, recordKey(body));
-    if (current && !current.tombstone && JSON.stringify(current.body) === JSON.stringify(body)) return current;
+    if (current && !current.tombstone && sameBody(current.body, body)) return current;
     return this.store(this.nextLocal(body, false), true);
   }
 
