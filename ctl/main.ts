@@ -191,11 +191,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 silenceIpServerNameWarning();
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const { message, exitCode } = describeFailure(err, '', 0);
-    process.stderr.write(`ctl: ${message}\nRun 'ctl --help' for usage.\n`);
-    process.exit(exitCode);
-  },
-);
+// Output to a pipe is written asynchronously: exit only once all of it is out (an empty write's
+// callback runs after every earlier write), or a long listing is cut short.
+const exitAfterOutput = (code: number) => process.stdout.write('', () => process.exit(code));
+
+main(process.argv.slice(2)).then(exitAfterOutput, (err: unknown) => {
+  const { message, exitCode } = describeFailure(err, '', 0);
+  process.stderr.write(`ctl: ${message}\nRun 'ctl --help' for usage.\n`);
+  process.exit(exitCode);
+});

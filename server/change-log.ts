@@ -11,7 +11,8 @@ export class ChangeLog<Change extends { revision: number }> {
 
   push(change: Change): void {
     this.changes.push(change);
-    if (this.changes.length > this.capacity) {
+    // Trimmed in steps of a tenth: dropping one change per push would move the whole log each time.
+    if (this.changes.length > this.capacity + Math.ceil(this.capacity / 10)) {
       const dropped = this.changes.splice(0, this.changes.length - this.capacity);
       this.compactedThrough = dropped[dropped.length - 1].revision;
     }
@@ -21,8 +22,9 @@ export class ChangeLog<Change extends { revision: number }> {
     return this.compactedThrough;
   }
 
-  // Revisions increase along the log: binary search for the first one after `revision`.
-  since(revision: number): Change[] {
+  // Up to `limit` changes after `revision`, oldest first. Revisions increase along the log, so the
+  // first is found by binary search: a watcher reads its next few without copying the whole tail.
+  after(revision: number, limit: number): Change[] {
     let lo = 0;
     let hi = this.changes.length;
     while (lo < hi) {
@@ -30,6 +32,6 @@ export class ChangeLog<Change extends { revision: number }> {
       if (this.changes[mid].revision > revision) hi = mid;
       else lo = mid + 1;
     }
-    return this.changes.slice(lo);
+    return this.changes.slice(lo, lo + limit);
   }
 }

@@ -4,19 +4,20 @@ import type { EndpointFilter__Output } from '../generated/vxgossip/v1/EndpointFi
 import type { Logger } from '../common/log';
 import { agentRoutedRpcs } from './endpoint-commands';
 import { RpcError } from './grpc-errors';
-import { KnownVtep, checkUint64, checkUnicastMac, checkVniId } from '../common/validation';
+import { KnownVtep, checkUnicastMac, checkVniId } from '../common/validation';
 import type { EndpointRecord } from '../common/fdb-state/winner-rule';
-import type { StateRecord } from '../common/fdb-state/record';
 import type { AgentHub } from './agent-hub';
 import type { ReplicaChange, ReplicaStore } from './replica-store';
 import type { EndpointEvent } from '../generated/vxgossip/v1/EndpointEvent';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
 import type { VniStore } from './vni-store';
-import { Filter, endpointKey, endpointOf, fdbKey, matches } from './endpoint-filter';
-import type { FdbChange, FdbIndex } from './fdb-index';
+import { Filter, endpointOf, keyRangeOf, matches } from './endpoint-filter';
+import { FdbChange, FdbIndex, Served, entryOf } from './fdb-index';
 import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
-import { paginate } from './pagination';
-import { endStream, unary } from './rpc';
+import type { EndpointIndex } from './endpoint-index';
+import { pageOfIndex } from './pagination';
+import { unary } from './rpc';
+import { serveWatch } from './watch-stream';
 
 function filterOf(f: EndpointFilter__Output | null): Filter {
   const filter = { vni: f?.vni ?? 0, node: f?.node ?? '', mac: f?.mac ?? '' };
@@ -28,6 +29,21 @@ function filterOf(f: EndpointFilter__Output | null): Filter {
 const isFlood = (e: FdbEntry) => e.kind === 'FDB_ENTRY_KIND_FLOOD';
 const fdbMatches = (f: Filter, e: FdbEntry) => matches(f, e.vni!, e.node!, isFlood(e) ? undefined : e.mac);
 
+const ifDefined = <T, U>(value: T | undefined, then: (value: T) => U) =>
+  value === undefined ? undefined : then(value);
+
+// One record change as an endpoint watcher with this filter sees it.
+function endpointEventFor(c: ReplicaChange, f: Filter): EndpointEvent | undefined {
+  if (c.after.body.kind !== 'endpoint' || !matches(f, c.after.body.vni, c.after.owner, c.after.body.mac))
+    return undefined;
+  const type = c.after.tombstone
+    ? 'EVENT_TYPE_REMOVED'
+    : c.before && !c.before.tombstone
+      ? 'EVENT_TYPE_UPDATED'
+      : 'EVENT_TYPE_ADDED';
+  return { type, endpoint: endpointOf(c.after as EndpointRecord), revision: c.revision };
+}
+
 // One derived FDB change as a watcher with this filter sees it: a MAC that moves out of the filter
 // (to another node) is a removal for it, one that moves in an addition.
 function fdbEventFor(c: FdbChange, f: Filter): FdbEvent | undefined {
@@ -38,51 +54,51 @@ function fdbEventFor(c: FdbChange, f: Filter): FdbEvent | undefined {
   return undefined;
 }
 
-// Every live owner's endpoints that match, in listing order.
-function liveEndpoints(replicas: ReplicaStore, live: (owner: string) => boolean, f: Filter) {
-  const matching = (r: StateRecord): r is EndpointRecord =>
-    !r.tombstone && r.body.kind === 'endpoint' && live(r.owner) && matches(f, r.body.vni, r.owner, r.body.mac);
-  return replicas
-    .all()
-    .filter(matching)
-    .map(endpointOf)
-    .sort((a, b) => endpointKey(a).localeCompare(endpointKey(b)));
-}
-
-// The derived entries that match, in listing order.
-function fdbEntries(fdbIndex: FdbIndex, f: Filter, includeFlood: boolean) {
-  return fdbIndex
-    .list()
-    .filter((e) => fdbMatches(f, e) && (includeFlood || !isFlood(e)))
-    .sort((a, b) => fdbKey(a).localeCompare(fdbKey(b)));
+// The indexes the endpoint API reads.
+export interface EndpointViews {
+  replicas: ReplicaStore;
+  endpoints: EndpointIndex;
+  fdb: FdbIndex;
 }
 
 export function endpointService(
-  replicas: ReplicaStore,
-  fdbIndex: FdbIndex,
+  views: EndpointViews,
   hub: AgentHub,
   vnis: VniStore,
   log: Logger,
   nodes: { live: (owner: string) => boolean; vteps: () => KnownVtep[] },
 ): EndpointServiceHandlers {
-  const { live } = nodes;
-  const endpoints = (f: Filter) => liveEndpoints(replicas, live, f);
-  const fdb = (f: Filter, includeFlood: boolean) => fdbEntries(fdbIndex, f, includeFlood);
+  const { replicas, fdb: fdbIndex } = views;
+  // An endpoint as a listing with this filter shows it: only of owners not known to be dead.
+  const endpointIn = (f: Filter) => (r: EndpointRecord) =>
+    nodes.live(r.owner) && matches(f, r.body.vni, r.owner, r.body.mac) ? endpointOf(r) : undefined;
+  const entryIn = (f: Filter, includeFlood: boolean) => (s: Served) => {
+    const e = entryOf(s);
+    return fdbMatches(f, e) && (includeFlood || !isFlood(e)) ? e : undefined;
+  };
+  const endpointSource = {
+    currentRevision: () => replicas.currentRevision(),
+    oldestResumableRevision: () => replicas.oldestResumableRevision(),
+    changesAfter: (revision: number, limit: number) => replicas.changesAfter(revision, limit),
+    snapshot: () => views.endpoints.snapshot(),
+    on: (event: 'change', listener: () => void) => replicas.on(event, listener),
+    off: (event: 'change', listener: () => void) => replicas.off(event, listener),
+  };
 
   return {
     ListEndpoints: unary(log, 'ListEndpoints', [], (req) => {
-      const { page, nextPageToken } = paginate(
-        endpoints(filterOf(req.filter)),
-        endpointKey,
-        req.pageSize,
-        req.pageToken,
-      );
+      const f = filterOf(req.filter);
+      const index = views.endpoints.sorted();
+      const { page, nextPageToken } = pageOfIndex(index, keyRangeOf(f), endpointIn(f), req.pageSize, req.pageToken);
       return { endpoints: page, nextPageToken, revision: replicas.currentRevision() };
     }),
     ListFdb: unary(log, 'ListFdb', [], (req) => {
-      const { page, nextPageToken } = paginate(
-        fdb(filterOf(req.filter), req.includeFlood),
-        fdbKey,
+      const f = filterOf(req.filter);
+      const select = entryIn(f, req.includeFlood);
+      const { page, nextPageToken } = pageOfIndex(
+        fdbIndex.sorted(),
+        keyRangeOf(f),
+        select,
         req.pageSize,
         req.pageToken,
       );
@@ -96,123 +112,31 @@ export function endpointService(
       return entry;
     }),
     WatchEndpoints(call) {
-      watch(
-        call,
-        filterOf(call.request.filter),
-        call.request.fromRevision,
-        replicas,
-        (c: ReplicaChange, f): EndpointEvent | undefined => {
-          if (c.after.body.kind !== 'endpoint' || !matches(f, c.after.body.vni, c.after.owner, c.after.body.mac))
-            return undefined;
-          return {
-            type: c.after.tombstone
-              ? 'EVENT_TYPE_REMOVED'
-              : c.before && !c.before.tombstone
-                ? 'EVENT_TYPE_UPDATED'
-                : 'EVENT_TYPE_ADDED',
-            endpoint: endpointOf(c.after as EndpointRecord),
-            revision: c.revision,
-          };
-        },
-        (f) =>
-          endpoints(f).map((endpoint): EndpointEvent => ({
-            type: 'EVENT_TYPE_SNAPSHOT',
-            endpoint,
-            revision: replicas.currentRevision(),
-          })),
-      );
+      const f = filterOf(call.request.filter);
+      const endpoint = endpointIn(f);
+      serveWatch(call, call.request.fromRevision, endpointSource, keyRangeOf(f), {
+        changeEvent: (c: ReplicaChange) => endpointEventFor(c, f),
+        snapshotEvent: (r: EndpointRecord, revision): EndpointEvent | undefined =>
+          ifDefined(endpoint(r), (e) => ({ type: 'EVENT_TYPE_SNAPSHOT', endpoint: e, revision })),
+      });
     },
     WatchFdb(call) {
-      watch(call, filterOf(call.request.filter), call.request.fromRevision, fdbIndex, fdbEventFor, (f) =>
-        fdb(f, true).map((entry): FdbEvent => ({
-          type: 'EVENT_TYPE_SNAPSHOT',
-          entry,
-          revision: fdbIndex.currentRevision(),
-        })),
-      );
+      const f = filterOf(call.request.filter);
+      const entry = entryIn(f, true);
+      serveWatch(call, call.request.fromRevision, fdbIndex, keyRangeOf(f), {
+        changeEvent: (c: FdbChange) => fdbEventFor(c, f),
+        snapshotEvent: (s: Served, revision): FdbEvent | undefined =>
+          ifDefined(entry(s), (e) => ({ type: 'EVENT_TYPE_SNAPSHOT', entry: e, revision })),
+      });
     },
     ListDuplicates: unary(log, 'ListDuplicates', [], (req) => {
       const f = filterOf(req.filter);
       const duplicates = fdbIndex
         .duplicates()
         .filter((d) => d.claims.some((c) => matches(f, c.body.vni, c.owner, c.body.mac)))
-        .sort((a, b) => fdbKey(a.entry).localeCompare(fdbKey(b.entry)))
         .map((d) => ({ entry: d.entry, claims: d.claims.map(endpointOf) }));
       return { duplicates, revision: fdbIndex.currentRevision() };
     }),
     ...agentRoutedRpcs(hub, vnis, log, nodes.vteps),
   };
-}
-
-// Where a watch reads: revisions, the changes still held, and live changes.
-interface ChangeSource<Change> {
-  currentRevision(): number;
-  oldestResumableRevision(): number;
-  changesSince(revision: number): Change[];
-  on(event: 'change', listener: (c: Change) => void): unknown;
-  off(event: 'change', listener: (c: Change) => void): unknown;
-}
-
-// Events a watcher may have queued before it is cut off: a client that stopped reading must not
-// grow the server without bound; it resumes from the last revision it saw.
-const MAX_QUEUED_EVENTS = 100_000;
-
-// Snapshot (or the changes since a revision still held), then live changes, in revision order.
-function watch<Change extends { revision: number }, Event>(
-  call: grpc.ServerWritableStream<unknown, Event>,
-  filter: Filter,
-  from: string | number,
-  source: ChangeSource<Change>,
-  toEvent: (c: Change, f: Filter) => Event | undefined,
-  snapshot: (f: Filter) => Event[],
-): void {
-  const refuse = (code: grpc.status, details: string) => endStream(call, code, details);
-  let fromRevision: number;
-  try {
-    fromRevision = checkUint64('from_revision', from);
-  } catch (err) {
-    refuse(grpc.status.INVALID_ARGUMENT, (err as Error).message);
-    return;
-  }
-  if (fromRevision > source.currentRevision()) {
-    refuse(
-      grpc.status.OUT_OF_RANGE,
-      `revision ${fromRevision} is ahead of the server's ${source.currentRevision()} (the server restarted); watch again without from_revision`,
-    );
-    return;
-  }
-  if (fromRevision > 0 && fromRevision < source.oldestResumableRevision()) {
-    refuse(
-      grpc.status.OUT_OF_RANGE,
-      `revision ${fromRevision} was compacted (oldest resumable: ${source.oldestResumableRevision()}); watch again without from_revision`,
-    );
-    return;
-  }
-  let lastSent = fromRevision;
-  // Defined before the replay below, which may already cut a slow watcher off.
-  const stop = () => source.off('change', onChange);
-  const onChange = (c: Change) => {
-    const event = toEvent(c, filter);
-    if (!event) return;
-    if (call.writableLength >= MAX_QUEUED_EVENTS) {
-      stop();
-      refuse(
-        grpc.status.RESOURCE_EXHAUSTED,
-        `watcher fell ${MAX_QUEUED_EVENTS} events behind; resume with from_revision ${lastSent}`,
-      );
-      return;
-    }
-    lastSent = c.revision;
-    call.write(event);
-  };
-  if (fromRevision > 0) for (const c of source.changesSince(fromRevision)) onChange(c);
-  else {
-    for (const e of snapshot(filter)) call.write(e);
-    lastSent = source.currentRevision();
-    call.write({ type: 'EVENT_TYPE_SNAPSHOT_END', revision: lastSent } as Event);
-  }
-  source.on('change', onChange);
-  call.on('cancelled', stop);
-  call.on('close', stop);
-  call.on('error', stop);
 }

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
+import BTree from 'sorted-btree';
 import { EndpointRecord, decideMac } from '../common/fdb-state/winner-rule';
-import { FLOOD_MAC, StateRecord, macKey } from '../common/fdb-state/record';
+import { FLOOD_MAC, StateRecord } from '../common/fdb-state/record';
 import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
 import type { ReplicaChange, ReplicaStore } from './replica-store';
 import { ChangeLog } from './change-log';
+import { sortKey } from './pagination';
 
 // One change of the derived FDB: an entry appeared (no before), went away (no after) or changed.
 export interface FdbChange {
@@ -12,8 +14,10 @@ export interface FdbChange {
   after?: FdbEntry;
 }
 
-const unicastKey = (vni: number, mac: string) => `u/${macKey(vni, mac)}`;
-const floodKey = (vni: number, owner: string) => `f/${vni}/${owner}`;
+// Keys sort as listings do (VNI, MAC, then the node of a flood entry), so the served entries are
+// their own sorted index.
+const unicastKey = (vni: number, mac: string) => sortKey(vni, mac, '');
+const floodKey = (vni: number, owner: string) => sortKey(vni, FLOOD_MAC, owner);
 
 // What every host programs, as the server sees it — the winning claim of each MAC and one flood
 // entry per VNI member, from owners not known to be dead — kept up to date incrementally. Each
@@ -23,8 +27,10 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   // Claims per MAC, as arrays: one claim is the rule, and an array costs a fraction of a Map.
   private readonly claims = new Map<string, EndpointRecord[]>();
   private readonly members = new Map<string, StateRecord>();
-  // What each served entry comes from; entries are built when asked for.
-  private readonly entries = new Map<string, Served>();
+  // What each served entry comes from, sorted by key; entries are built when asked for.
+  private readonly entries = new BTree<string, Served>();
+  // Keys of the entries served frozen: duplicates are listed without a pass over every entry.
+  private readonly frozen = new Set<string>();
   private readonly changeLog: ChangeLog<FdbChange>;
   // Liveness as last applied, so only a real transition costs a pass over the owner's records.
   private readonly liveness = new Map<string, boolean>();
@@ -41,14 +47,19 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
     }
     for (const key of [...this.claims.keys(), ...this.members.keys()]) {
       const served = this.derive(key);
-      if (served) this.entries.set(key, served);
+      if (served) this.serve(key, served);
     }
     this.changeLog = new ChangeLog(replicas.currentRevision());
     replicas.on('change', (c) => this.onRecord(c));
   }
 
-  list(): FdbEntry[] {
-    return [...this.entries.values()].map(entryOf);
+  sorted(): BTree<string, Served> {
+    return this.entries;
+  }
+
+  // The entries as they are now, unaffected by later changes: shared nodes are copied only when changed.
+  snapshot(): BTree<string, Served> {
+    return this.entries.clone();
   }
 
   lookup(vni: number, mac: string): FdbEntry | undefined {
@@ -59,8 +70,8 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   // Every MAC a claimant froze as a duplicate: the entry served for it and every live claim.
   duplicates(): Array<{ entry: FdbEntry; claims: EndpointRecord[] }> {
     const out: Array<{ entry: FdbEntry; claims: EndpointRecord[] }> = [];
-    for (const [key, served] of this.entries) {
-      if (!served.frozen) continue;
+    for (const key of [...this.frozen].sort()) {
+      const served = this.entries.get(key)!;
       const decision = decideMac(this.claims.get(key) ?? [], this.live);
       if (decision) out.push({ entry: entryOf(served), claims: decision.claims });
     }
@@ -75,8 +86,8 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
     return this.changeLog.oldestResumableRevision();
   }
 
-  changesSince(revision: number): FdbChange[] {
-    return this.changeLog.since(revision);
+  changesAfter(revision: number, limit: number): FdbChange[] {
+    return this.changeLog.after(revision, limit);
   }
 
   // Some node's state changed. One agent's report decides what the server believes about others (and
@@ -137,8 +148,11 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
     const before = this.entries.get(key);
     const after = this.derive(key);
     if (before?.record === after?.record && before?.frozen === after?.frozen) return;
-    if (after) this.entries.set(key, after);
-    else this.entries.delete(key);
+    if (after) this.serve(key, after);
+    else {
+      this.entries.delete(key);
+      this.frozen.delete(key);
+    }
     const change: FdbChange = {
       revision: revision(),
       before: before && entryOf(before),
@@ -148,24 +162,28 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
     this.emit('change', change);
   }
 
+  private serve(key: string, served: Served): void {
+    this.entries.set(key, served);
+    if (served.frozen) this.frozen.add(key);
+    else this.frozen.delete(key);
+  }
+
   // What the entry under this key comes from now: the same record object as long as nothing that
   // decides it changed, so an unchanged entry is recognised by identity (and its frozen flag).
   private derive(key: string): Served | undefined {
-    if (key.startsWith('f/')) {
-      const r = this.members.get(key);
-      return r && this.live(r.owner) ? { record: r, frozen: false } : undefined;
-    }
+    const member = this.members.get(key);
+    if (member) return this.live(member.owner) ? { record: member, frozen: false } : undefined;
     const decision = decideMac(this.claims.get(key) ?? [], this.live);
     return decision && { record: decision.winner, frozen: decision.frozen };
   }
 }
 
-interface Served {
+export interface Served {
   record: StateRecord;
   frozen: boolean;
 }
 
-function entryOf({ record: r, frozen }: Served): FdbEntry {
+export function entryOf({ record: r, frozen }: Served): FdbEntry {
   if (r.body.kind === 'membership')
     return {
       vni: r.body.vni,

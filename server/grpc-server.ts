@@ -10,6 +10,7 @@ import { vniService } from './vni-service';
 import type { VniStore } from './vni-store';
 import { ReplicaStore } from './replica-store';
 import { FdbIndex } from './fdb-index';
+import { EndpointIndex } from './endpoint-index';
 import { endpointService } from './endpoint-service';
 import { clusterService } from './cluster-service';
 import { LATENCY_BUCKETS, Registry } from '../common/metrics';
@@ -116,8 +117,8 @@ export async function startGrpcServer(options: {
     const state = hub.gossipState(owner);
     return state !== 'NODE_STATE_DEAD' && state !== 'NODE_STATE_LEFT';
   };
-  const fdbIndex = new FdbIndex(replicas, live);
-  hub.on('node', (name) => fdbIndex.nodeStateChanged(name));
+  const views = { replicas, endpoints: new EndpointIndex(replicas), fdb: new FdbIndex(replicas, live) };
+  hub.on('node', (name) => views.fdb.nodeStateChanged(name));
   const metrics = new Registry();
   serverMetrics(metrics, hub, replicas, store);
   const { authorizer, refused } = authorization(metrics, pki, store, log, options.token);
@@ -137,7 +138,7 @@ export async function startGrpcServer(options: {
     server.addService(...refusingMalformed(definition, handlers));
   add(proto.VniService.service, vniService(store, hub, log, vteps));
   add(proto.NodeService.service, nodeService(hub, log, { store, replicas, registry: trust.registry }));
-  add(proto.EndpointService.service, endpointService(replicas, fdbIndex, hub, store, log, { live, vteps }));
+  add(proto.EndpointService.service, endpointService(views, hub, store, log, { live, vteps }));
   add(
     proto.ClusterService.service,
     clusterService(hub, store, log, { ...trust, caFingerprint: pki.ca.fingerprint, enrolment: pki.enrolment }),

@@ -74,8 +74,8 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
     return ++this.revision;
   }
 
-  changesSince(revision: number): ReplicaChange[] {
-    return this.changeLog.since(revision);
+  changesAfter(revision: number, limit: number): ReplicaChange[] {
+    return this.changeLog.after(revision, limit);
   }
 
   size(): number {
