@@ -41,6 +41,8 @@ const COMMAND_TIMEOUT_MS = 15_000;
 // Members in one agent's membership report: far beyond any gossip cluster we run (memberlist's own
 // clusters stay in the thousands), small enough that a report is a few MB at most.
 export const MAX_MEMBERSHIP = 10_000;
+// Characters of a VNI's programming error kept for ctl: a kernel error fits many times over.
+export const STATUS_ERROR_MAX = 512;
 
 export type GossipState =
   'NODE_STATE_ALIVE' | 'NODE_STATE_SUSPECT' | 'NODE_STATE_DEAD' | 'NODE_STATE_LEFT' | 'NODE_STATE_UNSPECIFIED';
@@ -50,6 +52,7 @@ export type GossipState =
 export class AgentHub extends EventEmitter<{ node: [string] }> {
   private readonly agents = new Map<string, AgentSession>();
   private config: { revision: number; signed: SignedConfig } | undefined;
+  private configured = new Set<number>();
   private readonly commands = new Map<number, PendingCommand>();
   private nextCommandId = 1;
 
@@ -64,6 +67,7 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
 
   // Signed once per change, sent to every agent, relayed by agents in gossip as it is.
   setConfig(revision: number, vnis: VniConfig[], revocations: Revocation[]): void {
+    this.configured = new Set(vnis.map((v) => v.id));
     this.config = {
       revision,
       signed: signConfig({ revision, vnis: vnis.map(vniToProto), revocations }, this.signer),
@@ -236,9 +240,18 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     return best;
   }
 
-  recordStatus(node: string, status: ProgrammingStatus__Output[], configRevision: number): void {
+  // Kept for the VNIs configured now, one entry each, errors cut to STATUS_ERROR_MAX: an agent's report
+  // costs what the configuration does, whatever it sends (ctl node list serves every node's at once).
+  recordStatus(node: string, reported: ProgrammingStatus__Output[], configRevision: number): void {
     const session = this.agents.get(node);
     if (!session) return;
+    const byVni = new Map<number, ProgrammingStatus__Output>();
+    for (const s of reported) {
+      if (!this.configured.has(s.vni) || byVni.has(s.vni)) continue;
+      const cut = s.error.length > STATUS_ERROR_MAX;
+      byVni.set(s.vni, cut ? { ...s, error: `${s.error.slice(0, STATUS_ERROR_MAX)}…` } : s);
+    }
+    const status = [...byVni.values()];
     const changed =
       JSON.stringify(session.status) !== JSON.stringify(status) || session.configRevision !== configRevision;
     session.status = status;

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceHandlers } from '../generated/vxgossip/v1/AgentService';
 import type { AgentMessage__Output } from '../generated/vxgossip/v1/AgentMessage';
 import type { Logger } from '../common/log';
-import { ValidationError, checkIp, checkNodeName } from '../common/validation';
+import { ValidationError, checkIp, checkNodeName, parseHostPort } from '../common/validation';
 import { recordFromProto } from '../common/record-proto';
 import type { StateRecord } from '../common/fdb-state/record';
 import { AgentHub, AgentStream } from './agent-hub';
@@ -26,6 +26,9 @@ function helloRefusal(
   try {
     checkNodeName('hello.node', hello.node);
     checkIp('hello.vtep', hello.vtep);
+    // Optional (node-agent leaves it empty); kept for the session and shown by ctl like the version.
+    if (hello.gossipAddress !== '')
+      checkIp('hello.gossip_address', parseHostPort('hello.gossip_address', hello.gossipAddress).host);
     if (Buffer.byteLength(hello.agentVersion) > MAX_AGENT_VERSION_BYTES)
       throw new ValidationError('hello.agent_version', `longer than ${MAX_AGENT_VERSION_BYTES} bytes`);
   } catch (err) {

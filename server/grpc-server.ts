@@ -143,8 +143,7 @@ export async function startGrpcServer(options: {
     proto.ClusterService.service,
     clusterService(hub, store, log, { ...trust, caFingerprint: pki.ca.fingerprint, enrolment: pki.enrolment }),
   );
-  // A stream of agent messages: grpc-js's own answer to one it cannot decode stands.
-  server.addService(
+  add(
     proto.AgentService.service,
     agentService(
       hub,

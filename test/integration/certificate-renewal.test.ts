@@ -4,10 +4,11 @@ import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
-import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
+import { makeTempDir } from '../../lab/temp-dir';
 import { createJoinToken, operatorArgs } from '../../lab/credentials';
 import { TrustAnchor } from '../../common/pki';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
+import { tearDownLab } from '../helpers/lab-teardown';
 
 // Node certificates with the shortest lifetime the server allows (1 min): each agent renews at two
 // thirds of it with a new key, re-opens its server stream with the new certificate, and its peers
@@ -66,15 +67,7 @@ describe('certificate renewal (2 hosts, 1-minute certificates)', function () {
     );
   });
 
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed' && lab)
-      console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
-  });
-
-  after(async () => {
-    await lab?.destroy();
-    removeTempDir(dir);
-  });
+  tearDownLab(() => lab, dir);
 
   it('keeps the key and certificate owner-only in the data dir', () => {
     for (const h of hosts)

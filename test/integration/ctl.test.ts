@@ -1,28 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import { ServerHandle, startServer } from '../../lab/server-process';
-import { repoRoot } from '../../common/paths';
 import { operatorDir } from '../../lab/credentials';
-
-// Nothing from the caller's environment decides where ctl goes or what it presents.
-const CLEAN_ENV = {
-  VXGOSSIP_SERVER: '',
-  VXGOSSIP_CREDENTIALS: '',
-  VXGOSSIP_TLS_CA: '',
-  VXGOSSIP_TLS_CERT: '',
-  VXGOSSIP_TLS_KEY: '',
-  VXGOSSIP_TOKEN: '',
-};
-
-function ctl(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...CLEAN_ENV, ...env },
-    timeout: 20_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { ctl } from '../helpers/ctl-binary';
 
 describe('ctl (real binary against a real server)', function () {
   let server: ServerHandle;

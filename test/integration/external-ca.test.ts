@@ -5,10 +5,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../../lab/network';
 import { eventually } from '../../lab/eventually';
-import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
+import { makeTempDir } from '../../lab/temp-dir';
 import { operatorDir } from '../../lab/credentials';
 import { repoRoot } from '../../common/paths';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
+import { tearDownLab } from '../helpers/lab-teardown';
 
 // Hosts certified by your own CA instead of enrolment: the server serves and trusts that CA, the
 // agents gossip and sign with those certificates, and verify the server-signed configuration with
@@ -67,15 +68,7 @@ describe('agents with certificates from an external CA (2 hosts, real vxlan)', f
     );
   });
 
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed' && lab)
-      console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
-  });
-
-  after(async () => {
-    await lab?.destroy();
-    removeTempDir(dir);
-  });
+  tearDownLab(() => lab, dir);
 
   it('realises the signed configuration and programs what the other host signed', async () => {
     ctl('vni', 'create', '42');

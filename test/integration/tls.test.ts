@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -8,27 +8,14 @@ import { v1 } from '../../common/proto';
 import type { AgentServiceClient } from '../../generated/vxgossip/v1/AgentService';
 import type { ServerMessage__Output } from '../../generated/vxgossip/v1/ServerMessage';
 import { requirePrograms } from '../helpers/require-root';
+import { ctl as runCtl } from '../helpers/ctl-binary';
 import { expectRpcError, vniClient } from '../helpers/grpc-clients';
 import { ServerHandle, startServer } from '../../lab/server-process';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { anonymousCredentials, operatorCredentials, operatorDir } from '../../lab/credentials';
 
-// Nothing from the caller's environment decides what ctl presents.
-const CLEAN_ENV = {
-  VXGOSSIP_SERVER: '',
-  VXGOSSIP_CREDENTIALS: '',
-  VXGOSSIP_TLS_CA: '',
-  VXGOSSIP_TLS_CERT: '',
-  VXGOSSIP_TLS_KEY: '',
-  VXGOSSIP_TOKEN: '',
-};
-
 const ctlAt = (server: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), '--server', server, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...CLEAN_ENV, ...env },
-    timeout: 20_000,
-  });
+  runCtl(['--server', server, ...args], env);
 
 // The first message the server sends an agent stream that says Hello with `credentials`, or the error
 // that ends it.

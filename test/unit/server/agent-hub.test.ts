@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
-import { AgentHub, AgentStream, MAX_MEMBERSHIP } from '../../../server/agent-hub';
+import { AgentHub, AgentStream, MAX_MEMBERSHIP, STATUS_ERROR_MAX } from '../../../server/agent-hub';
 import { RpcError } from '../../../server/grpc-errors';
 import { createLogger } from '../../../common/log';
 import type { VniConfig } from '../../../common/vni';
@@ -160,6 +160,7 @@ describe('agent hub', () => {
     });
 
     it('a reconnecting agent replaces its old stream, which is ended and whose late detach changes nothing', () => {
+      hub.setConfig(1, [vni(42)], []);
       const old = connect('h1');
       connect('h2');
       disconnect('h3', connect('h3'));
@@ -250,6 +251,7 @@ describe('agent hub', () => {
 
   describe('status and membership', () => {
     it("keeps each agent's programming status per VNI and announces only changes", () => {
+      hub.setConfig(5, [vni(42), vni(43)], []);
       connect('h2');
       connect('h1');
       events.length = 0;
@@ -278,6 +280,23 @@ describe('agent hub', () => {
       );
       hub.recordStatus('h9', [programmed(42)], 1);
       assert.equal(hub.nodes().length, 2, 'a status from an unknown agent is dropped');
+    });
+
+    it('keeps a status only for configured VNIs, one entry each, with its error cut', () => {
+      hub.setConfig(5, [vni(42)], []);
+      connect('h1');
+      const failed = { ...programmed(42, false), error: 'x'.repeat(1_000_000) };
+      hub.recordStatus(
+        'h1',
+        [failed, programmed(42), ...Array.from({ length: 1000 }, (_, i) => programmed(i + 1000))],
+        5,
+      );
+      const [status] = hub.statusOf(42).map((s) => s.status);
+      assert.deepEqual(
+        hub.nodes()[0].programming?.map((p) => p.vni),
+        [42],
+      );
+      assert.equal(status.error, `${'x'.repeat(STATUS_ERROR_MAX)}…`);
     });
 
     it('a connected agent is alive; otherwise the best report of a connected agent wins', () => {
