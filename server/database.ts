@@ -32,6 +32,9 @@ const RECOVERY: RecoveryOptions = { giveUpAfterMs: 30_000, firstRetryMs: 100, ma
 // Rebuilds what a store holds in memory from the reopened database; may write (synced) to it.
 export type Reload = (level: Level<string, string>) => Promise<void>;
 
+// level's Node implementation (classic-level) can repair a database; its type does not say so.
+const repairable = Level as unknown as { repair(location: string): Promise<void> };
+
 const causeOf = (err: Error) => (err.cause instanceof Error ? err.cause : err) as Error & { code?: string };
 
 // What to tell an operator about a database that does not open, and what to do next.
@@ -39,7 +42,11 @@ function openFailure(dir: string, err: Error): Error {
   const cause = causeOf(err);
   if (cause.code === 'LEVEL_LOCKED')
     return new Error(`cannot open the database in ${dir}: another server is using it (${cause.message})`);
-  if (cause.code === 'LEVEL_CORRUPTION') return new Error(`the database in ${dir} is corrupt (${cause.message})`);
+  if (cause.code === 'LEVEL_CORRUPTION')
+    return new Error(
+      `the database in ${dir} is corrupt (${cause.message}); LevelDB can rebuild it from what is still readable, ` +
+        `dropping what is not: stop every server using it, back ${dir} up, then run server --data-dir ${dir} --repair-database`,
+    );
   return new Error(`cannot open the database in ${dir}: ${cause.message}`);
 }
 
@@ -76,6 +83,19 @@ export class Database extends EventEmitter<{ health: [DatabaseHealth]; lost: [Er
       throw openFailure(dir, err);
     });
     return new Database(dir, handle, log.child({ part: 'database' }), { ...RECOVERY, ...recovery });
+  }
+
+  // Rebuilds a damaged database from what LevelDB can still read; never run without the operator asking.
+  static async repair(dir: string): Promise<void> {
+    // LevelDB's repair takes no lock: it must not run under a server that holds one.
+    const probe = new Level<string, string>(dir);
+    await probe.open().then(
+      () => probe.close(),
+      (err: Error) => {
+        if (causeOf(err).code === 'LEVEL_LOCKED') throw openFailure(dir, err);
+      },
+    );
+    await repairable.repair(dir);
   }
 
   // For reads; refused while the database is being reopened.

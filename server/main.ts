@@ -6,10 +6,12 @@ import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { startGrpcServer } from './grpc-server';
 import { gossipKeyringFile, openClusterPki } from './trust/cluster-pki';
 import { VniStore } from './vni-store';
+import { Database } from './database';
 
 const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT] [--tls-san NAME,...]
               [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE] [--token-file FILE]
               [--node-cert-ttl DURATION] [--max-records-per-owner N] [--log-level debug|info|warn|error]
+       server --data-dir DIR --repair-database
 
 The vxgossip controller: owns the VNI configuration (durable in DIR), signs it and pushes it to every
 node-agent, enrols hosts, and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection,
@@ -29,7 +31,9 @@ has reopened the database; if that fails for 30 s it exits 1 for its supervisor 
   --token-file FILE       operators may authenticate with this bearer token instead of a certificate
   --node-cert-ttl         lifetime of node certificates (default 30d; agents renew at two thirds)
   --max-records-per-owner  records one agent may replicate (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same as every agent's)
-  --log-level  default info; logs are JSON lines on stderr`;
+  --log-level  default info; logs are JSON lines on stderr
+  --repair-database  rebuild a corrupt database in DIR from what LevelDB can still read (what it cannot
+               is lost: back DIR up first), then exit; refused while a server uses DIR`;
 
 const DAY_MS = 24 * 3600_000;
 
@@ -80,6 +84,7 @@ async function main(argv: string[]): Promise<void> {
       'max-records-per-owner': { type: 'string' },
       'token-file': { type: 'string' },
       'log-level': { type: 'string' },
+      'repair-database': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -92,6 +97,11 @@ async function main(argv: string[]): Promise<void> {
   const maxRecordsPerOwner = maxRecordsPerOwnerOf(values['max-records-per-owner']);
   const log = createLogger({ component: 'server', level: parseLevel(values['log-level']) });
 
+  if (values['repair-database']) {
+    await Database.repair(values['data-dir']);
+    log.info('database repaired: start the server without --repair-database', { dataDir: values['data-dir'] });
+    return;
+  }
   const store = await openStore(values['data-dir'], log);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new UsageError('--tls-cert and --tls-key go together');
