@@ -26,6 +26,9 @@ export function describeFailure(
     case grpc.status.INVALID_ARGUMENT:
       return { message: `invalid argument: ${err.details}`, exitCode: EXIT_USAGE };
     case grpc.status.UNAVAILABLE:
+      // A status the server sent comes with its response headers; one grpc-js made up has none.
+      if (err.metadata?.get('content-type').length)
+        return { message: `server at ${server} cannot serve now: ${err.details}`, exitCode: EXIT_RPC };
       return {
         message: `server unreachable at ${server}: ${err.details} (is it running? choose another with --server or VXGOSSIP_SERVER)`,
         exitCode: EXIT_RPC,

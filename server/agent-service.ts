@@ -7,6 +7,7 @@ import { recordFromProto } from '../common/record-proto';
 import type { StateRecord } from '../common/fdb-state/record';
 import { AgentHub, AgentStream } from './agent-hub';
 import type { ReplicaStore } from './replica-store';
+import { StorageUnavailableError } from './database';
 import { endStream } from './rpc';
 import type { RpcError } from './grpc-errors';
 import { AuthError, Authorizer, AuthRefusal } from './trust/authorization';
@@ -39,6 +40,31 @@ function helloRefusal(
     code: grpc.status.PERMISSION_DENIED,
     details: `the certificate is for node ${certified.name} (VTEPs ${certified.ips.join(', ')}), not ${hello.node} at ${hello.vtep}`,
   };
+}
+
+// Validated, checked against the agent's identity, made durable, then acknowledged. A batch with a
+// record the agent does not own is dropped whole and counted: a compromised or buggy agent cannot
+// speak for another host.
+async function replicate(
+  to: { replicas: ReplicaStore; hub: AgentHub; log: Logger; stream: AgentStream },
+  from: string,
+  protos: NonNullable<Parameters<typeof recordFromProto>[0]>[],
+): Promise<void> {
+  let records: StateRecord[];
+  try {
+    records = protos.map(recordFromProto);
+  } catch (err) {
+    to.log.warn('agent sent an invalid record; batch dropped', { node: from, error: (err as Error).message });
+    return;
+  }
+  try {
+    const version = await to.replicas.merge(from, to.hub.sessionOf(from)?.vtep ?? '', records);
+    to.stream.write({ recordsAck: { version } });
+  } catch (err) {
+    to.log.warn('agent records refused', { node: from, error: (err as Error).message });
+    // The agent re-sends what is unacknowledged when it reconnects, by when the database is back.
+    if (err instanceof StorageUnavailableError) endStream(to.stream, err.code, err.message);
+  }
 }
 
 export function agentService(
@@ -87,7 +113,7 @@ export function agentService(
             hub.recordStatus(node, msg.status?.vnis ?? [], Number(msg.status?.configRevision ?? 0));
             break;
           case 'records':
-            void replicate(node, msg.records?.records ?? []);
+            void replicate({ replicas, hub, log, stream }, node, msg.records?.records ?? []);
             break;
           case 'membership':
             try {
@@ -106,24 +132,6 @@ export function agentService(
             log.debug('agent message ignored', { node, kind: msg.msg });
         }
       });
-      // Validated, checked against the agent's identity, made durable, then acknowledged. A batch with
-      // a record the agent does not own is dropped whole and counted: a compromised or buggy agent
-      // cannot speak for another host.
-      const replicate = async (from: string, protos: NonNullable<Parameters<typeof recordFromProto>[0]>[]) => {
-        let records: StateRecord[];
-        try {
-          records = protos.map(recordFromProto);
-        } catch (err) {
-          log.warn('agent sent an invalid record; batch dropped', { node: from, error: (err as Error).message });
-          return;
-        }
-        try {
-          const version = await replicas.merge(from, hub.sessionOf(from)?.vtep ?? '', records);
-          stream.write({ recordsAck: { version } });
-        } catch (err) {
-          log.warn('agent records refused', { node: from, error: (err as Error).message });
-        }
-      };
       const finish = () => {
         clearTimeout(helloTimer);
         if (node !== undefined) hub.detach(node, stream);

@@ -8,6 +8,7 @@ import { agentService } from './agent-service';
 import { nodeService } from './node-service';
 import { vniService } from './vni-service';
 import type { VniStore } from './vni-store';
+import type { Database } from './database';
 import { ReplicaStore } from './replica-store';
 import { FdbIndex } from './fdb-index';
 import { EndpointIndex } from './endpoint-index';
@@ -70,6 +71,11 @@ function serverMetrics(metrics: Registry, hub: AgentHub, replicas: ReplicaStore,
     'Record batches refused since start: an agent spoke for another node or VTEP (spoofed), or its records would pass --max-records-per-owner (owner-limit)',
   );
   const vnisGauge = metrics.gauge('vxgossip_vnis', 'VNIs configured');
+  const databaseGauge = metrics.gauge(
+    'vxgossip_database_serving',
+    '1 while the database accepts writes; 0 from a failed write until it has been reopened',
+  );
+  const writeFailures = metrics.gauge('vxgossip_database_write_failures', 'Database writes that failed since start');
   metrics.onCollect(() => {
     const nodes = hub.nodes();
     agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
@@ -78,6 +84,8 @@ function serverMetrics(metrics: Registry, hub: AgentHub, replicas: ReplicaStore,
     refusedGauge.set({ reason: 'spoofed' }, replicas.spoofed);
     refusedGauge.set({ reason: 'owner-limit' }, replicas.overLimit);
     vnisGauge.set({}, store.list().length);
+    databaseGauge.set({}, store.db.health().serving ? 1 : 0);
+    writeFailures.set({}, store.db.writeFailures);
   });
 }
 
@@ -95,6 +103,27 @@ function authorization(metrics: Registry, pki: ClusterPki, store: VniStore, log:
   };
   const authorizer = new Authorizer(pki.clients, () => new Revocations(store.revocations()), refused, token);
   return { authorizer, refused };
+}
+
+// grpc.health.v1 for the server and each service: SERVING once it listens, except from a failed
+// database write until the database has been reopened and reloaded; NOT_SERVING once it shuts down.
+function healthService(server: grpc.Server, db: Database) {
+  const health = new HealthImplementation({ '': 'NOT_SERVING' });
+  health.addToServer(server);
+  const set = (status: 'SERVING' | 'NOT_SERVING') => {
+    for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, status);
+  };
+  const follow = () => set(db.health().serving ? 'SERVING' : 'NOT_SERVING');
+  return {
+    start() {
+      follow();
+      db.on('health', follow);
+    },
+    stop() {
+      db.off('health', follow);
+      set('NOT_SERVING');
+    },
+  };
 }
 
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
@@ -157,8 +186,7 @@ export async function startGrpcServer(options: {
     enrollmentService({ pki, ...trust, hub, store, authorizer, certificateTtlMs: options.certificateTtlMs, log }),
   );
 
-  const health = new HealthImplementation({ '': 'NOT_SERVING' });
-  health.addToServer(server);
+  const health = healthService(server, store.db);
   new ReflectionService(packageDefinition()).addToServer(server);
 
   const credentials = new OptionalClientCertificates(pki.caBundlePem, pki.tls.certChainPem, pki.tls.keyPem);
@@ -167,14 +195,14 @@ export async function startGrpcServer(options: {
   );
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
-  for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, 'SERVING');
+  health.start();
 
   return {
     address,
     hub,
     metrics,
     async shutdown() {
-      for (const name of ['', ...SERVICE_NAMES]) health.setStatus(name, 'NOT_SERVING');
+      health.stop();
       unsubscribe();
       hub.closeAll();
       await new Promise<void>((resolve) => {

@@ -1,24 +1,29 @@
 import * as fs from 'node:fs';
 import { UsageError, parseFlags } from '../common/cli';
-import { createLogger, parseLevel } from '../common/log';
+import { createLogger, parseLevel, type Logger } from '../common/log';
 import { maxRecordsPerOwnerOf, parseDuration, parseHostPort } from '../common/validation';
 import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { startGrpcServer } from './grpc-server';
 import { gossipKeyringFile, openClusterPki } from './trust/cluster-pki';
 import { VniStore } from './vni-store';
+import { Database } from './database';
 
 const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT] [--tls-san NAME,...]
               [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE] [--token-file FILE]
               [--node-cert-ttl DURATION] [--max-records-per-owner N] [--log-level debug|info|warn|error]
+       server --data-dir DIR --repair-database
 
 The vxgossip controller: owns the VNI configuration (durable in DIR), signs it and pushes it to every
 node-agent, enrols hosts, and serves the vxgossip.v1 gRPC API, grpc.health.v1 and server reflection,
 always over TLS. At first start it makes the cluster's CA (DIR/pki/ca.key, 0600), the key it signs the
 configuration with, the gossip key, and an operator credential for ctl (DIR/operator: ctl --credentials).
+When a database write fails the server refuses writes (UNAVAILABLE) and reports NOT_SERVING until it
+has reopened the database; if that fails for 30 s it exits 1 for its supervisor to restart it.
 
   --listen     address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a free one)
   --data-dir   directory of the database and the cluster's keys (created if missing)
-  --metrics    serve Prometheus metrics at http://HOST:PORT/metrics (off by default)
+  --metrics    serve Prometheus metrics at http://HOST:PORT/metrics, liveness at /healthz and
+               readiness at /readyz (503 naming the reason while the database is being reopened)
   --tls-san    more names or addresses clients reach this server by (its own addresses, hostname
                and localhost are always in its certificate)
   --tls-cert, --tls-key   serve this certificate (CN=server:NAME) from your own CA instead
@@ -26,7 +31,9 @@ configuration with, the gossip key, and an operator credential for ctl (DIR/oper
   --token-file FILE       operators may authenticate with this bearer token instead of a certificate
   --node-cert-ttl         lifetime of node certificates (default 30d; agents renew at two thirds)
   --max-records-per-owner  records one agent may replicate (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same as every agent's)
-  --log-level  default info; logs are JSON lines on stderr`;
+  --log-level  default info; logs are JSON lines on stderr
+  --repair-database  rebuild a corrupt database in DIR from what LevelDB can still read (what it cannot
+               is lost: back DIR up first), then exit; refused while a server uses DIR`;
 
 const DAY_MS = 24 * 3600_000;
 
@@ -50,6 +57,18 @@ function readToken(file: string): string {
   return token;
 }
 
+// Fail-stop: a database that cannot be reopened after a failed write ends the process, for its
+// supervisor to start it again.
+async function openStore(dataDir: string, log: Logger): Promise<VniStore> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const store = await VniStore.open(dataDir, log);
+  store.db.on('lost', (err) => {
+    log.error('exiting for the supervisor to restart the server', { error: err.message });
+    process.exit(1);
+  });
+  return store;
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values } = parseFlags({
     args: argv,
@@ -65,6 +84,7 @@ async function main(argv: string[]): Promise<void> {
       'max-records-per-owner': { type: 'string' },
       'token-file': { type: 'string' },
       'log-level': { type: 'string' },
+      'repair-database': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -77,15 +97,12 @@ async function main(argv: string[]): Promise<void> {
   const maxRecordsPerOwner = maxRecordsPerOwnerOf(values['max-records-per-owner']);
   const log = createLogger({ component: 'server', level: parseLevel(values['log-level']) });
 
-  fs.mkdirSync(values['data-dir'], { recursive: true });
-  let store: VniStore;
-  try {
-    store = await VniStore.open(values['data-dir']);
-  } catch (err) {
-    throw new Error(
-      `cannot open the database in ${values['data-dir']}: ${(err as Error).message} (is another server using it?)`,
-    );
+  if (values['repair-database']) {
+    await Database.repair(values['data-dir']);
+    log.info('database repaired: start the server without --repair-database', { dataDir: values['data-dir'] });
+    return;
   }
+  const store = await openStore(values['data-dir'], log);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new UsageError('--tls-cert and --tls-key go together');
   const certPem = readText('--tls-cert', values['tls-cert']);
@@ -118,7 +135,11 @@ async function main(argv: string[]): Promise<void> {
     throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
   });
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
-  const metricsServer = metricsAt ? await server.metrics.serve(metricsAt.host, metricsAt.port) : undefined;
+  const readiness = () => {
+    const { serving, reason } = store.db.health();
+    return { ready: serving, checks: { database: reason } };
+  };
+  const metricsServer = metricsAt ? await server.metrics.serve(metricsAt.host, metricsAt.port, readiness) : undefined;
   if (metricsServer) log.info('metrics served', { address: `http://${metricsServer.address}/metrics` });
   log.info('server ready', {
     address: server.address,

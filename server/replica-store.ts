@@ -3,6 +3,7 @@ import type { Level } from 'level';
 import { DEFAULT_MAX_RECORDS_PER_OWNER, StateRecord, recordKey } from '../common/fdb-state/record';
 import { Version, ZERO_VERSION, newer } from '../common/fdb-state/version';
 import { ChangeLog } from './change-log';
+import type { Database } from './database';
 
 export class SpoofedRecordError extends Error {}
 export class RecordLimitError extends Error {}
@@ -37,7 +38,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   overLimit = 0;
 
   private constructor(
-    private readonly db: Level<string, string>,
+    private readonly db: Database,
     private revision: number,
     private readonly maxRecordsPerOwner: number,
   ) {
@@ -46,17 +47,33 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
     this.changeLog = new ChangeLog(revision);
   }
 
-  static async open(
-    db: Level<string, string>,
-    maxRecordsPerOwner = DEFAULT_MAX_RECORDS_PER_OWNER,
-  ): Promise<ReplicaStore> {
-    const rev = await db.get(REVISION_KEY);
-    const store = new ReplicaStore(db, rev === undefined ? 0 : Number(rev), maxRecordsPerOwner);
-    for await (const [, value] of db.iterator({ gt: 'rec/', lt: 'rec/\xff' })) {
-      const r = JSON.parse(value) as StateRecord;
-      store.mapOf(r.owner).set(recordKey(r.body), r);
-    }
+  static async open(db: Database, maxRecordsPerOwner = DEFAULT_MAX_RECORDS_PER_OWNER): Promise<ReplicaStore> {
+    const { revision, records } = await readRecords(db.level);
+    const store = new ReplicaStore(db, revision, maxRecordsPerOwner);
+    for (const r of records) store.mapOf(r.owner).set(recordKey(r.body), r);
+    db.onReopen((level) => store.reload(level));
     return store;
+  }
+
+  // After a failed write the database is the truth: that write may or may not have been kept. What
+  // differs from memory is applied as changes with new revisions, so watches see it, and the revision
+  // is stored so that none a watch has seen is handed out again after a restart.
+  private async reload(level: Level<string, string>): Promise<void> {
+    const disk = await readRecords(level);
+    this.revision = Math.max(this.revision, disk.revision);
+    const onDisk = new Set<string>();
+    const kept: StateRecord[] = [];
+    for (const r of disk.records) {
+      onDisk.add(recordDbKey(r.owner, recordKey(r.body)));
+      const held = this.owners.get(r.owner)?.get(recordKey(r.body));
+      if (!held || newer(r.version, held.version)) kept.push(r);
+    }
+    const gone = [...this.owners.values()]
+      .flatMap((m) => [...m.values()])
+      .filter((r) => !onDisk.has(recordDbKey(r.owner, recordKey(r.body))));
+    this.apply([...kept, ...gone.filter((r) => !r.tombstone).map((r) => ({ ...r, tombstone: true }))]);
+    for (const r of gone) this.owners.get(r.owner)?.delete(recordKey(r.body));
+    await level.put(REVISION_KEY, String(this.revision), { sync: true });
   }
 
   currentRevision(): number {
@@ -159,13 +176,10 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
         if (accepted.length > 0) {
           // Revisions are assigned after the write so they follow the order changes are emitted in;
           // a liveness revision taken meanwhile only makes the persisted counter trail by one.
-          await this.db.batch(
-            [
-              ...[...staged].map(([key, r]) => ({ type: 'put' as const, key, value: JSON.stringify(r) })),
-              { type: 'put' as const, key: REVISION_KEY, value: String(this.revision + accepted.length) },
-            ],
-            { sync: true },
-          );
+          await this.db.write([
+            ...[...staged].map(([key, r]) => ({ type: 'put' as const, key, value: JSON.stringify(r) })),
+            { type: 'put' as const, key: REVISION_KEY, value: String(this.revision + accepted.length) },
+          ]);
           this.apply(accepted);
         }
         for (const g of group) g.resolve(this.versionOf(g.node));
@@ -182,10 +196,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   async forget(owner: string): Promise<number> {
     const all = this.recordsOf(owner);
     if (all.length === 0) return 0;
-    await this.db.batch(
-      all.map((r) => ({ type: 'del' as const, key: recordDbKey(owner, recordKey(r.body)) })),
-      { sync: true },
-    );
+    await this.db.write(all.map((r) => ({ type: 'del' as const, key: recordDbKey(owner, recordKey(r.body)) })));
     this.apply(all.filter((r) => !r.tombstone).map((r) => ({ ...r, tombstone: true })));
     this.owners.delete(owner);
     return all.length;
@@ -207,4 +218,12 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
     if (!map) this.owners.set(owner, (map = new Map<string, StateRecord>()));
     return map;
   }
+}
+
+async function readRecords(level: Level<string, string>): Promise<{ revision: number; records: StateRecord[] }> {
+  const rev = await level.get(REVISION_KEY);
+  const records: StateRecord[] = [];
+  for await (const value of level.values({ gt: 'rec/', lt: 'rec/\xff' }))
+    records.push(JSON.parse(value) as StateRecord);
+  return { revision: rev === undefined ? 0 : Number(rev), records };
 }

@@ -1,5 +1,7 @@
-import { Level } from 'level';
+import type { Level } from 'level';
 import { SerialQueue } from './serial-queue';
+import { Database, RecoveryOptions, WriteOp } from './database';
+import type { Logger } from '../common/log';
 import {
   VniConfig,
   VniInput,
@@ -25,35 +27,54 @@ const vniKey = (id: number) => sortKey('vni', id);
 
 // The VNI configuration, durable in level. Every mutation is written with sync before it resolves,
 // so an acknowledged change survives kill -9 and power loss alike. VNIs are few, so all of them are
-// also held in memory for reads.
+// also held in memory for reads, and rebuilt from disk whenever the database is reopened.
 export class VniStore {
-  private readonly byId = new Map<number, VniConfig>();
+  private byId = new Map<number, VniConfig>();
   // Revoked nodes travel in the signed configuration, so they share its revision and durability.
-  private readonly revoked = new Map<string, number>();
+  private revoked = new Map<string, number>();
   private revision = 0;
+  // The highest revision a write was attempted with: one that failed is not given to another change.
+  private issued = 0;
   private readonly writes = new SerialQueue();
   private readonly listeners = new Set<Listener>();
 
   // Shared with the replica store: one database per server.
-  private constructor(readonly db: Level<string, string>) {}
+  private constructor(readonly db: Database) {}
 
-  static async open(dir: string): Promise<VniStore> {
-    const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
-    await db.open();
-    const store = new VniStore(db);
-    await store.load();
+  static async open(dir: string, log?: Logger, recovery?: Partial<RecoveryOptions>): Promise<VniStore> {
+    const store = new VniStore(await Database.open(dir, log, recovery));
+    await store.load(store.db.level);
+    store.db.onReopen((level) => store.reload(level));
     return store;
   }
 
-  private async load(): Promise<void> {
-    const rev = await this.db.get(REVISION_KEY);
-    this.revision = rev === undefined ? 0 : Number(rev);
-    for await (const [, value] of this.db.iterator({ gt: 'vni/', lt: 'vni/\xff' })) {
+  // Read whole, then swapped in: reads never see half of it.
+  private async load(level: Level<string, string>): Promise<void> {
+    const rev = await level.get(REVISION_KEY);
+    const byId = new Map<number, VniConfig>();
+    const revoked = new Map<string, number>();
+    for await (const [, value] of level.iterator({ gt: 'vni/', lt: 'vni/\xff' })) {
       const vni = JSON.parse(value) as VniConfig;
-      this.byId.set(vni.id, vni);
+      byId.set(vni.id, vni);
     }
-    for await (const [key, value] of this.db.iterator({ gt: 'revoked/', lt: 'revoked/\xff' }))
-      this.revoked.set(key.slice('revoked/'.length), Number(value));
+    for await (const [key, value] of level.iterator({ gt: 'revoked/', lt: 'revoked/\xff' }))
+      revoked.set(key.slice('revoked/'.length), Number(value));
+    this.revision = rev === undefined ? 0 : Number(rev);
+    this.byId = byId;
+    this.revoked = revoked;
+  }
+
+  // After a failed write the database is the truth (LevelDB may or may not have kept that write), and
+  // the revision moves past any a failed write was given, durably, so a restart cannot reuse it either.
+  private reload(level: Level<string, string>): Promise<void> {
+    return this.writes.run(async () => {
+      await this.load(level);
+      if (this.issued > this.revision) {
+        await level.put(REVISION_KEY, String(this.issued), { sync: true });
+        this.revision = this.issued;
+      }
+      this.notify();
+    });
   }
 
   close(): Promise<void> {
@@ -172,11 +193,9 @@ export class VniStore {
     }
   }
 
-  private async commit(
-    revision: number,
-    ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>,
-  ) {
-    await this.db.batch([...ops, { type: 'put', key: REVISION_KEY, value: String(revision) }], { sync: true });
+  private async commit(revision: number, ops: WriteOp[]) {
+    this.issued = Math.max(this.issued, revision);
+    await this.db.write([...ops, { type: 'put', key: REVISION_KEY, value: String(revision) }]);
     this.revision = revision;
   }
 

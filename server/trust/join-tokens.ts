@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { Level } from 'level';
 import { SerialQueue } from '../serial-queue';
 import { RpcError } from '../grpc-errors';
+import type { Database } from '../database';
 import { checkInteger, checkNodeName } from '../../common/validation';
 
 interface StoredToken {
@@ -32,7 +32,7 @@ export class JoinTokens {
   private readonly writes = new SerialQueue();
 
   constructor(
-    private readonly db: Level<string, string>,
+    private readonly db: Database,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -57,7 +57,7 @@ export class JoinTokens {
         usesLeft: uses,
         ...(node ? { node } : {}),
       };
-      await this.db.put(dbKey(id), JSON.stringify(token), { sync: true });
+      await this.db.write([{ type: 'put', key: dbKey(id), value: JSON.stringify(token) }]);
       return { id, secret, expireTimeMs: token.expireTimeMs, uses };
     });
   }
@@ -70,7 +70,7 @@ export class JoinTokens {
       const [id, secret] = text.split('.');
       const denied = (why: string) => new RpcError(grpc.status.PERMISSION_DENIED, `join token refused: ${why}`);
       if (!id || !secret || !/^[a-z0-9]{6}$/.test(id)) throw denied('malformed');
-      const raw = await this.db.get(dbKey(id));
+      const raw = await this.db.level.get(dbKey(id));
       if (raw === undefined) throw denied('unknown or already used up');
       const token = JSON.parse(raw) as StoredToken;
       const expected = Buffer.from(token.secretSha256, 'hex');
@@ -78,27 +78,26 @@ export class JoinTokens {
       if (this.now() > token.expireTimeMs) throw denied('expired; create a new one with ctl token create');
       if (token.node && token.node !== node) throw denied(`it is for node ${token.node}, not ${node}`);
       check(token.node === node);
-      if (token.usesLeft <= 1) await this.db.del(dbKey(id), { sync: true });
-      else await this.db.put(dbKey(id), JSON.stringify({ ...token, usesLeft: token.usesLeft - 1 }), { sync: true });
+      await this.db.write([
+        token.usesLeft <= 1
+          ? { type: 'del', key: dbKey(id) }
+          : { type: 'put', key: dbKey(id), value: JSON.stringify({ ...token, usesLeft: token.usesLeft - 1 }) },
+      ]);
     });
   }
 
   private async live(): Promise<string[]> {
     const ids: string[] = [];
-    for await (const key of this.db.keys({ gt: 'token/', lt: 'token/\xff' })) ids.push(key);
+    for await (const key of this.db.level.keys({ gt: 'token/', lt: 'token/\xff' })) ids.push(key);
     return ids;
   }
 
   private async removeExpired(): Promise<void> {
     const now = this.now();
     const expired: string[] = [];
-    for await (const [key, value] of this.db.iterator({ gt: 'token/', lt: 'token/\xff' })) {
+    for await (const [key, value] of this.db.level.iterator({ gt: 'token/', lt: 'token/\xff' })) {
       if ((JSON.parse(value) as StoredToken).expireTimeMs < now) expired.push(key);
     }
-    if (expired.length > 0)
-      await this.db.batch(
-        expired.map((key) => ({ type: 'del' as const, key })),
-        { sync: true },
-      );
+    if (expired.length > 0) await this.db.write(expired.map((key) => ({ type: 'del' as const, key })));
   }
 }

@@ -2,6 +2,7 @@ import type { Level } from 'level';
 import * as grpc from '@grpc/grpc-js';
 import { RpcError } from '../grpc-errors';
 import type { KnownVtep } from '../../common/validation';
+import type { Database } from '../database';
 
 export interface EnrolledNode {
   name: string;
@@ -14,19 +15,27 @@ const dbKey = (name: string) => `enrolled/${name}`;
 
 // Which node names and VTEPs are taken, durable in level: a join token lets a host enrol under a
 // name nobody holds, never take over an enrolled node's name or VTEP (unless the token was made for
-// that very node, to re-enrol a host that lost its data dir).
+// that very node, to re-enrol a host that lost its data dir). Rebuilt from disk whenever the
+// database is reopened after a failed write, which may or may not have been kept.
 export class NodeRegistry {
-  private readonly nodes = new Map<string, EnrolledNode>();
+  private nodes = new Map<string, EnrolledNode>();
 
-  private constructor(private readonly db: Level<string, string>) {}
+  private constructor(private readonly db: Database) {}
 
-  static async open(db: Level<string, string>): Promise<NodeRegistry> {
+  static async open(db: Database): Promise<NodeRegistry> {
     const registry = new NodeRegistry(db);
-    for await (const value of db.values({ gt: 'enrolled/', lt: 'enrolled/\xff' })) {
-      const node = JSON.parse(value) as EnrolledNode;
-      registry.nodes.set(node.name, node);
-    }
+    await registry.load(db.level);
+    db.onReopen((level) => registry.load(level));
     return registry;
+  }
+
+  private async load(level: Level<string, string>): Promise<void> {
+    const nodes = new Map<string, EnrolledNode>();
+    for await (const value of level.values({ gt: 'enrolled/', lt: 'enrolled/\xff' })) {
+      const node = JSON.parse(value) as EnrolledNode;
+      nodes.set(node.name, node);
+    }
+    this.nodes = nodes;
   }
 
   get(name: string): EnrolledNode | undefined {
@@ -53,12 +62,12 @@ export class NodeRegistry {
   }
 
   async record(node: EnrolledNode): Promise<void> {
-    await this.db.put(dbKey(node.name), JSON.stringify(node), { sync: true });
+    await this.db.write([{ type: 'put', key: dbKey(node.name), value: JSON.stringify(node) }]);
     this.nodes.set(node.name, node);
   }
 
   async remove(name: string): Promise<void> {
-    await this.db.del(dbKey(name), { sync: true });
+    await this.db.write([{ type: 'del', key: dbKey(name) }]);
     this.nodes.delete(name);
   }
 }

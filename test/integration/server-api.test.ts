@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { unaryCall } from '../../common/grpc-client';
 import type { Vni, Vni__Output } from '../../generated/vxgossip/v1/Vni';
 import type { ListVnisResponse__Output } from '../../generated/vxgossip/v1/ListVnisResponse';
@@ -216,6 +218,39 @@ describe('server durability', function () {
       assert.equal(got.vni.name, 'durable');
       const next = await unaryCall<Vni__Output>((o, cb) => again.createVni({ vni: { id: 4243 } }, o, cb), 5000);
       assert.ok(Number(next.revision) > Number(got.vni.revision), 'the revision counter survives the restart');
+    } finally {
+      again.close();
+      await second.proc.stop();
+    }
+  });
+
+  it('refuses to start on a corrupt database, naming the corruption and the repair, which then brings it back', async () => {
+    const first = await startServer();
+    const server = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'server'), '--data-dir', first.dataDir, ...args], {
+        encoding: 'utf8',
+        timeout: 15_000,
+      });
+    const client = vniClient(first.address, operatorCredentials(first.dataDir));
+    await unaryCall((o, cb) => client.createVni({ vni: { id: 4244 } }, o, cb), 5000);
+    client.close();
+    const underServer = server('--repair-database');
+    assert.equal(underServer.status, 1, underServer.stderr);
+    assert.match(underServer.stderr, /another server is using it/);
+    await first.proc.stop();
+    const manifest = fs.readFileSync(path.join(first.dataDir, 'CURRENT'), 'utf8').trim();
+    fs.writeFileSync(path.join(first.dataDir, manifest), 'not a manifest');
+
+    const refused = server('--listen', '127.0.0.1:0');
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /the database in .* is corrupt \(Corruption: .*\).*--repair-database/);
+    const repaired = server('--repair-database');
+    assert.equal(repaired.status, 0, repaired.stderr);
+
+    const second = await startServer(first.dataDir);
+    const again = vniClient(second.address, operatorCredentials(second.dataDir));
+    try {
+      await unaryCall((o, cb) => again.getVni({ id: 4244 }, o, cb), 5000);
     } finally {
       again.close();
       await second.proc.stop();

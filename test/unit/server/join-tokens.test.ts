@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { Level } from 'level';
 import * as grpc from '@grpc/grpc-js';
 import { JoinTokens } from '../../../server/trust/join-tokens';
+import { Database } from '../../../server/database';
 import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 
 describe('join tokens', () => {
   let dir: string;
-  let db: Level<string, string>;
+  let db: Database;
   let clock: number;
   let tokens: JoinTokens;
   const text = (t: { id: string; secret: string }) => `${t.id}.${t.secret}`;
@@ -21,8 +21,7 @@ describe('join tokens', () => {
 
   beforeEach(async () => {
     dir = makeTempDir('tokens');
-    db = new Level<string, string>(dir);
-    await db.open();
+    db = await Database.open(dir);
     clock = 1_000_000;
     tokens = new JoinTokens(db, () => clock);
   });
@@ -43,7 +42,7 @@ describe('join tokens', () => {
 
   it('keeps only a hash of the secret, and refuses a wrong one', async () => {
     const t = await tokens.create({ ttlSeconds: 0, uses: 1, node: '' });
-    for await (const value of db.values()) assert.ok(!value.includes(t.secret));
+    for await (const value of db.level.values()) assert.ok(!value.includes(t.secret));
     const r = await refusal(tokens.spend(`${t.id}.${'x'.repeat(t.secret.length)}`, 'h1', () => undefined));
     assert.match(r!.message, /wrong secret/);
   });
