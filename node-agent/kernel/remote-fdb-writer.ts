@@ -125,8 +125,9 @@ export class RemoteFdbWriter {
     for (const e of await this.rt.fdb.list(ports.vxlanIndex)) {
       if (e.ifindex !== ports.vxlanIndex) continue;
       if (e.self && e.dst !== undefined) view.vxlan.set(vxlanKey(e), e);
-      // The bridge's entries for our port carry NDA_MASTER, not the NTF_MASTER flag.
-      else if (!e.self && e.externLearn) view.bridge.set(e.mac, e);
+      // The bridge's entries for our port carry NDA_MASTER, not the NTF_MASTER flag: a request about
+      // one needs the flag to reach the bridge's table (as `bridge fdb del ... master`), not the port's.
+      else if (!e.self && e.externLearn) view.bridge.set(e.mac, { ifindex: e.ifindex, mac: e.mac, masterFlag: true });
     }
     for (const family of [4, 6] as const) {
       for (const n of await this.rt.neighbours.list(family, ports.bridgeIndex)) {

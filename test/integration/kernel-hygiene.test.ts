@@ -1,0 +1,121 @@
+import { strict as assert } from 'node:assert';
+import { LabHost, LabNetwork } from '../../lab/network';
+import type { ManagedProcess } from '../../lab/managed-process';
+import { eventually } from '../../lab/eventually';
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
+import { requirePrograms, requireRoot } from '../helpers/require-root';
+import { createJoinToken, operatorArgs } from '../../lab/credentials';
+
+interface BridgeFdbJson {
+  mac: string;
+  ifname?: string;
+  dst?: string;
+  master?: string;
+  flags?: string[];
+}
+
+// What the agent leaves in the kernel and what it fights over: a detached endpoint's bridge entry
+// goes.
+describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, real vxlan)', function () {
+  this.timeout(240_000);
+  let lab: LabNetwork;
+  let ctrl: LabHost;
+  let h1: LabHost;
+  let h2: LabHost;
+  const agents = new Map<string, ManagedProcess>();
+  const dataDirs: string[] = [];
+  const serverAddr = () => `${ctrl.ip}:50051`;
+  let serverDir = '';
+
+  const ctl = (...args: string[]) => {
+    const r = ctrl.ctl([...operatorArgs(serverAddr(), serverDir), ...args]);
+    assert.equal(r.status, 0, `ctl ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  const attachArgs = (node: string, vni: number, netns: string, ip: string, mac?: string) => [
+    'endpoint',
+    'attach',
+    '--node',
+    node,
+    '--vni',
+    String(vni),
+    '--netns',
+    netns,
+    '--ip',
+    ip,
+    ...(mac ? ['--mac', mac] : []),
+  ];
+  const attach = (h: LabHost, vni: number, netns: string, ip: string, mac?: string) =>
+    JSON.parse(ctl('-o', 'json', ...attachArgs(h.name, vni, netns, ip, mac))) as { mac: string };
+  const fdbFor = (h: LabHost, mac: string) =>
+    (JSON.parse(h.exec('bridge', ['-j', 'fdb', 'show', 'br', 'br42']) || '[]') as BridgeFdbJson[]).filter(
+      (e) => e.mac === mac,
+    );
+  // Log lines arrive through a pipe, a moment after what they report: a test waits for a later line
+  // (waitForLog, from where it stood) before it counts earlier ones.
+  const agent = (h: LabHost) => agents.get(h.name)!;
+  const logged = (h: LabHost, match: (r: Record<string, unknown>) => boolean) =>
+    agent(h)
+      .logRecords()
+      .filter((r) => match(r));
+
+  before(async function () {
+    requireRoot(this);
+    requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2' });
+    lab = LabNetwork.create(['ctrl', 'h1', 'h2']);
+    [ctrl, h1, h2] = lab.hosts as [LabHost, LabHost, LabHost];
+    serverDir = makeTempDir('server');
+    dataDirs.push(serverDir);
+    await ctrl
+      .spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', serverDir])
+      .waitForLog((r) => r.msg === 'server ready');
+    const joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr(), serverDir, 2);
+    await Promise.all(
+      [h1, h2].map((h) => {
+        const dir = makeTempDir(`agent-${h.name}`);
+        dataDirs.push(dir);
+        const peer = h === h1 ? h2 : h1;
+        const started = h.spawnBin('agent', 'node-agent', [
+          ...['--name', h.name, '--vtep', h.ip, '--server', serverAddr(), '--data-dir', dir],
+          ...['--join', `${peer.ip}:7946`, '--metrics', '127.0.0.1:9746', '--join-token', joinToken],
+        ]);
+        agents.set(h.name, started);
+        return started.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
+      }),
+    );
+    ctl('vni', 'create', '42');
+    for (const h of [h1, h2]) await eventually(() => assert.ok(h.link('br42'), `${h.name} realised VNI 42`), 20_000);
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && lab)
+      console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
+  });
+
+  after(async () => {
+    await lab?.destroy();
+    for (const dir of dataDirs) removeTempDir(dir);
+  });
+
+  it("removes a detached remote endpoint's bridge entry, and says so once", async () => {
+    const mac = '02:00:5e:00:01:01';
+    const netns = lab.namespace('detached');
+    attach(h1, 42, netns, '10.42.0.1/24', mac);
+    await eventually(() => {
+      const entries = fdbFor(h2, mac);
+      assert.ok(
+        entries.some((e) => e.flags?.includes('extern_learn') && e.master === 'br42'),
+        `h2's bridge points ${mac} at its vxlan port: ${JSON.stringify(entries)}`,
+      );
+    }, 10_000);
+    ctl('endpoint', 'detach', '--node', h1.name, '--vni', '42', '--netns', netns);
+    await eventually(() => assert.deepEqual(fdbFor(h2, mac), [], `h2 still holds ${mac}`), 10_000);
+    const removals = () => logged(h2, (r) => r.msg === 'fdb changes written' && Number(r.bridgeRemoved) > 0);
+    await eventually(() => assert.equal(removals().length, 1, 'the removal is logged'), 5_000);
+    // More passes on h2 (a new endpoint to program): the removal is not logged again.
+    const seen = agent(h2).logRecords().length;
+    attach(h1, 42, lab.namespace('later'), '10.42.0.2/24', '02:00:5e:00:01:02');
+    await agent(h2).waitForLog((r) => r.msg === 'fdb changes written' && Number(r.bridgeAdded) > 0, 10_000, seen);
+    assert.equal(removals().length, 1, `bridge removals logged: ${JSON.stringify(removals())}`);
+  });
+});
