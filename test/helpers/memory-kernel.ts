@@ -10,7 +10,8 @@ const neighKey = (n: Neighbour) => `${n.ifindex}|${n.ip}`;
 
 // The slice of rtnetlink the writers use, in memory, as the kernel would keep it: vxlan entries per
 // (MAC, dst) with replace re-pointing a unicast MAC, bridge entries per MAC, neighbours per address,
-// routes per prefix in the main table. Every write is logged so a test can tell an idle pass.
+// routes per prefix in the main table, links by name. Every write is logged so a test can tell an
+// idle pass.
 export class MemoryKernel {
   readonly fdbEntries = new Map<string, FdbEntry>();
   readonly neighbourEntries = new Map<string, Neighbour>();
@@ -47,6 +48,11 @@ export class MemoryKernel {
 
   readonly links = {
     get: async (name: string) => this.linksByName.get(name),
+    list: async () => [...this.linksByName.values()],
+    change: async (link: Link, changes: { master?: number; up?: boolean }) => {
+      this.writes.push(`link ${link.name} ${JSON.stringify(changes)}`);
+      this.linksByName.set(link.name, { ...this.linksByName.get(link.name)!, ...changes });
+    },
   };
 
   // Typed as the real thing for the code under test, which uses only what is above.

@@ -15,7 +15,7 @@ interface BridgeFdbJson {
 }
 
 // What the agent leaves in the kernel and what it fights over: a detached endpoint's bridge entry
-// goes.
+// goes, and a bridge deleted under attached endpoints comes back with them.
 describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, real vxlan)', function () {
   this.timeout(240_000);
   let lab: LabNetwork;
@@ -58,10 +58,11 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
     agent(h)
       .logRecords()
       .filter((r) => match(r));
+  const ping = (netns: string, ip: string) => lab.execIn(netns, 'ping', ['-c', '1', '-W', '1', ip]);
 
   before(async function () {
     requireRoot(this);
-    requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2' });
+    requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2', ping: 'iputils-ping' });
     lab = LabNetwork.create(['ctrl', 'h1', 'h2']);
     [ctrl, h1, h2] = lab.hosts as [LabHost, LabHost, LabHost];
     serverDir = makeTempDir('server');
@@ -117,5 +118,29 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
     attach(h1, 42, lab.namespace('later'), '10.42.0.2/24', '02:00:5e:00:01:02');
     await agent(h2).waitForLog((r) => r.msg === 'fdb changes written' && Number(r.bridgeAdded) > 0, 10_000, seen);
     assert.equal(removals().length, 1, `bridge removals logged: ${JSON.stringify(removals())}`);
+  });
+
+  it('puts the attached veths back into a bridge recreated after it was deleted', async () => {
+    const [a, b] = [lab.namespace('replug-a'), lab.namespace('replug-b')];
+    attach(h1, 42, a, '10.42.0.11/24');
+    attach(h2, 42, b, '10.42.0.12/24');
+    await eventually(() => assert.equal(ping(a, '10.42.0.12').status, 0, 'a reaches b'), 20_000);
+    h2.exec('ip', ['link', 'del', 'br42']);
+    await eventually(
+      () => {
+        const ports = JSON.parse(h2.exec('ip', ['-j', 'link', 'show', 'master', 'br42']) || '[]') as Array<{
+          ifname: string;
+          ifalias?: string;
+        }>;
+        assert.ok(
+          ports.some((p) => p.ifalias?.startsWith('vxgossip:ep ')),
+          `no attached veth in the new br42: ${JSON.stringify(ports)}`,
+        );
+        const r = ping(a, '10.42.0.12');
+        assert.equal(r.status, 0, `a -> b after br42 was recreated: ${r.stdout}`);
+      },
+      30_000,
+      500,
+    );
   });
 });
