@@ -140,7 +140,7 @@ export class Agent {
       onRemoteWritten: () => this.peers.logWithdrawn(),
       onPass: (vnis) => this.link.sendStatus({ vnis, configRevision: state.configRevision }),
     });
-    this.commands = this.agentCommands(attacher);
+    this.commands = this.agentCommands(attacher, alive);
     metrics?.registry.onCollect(() => this.collect(metrics));
   }
 
@@ -201,7 +201,7 @@ export class Agent {
     return this.loop.status();
   }
 
-  private agentCommands(attacher: EndpointAttacher): CommandHandlers {
+  private agentCommands(attacher: EndpointAttacher, alive: (owner: string) => boolean): CommandHandlers {
     const { name, vtep, keys, log } = this.options;
     const { store, duplicates } = this;
     return agentCommandHandlers({
@@ -210,6 +210,7 @@ export class Agent {
       store,
       attacher,
       duplicates,
+      alive,
       keys,
       settle: () => this.loop.settle(),
       log,

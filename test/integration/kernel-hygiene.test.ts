@@ -15,7 +15,8 @@ interface BridgeFdbJson {
 }
 
 // What the agent leaves in the kernel and what it fights over: a detached endpoint's bridge entry
-// goes, and a bridge deleted under attached endpoints comes back with them.
+// goes, a bridge deleted under attached endpoints comes back with them, and a MAC another host
+// announces is not attached twice.
 describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, real vxlan)', function () {
   this.timeout(240_000);
   let lab: LabNetwork;
@@ -27,8 +28,9 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
   const serverAddr = () => `${ctrl.ip}:50051`;
   let serverDir = '';
 
+  const ctlRun = (...args: string[]) => ctrl.ctl([...operatorArgs(serverAddr(), serverDir), ...args]);
   const ctl = (...args: string[]) => {
-    const r = ctrl.ctl([...operatorArgs(serverAddr(), serverDir), ...args]);
+    const r = ctlRun(...args);
     assert.equal(r.status, 0, `ctl ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
@@ -59,6 +61,21 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
       .logRecords()
       .filter((r) => match(r));
   const ping = (netns: string, ip: string) => lab.execIn(netns, 'ping', ['-c', '1', '-W', '1', ip]);
+
+  // AttachEndpoint from a plain gRPC client inside the controller's namespace: the status it ends with.
+  function rawAttach(request: object): { code: number; details: string } {
+    const script = [
+      `const grpc = require(${JSON.stringify(require.resolve('@grpc/grpc-js'))});`,
+      `const { v1 } = require(${JSON.stringify(require.resolve('../../common/proto'))});`,
+      `const { operatorCredentials } = require(${JSON.stringify(require.resolve('../../lab/credentials'))});`,
+      `const c = new (v1().EndpointService)(${JSON.stringify(serverAddr())}, operatorCredentials(${JSON.stringify(serverDir)}));`,
+      `c.attachEndpoint(${JSON.stringify(request)}, { deadline: Date.now() + 10000 }, (err) => {`,
+      '  console.log(JSON.stringify({ code: err ? err.code : grpc.status.OK, details: err ? err.details : "" }));',
+      '  c.close();',
+      '});',
+    ].join('\n');
+    return JSON.parse(ctrl.exec(process.execPath, ['-e', script])) as { code: number; details: string };
+  }
 
   before(async function () {
     requireRoot(this);
@@ -141,6 +158,40 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
       },
       30_000,
       500,
+    );
+  });
+
+  it('refuses to attach a MAC another host announces, naming that host (ctl and raw gRPC)', async () => {
+    const mac = '02:00:5e:00:02:01';
+    const owned = lab.namespace('owned');
+    attach(h1, 42, owned, '10.42.0.21/24', mac);
+    await eventually(() => {
+      const served = JSON.parse(ctl('-o', 'json', 'fdb', 'show', '--vni', '42', '--mac', mac, '--no-flood')) as Array<{
+        node: string;
+      }>;
+      assert.deepEqual(
+        served.map((e) => e.node),
+        ['h1'],
+      );
+      assert.ok(fdbFor(h2, mac).some((e) => e.dst === h1.ip));
+    }, 10_000);
+    const second = lab.namespace('second');
+    const expected = new RegExp(`MAC ${mac} is already announced in VNI 42 by host h1; detach it there first`);
+    const viaCtl = ctlRun(...attachArgs(h2.name, 42, second, '10.42.0.22/24', mac));
+    assert.equal(viaCtl.status, 1, viaCtl.stdout);
+    assert.match(viaCtl.stderr, /already exists: /);
+    assert.match(viaCtl.stderr, expected);
+    const viaGrpc = rawAttach({ node: 'h2', vni: 42, netns: second, ip: '10.42.0.22/24', mac });
+    assert.equal(viaGrpc.code, 6, `ALREADY_EXISTS, not ${JSON.stringify(viaGrpc)}`);
+    assert.match(viaGrpc.details, expected);
+    assert.ok(viaGrpc.details.startsWith('MAC '), `the server refused it, not h2's agent: ${viaGrpc.details}`);
+    assert.equal(lab.execIn(second, 'ip', ['link', 'show', 'eth0']).status, 1, 'nothing was created on h2');
+    // The same attach again on the host that has it is no conflict.
+    assert.equal(attach(h1, 42, owned, '10.42.0.21/24', mac).mac, mac);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(
+      fdbFor(h2, mac).some((e) => e.dst === h1.ip),
+      'h2 still forwards the MAC to h1: no flapping',
     );
   });
 });
