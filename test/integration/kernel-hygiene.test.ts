@@ -6,6 +6,8 @@ import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 import { createJoinToken, operatorArgs } from '../../lab/credentials';
 
+const L3_DEVICE = 'vxl3-8472';
+
 interface BridgeFdbJson {
   mac: string;
   ifname?: string;
@@ -15,8 +17,8 @@ interface BridgeFdbJson {
 }
 
 // What the agent leaves in the kernel and what it fights over: a detached endpoint's bridge entry
-// goes, a bridge deleted under attached endpoints comes back with them, and a MAC another host
-// announces is not attached twice.
+// goes, a bridge deleted under attached endpoints comes back with them, a MAC another host announces
+// is not attached twice, and an operator's route or neighbour is never replaced.
 describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, real vxlan)', function () {
   this.timeout(240_000);
   let lab: LabNetwork;
@@ -60,6 +62,13 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
     agent(h)
       .logRecords()
       .filter((r) => match(r));
+  const metric = (h: LabHost, name: string) => {
+    const text = h.exec(process.execPath, [
+      '-e',
+      "fetch('http://127.0.0.1:9746/metrics').then(async (r) => process.stdout.write(await r.text()))",
+    ]);
+    return Number(new RegExp(`^${name.replace(/[{}".]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+  };
   const ping = (netns: string, ip: string) => lab.execIn(netns, 'ping', ['-c', '1', '-W', '1', ip]);
 
   // AttachEndpoint from a plain gRPC client inside the controller's namespace: the status it ends with.
@@ -102,7 +111,9 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
       }),
     );
     ctl('vni', 'create', '42');
-    for (const h of [h1, h2]) await eventually(() => assert.ok(h.link('br42'), `${h.name} realised VNI 42`), 20_000);
+    ctl('vni', 'create', '50', '--mode', 'l3', '--subnet', '10.50.0.0/24');
+    for (const h of [h1, h2])
+      await eventually(() => assert.ok(h.link('br42') && h.link(L3_DEVICE), `${h.name} realised both VNIs`), 20_000);
   });
 
   afterEach(function () {
@@ -193,5 +204,52 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
       fdbFor(h2, mac).some((e) => e.dst === h1.ip),
       'h2 still forwards the MAC to h1: no flapping',
     );
+  });
+
+  it("never replaces an operator's route or neighbour: the conflict is logged once, counted and shown", async () => {
+    h1.exec('ip', ['route', 'add', 'blackhole', '10.50.0.2/32', 'proto', 'static']);
+    h1.exec('ip', ['neigh', 'add', '10.50.0.3', 'lladdr', '02:99:00:00:00:03', 'dev', L3_DEVICE, 'nud', 'permanent']);
+    attach(h2, 50, lab.namespace('l3a'), '10.50.0.2/24');
+    attach(h2, 50, lab.namespace('l3b'), '10.50.0.3/24');
+    // h1 programmed what is not in conflict: the route to the second endpoint.
+    await eventually(() => assert.match(h1.exec('ip', ['route', 'show', '10.50.0.3/32']), /encap ip id 50/), 10_000);
+    const route = h1.exec('ip', ['route', 'show', '10.50.0.2/32']);
+    assert.match(route, /^blackhole 10\.50\.0\.2 proto static/, `h1's route: ${route}`);
+    const neigh = h1.exec('ip', ['neigh', 'show', '10.50.0.3', 'dev', L3_DEVICE]);
+    assert.match(neigh, /lladdr 02:99:00:00:00:03 PERMANENT/, `h1's neighbour: ${neigh}`);
+    await eventually(() => {
+      assert.equal(metric(h1, 'vxgossip_kernel_conflicts{kind="route"}'), 1);
+      assert.equal(metric(h1, 'vxgossip_kernel_conflicts{kind="neigh"}'), 1);
+      const status = JSON.parse(ctl('-o', 'json', 'status')) as {
+        hosts: Array<{ node: string; inSync: boolean; conflicts: Array<{ kind: string }> }>;
+      };
+      const host = status.hosts.find((h) => h.node === 'h1')!;
+      assert.deepEqual(
+        [...host.conflicts].sort((x, y) => x.kind.localeCompare(y.kind)),
+        [
+          { vni: 50, kind: 'neigh', address: '10.50.0.3', found: 'nud permanent' },
+          { vni: 50, kind: 'route', address: '10.50.0.2/32', found: 'proto static' },
+        ],
+      );
+      assert.equal(host.inSync, false, 'a host with a conflict is not in sync');
+    }, 10_000);
+    // Another pass on h1 (one more endpoint to program): the conflicts are not logged again.
+    const seen = agent(h1).logRecords().length;
+    attach(h2, 50, lab.namespace('l3c'), '10.50.0.4/24');
+    await agent(h1).waitForLog((r) => r.msg === 'fdb entries', 10_000, seen);
+    const reported = logged(h1, (r) => r.msg === 'kernel entry not ours: left in place, not programmed');
+    assert.deepEqual(reported.map((r) => `${String(r.kind)} ${String(r.address)}`).sort(), [
+      'neigh 10.50.0.3',
+      'route 10.50.0.2/32',
+    ]);
+    // The operator removes theirs: ours goes in at the next pass, and the conflict is over.
+    h1.exec('ip', ['route', 'del', 'blackhole', '10.50.0.2/32']);
+    h1.exec('ip', ['neigh', 'del', '10.50.0.3', 'dev', L3_DEVICE]);
+    attach(h2, 50, lab.namespace('l3d'), '10.50.0.5/24');
+    await eventually(() => {
+      assert.match(h1.exec('ip', ['route', 'show', '10.50.0.2/32']), /encap ip id 50/);
+      assert.equal(metric(h1, 'vxgossip_kernel_conflicts{kind="route"}'), 0);
+      assert.equal(metric(h1, 'vxgossip_kernel_conflicts{kind="neigh"}'), 0);
+    }, 10_000);
   });
 });
