@@ -29,14 +29,16 @@ const status: Command = {
       const desired = n.programming.reduce((s, p) => s + p.desired, 0);
       const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
       const failed = n.programming.filter((p) => !p.devicesReady).map((p) => p.vni);
+      const conflicts = n.programming.flatMap((p) => p.conflicts.map((c) => ({ vni: p.vni, ...c })));
       return {
         node: n.name,
         state: state(n.state),
         connected: n.connected,
         desired,
         programmed,
-        inSync: desired === programmed && failed.length === 0,
+        inSync: desired === programmed && failed.length === 0 && conflicts.length === 0,
         failedVnis: failed,
+        conflicts,
       };
     });
     const healthy = hosts.every((h) => h.state === 'alive' && h.inSync);
@@ -61,6 +63,11 @@ const status: Command = {
         ]),
       ),
     );
+    const conflicts = hosts.flatMap((h) =>
+      h.conflicts.map((c) => `  ${h.node}: ${c.kind} ${c.address} (VNI ${c.vni}) is held by ${c.found}\n`),
+    );
+    if (conflicts.length > 0)
+      ctx.out(`\nkernel entries not ours, left in place (vxgossip never replaces them):\n${conflicts.join('')}`);
   },
 };
 

@@ -5,7 +5,8 @@ import { repoRoot } from '../common/paths';
 
 // RFC 2544's benchmarking range: never routed, so test traffic cannot leave the namespaces.
 const UNDERLAY_PREFIX = '198.18.0';
-const NETNS_PREFIX = 'vxgt';
+// Runs sharing a machine can keep apart (and clean up only their own) with a prefix of their own.
+const DEFAULT_NETNS_PREFIX = 'vxgt';
 
 // One link as `ip -d -j link show` prints it: iproute2's JSON, which callers reach into field by field.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- iproute2 publishes no schema to type it against
@@ -29,11 +30,12 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-// Namespaces are named vxgt-<pid>-<net>-<host>; those of a run that died are removed first.
-function removeStaleNamespaces(): void {
+// Namespaces are named <prefix>-<pid>-<net>-<host>; those of a run with this prefix that died are
+// removed first.
+function removeStaleNamespaces(prefix: string): void {
   for (const line of ip(['netns', 'list']).split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    const m = /^vxgt-(\d+)-/.exec(name);
+    const m = new RegExp(`^${prefix}-(\\d+)-`).exec(name);
     if (m && !pidAlive(Number(m[1]))) ip(['netns', 'delete', name]);
   }
 }
@@ -127,9 +129,12 @@ export class LabNetwork {
     this.underlayNetns = `${id}-ul`;
   }
 
-  static create(hostNames: string[], options: { mtu?: number } = {}): LabNetwork {
-    removeStaleNamespaces();
-    const net = new LabNetwork(`${NETNS_PREFIX}-${process.pid}-${++networks}`);
+  // prefix: of every namespace name (default $VXGOSSIP_LAB_PREFIX, else vxgt); letters and digits.
+  static create(hostNames: string[], options: { mtu?: number; prefix?: string } = {}): LabNetwork {
+    const prefix = options.prefix ?? (process.env.VXGOSSIP_LAB_PREFIX || DEFAULT_NETNS_PREFIX);
+    if (!/^[a-z0-9]{1,8}$/.test(prefix)) throw new Error(`lab namespace prefix "${prefix}": use 1-8 letters or digits`);
+    removeStaleNamespaces(prefix);
+    const net = new LabNetwork(`${prefix}-${process.pid}-${++networks}`);
     try {
       net.build(hostNames, options.mtu ?? 1500);
     } catch (err) {

@@ -58,6 +58,10 @@ export class AgentMetrics {
     'vxgossip_fdb_duplicates_frozen',
     'Local MACs this host froze as duplicates (they kept moving between hosts)',
   );
+  readonly conflicts = this.registry.gauge(
+    'vxgossip_kernel_conflicts',
+    'Entries not programmed because the kernel holds one for the address that is not ours (an operator route or neighbour), by kind (route|neigh)',
+  );
   readonly duplicateFreezes = this.registry.counter(
     'vxgossip_fdb_duplicate_freezes_total',
     'MACs frozen as duplicates by this host since start',
@@ -75,5 +79,12 @@ export class AgentMetrics {
     for (const [outcome, n] of Object.entries(g.accepted)) this.accepted.set({ outcome }, n);
     this.records.set({}, g.records);
     this.duplicatesFrozen.set({}, g.duplicatesFrozen);
+    const conflicts = new Map([
+      ['route', 0],
+      ['neigh', 0],
+    ]);
+    for (const c of g.statuses.flatMap((s) => s.conflicts ?? []))
+      conflicts.set(c.kind ?? '', (conflicts.get(c.kind ?? '') ?? 0) + 1);
+    for (const [kind, n] of conflicts) this.conflicts.set({ kind }, n);
   }
 }

@@ -125,6 +125,7 @@ export class Agent {
       driver: options.driver,
       vtep,
       attached,
+      replug: (bridges) => attacher.replug(bridges),
       metrics,
       log,
       localRecords: this.localRecords,
@@ -139,16 +140,7 @@ export class Agent {
       onRemoteWritten: () => this.peers.logWithdrawn(),
       onPass: (vnis) => this.link.sendStatus({ vnis, configRevision: state.configRevision }),
     });
-    this.commands = agentCommandHandlers({
-      name,
-      vtep,
-      store: this.store,
-      attacher,
-      duplicates: this.duplicates,
-      keys: options.keys,
-      settle: () => this.loop.settle(),
-      log,
-    });
+    this.commands = this.agentCommands(attacher, alive);
     metrics?.registry.onCollect(() => this.collect(metrics));
   }
 
@@ -207,6 +199,22 @@ export class Agent {
 
   status(): ProgrammingStatus[] {
     return this.loop.status();
+  }
+
+  private agentCommands(attacher: EndpointAttacher, alive: (owner: string) => boolean): CommandHandlers {
+    const { name, vtep, keys, log } = this.options;
+    const { store, duplicates } = this;
+    return agentCommandHandlers({
+      name,
+      vtep,
+      store,
+      attacher,
+      duplicates,
+      alive,
+      keys,
+      settle: () => this.loop.settle(),
+      log,
+    });
   }
 
   private certificateRenewal(): CertificateRenewal {

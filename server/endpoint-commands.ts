@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { EndpointServiceHandlers } from '../generated/vxgossip/v1/EndpointService';
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import type { Logger } from '../common/log';
+import { announcedElsewhere } from '../common/fdb-state/winner-rule';
 import {
   KnownVtep,
   checkEndpointIp,
@@ -22,21 +23,26 @@ function commandOutcome(node: string, result: CommandResult__Output): CommandRes
 }
 
 // The endpoint RPCs the server does not answer itself: attach and detach on the owning agent, and
-// a duplicate's clear on every agent.
+// a duplicate's clear on every agent. `holder`: the host the served FDB gives a MAC to.
 export function agentRoutedRpcs(
   hub: AgentHub,
   vnis: VniStore,
   log: Logger,
   vteps: () => KnownVtep[],
+  holder: (vni: number, mac: string) => string | undefined,
 ): Pick<EndpointServiceHandlers, 'AttachEndpoint' | 'DetachEndpoint' | 'ClearDuplicate'> {
   return {
     AttachEndpoint: unary(log, 'AttachEndpoint', [[NotFoundError, grpc.status.NOT_FOUND]], async (req) => {
       const node = checkNodeName('node', req.node);
       const vni = checkVniId(req.vni, 'vni');
       checkEndpointIp('ip', req.ip, vnis.get(vni).subnet, vteps());
-      if (req.mac) checkUnicastMac('mac', req.mac);
+      const mac = req.mac ? checkUnicastMac('mac', req.mac) : undefined;
       if (req.interface) checkInterfaceName('interface', req.interface);
       checkNetnsName('netns', req.netns);
+      // The agent checks too, against gossip: the server's view may lag, and so may the agent's.
+      const announcer = mac && holder(vni, mac);
+      if (announcer && announcer !== node)
+        throw new RpcError(grpc.status.ALREADY_EXISTS, announcedElsewhere(vni, mac, announcer));
       const result = commandOutcome(node, await hub.sendCommand(node, { attach: req }));
       log.info('endpoint attached', { node, vni, netns: req.netns, mac: result.endpoint?.mac });
       return result.endpoint!;

@@ -137,6 +137,6 @@ export function endpointService(
         .map((d) => ({ entry: d.entry, claims: d.claims.map(endpointOf) }));
       return { duplicates, revision: fdbIndex.currentRevision() };
     }),
-    ...agentRoutedRpcs(hub, vnis, log, nodes.vteps),
+    ...agentRoutedRpcs(hub, vnis, log, nodes.vteps, (vni, mac) => fdbIndex.lookup(vni, mac)?.node),
   };
 }

@@ -29,6 +29,12 @@ export function decideMac(claims: Iterable<EndpointRecord>, live: (owner: string
   return winner && { winner, frozen, claims: counted };
 }
 
+// Why an attach of a MAC the rule gives to another host is refused, by the server and by the agent
+// alike: attached here too, the two hosts would out-bid each other until one freezes it.
+export function announcedElsewhere(vni: number, mac: string, holder: string): string {
+  return `MAC ${mac} is already announced in VNI ${vni} by host ${holder}; detach it there first`;
+}
+
 function beats(a: EndpointRecord, b: EndpointRecord): boolean {
   return a.body.mobilitySeq > b.body.mobilitySeq || (a.body.mobilitySeq === b.body.mobilitySeq && a.owner < b.owner);
 }

@@ -12,6 +12,7 @@ import {
 } from '../../common/validation';
 import type { Logger } from '../../common/log';
 import { Link, Rtnetlink } from '../netlink';
+import type { VniPorts } from './realised-vnis';
 
 // Named namespaces, as `ip netns` keeps them.
 export const NETNS_DIR = '/run/netns';
@@ -147,6 +148,27 @@ export class EndpointAttacher {
     }
     this.log.info('endpoint attached', { ...endpoint });
     return endpoint;
+  }
+
+  // A bridge deleted and created again comes back without its ports: every attached endpoint of a
+  // realised L2 VNI whose veth is not (or no longer) a port of its bridge is put back, and up.
+  async replug(bridges: VniPorts[]): Promise<void> {
+    const bridgeOf = new Map(bridges.map((b) => [b.vni, b.bridgeIndex]));
+    for (const link of await this.rt.links.list()) {
+      const endpoint = decodeAlias(link);
+      if (!endpoint) continue;
+      const bridge = bridgeOf.get(endpoint.vni);
+      if (bridge === undefined || (link.master === bridge && link.up)) continue;
+      try {
+        await this.rt.links.change(link, { master: bridge, up: true });
+        this.log.warn('endpoint put back into its bridge', { ...endpoint, bridgeIndex: bridge });
+      } catch (err) {
+        this.log.error('cannot put an endpoint back into its bridge; it stays cut off', {
+          ...endpoint,
+          error: (err as Error).message,
+        });
+      }
+    }
   }
 
   async detach(request: { vni: number; netns: string; interface?: string }): Promise<AttachedEndpoint> {

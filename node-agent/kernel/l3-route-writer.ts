@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/log';
 import type { EndpointRecord } from '../../common/fdb-state/winner-rule';
 import { Neighbour, RTPROT_VXGOSSIP, Route, Rtnetlink, NetlinkError } from '../netlink';
+import { KernelConflict, foreignNeighbour, foreignRoute } from './foreign-entries';
 import type { L3Vni } from './realised-vnis';
 import { ensureSysctl } from './sysctl';
 import { l3RouterMac } from './vni-devices';
@@ -18,6 +19,8 @@ export interface RoutePassResult {
   desired: Map<number, number>;
   programmed: Map<number, number>;
   removed: number;
+  // Wanted, but the kernel holds a route or neighbour for the address that is not ours.
+  conflicts: KernelConflict[];
 }
 
 const routeKey = (r: Route) => r.dst;
@@ -28,7 +31,8 @@ const sameRoute = (a: Route, b: Route) =>
 // `encap ip id <VNI> dst <VTEP>` over the external device, plus a neighbour entry so the routed
 // frame is addressed to the remote device's MAC (derived from its VTEP); a local endpoint is a /32 route to its
 // veth, whose host side answers ARP for the rest of the subnet (proxy ARP). Only our routes and
-// neighbours (protocol tag) are ever removed.
+// neighbours (protocol tag) are ever written over or removed: where the kernel holds one that is not
+// ours for an address, ours is not written and the conflict is reported.
 export class L3RouteWriter {
   // A sweep without L3 VNIs left none of our routes or neighbours, and only we add them: until an L3
   // VNI is realised again, a pass on a host without L3 VNIs reads no routing table.
@@ -47,17 +51,25 @@ export class L3RouteWriter {
     remote: EndpointRecord[],
     sweep: boolean,
   ): Promise<RoutePassResult> {
-    const result: RoutePassResult = { desired: new Map(), programmed: new Map(), removed: 0 };
+    const result: RoutePassResult = { desired: new Map(), programmed: new Map(), removed: 0, conflicts: [] };
     if (vnis.length === 0 && (!sweep || this.sweptClean)) return result;
     const { routes, neighbours } = this.wanted(vnis, local, remote);
-    const { kernelRoutes, kernelNeighbours } = await this.read(vnis);
+    const { kernelRoutes, kernelNeighbours, foreignRoutes, foreignNeighbours } = await this.read(vnis);
+    for (const r of routes.values()) {
+      const found = foreignRoutes.get(r.dst);
+      if (found) result.conflicts.push({ vni: r.vni, kind: 'route', address: r.dst, found });
+    }
+    for (const [key, n] of neighbours) {
+      const found = foreignNeighbours.get(key);
+      if (found) result.conflicts.push({ vni: n.vni, kind: 'neigh', address: n.ip, found });
+    }
     const setRoutes = [...routes.values()].filter((r) => {
       const k = kernelRoutes.get(r.dst);
-      return !k || !sameRoute(k, r);
+      return !foreignRoutes.has(r.dst) && (!k || !sameRoute(k, r));
     });
-    const setNeighbours = [...neighbours.values()].filter(
-      (n) => kernelNeighbours.get(`${n.ifindex}/${n.ip}`)?.mac !== n.mac,
-    );
+    const setNeighbours = [...neighbours]
+      .filter(([key, n]) => !foreignNeighbours.has(key) && kernelNeighbours.get(key)?.mac !== n.mac)
+      .map(([, n]) => n);
     const staleRoutes = sweep ? [...kernelRoutes.values()].filter((r) => !routes.has(r.dst)) : [];
     const staleNeighbours = sweep ? [...kernelNeighbours].filter(([k]) => !neighbours.has(k)).map(([, n]) => n) : [];
 
@@ -91,6 +103,8 @@ export class L3RouteWriter {
         neighboursRemoved: staleNeighbours.length,
       });
     }
+    for (const c of result.conflicts)
+      if (c.kind === 'route') failedRoutes.set(c.vni, (failedRoutes.get(c.vni) ?? 0) + 1);
     for (const r of routes.values()) result.desired.set(r.vni, (result.desired.get(r.vni) ?? 0) + 1);
     for (const [vni, n] of result.desired) result.programmed.set(vni, n - (failedRoutes.get(vni) ?? 0));
     return result;
@@ -144,19 +158,26 @@ export class L3RouteWriter {
     return { routes, neighbours };
   }
 
-  // Our routes in the main table and our neighbours on the L3 devices.
+  // Our routes in the main table and our neighbours on the L3 devices; and what holds the routes
+  // (by prefix) and neighbours (by device/address) there that are not ours.
   private async read(vnis: L3Vni[]) {
-    const kernelRoutes = new Map(
-      (await this.rt.routes.list(4))
-        .filter((r) => r.protocol === RTPROT_VXGOSSIP && r.table === 254)
-        .map((r) => [routeKey(r), r]),
-    );
-    const kernelNeighbours = new Map<string, Neighbour>();
-    for (const v of vnis) {
-      for (const n of await this.rt.neighbours.list(4, v.deviceIndex))
-        if (n.protocol === RTPROT_VXGOSSIP) kernelNeighbours.set(`${n.ifindex}/${n.ip}`, n);
+    const main = (await this.rt.routes.list(4)).filter((r) => r.table === 254);
+    const kernelRoutes = new Map(main.filter((r) => r.protocol === RTPROT_VXGOSSIP).map((r) => [routeKey(r), r]));
+    const foreignRoutes = new Map<string, string>();
+    for (const r of main) {
+      const found = foreignRoute(r);
+      if (found) foreignRoutes.set(routeKey(r), found);
     }
-    return { kernelRoutes, kernelNeighbours };
+    const kernelNeighbours = new Map<string, Neighbour>();
+    const foreignNeighbours = new Map<string, string>();
+    for (const v of vnis) {
+      for (const n of await this.rt.neighbours.list(4, v.deviceIndex)) {
+        const found = foreignNeighbour(n);
+        if (n.protocol === RTPROT_VXGOSSIP) kernelNeighbours.set(`${n.ifindex}/${n.ip}`, n);
+        else if (found) foreignNeighbours.set(`${n.ifindex}/${n.ip}`, found);
+      }
+    }
+    return { kernelRoutes, kernelNeighbours, foreignRoutes, foreignNeighbours };
   }
 
   private sysctl(path: string, value: string): void {

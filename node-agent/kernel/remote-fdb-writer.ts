@@ -2,6 +2,7 @@ import type { Logger } from '../../common/log';
 import { FLOOD_MAC } from '../../common/fdb-state/record';
 import type { DesiredRemote } from '../state/remote-view';
 import { FdbEntry, Neighbour, RTPROT_VXGOSSIP, Rtnetlink, NetlinkError } from '../netlink';
+import { KernelConflict, foreignNeighbour } from './foreign-entries';
 import type { VniPorts } from './realised-vnis';
 
 // A remote endpoint whose entry this pass wrote: its record's origin time gives the latency from
@@ -21,12 +22,14 @@ export interface FdbPassResult {
   removed: number;
   // Per VNI: entries wanted and entries confirmed in the kernel after the pass.
   perVni: Map<number, { desired: number; programmed: number }>;
+  // Neighbours wanted where the kernel holds one that is not ours: not written.
+  conflicts: KernelConflict[];
 }
 
 // What we own in the kernel, so a sweep can never touch an operator's entry: every remote (dst)
 // entry on our vxlan devices (the kernel keeps no protocol tag on FDB entries, but the device is
 // ours), extern_learn entries the bridge holds for our vxlan port, and neighbours tagged with our
-// protocol on our bridges.
+// protocol on our bridges. An operator's neighbour is not ours to replace either.
 interface KernelView {
   vxlan: Map<string, FdbEntry>;
   bridge: Map<string, FdbEntry>;
@@ -47,7 +50,14 @@ export class RemoteFdbWriter {
   // sweep: false during a restart's grace period, while gossip refills what we desire: entries not
   // (yet) desired stay, so traffic keeps flowing (FRR's graceful restart).
   async reconcile(vnis: VniPorts[], remote: DesiredRemote, sweep: boolean): Promise<FdbPassResult> {
-    const result: FdbPassResult = { programmedNow: [], errorCodes: [], added: 0, removed: 0, perVni: new Map() };
+    const result: FdbPassResult = {
+      programmedNow: [],
+      errorCodes: [],
+      added: 0,
+      removed: 0,
+      perVni: new Map(),
+      conflicts: [],
+    };
     const origins = new Map<string, ProgrammedEndpoint>();
     const byVni = new Map(vnis.map((v) => [v.vni, v]));
     const want = new Map<number, KernelView>(
@@ -96,7 +106,13 @@ export class RemoteFdbWriter {
       const desired = want.get(ports.vni)!;
       const count = desired.vxlan.size + desired.bridge.size + desired.neighbours.size;
       try {
-        const kernel = await this.read(ports);
+        const { kernel, foreign } = await this.read(ports);
+        let held = 0;
+        for (const [ip, found] of foreign) {
+          if (!desired.neighbours.delete(ip)) continue;
+          held++;
+          result.conflicts.push({ vni: ports.vni, kind: 'neigh', address: ip, found });
+        }
         const { written, failedWrites } = await this.apply(
           ports,
           desired,
@@ -108,7 +124,7 @@ export class RemoteFdbWriter {
           if (origin) result.programmedNow.push(origin);
         }
         // Every write the kernel acknowledged is in place: no second dump to count them.
-        result.perVni.set(ports.vni, { desired: count, programmed: count - failedWrites });
+        result.perVni.set(ports.vni, { desired: count, programmed: count - held - failedWrites });
       } catch (err) {
         result.perVni.set(ports.vni, { desired: count, programmed: 0 });
         this.log.error('cannot program the FDB of a VNI; other VNIs are unaffected', {
@@ -120,20 +136,26 @@ export class RemoteFdbWriter {
     return result;
   }
 
-  private async read(ports: VniPorts): Promise<KernelView> {
+  // What we own, and what holds the neighbours on the bridge that are not ours (by address).
+  private async read(ports: VniPorts): Promise<{ kernel: KernelView; foreign: Map<string, string> }> {
     const view: KernelView = { vxlan: new Map(), bridge: new Map(), neighbours: new Map() };
+    const foreign = new Map<string, string>();
     for (const e of await this.rt.fdb.list(ports.vxlanIndex)) {
       if (e.ifindex !== ports.vxlanIndex) continue;
       if (e.self && e.dst !== undefined) view.vxlan.set(vxlanKey(e), e);
-      // The bridge's entries for our port carry NDA_MASTER, not the NTF_MASTER flag.
-      else if (!e.self && e.externLearn) view.bridge.set(e.mac, e);
+      // The bridge's entries for our port carry NDA_MASTER, not the NTF_MASTER flag: a request about
+      // one needs the flag to reach the bridge's table (as `bridge fdb del ... master`), not the port's.
+      else if (!e.self && e.externLearn) view.bridge.set(e.mac, { ifindex: e.ifindex, mac: e.mac, masterFlag: true });
     }
     for (const family of [4, 6] as const) {
       for (const n of await this.rt.neighbours.list(family, ports.bridgeIndex)) {
-        if (n.protocol === RTPROT_VXGOSSIP && n.ifindex === ports.bridgeIndex) view.neighbours.set(n.ip, n);
+        if (n.ifindex !== ports.bridgeIndex) continue;
+        const found = foreignNeighbour(n);
+        if (n.protocol === RTPROT_VXGOSSIP) view.neighbours.set(n.ip, n);
+        else if (found) foreign.set(n.ip, found);
       }
     }
-    return view;
+    return { kernel: view, foreign };
   }
 
   // Returns the keys of the unicast vxlan entries written successfully, and how many desired

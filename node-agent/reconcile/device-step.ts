@@ -12,6 +12,8 @@ export interface DeviceStepInputs {
   authoritative: () => boolean;
   // The devices later steps and the kernel watch follow.
   onRealised: (realised: RealisedVnis) => void;
+  // Puts attached endpoints back into their bridges (one that was deleted and recreated has none).
+  replug: (bridges: VniPorts[]) => Promise<void>;
 }
 
 // Realises every configured VNI's devices and resolves the ones that came up to interface indexes.
@@ -43,6 +45,7 @@ export class KernelDeviceStep implements DeviceStep {
           headEnd: vni.multicastGroup === '',
         } satisfies VniPorts);
     }
+    await this.inputs.replug(realised.l2);
     this.inputs.onRealised(realised);
     this.log.info('reconciled', {
       ready: statuses.filter((s) => s.devicesReady).length,

@@ -6,7 +6,7 @@ import { DeviceReconciler } from '../kernel/device-reconciler';
 import type { AttachedEndpoint } from '../kernel/endpoint-attacher';
 import { L3RouteWriter } from '../kernel/l3-route-writer';
 import type { LinkDriver } from '../kernel/link-driver';
-import type { RealisedVnis } from '../kernel/realised-vnis';
+import type { RealisedVnis, VniPorts } from '../kernel/realised-vnis';
 import { RemoteFdbWriter } from '../kernel/remote-fdb-writer';
 import { findUnderlay } from '../kernel/underlay';
 import type { Rtnetlink } from '../netlink';
@@ -30,6 +30,8 @@ export interface KernelLoopDeps {
   authoritative: () => boolean;
   desired: (localVnis: ReadonlySet<number>) => DesiredRemote;
   attached: () => Promise<AttachedEndpoint[]>;
+  // Puts attached endpoints back into their bridges.
+  replug: (bridges: VniPorts[]) => Promise<void>;
   localRecords: LocalRecordsStep;
   // The devices the kernel watch must follow from now on.
   onRealised: (realised: RealisedVnis) => void;
@@ -49,7 +51,7 @@ export function kernelReconcileLoop(d: KernelLoopDeps): ReconcileLoop {
       devices: new KernelDeviceStep(
         devices,
         rt,
-        { vnis: d.vnis, authoritative: d.authoritative, onRealised: d.onRealised },
+        { vnis: d.vnis, authoritative: d.authoritative, onRealised: d.onRealised, replug: d.replug },
         log,
       ),
       remoteL2: new RemoteL2Step(

@@ -24,6 +24,6 @@ export class L3RouteStep implements ProgrammingStep {
     const perVni = new Map(
       [...result.desired].map(([vni, desired]) => [vni, { desired, programmed: result.programmed.get(vni) ?? 0 }]),
     );
-    return { perVni, removed: result.removed };
+    return { perVni, removed: result.removed, conflicts: result.conflicts };
   }
 }

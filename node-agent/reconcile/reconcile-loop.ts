@@ -3,6 +3,7 @@ import type { Logger } from '../../common/log';
 import type { ProgrammingStatus } from '../../generated/vxgossip/v1/ProgrammingStatus';
 import type { RealisedVnis } from '../kernel/realised-vnis';
 import type { DesiredRemote } from '../state/remote-view';
+import { ConflictLog } from './conflict-log';
 import type { PassContext, ReconcileSteps, StepOutcome } from './steps';
 
 export interface ReconcileLoopOptions {
@@ -42,8 +43,11 @@ export class ReconcileLoop {
   private restCut = false;
   private endRest: (() => void) | undefined;
   private readonly startedAt = Date.now();
+  private readonly conflicts: ConflictLog;
 
-  constructor(private readonly options: ReconcileLoopOptions) {}
+  constructor(private readonly options: ReconcileLoopOptions) {
+    this.conflicts = new ConflictLog(options.log);
+  }
 
   start(): void {
     this.graceTimer = setTimeout(() => this.endGrace('timeout'), this.options.graceMaxMs);
@@ -150,10 +154,13 @@ export class ReconcileLoop {
 
   private report(outcomes: StepOutcome[]): void {
     const counts = new Map(outcomes.flatMap((o) => [...o.perVni]));
+    const conflicts = outcomes.flatMap((o) => o.conflicts);
+    this.conflicts.update(conflicts);
     this.statuses = this.statuses.map((s) => ({
       ...s,
       desired: counts.get(s.vni ?? 0)?.desired ?? 0,
       programmed: counts.get(s.vni ?? 0)?.programmed ?? 0,
+      conflicts: conflicts.filter((c) => c.vni === s.vni).map(({ kind, address, found }) => ({ kind, address, found })),
     }));
     const desired = this.statuses.reduce((sum, s) => sum + (s.desired ?? 0), 0);
     const programmed = this.statuses.reduce((sum, s) => sum + (s.programmed ?? 0), 0);

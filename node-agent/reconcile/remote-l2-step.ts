@@ -32,6 +32,6 @@ export class RemoteL2Step implements ProgrammingStep {
       for (const code of result.errorCodes) this.metrics.netlinkErrors.inc({ errno: code });
     }
     this.written();
-    return { perVni: result.perVni, removed: result.removed };
+    return { perVni: result.perVni, removed: result.removed, conflicts: result.conflicts };
   }
 }

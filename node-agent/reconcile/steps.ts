@@ -1,4 +1,5 @@
 import type { ProgrammingStatus } from '../../generated/vxgossip/v1/ProgrammingStatus';
+import type { KernelConflict } from '../kernel/foreign-entries';
 import type { RealisedVnis } from '../kernel/realised-vnis';
 import type { DesiredRemote } from '../state/remote-view';
 
@@ -21,6 +22,8 @@ export interface StepOutcome {
   perVni: VniCounts;
   // Entries of ours the step deleted from the kernel.
   removed: number;
+  // Entries wanted but not written: the kernel holds one for the address that is not ours.
+  conflicts: KernelConflict[];
 }
 
 // Realises each configured VNI's devices (full passes only).

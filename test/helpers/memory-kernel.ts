@@ -1,12 +1,17 @@
 import type { FdbEntry, Link, Neighbour, Route, Rtnetlink, WriteMode } from '../../node-agent/netlink';
 
-const fdbKey = (e: FdbEntry) =>
-  `${e.ifindex}|${e.mac}|${e.self || e.dst !== undefined ? `self>${e.dst ?? ''}` : 'bridge'}`;
+// Entries as stored: the port's own (self, per dst) or the bridge's (one per MAC).
+const fdbKey = (e: FdbEntry) => `${e.ifindex}|${e.mac}|${e.self ? `self>${e.dst ?? ''}` : 'bridge'}`;
+// Where a request goes, as the kernel routes it: NTF_MASTER to the bridge's table, anything else
+// (NTF_SELF, also iproute2's default) to the port's own.
+const addressedKey = (e: FdbEntry) => `${e.ifindex}|${e.mac}|${e.masterFlag ? 'bridge' : `self>${e.dst ?? ''}`}`;
+const addressed = (e: FdbEntry) => (e.masterFlag ? 'bridge' : (e.dst ?? 'self'));
 const neighKey = (n: Neighbour) => `${n.ifindex}|${n.ip}`;
 
 // The slice of rtnetlink the writers use, in memory, as the kernel would keep it: vxlan entries per
 // (MAC, dst) with replace re-pointing a unicast MAC, bridge entries per MAC, neighbours per address,
-// routes per prefix in the main table. Every write is logged so a test can tell an idle pass.
+// routes per prefix in the main table, links by name. Every write is logged so a test can tell an
+// idle pass.
 export class MemoryKernel {
   readonly fdbEntries = new Map<string, FdbEntry>();
   readonly neighbourEntries = new Map<string, Neighbour>();
@@ -19,7 +24,7 @@ export class MemoryKernel {
       [...this.fdbEntries.values()].filter((e) => ifindex === undefined || e.ifindex === ifindex),
     addMany: async (entries: FdbEntry[], mode: WriteMode = 'add') => entries.map((e) => this.addFdb(e, mode)),
     deleteMany: async (entries: FdbEntry[]) =>
-      entries.map((e) => this.remove(this.fdbEntries, fdbKey(e), `fdb del ${e.mac}>${e.dst ?? 'bridge'}`)),
+      entries.map((e) => this.remove(this.fdbEntries, addressedKey(e), `fdb del ${e.mac}>${addressed(e)}`)),
   };
 
   readonly neighbours = {
@@ -43,6 +48,11 @@ export class MemoryKernel {
 
   readonly links = {
     get: async (name: string) => this.linksByName.get(name),
+    list: async () => [...this.linksByName.values()],
+    change: async (link: Link, changes: { master?: number; up?: boolean }) => {
+      this.writes.push(`link ${link.name} ${JSON.stringify(changes)}`);
+      this.linksByName.set(link.name, { ...this.linksByName.get(link.name)!, ...changes });
+    },
   };
 
   // Typed as the real thing for the code under test, which uses only what is above.
@@ -51,17 +61,17 @@ export class MemoryKernel {
   }
 
   private addFdb(e: FdbEntry, mode: WriteMode): Error | undefined {
-    const stored: FdbEntry =
-      e.dst !== undefined
-        ? { ...e, self: true }
-        : { ifindex: e.ifindex, mac: e.mac, externLearn: e.externLearn, self: false };
+    // The bridge's entries come back from a dump as the kernel reports them: no NTF_MASTER flag.
+    const stored: FdbEntry = e.masterFlag
+      ? { ifindex: e.ifindex, mac: e.mac, externLearn: e.externLearn, self: false }
+      : { ...e, self: true };
     if (mode === 'replace' && e.dst !== undefined) {
       for (const [k, old] of this.fdbEntries)
         if (old.ifindex === e.ifindex && old.mac === e.mac && old.dst !== undefined) this.fdbEntries.delete(k);
     }
     if (mode === 'add' && this.fdbEntries.has(fdbKey(stored)))
       return Object.assign(new Error(`fdb ${e.mac}: EEXIST`), { code: 'EEXIST' });
-    this.writes.push(`fdb ${mode} ${e.mac}>${e.dst ?? 'bridge'}`);
+    this.writes.push(`fdb ${mode} ${e.mac}>${addressed(e)}`);
     this.fdbEntries.set(fdbKey(stored), stored);
     return undefined;
   }

@@ -26,7 +26,9 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
   let ctrl: LabHost;
   let hosts: LabHost[];
   const agents = new Map<string, ManagedProcess>();
+  const agentDirs = new Map<string, string>();
   const dataDirs: string[] = [];
+  let joinToken = '';
   const serverAddr = () => `${ctrl.ip}:50051`;
   let serverDir = '';
   const FREEZE_S = 15;
@@ -100,6 +102,43 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
     );
   }
 
+  function startAgent(h: LabHost): ManagedProcess {
+    let dir = agentDirs.get(h.name);
+    if (!dir) {
+      dir = makeTempDir(`agent-${h.name}`);
+      dataDirs.push(dir);
+      agentDirs.set(h.name, dir);
+    }
+    const join = hosts
+      .filter((x) => x !== h)
+      .map((x) => `${x.ip}:7946`)
+      .join(',');
+    const agent = h.spawnBin('agent', 'node-agent', [
+      '--name',
+      h.name,
+      '--vtep',
+      h.ip,
+      '--server',
+      serverAddr(),
+      '--data-dir',
+      dir,
+      '--join',
+      join,
+      '--metrics',
+      '127.0.0.1:9746',
+      '--dup-max-moves',
+      '3',
+      '--dup-window',
+      '10m',
+      '--dup-freeze-time',
+      `${FREEZE_S}s`,
+      '--join-token',
+      joinToken,
+    ]);
+    agents.set(h.name, agent);
+    return agent;
+  }
+
   before(async function () {
     requireRoot(this);
     requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2' });
@@ -110,41 +149,8 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
     await ctrl
       .spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', serverDir])
       .waitForLog((r) => r.msg === 'server ready');
-    const joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr(), serverDir, hosts.length);
-    await Promise.all(
-      hosts.map((h) => {
-        const dir = makeTempDir(`agent-${h.name}`);
-        dataDirs.push(dir);
-        const join = hosts
-          .filter((x) => x !== h)
-          .map((x) => `${x.ip}:7946`)
-          .join(',');
-        const agent = h.spawnBin('agent', 'node-agent', [
-          '--name',
-          h.name,
-          '--vtep',
-          h.ip,
-          '--server',
-          serverAddr(),
-          '--data-dir',
-          dir,
-          '--join',
-          join,
-          '--metrics',
-          '127.0.0.1:9746',
-          '--dup-max-moves',
-          '3',
-          '--dup-window',
-          '10m',
-          '--dup-freeze-time',
-          `${FREEZE_S}s`,
-          '--join-token',
-          joinToken,
-        ]);
-        agents.set(h.name, agent);
-        return agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
-      }),
-    );
+    joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr(), serverDir, hosts.length);
+    await Promise.all(hosts.map((h) => startAgent(h).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000)));
     ctl('vni', 'create', '42');
     for (const h of hosts) await eventually(() => assert.ok(h.link('br42')), 20_000);
   });
@@ -162,7 +168,15 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
   it('freezes the contested MAC where every host and the server agree, and says frozen everywhere', async () => {
     attach(host('h1'), '10.42.0.1/24');
     await eventually(() => assert.equal(kernelDst(host('h2')), host('h1').ip), 10_000);
+    // A MAC another host announces is not attached (ALREADY_EXISTS): the duplicate comes about as it
+    // does in life, attached on h2 while h1's agent was away, h1 coming back with it.
+    await agents.get('h1')!.stop('SIGINT');
+    await eventually(() => {
+      assert.deepEqual(served(), [], 'the server withdrew what h1 announced');
+      assert.equal(kernelDst(host('h2')), undefined, 'h2 withdrew what h1 announced');
+    }, 10_000);
     attach(host('h2'), '10.42.0.2/24');
+    await startAgent(host('h1')).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
     const [dup] = await eventually(() => {
       const list = duplicates();
       assert.equal(list.length, 1, 'one duplicate listed');

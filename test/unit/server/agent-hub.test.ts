@@ -67,6 +67,7 @@ const programmed = (vni: number, devicesReady = true): ProgrammingStatus__Output
   programmed: 2,
   error: '',
   devicesReady,
+  conflicts: [],
 });
 
 const vni = (id: number): VniConfig => ({

@@ -82,4 +82,37 @@ describe('L3 route writer (in-memory kernel)', () => {
     await writer.reconcile([], [], [], true);
     assert.equal(reads, 3, 'an L3 VNI realised again: the next sweep reads again');
   });
+
+  it("leaves an operator's route and neighbour in place, reports them, and programs once they are gone", async () => {
+    const ep = [
+      remote('02:00:00:00:00:02', '10.77.0.2', '198.18.0.12'),
+      remote('02:00:00:00:00:03', '10.77.0.3', '198.18.0.12'),
+    ];
+    kernel.routeEntries.set('10.77.0.2/32', { dst: '10.77.0.2/32', protocol: 4 });
+    kernel.neighbourEntries.set('20|10.77.0.3', {
+      ifindex: 20,
+      ip: '10.77.0.3',
+      mac: '02:99:00:00:00:03',
+      state: 'permanent',
+    });
+    const held = await writer.reconcile([L3], [], ep, true);
+    assert.equal(kernel.routeEntries.get('10.77.0.2/32')?.protocol, 4, "the operator's route stays");
+    assert.equal(
+      kernel.neighbourEntries.get('20|10.77.0.3')?.mac,
+      '02:99:00:00:00:03',
+      "the operator's neighbour stays",
+    );
+    assert.deepEqual(held.conflicts, [
+      { vni: 77, kind: 'route', address: '10.77.0.2/32', found: 'proto static' },
+      { vni: 77, kind: 'neigh', address: '10.77.0.3', found: 'nud permanent' },
+    ]);
+    assert.deepEqual([held.desired.get(77), held.programmed.get(77)], [2, 1]);
+    kernel.routeEntries.delete('10.77.0.2/32');
+    kernel.neighbourEntries.delete('20|10.77.0.3');
+    const programmed = await writer.reconcile([L3], [], ep, true);
+    assert.deepEqual(programmed.conflicts, []);
+    assert.equal(kernel.routeEntries.get('10.77.0.2/32')?.protocol, RTPROT_VXGOSSIP);
+    assert.equal(kernel.neighbourEntries.get('20|10.77.0.3')?.mac, l3RouterMac('198.18.0.12'));
+    assert.deepEqual([programmed.desired.get(77), programmed.programmed.get(77)], [2, 2]);
+  });
 });

@@ -104,4 +104,37 @@ describe('remote FDB writer (in-memory kernel)', () => {
     assert.deepEqual(result.perVni.get(42), { desired: 1, programmed: 0 });
     assert.deepEqual(result.errorCodes, ['EPERM']);
   });
+
+  it("removes a withdrawn MAC's bridge entry from the bridge (NTF_MASTER): the next pass is idle", async () => {
+    await writer.reconcile([PORTS], desired([endpoint('h2', '02:00:00:00:00:02', '198.18.0.12', '10.42.0.2')]), true);
+    kernel.writes.length = 0;
+    await writer.reconcile([PORTS], desired([]), true);
+    assert.deepEqual(kernel.writes.sort(), [
+      'fdb del 02:00:00:00:00:02>198.18.0.12',
+      'fdb del 02:00:00:00:00:02>bridge',
+      'neigh del 10.42.0.2',
+    ]);
+    assert.deepEqual(
+      [...kernel.fdbEntries.values()].map((e) => e.mac),
+      [FLOOD_MAC],
+    );
+    kernel.writes.length = 0;
+    const again = await writer.reconcile([PORTS], desired([]), true);
+    assert.deepEqual([kernel.writes, again.removed], [[], 0], 'nothing is left to remove');
+  });
+
+  it("leaves an operator's neighbour for a remote address in place and reports the conflict", async () => {
+    const ep = desired([endpoint('h2', '02:00:00:00:00:02', '198.18.0.12', '10.42.0.2')]);
+    const operator = { ifindex: 11, ip: '10.42.0.2', mac: '02:00:00:00:00:99', state: 'permanent' as const };
+    kernel.neighbourEntries.set('11|10.42.0.2', operator);
+    const held = await writer.reconcile([PORTS], ep, true);
+    assert.deepEqual(kernel.neighbourEntries.get('11|10.42.0.2'), operator);
+    assert.deepEqual(held.conflicts, [{ vni: 42, kind: 'neigh', address: '10.42.0.2', found: 'nud permanent' }]);
+    assert.deepEqual(held.perVni.get(42), { desired: 4, programmed: 3 });
+    // One the kernel resolved by ARP is nobody's: ours replaces it.
+    kernel.neighbourEntries.set('11|10.42.0.2', { ...operator, state: 'stale' });
+    const replaced = await writer.reconcile([PORTS], ep, true);
+    assert.equal(kernel.neighbourEntries.get('11|10.42.0.2')?.mac, '02:00:00:00:00:02');
+    assert.deepEqual(replaced.conflicts, []);
+  });
 });

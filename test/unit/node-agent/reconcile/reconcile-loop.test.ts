@@ -43,14 +43,14 @@ function harness(graceMaxMs = 60_000, maxRestMs = 0) {
         passes.push(pass);
         await programmingGate;
         await pass.once('attached', async () => calls.push('read attached'));
-        return { perVni: new Map([[42, { desired: 3, programmed: 3 }]]), removed: 0 };
+        return { perVni: new Map([[42, { desired: 3, programmed: 3 }]]), removed: 0, conflicts: [] };
       },
     },
     l3Routes: {
       program: async (pass) => {
         calls.push('l3Routes');
         await pass.once('attached', async () => calls.push('read attached'));
-        return { perVni: new Map([[77, { desired: 2, programmed: 1 }]]), removed: 1 };
+        return { perVni: new Map([[77, { desired: 2, programmed: 1 }]]), removed: 1, conflicts: [] };
       },
     },
     localRecords: { sync: async () => void calls.push('localRecords') },

@@ -1,0 +1,62 @@
+import { strict as assert } from 'node:assert';
+import * as grpc from '@grpc/grpc-js';
+import { createLogger } from '../../../../common/log';
+import { agentCommandHandlers } from '../../../../node-agent/commands/agent-commands';
+import { dispatchCommand } from '../../../../node-agent/commands/command-dispatch';
+import type { AttachedEndpoint, EndpointAttacher } from '../../../../node-agent/kernel/endpoint-attacher';
+import { DuplicateDetector } from '../../../../node-agent/state/duplicate-detector';
+import { RecordStore } from '../../../../node-agent/state/record-store';
+
+const MAC = '02:00:5e:00:02:01';
+const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
+
+// h2's command handlers, with a gossip view where h1 announces MAC in VNI 42; the attacher only notes
+// what reached it.
+function agentH2(h1Alive = true) {
+  const store = new RecordStore({ node: 'h2', incarnation: 1, tombstoneTtlMs: 1000 });
+  const h1 = new RecordStore({ node: 'h1', incarnation: 1, tombstoneTtlMs: 1000 });
+  const body = { vni: 42, mac: MAC, ips: ['10.42.0.21/24'], mobilitySeq: 0, origin: 'api' as const };
+  store.merge(h1.issue({ kind: 'endpoint', ...body, vtep: '198.18.0.11' }));
+  const attached: string[] = [];
+  const attacher = {
+    attach: async (r: { vni: number; netns: string; ip: string; mac?: string }): Promise<AttachedEndpoint> => {
+      attached.push(`${r.netns} ${r.mac ?? 'generated'}`);
+      return { ...r, mac: r.mac ?? '02:00:00:00:00:01', interface: 'eth0', hostInterface: 'vxe0' };
+    },
+  } as unknown as EndpointAttacher;
+  const handlers = agentCommandHandlers({
+    name: 'h2',
+    vtep: '198.18.0.12',
+    store,
+    attacher,
+    duplicates: new DuplicateDetector({ maxMoves: 3, windowMs: 60_000, freezeMs: 60_000 }),
+    alive: (owner) => owner !== 'h1' || h1Alive,
+    settle: async () => undefined,
+    log: silent,
+  });
+  const attach = (mac: string, netns = 'ns2') =>
+    dispatchCommand(
+      { id: '1', cmd: 'attach', attach: { node: 'h2', vni: 42, netns, ip: '10.42.0.22/24', mac, interface: '' } },
+      handlers,
+      'test',
+    );
+  return { attach, attached };
+}
+
+describe('agent commands: attach of a MAC another host announces', () => {
+  it('answers ALREADY_EXISTS naming the host, from its gossip view, before touching the kernel', async () => {
+    const h2 = agentH2();
+    const result = await h2.attach(MAC.toUpperCase());
+    assert.equal(result.code, grpc.status.ALREADY_EXISTS, result.error);
+    assert.equal(result.error, `MAC ${MAC} is already announced in VNI 42 by host h1; detach it there first`);
+    assert.deepEqual(h2.attached, []);
+  });
+
+  it('attaches a MAC nobody else announces, and one announced by a host gossip has no longer alive', async () => {
+    const h2 = agentH2();
+    assert.equal((await h2.attach('02:00:5e:00:02:02')).error, undefined);
+    const away = agentH2(false);
+    assert.equal((await away.attach(MAC)).error, undefined);
+    assert.deepEqual([...h2.attached, ...away.attached], ['ns2 02:00:5e:00:02:02', `ns2 ${MAC}`]);
+  });
+});
