@@ -25,8 +25,6 @@ export class ReplicatingAgent {
   private readonly stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>;
   private readonly waiting: Array<(v: Version) => void> = [];
   private counter = 0;
-  // The status the server ended the stream with, once it has.
-  ended: grpc.ServiceError | undefined;
   readonly node: string;
   readonly vtep: string;
   // The status the server ended the stream with.
@@ -49,7 +47,7 @@ export class ReplicatingAgent {
     this.stream.on('data', (m: ServerMessage__Output) => {
       if (m.msg === 'recordsAck' && m.recordsAck?.version) this.waiting.shift()?.(m.recordsAck.version);
     });
-    this.stream.on('error', (err: grpc.ServiceError) => (this.ended = err));
+    this.stream.on('error', () => undefined);
     this.stream.write({
       hello: { node: this.node, vtep: this.vtep, incarnation, agentVersion: 'lab', configRevision: 0, ...hello },
     });
