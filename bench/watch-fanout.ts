@@ -4,7 +4,9 @@
 //      the watchers keep up with (latency from the agent's send to each watcher's receipt, p50 and
 //      p99); the same events written by a bare grpc-js server, all at once and then at the same pace,
 //      are the reference;
-//   2. server RSS holding R records (and the same after a restart that reloads them from level).
+//   2. server RSS holding R records (and the same after a restart that reloads them from level);
+//   3. listing those R records page by page (what `ctl endpoint list` does), and GetVni's latency
+//      while ten such listings run, next to its latency on the idle server.
 // Usage: node dist/bench/watch-fanout.js [--watchers 100] [--changes 10000] [--pace 500] [--records 100000]
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
@@ -23,6 +25,8 @@ import { startServer } from '../lab/server-process';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 import { macNumber, numberedMac } from '../lab/numbered-mac';
 import { silenceIpServerNameWarning } from '../common/cli';
+import { unaryCall } from '../common/grpc-client';
+import type { ListEndpointsResponse__Output } from '../generated/vxgossip/v1/ListEndpointsResponse';
 
 const { values } = parseArgs({
   options: {
@@ -224,6 +228,7 @@ async function memory(): Promise<void> {
     }
     const loadSeconds = (Date.now() - started) / 1000;
     const loaded = memoryMb(server.proc.child.pid!);
+    await listing(server);
     for (const a of agents) a.close();
     await server.proc.stop();
     server = await startServer(dataDir, undefined, limit);
@@ -237,6 +242,58 @@ async function memory(): Promise<void> {
     for (const a of agents) a.close();
     await server.proc.stop();
     removeTempDir(dataDir);
+  }
+}
+
+// Pages through every endpoint; resolves with each page's latency (ms).
+async function listAll(client: EndpointServiceClient): Promise<number[]> {
+  const pages: number[] = [];
+  let pageToken = '';
+  do {
+    const began = performance.now();
+    const res = await unaryCall<ListEndpointsResponse__Output>(
+      (o, cb) => client.listEndpoints({ filter: {}, pageToken }, o, cb),
+      30_000,
+    );
+    pages.push(performance.now() - began);
+    pageToken = res.nextPageToken;
+  } while (pageToken !== '');
+  return pages;
+}
+
+async function listing(server: ServerRef): Promise<void> {
+  const credentials = operatorCredentials(server.dataDir);
+  const endpoints: EndpointServiceClient = new (v1().EndpointService)(server.address, credentials);
+  const vnis = new (v1().VniService)(server.address, credentials);
+  const ms = (xs: number[], q: number) => quantile(Float64Array.from(xs).sort(), q).toFixed(1);
+  // GetVni latencies (ms) of `n` calls in a row.
+  const getVni = async (n: number) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const began = performance.now();
+      await unaryCall((o, cb) => vnis.getVni({ id: 42 }, o, cb), 30_000);
+      out.push(performance.now() - began);
+    }
+    return out;
+  };
+  try {
+    await unaryCall((o, cb) => vnis.createVni({ vni: { id: 42 } }, o, cb), 10_000);
+    const began = Date.now();
+    const pages = await listAll(endpoints);
+    const seconds = (Date.now() - began) / 1000;
+    const idle = await getVni(50);
+    let listing = true;
+    const listers = Promise.all(Array.from({ length: 10 }, () => listAll(endpoints))).finally(() => (listing = false));
+    const busy: number[] = [];
+    while (listing) busy.push(...(await getVni(1)));
+    await listers;
+    console.log(
+      `  listing ${RECORDS} endpoints: ${pages.length} pages in ${seconds.toFixed(2)} s, page p50 ${ms(pages, 0.5)} ms, p99 ${ms(pages, 0.99)} ms; ` +
+        `GetVni during 10 such listings: p50 ${ms(busy, 0.5)} ms, p99 ${ms(busy, 0.99)} ms (idle server: p50 ${ms(idle, 0.5)} ms, p99 ${ms(idle, 0.99)} ms)`,
+    );
+  } finally {
+    endpoints.close();
+    vnis.close();
   }
 }
 

@@ -17,6 +17,10 @@ export interface ReplicaChange {
 
 const recordDbKey = (owner: string, key: string) => `rec/${owner}/${key}`;
 const REVISION_KEY = 'meta/record-revision';
+// Liveness revisions are not written with records: they are handed out below a durable reservation,
+// so a restarted server starts above every revision a watcher may have seen. Renewed at half.
+const RESERVED_KEY = 'meta/record-revision-reserved';
+const RESERVATION = 100_000;
 
 // Every agent's owned records as the agents replicated them, durable in level (written with sync
 // before the agent is acknowledged, so an acknowledged record survives a server crash), merged by
@@ -36,6 +40,9 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   private writing: ReplicaStore['pending'] = [];
   spoofed = 0;
   overLimit = 0;
+  // Revisions below this one may be handed out without a write.
+  private reserved = 0;
+  private reserving: Promise<void> | undefined;
 
   private constructor(
     private readonly db: Database,
@@ -52,6 +59,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
     const store = new ReplicaStore(db, revision, maxRecordsPerOwner);
     for (const r of records) store.mapOf(r.owner).set(recordKey(r.body), r);
     db.onReopen((level) => store.reload(level));
+    await store.reserve();
     return store;
   }
 
@@ -85,10 +93,21 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   }
 
   // A revision for a change derived from something other than a record (a node's liveness), so
-  // watches order and resume it like any other. Kept in memory only: after a restart the persisted
-  // revision may be lower, and a watch resuming beyond it is told to start over.
+  // watches order and resume it like any other. Not written itself: it lies below the reservation.
   advanceRevision(): number {
+    if (this.revision + RESERVATION / 2 >= this.reserved) void this.reserve().catch(() => undefined);
     return ++this.revision;
+  }
+
+  // Writes the next reservation (one at a time); a failure is the database's to report and recover.
+  private reserve(): Promise<void> {
+    this.reserving ??= this.db
+      .write([{ type: 'put', key: RESERVED_KEY, value: String(this.revision + RESERVATION) }])
+      .then(() => {
+        this.reserved = this.revision + RESERVATION;
+      })
+      .finally(() => (this.reserving = undefined));
+    return this.reserving;
   }
 
   changesAfter(revision: number, limit: number): ReplicaChange[] {
@@ -221,9 +240,9 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
 }
 
 async function readRecords(level: Level<string, string>): Promise<{ revision: number; records: StateRecord[] }> {
-  const rev = await level.get(REVISION_KEY);
+  const [written, reserved] = await level.getMany([REVISION_KEY, RESERVED_KEY]);
   const records: StateRecord[] = [];
   for await (const value of level.values({ gt: 'rec/', lt: 'rec/\xff' }))
     records.push(JSON.parse(value) as StateRecord);
-  return { revision: rev === undefined ? 0 : Number(rev), records };
+  return { revision: Math.max(Number(written ?? 0), Number(reserved ?? 0)), records };
 }

@@ -145,8 +145,8 @@ describe('fail-stop storage (a level whose writes fail on demand)', () => {
     disk.full = false;
     await reopened;
     assert.deepEqual(
-      changes.map((c) => [c.revision, c.before?.version.counter, c.after.version.counter]),
-      [[3, 1, 2]],
+      changes.map((c) => [c.revision > 2, c.before?.version.counter, c.after.version.counter]),
+      [[true, 1, 2]],
       'the kept record is a change after the two revisions its failed batch was written with',
     );
     assert.equal(replicas.recordsOf('h1')[0].version.counter, 2);
