@@ -81,8 +81,8 @@ export function endpointService(
     oldestResumableRevision: () => replicas.oldestResumableRevision(),
     changesAfter: (revision: number, limit: number) => replicas.changesAfter(revision, limit),
     snapshot: () => views.endpoints.snapshot(),
-    on: (event: 'change', listener: () => void) => replicas.on(event, listener),
-    off: (event: 'change', listener: () => void) => replicas.off(event, listener),
+    on: (event: 'change', listener: (c: ReplicaChange) => void) => replicas.on(event, listener),
+    off: (event: 'change', listener: (c: ReplicaChange) => void) => replicas.off(event, listener),
   };
 
   return {

@@ -11,8 +11,8 @@ export interface WatchSource<Change, Item> {
   oldestResumableRevision(): number;
   changesAfter(revision: number, limit: number): Change[];
   snapshot(): BTree<string, Item>;
-  on(event: 'change', listener: () => void): unknown;
-  off(event: 'change', listener: () => void): unknown;
+  on(event: 'change', listener: (c: Change) => void): unknown;
+  off(event: 'change', listener: (c: Change) => void): unknown;
 }
 
 // What one watch sends: the events its filter makes of changes and of snapshot items.
@@ -76,6 +76,9 @@ class WatchPump<Change extends { revision: number }, Item, Event> {
   private pending: Change[] = [];
   private blocked = false;
   private scheduled = false;
+  // Every change in the log has been taken and none came since: the next one is sent as it happens,
+  // as a watcher that keeps up is best served (no turn of the event loop per change).
+  private caughtUp = false;
   private ended = false;
 
   constructor(
@@ -96,7 +99,12 @@ class WatchPump<Change extends { revision: number }, Item, Event> {
     this.schedule();
   }
 
-  private readonly onChange = () => {
+  private readonly onChange = (c: Change) => {
+    if (this.caughtUp && !this.blocked) {
+      this.position = c.revision;
+      return this.send(this.view.changeEvent(c));
+    }
+    this.caughtUp = false;
     const behind = this.source.currentRevision() - this.position;
     if (behind <= MAX_WATCH_LAG) return this.schedule();
     this.stop();
@@ -131,18 +139,24 @@ class WatchPump<Change extends { revision: number }, Item, Event> {
   }
 
   private pump(): void {
-    for (let step = 0; step < STEPS_PER_TURN && !this.ended; step++) {
+    for (let step = 0; step < STEPS_PER_TURN && !this.ended && !this.blocked; step++) {
       const next = this.next();
-      if (next === 'idle') return;
-      if (next.event === undefined) continue;
-      // Past grpc-js's mark, write() returns false and 'drain' follows once the buffer is empty.
-      this.call.write(next.event);
-      if (this.call.writableLength >= MAX_BUFFERED_EVENTS) {
-        this.blocked = true;
+      if (next === 'idle') {
+        this.caughtUp = true;
         return;
       }
+      this.send(next.event);
     }
     this.schedule();
+  }
+
+  private send(event: Event | undefined): void {
+    if (event === undefined) return;
+    // Past grpc-js's mark, write() returns false and 'drain' follows once the buffer is empty.
+    this.call.write(event);
+    if (this.call.writableLength < MAX_BUFFERED_EVENTS) return;
+    this.blocked = true;
+    this.caughtUp = false;
   }
 
   // The next event to send, or { event: undefined } for a step that sends nothing (an item or change
