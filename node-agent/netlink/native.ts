@@ -1,5 +1,4 @@
-import * as path from 'node:path';
-import { repoRoot } from '../../common/paths';
+import { loadAddon } from '../native/load-addon';
 
 export interface NativeHandle {
   readonly __brand: 'netlink-socket';
@@ -25,16 +24,6 @@ export interface NativeNetlink {
 let loaded: NativeNetlink | undefined;
 
 export function nativeNetlink(): NativeNetlink {
-  if (loaded === undefined) {
-    const file = path.join(repoRoot, 'build', 'Release', 'netlink_socket.node');
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- an addon at a computed path has no import form
-      loaded = require(file) as NativeNetlink;
-    } catch (err) {
-      throw new Error(
-        `cannot load the netlink addon ${file}: ${(err as Error).message}; run \`npm ci\` (or \`npm rebuild\`) to build it`,
-      );
-    }
-  }
+  loaded ??= loadAddon<NativeNetlink>('netlink_socket');
   return loaded;
 }

@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "../../native/polled_socket.h"
+
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
@@ -26,86 +28,19 @@
 // Datagrams handed to JavaScript per readiness event: bounds one callback's work and memory.
 #define MAX_DATAGRAMS_PER_WAKEUP 4096
 
-typedef struct {
-  napi_env env;
-  int fd;
-  uv_poll_t poll;
-  napi_ref on_data;
-  napi_async_context async_context;
-  int polling;
-  int closed;
-} nl_socket;
+static int drain(polled_socket *sock, int *pending_error);
+static const socket_kind netlink_kind = {"netlink socket", drain};
 
 static char recv_buffers[DATAGRAMS_PER_READ][DATAGRAM_SIZE];
 static struct iovec recv_iov[DATAGRAMS_PER_READ];
 static struct mmsghdr recv_msgs[DATAGRAMS_PER_READ];
 
-static napi_value errno_error(napi_env env, const char *what, int err) {
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
-  napi_value msg, code_value, error;
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, NULL, msg, &error);
-  napi_create_int32(env, err, &code_value);
-  napi_set_named_property(env, error, "errno", code_value);
-  return error;
-}
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  napi_throw(env, errno_error(env, what, err));
-  return NULL;
-}
-
-static nl_socket *unwrap(napi_env env, napi_value value) {
-  nl_socket *sock = NULL;
-  if (napi_get_value_external(env, value, (void **)&sock) != napi_ok || sock == NULL) {
-    napi_throw_type_error(env, NULL, "expected a netlink socket handle");
-    return NULL;
-  }
-  if (sock->closed) {
-    napi_throw_error(env, "ECLOSED", "netlink socket is closed");
-    return NULL;
-  }
-  return sock;
-}
-
-static void deliver(nl_socket *sock, napi_value error, napi_value data) {
-  napi_env env = sock->env;
-  napi_value callback, undefined, receiver, result;
-  napi_get_reference_value(env, sock->on_data, &callback);
-  napi_get_undefined(env, &undefined);
-  // make_callback needs an object as `this`.
-  napi_get_global(env, &receiver);
-  napi_value argv[2] = {error ? error : undefined, data ? data : undefined};
-  // make_callback drains the microtask queue, so promises settled by the handler run promptly.
-  if (napi_make_callback(env, sock->async_context, receiver, callback, 2, argv, &result) != napi_ok) {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value exception;
-      napi_get_and_clear_last_exception(env, &exception);
-      napi_fatal_exception(env, exception);
-    }
-  }
-}
-
 // Reads every datagram waiting (up to a bound) and hands them to JavaScript as one buffer of
 // back-to-back netlink messages; messages are self-delimiting, so concatenation loses nothing.
-static void on_readable(uv_poll_t *handle, int status, int events) {
-  (void)events;
-  nl_socket *sock = (nl_socket *)handle->data;
-  if (sock->closed) return;
-  napi_env env = sock->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  // libuv reports EPOLLERR as UV_EBADF and stops polling. On a netlink socket that error is a
-  // pending socket error (ENOBUFS): reading below consumes it, and then polling resumes.
-  int poll_failed = status < 0;
-
+static int drain(polled_socket *sock, int *pending_error) {
   size_t capacity = 0, used = 0;
   char *chunk = NULL;
-  int pending_error = 0;
-  for (int total = 0; total < MAX_DATAGRAMS_PER_WAKEUP && !sock->closed && !pending_error;) {
+  for (int total = 0; total < MAX_DATAGRAMS_PER_WAKEUP && !sock->closed && !*pending_error;) {
     for (int i = 0; i < DATAGRAMS_PER_READ; i++) {
       recv_iov[i].iov_base = recv_buffers[i];
       recv_iov[i].iov_len = DATAGRAM_SIZE;
@@ -116,12 +51,12 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     int n = recvmmsg(sock->fd, recv_msgs, DATAGRAMS_PER_READ, MSG_DONTWAIT, NULL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) pending_error = errno;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) *pending_error = errno;
       break;
     }
     size_t batch = 0;
     for (int i = 0; i < n; i++) {
-      if (recv_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) pending_error = EMSGSIZE;
+      if (recv_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) *pending_error = EMSGSIZE;
       batch += recv_msgs[i].msg_len;
     }
     if (used + batch > capacity) {
@@ -129,7 +64,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       while (next < used + batch) next *= 2;
       char *grown = realloc(chunk, next);
       if (grown == NULL) {
-        pending_error = ENOMEM;
+        *pending_error = ENOMEM;
         break;
       }
       chunk = grown;
@@ -144,19 +79,15 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   }
 
   if (used > 0) {
-    napi_value data;
+    napi_env env = sock->env;
+    napi_value argv[2];
     void *copy;
-    napi_create_buffer_copy(env, used, chunk, &copy, &data);
-    deliver(sock, NULL, data);
+    napi_get_undefined(env, &argv[0]);
+    napi_create_buffer_copy(env, used, chunk, &copy, &argv[1]);
+    polled_deliver(sock, 2, argv);
   }
   free(chunk);
-  if (poll_failed && !sock->closed) {
-    if (used == 0 && pending_error == 0) deliver(sock, errno_error(env, "netlink poll (socket no longer polled)", -status), NULL);
-    else uv_poll_start(&sock->poll, UV_READABLE, on_readable);
-  }
-  // ENOBUFS means the kernel dropped messages for us: reported, never fatal, the socket stays usable.
-  if (pending_error && !sock->closed) deliver(sock, errno_error(env, "netlink recv", pending_error), NULL);
-  napi_close_handle_scope(env, scope);
+  return used > 0;
 }
 
 static int enter_netns(const char *path, int *saved) {
@@ -245,11 +176,9 @@ static napi_value nl_open(napi_env env, napi_callback_info info) {
   socklen_t bound_len = sizeof bound;
   getsockname(fd, (struct sockaddr *)&bound, &bound_len);
 
-  nl_socket *sock = calloc(1, sizeof *sock);
-  sock->env = env;
-  sock->fd = fd;
-  napi_value handle, result, port;
-  napi_create_external(env, sock, NULL, NULL, &handle);
+  napi_value handle = polled_wrap(env, &netlink_kind, fd);
+  if (handle == NULL) return NULL;
+  napi_value result, port;
   napi_create_object(env, &result);
   napi_create_uint32(env, bound.nl_pid, &port);
   napi_set_named_property(env, result, "handle", handle);
@@ -257,36 +186,12 @@ static napi_value nl_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// start(handle, onData(err, buffer)): begins delivering received datagrams.
-static napi_value nl_start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  nl_socket *sock = unwrap(env, argv[0]);
-  if (sock == NULL) return NULL;
-  if (sock->polling) {
-    napi_throw_error(env, NULL, "netlink socket already started");
-    return NULL;
-  }
-  napi_create_reference(env, argv[1], 1, &sock->on_data);
-  napi_value resource_name;
-  napi_create_string_utf8(env, "NetlinkSocket", NAPI_AUTO_LENGTH, &resource_name);
-  napi_async_init(env, NULL, resource_name, &sock->async_context);
-  uv_loop_t *loop;
-  napi_get_uv_event_loop(env, &loop);
-  uv_poll_init(loop, &sock->poll, sock->fd);
-  sock->poll.data = sock;
-  uv_poll_start(&sock->poll, UV_READABLE, on_readable);
-  sock->polling = 1;
-  return NULL;
-}
-
 // send(handle, buffer) -> bytes sent; throws with .errno (EAGAIN means retry later).
 static napi_value nl_send(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  nl_socket *sock = unwrap(env, argv[0]);
+  polled_socket *sock = polled_unwrap(env, argv[0], &netlink_kind);
   if (sock == NULL) return NULL;
   void *data;
   size_t length;
@@ -295,65 +200,11 @@ static napi_value nl_send(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  ssize_t n;
-  do {
-    n = sendto(sock->fd, data, length, 0, (struct sockaddr *)&kernel, sizeof kernel);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return throw_errno(env, "netlink send", errno);
-  napi_value result;
-  napi_create_int64(env, n, &result);
-  return result;
-}
-
-// ref(handle, bool): whether a started socket keeps the process alive.
-static napi_value nl_ref(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  nl_socket *sock = unwrap(env, argv[0]);
-  if (sock == NULL || !sock->polling) return NULL;
-  bool keep;
-  napi_get_value_bool(env, argv[1], &keep);
-  if (keep) uv_ref((uv_handle_t *)&sock->poll);
-  else uv_unref((uv_handle_t *)&sock->poll);
-  return NULL;
-}
-
-static void on_poll_closed(uv_handle_t *handle) {
-  nl_socket *sock = (nl_socket *)handle->data;
-  close(sock->fd);
-  free(sock);
-}
-
-static napi_value nl_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  nl_socket *sock = NULL;
-  if (napi_get_value_external(env, argv[0], (void **)&sock) != napi_ok || sock == NULL || sock->closed) return NULL;
-  sock->closed = 1;
-  if (sock->on_data) napi_delete_reference(env, sock->on_data);
-  if (sock->polling) {
-    napi_async_destroy(env, sock->async_context);
-    uv_poll_stop(&sock->poll);
-    uv_close((uv_handle_t *)&sock->poll, on_poll_closed);
-  } else {
-    close(sock->fd);
-    free(sock);
-  }
-  return NULL;
+  return polled_sendto(env, sock, data, length, (struct sockaddr *)&kernel, sizeof kernel, "netlink send");
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"open", NULL, nl_open, NULL, NULL, NULL, napi_default, NULL},
-      {"start", NULL, nl_start, NULL, NULL, NULL, napi_default, NULL},
-      {"send", NULL, nl_send, NULL, NULL, NULL, napi_default, NULL},
-      {"ref", NULL, nl_ref, NULL, NULL, NULL, napi_default, NULL},
-      {"close", NULL, nl_close, NULL, NULL, NULL, napi_default, NULL},
-  };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-  return exports;
+  return polled_exports(env, exports, &netlink_kind, nl_open, nl_send);
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
