@@ -33,10 +33,12 @@ if (protos.length > 0) {
   ]);
 }
 run(bin('tsc'), ['-b']);
-// npm's install step builds the rtnetlink socket addon from binding.gyp; say so plainly if it did not.
-if (!fs.existsSync(path.join(root, 'build', 'Release', 'netlink_socket.node'))) {
-  console.error(
-    'build: build/Release/netlink_socket.node is missing: run `npm ci` (or `npm rebuild`) to compile it with node-gyp',
-  );
-  process.exit(1);
+// npm's install step builds the socket addons from binding.gyp; say so plainly if it did not.
+for (const addon of ['netlink_socket', 'icmp_socket']) {
+  if (!fs.existsSync(path.join(root, 'build', 'Release', `${addon}.node`))) {
+    console.error(
+      `build: build/Release/${addon}.node is missing: run \`npm ci\` (or \`npm rebuild\`) to compile it with node-gyp`,
+    );
+    process.exit(1);
+  }
 }
