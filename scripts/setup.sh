@@ -12,6 +12,7 @@ declare -A needs=(
   [ping]=iputils-ping
   [serf]=serf
   [tcpdump]=tcpdump
+  [nft]=nftables
 )
 missing=()
 for program in "${!needs[@]}"; do
@@ -31,5 +32,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -q --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)
 fi
 
-echo "setup: npm ci (also compiles the rtnetlink addon and the TypeScript)" >&2
+echo "setup: npm ci (also compiles the rtnetlink and ICMP socket addons and the TypeScript)" >&2
 npm ci --no-audit --no-fund
