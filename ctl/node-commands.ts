@@ -6,8 +6,7 @@ import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import type { Command, Group } from './command';
 import { renderData, renderTable } from './output';
-
-const state = (s: string) => s.replace('NODE_STATE_', '').toLowerCase();
+import { stateWithAge } from './node-state';
 
 const list: Command = {
   name: 'list',
@@ -27,7 +26,7 @@ const list: Command = {
           const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
           return [
             n.name,
-            state(n.state),
+            stateWithAge(n),
             n.vtep,
             n.connected ? 'yes' : 'no',
             n.vnis.join(',') || '-',

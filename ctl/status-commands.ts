@@ -10,8 +10,8 @@ import { UsageError } from '../common/cli';
 import { checkVniId } from '../common/validation';
 import type { Command, Context, Group } from './command';
 import { renderData, renderTable } from './output';
+import { stateName, stateWithAge } from './node-state';
 
-const state = (s: string) => s.replace('NODE_STATE_', '').toLowerCase();
 const eventType = (t: string) => t.replace('EVENT_TYPE_', '').toLowerCase();
 
 const status: Command = {
@@ -24,7 +24,7 @@ const status: Command = {
     const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const { nodes } = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
     const byState: Record<string, number> = {};
-    for (const n of nodes) byState[state(n.state)] = (byState[state(n.state)] ?? 0) + 1;
+    for (const n of nodes) byState[stateName(n.state)] = (byState[stateName(n.state)] ?? 0) + 1;
     const hosts = nodes.map((n) => {
       const desired = n.programming.reduce((s, p) => s + p.desired, 0);
       const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
@@ -32,7 +32,8 @@ const status: Command = {
       const conflicts = n.programming.flatMap((p) => p.conflicts.map((c) => ({ vni: p.vni, ...c })));
       return {
         node: n.name,
-        state: state(n.state),
+        state: stateName(n.state),
+        stateSince: stateWithAge(n),
         connected: n.connected,
         desired,
         programmed,
@@ -55,7 +56,7 @@ const status: Command = {
         ['NODE', 'STATE', 'SERVER', 'PROGRAMMED/DESIRED', 'SYNC', 'FAILED VNIS'],
         hosts.map((h) => [
           h.node,
-          h.state,
+          h.stateSince,
           h.connected ? 'connected' : 'disconnected',
           `${h.programmed}/${h.desired}`,
           h.inSync ? 'yes' : 'NO',
@@ -127,7 +128,7 @@ const watchNodes: Command = {
       if (!e.node) return `-- ${eventType(e.type)}`;
       const desired = e.node.programming.reduce((s, p) => s + p.desired, 0);
       const programmed = e.node.programming.reduce((s, p) => s + p.programmed, 0);
-      return `${eventType(e.type).padEnd(8)} ${e.node.name} ${state(e.node.state)} ${e.node.connected ? 'connected' : 'disconnected'} ${programmed}/${desired}`;
+      return `${eventType(e.type).padEnd(8)} ${e.node.name} ${stateWithAge(e.node)} ${e.node.connected ? 'connected' : 'disconnected'} ${programmed}/${desired}`;
     });
   },
 };

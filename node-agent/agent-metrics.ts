@@ -42,7 +42,7 @@ export class AgentMetrics {
   );
   readonly members = this.registry.gauge(
     'vxgossip_gossip_members',
-    'Gossip members by state (alive|suspect|dead|left)',
+    'Hosts in the cluster by state as this host sees them (alive|suspect|agent-down|dead|left): agent-down still forwards, dead is gone',
   );
   readonly queueDepth = this.registry.gauge('vxgossip_gossip_broadcast_queue_depth', 'Broadcasts waiting to be sent');
   readonly dropped = this.registry.counter(

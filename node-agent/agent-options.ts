@@ -1,3 +1,4 @@
+import type { VtepReachability } from './liveness/host-liveness';
 import type { Logger } from '../common/log';
 import type { AgentMetrics } from './agent-metrics';
 import type { AgentState } from './agent-state';
@@ -24,6 +25,11 @@ export interface AgentOptions {
   maxRecordsPerOwner?: number;
   // How long a dead or departed owner's records are kept; DEFAULT_DEPARTED_RECORD_TTL_MS if unset.
   departedRecordTtlMs?: number;
+  // Whether a peer's VTEP answers a probe its kernel answers without an agent.
+  reach: VtepReachability;
+  // How long a peer whose agent is down keeps its entries while its VTEP answers;
+  // DEFAULT_AGENT_DOWN_KEEP_MS if unset.
+  agentDownKeepMs?: number;
   name: string;
   vtep: string;
   server: string;

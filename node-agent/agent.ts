@@ -20,6 +20,7 @@ import type { AgentOptions } from './agent-options';
 import { LocalChangeOutbox } from './state/outbox';
 import { RecordStore } from './state/record-store';
 import { DepartedOwners } from './state/departed-owners';
+import { HostLiveness } from './liveness/host-liveness';
 import { affectsRemoteView, desiredRemote } from './state/remote-view';
 import { Revocations } from '../common/trust/revocations';
 import { PeerCertificates } from './trust/peer-certificates';
@@ -37,6 +38,10 @@ const RECONNECT_INTERVAL_MS = 5_000;
 const TOMBSTONE_TTL_MS = 24 * 3600_000;
 // A dead or departed owner's records are kept this long (they come back at once if it returns).
 export const DEFAULT_DEPARTED_RECORD_TTL_MS = 24 * 3600_000;
+// A host whose agent is down, while its VTEP answers, keeps its entries this long: an upgrade or a
+// restart loop takes minutes; after half an hour its workloads may have gone without anyone saying so
+// (newer moby reaps a failed node's hidden entries at 30 minutes too).
+export const DEFAULT_AGENT_DOWN_KEEP_MS = 30 * 60_000;
 
 // Wiring. Desired state comes from the VNI configuration and the gossip record store; the reconcile
 // loop realises it in the kernel; the server gets status and our records, but the data plane never
@@ -60,6 +65,7 @@ export class Agent {
   private readonly renewal: CertificateRenewal;
   private readonly revoked = new Map<string, number>();
   private readonly departed: DepartedOwners;
+  private readonly liveness: HostLiveness;
 
   constructor(private readonly options: AgentOptions) {
     const { vtep, log, rt, name, state, metrics } = options;
@@ -77,7 +83,8 @@ export class Agent {
     this.store.on('change', (change) => {
       if (affectsRemoteView(change, this.store)) this.loop.schedule('fdb', true);
     });
-    this.peers = new PeerTable(name, options.gossip.join, log.child({ part: 'peers' }));
+    this.liveness = this.hostLiveness();
+    this.peers = new PeerTable(name, options.gossip.join, this.liveness, log.child({ part: 'peers' }));
     this.departed = new DepartedOwners(options.departedRecordTtlMs ?? DEFAULT_DEPARTED_RECORD_TTL_MS);
     this.duplicates = new DuplicateDetector(options.duplicates ?? DEFAULT_DUPLICATE_DETECTION);
     this.config = new ConfigFollower(
@@ -175,6 +182,7 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     this.renewal.stop();
     this.peers.stop();
+    this.liveness.close();
     this.localRecords.close();
     this.watch.close();
     this.link.close();
@@ -281,12 +289,25 @@ export class Agent {
       message: (payload) => this.sync.onMessage(payload),
       localState: (join) => this.sync.localState(join),
       mergeRemoteState: (payload) => this.sync.mergeRemoteState(payload),
-      peerChanged: (peer) => {
-        if (!this.peers.update(peer)) return;
-        this.loop.schedule('fdb', true);
-        this.link.sendMembership(this.peers.asNodes());
-      },
+      // What it changes reaches the kernel and the server through the host liveness's events.
+      peerChanged: (peer) => this.peers.update(peer),
+      peerUnreachable: (name) => this.liveness.pathInDoubt(name),
     };
+  }
+
+  private hostLiveness(): HostLiveness {
+    const { reach, agentDownKeepMs, log } = this.options;
+    const liveness = new HostLiveness(
+      reach,
+      agentDownKeepMs ?? DEFAULT_AGENT_DOWN_KEEP_MS,
+      log.child({ part: 'liveness' }),
+    );
+    // A host judged gone, or forwarding again, changes what we program, even when gossip did not.
+    liveness.on('change', () => {
+      this.loop.schedule('fdb', true);
+      this.link.sendMembership(this.peers.asNodes());
+    });
+    return liveness;
   }
 
   // A revoked node's records go at once, from the store and so from the kernel; its certificates

@@ -12,7 +12,8 @@ import {
   parseHostPort,
 } from '../common/validation';
 import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
-import { Agent, DEFAULT_DEPARTED_RECORD_TTL_MS } from './agent';
+import { Agent, DEFAULT_AGENT_DOWN_KEEP_MS, DEFAULT_DEPARTED_RECORD_TTL_MS } from './agent';
+import { VtepProber } from './liveness/vtep-prober';
 import { AgentMetrics } from './agent-metrics';
 import { KeyringCommands } from './commands/keyring-commands';
 import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetectionOptions } from './state/duplicate-detector';
@@ -39,6 +40,7 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
                   [--encrypt-key BASE64 | --keyring-file FILE | --insecure-gossip] [--metrics HOST:PORT]
                   [--log-level LEVEL] [--max-records-per-owner N] [--departed-record-ttl DURATION]
+                  [--agent-down-keep DURATION]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
@@ -63,6 +65,9 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --metrics       serve Prometheus metrics at http://HOST:PORT/metrics, liveness at /healthz and
                   readiness at /readyz (kernel reconciled, gossip synchronised) (off by default)
   --log-level     debug, info (default), warn or error; logs are JSON lines on stderr
+  --agent-down-keep   how long a host whose agent is down keeps its entries here while its VTEP
+                  answers ICMP echo (default ${DEFAULT_AGENT_DOWN_KEEP_MS / 60_000}m: an upgrade or a restart loop; a host whose VTEP
+                  is silent for 1 s, or that leaves, is withdrawn at once). Peers' VTEPs must answer ICMP echo.
   --departed-record-ttl     how long the records of a host gossip has not had alive are kept
                   (default ${DEFAULT_DEPARTED_RECORD_TTL_MS / 3_600_000}h; they come back when it returns)
   --max-records-per-owner   records (endpoints, memberships, tombstones) one host may announce and
@@ -128,6 +133,7 @@ const FLAGS = {
   'log-level': { type: 'string' },
   'max-records-per-owner': { type: 'string' },
   'departed-record-ttl': { type: 'string' },
+  'agent-down-keep': { type: 'string' },
   'dup-max-moves': { type: 'string' },
   'dup-window': { type: 'string' },
   'dup-freeze-time': { type: 'string' },
@@ -252,12 +258,18 @@ async function main(argv: string[]): Promise<void> {
   const departedRecordTtlMs = values['departed-record-ttl']
     ? parseDuration('--departed-record-ttl', values['departed-record-ttl'], 60_000, 30 * 24 * 3_600_000)
     : undefined;
+  const agentDownKeepMs = values['agent-down-keep']
+    ? parseDuration('--agent-down-keep', values['agent-down-keep'], 0, 30 * 24 * 3_600_000)
+    : undefined;
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const state = AgentState.open(values['data-dir']!, name);
   const identity = await identityOf(values, { name, vtep, server, dataDir: state.dir, log });
   const gossipKeys = gossipKeyring(values, state.dir, log);
   const metrics = metricsAt ? new AgentMetrics() : undefined;
   const rt = Rtnetlink.open();
+  const reach = await VtepProber.open({ log: log.child({ part: 'vtep-prober' }) }).catch((err: Error) => {
+    throw new Error(`cannot open an ICMP socket to probe peers' VTEPs (needs CAP_NET_RAW): ${err.message}`);
+  });
   const agent = new Agent({
     name,
     vtep,
@@ -270,6 +282,8 @@ async function main(argv: string[]): Promise<void> {
     duplicates,
     maxRecordsPerOwner,
     departedRecordTtlMs,
+    reach,
+    agentDownKeepMs,
     keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file),
     driver: new KernelLinkDriver(rt),
     gossip: {

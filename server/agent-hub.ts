@@ -25,8 +25,15 @@ interface AgentSession {
   status: ProgrammingStatus__Output[];
   configRevision: number;
   lastSeenMs: number;
-  // The agent's gossip view of every member, as last reported: state by name.
-  membership: Map<string, GossipState>;
+  // The agent's view of every member, as last reported: state (and since when) by name.
+  membership: Map<string, Reported>;
+  // When its current stream connected.
+  connectedSinceMs: number;
+}
+
+interface Reported {
+  state: GossipState;
+  sinceMs: number;
 }
 
 interface PendingCommand {
@@ -44,8 +51,18 @@ export const MAX_MEMBERSHIP = 10_000;
 // Characters of a VNI's programming error kept for ctl: a kernel error fits many times over.
 export const STATUS_ERROR_MAX = 512;
 
-export type GossipState =
-  'NODE_STATE_ALIVE' | 'NODE_STATE_SUSPECT' | 'NODE_STATE_DEAD' | 'NODE_STATE_LEFT' | 'NODE_STATE_UNSPECIFIED';
+export type GossipState = Node__Output['state'];
+
+// Which report wins when agents disagree: alive over dead (a partition is not a death), and an agent
+// that is down over a host that is gone (some host still reaches it).
+const STATE_RANK: Record<GossipState, number> = {
+  NODE_STATE_UNSPECIFIED: 0,
+  NODE_STATE_LEFT: 1,
+  NODE_STATE_DEAD: 2,
+  NODE_STATE_AGENT_DOWN: 3,
+  NODE_STATE_SUSPECT: 4,
+  NODE_STATE_ALIVE: 5,
+};
 
 // The agents known to this server, with the stream of each connected one. Pushes the VNI
 // configuration to every connected agent whenever it changes.
@@ -91,7 +108,8 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
       status: previous?.status ?? [],
       configRevision: Number(hello.configRevision),
       lastSeenMs: Date.now(),
-      membership: previous?.membership ?? new Map<string, GossipState>(),
+      membership: previous?.membership ?? new Map<string, Reported>(),
+      connectedSinceMs: Date.now(),
     });
     this.log.info('agent connected', {
       node: hello.node,
@@ -211,10 +229,13 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
         grpc.status.RESOURCE_EXHAUSTED,
         `a membership report of ${members.length} members exceeds ${MAX_MEMBERSHIP}`,
       );
-    const next = new Map<string, GossipState>();
-    for (const m of members) next.set(checkNodeName('membership.members.name', m.name), m.state);
+    const next = new Map<string, Reported>();
+    for (const m of members)
+      next.set(checkNodeName('membership.members.name', m.name), { state: m.state, sinceMs: Number(m.stateSinceMs) });
     // Another agent's view changes what we report about the nodes it names.
-    const changed = [...next].filter(([name, state]) => session.membership.get(name) !== state).map(([n]) => n);
+    const changed = [...next]
+      .filter(([name, { state }]) => session.membership.get(name)?.state !== state)
+      .map(([n]) => n);
     session.membership = next;
     for (const name of changed) if (this.agents.has(name)) this.emit('node', name);
   }
@@ -222,20 +243,17 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   // A node's state as the connected agents see it: any agent connected now is alive; otherwise the
   // freshest report wins the argument, alive over dead (a partition is not a death).
   gossipState(node: string): GossipState {
+    return this.reportOf(node).state;
+  }
+
+  private reportOf(node: string): Reported {
     const own = this.agents.get(node);
-    if (own?.stream) return 'NODE_STATE_ALIVE';
-    let best: GossipState = 'NODE_STATE_UNSPECIFIED';
-    const rank: Record<GossipState, number> = {
-      NODE_STATE_UNSPECIFIED: 0,
-      NODE_STATE_LEFT: 1,
-      NODE_STATE_DEAD: 2,
-      NODE_STATE_SUSPECT: 3,
-      NODE_STATE_ALIVE: 4,
-    };
+    if (own?.stream) return { state: 'NODE_STATE_ALIVE', sinceMs: own.connectedSinceMs };
+    let best: Reported = { state: 'NODE_STATE_UNSPECIFIED', sinceMs: 0 };
     for (const s of this.agents.values()) {
       if (!s.stream) continue;
       const seen = s.membership.get(node);
-      if (seen && rank[seen] > rank[best]) best = seen;
+      if (seen && STATE_RANK[seen.state] > STATE_RANK[best.state]) best = seen;
     }
     return best;
   }
@@ -275,6 +293,7 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
         name: s.hello.node,
         vtep: s.hello.vtep,
         state: this.gossipState(s.hello.node),
+        stateSinceMs: this.reportOf(s.hello.node).sinceMs,
         gossipAddress: s.hello.gossipAddress,
         incarnation: s.hello.incarnation,
         agentVersion: s.hello.agentVersion,

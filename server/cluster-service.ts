@@ -96,6 +96,7 @@ export function clusterService(hub: AgentHub, store: VniStore, log: Logger, trus
         suspect: count('NODE_STATE_SUSPECT'),
         dead: count('NODE_STATE_DEAD'),
         left: count('NODE_STATE_LEFT'),
+        agentDown: count('NODE_STATE_AGENT_DOWN'),
         configRevision: store.currentRevision(),
         nodes,
       };

@@ -71,6 +71,10 @@ function serverMetrics(metrics: Registry, hub: AgentHub, replicas: ReplicaStore,
     'Record batches refused since start: an agent spoke for another node or VTEP (spoofed), or its records would pass --max-records-per-owner (owner-limit)',
   );
   const vnisGauge = metrics.gauge('vxgossip_vnis', 'VNIs configured');
+  const nodesGauge = metrics.gauge(
+    'vxgossip_nodes',
+    'Nodes by state as the agents report them (alive|suspect|agent-down|dead|left): agent-down hosts still forward',
+  );
   const databaseGauge = metrics.gauge(
     'vxgossip_database_serving',
     '1 while the database accepts writes; 0 from a failed write until it has been reopened',
@@ -80,6 +84,11 @@ function serverMetrics(metrics: Registry, hub: AgentHub, replicas: ReplicaStore,
     const nodes = hub.nodes();
     agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
     agentsGauge.set({ state: 'disconnected' }, nodes.filter((n) => !n.connected).length);
+    for (const state of ['alive', 'suspect', 'agent-down', 'dead', 'left'])
+      nodesGauge.set(
+        { state },
+        nodes.filter((n) => n.state === `NODE_STATE_${state.replace('-', '_').toUpperCase()}`).length,
+      );
     recordsGauge.set({}, replicas.size());
     refusedGauge.set({ reason: 'spoofed' }, replicas.spoofed);
     refusedGauge.set({ reason: 'owner-limit' }, replicas.overLimit);

@@ -39,4 +39,7 @@ export interface AliveDelegate {
 export interface PingDelegate {
   ackPayload(): Buffer;
   notifyPingComplete(other: Node, rttMs: number, payload: Buffer): void;
+  // A direct probe got no ack in time: the path from us to it may be broken even if indirect probes
+  // through other nodes still reach it (not in HashiCorp memberlist).
+  notifyPingFailed?(other: Node): void;
 }

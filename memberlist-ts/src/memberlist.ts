@@ -649,6 +649,7 @@ export class Memberlist {
         this.awareness.apply(-1);
         return;
       }
+      this.notifyPingFailed(target);
       const helpers = this.table.randomNodes(
         this.config.indirectChecks,
         (n) => n !== target && n.state === NodeStateType.Alive,
@@ -686,6 +687,14 @@ export class Memberlist {
       this.table.suspectNode({ incarnation: target.incarnation, node: target.name, from: this.config.name });
     } finally {
       this.ackHandlers.delete(seq);
+    }
+  }
+
+  private notifyPingFailed(target: NodeRecord): void {
+    try {
+      this.config.ping?.notifyPingFailed?.(toNode(target));
+    } catch (err) {
+      this.log.warn('ping delegate threw', { error: (err as Error).message });
     }
   }
 

@@ -797,6 +797,46 @@ describe('cluster (MemoryNetwork partition and heal)', function () {
     );
   });
 
+  it('a broken path between two nodes only: indirect probes keep it alive, the ping delegate hears of the failed direct probe', async () => {
+    const network = new MemoryNetwork();
+    const host = (i: number) => `10.2.0.${i + 1}`;
+    const failed: string[] = [];
+    const nodes: Memberlist[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ping: PingDelegate = {
+        ackPayload: () => Buffer.alloc(0),
+        notifyPingComplete: () => undefined,
+        notifyPingFailed: (other) => failed.push(`${i}->${other.name}`),
+      };
+      nodes.push(
+        await set.start(fastConfig(`path-${i}`, { bindAddr: host(i), transport: network.transport(host(i)), ping })),
+      );
+    }
+    for (const m of nodes.slice(1)) await m.join([addressOf(nodes[0], host(0))]);
+    await waitFor(
+      () => converged(nodes),
+      8000,
+      () => describeViews(nodes),
+    );
+    assert.equal(failed.length, 0, 'no direct probe fails on a whole network');
+    // Nothing passes between 10.2.0.1 and 10.2.0.3; 10.2.0.2 reaches both.
+    const cut = (a: string, b: string) => [a, b].sort().join() === `${host(0)},${host(2)}`;
+    const hostOf = (endpoint: string) => endpoint.split(':')[0];
+    network.dropPacket = (from, to) => cut(hostOf(from), hostOf(to));
+    network.allowStream = (from, to) => !cut(hostOf(from), hostOf(to));
+    await waitFor(
+      () => failed.includes('0->path-2'),
+      8000,
+      () => JSON.stringify(failed),
+    );
+    await sleep(1000);
+    assert.equal(stateOf(nodes[0], 'path-2'), NodeStateType.Alive, 'indirect probes through path-1 still reach it');
+    assert.ok(
+      failed.every((f) => f === '0->path-2' || f === '2->path-0'),
+      JSON.stringify(failed),
+    );
+  });
+
   it('packet loss alone (30%) does not kill anyone', async () => {
     const network = new MemoryNetwork();
     const nodes: Memberlist[] = [];

@@ -21,6 +21,8 @@ export interface GossipHandlers {
   mergeRemoteState(state: Buffer, join: boolean): void;
   // Join, state change (suspect/dead/left) or meta update of a peer.
   peerChanged(peer: Peer): void;
+  // Our direct probe of a peer went unanswered (gossip may still reach it through others).
+  peerUnreachable(name: string): void;
 }
 
 export interface GossipCluster {

@@ -52,6 +52,11 @@ export class MemberlistCluster implements GossipCluster {
         localState: (join) => handlers.localState(join),
         mergeRemoteState: (state, join) => handlers.mergeRemoteState(state, join),
       },
+      ping: {
+        ackPayload: () => Buffer.alloc(0),
+        notifyPingComplete: () => undefined,
+        notifyPingFailed: (n) => handlers.peerUnreachable(n.name),
+      },
       events: {
         notifyJoin: (n) => handlers.peerChanged(toPeer(n)),
         notifyLeave: (n) => handlers.peerChanged(toPeer(n)),

@@ -2,19 +2,29 @@ import type { Logger } from '../../common/log';
 import { messageCodec } from '../../common/proto-codec';
 import type { NodeMeta, NodeMeta__Output } from '../../generated/vxgossip/v1/NodeMeta';
 import type { Node } from '../../generated/vxgossip/v1/Node';
-import type { GossipCluster, Peer, PeerState } from './cluster';
+import type { GossipCluster, Peer } from './cluster';
+import type { HostLiveness, HostState } from '../liveness/host-liveness';
 import { shuffled } from './shuffled';
 
 export const metaCodec = messageCodec<NodeMeta, NodeMeta__Output>('vxgossip.v1.NodeMeta');
 
 export type KnownPeer = Peer & { vtep?: string };
 
+const NODE_STATES: Record<HostState, Node['state']> = {
+  alive: 'NODE_STATE_ALIVE',
+  suspect: 'NODE_STATE_SUSPECT',
+  'agent-down': 'NODE_STATE_AGENT_DOWN',
+  dead: 'NODE_STATE_DEAD',
+  left: 'NODE_STATE_LEFT',
+};
+
 // Every gossip member as this agent last heard of it, and how it finds them: join with retry at
 // start, and reconnection to failed peers (as serf does), so both sides of a healed partition —
-// each of which declared the other dead and no longer probes it — find each other again.
+// each of which declared the other dead and no longer probes it — find each other again. Whether a
+// peer's entries are programmed is the host liveness's to say: gossip speaks for agents, not hosts.
 export class PeerTable {
   private readonly peers = new Map<string, KnownPeer>();
-  // Peers declared dead or gone since their entries were last withdrawn: logged once withdrawn.
+  // Peers withdrawn (host gone or left) since their entries were last withdrawn: logged once done.
   private readonly deadSince = new Map<string, number>();
   private cluster: GossipCluster | undefined;
   private stopped = false;
@@ -24,8 +34,14 @@ export class PeerTable {
   constructor(
     private readonly self: string,
     private readonly join: string[],
+    private readonly liveness: HostLiveness,
     private readonly log: Logger,
-  ) {}
+  ) {
+    liveness.on('change', (peer, state) => {
+      if (state === 'dead' || state === 'left') this.deadSince.set(peer, Date.now());
+      else this.deadSince.delete(peer);
+    });
+  }
 
   attach(cluster: GossipCluster): void {
     this.cluster = cluster;
@@ -35,8 +51,8 @@ export class PeerTable {
     this.stopped = true;
   }
 
-  // A join, state change or meta update; true if the peer's state changed.
-  update(peer: Peer): boolean {
+  // A join, state change or meta update.
+  update(peer: Peer): void {
     let vtep: string | undefined;
     try {
       vtep = metaCodec.decode(peer.meta).vtep || undefined;
@@ -45,17 +61,14 @@ export class PeerTable {
     }
     const before = this.peers.get(peer.name);
     this.peers.set(peer.name, { ...peer, vtep });
-    if (before?.state === peer.state) return false;
-    this.log.info('peer state', { peer: peer.name, state: peer.state, vtep });
-    if (peer.state === 'dead' || peer.state === 'left') this.deadSince.set(peer.name, Date.now());
-    return true;
+    if (peer.name !== this.self) this.liveness.update(peer.name, peer.state, vtep);
+    if (before?.state !== peer.state) this.log.info('peer state', { peer: peer.name, state: peer.state, vtep });
   }
 
-  // Suspect peers are still alive: memberlist may yet refute the suspicion.
+  // Whether this host programs the peer's entries: alive, suspect (memberlist may yet refute it), or
+  // its agent down while its host still forwards.
   alive(name: string): boolean {
-    if (name === this.self) return true;
-    const state = this.peers.get(name)?.state;
-    return state === 'alive' || state === 'suspect';
+    return name === this.self || this.liveness.forwards(name);
   }
 
   // The member table includes ourselves: only another alive member means we are connected.
@@ -63,18 +76,19 @@ export class PeerTable {
     return [...this.peers.values()].some((p) => p.name !== this.self && p.state === 'alive');
   }
 
-  countsByState(): Record<PeerState, number> {
-    const counts: Record<PeerState, number> = { alive: 1, suspect: 0, dead: 0, left: 0 };
-    for (const p of this.peers.values()) if (p.name !== this.self) counts[p.state]++;
+  // Hosts by state, this one included.
+  countsByState(): Record<HostState, number> {
+    const counts = this.liveness.counts();
+    counts.alive++;
     return counts;
   }
 
   asNodes(): Node[] {
-    const state = (s: PeerState) => `NODE_STATE_${s.toUpperCase()}` as 'NODE_STATE_ALIVE';
     return [...this.peers.values()].map((p) => ({
       name: p.name,
       vtep: p.vtep ?? '',
-      state: state(p.state),
+      state: p.name === this.self ? 'NODE_STATE_ALIVE' : NODE_STATES[this.liveness.state(p.name) ?? 'alive'],
+      stateSinceMs: this.liveness.since(p.name) ?? 0,
       gossipAddress: p.address,
     }));
   }
@@ -83,7 +97,7 @@ export class PeerTable {
   logWithdrawn(): void {
     const now = Date.now();
     for (const [peer, since] of this.deadSince)
-      this.log.info('withdrew the entries of a failed peer', { peer, msSinceDeclaredDead: now - since });
+      this.log.info('withdrew the entries of a gone peer', { peer, msSinceDeclaredGone: now - since });
     this.deadSince.clear();
   }
 

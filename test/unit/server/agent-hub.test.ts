@@ -51,6 +51,7 @@ const member = (name: string, state: Node__Output['state']): Node__Output => ({
   name,
   vtep: '',
   state,
+  stateSinceMs: '0',
   vnis: [],
   gossipAddress: '',
   incarnation: '0',

@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { PeerTable } from '../../../../node-agent/gossip/peer-table';
 import type { GossipCluster, Peer } from '../../../../node-agent/gossip/cluster';
 import { createLogger } from '../../../../common/log';
+import { HostLiveness } from '../../../../node-agent/liveness/host-liveness';
+import { FakeReach } from '../../../helpers/fake-reach';
 
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
 const peer = (name: string, state: Peer['state'] = 'alive'): Peer => ({
@@ -38,7 +40,7 @@ describe('peer table reconnects', () => {
   const join = ['198.18.0.11:7946', '198.18.0.12:7946', '198.18.0.13:7946', '198.18.0.14:7946'];
 
   it('joins every --join address no live member has, once: two islands of a simultaneous start meet', async () => {
-    const table = new PeerTable('h1', join, silent);
+    const table = new PeerTable('h1', join, new HostLiveness(new FakeReach(), 0, silent), silent);
     const cluster = fakeCluster();
     table.attach(cluster);
     // h1 joined h3 and knows only it; h2 and h4 formed another island.
@@ -50,7 +52,7 @@ describe('peer table reconnects', () => {
   });
 
   it('retries failed peers, and every --join address when no other member is alive', async () => {
-    const table = new PeerTable('h1', join, silent);
+    const table = new PeerTable('h1', join, new HostLiveness(new FakeReach(), 0, silent), silent);
     const cluster = fakeCluster();
     table.attach(cluster);
     for (const p of [peer('h1'), peer('h2'), peer('h3'), peer('h4')]) table.update(p);

@@ -85,6 +85,7 @@ async function cluster(n: number, incarnation = 1): Promise<{ network: MemoryNet
       localState: (join) => node.sync.localState(join),
       mergeRemoteState: (s) => node.sync.mergeRemoteState(s),
       peerChanged: () => undefined,
+      peerUnreachable: () => undefined,
     });
     node.sync.attach(node.cluster);
     new LocalChangeOutbox(store).subscribe((records) => node.sync.publishOwn(records));
@@ -315,6 +316,7 @@ describe('record sync over gossip', () => {
       localState: (join) => sync.localState(join),
       mergeRemoteState: (s) => sync.mergeRemoteState(s),
       peerChanged: () => undefined,
+      peerUnreachable: () => undefined,
     });
     sync.attach(c);
     new LocalChangeOutbox(fresh).subscribe((records) => sync.publishOwn(records));

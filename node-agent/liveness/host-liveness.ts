@@ -1,0 +1,160 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../common/log';
+import type { PeerState } from '../gossip/cluster';
+
+// What this host believes of a peer host, from gossip about its agent and from whether its VTEP
+// answers a probe that its kernel answers without any agent:
+//   alive       gossip says so;
+//   suspect     gossip suspects the agent, its VTEP answers (or has not been silent for a window yet);
+//   agent-down  gossip declared the agent failed, its VTEP answers: its host still forwards;
+//   dead        its VTEP is silent (host gone, or unreachable from here), or its agent has been down
+//               for longer than we keep a host's entries without its agent;
+//   left        it left gracefully.
+export type HostState = 'alive' | 'suspect' | 'agent-down' | 'dead' | 'left';
+
+// Whether a VTEP answers: the prober's part, fast only for VTEPs being watched.
+export interface VtepReachability {
+  watch(vtep: string): void;
+  unwatch(vtep: string): void;
+  answer(vtep: string): 'answering' | 'silent' | undefined;
+  on(event: 'change', listener: (vtep: string, answer: 'answering' | 'silent') => void): unknown;
+}
+
+interface Host {
+  gossip: PeerState;
+  vtep: string | undefined;
+  state: HostState;
+  sinceMs: number;
+  // When gossip declared its agent failed.
+  agentDownSinceMs?: number;
+  // Our own probe of it went unanswered while gossip, perhaps through others, still has it alive: its
+  // VTEP is watched until it answers.
+  pathInDoubt?: boolean;
+}
+
+// Entries of hosts in these states are programmed.
+const FORWARDING: ReadonlySet<HostState> = new Set(['alive', 'suspect', 'agent-down']);
+
+// The three-state view of every peer host (see liveness.md in the design notes): a failed agent is
+// not a dead host. Probing costs nothing while gossip is content; it starts when gossip suspects a
+// peer, and a host is judged gone from this host's own reachability, so a partial partition
+// withdraws only where the path is broken.
+export class HostLiveness extends EventEmitter<{ change: [name: string, state: HostState] }> {
+  private readonly hosts = new Map<string, Host>();
+  private readonly expiry = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly reach: VtepReachability,
+    // How long a host whose agent is down keeps its entries while its VTEP answers.
+    private readonly agentDownKeepMs: number,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+    reach.on('change', (vtep, answer) => {
+      for (const [name, host] of this.hosts) {
+        if (host.vtep !== vtep) continue;
+        // The path works again: gossip alone watches it from here on.
+        if (host.pathInDoubt && answer === 'answering') {
+          host.pathInDoubt = undefined;
+          reach.unwatch(vtep);
+        }
+        this.judge(name, host);
+      }
+    });
+  }
+
+  // Gossip's word on a peer (a join, a state change or new meta).
+  update(name: string, gossip: PeerState, vtep: string | undefined): void {
+    const before = this.hosts.get(name);
+    // A peer first heard of as failed counts as failed from now: its agent may be down, not its host.
+    const host: Host = before ?? { gossip: 'alive', vtep, state: 'alive', sinceMs: this.now() };
+    if (before && before.vtep !== vtep && before.vtep !== undefined) this.reach.unwatch(before.vtep);
+    if (gossip === 'dead' && host.gossip !== 'dead') host.agentDownSinceMs = this.now();
+    if (gossip !== 'dead') host.agentDownSinceMs = undefined;
+    host.gossip = gossip;
+    host.vtep = vtep;
+    this.hosts.set(name, host);
+    if (gossip !== 'alive') host.pathInDoubt = undefined;
+    if (host.vtep !== undefined) {
+      if (gossip === 'suspect' || gossip === 'dead' || host.pathInDoubt) this.reach.watch(host.vtep);
+      else this.reach.unwatch(host.vtep);
+    }
+    this.judge(name, host, before === undefined);
+  }
+
+  // Our direct gossip probe of a peer went unanswered: gossip may still have it alive through other
+  // nodes, but the path from here may be broken. Its VTEP is watched, and withdrawn here only if silent.
+  pathInDoubt(name: string): void {
+    const host = this.hosts.get(name);
+    if (!host || host.vtep === undefined || host.gossip !== 'alive' || host.pathInDoubt) return;
+    host.pathInDoubt = true;
+    this.reach.watch(host.vtep);
+    this.judge(name, host);
+  }
+
+  state(name: string): HostState | undefined {
+    return this.hosts.get(name)?.state;
+  }
+
+  // When the current state began (ms since the epoch).
+  since(name: string): number | undefined {
+    return this.hosts.get(name)?.sinceMs;
+  }
+
+  // Whether this host programs the peer's entries.
+  forwards(name: string): boolean {
+    const state = this.hosts.get(name)?.state;
+    return state !== undefined && FORWARDING.has(state);
+  }
+
+  counts(): Record<HostState, number> {
+    const counts: Record<HostState, number> = { alive: 0, suspect: 0, 'agent-down': 0, dead: 0, left: 0 };
+    for (const h of this.hosts.values()) counts[h.state]++;
+    return counts;
+  }
+
+  close(): void {
+    for (const timer of this.expiry.values()) clearTimeout(timer);
+    this.expiry.clear();
+  }
+
+  private judge(name: string, host: Host, first = false): void {
+    const state = this.derive(host);
+    this.scheduleExpiry(name, host, state);
+    if (state === host.state && !first) return;
+    const previous = host.state;
+    host.state = state;
+    host.sinceMs = this.now();
+    if (!first || state !== 'alive') this.log.info('host state', { peer: name, state, previous, vtep: host.vtep });
+    this.emit('change', name, state);
+  }
+
+  private derive(host: Host): HostState {
+    if (host.gossip === 'left') return 'left';
+    const answer = host.vtep === undefined ? 'silent' : this.reach.answer(host.vtep);
+    if (host.gossip === 'alive') return host.pathInDoubt && answer === 'silent' ? 'dead' : 'alive';
+    if (answer === 'silent') return 'dead';
+    if (host.gossip === 'suspect') return 'suspect';
+    const downFor = this.now() - (host.agentDownSinceMs ?? this.now());
+    return downFor < this.agentDownKeepMs ? 'agent-down' : 'dead';
+  }
+
+  // An agent-down host is judged again when its time is up; then its VTEP is no longer probed.
+  private scheduleExpiry(name: string, host: Host, state: HostState): void {
+    clearTimeout(this.expiry.get(name));
+    this.expiry.delete(name);
+    if (
+      state === 'dead' &&
+      host.gossip === 'dead' &&
+      host.vtep !== undefined &&
+      this.reach.answer(host.vtep) !== 'silent'
+    )
+      this.reach.unwatch(host.vtep);
+    if (state !== 'agent-down') return;
+    const left = this.agentDownKeepMs - (this.now() - host.agentDownSinceMs!);
+    const timer = setTimeout(() => this.judge(name, host), Math.max(0, left));
+    timer.unref();
+    this.expiry.set(name, timer);
+  }
+}

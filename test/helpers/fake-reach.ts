@@ -1,0 +1,26 @@
+import { EventEmitter } from 'node:events';
+import type { VtepReachability } from '../../node-agent/liveness/host-liveness';
+
+type Answer = 'answering' | 'silent';
+
+// A VTEP prober whose answers the test decides: a watched VTEP answers until told otherwise.
+export class FakeReach extends EventEmitter<{ change: [string, Answer] }> implements VtepReachability {
+  readonly watched = new Map<string, Answer>();
+
+  watch(vtep: string): void {
+    if (!this.watched.has(vtep)) this.watched.set(vtep, 'answering');
+  }
+
+  unwatch(vtep: string): void {
+    this.watched.delete(vtep);
+  }
+
+  answer(vtep: string): Answer | undefined {
+    return this.watched.get(vtep);
+  }
+
+  set(vtep: string, answer: Answer): void {
+    this.watched.set(vtep, answer);
+    this.emit('change', vtep, answer);
+  }
+}

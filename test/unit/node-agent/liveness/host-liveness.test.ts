@@ -1,0 +1,95 @@
+import { strict as assert } from 'node:assert';
+import { HostLiveness, HostState } from '../../../../node-agent/liveness/host-liveness';
+import { FakeReach } from '../../../helpers/fake-reach';
+import { createLogger } from '../../../../common/log';
+
+describe('host liveness: an agent is not its host', () => {
+  const log = createLogger({ component: 'test', level: 'error' });
+  const VTEP = '198.18.0.2';
+  let reach: FakeReach;
+  let liveness: HostLiveness;
+  let changes: Array<[string, HostState]>;
+
+  beforeEach(() => {
+    reach = new FakeReach();
+    liveness = new HostLiveness(reach, 60_000, log);
+    changes = [];
+    liveness.on('change', (name, state) => changes.push([name, state]));
+    liveness.update('h2', 'alive', VTEP);
+    assert.deepEqual(changes, [['h2', 'alive']], 'a new peer is a change');
+    changes = [];
+  });
+  afterEach(() => liveness.close());
+
+  it('costs no probe while gossip is content', () => {
+    assert.equal(liveness.state('h2'), 'alive');
+    assert.equal(reach.watched.size, 0);
+  });
+
+  it('keeps the entries of a host whose agent failed while its VTEP answers, and withdraws them when it stops', () => {
+    liveness.update('h2', 'suspect', VTEP);
+    assert.ok(reach.watched.has(VTEP), 'probed once gossip suspects it');
+    assert.equal(liveness.state('h2'), 'suspect');
+    liveness.update('h2', 'dead', VTEP);
+    assert.equal(liveness.state('h2'), 'agent-down');
+    assert.ok(liveness.forwards('h2'));
+    reach.set(VTEP, 'silent');
+    assert.equal(liveness.state('h2'), 'dead');
+    assert.ok(!liveness.forwards('h2'));
+    reach.set(VTEP, 'answering');
+    assert.equal(liveness.state('h2'), 'agent-down', 'back as soon as it answers');
+    liveness.update('h2', 'alive', VTEP);
+    assert.equal(liveness.state('h2'), 'alive');
+    assert.equal(reach.watched.size, 0, 'no probing once its agent is back');
+    assert.deepEqual(changes, [
+      ['h2', 'suspect'],
+      ['h2', 'agent-down'],
+      ['h2', 'dead'],
+      ['h2', 'agent-down'],
+      ['h2', 'alive'],
+    ]);
+  });
+
+  it('withdraws a suspect host whose VTEP went silent without waiting for gossip to declare it dead', () => {
+    liveness.update('h2', 'suspect', VTEP);
+    reach.set(VTEP, 'silent');
+    assert.equal(liveness.state('h2'), 'dead');
+  });
+
+  it('withdraws a host gossip has alive when the path from here is broken, and only while it is', () => {
+    liveness.pathInDoubt('h2');
+    assert.ok(reach.watched.has(VTEP), 'its VTEP is probed after our direct gossip probe failed');
+    assert.equal(liveness.state('h2'), 'alive', 'nothing withdrawn before a whole window of silence');
+    reach.set(VTEP, 'silent');
+    assert.equal(liveness.state('h2'), 'dead');
+    reach.set(VTEP, 'answering');
+    assert.equal(liveness.state('h2'), 'alive');
+    assert.equal(reach.watched.size, 0, 'gossip alone watches it once the path works');
+  });
+
+  it('withdraws a host that left at once, without probing it', () => {
+    liveness.update('h2', 'left', VTEP);
+    assert.equal(liveness.state('h2'), 'left');
+    assert.ok(!liveness.forwards('h2'));
+    assert.equal(reach.watched.size, 0);
+  });
+
+  it('keeps an agent-down host for the time it is given, then withdraws it and stops probing', async () => {
+    const short = new HostLiveness(reach, 30, log);
+    try {
+      short.update('h3', 'alive', '198.18.0.3');
+      short.update('h3', 'dead', '198.18.0.3');
+      assert.equal(short.state('h3'), 'agent-down');
+      await new Promise((r) => setTimeout(r, 80));
+      assert.equal(short.state('h3'), 'dead');
+      assert.ok(!reach.watched.has('198.18.0.3'));
+    } finally {
+      short.close();
+    }
+  });
+
+  it('judges a host it never heard of as alive from its own report only', () => {
+    assert.equal(liveness.state('h9'), undefined);
+    assert.ok(!liveness.forwards('h9'));
+  });
+});
