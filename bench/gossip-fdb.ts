@@ -2,10 +2,12 @@
 // the same run:
 //   1. endpoint attach -> FDB entry programmed on every other host (p50, p99 over the attaches),
 //      against the spread of a serf user event to every serf agent;
-//   2. a host gone (its agent killed and its namespace removed) -> its entries withdrawn everywhere,
+//   2. an agent down for 60 s while its host forwards: pings lost across it (target 0);
+//   3. a host gone (its agent killed and its namespace removed) -> its entries withdrawn everywhere,
 //      against serf's failure detection;
-//   3. (with --endpoints N) N endpoints over the hosts: agent RSS and CPU at steady state, and an
-//      agent restart: time until its kernel matches the cluster again, and entries deleted meanwhile.
+//   4. (with --endpoints N instead) N endpoints over the hosts: agent RSS, CPU and VTEP probes received
+//      at steady state, and an agent restart: time until its kernel matches the cluster again, and
+//      entries deleted meanwhile.
 // Usage: node dist/bench/gossip-fdb.js [--hosts 20] [--attaches 50] [--endpoints 10000] [--insecure-gossip]
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -176,7 +178,30 @@ async function main(): Promise<void> {
         `attach -> programmed on all ${HOSTS - 1} other hosts (${ATTACHES} attaches): p50 ${ms(quantile(toAll, 0.5))}, p99 ${ms(quantile(toAll, 0.99))}, max ${ms(Math.max(...toAll))}; per host p50 ${ms(quantile(perHost, 0.5))} (target p50 <= 50 ms, p99 <= 100 ms)`,
       );
 
-      // 2. A host gone -> withdrawn everywhere, a few times: failure detection is randomised. (Only its
+      // 2. An agent down for 60 s while its host forwards: a 10/s ping from the first endpoint to the
+      // second (on the host whose agent is killed) loses nothing.
+      const down = hosts[1];
+      progress(`${down.name}'s agent down for 60 s under a 10/s ping`);
+      const pinger = lab.spawnIn(lab.namespace('ep0'), 'ping', 'ping', [
+        '-i',
+        '0.1',
+        '-c',
+        '650',
+        '-W',
+        '1',
+        '10.42.0.2',
+      ]);
+      await sleep(1000);
+      await agents.get(down.name)!.stop('SIGKILL');
+      await sleep(60_000);
+      await startAgent(down).waitForLog((r) => r.msg === 'reconciled', 60_000);
+      await pinger.exited;
+      const pings = /(\d+) packets transmitted, (\d+) received/.exec(pinger.logs());
+      results.push(
+        `agent down 60 s (kill -9, its host forwarding), 10/s ping to a workload there: ${pings ? Number(pings[1]) - Number(pings[2]) : '?'} of ${pings?.[1] ?? '?'} lost (target 0)`,
+      );
+
+      // 3. A host gone -> withdrawn everywhere, a few times: failure detection is randomised. (Only its
       // agent killed, its host still forwards: its entries are kept, and nothing is withdrawn.)
       const withdrawals: number[] = [];
       const perHostWithdrawals: number[] = [];
@@ -362,13 +387,24 @@ async function endpointsAtScale(
   await sleep(5000);
   const pids = hosts.map((h) => agentPid(agents.get(h.name)!));
   const before = pids.map(processStats);
+  // VTEP probes are ICMP echo requests: counted where they arrive.
+  for (const h of hosts)
+    h.exec('nft', [
+      'add table inet probes; add chain inet probes input { type filter hook input priority 0; }; ' +
+        'add rule inet probes input icmp type echo-request counter',
+    ]);
   await sleep(10_000);
   const after = pids.map(processStats);
+  const probes = hosts.map((h) =>
+    Number(/packets (\d+)/.exec(h.exec('nft', ['list', 'table', 'inet', 'probes']))?.[1]),
+  );
+  for (const h of hosts) h.exec('nft', ['delete table inet probes']);
   const hz = 100;
   const cpu = after.map((a, i) => ((a.cpuTicks - before[i].cpuTicks) / hz / 10) * 100);
   const rss = after.map((a) => a.rssMb);
   results.push(
-    `steady state, per agent: RSS median ${Math.round(quantile(rss, 0.5))} MB (max ${Math.round(Math.max(...rss))} MB), CPU median ${quantile(cpu, 0.5).toFixed(1)}% of a core (max ${Math.max(...cpu).toFixed(1)}%)`,
+    `steady state, per agent: RSS median ${Math.round(quantile(rss, 0.5))} MB (max ${Math.round(Math.max(...rss))} MB), CPU median ${quantile(cpu, 0.5).toFixed(1)}% of a core (max ${Math.max(...cpu).toFixed(1)}%); ` +
+      `VTEP probes received per host: ${(Math.max(...probes) / 10).toFixed(1)}/s at most`,
   );
 
   const victim = hosts[1];

@@ -9,6 +9,7 @@ export interface AgentGauges {
   accepted: { applied: number; refuted: number };
   records: number;
   duplicatesFrozen: number;
+  probes: { probesSent: number; repliesReceived: number; watched: number };
 }
 
 // What an operator needs to see of one agent: is the kernel programmed as desired, how fast do
@@ -62,6 +63,14 @@ export class AgentMetrics {
     'vxgossip_kernel_conflicts',
     'Entries not programmed because the kernel holds one for the address that is not ours (an operator route or neighbour), by kind (route|neigh)',
   );
+  readonly vtepProbes = this.registry.gauge(
+    'vxgossip_vtep_probes',
+    'ICMP echo probes of peer VTEPs since start: sent, and replies matched; none while gossip is content',
+  );
+  readonly vtepsWatched = this.registry.gauge(
+    'vxgossip_vteps_watched',
+    'Peer VTEPs being probed now (gossip suspects them, declared their agents failed, or could not reach them directly)',
+  );
   readonly duplicateFreezes = this.registry.counter(
     'vxgossip_fdb_duplicate_freezes_total',
     'MACs frozen as duplicates by this host since start',
@@ -79,6 +88,9 @@ export class AgentMetrics {
     for (const [outcome, n] of Object.entries(g.accepted)) this.accepted.set({ outcome }, n);
     this.records.set({}, g.records);
     this.duplicatesFrozen.set({}, g.duplicatesFrozen);
+    this.vtepProbes.set({ kind: 'sent' }, g.probes.probesSent);
+    this.vtepProbes.set({ kind: 'replies' }, g.probes.repliesReceived);
+    this.vtepsWatched.set({}, g.probes.watched);
     const conflicts = new Map([
       ['route', 0],
       ['neigh', 0],

@@ -356,6 +356,7 @@ export class Agent {
       accepted: { applied: counters.applied, refuted: counters.refuted },
       records: this.store.liveCount(),
       duplicatesFrozen: this.duplicates.frozen().length,
+      probes: this.options.reach.stats(),
     });
   }
 }

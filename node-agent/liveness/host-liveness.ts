@@ -18,6 +18,7 @@ export interface VtepReachability {
   unwatch(vtep: string): void;
   answer(vtep: string): 'answering' | 'silent' | undefined;
   on(event: 'change', listener: (vtep: string, answer: 'answering' | 'silent') => void): unknown;
+  stats(): { probesSent: number; repliesReceived: number; watched: number };
 }
 
 interface Host {

@@ -19,6 +19,10 @@ export class FakeReach extends EventEmitter<{ change: [string, Answer] }> implem
     return this.watched.get(vtep);
   }
 
+  stats() {
+    return { probesSent: 0, repliesReceived: 0, watched: this.watched.size };
+  }
+
   set(vtep: string, answer: Answer): void {
     this.watched.set(vtep, answer);
     this.emit('change', vtep, answer);
