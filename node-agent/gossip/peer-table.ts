@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Logger } from '../../common/log';
 import { messageCodec } from '../../common/proto-codec';
 import type { NodeMeta, NodeMeta__Output } from '../../generated/vxgossip/v1/NodeMeta';
@@ -55,7 +56,9 @@ export class PeerTable {
   update(peer: Peer): void {
     let vtep: string | undefined;
     try {
-      vtep = metaCodec.decode(peer.meta).vtep || undefined;
+      // Only an address is probed: meta is whatever a member chose to send.
+      const announced = metaCodec.decode(peer.meta).vtep;
+      vtep = isIP(announced) ? announced : undefined;
     } catch {
       vtep = undefined;
     }

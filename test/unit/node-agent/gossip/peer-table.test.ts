@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { PeerTable } from '../../../../node-agent/gossip/peer-table';
+import { PeerTable, metaCodec } from '../../../../node-agent/gossip/peer-table';
 import type { GossipCluster, Peer } from '../../../../node-agent/gossip/cluster';
 import { createLogger } from '../../../../common/log';
 import { HostLiveness } from '../../../../node-agent/liveness/host-liveness';
@@ -61,5 +61,15 @@ describe('peer table reconnects', () => {
     for (const p of [peer('h2', 'dead'), peer('h3', 'dead'), peer('h4', 'dead')]) table.update(p);
     await table.reconnect();
     assert.deepEqual(cluster.joins.sort(), ['198.18.0.12:7946', '198.18.0.13:7946', '198.18.0.14:7946']);
+  });
+
+  it('probes only an address: a member announcing anything else as its VTEP is judged by gossip alone', () => {
+    const reach = new FakeReach();
+    const table = new PeerTable('h1', join, new HostLiveness(reach, 60_000, silent), silent);
+    const meta = metaCodec.encode({ vtep: '198.18.0.12; rm -rf /' });
+    table.update({ ...peer('h2', 'suspect'), meta });
+    assert.equal(reach.watched.size, 0);
+    table.update({ ...peer('h3', 'suspect'), meta: metaCodec.encode({ vtep: '198.18.0.13' }) });
+    assert.deepEqual([...reach.watched.keys()], ['198.18.0.13']);
   });
 });
