@@ -134,9 +134,11 @@ async function main(): Promise<void> {
       progress(`${ATTACHES} attaches`);
       const toAll: number[] = [];
       const perHost: number[] = [];
+      const workloads: string[] = [];
       for (let i = 0; i < ATTACHES; i++) {
         const owner = hosts[i % hosts.length];
         const netns = lab.namespace(`ep${i}`);
+        workloads.push(netns);
         const out = JSON.parse(
           ctl(
             '-o',
@@ -182,15 +184,7 @@ async function main(): Promise<void> {
       // second (on the host whose agent is killed) loses nothing.
       const down = hosts[1];
       progress(`${down.name}'s agent down for 60 s under a 10/s ping`);
-      const pinger = lab.spawnIn(lab.namespace('ep0'), 'ping', 'ping', [
-        '-i',
-        '0.1',
-        '-c',
-        '650',
-        '-W',
-        '1',
-        '10.42.0.2',
-      ]);
+      const pinger = lab.spawnIn(workloads[0], 'ping', 'ping', ['-i', '0.1', '-c', '650', '-W', '1', '10.42.0.2']);
       await sleep(1000);
       await agents.get(down.name)!.stop('SIGKILL');
       await sleep(60_000);

@@ -18,6 +18,9 @@ export interface EventDelegate {
   notifyJoin(node: Node): void;
   notifyLeave(node: Node): void;
   notifyUpdate(node: Node): void;
+  // A node became suspect, or a suspect one alive again (not in HashiCorp memberlist, which says
+  // nothing until the suspicion ends in a death): an application can check the node meanwhile.
+  notifySuspicion?(node: Node): void;
 }
 
 // Another node claims our name from a different address.

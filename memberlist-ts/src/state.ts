@@ -195,6 +195,8 @@ export class NodeStateTable {
     if (oldState === NodeStateType.Dead || oldState === NodeStateType.Left)
       this.notify('join event', () => events.notifyJoin(node));
     else if (!oldMeta.equals(state.meta)) this.notify('update event', () => events.notifyUpdate(node));
+    else if (oldState === NodeStateType.Suspect && events.notifySuspicion)
+      this.notify('suspicion event', () => events.notifySuspicion!(node));
   }
 
   // aliveNode's checks of the message itself: a name, a sound version vector, an address.
@@ -344,6 +346,8 @@ export class NodeStateTable {
     state.state = NodeStateType.Suspect;
     const changedAt = Date.now();
     state.stateChange = changedAt;
+    const events = this.config.events;
+    if (events?.notifySuspicion) this.notify('suspicion event', () => events.notifySuspicion!(toNode(state)));
 
     // Lifeguard: expect SuspicionMult - 2 independent confirmations, or none when the cluster is too
     // small to give them (n counts every known node, as memberlist's estimate does).

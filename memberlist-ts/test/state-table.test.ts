@@ -150,6 +150,28 @@ describe('state table: alive, suspect and dead rules', () => {
     table.stop();
   });
 
+  it('tells a suspicion event delegate when a node turns suspect and when a refutation clears it', () => {
+    const suspicions: string[] = [];
+    const { table, events } = makeTable();
+    const { table: withHook } = makeTable({
+      events: {
+        notifyJoin: () => undefined,
+        notifyLeave: () => undefined,
+        notifyUpdate: () => undefined,
+        notifySuspicion: (n: Node) => suspicions.push(`${n.name} ${NodeStateType[n.state]}`),
+      },
+    });
+    for (const t of [table, withHook]) {
+      t.aliveNode(alive('a', 3, 2), false);
+      t.suspectNode({ node: 'a', incarnation: 3, from: 'b' });
+      t.suspectNode({ node: 'a', incarnation: 3, from: 'c' });
+      t.aliveNode(alive('a', 4, 2), false);
+      t.stop();
+    }
+    assert.deepEqual(suspicions, ['a Suspect', 'a Alive'], 'a confirmation is not another event');
+    assert.deepEqual(events, ['join a'], 'without the hook, nothing but the join (as in HashiCorp memberlist)');
+  });
+
   it('refutes suspect, dead and foreign alive messages about itself, beating the accusation', () => {
     const { table, broadcasts, refutes } = makeTable();
     table.suspectNode({ node: 'me', incarnation: 1, from: 'x' });

@@ -61,6 +61,7 @@ export class MemberlistCluster implements GossipCluster {
         notifyJoin: (n) => handlers.peerChanged(toPeer(n)),
         notifyLeave: (n) => handlers.peerChanged(toPeer(n)),
         notifyUpdate: (n) => handlers.peerChanged(toPeer(n)),
+        notifySuspicion: (n) => handlers.peerChanged(toPeer(n)),
       },
     });
     return new MemberlistCluster(memberlist, queue);
