@@ -33,6 +33,10 @@ interface Host {
   pathInDoubt?: boolean;
 }
 
+// How long a VTEP whose path was in doubt is watched while it answers, before gossip alone watches
+// it again: a whole window and more, so that one lucky reply amid a broken path does not end it.
+export const PATH_CHECK_MS = 2000;
+
 // Entries of hosts in these states are programmed.
 const FORWARDING: ReadonlySet<HostState> = new Set(['alive', 'suspect', 'agent-down']);
 
@@ -43,6 +47,7 @@ const FORWARDING: ReadonlySet<HostState> = new Set(['alive', 'suspect', 'agent-d
 export class HostLiveness extends EventEmitter<{ change: [name: string, state: HostState] }> {
   private readonly hosts = new Map<string, Host>();
   private readonly expiry = new Map<string, NodeJS.Timeout>();
+  private readonly pathChecks = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly reach: VtepReachability,
@@ -50,6 +55,7 @@ export class HostLiveness extends EventEmitter<{ change: [name: string, state: H
     private readonly agentDownKeepMs: number,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly pathCheckMs = PATH_CHECK_MS,
   ) {
     super();
     reach.on('change', (vtep, answer) => {
@@ -90,7 +96,18 @@ export class HostLiveness extends EventEmitter<{ change: [name: string, state: H
     const host = this.hosts.get(name);
     if (!host || host.vtep === undefined || host.gossip !== 'alive' || host.pathInDoubt) return;
     host.pathInDoubt = true;
-    this.reach.watch(host.vtep);
+    const vtep = host.vtep;
+    this.reach.watch(vtep);
+    // Answering all along: the path works, and probing stops (a silent VTEP stays watched until it answers).
+    const check = setTimeout(() => {
+      this.pathChecks.delete(name);
+      if (!host.pathInDoubt || this.reach.answer(vtep) !== 'answering') return;
+      host.pathInDoubt = undefined;
+      if (host.gossip === 'alive') this.reach.unwatch(vtep);
+      this.judge(name, host);
+    }, this.pathCheckMs);
+    check.unref();
+    this.pathChecks.set(name, check);
     this.judge(name, host);
   }
 
@@ -116,8 +133,9 @@ export class HostLiveness extends EventEmitter<{ change: [name: string, state: H
   }
 
   close(): void {
-    for (const timer of this.expiry.values()) clearTimeout(timer);
+    for (const timer of [...this.expiry.values(), ...this.pathChecks.values()]) clearTimeout(timer);
     this.expiry.clear();
+    this.pathChecks.clear();
   }
 
   private judge(name: string, host: Host, first = false): void {

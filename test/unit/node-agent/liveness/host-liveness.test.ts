@@ -67,6 +67,20 @@ describe('host liveness: an agent is not its host', () => {
     assert.equal(reach.watched.size, 0, 'gossip alone watches it once the path works');
   });
 
+  it('stops probing a VTEP whose path was in doubt once it has answered for a while', async () => {
+    const checked = new HostLiveness(reach, 60_000, log, Date.now, 30);
+    try {
+      checked.update('h4', 'alive', '198.18.0.4');
+      checked.pathInDoubt('h4');
+      assert.ok(reach.watched.has('198.18.0.4'));
+      await new Promise((r) => setTimeout(r, 80));
+      assert.ok(!reach.watched.has('198.18.0.4'), 'an answering VTEP is not probed forever');
+      assert.equal(checked.state('h4'), 'alive');
+    } finally {
+      checked.close();
+    }
+  });
+
   it('withdraws a host that left at once, without probing it', () => {
     liveness.update('h2', 'left', VTEP);
     assert.equal(liveness.state('h2'), 'left');
