@@ -1,9 +1,5 @@
 import type { Node__Output } from '../generated/vxgossip/v1/Node';
-
-// A node's state as ctl names it: alive, suspect, agent-down (its host still forwards), dead (host
-// gone), left.
-export const stateName = (state: Node__Output['state']) =>
-  state.replace('NODE_STATE_', '').toLowerCase().replace('_', '-');
+import { stateName } from '../common/node-state';
 
 const age = (ms: number) => {
   const s = Math.max(0, Math.round(ms / 1000));

@@ -10,7 +10,8 @@ import { UsageError } from '../common/cli';
 import { checkVniId } from '../common/validation';
 import type { Command, Context, Group } from './command';
 import { renderData, renderTable } from './output';
-import { stateName, stateWithAge } from './node-state';
+import { stateWithAge } from './node-state';
+import { stateName } from '../common/node-state';
 
 const eventType = (t: string) => t.replace('EVENT_TYPE_', '').toLowerCase();
 

@@ -246,6 +246,11 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     return this.reportOf(node).state;
   }
 
+  private stateOf(node: string): Pick<Node, 'state' | 'stateSinceMs'> {
+    const { state, sinceMs } = this.reportOf(node);
+    return { state, stateSinceMs: sinceMs };
+  }
+
   private reportOf(node: string): Reported {
     const own = this.agents.get(node);
     if (own?.stream) return { state: 'NODE_STATE_ALIVE', sinceMs: own.connectedSinceMs };
@@ -292,8 +297,7 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
       .map((s): Node => ({
         name: s.hello.node,
         vtep: s.hello.vtep,
-        state: this.gossipState(s.hello.node),
-        stateSinceMs: this.reportOf(s.hello.node).sinceMs,
+        ...this.stateOf(s.hello.node),
         gossipAddress: s.hello.gossipAddress,
         incarnation: s.hello.incarnation,
         agentVersion: s.hello.agentVersion,

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { stateName } from '../common/node-state';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../common/log';
@@ -84,11 +85,12 @@ function serverMetrics(metrics: Registry, hub: AgentHub, replicas: ReplicaStore,
     const nodes = hub.nodes();
     agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
     agentsGauge.set({ state: 'disconnected' }, nodes.filter((n) => !n.connected).length);
-    for (const state of ['alive', 'suspect', 'agent-down', 'dead', 'left'])
-      nodesGauge.set(
-        { state },
-        nodes.filter((n) => n.state === `NODE_STATE_${state.replace('-', '_').toUpperCase()}`).length,
-      );
+    const byState = new Map(['alive', 'suspect', 'agent-down', 'dead', 'left'].map((s) => [s, 0]));
+    for (const n of nodes) {
+      const state = stateName(String(n.state));
+      byState.set(state, (byState.get(state) ?? 0) + 1);
+    }
+    for (const [state, count] of byState) nodesGauge.set({ state }, count);
     recordsGauge.set({}, replicas.size());
     refusedGauge.set({ reason: 'spoofed' }, replicas.spoofed);
     refusedGauge.set({ reason: 'owner-limit' }, replicas.overLimit);
