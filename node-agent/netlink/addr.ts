@@ -10,9 +10,13 @@ export interface Address {
   ifindex: number;
   // address/prefix-length
   cidr: string;
+  // Usable at once, without duplicate address detection (IPv6).
+  nodad?: boolean;
+  // No route to the prefix: everything but the address itself is reached through a gateway.
+  noPrefixRoute?: boolean;
 }
 
-function encodeAddress(type: number, flags: number, a: Address): Buffer {
+export function encodeAddress(type: number, flags: number, a: Address): Buffer {
   const [ip, len] = a.cidr.split('/');
   const bytes = ipToBytes(ip);
   const w = new MessageWriter(type, flags, 64);
@@ -23,6 +27,8 @@ function encodeAddress(type: number, flags: number, a: Address): Buffer {
     .u32(a.ifindex);
   w.attr(C.IFA_LOCAL, bytes);
   w.attr(C.IFA_ADDRESS, bytes);
+  const ifaFlags = (a.nodad ? C.IFA_F_NODAD : 0) | (a.noPrefixRoute ? C.IFA_F_NOPREFIXROUTE : 0);
+  if (ifaFlags !== 0) w.attrU32(C.IFA_FLAGS, ifaFlags);
   return w.finish();
 }
 

@@ -24,6 +24,16 @@ export function ipToBytes(ip: string): Buffer {
   return out;
 }
 
+// A prefix (10.42.0.0/24; a bare address is a host prefix) as its address bytes and length.
+export function splitPrefix(prefix: string): { address: Buffer; length: number } {
+  const [ip, len] = prefix.split('/');
+  const address = ipToBytes(ip);
+  const length = len === undefined ? address.length * 8 : Number(len);
+  if (!Number.isInteger(length) || length < 0 || length > address.length * 8)
+    throw new TypeError(`"${prefix}" is not a valid prefix`);
+  return { address, length };
+}
+
 export function bytesToIp(bytes: Buffer): string {
   if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   if (bytes.length !== 16) throw new NetlinkDecodeError(`an IP address is 4 or 16 bytes, got ${bytes.length}`);

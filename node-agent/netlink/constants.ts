@@ -1,5 +1,5 @@
 // Numbers from the kernel's uapi headers (linux/netlink.h, rtnetlink.h, if_link.h, neighbour.h,
-// lwtunnel.h, if_addr.h). Only what this module encodes or decodes.
+// lwtunnel.h, if_addr.h, fib_rules.h). Only what this module encodes or decodes.
 
 export const NETLINK_ROUTE = 0;
 
@@ -41,6 +41,9 @@ export const RTM_GETROUTE = 26;
 export const RTM_NEWNEIGH = 28;
 export const RTM_DELNEIGH = 29;
 export const RTM_GETNEIGH = 30;
+export const RTM_NEWRULE = 32;
+export const RTM_DELRULE = 33;
+export const RTM_GETRULE = 34;
 
 export const AF_UNSPEC = 0;
 export const AF_INET = 2;
@@ -50,7 +53,12 @@ export const AF_INET6 = 10;
 export const RTNLGRP_LINK = 1;
 export const RTNLGRP_NEIGH = 3;
 export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV4_RULE = 8;
 export const RTNLGRP_IPV6_ROUTE = 11;
+export const RTNLGRP_IPV6_RULE = 19;
+
+// The loopback device's index in every network namespace.
+export const LOOPBACK_IFINDEX = 1;
 
 export const IFF_UP = 0x1;
 export const IFF_LOWER_UP = 0x10000;
@@ -146,8 +154,13 @@ export const RT_TABLE_MAIN = 254;
 export const RTPROT_STATIC = 4;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
 export const RT_SCOPE_NOWHERE = 255;
 export const RTN_UNICAST = 1;
+export const RTN_LOCAL = 2;
+export const RTN_BLACKHOLE = 6;
+export const RTN_UNREACHABLE = 7;
+export const RTN_PROHIBIT = 8;
 export const RTNH_F_ONLINK = 0x4;
 
 export const LWTUNNEL_ENCAP_IP = 2;
@@ -157,10 +170,30 @@ export const LWTUNNEL_IP_DST = 2;
 export const LWTUNNEL_IP_SRC = 3;
 export const LWTUNNEL_IP_TTL = 4;
 export const LWTUNNEL_IP_TOS = 5;
+export const LWTUNNEL_IP_FLAGS = 6;
+// The tunnel key's checksum flag (TUNNEL_CSUM, big-endian on the wire).
+export const TUNNEL_CSUM = 0x1;
 
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
+export const IFA_FLAGS = 8;
+export const IFA_F_NODAD = 0x02;
+export const IFA_F_NOPREFIXROUTE = 0x200;
 
-// Protocol tag (NDA_PROTOCOL / rtm_protocol) on everything vxgossip programs, so the reconciler
+export const FRA_DST = 1;
+export const FRA_SRC = 2;
+export const FRA_IIFNAME = 3;
+export const FRA_PRIORITY = 6;
+export const FRA_TUN_ID = 12;
+export const FRA_TABLE = 15;
+export const FRA_OIFNAME = 17;
+export const FRA_PROTOCOL = 21;
+
+export const FR_ACT_TO_TBL = 1;
+export const FR_ACT_BLACKHOLE = 6;
+export const FR_ACT_UNREACHABLE = 7;
+export const FR_ACT_PROHIBIT = 8;
+
+// Protocol tag (NDA_PROTOCOL / rtm_protocol / FRA_PROTOCOL) on everything vxgossip programs, so the reconciler
 // sweeps only its own entries. Unassigned in iproute2's rt_protos.
 export const RTPROT_VXGOSSIP = 77;

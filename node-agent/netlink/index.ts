@@ -6,6 +6,7 @@ export type { Link, LinkSpec, LinkChanges, BridgePortInfo } from './link';
 export type { VxlanOptions } from './vxlan';
 export type { FdbEntry, FdbState } from './fdb';
 export type { Neighbour } from './neigh';
-export type { Route, IpEncap } from './route';
+export type { Route, IpEncap, RouteType } from './route';
+export type { Rule, RuleAction } from './rule';
 export type { Address } from './addr';
 export type { NudState, WriteMode } from './neigh-message';

@@ -13,6 +13,9 @@ export interface Neighbour {
   state?: NudState;
   externLearn?: boolean;
   router?: boolean;
+  // A proxy entry (no MAC): the host answers ARP/ND for the address on this device (IPv6 needs one
+  // per address; IPv4 proxy ARP follows the routes).
+  proxy?: boolean;
   protocol?: number;
 }
 
@@ -25,6 +28,7 @@ export function writeNeighbour(w: MessageWriter, type: number, n: Neighbour): Me
   let ntf = 0;
   if (n.externLearn) ntf |= C.NTF_EXT_LEARNED;
   if (n.router) ntf |= C.NTF_ROUTER;
+  if (n.proxy) ntf |= C.NTF_PROXY;
   const state = type === C.RTM_DELNEIGH ? 0 : nudBits(n.state ?? 'permanent');
   writeNdmsg(w, { family: v4 ? C.AF_INET : C.AF_INET6, ifindex: n.ifindex, state, flags: ntf, type: 0 });
   w.attrIp(C.NDA_DST, n.ip);
@@ -43,6 +47,7 @@ export function decodeNeighbour(payload: Buffer): Neighbour {
     state: nudState(header.state),
     externLearn: (header.flags & C.NTF_EXT_LEARNED) !== 0,
     router: (header.flags & C.NTF_ROUTER) !== 0,
+    proxy: (header.flags & C.NTF_PROXY) !== 0,
   };
   if (lladdr && lladdr.length === 6) n.mac = bytesToMac(lladdr);
   if (attrs[C.NDA_PROTOCOL]) n.protocol = attrU8(attrs[C.NDA_PROTOCOL]);
@@ -82,14 +87,16 @@ export class NeighbourOps {
     await this.socket.request(encodeNeighbour(C.RTM_DELNEIGH, 0, n), { operation: 'delete', object: describe(n) });
   }
 
-  async list(family: 4 | 6, ifindex?: number): Promise<Neighbour[]> {
+  // proxy: the proxy entries instead of the neighbours (the kernel keeps them apart).
+  async list(family: 4 | 6, ifindex?: number, proxy = false): Promise<Neighbour[]> {
     const w = new MessageWriter(C.RTM_GETNEIGH, C.NLM_F_DUMP);
     // Strict dumps take the device filter as an attribute, not in the header.
-    writeNdmsg(w, { family: family === 4 ? C.AF_INET : C.AF_INET6, ifindex: 0, state: 0, flags: 0, type: 0 });
+    const flags = proxy ? C.NTF_PROXY : 0;
+    writeNdmsg(w, { family: family === 4 ? C.AF_INET : C.AF_INET6, ifindex: 0, state: 0, flags, type: 0 });
     if (ifindex !== undefined) w.attrU32(C.NDA_IFINDEX, ifindex);
     return this.socket.dump(
       w.finish(),
-      { operation: 'dump', object: `IPv${family} neighbours` },
+      { operation: 'dump', object: `IPv${family} ${proxy ? 'proxy entries' : 'neighbours'}` },
       C.RTM_NEWNEIGH,
       decodeNeighbour,
     );

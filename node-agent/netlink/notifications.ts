@@ -4,6 +4,7 @@ import { Link, decodeLink } from './link';
 import { NetlinkMessage } from './message';
 import { Neighbour, decodeNeighbour } from './neigh';
 import { Route, decodeRoute } from './route';
+import { Rule, decodeRule } from './rule';
 import { NetlinkSocket } from './socket';
 import { NetlinkError } from './errors';
 
@@ -12,15 +13,17 @@ export type NetlinkEvent =
   | { kind: 'fdb'; action: 'new' | 'del'; entry: FdbEntry }
   | { kind: 'neigh'; action: 'new' | 'del'; neighbour: Neighbour }
   | { kind: 'route'; action: 'new' | 'del'; route: Route }
+  | { kind: 'rule'; action: 'new' | 'del'; rule: Rule }
   // The kernel dropped notifications (ENOBUFS): whatever we track must be re-read with a dump.
   | { kind: 'resync'; reason: string };
 
-export type NotificationGroup = 'link' | 'neigh' | 'route';
+export type NotificationGroup = 'link' | 'neigh' | 'route' | 'rule';
 
 const GROUPS: Record<NotificationGroup, number[]> = {
   link: [C.RTNLGRP_LINK],
   neigh: [C.RTNLGRP_NEIGH],
   route: [C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE],
+  rule: [C.RTNLGRP_IPV4_RULE, C.RTNLGRP_IPV6_RULE],
 };
 
 export function decodeEvent(m: NetlinkMessage): NetlinkEvent | undefined {
@@ -37,6 +40,9 @@ export function decodeEvent(m: NetlinkMessage): NetlinkEvent | undefined {
     case C.RTM_NEWROUTE:
     case C.RTM_DELROUTE:
       return { kind: 'route', action: m.type === C.RTM_NEWROUTE ? 'new' : 'del', route: decodeRoute(m.payload) };
+    case C.RTM_NEWRULE:
+    case C.RTM_DELRULE:
+      return { kind: 'rule', action: m.type === C.RTM_NEWRULE ? 'new' : 'del', rule: decodeRule(m.payload) };
     default:
       return undefined;
   }

@@ -1,6 +1,6 @@
 import * as C from './constants';
-import { Attributes, attrNested, attrU16, attrU32, attrU64BE, attrU8, parseAttributes } from './attributes';
-import { bytesToIp, ipToBytes } from './address-bytes';
+import { Attributes, attrNested, attrU16, attrU16BE, attrU32, attrU64BE, attrU8, parseAttributes } from './attributes';
+import { bytesToIp, ipToBytes, splitPrefix } from './address-bytes';
 import { NetlinkDecodeError } from './errors';
 import { MessageWriter } from './message-writer';
 import { WriteMode, writeFlags } from './neigh-message';
@@ -14,7 +14,20 @@ export interface IpEncap {
   src?: string;
   ttl?: number;
   tos?: number;
+  // UDP checksum on the outer header; an IPv6 receiver drops zero checksums by default.
+  csum?: boolean;
 }
+
+// rtm_type: what the kernel does with a match (unicast forwards; local delivers here; blackhole drops).
+export type RouteType = 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit' | 'other';
+const ROUTE_TYPES: Array<[RouteType, number]> = [
+  ['unicast', C.RTN_UNICAST],
+  ['local', C.RTN_LOCAL],
+  ['blackhole', C.RTN_BLACKHOLE],
+  ['unreachable', C.RTN_UNREACHABLE],
+  ['prohibit', C.RTN_PROHIBIT],
+];
+const SCOPES = { universe: C.RT_SCOPE_UNIVERSE, link: C.RT_SCOPE_LINK, host: C.RT_SCOPE_HOST };
 
 export interface Route {
   // Destination prefix, e.g. 10.42.0.0/24 or 2001:db8::/64.
@@ -25,26 +38,31 @@ export interface Route {
   priority?: number;
   table?: number;
   protocol?: number;
-  scope?: 'universe' | 'link';
+  // Unicast unless said otherwise.
+  type?: RouteType;
+  // Universe unless said otherwise (host for local routes).
+  scope?: keyof typeof SCOPES;
   onlink?: boolean;
   encap?: IpEncap;
 }
 
 const RTMSG_LEN = 12;
 
-function splitPrefix(dst: string): { address: Buffer; length: number } {
-  const [ip, len] = dst.split('/');
-  const address = ipToBytes(ip);
-  const length = len === undefined ? address.length * 8 : Number(len);
-  if (!Number.isInteger(length) || length < 0 || length > address.length * 8)
-    throw new TypeError(`"${dst}" is not a valid prefix`);
-  return { address, length };
+// A delete matches on what it names: unset protocol, scope and type match any, as with `ip route del`.
+function scopeOf(r: Route, deleting: boolean): number {
+  if (r.scope) return SCOPES[r.scope];
+  if (deleting) return C.RT_SCOPE_NOWHERE;
+  return r.type === 'local' ? C.RT_SCOPE_HOST : C.RT_SCOPE_UNIVERSE;
+}
+
+function typeOf(r: Route, deleting: boolean): number {
+  const known = ROUTE_TYPES.find(([name]) => name === (r.type ?? (deleting ? undefined : 'unicast')));
+  return known ? known[1] : 0;
 }
 
 export function encodeRoute(type: number, flags: number, r: Route): Buffer {
   const { address, length } = splitPrefix(r.dst);
   const table = r.table ?? C.RT_TABLE_MAIN;
-  // A delete matches on what it names: unset protocol and scope match any, as with `ip route del`.
   const deleting = type === C.RTM_DELROUTE;
   const w = new MessageWriter(type, flags, 160);
   w.u8(address.length === 4 ? C.AF_INET : C.AF_INET6)
@@ -53,14 +71,8 @@ export function encodeRoute(type: number, flags: number, r: Route): Buffer {
     .u8(0)
     .u8(table < 256 ? table : 0)
     .u8(r.protocol ?? (deleting ? 0 : C.RTPROT_STATIC))
-    .u8(
-      r.scope === 'link'
-        ? C.RT_SCOPE_LINK
-        : r.scope === 'universe' || !deleting
-          ? C.RT_SCOPE_UNIVERSE
-          : C.RT_SCOPE_NOWHERE,
-    )
-    .u8(C.RTN_UNICAST)
+    .u8(scopeOf(r, deleting))
+    .u8(typeOf(r, deleting))
     .u32(r.onlink ? C.RTNH_F_ONLINK : 0);
   w.attr(C.RTA_DST, address);
   if (table >= 256) w.attrU32(C.RTA_TABLE, table);
@@ -78,6 +90,7 @@ export function encodeRoute(type: number, flags: number, r: Route): Buffer {
     // Same attribute numbers carry hoplimit/tclass for IPv6.
     if (r.encap.ttl !== undefined) w.attrU8(C.LWTUNNEL_IP_TTL, r.encap.ttl);
     if (r.encap.tos !== undefined) w.attrU8(C.LWTUNNEL_IP_TOS, r.encap.tos);
+    if (r.encap.csum) w.attrU16BE(C.LWTUNNEL_IP_FLAGS, C.TUNNEL_CSUM);
     w.end(encap);
   }
   return w.finish();
@@ -93,6 +106,7 @@ function decodeEncap(type: number | undefined, attrs: Attributes | undefined): I
     src: src ? bytesToIp(src) : undefined,
     ttl: attrU8(attrs[C.LWTUNNEL_IP_TTL]),
     tos: attrU8(attrs[C.LWTUNNEL_IP_TOS]),
+    csum: ((attrU16BE(attrs[C.LWTUNNEL_IP_FLAGS]) ?? 0) & C.TUNNEL_CSUM) !== 0,
   };
 }
 
@@ -109,7 +123,8 @@ export function decodeRoute(payload: Buffer): Route {
     dst: `${dst ? bytesToIp(dst) : any}/${payload[1]}`,
     table: attrU32(attrs[C.RTA_TABLE]) ?? payload[4],
     protocol: payload[5],
-    scope: payload[6] === C.RT_SCOPE_LINK ? 'link' : 'universe',
+    type: ROUTE_TYPES.find(([, n]) => n === payload[7])?.[0] ?? 'other',
+    scope: payload[6] === C.RT_SCOPE_LINK ? 'link' : payload[6] === C.RT_SCOPE_HOST ? 'host' : 'universe',
     onlink: (payload.readUInt32LE(8) & C.RTNH_F_ONLINK) !== 0,
     oif: attrU32(attrs[C.RTA_OIF]),
     gateway: gateway ? bytesToIp(gateway) : undefined,

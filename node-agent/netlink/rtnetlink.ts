@@ -3,6 +3,7 @@ import { FdbOps } from './fdb';
 import { LinkOps } from './link';
 import { NeighbourOps } from './neigh';
 import { RouteOps } from './route';
+import { RuleOps } from './rule';
 import { NetlinkSocket, SocketOptions } from './socket';
 
 // One rtnetlink request socket with an API per object. Open one per network namespace.
@@ -11,6 +12,7 @@ export class Rtnetlink {
   readonly fdb: FdbOps;
   readonly neighbours: NeighbourOps;
   readonly routes: RouteOps;
+  readonly rules: RuleOps;
   readonly addresses: AddressOps;
 
   constructor(readonly socket: NetlinkSocket) {
@@ -18,6 +20,7 @@ export class Rtnetlink {
     this.fdb = new FdbOps(socket);
     this.neighbours = new NeighbourOps(socket);
     this.routes = new RouteOps(socket);
+    this.rules = new RuleOps(socket);
     this.addresses = new AddressOps(socket);
   }
 

@@ -1,7 +1,14 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { LabHost, LabNetwork } from '../../lab/network';
-import { NetlinkError, NetlinkEvent, NetlinkNotifications, RTPROT_VXGOSSIP, Rtnetlink } from '../../node-agent/netlink';
+import {
+  NetlinkError,
+  NetlinkEvent,
+  NetlinkNotifications,
+  RTPROT_VXGOSSIP,
+  Rtnetlink,
+  Rule,
+} from '../../node-agent/netlink';
 import { NetlinkSocket } from '../../node-agent/netlink/socket';
 import { FdbOps } from '../../node-agent/netlink/fdb';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
@@ -352,6 +359,77 @@ describe('rtnetlink against the kernel, checked with iproute2 (namespaces)', fun
         rt.routes.delete({ dst: '172.16.30.0/24', oif: vxext }),
         (e: NetlinkError) => e.code === 'ESRCH',
       );
+    });
+  });
+
+  describe('rules and route types', () => {
+    it('adds, dumps and deletes policy rules of both families as `ip rule` reads them, and notifies', async () => {
+      const events: NetlinkEvent[] = [];
+      const watcher = new NetlinkNotifications(
+        ['rule'],
+        (e) => events.push(e),
+        (e) => assert.fail(e),
+        {
+          netns: `/run/netns/${h1.netns}`,
+        },
+      );
+      const rules: Rule[] = [
+        { family: 4, priority: 771, action: 'lookup', table: 1_000_000_100, iif: 'vxq', tunId: 100n, protocol: 77 },
+        {
+          family: 4,
+          priority: 772,
+          action: 'lookup',
+          table: 1_000_000_100,
+          iif: 'lo',
+          dst: '10.100.0.0/24',
+          protocol: 77,
+        },
+        {
+          family: 6,
+          priority: 772,
+          action: 'lookup',
+          table: 1_000_000_300,
+          iif: 'lo',
+          dst: '2001:db8:300::/64',
+          protocol: 77,
+        },
+        { family: 6, priority: 773, action: 'blackhole', iif: 'vxq', protocol: 77 },
+      ];
+      try {
+        for (const r of rules) await rt.rules.add(r);
+        await assert.rejects(rt.rules.add(rules[0]), (e: NetlinkError) => e.code === 'EEXIST');
+        const shown = (family: string) => h1.exec('ip', [family, 'rule', 'show']).replace(/\s+/g, ' ');
+        assert.match(shown('-4'), /771: from all iif vxq \[detached\] tun_id 100 lookup 1000000100 proto 77/);
+        assert.match(shown('-4'), /772: from all to 10\.100\.0\.0\/24 iif lo lookup 1000000100 proto 77/);
+        assert.match(shown('-6'), /772: from all to 2001:db8:300::\/64 iif lo lookup 1000000300 proto 77/);
+        assert.match(shown('-6'), /773: from all iif vxq \[detached\] blackhole proto 77/);
+        const dumped = [...(await rt.rules.list(4)), ...(await rt.rules.list(6))].filter((r) => r.protocol === 77);
+        assert.deepEqual(dumped, rules);
+        for (const r of rules) await rt.rules.delete(r);
+        assert.doesNotMatch(shown('-4') + shown('-6'), /proto 77/);
+        await eventually(() => assert.equal(events.filter((e) => e.kind === 'rule' && e.action === 'del').length, 4));
+      } finally {
+        watcher.close();
+      }
+    });
+
+    it('adds local and blackhole routes in tables past 255, and deletes them', async () => {
+      const t = 1_000_000_100;
+      await rt.routes.add({ dst: '10.100.0.1/32', table: t, type: 'local', oif: 1, protocol: 77 });
+      await rt.routes.add({ dst: '0.0.0.0/0', table: t, type: 'blackhole', protocol: 77 });
+      await rt.routes.add({ dst: '::/0', table: t, type: 'blackhole', protocol: 77 });
+      const shown = h1.exec('ip', ['route', 'show', 'table', String(t)]);
+      assert.match(shown, /^blackhole default proto 77/m);
+      assert.match(shown, /^local 10\.100\.0\.1 dev lo proto 77 scope host/m);
+      assert.match(h1.exec('ip', ['-6', 'route', 'show', 'table', String(t)]), /^blackhole default dev lo proto 77/m);
+      const mine = [...(await rt.routes.list(4)), ...(await rt.routes.list(6))].filter((r) => r.table === t);
+      assert.deepEqual(mine.map((r) => `${r.type} ${r.dst}`).sort(), [
+        'blackhole 0.0.0.0/0',
+        'blackhole ::/0',
+        'local 10.100.0.1/32',
+      ]);
+      for (const r of mine) await rt.routes.delete({ dst: r.dst, table: t, type: r.type, protocol: 77 });
+      assert.equal(h1.exec('ip', ['route', 'show', 'table', String(t)]).trim(), '');
     });
   });
 

@@ -2,12 +2,15 @@ import { strict as assert } from 'node:assert';
 import * as C from '../../../node-agent/netlink/constants';
 import { bytesToIp, bytesToMac, ipToBytes, macToBytes } from '../../../node-agent/netlink/address-bytes';
 import { parseAttributes, attrString, attrU32 } from '../../../node-agent/netlink/attributes';
+import { encodeAddress } from '../../../node-agent/netlink/addr';
 import { decodeFdb, encodeFdb } from '../../../node-agent/netlink/fdb';
 import { decodeLink, encodeChangeLink, encodeCreateLink } from '../../../node-agent/netlink/link';
 import { parseErrorReply, splitMessages } from '../../../node-agent/netlink/message';
 import { MessageWriter } from '../../../node-agent/netlink/message-writer';
 import { decodeNeighbour, encodeNeighbour } from '../../../node-agent/netlink/neigh';
 import { decodeRoute, encodeRoute } from '../../../node-agent/netlink/route';
+import { Rule, decodeRule, encodeRule } from '../../../node-agent/netlink/rule';
+import { decodeEvent } from '../../../node-agent/netlink/notifications';
 import { VxlanOptions, decodeVxlan, encodeVxlan } from '../../../node-agent/netlink/vxlan';
 
 const payloadOf = (message: Buffer) => message.subarray(C.NLMSG_HDRLEN);
@@ -189,6 +192,7 @@ describe('netlink codec', () => {
         state: 'permanent' as const,
         externLearn: false,
         router: false,
+        proxy: false,
         protocol: C.RTPROT_VXGOSSIP,
       };
       assert.deepEqual(decodeNeighbour(payloadOf(encodeNeighbour(C.RTM_NEWNEIGH, 0, n))), n);
@@ -202,8 +206,95 @@ describe('netlink codec', () => {
         encap: { id: 42n, dst: '198.18.0.12', src: '198.18.0.10', ttl: 64, tos: 0 },
       };
       const decoded = decodeRoute(payloadOf(encodeRoute(C.RTM_NEWROUTE, 0, r)));
-      assert.deepEqual(decoded, { ...r, gateway: undefined, prefsrc: undefined, priority: undefined });
+      assert.deepEqual(decoded, {
+        ...r,
+        type: 'unicast',
+        encap: { ...r.encap, csum: false },
+        gateway: undefined,
+        prefsrc: undefined,
+        priority: undefined,
+      });
       assert.throws(() => encodeRoute(C.RTM_NEWROUTE, 0, { dst: '10.0.0.0/33' }), /not a valid prefix/);
+    });
+
+    it('encodes route types, tables past 255 and IPv6 tunnel checksums', () => {
+      const local = payloadOf(
+        encodeRoute(C.RTM_NEWROUTE, 0, { dst: '10.100.0.1/32', table: 1_000_000_100, type: 'local', oif: 1 }),
+      );
+      // rtm_table 0 (RT_TABLE_UNSPEC) in the header, the table in RTA_TABLE; scope host, type local.
+      assert.deepEqual([local[4], local[6], local[7]], [0, C.RT_SCOPE_HOST, C.RTN_LOCAL]);
+      assert.deepEqual(
+        [decodeRoute(local).table, decodeRoute(local).type, decodeRoute(local).scope],
+        [1_000_000_100, 'local', 'host'],
+      );
+      const blackhole = decodeRoute(payloadOf(encodeRoute(C.RTM_NEWROUTE, 0, { dst: '::/0', type: 'blackhole' })));
+      assert.deepEqual([blackhole.dst, blackhole.type], ['::/0', 'blackhole']);
+      const tunnel = { id: 300n, dst: '2001:db8:ff::12', csum: true };
+      const routed = decodeRoute(
+        payloadOf(encodeRoute(C.RTM_NEWROUTE, 0, { dst: '2001:db8:300::5/128', encap: tunnel })),
+      );
+      assert.deepEqual(routed.encap, { ...tunnel, src: undefined, ttl: undefined, tos: undefined });
+      // A delete that names no type matches any (RTN_UNSPEC), as `ip route del` does.
+      assert.equal(payloadOf(encodeRoute(C.RTM_DELROUTE, 0, { dst: '0.0.0.0/0', table: 1_000_000_100 }))[7], 0);
+    });
+
+    it('encodes address flags and proxy neighbour entries', () => {
+      const attrs = parseAttributes(
+        payloadOf(
+          encodeAddress(C.RTM_NEWADDR, 0, { ifindex: 2, cidr: '2001:db8::5/64', nodad: true, noPrefixRoute: true }),
+        ),
+        8,
+      );
+      assert.equal(attrU32(attrs[C.IFA_FLAGS]), C.IFA_F_NODAD | C.IFA_F_NOPREFIXROUTE);
+      const proxy = { ifindex: 7, ip: '2001:db8:300::1', proxy: true, protocol: C.RTPROT_VXGOSSIP };
+      const payload = payloadOf(encodeNeighbour(C.RTM_NEWNEIGH, 0, proxy));
+      assert.equal(payload[10], C.NTF_PROXY);
+      assert.deepEqual(decodeNeighbour(payload), { ...proxy, state: 'permanent', externLearn: false, router: false });
+    });
+  });
+
+  describe('policy routing rules', () => {
+    const rule: Rule = {
+      family: 4,
+      priority: 771,
+      action: 'lookup',
+      table: 1_000_000_100,
+      iif: 'vxl3-8472',
+      tunId: 100n,
+      dst: '10.100.0.0/24',
+      protocol: C.RTPROT_VXGOSSIP,
+    };
+
+    it('lays out fib_rule_hdr and the attributes as iproute2 does', () => {
+      const payload = payloadOf(encodeRule(C.RTM_NEWRULE, C.NLM_F_CREATE | C.NLM_F_EXCL, rule));
+      // family, dst_len, src_len, tos, table (unspec: past 255), res1, res2, action, flags.
+      assert.deepEqual([...payload.subarray(0, 12)], [C.AF_INET, 24, 0, 0, 0, 0, 0, C.FR_ACT_TO_TBL, 0, 0, 0, 0]);
+      const attrs = parseAttributes(payload, 12);
+      assert.equal(attrU32(attrs[C.FRA_PRIORITY]), 771);
+      assert.equal(attrU32(attrs[C.FRA_TABLE]), 1_000_000_100);
+      assert.equal(attrString(attrs[C.FRA_IIFNAME]), 'vxl3-8472');
+      // The tunnel key is big-endian, as the kernel compares it with the decapsulated packet's.
+      assert.equal(attrs[C.FRA_TUN_ID]!.toString('hex'), '0000000000000064');
+      assert.deepEqual([...attrs[C.FRA_DST]!], [10, 100, 0, 0]);
+      assert.equal(attrs[C.FRA_PROTOCOL]![0], C.RTPROT_VXGOSSIP);
+    });
+
+    it('round-trips lookup and drop rules of both families, and decodes them as notifications', () => {
+      const both: Rule[] = [
+        rule,
+        { family: 6, priority: 770, action: 'lookup', table: 1_000_000_300, iif: 'vxe0123456789', protocol: 77 },
+        { family: 6, priority: 772, action: 'lookup', table: 1_000_000_300, iif: 'lo', dst: '2001:db8:300::/64' },
+        { family: 4, priority: 773, action: 'blackhole', iif: 'vxl3-8472', protocol: 77 },
+      ];
+      for (const r of both) {
+        const decoded = decodeRule(payloadOf(encodeRule(C.RTM_NEWRULE, 0, r)));
+        assert.deepEqual(decoded, r);
+      }
+      const message = encodeRule(C.RTM_DELRULE, 0, both[3]);
+      const event = decodeEvent({ type: C.RTM_DELRULE, flags: 0, seq: 0, portId: 0, payload: payloadOf(message) });
+      assert.deepEqual(event && event.kind === 'rule' && [event.action, event.rule.priority], ['del', 773]);
+      assert.throws(() => decodeRule(Buffer.alloc(8)), /shorter than fib_rule_hdr/);
+      assert.throws(() => decodeRule(Buffer.alloc(12)), /address family 0/);
     });
   });
 });

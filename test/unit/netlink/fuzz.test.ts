@@ -7,6 +7,7 @@ import { NetlinkMessage } from '../../../node-agent/netlink/message';
 import { encodeNeighbour } from '../../../node-agent/netlink/neigh';
 import { decodeEvent } from '../../../node-agent/netlink/notifications';
 import { encodeRoute } from '../../../node-agent/netlink/route';
+import { encodeRule } from '../../../node-agent/netlink/rule';
 import { NetlinkSocket } from '../../../node-agent/netlink/socket';
 import { prng } from '../../helpers/prng';
 
@@ -36,6 +37,17 @@ const seeds: Buffer[] = [
   }),
   encodeNeighbour(C.RTM_DELNEIGH, 0, { ifindex: 3, ip: '10.0.0.1', mac: '02:00:00:00:00:01' }),
   encodeRoute(C.RTM_NEWROUTE, 0, { dst: '10.1.0.0/16', oif: 4, encap: { id: 42n, dst: '198.18.0.12', ttl: 3 } }),
+  encodeRoute(C.RTM_NEWROUTE, 0, { dst: '2001:db8::/64', type: 'blackhole', table: 1_000_000_042 }),
+  encodeRule(C.RTM_NEWRULE, 0, {
+    family: 6,
+    priority: 771,
+    action: 'lookup',
+    table: 1_000_000_042,
+    iif: 'vxl3-8472',
+    tunId: 42n,
+    dst: '2001:db8::/64',
+    protocol: 77,
+  }),
 ];
 
 function mutate(rand: () => number, base: Buffer): Buffer {
@@ -49,7 +61,7 @@ function mutate(rand: () => number, base: Buffer): Buffer {
 describe('netlink decoder fuzz', () => {
   it('object decoders throw nothing but NetlinkDecodeError on 50,000 mutated and random messages', () => {
     const rand = prng(42);
-    const types = [C.RTM_NEWLINK, C.RTM_DELLINK, C.RTM_NEWNEIGH, C.RTM_DELNEIGH, C.RTM_NEWROUTE];
+    const types = [C.RTM_NEWLINK, C.RTM_DELLINK, C.RTM_NEWNEIGH, C.RTM_DELNEIGH, C.RTM_NEWROUTE, C.RTM_DELRULE];
     let decoded = 0;
     for (let i = 0; i < 50_000; i++) {
       const base = seeds[i % seeds.length];
