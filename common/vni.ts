@@ -1,3 +1,4 @@
+import { checkRoutedSubnet } from './l3-subnet';
 import {
   DEFAULT_DSTPORT,
   MTU_MAX,
@@ -89,6 +90,7 @@ export function normaliseVni(input: VniInput): Omit<VniConfig, 'revision' | 'cre
   const subnet = input.subnet ? checkSubnet('subnet', input.subnet) : '';
   if (mode === 'l3' && subnet === '')
     throw new ValidationError('subnet', 'an l3 VNI needs a subnet (e.g. 10.42.0.0/24) to route');
+  if (mode === 'l3') checkRoutedSubnet('subnet', subnet);
   if (mode === 'l3' && multicastGroup !== '') {
     throw new ValidationError(
       'flooding.multicast_group',

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { EndpointServiceHandlers } from '../generated/vxgossip/v1/EndpointService';
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import type { Logger } from '../common/log';
+import { checkNotGateway } from '../common/l3-subnet';
 import { announcedElsewhere } from '../common/fdb-state/winner-rule';
 import {
   KnownVtep,
@@ -35,7 +36,9 @@ export function agentRoutedRpcs(
     AttachEndpoint: unary(log, 'AttachEndpoint', [[NotFoundError, grpc.status.NOT_FOUND]], async (req) => {
       const node = checkNodeName('node', req.node);
       const vni = checkVniId(req.vni, 'vni');
-      checkEndpointIp('ip', req.ip, vnis.get(vni).subnet, vteps());
+      const config = vnis.get(vni);
+      checkEndpointIp('ip', req.ip, config.subnet, vteps());
+      if (config.mode === 'l3') checkNotGateway('ip', req.ip, config);
       const mac = req.mac ? checkUnicastMac('mac', req.mac) : undefined;
       if (req.interface) checkInterfaceName('interface', req.interface);
       checkNetnsName('netns', req.netns);

@@ -1,4 +1,5 @@
 import type { Level } from 'level';
+import { checkSubnetsApart } from '../common/l3-subnet';
 import { SerialQueue } from './serial-queue';
 import { Database, RecoveryOptions, WriteOp } from './database';
 import type { Logger } from '../common/log';
@@ -124,6 +125,7 @@ export class VniStore {
       if (this.byId.has(fields.id)) throw new AlreadyExistsError(`VNI ${fields.id} already exists`);
       this.assertNameFree(fields.name, fields.id);
       checkPortSharing(fields, this.list());
+      checkSubnetsApart(fields, this.list());
       const now = Date.now();
       const vni: VniConfig = { ...fields, revision: this.revision + 1, createTimeMs: now, updateTimeMs: now };
       await this.commit(vni.revision, [{ type: 'put', key: vniKey(vni.id), value: JSON.stringify(vni) }]);

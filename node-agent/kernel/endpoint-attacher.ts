@@ -10,9 +10,11 @@ import {
   checkVniId,
   shown,
 } from '../../common/validation';
+import { checkNotGateway } from '../../common/l3-subnet';
 import type { Logger } from '../../common/log';
 import { Link, Rtnetlink } from '../netlink';
 import type { VniPorts } from './realised-vnis';
+import type { AttachPoint } from './vni-devices';
 
 // Named namespaces, as `ip netns` keeps them.
 export const NETNS_DIR = '/run/netns';
@@ -78,8 +80,7 @@ export class EndpointAttacher {
   constructor(
     private readonly rt: Rtnetlink,
     private readonly node: string,
-    // The device an endpoint of this VNI plugs into: br<VNI> (L2, as a port) or the L3 device (routed).
-    private readonly attachPoint: (vni: number) => { device: string; routed: boolean } | undefined,
+    private readonly attachPoint: (vni: number) => AttachPoint | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -90,8 +91,9 @@ export class EndpointAttacher {
   async attach(request: AttachRequest): Promise<AttachedEndpoint> {
     const endpoint = this.endpointOf(request);
     const { vni, interface: iface, hostInterface } = endpoint;
-    const netns = this.checkNetns(request.netns);
     const point = this.attachPoint(vni);
+    if (point?.routed) checkNotGateway('ip', endpoint.ip, { id: vni, subnet: point.routed.subnet });
+    const netns = this.checkNetns(request.netns);
     const bridge = point && (await this.rt.links.get(point.device));
     if (!point || !bridge)
       throw new AgentError(
@@ -123,13 +125,9 @@ export class EndpointAttacher {
         peer: { name: iface, netnsFd: fd, mtu: bridge.mtu },
       });
       try {
-        const peer = (await inside.links.get(iface))!;
-        await inside.links.change(peer, { mac: endpoint.mac, up: true });
-        await inside.addresses.add({ ifindex: peer.index, cidr: endpoint.ip });
-        const lo = await inside.links.get('lo');
-        if (lo && !lo.up) await inside.links.change(lo, { up: true });
+        await this.configureInside(inside, endpoint, point);
         const host = (await this.rt.links.get(hostInterface))!;
-        // Routed (L3): the host side stays out of any bridge; routes and proxy ARP carry the traffic.
+        // Routed (L3): the host side stays out of any bridge; the VNI's routes and rules carry the traffic.
         await this.rt.links.change(host, {
           master: point.routed ? undefined : bridge.index,
           up: true,
@@ -148,6 +146,24 @@ export class EndpointAttacher {
     }
     this.log.info('endpoint attached', { ...endpoint });
     return endpoint;
+  }
+
+  // The endpoint's side of the veth: its MAC and address, and for a routed endpoint a default route
+  // through the VNI's gateway (the host side answers ARP/ND for it). A routed IPv6 address gets no
+  // on-link prefix, so everything goes through the gateway and the host answers ND for it alone, and
+  // skips duplicate address detection (the host routes the address to this veth only).
+  private async configureInside(inside: Rtnetlink, endpoint: AttachedEndpoint, point: AttachPoint): Promise<void> {
+    const peer = (await inside.links.get(endpoint.interface))!;
+    await inside.links.change(peer, { mac: endpoint.mac, up: true });
+    const v6Routed = point.routed !== undefined && endpoint.ip.includes(':');
+    await inside.addresses.add({ ifindex: peer.index, cidr: endpoint.ip, nodad: v6Routed, noPrefixRoute: v6Routed });
+    const lo = await inside.links.get('lo');
+    if (lo && !lo.up) await inside.links.change(lo, { up: true });
+    if (point.routed) {
+      const { gateway } = point.routed;
+      const dst = gateway.includes(':') ? '::/0' : '0.0.0.0/0';
+      await inside.routes.add({ dst, gateway, oif: peer.index, onlink: true });
+    }
   }
 
   // A bridge deleted and created again comes back without its ports: every attached endpoint of a

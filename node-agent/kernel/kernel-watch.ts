@@ -29,9 +29,8 @@ export function triggerFor(event: NetlinkEvent, followed: Followed): Trigger | u
       return removed ? { pass: 'fdb', reason: `neighbour ${event.neighbour.ip} removed` } : undefined;
     }
     case 'route':
-      return event.action === 'del' && event.route.protocol === RTPROT_VXGOSSIP
-        ? { pass: 'fdb', reason: `route ${event.route.dst} removed` }
-        : undefined;
+    case 'rule':
+      return ourRouteOrRuleRemoved(event);
     case 'fdb': {
       const e = event.entry;
       const vxlan = ports.find((p) => p.vxlanIndex === e.ifindex);
@@ -52,6 +51,15 @@ export function triggerFor(event: NetlinkEvent, followed: Followed): Trigger | u
   }
 }
 
+function ourRouteOrRuleRemoved(event: Extract<NetlinkEvent, { kind: 'route' | 'rule' }>): Trigger | undefined {
+  if (event.action !== 'del') return undefined;
+  const [protocol, what] =
+    event.kind === 'route'
+      ? [event.route.protocol, `route ${event.route.dst}`]
+      : [event.rule.protocol, `rule ${event.rule.priority}`];
+  return protocol === RTPROT_VXGOSSIP ? { pass: 'fdb', reason: `${what} removed` } : undefined;
+}
+
 // Turns kernel notifications about what we follow into reconcile triggers.
 export class KernelWatch {
   private readonly notifications: NetlinkNotifications;
@@ -59,7 +67,7 @@ export class KernelWatch {
 
   constructor(trigger: (t: Trigger) => void, log: Logger) {
     this.notifications = new NetlinkNotifications(
-      ['link', 'neigh', 'route'],
+      ['link', 'neigh', 'route', 'rule'],
       (event) => {
         const t = triggerFor(event, this.followed);
         if (t) trigger(t);

@@ -1,21 +1,18 @@
 import type { Logger } from '../../common/log';
 import type { EndpointRecord } from '../../common/fdb-state/winner-rule';
-import { Neighbour, RTPROT_VXGOSSIP, Route, Rtnetlink, NetlinkError } from '../netlink';
+import { Neighbour, NetlinkError, RTPROT_VXGOSSIP, Route, Rtnetlink } from '../netlink';
+import { RT_TABLE_MAIN } from '../netlink/constants';
 import { KernelConflict, foreignNeighbour, foreignRoute } from './foreign-entries';
+import { DesiredL3, LocalL3Endpoint, Sysctl, desiredL3, neighbourKey, routeKey } from './l3-desired';
+import { vniOfTable } from './l3-domain';
+import { L3RuleWriter, RulePassResult } from './l3-rule-writer';
 import type { L3Vni } from './realised-vnis';
 import { ensureSysctl } from './sysctl';
-import { l3RouterMac } from './vni-devices';
 
-// An endpoint attached on this host to an L3 VNI: routed to through its veth.
-export interface LocalL3Endpoint {
-  vni: number;
-  ip: string;
-  hostIfindex: number;
-  hostInterface: string;
-}
+export type { LocalL3Endpoint } from './l3-desired';
 
 export interface RoutePassResult {
-  // Per VNI: routes wanted, and routes the kernel took.
+  // Per VNI: routes and rules wanted, and those the kernel took.
   desired: Map<number, number>;
   programmed: Map<number, number>;
   removed: number;
@@ -23,168 +20,182 @@ export interface RoutePassResult {
   conflicts: KernelConflict[];
 }
 
-const routeKey = (r: Route) => r.dst;
 const sameRoute = (a: Route, b: Route) =>
-  a.oif === b.oif && (a.encap?.id ?? -1n) === (b.encap?.id ?? -1n) && (a.encap?.dst ?? '') === (b.encap?.dst ?? '');
+  (a.type ?? 'unicast') === (b.type ?? 'unicast') &&
+  // A blackhole has no device (IPv6 reports lo).
+  (a.type === 'blackhole' || a.oif === b.oif) &&
+  (a.encap?.id ?? -1n) === (b.encap?.id ?? -1n) &&
+  (a.encap?.dst ?? '') === (b.encap?.dst ?? '') &&
+  !!a.encap?.csum === !!b.encap?.csum;
 
-// L3 mode, as the kernel's lightweight tunnels do it: a remote endpoint is a /32 route with
-// `encap ip id <VNI> dst <VTEP>` over the external device, plus a neighbour entry so the routed
-// frame is addressed to the remote device's MAC (derived from its VTEP); a local endpoint is a /32 route to its
-// veth, whose host side answers ARP for the rest of the subnet (proxy ARP). Only our routes and
-// neighbours (protocol tag) are ever written over or removed: where the kernel holds one that is not
-// ours for an address, ours is not written and the conflict is reported.
+// Where our routes may be: the VNI tables, and main, where versions before routing domains put them.
+const ourTable = (table: number | undefined) => table === RT_TABLE_MAIN || vniOfTable(table) !== undefined;
+
+// L3 mode, as the kernel's lightweight tunnels do it, one routing domain per VNI (see l3-domain.ts and
+// l3-desired.ts): routes in the VNI's table, neighbours for the remote devices' MACs, proxy entries for
+// the IPv6 gateway and the rules that steer into each table. Only our routes, neighbours and rules
+// (protocol tag) are ever written over or removed: where the kernel holds a route or neighbour that is
+// not ours for an address, ours is not written and the conflict is reported.
 export class L3RouteWriter {
-  // A sweep without L3 VNIs left none of our routes or neighbours, and only we add them: until an L3
-  // VNI is realised again, a pass on a host without L3 VNIs reads no routing table.
+  // A sweep without L3 VNIs (or orphaned endpoints) left none of our routes, neighbours or rules, and
+  // only we add them: until that changes, a pass on a host without L3 VNIs reads no routing table.
   private sweptClean = false;
+  private readonly rules: L3RuleWriter;
 
   constructor(
     private readonly rt: Rtnetlink,
     private readonly log: Logger,
     // Returns true when it changed the value; a test passes its own to keep the host's sysctls.
     private readonly setSysctl: (path: string, value: string) => boolean = ensureSysctl,
-  ) {}
+  ) {
+    this.rules = new L3RuleWriter(rt);
+  }
 
+  // orphans: veths of attached endpoints whose VNI is not realised here.
   async reconcile(
     vnis: L3Vni[],
     local: LocalL3Endpoint[],
     remote: EndpointRecord[],
     sweep: boolean,
+    orphans: string[] = [],
   ): Promise<RoutePassResult> {
     const result: RoutePassResult = { desired: new Map(), programmed: new Map(), removed: 0, conflicts: [] };
-    if (vnis.length === 0 && (!sweep || this.sweptClean)) return result;
-    const { routes, neighbours } = this.wanted(vnis, local, remote);
-    const { kernelRoutes, kernelNeighbours, foreignRoutes, foreignNeighbours } = await this.read(vnis);
-    for (const r of routes.values()) {
-      const found = foreignRoutes.get(r.dst);
+    const idle = vnis.length === 0 && orphans.length === 0;
+    if (idle && (!sweep || this.sweptClean)) return result;
+    const wanted = desiredL3(vnis, local, remote, orphans);
+    for (const s of wanted.sysctls) this.sysctl(s);
+    const kernel = await this.read(vnis);
+    for (const r of wanted.routes.values()) {
+      const found = kernel.foreignRoutes.get(routeKey(r));
       if (found) result.conflicts.push({ vni: r.vni, kind: 'route', address: r.dst, found });
     }
-    for (const [key, n] of neighbours) {
-      const found = foreignNeighbours.get(key);
+    for (const [key, n] of wanted.neighbours) {
+      const found = kernel.foreignNeighbours.get(key);
       if (found) result.conflicts.push({ vni: n.vni, kind: 'neigh', address: n.ip, found });
     }
-    const setRoutes = [...routes.values()].filter((r) => {
-      const k = kernelRoutes.get(r.dst);
-      return !foreignRoutes.has(r.dst) && (!k || !sameRoute(k, r));
-    });
-    const setNeighbours = [...neighbours]
-      .filter(([key, n]) => !foreignNeighbours.has(key) && kernelNeighbours.get(key)?.mac !== n.mac)
-      .map(([, n]) => n);
-    const staleRoutes = sweep ? [...kernelRoutes.values()].filter((r) => !routes.has(r.dst)) : [];
-    const staleNeighbours = sweep ? [...kernelNeighbours].filter(([k]) => !neighbours.has(k)).map(([, n]) => n) : [];
-
     const errors: Error[] = [];
-    const failedRoutes = new Map<number, number>();
-    const run = async (what: string, p: Promise<void>, vni?: number) =>
+    const failed = new Map<number, number>();
+    const count = (vni: number, n = 1) => failed.set(vni, (failed.get(vni) ?? 0) + n);
+    const run = (what: string, p: Promise<void>, vni?: number) =>
       p.catch((err: Error) => {
         if (NetlinkError.codeOf(err) === 'ENOENT' || NetlinkError.codeOf(err) === 'ESRCH') return;
         errors.push(new Error(`${what}: ${err.message}`));
-        if (vni !== undefined) failedRoutes.set(vni, (failedRoutes.get(vni) ?? 0) + 1);
+        if (vni !== undefined) count(vni);
       });
+    const changes = this.changes(wanted, kernel, sweep);
     await Promise.all([
-      ...setNeighbours.map((n) => run('neighbour', this.rt.neighbours.add(n, 'replace'))),
-      ...staleNeighbours.map((n) => run('neighbour', this.rt.neighbours.delete(n))),
+      ...changes.setNeighbours.map((n) => run('neighbour', this.rt.neighbours.add(n, 'replace'))),
+      ...changes.staleNeighbours.map((n) => run('neighbour', this.rt.neighbours.delete(n))),
     ]);
+    // Routes before rules: a table is complete (down to its blackhole default) before traffic is steered in.
     await Promise.all([
-      ...setRoutes.map((r) => run('route', this.rt.routes.add(r, 'replace'), r.vni)),
-      ...staleRoutes.map((r) =>
-        run('route', this.rt.routes.delete({ dst: r.dst, oif: r.oif, protocol: RTPROT_VXGOSSIP })),
+      ...changes.setRoutes.map((r) => run('route', this.rt.routes.add(r, 'replace'), r.vni)),
+      ...changes.staleRoutes.map((r) =>
+        run(
+          'route',
+          this.rt.routes.delete({ dst: r.dst, table: r.table, type: r.type, oif: r.oif, protocol: RTPROT_VXGOSSIP }),
+        ),
       ),
     ]);
-    result.removed = staleRoutes.length + staleNeighbours.length;
-    this.sweptClean = vnis.length === 0 && errors.length === 0;
+    const rules = await this.rules.reconcile(wanted.rules, sweep);
+    errors.push(...rules.errors);
+    for (const [vni, n] of rules.failed) count(vni, n);
+    result.removed = changes.staleRoutes.length + changes.staleNeighbours.length + rules.removed;
+    this.sweptClean = idle && errors.length === 0;
     if (errors.length > 0)
       this.log.error('kernel refused route changes', { failed: errors.length, first: errors[0].message });
-    if (setRoutes.length + staleRoutes.length + setNeighbours.length + staleNeighbours.length > 0) {
-      this.log.debug('route pass', {
-        routesSet: setRoutes.length,
-        routesRemoved: staleRoutes.length,
-        neighboursSet: setNeighbours.length,
-        neighboursRemoved: staleNeighbours.length,
-      });
-    }
-    for (const c of result.conflicts)
-      if (c.kind === 'route') failedRoutes.set(c.vni, (failedRoutes.get(c.vni) ?? 0) + 1);
-    for (const r of routes.values()) result.desired.set(r.vni, (result.desired.get(r.vni) ?? 0) + 1);
-    for (const [vni, n] of result.desired) result.programmed.set(vni, n - (failedRoutes.get(vni) ?? 0));
+    this.logChanges(changes, rules);
+    for (const c of result.conflicts) if (c.kind === 'route') count(c.vni);
+    tally(result, wanted, failed);
     return result;
   }
 
-  // The routes and neighbours the endpoints call for (and the sysctls they need).
-  private wanted(vnis: L3Vni[], local: LocalL3Endpoint[], remote: EndpointRecord[]) {
-    const byVni = new Map(vnis.map((v) => [v.vni, v]));
-    const routes = new Map<string, Route & { vni: number }>();
-    const neighbours = new Map<string, Neighbour & { vni: number }>();
-    for (const e of local) {
-      if (!byVni.has(e.vni)) continue;
-      const ip = e.ip.split('/')[0];
-      if (ip.includes(':')) continue;
-      routes.set(`${ip}/32`, {
-        vni: e.vni,
-        dst: `${ip}/32`,
-        oif: e.hostIfindex,
-        scope: 'link',
-        protocol: RTPROT_VXGOSSIP,
-      });
-      this.sysctl(`net.ipv4.conf.${e.hostInterface}.proxy_arp`, '1');
-      // Proxy ARP replies are otherwise delayed up to 0.8 s.
-      this.sysctl(`net.ipv4.neigh.${e.hostInterface}.proxy_delay`, '0');
-    }
-    for (const r of remote) {
-      const l3 = byVni.get(r.body.vni);
-      if (!l3) continue;
-      for (const cidr of r.body.ips) {
-        const ip = cidr.split('/')[0];
-        if (ip.includes(':')) continue;
-        routes.set(`${ip}/32`, {
-          vni: r.body.vni,
-          dst: `${ip}/32`,
-          oif: l3.deviceIndex,
-          scope: 'link',
-          protocol: RTPROT_VXGOSSIP,
-          encap: { id: BigInt(r.body.vni), dst: r.body.vtep },
-        });
-        neighbours.set(`${l3.deviceIndex}/${ip}`, {
-          vni: r.body.vni,
-          ifindex: l3.deviceIndex,
-          ip,
-          mac: l3RouterMac(r.body.vtep),
-          state: 'permanent',
-          protocol: RTPROT_VXGOSSIP,
-        });
-      }
-    }
-    if (vnis.length > 0) this.sysctl('net.ipv4.ip_forward', '1');
-    return { routes, neighbours };
+  // What differs: what to write and, once sweeping is allowed, what of ours to remove.
+  private changes(wanted: DesiredL3, kernel: KernelL3, sweep: boolean) {
+    const setRoutes = [...wanted.routes].filter(([key, r]) => {
+      const k = kernel.routes.get(key);
+      return !kernel.foreignRoutes.has(key) && (!k || !sameRoute(k, r));
+    });
+    const setNeighbours = [
+      ...[...wanted.neighbours].filter(
+        ([key, n]) => !kernel.foreignNeighbours.has(key) && kernel.neighbours.get(key)?.mac !== n.mac,
+      ),
+      ...[...wanted.proxies].filter(([key]) => !kernel.proxies.has(key)),
+    ];
+    const stale = <T>(mine: Map<string, T>, ...desired: Array<Map<string, unknown>>) =>
+      sweep ? [...mine].filter(([key]) => !desired.some((d) => d.has(key))).map(([, x]) => x) : [];
+    return {
+      setRoutes: setRoutes.map(([, r]) => r),
+      setNeighbours: setNeighbours.map(([, n]) => n),
+      staleRoutes: stale(kernel.routes, wanted.routes),
+      staleNeighbours: [...stale(kernel.neighbours, wanted.neighbours), ...stale(kernel.proxies, wanted.proxies)],
+    };
   }
 
-  // Our routes in the main table and our neighbours on the L3 devices; and what holds the routes
-  // (by prefix) and neighbours (by device/address) there that are not ours.
-  private async read(vnis: L3Vni[]) {
-    const main = (await this.rt.routes.list(4)).filter((r) => r.table === 254);
-    const kernelRoutes = new Map(main.filter((r) => r.protocol === RTPROT_VXGOSSIP).map((r) => [routeKey(r), r]));
-    const foreignRoutes = new Map<string, string>();
-    for (const r of main) {
-      const found = foreignRoute(r);
-      if (found) foreignRoutes.set(routeKey(r), found);
-    }
-    const kernelNeighbours = new Map<string, Neighbour>();
-    const foreignNeighbours = new Map<string, string>();
-    for (const v of vnis) {
-      for (const n of await this.rt.neighbours.list(4, v.deviceIndex)) {
-        const found = foreignNeighbour(n);
-        if (n.protocol === RTPROT_VXGOSSIP) kernelNeighbours.set(`${n.ifindex}/${n.ip}`, n);
-        else if (found) foreignNeighbours.set(`${n.ifindex}/${n.ip}`, found);
-      }
-    }
-    return { kernelRoutes, kernelNeighbours, foreignRoutes, foreignNeighbours };
+  private logChanges(changes: ReturnType<L3RouteWriter['changes']>, rules: RulePassResult): void {
+    const counts = {
+      routesSet: changes.setRoutes.length,
+      routesRemoved: changes.staleRoutes.length,
+      neighboursSet: changes.setNeighbours.length,
+      neighboursRemoved: changes.staleNeighbours.length,
+      rulesAdded: rules.added,
+      rulesRemoved: rules.removed,
+    };
+    if (Object.values(counts).some((n) => n > 0)) this.log.debug('route pass', counts);
   }
 
-  private sysctl(path: string, value: string): void {
+  // Our routes (VNI tables and main), neighbours on the L3 devices and IPv6 proxy entries; and what
+  // holds routes in the VNI tables (by table and prefix) and neighbours (by device/address) that is
+  // not ours.
+  private async read(vnis: L3Vni[]): Promise<KernelL3> {
+    const out: KernelL3 = {
+      routes: new Map(),
+      neighbours: new Map(),
+      proxies: new Map(),
+      foreignRoutes: new Map(),
+      foreignNeighbours: new Map(),
+    };
+    for (const family of [4, 6] as const) {
+      for (const r of await this.rt.routes.list(family)) {
+        if (!ourTable(r.table)) continue;
+        if (r.protocol === RTPROT_VXGOSSIP) out.routes.set(routeKey(r), r);
+        const found = vniOfTable(r.table) === undefined ? undefined : foreignRoute(r);
+        if (found) out.foreignRoutes.set(routeKey(r), found);
+      }
+      for (const device of new Set(vnis.map((v) => v.deviceIndex))) {
+        for (const n of await this.rt.neighbours.list(family, device)) {
+          const found = foreignNeighbour(n);
+          if (n.protocol === RTPROT_VXGOSSIP) out.neighbours.set(neighbourKey(n), n);
+          else if (found) out.foreignNeighbours.set(neighbourKey(n), found);
+        }
+      }
+    }
+    for (const p of await this.rt.neighbours.list(6, undefined, true))
+      if (p.protocol === RTPROT_VXGOSSIP) out.proxies.set(neighbourKey(p), p);
+    return out;
+  }
+
+  private sysctl(s: Sysctl): void {
     try {
-      if (this.setSysctl(path, value)) this.log.info('set sysctl for L3 routing', { path, value });
+      if (this.setSysctl(s.path, s.value)) this.log.info('set sysctl for L3 routing', { path: s.path, value: s.value });
     } catch (err) {
-      this.log.error('cannot set a sysctl L3 routing needs', { path, error: (err as Error).message });
+      if (s.fallback && (err as NodeJS.ErrnoException).code === 'ENOENT') return this.sysctl(s.fallback);
+      this.log.error('cannot set a sysctl L3 routing needs', { path: s.path, error: (err as Error).message });
     }
   }
+}
+
+// Per VNI: the routes and rules it wants, and those the kernel holds (all but the failed ones).
+function tally(result: RoutePassResult, wanted: DesiredL3, failed: Map<number, number>): void {
+  for (const x of [...wanted.routes.values(), ...wanted.rules])
+    if (x.vni !== 0) result.desired.set(x.vni, (result.desired.get(x.vni) ?? 0) + 1);
+  for (const [vni, n] of result.desired) result.programmed.set(vni, n - (failed.get(vni) ?? 0));
+}
+
+interface KernelL3 {
+  routes: Map<string, Route>;
+  neighbours: Map<string, Neighbour>;
+  proxies: Map<string, Neighbour>;
+  foreignRoutes: Map<string, string>;
+  foreignNeighbours: Map<string, string>;
 }

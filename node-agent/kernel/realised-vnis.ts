@@ -7,10 +7,12 @@ export interface VniPorts {
   headEnd: boolean;
 }
 
-// One realised L3 VNI: the shared external device it routes through.
+// One realised L3 VNI: the shared external device it routes through, and the subnet it routes.
 export interface L3Vni {
   vni: number;
   deviceIndex: number;
+  device: string;
+  subnet: string;
 }
 
 // What the device step realised: the other steps program only these.

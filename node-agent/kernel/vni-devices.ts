@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
+import { l3Gateway } from '../../common/l3-subnet';
 import type { VniConfig } from '../../common/vni';
 
 // IPv4 + UDP + VXLAN + inner Ethernet headers; IPv6's header is 20 bytes longer.
@@ -123,11 +124,20 @@ export function vniDevices(vni: VniConfig, vtep: string, underlay: Underlay): Vn
   };
 }
 
-// The device an endpoint of this VNI plugs into: br<VNI> (L2, as a port) or the L3 device (routed).
-export function attachPointOf(vnis: VniConfig[], vni: number): { device: string; routed: boolean } | undefined {
+// Where an endpoint of a VNI plugs in: br<VNI> (L2, as a port), or the L3 device (routed, through
+// the VNI's gateway).
+export interface AttachPoint {
+  device: string;
+  routed?: { vni: number; subnet: string; gateway: string };
+}
+
+export function attachPointOf(vnis: VniConfig[], vni: number): AttachPoint | undefined {
   const config = vnis.find((v) => v.id === vni);
   if (!config) return undefined;
   return config.mode === 'l3'
-    ? { device: l3DeviceName(config.dstport), routed: true }
-    : { device: bridgeName(vni), routed: false };
+    ? {
+        device: l3DeviceName(config.dstport),
+        routed: { vni, subnet: config.subnet, gateway: l3Gateway(config.subnet) },
+      }
+    : { device: bridgeName(vni) };
 }

@@ -33,7 +33,13 @@ export class KernelDeviceStep implements DeviceStep {
       if (!statuses.some((s) => s.vni === vni.id && s.devicesReady)) continue;
       if (vni.mode === 'l3') {
         const device = await this.rt.links.get(l3DeviceName(vni.dstport));
-        if (device) realised.l3.push({ vni: vni.id, deviceIndex: device.index } satisfies L3Vni);
+        if (device)
+          realised.l3.push({
+            vni: vni.id,
+            deviceIndex: device.index,
+            device: device.name,
+            subnet: vni.subnet,
+          } satisfies L3Vni);
         continue;
       }
       const [vx, br] = await Promise.all([this.rt.links.get(vxlanName(vni.id)), this.rt.links.get(bridgeName(vni.id))]);

@@ -3,7 +3,8 @@ import type { L3RouteWriter, LocalL3Endpoint } from '../kernel/l3-route-writer';
 import type { Rtnetlink } from '../netlink';
 import type { PassContext, ProgrammingStep, StepOutcome } from './steps';
 
-// L3 VNIs: routes to remote endpoints through the tunnel, and to local ones through their veths.
+// L3 VNIs: each a routing domain, with routes to remote endpoints through the tunnel and to local
+// ones through their veths; the veths of endpoints whose VNI is not realised send nowhere.
 export class L3RouteStep implements ProgrammingStep {
   constructor(
     private readonly writer: L3RouteWriter,
@@ -14,13 +15,16 @@ export class L3RouteStep implements ProgrammingStep {
   async program(pass: PassContext): Promise<StepOutcome> {
     const l3 = new Set(pass.realised.l3.map((v) => v.vni));
     const local: LocalL3Endpoint[] = [];
-    const attached = l3.size > 0 ? await pass.once('attached', this.attached) : [];
+    // Read once per pass for every step (the local records step needs it too).
+    const attached = await pass.once('attached', this.attached);
     for (const e of attached.filter((a) => l3.has(a.vni))) {
       const host = await this.rt.links.get(e.hostInterface);
       if (host) local.push({ vni: e.vni, ip: e.ip, hostIfindex: host.index, hostInterface: e.hostInterface });
     }
+    // Not during a restart's grace period: a drop rule added then would outlast a VNI realised late.
+    const orphans = pass.sweep ? attached.filter((a) => !pass.localVnis.has(a.vni)).map((a) => a.hostInterface) : [];
     const remote = pass.desired.endpoints.filter((e) => l3.has(e.body.vni));
-    const result = await this.writer.reconcile(pass.realised.l3, local, remote, pass.sweep);
+    const result = await this.writer.reconcile(pass.realised.l3, local, remote, pass.sweep, orphans);
     const perVni = new Map(
       [...result.desired].map(([vni, desired]) => [vni, { desired, programmed: result.programmed.get(vni) ?? 0 }]),
     );

@@ -1,12 +1,13 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createJoinToken, operatorArgs, operatorDir } from '../../lab/credentials';
+import { createJoinToken, operatorDir } from '../../lab/credentials';
 import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import type { RogueCredentials } from '../../lab/rogue-agent-client';
+import { OperatorCtl } from './operator-ctl';
 
 export const AGENT_METRICS_PORT = 9746;
 export const SERVER_METRICS_PORT = 9747;
@@ -27,7 +28,7 @@ export interface Workload {
 
 // A server, three agents with one workload each in VNI 42, and a host for the attacker, all in
 // namespaces of one lab; everything an attack test needs to look at or drive.
-export class AttackCluster {
+export class AttackCluster extends OperatorCtl {
   readonly agents = new Map<string, ManagedProcess>();
   readonly workloads = new Map<string, Workload>();
   server: ManagedProcess | undefined;
@@ -36,7 +37,9 @@ export class AttackCluster {
     readonly lab: LabNetwork,
     readonly dataDir: string,
     readonly options: ClusterOptions,
-  ) {}
+  ) {
+    super();
+  }
 
   get serverDir(): string {
     return path.join(this.dataDir, 'server');
@@ -84,17 +87,6 @@ export class AttackCluster {
       return { ca, cert: path.join(operator, 'operator.crt'), key: path.join(operator, 'operator.key') };
     const identity = path.join(this.dataDir, who, 'identity');
     return { ca, cert: path.join(identity, 'node.crt'), key: path.join(identity, 'node.key') };
-  }
-
-  // ctl as the operator, from the server's host.
-  ctlRun(...args: string[]): { status: number; stdout: string; stderr: string } {
-    return this.ctrl.ctl([...operatorArgs(this.serverAddr, this.serverDir), ...args]);
-  }
-
-  ctl(...args: string[]): string {
-    const r = this.ctlRun(...args);
-    assert.equal(r.status, 0, `ctl ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
   }
 
   ctlJson<T = any>(...args: string[]): T {

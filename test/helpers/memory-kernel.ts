@@ -1,4 +1,4 @@
-import type { FdbEntry, Link, Neighbour, Route, Rtnetlink, WriteMode } from '../../node-agent/netlink';
+import type { FdbEntry, Link, Neighbour, Route, Rtnetlink, Rule, WriteMode } from '../../node-agent/netlink';
 
 // Entries as stored: the port's own (self, per dst) or the bridge's (one per MAC).
 const fdbKey = (e: FdbEntry) => `${e.ifindex}|${e.mac}|${e.self ? `self>${e.dst ?? ''}` : 'bridge'}`;
@@ -7,15 +7,23 @@ const fdbKey = (e: FdbEntry) => `${e.ifindex}|${e.mac}|${e.self ? `self>${e.dst 
 const addressedKey = (e: FdbEntry) => `${e.ifindex}|${e.mac}|${e.masterFlag ? 'bridge' : `self>${e.dst ?? ''}`}`;
 const addressed = (e: FdbEntry) => (e.masterFlag ? 'bridge' : (e.dst ?? 'self'));
 const neighKey = (n: Neighbour) => `${n.ifindex}|${n.ip}`;
+const routeKey = (r: Route) => `${r.table ?? 254}|${r.dst}`;
+const familyOf = (ip: string) => (ip.includes(':') ? 6 : 4);
+// A rule by everything it selects and does, as the kernel tells identical rules apart.
+const ruleKey = (r: Rule) =>
+  [r.family, r.priority, r.action, r.table, r.iif, r.tunId, r.dst, r.protocol].map((x) => x ?? '').join('|');
 
 // The slice of rtnetlink the writers use, in memory, as the kernel would keep it: vxlan entries per
-// (MAC, dst) with replace re-pointing a unicast MAC, bridge entries per MAC, neighbours per address,
-// routes per prefix in the main table, links by name. Every write is logged so a test can tell an
-// idle pass.
+// (MAC, dst) with replace re-pointing a unicast MAC, bridge entries per MAC, neighbours and proxy
+// entries per address, routes per table and prefix, policy rules, links by name. Every write is
+// logged so a test can tell an idle pass.
 export class MemoryKernel {
   readonly fdbEntries = new Map<string, FdbEntry>();
   readonly neighbourEntries = new Map<string, Neighbour>();
+  readonly proxyEntries = new Map<string, Neighbour>();
+  // By table|prefix.
   readonly routeEntries = new Map<string, Route>();
+  readonly ruleEntries = new Map<string, Rule>();
   readonly linksByName = new Map<string, Link>();
   readonly writes: string[] = [];
 
@@ -28,22 +36,36 @@ export class MemoryKernel {
   };
 
   readonly neighbours = {
-    list: async (_family: 4 | 6, ifindex?: number) =>
-      [...this.neighbourEntries.values()].filter((n) => ifindex === undefined || n.ifindex === ifindex),
+    list: async (family: 4 | 6, ifindex?: number, proxy = false) =>
+      [...(proxy ? this.proxyEntries : this.neighbourEntries).values()].filter(
+        (n) => familyOf(n.ip) === family && (ifindex === undefined || n.ifindex === ifindex),
+      ),
     add: async (n: Neighbour) => void this.setNeighbour(n),
     addMany: async (list: Neighbour[]) => list.map((n) => this.setNeighbour(n)),
-    delete: async (n: Neighbour) => this.throwing(this.remove(this.neighbourEntries, neighKey(n), `neigh del ${n.ip}`)),
+    delete: async (n: Neighbour) =>
+      this.throwing(this.remove(n.proxy ? this.proxyEntries : this.neighbourEntries, neighKey(n), `neigh del ${n.ip}`)),
     deleteMany: async (list: Neighbour[]) =>
       list.map((n) => this.remove(this.neighbourEntries, neighKey(n), `neigh del ${n.ip}`)),
   };
 
   readonly routes = {
-    list: async (_family: 4 | 6) => [...this.routeEntries.values()].map((r) => ({ table: 254, ...r })),
+    list: async (family: 4 | 6) =>
+      [...this.routeEntries.values()].filter((r) => familyOf(r.dst) === family).map((r) => ({ table: 254, ...r })),
     add: async (r: Route) => {
-      this.writes.push(`route set ${r.dst}`);
-      this.routeEntries.set(r.dst, r);
+      this.writes.push(`route set ${routeKey(r)}`);
+      this.routeEntries.set(routeKey(r), r);
     },
-    delete: async (r: Route) => this.throwing(this.remove(this.routeEntries, r.dst, `route del ${r.dst}`)),
+    delete: async (r: Route) => this.throwing(this.remove(this.routeEntries, routeKey(r), `route del ${routeKey(r)}`)),
+  };
+
+  readonly rules = {
+    list: async (family: 4 | 6) => [...this.ruleEntries.values()].filter((r) => r.family === family),
+    add: async (r: Rule) => {
+      if (this.ruleEntries.has(ruleKey(r))) throw Object.assign(new Error('rule: EEXIST'), { code: 'EEXIST' });
+      this.writes.push(`rule add ${ruleKey(r)}`);
+      this.ruleEntries.set(ruleKey(r), r);
+    },
+    delete: async (r: Rule) => this.throwing(this.remove(this.ruleEntries, ruleKey(r), `rule del ${ruleKey(r)}`)),
   };
 
   readonly links = {
@@ -77,8 +99,8 @@ export class MemoryKernel {
   }
 
   private setNeighbour(n: Neighbour): undefined {
-    this.writes.push(`neigh set ${n.ip}`);
-    this.neighbourEntries.set(neighKey(n), n);
+    this.writes.push(`${n.proxy ? 'proxy' : 'neigh'} set ${n.ip}`);
+    (n.proxy ? this.proxyEntries : this.neighbourEntries).set(neighKey(n), n);
     return undefined;
   }
 

@@ -61,6 +61,19 @@ describe('ctl refuses what the API must not take, naming the field (real binary,
       /^subnet: .*10\.0\.0\.0\/8/,
     ],
     ['the whole IPv6 space as a subnet', createVni('--mode', 'l3', '--subnet', '::/0'), 'ctl', /^subnet: /],
+    ["the VNI's gateway as an endpoint IP", attach('--ip', '10.42.0.1/24'), 'server', /^ip: .*gateway of VNI 42/],
+    [
+      'an l3 subnet with no room for a gateway',
+      createVni('--mode', 'l3', '--subnet', '10.9.0.0/31'),
+      'ctl',
+      /^subnet: /,
+    ],
+    [
+      "an l3 subnet overlapping another l3 VNI's",
+      createVni('--mode', 'l3', '--subnet', '10.42.0.0/16'),
+      'server',
+      /^subnet: .*overlaps 10\.42\.0\.0\/24 of l3 VNI 42/,
+    ],
     ["an interface name with '%'", attach('--interface', 'x%d'), 'ctl', /^interface: /],
     // As long as one command-line argument may be (the kernel's MAX_ARG_STRLEN is 128 KiB); the
     // server's answer to a 1 MB name is in request-validation.test.

@@ -203,19 +203,22 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     for (const h of hosts)
       await eventually(() => assert.equal(h.link('vxl3-8472')?.linkinfo?.info_data?.external, true), 20_000);
     const l3: Array<{ netns: string; ip: string }> = [];
+    // From .11: .1 is the VNI's gateway.
     for (const [i, h] of hosts.entries()) {
       const netns = lab.namespace(`l3ep${i + 1}`);
-      ctl('endpoint', 'attach', '--node', h.name, '--vni', '50', '--netns', netns, '--ip', `10.50.0.${i + 1}/24`);
-      l3.push({ netns, ip: `10.50.0.${i + 1}` });
+      ctl('endpoint', 'attach', '--node', h.name, '--vni', '50', '--netns', netns, '--ip', `10.50.0.${i + 11}/24`);
+      l3.push({ netns, ip: `10.50.0.${i + 11}` });
     }
     await eventually(() => {
       for (const [i, h] of hosts.entries()) {
-        const routes = h.exec('ip', ['-d', 'route', 'show', 'dev', 'vxl3-8472']);
+        const routes = h.exec('ip', ['-d', 'route', 'show', 'table', '1000000050', 'dev', 'vxl3-8472']);
         for (const [j] of hosts.entries())
           if (i !== j)
             assert.match(
               routes,
-              new RegExp(`10\\.50\\.0\\.${j + 1} +encap ip id 50 src [0-9.]+ dst ${hosts[j].ip.replace(/\./g, '\\.')}`),
+              new RegExp(
+                `10\\.50\\.0\\.${j + 11} +encap ip id 50 src [0-9.]+ dst ${hosts[j].ip.replace(/\./g, '\\.')}`,
+              ),
               `${h.name}: ${routes}`,
             );
       }

@@ -1,12 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { LabHost, LabNetwork } from '../../lab/network';
-import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
-import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
+import { makeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
-import { createJoinToken, operatorArgs } from '../../lab/credentials';
+import { tearDownLab } from '../helpers/lab-teardown';
+import { AGENT_METRICS_PORT, LabCluster } from '../helpers/lab-cluster';
 
 const L3_DEVICE = 'vxl3-8472';
+// VNI 50's routing table (node-agent/kernel/l3-domain.ts).
+const TABLE_50 = '1000000050';
 
 interface BridgeFdbJson {
   mac: string;
@@ -22,20 +24,13 @@ interface BridgeFdbJson {
 describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, real vxlan)', function () {
   this.timeout(240_000);
   let lab: LabNetwork;
-  let ctrl: LabHost;
+  let cluster: LabCluster;
   let h1: LabHost;
   let h2: LabHost;
-  const agents = new Map<string, ManagedProcess>();
-  const dataDirs: string[] = [];
-  const serverAddr = () => `${ctrl.ip}:50051`;
-  let serverDir = '';
+  const dir = makeTempDir('hygiene');
 
-  const ctlRun = (...args: string[]) => ctrl.ctl([...operatorArgs(serverAddr(), serverDir), ...args]);
-  const ctl = (...args: string[]) => {
-    const r = ctlRun(...args);
-    assert.equal(r.status, 0, `ctl ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
+  const ctlRun = (...args: string[]) => cluster.ctlRun(...args);
+  const ctl = (...args: string[]) => cluster.ctl(...args);
   const attachArgs = (node: string, vni: number, netns: string, ip: string, mac?: string) => [
     'endpoint',
     'attach',
@@ -57,7 +52,7 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
     );
   // Log lines arrive through a pipe, a moment after what they report: a test waits for a later line
   // (waitForLog, from where it stood) before it counts earlier ones.
-  const agent = (h: LabHost) => agents.get(h.name)!;
+  const agent = (h: LabHost) => cluster.agent(h);
   const logged = (h: LabHost, match: (r: Record<string, unknown>) => boolean) =>
     agent(h)
       .logRecords()
@@ -65,7 +60,7 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
   const metric = (h: LabHost, name: string) => {
     const text = h.exec(process.execPath, [
       '-e',
-      "fetch('http://127.0.0.1:9746/metrics').then(async (r) => process.stdout.write(await r.text()))",
+      `fetch('http://127.0.0.1:${AGENT_METRICS_PORT}/metrics').then(async (r) => process.stdout.write(await r.text()))`,
     ]);
     return Number(new RegExp(`^${name.replace(/[{}".]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
   };
@@ -77,54 +72,28 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
       `const grpc = require(${JSON.stringify(require.resolve('@grpc/grpc-js'))});`,
       `const { v1 } = require(${JSON.stringify(require.resolve('../../common/proto'))});`,
       `const { operatorCredentials } = require(${JSON.stringify(require.resolve('../../lab/credentials'))});`,
-      `const c = new (v1().EndpointService)(${JSON.stringify(serverAddr())}, operatorCredentials(${JSON.stringify(serverDir)}));`,
+      `const c = new (v1().EndpointService)(${JSON.stringify(cluster.serverAddr)}, operatorCredentials(${JSON.stringify(cluster.serverDir)}));`,
       `c.attachEndpoint(${JSON.stringify(request)}, { deadline: Date.now() + 10000 }, (err) => {`,
       '  console.log(JSON.stringify({ code: err ? err.code : grpc.status.OK, details: err ? err.details : "" }));',
       '  c.close();',
       '});',
     ].join('\n');
-    return JSON.parse(ctrl.exec(process.execPath, ['-e', script])) as { code: number; details: string };
+    return JSON.parse(cluster.ctrl.exec(process.execPath, ['-e', script])) as { code: number; details: string };
   }
 
   before(async function () {
     requireRoot(this);
     requirePrograms(this, { ip: 'iproute2', bridge: 'iproute2', ping: 'iputils-ping' });
     lab = LabNetwork.create(['ctrl', 'h1', 'h2']);
-    [ctrl, h1, h2] = lab.hosts as [LabHost, LabHost, LabHost];
-    serverDir = makeTempDir('server');
-    dataDirs.push(serverDir);
-    await ctrl
-      .spawnBin('server', 'server', ['--listen', serverAddr(), '--data-dir', serverDir])
-      .waitForLog((r) => r.msg === 'server ready');
-    const joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr(), serverDir, 2);
-    await Promise.all(
-      [h1, h2].map((h) => {
-        const dir = makeTempDir(`agent-${h.name}`);
-        dataDirs.push(dir);
-        const peer = h === h1 ? h2 : h1;
-        const started = h.spawnBin('agent', 'node-agent', [
-          ...['--name', h.name, '--vtep', h.ip, '--server', serverAddr(), '--data-dir', dir],
-          ...['--join', `${peer.ip}:7946`, '--metrics', '127.0.0.1:9746', '--join-token', joinToken],
-        ]);
-        agents.set(h.name, started);
-        return started.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
-      }),
-    );
+    cluster = await LabCluster.start(lab, dir);
+    [h1, h2] = cluster.hosts;
     ctl('vni', 'create', '42');
     ctl('vni', 'create', '50', '--mode', 'l3', '--subnet', '10.50.0.0/24');
     for (const h of [h1, h2])
       await eventually(() => assert.ok(h.link('br42') && h.link(L3_DEVICE), `${h.name} realised both VNIs`), 20_000);
   });
 
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed' && lab)
-      console.error(lab.hosts.map((h) => h.logsOfProcesses()).join('\n'));
-  });
-
-  after(async () => {
-    await lab?.destroy();
-    for (const dir of dataDirs) removeTempDir(dir);
-  });
+  tearDownLab(() => lab, dir);
 
   it("removes a detached remote endpoint's bridge entry, and says so once", async () => {
     const mac = '02:00:5e:00:01:01';
@@ -207,13 +176,14 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
   });
 
   it("never replaces an operator's route or neighbour: the conflict is logged once, counted and shown", async () => {
-    h1.exec('ip', ['route', 'add', 'blackhole', '10.50.0.2/32', 'proto', 'static']);
+    h1.exec('ip', ['route', 'add', 'blackhole', '10.50.0.2/32', 'table', TABLE_50, 'proto', 'static']);
     h1.exec('ip', ['neigh', 'add', '10.50.0.3', 'lladdr', '02:99:00:00:00:03', 'dev', L3_DEVICE, 'nud', 'permanent']);
     attach(h2, 50, lab.namespace('l3a'), '10.50.0.2/24');
     attach(h2, 50, lab.namespace('l3b'), '10.50.0.3/24');
     // h1 programmed what is not in conflict: the route to the second endpoint.
-    await eventually(() => assert.match(h1.exec('ip', ['route', 'show', '10.50.0.3/32']), /encap ip id 50/), 10_000);
-    const route = h1.exec('ip', ['route', 'show', '10.50.0.2/32']);
+    const routeOf = (dst: string) => h1.exec('ip', ['route', 'show', 'table', TABLE_50, dst]);
+    await eventually(() => assert.match(routeOf('10.50.0.3/32'), /encap ip id 50/), 10_000);
+    const route = routeOf('10.50.0.2/32');
     assert.match(route, /^blackhole 10\.50\.0\.2 proto static/, `h1's route: ${route}`);
     const neigh = h1.exec('ip', ['neigh', 'show', '10.50.0.3', 'dev', L3_DEVICE]);
     assert.match(neigh, /lladdr 02:99:00:00:00:03 PERMANENT/, `h1's neighbour: ${neigh}`);
@@ -243,11 +213,11 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
       'route 10.50.0.2/32',
     ]);
     // The operator removes theirs: ours goes in at the next pass, and the conflict is over.
-    h1.exec('ip', ['route', 'del', 'blackhole', '10.50.0.2/32']);
+    h1.exec('ip', ['route', 'del', 'blackhole', '10.50.0.2/32', 'table', TABLE_50]);
     h1.exec('ip', ['neigh', 'del', '10.50.0.3', 'dev', L3_DEVICE]);
     attach(h2, 50, lab.namespace('l3d'), '10.50.0.5/24');
     await eventually(() => {
-      assert.match(h1.exec('ip', ['route', 'show', '10.50.0.2/32']), /encap ip id 50/);
+      assert.match(routeOf('10.50.0.2/32'), /encap ip id 50/);
       assert.equal(metric(h1, 'vxgossip_kernel_conflicts{kind="route"}'), 0);
       assert.equal(metric(h1, 'vxgossip_kernel_conflicts{kind="neigh"}'), 0);
     }, 10_000);

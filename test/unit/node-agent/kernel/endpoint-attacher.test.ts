@@ -40,6 +40,20 @@ describe('endpoint attacher input (issue #13)', () => {
     await refusedAs({ netns: 'n'.repeat(300) }, 'netns');
   });
 
+  it("refuses an L3 endpoint at its VNI's gateway address", async () => {
+    const routed = new EndpointAttacher(
+      noKernel,
+      'h1',
+      (vni) => ({ device: 'vxl3-8472', routed: { vni, subnet: '10.42.0.0/24', gateway: '10.42.0.1' } }),
+      createLogger({ component: 'test', level: 'error' }),
+    );
+    await assert.rejects(routed.attach({ ...request, ip: '10.42.0.1/24' }), (err: unknown) => {
+      assert.ok(err instanceof ValidationError && err.field === 'ip', String(err));
+      assert.match(err.message, /is the gateway of VNI 42/);
+      return true;
+    });
+  });
+
   it('refuses loopback, unspecified and multicast endpoint addresses', async () => {
     await refusedAs({ ip: '127.0.0.1/8' }, 'ip');
     await refusedAs({ ip: '0.0.0.0/0' }, 'ip');

@@ -69,6 +69,14 @@ describe('kernel watch: which notifications trigger which pass', () => {
       'fdb',
     );
     assert.equal(pass({ kind: 'route', action: 'del', route: { dst: '192.0.2.0/24' } }), undefined);
+    const rule = { family: 4 as const, priority: 770, action: 'lookup' as const, table: 1_000_000_077, iif: 'vxe1' };
+    assert.equal(pass({ kind: 'rule', action: 'del', rule: { ...rule, protocol: RTPROT_VXGOSSIP } }), 'fdb');
+    assert.equal(
+      pass({ kind: 'rule', action: 'new', rule: { ...rule, protocol: RTPROT_VXGOSSIP } }),
+      undefined,
+      'our own add',
+    );
+    assert.equal(pass({ kind: 'rule', action: 'del', rule }), undefined, "an operator's rule");
   });
 
   it('an FDB pass when a MAC is learned or ages out on a local port of our bridge', () => {

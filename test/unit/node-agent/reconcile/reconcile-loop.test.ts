@@ -10,7 +10,7 @@ import { eventually } from '../../../../lab/eventually';
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
 const REALISED: RealisedVnis = {
   l2: [{ vni: 42, vxlanIndex: 10, bridgeIndex: 11, headEnd: true }],
-  l3: [{ vni: 77, deviceIndex: 20 }],
+  l3: [{ vni: 77, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.77.0.0/24' }],
 };
 
 // Steps that record what ran, in order, with what the loop gave them.

@@ -1,0 +1,68 @@
+import * as path from 'node:path';
+import { createJoinToken } from '../../lab/credentials';
+import type { ManagedProcess } from '../../lab/managed-process';
+import type { LabHost, LabNetwork } from '../../lab/network';
+import { OperatorCtl } from './operator-ctl';
+
+export const AGENT_METRICS_PORT = 9746;
+
+export interface LabClusterOptions {
+  // The VTEP each agent announces (default: the host's underlay address).
+  vtep?: (host: LabHost) => string;
+  // More agent flags.
+  agentArgs?: (host: LabHost) => string[];
+}
+
+// A server on the lab's host `ctrl` and an agent on every other host, each agent joined to the others,
+// with data dirs under `dir`; ctl runs in ctrl's namespace with the operator's credential.
+export class LabCluster extends OperatorCtl {
+  readonly agents = new Map<string, ManagedProcess>();
+  readonly hosts: LabHost[];
+
+  private constructor(
+    readonly lab: LabNetwork,
+    readonly dir: string,
+  ) {
+    super();
+    this.hosts = lab.hosts.filter((h) => h.name !== 'ctrl');
+  }
+
+  static async start(lab: LabNetwork, dir: string, options: LabClusterOptions = {}): Promise<LabCluster> {
+    const cluster = new LabCluster(lab, dir);
+    const { ctrl, hosts } = cluster;
+    await ctrl
+      .spawnBin('server', 'server', ['--listen', cluster.serverAddr, '--data-dir', cluster.serverDir])
+      .waitForLog((r) => r.msg === 'server ready');
+    const token = createJoinToken((a) => ctrl.ctl(a), cluster.serverAddr, cluster.serverDir, hosts.length);
+    await Promise.all(
+      hosts.map((h) => {
+        const join = hosts.filter((x) => x !== h).map((x) => `${x.ip}:7946`);
+        const agent = h.spawnBin('agent', 'node-agent', [
+          ...['--name', h.name, '--vtep', options.vtep?.(h) ?? h.ip, '--server', cluster.serverAddr],
+          ...['--data-dir', path.join(dir, h.name), '--join', join.join(',')],
+          ...['--metrics', `127.0.0.1:${AGENT_METRICS_PORT}`, '--join-token', token],
+          ...(options.agentArgs?.(h) ?? []),
+        ]);
+        cluster.agents.set(h.name, agent);
+        return agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
+      }),
+    );
+    return cluster;
+  }
+
+  get ctrl(): LabHost {
+    return this.lab.host('ctrl');
+  }
+
+  get serverAddr(): string {
+    return `${this.ctrl.ip}:50051`;
+  }
+
+  get serverDir(): string {
+    return path.join(this.dir, 'server');
+  }
+
+  agent(host: LabHost): ManagedProcess {
+    return this.agents.get(host.name)!;
+  }
+}
