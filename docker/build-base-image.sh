@@ -13,8 +13,9 @@ set -euo pipefail
 SUITE=bookworm
 TAG=vxgossip-base:bookworm
 FORCE=0
-# What the image needs besides minbase: the demo's networking tools, and a toolchain for node-gyp.
-PACKAGES=iproute2,iputils-ping,ca-certificates,python3,make,g++,procps,tcpdump
+# What the image needs besides minbase: the demo's networking tools, a toolchain for node-gyp, and
+# clang and libbpf for the BPF datapath (its programs and its addon).
+PACKAGES=iproute2,iputils-ping,ca-certificates,python3,make,g++,procps,tcpdump,clang,libbpf-dev
 # Where the copied Node.js lands in the image: the same place the official node images use.
 NODE_PREFIX=/usr/local
 

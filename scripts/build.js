@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // One build for every entry point (npm ci's prepare, npm test, the bin wrappers):
-// generate TypeScript types from proto/, then compile every project with tsc -b.
+// generate TypeScript types from proto/, compile every project with tsc -b, then the BPF datapath
+// with clang (scripts/build-bpf.js).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { compileBpf } = require('./build-bpf');
 
 const root = path.resolve(__dirname, '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
@@ -33,8 +35,9 @@ if (protos.length > 0) {
   ]);
 }
 run(bin('tsc'), ['-b']);
-// npm's install step builds the socket addons from binding.gyp; say so plainly if it did not.
-for (const addon of ['netlink_socket', 'icmp_socket']) {
+compileBpf();
+// npm's install step builds the addons from binding.gyp; say so plainly if it did not.
+for (const addon of ['netlink_socket', 'icmp_socket', 'bpf_datapath']) {
   if (!fs.existsSync(path.join(root, 'build', 'Release', `${addon}.node`))) {
     console.error(
       `build: build/Release/${addon}.node is missing: run \`npm ci\` (or \`npm rebuild\`) to compile it with node-gyp`,

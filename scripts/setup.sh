@@ -13,6 +13,10 @@ declare -A needs=(
   [serf]=serf
   [tcpdump]=tcpdump
   [nft]=nftables
+  # The BPF datapath: compiled with clang (-target bpf); bpftool is what its tests read the maps with.
+  [clang]=clang
+  [llvm-objdump]=llvm
+  [bpftool]=bpftool
 )
 missing=()
 for program in "${!needs[@]}"; do
@@ -21,6 +25,8 @@ done
 # A gRPC client that is not ours, for the API contract tests: Debian's Python gRPC.
 /usr/bin/python3 -c 'import grpc, grpc_tools' >/dev/null 2>&1 || missing+=(python3-grpcio python3-grpc-tools)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# libbpf's headers and library: the BPF programs include them, the BPF addon links against libbpf.
+[ -f /usr/include/bpf/libbpf.h ] || missing+=(libbpf-dev)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
@@ -32,5 +38,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -q --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)
 fi
 
-echo "setup: npm ci (also compiles the rtnetlink and ICMP socket addons and the TypeScript)" >&2
+echo "setup: npm ci (also compiles the rtnetlink, ICMP and BPF addons, the TypeScript and the BPF datapath)" >&2
 npm ci --no-audit --no-fund

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "../../native/netns.h"
 #include "../../native/polled_socket.h"
 
 #ifndef SOL_NETLINK
@@ -90,25 +91,6 @@ static int drain(polled_socket *sock, int *pending_error) {
   return used > 0;
 }
 
-static int enter_netns(const char *path, int *saved) {
-  *saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (*saved < 0) return errno;
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int err = errno;
-    close(*saved);
-    return err;
-  }
-  int rc = setns(target, CLONE_NEWNET);
-  int err = errno;
-  close(target);
-  if (rc < 0) {
-    close(*saved);
-    return err;
-  }
-  return 0;
-}
-
 // open(protocol, groups: number[], rcvbufBytes, netnsPath | null) -> { handle, portId }
 static napi_value nl_open(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -134,11 +116,7 @@ static napi_value nl_open(napi_env env, napi_callback_info info) {
   }
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
   int socket_err = errno;
-  if (saved_ns >= 0) {
-    // Returning the thread to its namespace must not fail silently: everything after would be wrong.
-    if (setns(saved_ns, CLONE_NEWNET) < 0) napi_fatal_error("netlink_socket", NAPI_AUTO_LENGTH, "cannot return to the original network namespace", NAPI_AUTO_LENGTH);
-    close(saved_ns);
-  }
+  if (saved_ns >= 0) leave_netns(saved_ns, "netlink_socket");
   if (fd < 0) return throw_errno(env, "netlink socket", socket_err);
 
   int one = 1;

@@ -1,0 +1,74 @@
+import { strict as assert } from 'node:assert';
+import { BpfMap, MapBackend } from '../../../../node-agent/bpf/bpf-map';
+import { EndpointKey, LocalEndpoint, localEndpointCodec } from '../../../../node-agent/bpf/map-codec';
+import { syncMap } from '../../../../node-agent/bpf/map-sync';
+
+// A map in memory that counts what is written to it, like the kernel's would be.
+class MemoryBackend implements MapBackend {
+  readonly table = new Map<string, Buffer>();
+  writes = 0;
+  refuse?: Error & { errno?: number };
+
+  update(key: Buffer, value: Buffer): void {
+    if (this.refuse) throw this.refuse;
+    this.writes++;
+    this.table.set(key.toString('hex'), Buffer.from(value));
+  }
+
+  delete(key: Buffer): boolean {
+    this.writes++;
+    return this.table.delete(key.toString('hex'));
+  }
+
+  dump() {
+    const keys = [...this.table.keys()].map((k) => Buffer.from(k, 'hex'));
+    return { count: keys.length, keys: Buffer.concat(keys), values: Buffer.concat([...this.table.values()]) };
+  }
+}
+
+const entry = (n: number, ifindex = 10 + n) => ({
+  key: { vni: 100, address: `198.19.100.${n}` },
+  value: { ifindex, mac: `02:00:00:00:64:0${n}` },
+});
+
+describe('BPF map sync', () => {
+  let backend: MemoryBackend;
+  let map: BpfMap<EndpointKey, LocalEndpoint>;
+  beforeEach(() => {
+    backend = new MemoryBackend();
+    map = new BpfMap('local_eps', localEndpointCodec, backend);
+  });
+
+  it('writes what is missing, then nothing on a second pass', () => {
+    assert.deepEqual(syncMap(map, [entry(1), entry(2)]), { written: 2, deleted: 0, failures: [] });
+    assert.equal(backend.writes, 2);
+    assert.deepEqual(syncMap(map, [entry(2), entry(1)]), { written: 0, deleted: 0, failures: [] });
+    assert.equal(backend.writes, 2);
+    assert.deepEqual(
+      map.dump().sort((a, b) => a.key.address.localeCompare(b.key.address)),
+      [entry(1), entry(2)],
+    );
+  });
+
+  it('rewrites only a changed value and deletes only what nobody wants', () => {
+    syncMap(map, [entry(1), entry(2), entry(3)]);
+    const result = syncMap(map, [entry(1), entry(2, 99)]);
+    assert.deepEqual(result, { written: 1, deleted: 1, failures: [] });
+    assert.deepEqual(map.dump().find((e) => e.key.address === '198.19.100.2')?.value.ifindex, 99);
+  });
+
+  it('deletes an entry that does not even decode (written by hand)', () => {
+    backend.table.set('ff'.repeat(24), Buffer.alloc(12));
+    assert.deepEqual(syncMap(map, [entry(1)]), { written: 1, deleted: 1, failures: [] });
+    assert.equal(backend.table.size, 1);
+  });
+
+  it('goes on past a refused write and reports it, naming the map and what to do', () => {
+    backend.refuse = Object.assign(new Error('updating map local_eps: Argument list too long'), { errno: 7 });
+    const result = syncMap(map, [entry(1), entry(2)]);
+    assert.equal(result.written, 0);
+    assert.equal(result.failures.length, 2);
+    assert.equal(result.failures[0].code, 'E2BIG');
+    assert.match(result.failures[0].message, /local_eps.*the map is full/);
+  });
+});
