@@ -8,7 +8,7 @@
 //   4. (with --endpoints N instead) N endpoints over the hosts: agent RSS, CPU and VTEP probes received
 //      at steady state, and an agent restart: time until its kernel matches the cluster again, and
 //      entries deleted meanwhile.
-// Usage: node dist/bench/gossip-fdb.js [--hosts 20] [--attaches 50] [--endpoints 10000] [--insecure-gossip]
+// Usage: node dist/bench/gossip-fdb.js [--hosts 20] [--attaches 50] [--kills 10] [--endpoints 10000] [--insecure-gossip]
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,12 +20,15 @@ import { FLOOD_MAC } from '../common/fdb-state/record';
 import { eventually } from '../lab/eventually';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 import { createJoinToken, operatorArgs } from '../lab/credentials';
+import { serfReference } from './serf-reference';
 
 const { values } = parseArgs({
   options: {
     hosts: { type: 'string', default: '20' },
     attaches: { type: 'string', default: '50' },
     endpoints: { type: 'string', default: '0' },
+    // Hosts made gone one after another, each replaced by a new one so that every kill is at --hosts.
+    kills: { type: 'string', default: '10' },
     // Gossip in clear text: what encryption costs, next to the default run.
     'insecure-gossip': { type: 'boolean', default: false },
   },
@@ -33,7 +36,9 @@ const { values } = parseArgs({
 const HOSTS = Number(values.hosts);
 const ATTACHES = Number(values.attaches);
 const ENDPOINTS = Number(values.endpoints);
-const KILLS = 3;
+const KILLS = Number(values.kills);
+// serf agents killed for the reference (out of --hosts, without replacement).
+const SERF_KILLS = 3;
 // Every host's endpoints, and its membership, must fit what an owner may hold (default 4,096).
 const OWNER_LIMIT = ['--max-records-per-owner', String(Math.max(4096, Math.ceil(ENDPOINTS / HOSTS) + 16))];
 
@@ -47,6 +52,8 @@ const ms = (x: number) => `${Math.round(x)} ms`;
 
 // Latencies come from the log records' own times, so polling faster would only cost CPU.
 const POLL_MS = 20;
+// A withdrawal slower than this prints how the detection went.
+const SLOW_WITHDRAWAL_MS = 2500;
 
 function processStats(pid: number): { rssMb: number; cpuTicks: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -101,6 +108,51 @@ async function main(): Promise<void> {
     agents.set(h.name, a);
     return a;
   };
+  // A new host in a gone one's place: once every other host floods VNI 42 to it, it can be made gone too.
+  const replaceHost = async (name: string) => {
+    const fresh = lab.addHost(name);
+    hosts.push(fresh);
+    await startAgent(fresh).waitForLog((r) => r.msg === 'joined the gossip cluster', 60_000);
+    await eventually(
+      () => {
+        for (const h of hosts) {
+          if (h === fresh) continue;
+          const fdb = JSON.parse(h.exec('bridge', ['-j', 'fdb', 'show', 'dev', 'vxlan42']) || '[]') as Array<{
+            dst?: string;
+          }>;
+          assert.ok(
+            fdb.some((e) => e.dst === fresh.ip),
+            `${h.name} floods to ${name}`,
+          );
+        }
+      },
+      60_000,
+      250,
+    );
+  };
+  // How a slow detection went: when gossip first suspected the gone host, when a host first told the
+  // others that it does not answer, and when the hosts withdrew it.
+  const detectionTimeline = (victim: string, killedAt: number) => {
+    const at = (msg: string, match: (r: LogRecord) => boolean) =>
+      [...agents.entries()]
+        .flatMap(([name, a]) =>
+          a
+            .logRecords()
+            .filter((r) => r.msg === msg && match(r))
+            .map((r) => ({ name, ms: Date.parse(String(r.time)) - killedAt })),
+        )
+        .filter((x) => x.ms >= 0)
+        .sort((x, y) => x.ms - y.ms);
+    const first = (xs: Array<{ name: string; ms: number }>) => (xs[0] ? `${xs[0].ms} ms (${xs[0].name})` : 'never');
+    const suspected = at('suspecting an unresponsive node', (r) => r.node === victim);
+    const told = at('told peers that our probes of a VTEP go unanswered', (r) => r.subject === victim);
+    const doubted = at('a peer doubts the path to a host: probing its VTEP', (r) => r.subject === victim);
+    const withdrawn = at('withdrew the entries of a gone peer', (r) => r.peer === victim);
+    return (
+      `slow: ${victim} first suspected ${first(suspected)}, first told ${first(told)} (${told.length} told, ` +
+      `${doubted.length} took it), withdrawn ${first(withdrawn)} .. ${withdrawn.at(-1)?.ms ?? '?'} ms`
+    );
+  };
   const ctl = (...args: string[]) => {
     const r = ctrl.ctl([...operatorArgs(serverAddr, serverDir), ...args]);
     if (r.status !== 0) throw new Error(`ctl ${args.join(' ')}: ${r.stderr}`);
@@ -111,7 +163,7 @@ async function main(): Promise<void> {
     await ctrl
       .spawnBin('server', 'server', ['--listen', serverAddr, '--data-dir', serverDir, ...OWNER_LIMIT])
       .waitForLog((r) => r.msg === 'server ready');
-    joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr, serverDir, hosts.length);
+    joinToken = createJoinToken((a) => ctrl.ctl(a), serverAddr, serverDir, hosts.length + KILLS);
     progress('starting agents');
     const level = ENDPOINTS > 0 ? 'info' : 'debug';
     for (const h of hosts) startAgent(h, level);
@@ -195,13 +247,18 @@ async function main(): Promise<void> {
         `agent down 60 s (kill -9, its host forwarding), 10/s ping to a workload there: ${pings ? Number(pings[1]) - Number(pings[2]) : '?'} of ${pings?.[1] ?? '?'} lost (target 0)`,
       );
 
-      // 3. A host gone -> withdrawn everywhere, a few times: failure detection is randomised. (Only its
-      // agent killed, its host still forwards: its entries are kept, and nothing is withdrawn.)
+      // 3. A host gone -> withdrawn everywhere, many times: failure detection is randomised. (Only its
+      // agent killed, its host still forwards: its entries are kept, and nothing is withdrawn.) Each
+      // gone host is replaced by a new one, so that every kill happens at --hosts.
       const withdrawals: number[] = [];
       const perHostWithdrawals: number[] = [];
-      for (const victim of hosts.slice(-KILLS)) {
-        progress(`${victim.name} gone`);
+      for (let kill = 1; kill <= KILLS; kill++) {
+        const victim = hosts[hosts.length - 1];
+        progress(`${victim.name} gone (${kill} of ${KILLS})`);
         const killedAt = Date.now();
+        // Off the wire first, as a host that loses power is: the kernel tears a deleted namespace down
+        // in the background, and until it has, the namespace answers pings.
+        lab.setLink(victim.name, false);
         await lab.removeHost(victim.name);
         const withdrawn = await eventually(
           () => {
@@ -222,21 +279,24 @@ async function main(): Promise<void> {
         );
         withdrawals.push(Math.max(...withdrawn));
         perHostWithdrawals.push(...withdrawn);
+        if (Math.max(...withdrawn) > SLOW_WITHDRAWAL_MS) progress(detectionTimeline(victim.name, killedAt));
+        hosts.splice(hosts.indexOf(victim), 1);
+        await replaceHost(`h${HOSTS + kill}`);
       }
       const ourWithdrawal = quantile(withdrawals, 0.5);
       results.push(
-        `host gone -> entries withdrawn on every other host (${KILLS} hosts): median ${ms(ourWithdrawal)} (${withdrawals.map(ms).join(', ')}); ` +
+        `host gone -> entries withdrawn on every other host (${KILLS} kills at ${HOSTS} hosts): p50 ${ms(ourWithdrawal)}, p99 ${ms(quantile(withdrawals, 0.99))} (${withdrawals.map(ms).join(', ')}); ` +
           `per host p50 ${ms(quantile(perHostWithdrawals, 0.5))}, p99 ${ms(quantile(perHostWithdrawals, 0.99))} (target p50 <= 1.5 s, p99 <= 3 s)`,
       );
 
       // Reference: serf on the same hosts with the same (LAN) timing.
-      const serf = await serfReference(hosts.slice(0, hosts.length - KILLS), tmp);
+      const serf = await serfReference(hosts, tmp, { kills: SERF_KILLS, pollMs: POLL_MS, progress });
       results.push(
-        `serf user event -> every serf agent (${serf.events.length} events): p50 ${ms(quantile(serf.events, 0.5))}, p99 ${ms(quantile(serf.events, 0.99))}; ratio ours/serf p50 ${(quantile(toAll, 0.5) / quantile(serf.events, 0.5)).toFixed(2)}`,
+        `serf user event -> every serf agent (${serf.events.length} events, ${serf.missed} not everywhere within 30 s): p50 ${ms(quantile(serf.events, 0.5))}, p99 ${ms(quantile(serf.events, 0.99))}; ratio ours/serf p50 ${(quantile(toAll, 0.5) / quantile(serf.events, 0.5)).toFixed(2)}`,
       );
       const serfFailure = quantile(serf.failures, 0.5);
       results.push(
-        `serf kill -9 -> member-failed on every serf agent (${KILLS} kills): median ${ms(serfFailure)} (${serf.failures.map(ms).join(', ')}); ratio ours/serf ${(ourWithdrawal / serfFailure).toFixed(2)}`,
+        `serf kill -9 -> member-failed on every serf agent (${SERF_KILLS} kills): median ${ms(serfFailure)} (${serf.failures.map(ms).join(', ')}); ratio ours/serf ${(ourWithdrawal / serfFailure).toFixed(2)}`,
       );
     } else {
       await endpointsAtScale(hosts, agents, startAgent, results, tmp);
@@ -245,93 +305,10 @@ async function main(): Promise<void> {
     progress('tearing down');
     await lab.destroy();
     removeTempDir(tmp);
+    // Also what was measured before a failure.
+    console.log(`gossip FDB, ${HOSTS} hosts in network namespaces (${os.cpus().length} cores, kernel ${os.release()})`);
+    for (const r of results) console.log(`  ${r}`);
   }
-  console.log(`gossip FDB, ${HOSTS} hosts in network namespaces (${os.cpus().length} cores, kernel ${os.release()})`);
-  for (const r of results) console.log(`  ${r}`);
-}
-
-// 20 serf agents on the same namespaces (port 7947), an event handler stamping arrival times.
-async function serfReference(hosts: LabHost[], tmp: string): Promise<{ events: number[]; failures: number[] }> {
-  progress(`serf reference: ${hosts.length} agents`);
-  const handler = path.join(tmp, 'serf-handler.sh');
-  // User events carry the payload on stdin; member events one line per member ("name address ...").
-  fs.writeFileSync(
-    handler,
-    `#!/bin/sh\nnow=$(date +%s%N)\nwhile read -r line || [ -n "$line" ]; do echo "$now $SERF_EVENT $SERF_USER_EVENT $line" >> "${tmp}/serf-$SERF_SELF_NAME.log"; done\n`,
-    { mode: 0o755 },
-  );
-  const serfs = hosts.map((h) =>
-    h.spawn('serf', 'serf', [
-      'agent',
-      `-node=${h.name}`,
-      `-bind=${h.ip}:7947`,
-      '-rpc-addr=127.0.0.1:7373',
-      `-event-handler=${handler}`,
-      '-log-level=warn',
-    ]),
-  );
-  await sleep(1500);
-  for (const h of hosts.slice(1)) h.exec('serf', ['join', '-rpc-addr=127.0.0.1:7373', `${hosts[0].ip}:7947`]);
-  await eventually(
-    () => {
-      const out = hosts[hosts.length - 1].exec('serf', ['members', '-rpc-addr=127.0.0.1:7373', '-status=alive']);
-      assert.equal(out.trim().split('\n').length, hosts.length, 'serf members everywhere');
-    },
-    60_000,
-    POLL_MS,
-  );
-  const logOf = (h: LabHost) => {
-    const f = path.join(tmp, `serf-${h.name}.log`);
-    return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
-  };
-  const events: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const sender = hosts[i % hosts.length];
-    const tag = `e${i}`;
-    const sent = Date.now();
-    sender.exec('serf', ['event', '-rpc-addr=127.0.0.1:7373', '-coalesce=false', 'bench', tag]);
-    const arrivals = await eventually(
-      () => {
-        const times: number[] = [];
-        for (const h of hosts) {
-          if (h === sender) continue;
-          const line = logOf(h)
-            .split('\n')
-            .find((l) => l.endsWith(` user bench ${tag}`));
-          assert.ok(line, `serf event ${tag} on ${h.name}`);
-          times.push(Number(line.split(' ')[0]) / 1e6 - sent);
-        }
-        return times;
-      },
-      30_000,
-      POLL_MS,
-    );
-    events.push(Math.max(...arrivals));
-  }
-  const failures: number[] = [];
-  for (let k = 1; k <= KILLS; k++) {
-    const victim = hosts[hosts.length - k];
-    const killedAt = Date.now();
-    await serfs[serfs.length - k].stop('SIGKILL');
-    const times = await eventually(
-      () => {
-        const out: number[] = [];
-        for (const h of hosts.slice(0, hosts.length - k)) {
-          const line = logOf(h)
-            .split('\n')
-            .find((l) => new RegExp(` member-failed +${victim.name}\\s`).test(l));
-          assert.ok(line, `serf member-failed on ${h.name}`);
-          out.push(Number(line.split(' ')[0]) / 1e6 - killedAt);
-        }
-        return out;
-      },
-      120_000,
-      POLL_MS,
-    );
-    failures.push(Math.max(...times));
-  }
-  for (const s of serfs) await s.stop('SIGKILL');
-  return { events, failures };
 }
 
 async function endpointsAtScale(
@@ -381,24 +358,29 @@ async function endpointsAtScale(
   await sleep(5000);
   const pids = hosts.map((h) => agentPid(agents.get(h.name)!));
   const before = pids.map(processStats);
-  // VTEP probes are ICMP echo requests: counted where they arrive.
+  // VTEP probes are ICMP echo requests: counted where they arrive, next to gossip's own datagrams
+  // (memberlist's probes, acks and gossip).
   for (const h of hosts)
     h.exec('nft', [
       'add table inet probes; add chain inet probes input { type filter hook input priority 0; }; ' +
-        'add rule inet probes input icmp type echo-request counter',
+        'add rule inet probes input icmp type echo-request counter; ' +
+        'add rule inet probes input udp dport 7946 counter',
     ]);
   await sleep(10_000);
   const after = pids.map(processStats);
-  const probes = hosts.map((h) =>
-    Number(/packets (\d+)/.exec(h.exec('nft', ['list', 'table', 'inet', 'probes']))?.[1]),
+  const counted = hosts.map((h) =>
+    [...h.exec('nft', ['list', 'table', 'inet', 'probes']).matchAll(/packets (\d+)/g)].map((m) => Number(m[1])),
   );
+  const probes = counted.map(([echo]) => echo);
+  const gossip = counted.map(([, datagrams]) => datagrams);
   for (const h of hosts) h.exec('nft', ['delete table inet probes']);
   const hz = 100;
   const cpu = after.map((a, i) => ((a.cpuTicks - before[i].cpuTicks) / hz / 10) * 100);
   const rss = after.map((a) => a.rssMb);
   results.push(
     `steady state, per agent: RSS median ${Math.round(quantile(rss, 0.5))} MB (max ${Math.round(Math.max(...rss))} MB), CPU median ${quantile(cpu, 0.5).toFixed(1)}% of a core (max ${Math.max(...cpu).toFixed(1)}%); ` +
-      `VTEP probes received per host: ${(Math.max(...probes) / 10).toFixed(1)}/s at most`,
+      `VTEP probes received per host: ${(Math.max(...probes) / 10).toFixed(1)}/s at most; ` +
+      `gossip datagrams received per host: median ${(quantile(gossip, 0.5) / 10).toFixed(1)}/s`,
   );
 
   const victim = hosts[1];

@@ -124,6 +124,9 @@ export class LabNetwork {
   // Extra namespaces (endpoints attached to the overlay): removed with the lab.
   private readonly extraNetns: string[] = [];
   private readonly extraProcesses: ManagedProcess[] = [];
+  // Host addresses are never reused: a host added later gets the next one.
+  private hostsCreated = 0;
+  private mtu = 1500;
 
   private constructor(private readonly id: string) {
     this.underlayNetns = `${id}-ul`;
@@ -151,39 +154,47 @@ export class LabNetwork {
   }
 
   private build(hostNames: string[], mtu: number): void {
+    this.mtu = mtu;
     ip(['netns', 'add', this.underlayNetns]);
     const ul = ['-n', this.underlayNetns];
     ip([...ul, 'link', 'set', 'lo', 'up']);
     ip([...ul, 'link', 'add', 'ul0', 'type', 'bridge']);
     ip([...ul, 'link', 'set', 'ul0', 'up']);
-    hostNames.forEach((name, i) => {
-      const netns = `${this.id}-${name}`;
-      const address = `${UNDERLAY_PREFIX}.${10 + i}`;
-      ip(['netns', 'add', netns]);
-      // Created inside the underlay namespace so the names can never clash with the root namespace's.
-      ip([
-        ...ul,
-        'link',
-        'add',
-        `p-${name}`,
-        'mtu',
-        String(mtu),
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'mtu',
-        String(mtu),
-        'netns',
-        netns,
-      ]);
-      ip([...ul, 'link', 'set', `p-${name}`, 'master', 'ul0', 'up']);
-      ip(['-n', netns, 'link', 'set', 'lo', 'up']);
-      ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
-      ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
-      this.hosts.push(new LabHost(name, netns, address));
-    });
+    for (const name of hostNames) this.addHost(name);
+  }
+
+  // A new host on the underlay (its namespace, eth0 with the next free address).
+  addHost(name: string): LabHost {
+    const mtu = this.mtu;
+    const ul = ['-n', this.underlayNetns];
+    const netns = `${this.id}-${name}`;
+    const address = `${UNDERLAY_PREFIX}.${10 + this.hostsCreated++}`;
+    ip(['netns', 'add', netns]);
+    // Created inside the underlay namespace so the names can never clash with the root namespace's.
+    ip([
+      ...ul,
+      'link',
+      'add',
+      `p-${name}`,
+      'mtu',
+      String(mtu),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'mtu',
+      String(mtu),
+      'netns',
+      netns,
+    ]);
+    ip([...ul, 'link', 'set', `p-${name}`, 'master', 'ul0', 'up']);
+    ip(['-n', netns, 'link', 'set', 'lo', 'up']);
+    ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+    ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
+    const host = new LabHost(name, netns, address);
+    this.hosts.push(host);
+    return host;
   }
 
   // A bare namespace (loopback up) for an endpoint; its name is what `ctl endpoint attach --netns` takes.

@@ -1,13 +1,11 @@
 import * as path from 'node:path';
 import { Keyring, Memberlist, TransmitLimitedQueue, defaultLanConfig, stateName } from 'memberlist-ts';
 import type { Logger } from '../common/log';
-import { messageCodec } from '../common/proto-codec';
 import { metaCodec } from '../node-agent/gossip/peer-table';
-import type { GossipMessage, GossipMessage__Output } from '../generated/vxgossip/v1/GossipMessage';
+import type { GossipMessage } from '../generated/vxgossip/v1/GossipMessage';
+import { gossipCodec } from '../node-agent/gossip/gossip-codec';
 import type { LabHost } from './network';
 import type { ManagedProcess } from './managed-process';
-
-const gossipCodec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip.v1.GossipMessage');
 
 export interface RogueGossipSpec {
   name: string;

@@ -10,6 +10,7 @@ export interface AgentGauges {
   records: number;
   duplicatesFrozen: number;
   probes: { probesSent: number; repliesReceived: number; watched: number };
+  doubts: { told: number; taken: number; refused: number };
 }
 
 // What an operator needs to see of one agent: is the kernel programmed as desired, how fast do
@@ -71,6 +72,10 @@ export class AgentMetrics {
     'vxgossip_vteps_watched',
     'Peer VTEPs being probed now (gossip suspects them, declared their agents failed, or could not reach them directly)',
   );
+  readonly pathDoubts = this.registry.gauge(
+    'vxgossip_path_doubts',
+    'Doubts about a peer VTEP since start: told (our probes went unanswered, peers told), taken (from a peer: probing it too), refused (over the rate limit)',
+  );
   readonly duplicateFreezes = this.registry.counter(
     'vxgossip_fdb_duplicate_freezes_total',
     'MACs frozen as duplicates by this host since start',
@@ -91,6 +96,7 @@ export class AgentMetrics {
     this.vtepProbes.set({ kind: 'sent' }, g.probes.probesSent);
     this.vtepProbes.set({ kind: 'replies' }, g.probes.repliesReceived);
     this.vtepsWatched.set({}, g.probes.watched);
+    for (const [kind, n] of Object.entries(g.doubts)) this.pathDoubts.set({ kind }, n);
     const conflicts = new Map([
       ['route', 0],
       ['neigh', 0],

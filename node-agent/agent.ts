@@ -21,6 +21,7 @@ import { LocalChangeOutbox } from './state/outbox';
 import { RecordStore } from './state/record-store';
 import { DepartedOwners } from './state/departed-owners';
 import { HostLiveness } from './liveness/host-liveness';
+import { PathDoubtSharing } from './liveness/path-doubt-sharing';
 import { affectsRemoteView, desiredRemote } from './state/remote-view';
 import { Revocations } from '../common/trust/revocations';
 import { PeerCertificates } from './trust/peer-certificates';
@@ -66,6 +67,7 @@ export class Agent {
   private readonly revoked = new Map<string, number>();
   private readonly departed: DepartedOwners;
   private readonly liveness: HostLiveness;
+  private readonly doubts: PathDoubtSharing;
 
   constructor(private readonly options: AgentOptions) {
     const { vtep, log, rt, name, state, metrics } = options;
@@ -96,6 +98,7 @@ export class Agent {
     this.store.on('forgotten', () => this.loop.schedule('fdb', true));
     this.renewal = this.certificateRenewal();
     this.sync = this.recordSync();
+    this.doubts = this.pathDoubtSharing();
     this.link = this.serverLink();
     const outbox = new LocalChangeOutbox(this.store);
     outbox.subscribe((records) => this.sync.publishOwn(records));
@@ -252,6 +255,18 @@ export class Agent {
     );
   }
 
+  // What our probes find is told to peers, and what peers found makes us probe (never withdraw) too.
+  private pathDoubtSharing(): PathDoubtSharing {
+    const doubts = new PathDoubtSharing(
+      () => this.cluster,
+      (subject) => this.liveness.pathInDoubt(subject, 'peer'),
+      this.options.log.child({ part: 'liveness' }),
+    );
+    this.liveness.on('doubt', (name) => doubts.tell(name));
+    this.sync.onPathDoubt((subject) => doubts.take(subject));
+    return doubts;
+  }
+
   private serverLink(): ServerLink {
     const { state, log, name, vtep } = this.options;
     return new ServerLink(
@@ -357,6 +372,7 @@ export class Agent {
       records: this.store.liveCount(),
       duplicatesFrozen: this.duplicates.frozen().length,
       probes: this.options.reach.stats(),
+      doubts: this.doubts.stats(),
     });
   }
 }

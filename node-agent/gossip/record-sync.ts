@@ -1,5 +1,4 @@
 import type { Logger } from '../../common/log';
-import { messageCodec } from '../../common/proto-codec';
 import { recordKey, StateRecord } from '../../common/fdb-state/record';
 import { newer } from '../../common/fdb-state/version';
 import type { RecordStore } from '../state/record-store';
@@ -9,13 +8,12 @@ import type { RecordBundle__Output } from '../../generated/vxgossip/v1/RecordBun
 import type { SignedConfig, SignedConfig__Output } from '../../generated/vxgossip/v1/SignedConfig';
 import type { SignedRecords, SignedRecords__Output } from '../../generated/vxgossip/v1/SignedRecords';
 import type { GossipCluster } from './cluster';
+import { gossipCodec } from './gossip-codec';
 import { shuffled } from './shuffled';
 import { BatchOpener, sealInBatches } from '../trust/record-batches';
 import type { DropCounter, DropReason } from '../trust/drop-reasons';
 import type { PeerCertificates } from '../trust/peer-certificates';
 import { LocalSigner, RecordBundles } from './record-bundles';
-
-const gossipCodec = messageCodec<GossipMessage, GossipMessage__Output>('vxgossip.v1.GossipMessage');
 
 // Peers a change of our own is pushed to directly; relays carry it to the rest.
 const DIRECT_PUSH_FANOUT = 32;
@@ -61,6 +59,7 @@ export class RecordSync {
   private readonly awaited = new Map<string, OwnerSummary>();
   private syncedOnce = false;
   private readonly syncedListeners: Array<() => void> = [];
+  private pathDoubtListener: (subject: string) => void = () => undefined;
   readonly counters: SyncCounters = { applied: 0, refuted: 0 };
   private readonly opener: BatchOpener;
   private readonly bundles: RecordBundles;
@@ -108,6 +107,11 @@ export class RecordSync {
     for (const l of this.syncedListeners.splice(0)) l();
   }
 
+  // A peer's probes of a member's VTEP go unanswered (a hint, not a verdict: see PathDoubt).
+  onPathDoubt(listener: (subject: string) => void): void {
+    this.pathDoubtListener = listener;
+  }
+
   attach(cluster: GossipCluster): void {
     this.cluster = cluster;
   }
@@ -145,6 +149,9 @@ export class RecordSync {
           void this.send(message.configRequest.requester, { config: signed });
         break;
       }
+      case 'pathDoubt':
+        if (message.pathDoubt?.subject) this.pathDoubtListener(message.pathDoubt.subject);
+        break;
       default:
         this.drop('malformed', 'a gossip message of no known kind');
     }

@@ -17,9 +17,14 @@ export interface VtepReachability {
   watch(vtep: string): void;
   unwatch(vtep: string): void;
   answer(vtep: string): 'answering' | 'silent' | undefined;
+  // Since when (ms) a watched VTEP has not answered: since its last reply, or since watching began.
+  quietMs(vtep: string): number | undefined;
   on(event: 'change', listener: (vtep: string, answer: 'answering' | 'silent') => void): unknown;
   stats(): { probesSent: number; repliesReceived: number; watched: number };
 }
+
+// Our own direct gossip probe went unanswered, or another host's probes of the VTEP did.
+export type DoubtSource = 'own-probe' | 'peer';
 
 interface Host {
   gossip: PeerState;
@@ -31,11 +36,23 @@ interface Host {
   // Our own probe of it went unanswered while gossip, perhaps through others, still has it alive: its
   // VTEP is watched until it answers.
   pathInDoubt?: boolean;
+  // Our own gossip probe of it went unanswered lately; whether we told the other hosts.
+  ownDoubt?: { told: boolean };
 }
 
 // How long a VTEP whose path was in doubt is watched while it answers, before gossip alone watches
 // it again: a whole window and more, so that one lucky reply amid a broken path does not end it.
 export const PATH_CHECK_MS = 2000;
+// How long our own probes of a VTEP whose path is in doubt must go unanswered before we tell the
+// other hosts: a few probes (at 50 ms), so that a lone lost gossip probe under random loss rarely
+// makes the whole cluster probe, while the rest of the cluster starts its own window well before
+// gossip's suspicion would reach it.
+export const SHARE_DOUBT_AFTER_MS = 150;
+
+export interface LivenessTiming {
+  pathCheckMs: number;
+  shareDoubtAfterMs: number;
+}
 
 // Entries of hosts in these states are programmed.
 const FORWARDING: ReadonlySet<HostState> = new Set(['alive', 'suspect', 'agent-down']);
@@ -44,20 +61,25 @@ const FORWARDING: ReadonlySet<HostState> = new Set(['alive', 'suspect', 'agent-d
 // not a dead host. Probing costs nothing while gossip is content; it starts when gossip suspects a
 // peer, and a host is judged gone from this host's own reachability, so a partial partition
 // withdraws only where the path is broken.
-export class HostLiveness extends EventEmitter<{ change: [name: string, state: HostState] }> {
+// 'doubt': our own probes of a peer's VTEP go unanswered while gossip has it alive; the agent tells
+// the other hosts, so that they probe it too (see PathDoubt in the gossip protocol).
+export class HostLiveness extends EventEmitter<{ change: [name: string, state: HostState]; doubt: [name: string] }> {
   private readonly hosts = new Map<string, Host>();
   private readonly expiry = new Map<string, NodeJS.Timeout>();
   private readonly pathChecks = new Map<string, NodeJS.Timeout>();
+  private readonly shareChecks = new Map<string, NodeJS.Timeout>();
+  private readonly timing: LivenessTiming;
 
   constructor(
     private readonly reach: VtepReachability,
     // How long a host whose agent is down keeps its entries while its VTEP answers.
     private readonly agentDownKeepMs: number,
     private readonly log: Logger,
+    timing: Partial<LivenessTiming> = {},
     private readonly now: () => number = Date.now,
-    private readonly pathCheckMs = PATH_CHECK_MS,
   ) {
     super();
+    this.timing = { pathCheckMs: PATH_CHECK_MS, shareDoubtAfterMs: SHARE_DOUBT_AFTER_MS, ...timing };
     reach.on('change', (vtep, answer) => {
       for (const [name, host] of this.hosts) {
         if (host.vtep !== vtep) continue;
@@ -66,6 +88,10 @@ export class HostLiveness extends EventEmitter<{ change: [name: string, state: H
           host.pathInDoubt = undefined;
           reach.unwatch(vtep);
         }
+        if (answer === 'answering') host.ownDoubt = undefined;
+        // It answered when our gossip probe failed (its agent, not its host, was gone), and has gone
+        // silent since: the other hosts are told now.
+        if (answer === 'silent') this.tell(name, host);
         this.judge(name, host);
       }
     });
@@ -90,25 +116,41 @@ export class HostLiveness extends EventEmitter<{ change: [name: string, state: H
     this.judge(name, host, before === undefined);
   }
 
-  // Our direct gossip probe of a peer went unanswered: gossip may still have it alive through other
-  // nodes, but the path from here may be broken. Its VTEP is watched, and withdrawn here only if silent.
-  pathInDoubt(name: string): void {
+  // Our direct gossip probe of a peer went unanswered ('own-probe'), or another host's probes of it
+  // did ('peer'): gossip may still have it alive through other nodes, but the path from here may be
+  // broken. Its VTEP is watched, and withdrawn here only if silent.
+  pathInDoubt(name: string, from: DoubtSource = 'own-probe'): void {
     const host = this.hosts.get(name);
-    if (!host || host.vtep === undefined || host.gossip !== 'alive' || host.pathInDoubt) return;
-    host.pathInDoubt = true;
+    if (!host || host.vtep === undefined || host.gossip === 'left') return;
     const vtep = host.vtep;
+    if (from === 'own-probe') this.shareOwnDoubt(name, host, vtep);
+    if (host.gossip !== 'alive' || host.pathInDoubt) return;
+    host.pathInDoubt = true;
     this.reach.watch(vtep);
     // Answering all along: the path works, and probing stops (a silent VTEP stays watched until it answers).
-    const check = setTimeout(() => {
-      this.pathChecks.delete(name);
+    this.later(this.pathChecks, name, this.timing.pathCheckMs, () => {
       if (!host.pathInDoubt || this.reach.answer(vtep) !== 'answering') return;
       host.pathInDoubt = undefined;
       if (host.gossip === 'alive') this.reach.unwatch(vtep);
       this.judge(name, host);
-    }, this.pathCheckMs);
-    check.unref();
-    this.pathChecks.set(name, check);
+    });
     this.judge(name, host);
+  }
+
+  // The other hosts are told once our probes of the VTEP stay unanswered for a moment, or once it goes
+  // silent within a path check (it answered when our gossip probe failed: its agent, not yet its host,
+  // was gone). Also when gossip already suspects the host: the suspicion spreads epidemically, a doubt
+  // reaches every host at once. Forgotten after a path check unless the VTEP is silent.
+  private shareOwnDoubt(name: string, host: Host, vtep: string): void {
+    if (host.ownDoubt) return;
+    host.ownDoubt = { told: false };
+    const { shareDoubtAfterMs, pathCheckMs } = this.timing;
+    this.later(this.shareChecks, name, shareDoubtAfterMs, () => {
+      if ((this.reach.quietMs(vtep) ?? 0) >= shareDoubtAfterMs) this.tell(name, host);
+      this.later(this.shareChecks, name, Math.max(0, pathCheckMs - shareDoubtAfterMs), () => {
+        if (this.reach.answer(vtep) !== 'silent') host.ownDoubt = undefined;
+      });
+    });
   }
 
   state(name: string): HostState | undefined {
@@ -133,9 +175,27 @@ export class HostLiveness extends EventEmitter<{ change: [name: string, state: H
   }
 
   close(): void {
-    for (const timer of [...this.expiry.values(), ...this.pathChecks.values()]) clearTimeout(timer);
-    this.expiry.clear();
-    this.pathChecks.clear();
+    for (const timers of [this.expiry, this.pathChecks, this.shareChecks]) {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    }
+  }
+
+  // Once per doubt, and only what our own probes found: a doubt heard from a peer is not relayed.
+  private tell(name: string, host: Host): void {
+    if (!host.ownDoubt || host.ownDoubt.told) return;
+    host.ownDoubt.told = true;
+    this.emit('doubt', name);
+  }
+
+  private later(timers: Map<string, NodeJS.Timeout>, name: string, ms: number, check: () => void): void {
+    clearTimeout(timers.get(name));
+    const timer = setTimeout(() => {
+      timers.delete(name);
+      check();
+    }, ms);
+    timer.unref();
+    timers.set(name, timer);
   }
 
   private judge(name: string, host: Host, first = false): void {
@@ -172,8 +232,6 @@ export class HostLiveness extends EventEmitter<{ change: [name: string, state: H
       this.reach.unwatch(host.vtep);
     if (state !== 'agent-down') return;
     const left = this.agentDownKeepMs - (this.now() - host.agentDownSinceMs!);
-    const timer = setTimeout(() => this.judge(name, host), Math.max(0, left));
-    timer.unref();
-    this.expiry.set(name, timer);
+    this.later(this.expiry, name, Math.max(0, left), () => this.judge(name, host));
   }
 }

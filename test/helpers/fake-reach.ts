@@ -6,6 +6,8 @@ type Answer = 'answering' | 'silent';
 // A VTEP prober whose answers the test decides: a watched VTEP answers until told otherwise.
 export class FakeReach extends EventEmitter<{ change: [string, Answer] }> implements VtepReachability {
   readonly watched = new Map<string, Answer>();
+  // How long each watched VTEP has been quiet, as the test says (0 unless set).
+  readonly quiet = new Map<string, number>();
 
   watch(vtep: string): void {
     if (!this.watched.has(vtep)) this.watched.set(vtep, 'answering');
@@ -17,6 +19,10 @@ export class FakeReach extends EventEmitter<{ change: [string, Answer] }> implem
 
   answer(vtep: string): Answer | undefined {
     return this.watched.get(vtep);
+  }
+
+  quietMs(vtep: string): number | undefined {
+    return this.watched.has(vtep) ? (this.quiet.get(vtep) ?? 0) : undefined;
   }
 
   stats() {

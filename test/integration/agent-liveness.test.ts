@@ -189,12 +189,22 @@ describe('an agent is not its host (3 hosts, real vxlan)', function () {
 
   it('withdraws a host whose underlay link is cut within seconds, and restores it when the link returns', async () => {
     const [h1, h2, h3] = hosts;
+    const logged = new Map([h1, h2].map((h) => [h.name, agents.get(h.name)!.logRecords().length]));
     lab.setLink(h3.name, false);
     try {
       await eventually(() => assert.ok(!forwardsTo(h1, h3) && !forwardsTo(h2, h3), 'withdrawn on h1 and h2'), 4000, 50);
     } finally {
       lab.setLink(h3.name, true);
     }
+    // Whichever of h1 and h2 probed h3 first told the other, instead of leaving it to gossip's suspicion.
+    const told = [h1, h2].filter((h) =>
+      agents
+        .get(h.name)!
+        .logRecords()
+        .slice(logged.get(h.name))
+        .some((r) => r.msg === 'told peers that our probes of a VTEP go unanswered' && r.subject === h3.name),
+    );
+    assert.ok(told.length > 0, 'neither h1 nor h2 told the other that h3 does not answer');
     await eventually(() => assert.ok(forwardsTo(h1, h3) && forwardsTo(h2, h3), 'back on h1 and h2'), 20_000, 100);
   });
 

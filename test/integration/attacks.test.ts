@@ -21,13 +21,21 @@ import {
   tampered,
   snapshot as gossipSnapshot,
 } from '../../lab/rogue-payloads';
-import { AttackCluster, ClusterOptions, VNI, Workload, bringUpCluster } from '../helpers/attack-cluster';
+import {
+  AGENT_METRICS_PORT,
+  AttackCluster,
+  ClusterOptions,
+  VNI,
+  Workload,
+  bringUpCluster,
+} from '../helpers/attack-cluster';
 import { snapshot, snapshotDiff } from '../helpers/cluster-snapshot';
 import {
   AgentDropReason,
   RefusalScrape,
   ServerRefusalReason,
   assertCounted,
+  metricValue,
   scrapeRefusals,
 } from '../helpers/refusal-metrics';
 import { Findings } from '../helpers/findings';
@@ -432,6 +440,33 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
       await rogueGossip(f, { messages: [records(lie, h3Key)], pushPull: gossipSnapshot(lie, h3Key) });
     });
     await counted(f, counters, ['h1', 'h2'], 'vtep-not-certified');
+    f.done();
+  });
+
+  it('(n) doubts about every host, flooded, withdraw nothing and make each agent probe within its bound', async () => {
+    await up();
+    const f = new Findings('(n) a flood of path doubts');
+    const cluster = c!;
+    const agentMetric = (host: string, name: string, labels: Record<string, string>) =>
+      metricValue(cluster.scrape(cluster.host(host), AGENT_METRICS_PORT), name, labels) ?? 0;
+    const probesBefore = NODES.map((n) => agentMetric(n, 'vxgossip_vtep_probes', { kind: 'sent' }));
+    const started = Date.now();
+    await replay(f, async () => {
+      // Each doubt to every member 20 times a second (as a broadcast and directly): beyond what an
+      // agent takes.
+      await rogueGossip(f, { messages: NODES.map((n) => ({ pathDoubt: { subject: n } })), resendMs: 50 });
+    });
+    const seconds = (Date.now() - started) / 1000;
+    for (const [i, n] of NODES.entries()) {
+      await f.check(`${n} took doubts (it probed), and refused those beyond its rate`, () => {
+        assert.ok(agentMetric(n, 'vxgossip_path_doubts', { kind: 'taken' }) > 0, 'no doubt taken');
+        assert.ok(agentMetric(n, 'vxgossip_path_doubts', { kind: 'refused' }) > 0, 'no doubt refused');
+      });
+      const probes = agentMetric(n, 'vxgossip_vtep_probes', { kind: 'sent' }) - probesBefore[i];
+      await f.check(`${n} sent at most 200 probes a second`, () =>
+        assert.ok(probes <= 200 * (seconds + 1), `${probes} probes in ${seconds.toFixed(1)} s`),
+      );
+    }
     f.done();
   });
 

@@ -68,7 +68,7 @@ describe('host liveness: an agent is not its host', () => {
   });
 
   it('stops probing a VTEP whose path was in doubt once it has answered for a while', async () => {
-    const checked = new HostLiveness(reach, 60_000, log, Date.now, 30);
+    const checked = new HostLiveness(reach, 60_000, log, { pathCheckMs: 30 });
     try {
       checked.update('h4', 'alive', '198.18.0.4');
       checked.pathInDoubt('h4');
@@ -78,6 +78,43 @@ describe('host liveness: an agent is not its host', () => {
       assert.equal(checked.state('h4'), 'alive');
     } finally {
       checked.close();
+    }
+  });
+
+  it('tells the other hosts only when its own probes of a doubted path stay unanswered', async () => {
+    const sharing = new HostLiveness(reach, 60_000, log, { shareDoubtAfterMs: 20 });
+    const told: string[] = [];
+    sharing.on('doubt', (name) => told.push(name));
+    try {
+      for (const [name, vtep] of [
+        ['h3', '198.18.0.3'],
+        ['h4', '198.18.0.4'],
+        ['h5', '198.18.0.5'],
+      ])
+        sharing.update(name, 'alive', vtep);
+      reach.quiet.set('198.18.0.3', 25);
+      reach.quiet.set('198.18.0.5', 25);
+      sharing.pathInDoubt('h3');
+      sharing.pathInDoubt('h4');
+      sharing.pathInDoubt('h5', 'peer');
+      assert.ok(reach.watched.has('198.18.0.5'), 'a doubt heard from a peer is probed here too');
+      await new Promise((r) => setTimeout(r, 60));
+      assert.deepEqual(told, ['h3'], "not a VTEP that answered, and a peer's doubt is not relayed");
+      assert.equal(sharing.state('h3'), 'alive', 'told, not withdrawn: that takes a whole silent window');
+      reach.set('198.18.0.4', 'silent');
+      reach.set('198.18.0.5', 'silent');
+      assert.deepEqual(told, ['h3', 'h4'], 'told once the VTEP that answered at first goes silent');
+      reach.set('198.18.0.3', 'silent');
+      assert.deepEqual(told, ['h3', 'h4'], 'once per doubt');
+      // Gossip's own suspicion may come first (its indirect probes end before our moment of quiet).
+      sharing.update('h6', 'alive', '198.18.0.6');
+      reach.quiet.set('198.18.0.6', 25);
+      sharing.pathInDoubt('h6');
+      sharing.update('h6', 'suspect', '198.18.0.6');
+      await new Promise((r) => setTimeout(r, 60));
+      assert.deepEqual(told, ['h3', 'h4', 'h6'], 'a doubt is told also when gossip suspects the host');
+    } finally {
+      sharing.close();
     }
   });
 

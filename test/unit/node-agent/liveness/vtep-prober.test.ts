@@ -103,7 +103,8 @@ function setup(options: Partial<VtepProberOptions> = {}) {
   const net = new FakeNetwork(clock);
   const logs: string[] = [];
   const log = createLogger({ component: 'test', level: 'debug', write: (line) => logs.push(line) });
-  const prober = new VtepProber({ log, ...options }, net.open, clock);
+  // The timings these cases are written for, whatever the defaults.
+  const prober = new VtepProber({ log, intervalMs: 100, windowMs: 1000, ...options }, net.open, clock);
   const changes: Array<{ at: number; vtep: string; answer: VtepAnswer }> = [];
   prober.on('change', (vtep, answer) => changes.push({ at: clock.time, vtep, answer }));
   return { clock, net, prober, changes, logs };
@@ -113,6 +114,19 @@ const B = '198.18.0.11';
 const B6 = '2001:db8::11';
 
 describe('VTEP prober', () => {
+  it('tells how long a watched VTEP has been quiet', () => {
+    const { clock, net, prober } = setup();
+    prober.watch(B);
+    assert.equal(prober.quietMs(B), 0, 'watching begins with the benefit of the doubt');
+    clock.advance(250);
+    assert.equal(prober.quietMs(B), 250);
+    net.answering.add(B);
+    clock.advance(100);
+    assert.ok(prober.quietMs(B)! < 100, 'a reply resets it');
+    assert.equal(prober.quietMs('198.18.0.99'), undefined, 'only watched VTEPs');
+    prober.close();
+  });
+
   it('costs nothing with nothing watched: no timer, no probe', () => {
     const { clock, net, prober } = setup();
     assert.equal(clock.pending(), 0);
