@@ -8,7 +8,7 @@ import { RTPROT_VXGOSSIP } from '../../../../node-agent/netlink';
 import { MemoryKernel } from '../../../helpers/memory-kernel';
 
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
-const L3: L3Vni = { vni: 77, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.77.0.0/24' };
+const L3: L3Vni = { vni: 77, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.77.0.0/24', datapath: 'lwt' };
 const T77 = 1_000_000_077;
 
 const remote = (mac: string, ip: string, vtep: string, vni = 77): EndpointRecord => ({
@@ -101,7 +101,7 @@ describe('L3 route writer (in-memory kernel)', () => {
   });
 
   it('keeps two VNIs apart: a table each, rules into each from its own veths and key', async () => {
-    const other: L3Vni = { vni: 88, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.88.0.0/24' };
+    const other: L3Vni = { vni: 88, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.88.0.0/24', datapath: 'lwt' };
     await writer.reconcile(
       [L3, other],
       [local(77, '10.77.0.5/24', 31, 'vxe1'), local(88, '10.88.0.5/24', 32, 'vxe2')],
@@ -120,7 +120,7 @@ describe('L3 route writer (in-memory kernel)', () => {
   });
 
   it('routes an IPv6 domain: /128 routes, the gateway answered by ND on each veth, checksums over an IPv6 underlay', async () => {
-    const v6: L3Vni = { vni: 66, deviceIndex: 20, device: 'vxl3-8472', subnet: '2001:db8:66::/64' };
+    const v6: L3Vni = { vni: 66, deviceIndex: 20, device: 'vxl3-8472', subnet: '2001:db8:66::/64', datapath: 'lwt' };
     const t = 1_000_000_066;
     writer = new L3RouteWriter(kernel.rt, silent, (path, value) => {
       if (path.endsWith('force_forwarding'))
