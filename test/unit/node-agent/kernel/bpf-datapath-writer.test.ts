@@ -11,6 +11,7 @@ import {
   OpenedDatapath,
 } from '../../../../node-agent/kernel/bpf-datapath-writer';
 import type { L3Vni } from '../../../../node-agent/kernel/realised-vnis';
+import { announcedEndpoint } from '../../../helpers/endpoint-records';
 import { MemoryBpfMap } from '../../../helpers/memory-bpf-map';
 
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
@@ -75,21 +76,8 @@ class FakeKernel implements BpfKernel {
   }
 }
 
-const remote = (ip: string): EndpointRecord => ({
-  owner: 'h2',
-  version: { incarnation: 1, counter: 1 },
-  tombstone: false,
-  originTimeMs: 0,
-  body: {
-    kind: 'endpoint',
-    vni: 100,
-    mac: '02:00:00:00:00:12',
-    ips: [`${ip}/24`],
-    vtep: '198.18.0.12',
-    mobilitySeq: 0,
-    origin: 'api',
-  },
-});
+const remote = (ip: string): EndpointRecord =>
+  announcedEndpoint({ vni: 100, mac: '02:00:00:00:00:12', vtep: '198.18.0.12', ips: [`${ip}/24`] });
 const local = {
   vni: 100,
   ip: '10.100.0.11/24',

@@ -3,6 +3,7 @@ import type { EndpointRecord } from '../../../../common/fdb-state/winner-rule';
 import { LocalBpfEndpoint, desiredBpf } from '../../../../node-agent/kernel/bpf-desired';
 import type { L3Vni } from '../../../../node-agent/kernel/realised-vnis';
 import { l3RouterMac } from '../../../../node-agent/kernel/vni-devices';
+import { announcedEndpoint } from '../../../helpers/endpoint-records';
 
 const VNIS: L3Vni[] = [
   { vni: 100, deviceIndex: 30, device: 'vxl3-4790', subnet: '10.100.0.0/24', datapath: 'bpf' },
@@ -10,13 +11,8 @@ const VNIS: L3Vni[] = [
   { vni: 200, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.200.0.0/24', datapath: 'lwt' },
 ];
 
-const announced = (owner: string, vni: number, vtep: string, ...ips: string[]): EndpointRecord => ({
-  owner,
-  version: { incarnation: 1, counter: 1 },
-  tombstone: false,
-  originTimeMs: 0,
-  body: { kind: 'endpoint', vni, mac: '02:00:00:00:00:99', ips, vtep, mobilitySeq: 0, origin: 'api' },
-});
+const announced = (owner: string, vni: number, vtep: string, ...ips: string[]): EndpointRecord =>
+  announcedEndpoint({ owner, vni, vtep, ips });
 
 const attached = (vni: number, ip: string, hostIfindex: number): LocalBpfEndpoint => ({
   vni,
