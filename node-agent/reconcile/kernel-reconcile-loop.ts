@@ -26,8 +26,9 @@ import type { LocalRecordsStep } from './steps';
 const GRACE_MAX_MS = 15_000;
 const MAX_PASS_REST_MS = 200;
 // BPF maps send no change notifications, and a map entry or filter removed by hand cuts its endpoint
-// off until repaired: they are checked this often. A check is a dump per map and a query per
-// attachment, a few milliseconds at 10,000 entries; the gossip anti-entropy runs as often.
+// off until repaired: they are checked this often, as often as gossip anti-entropy runs. A check is
+// a dump per map compared with the last pass's encoded entries and a query per attachment: 15-20 ms
+// at 10,000 remote entries (measured), about 1 % of a core; nothing at all on hosts without BPF VNIs.
 const BPF_CHECK_INTERVAL_MS = 2_000;
 
 export interface KernelLoopDeps {
