@@ -2,6 +2,12 @@ import type { Vni, Vni__Output } from '../generated/vxgossip/v1/Vni';
 import { VniConfig, VniInput } from './vni';
 
 const modeToProto = { l2: 'MODE_L2', l3: 'MODE_L3' } as const;
+export const datapathToProto = { '': 'DATAPATH_UNSPECIFIED', lwt: 'DATAPATH_LWT', bpf: 'DATAPATH_BPF' } as const;
+const datapathFromProto: Record<string, string> = {
+  DATAPATH_UNSPECIFIED: '',
+  DATAPATH_LWT: 'lwt',
+  DATAPATH_BPF: 'bpf',
+};
 
 export function vniToProto(vni: VniConfig): Vni {
   return {
@@ -12,6 +18,7 @@ export function vniToProto(vni: VniConfig): Vni {
     mode: modeToProto[vni.mode],
     flooding: vni.multicastGroup ? { multicastGroup: vni.multicastGroup } : { headEnd: {} },
     subnet: vni.subnet,
+    datapath: datapathToProto[vni.datapath ?? ''],
     revision: vni.revision,
     createTimeMs: vni.createTimeMs,
     updateTimeMs: vni.updateTimeMs,
@@ -37,6 +44,7 @@ export function vniInputFromProto(vni: Vni__Output | null | undefined): VniInput
     mode,
     multicastGroup: vni.flooding?.multicastGroup ?? '',
     subnet: vni.subnet,
+    datapath: datapathFromProto[vni.datapath] ?? String(vni.datapath),
   };
 }
 
@@ -50,6 +58,7 @@ export function vniFromProto(vni: Vni__Output): VniConfig {
     mode: input.mode === 'l3' ? 'l3' : 'l2',
     multicastGroup: input.multicastGroup ?? '',
     subnet: vni.subnet,
+    datapath: input.datapath === 'bpf' ? 'bpf' : input.mode === 'l3' ? 'lwt' : '',
     revision: Number(vni.revision),
     createTimeMs: Number(vni.createTimeMs),
     updateTimeMs: Number(vni.updateTimeMs),

@@ -13,6 +13,8 @@ import {
 } from './validation';
 
 export type VniMode = 'l2' | 'l3';
+// How an L3 VNI forwards: the kernel's routing with lightweight tunnels, or the BPF programs.
+export type L3Datapath = 'lwt' | 'bpf';
 
 // A VNI's configuration as the server stores it and agents realise it.
 export interface VniConfig {
@@ -26,6 +28,8 @@ export interface VniConfig {
   multicastGroup: string;
   // Empty: none.
   subnet: string;
+  // L3 VNIs only ('' for l2; a configuration from before datapaths may lack it: lwt).
+  datapath: L3Datapath | '';
   revision: number;
   createTimeMs: number;
   updateTimeMs: number;
@@ -39,6 +43,7 @@ export interface VniInput {
   mode?: string;
   multicastGroup?: string;
   subnet?: string;
+  datapath?: string;
 }
 
 export function defaultVniName(id: number): string {
@@ -49,6 +54,18 @@ export function checkMode(value: string | undefined): VniMode {
   if (value === undefined || value === '' || value === 'l2') return 'l2';
   if (value === 'l3') return 'l3';
   throw new ValidationError('mode', `${shown(value)} must be l2 or l3`);
+}
+
+// Empty or absent: lwt for an l3 VNI, none for an l2 one.
+export function checkDatapath(value: string | undefined, mode: VniMode): L3Datapath | '' {
+  if (value === undefined || value === '') return mode === 'l3' ? 'lwt' : '';
+  if (value !== 'lwt' && value !== 'bpf') throw new ValidationError('datapath', `${shown(value)} must be lwt or bpf`);
+  if (mode !== 'l3')
+    throw new ValidationError(
+      'datapath',
+      `${shown(value)} applies to l3 VNIs only: an l2 VNI is bridged (vxlan<VNI> in br<VNI>) and routes nothing`,
+    );
+  return value;
 }
 
 export function checkMtu(value: unknown): number {
@@ -65,16 +82,26 @@ export function checkDstport(value: unknown, mode: VniMode = 'l2'): number {
   return checkInteger('dstport', value, 1, 65535);
 }
 
-// The kernel constraint behind DEFAULT_L3_DSTPORT, checked against the other VNIs of the cluster.
-export function checkPortSharing(
-  vni: Pick<VniConfig, 'id' | 'mode' | 'dstport'>,
-  others: Array<Pick<VniConfig, 'id' | 'mode' | 'dstport'>>,
-): void {
-  const clash = others.find((o) => o.id !== vni.id && o.dstport === vni.dstport && o.mode !== vni.mode);
+type PortUser = Pick<VniConfig, 'id' | 'mode' | 'dstport'> & { datapath?: VniConfig['datapath'] };
+const datapathOf = (v: PortUser) => (v.mode === 'l3' ? v.datapath || 'lwt' : '');
+
+// The kernel constraint behind DEFAULT_L3_DSTPORT, checked against the other VNIs of the cluster; and
+// ours: the BPF programs take over the port's external device (what they do not forward, they drop),
+// so an lwt and a bpf VNI cannot share a port either.
+export function checkPortSharing(vni: PortUser, others: PortUser[]): void {
+  const onPort = others.filter((o) => o.id !== vni.id && o.dstport === vni.dstport);
+  const clash = onPort.find((o) => o.mode !== vni.mode);
   if (clash) {
     throw new ValidationError(
       'dstport',
       `UDP port ${vni.dstport} is used by ${clash.mode} VNI ${clash.id}; l2 and l3 VNIs cannot share a port (the kernel gives l3's external device a socket of its own); choose another --dstport`,
+    );
+  }
+  const other = onPort.find((o) => datapathOf(o) !== datapathOf(vni));
+  if (other) {
+    throw new ValidationError(
+      'datapath',
+      `UDP port ${vni.dstport} is used by l3 VNI ${other.id} on the ${datapathOf(other)} datapath; ${datapathOf(vni)} and ${datapathOf(other)} VNIs cannot share a port (the BPF programs take the port's external device over); choose another --dstport or --datapath ${datapathOf(other)}`,
     );
   }
 }
@@ -105,8 +132,9 @@ export function normaliseVni(input: VniInput): Omit<VniConfig, 'revision' | 'cre
     mode,
     multicastGroup,
     subnet,
+    datapath: checkDatapath(input.datapath, mode),
   };
 }
 
 // Fields an update may change in place; the others shape the device or routing and are fixed at creation.
-export const UPDATABLE_FIELDS = ['name', 'mtu', 'flooding'] as const;
+export const UPDATABLE_FIELDS = ['name', 'mtu', 'flooding', 'datapath'] as const;

@@ -5,8 +5,8 @@ import type { GetVniResponse__Output } from '../generated/vxgossip/v1/GetVniResp
 import type { DeleteVniResponse__Output } from '../generated/vxgossip/v1/DeleteVniResponse';
 import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
-import { VniConfig, VniInput, checkMtu, normaliseVni } from '../common/vni';
-import { vniFromProto, vniToProto } from '../common/vni-proto';
+import { VniConfig, VniInput, checkDatapath, checkMtu, normaliseVni } from '../common/vni';
+import { datapathToProto, vniFromProto, vniToProto } from '../common/vni-proto';
 import { checkInteger, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
 import { UsageError } from '../common/cli';
 import type { Command, Context, Group } from './command';
@@ -23,18 +23,22 @@ function oneVniArgument(positionals: string[]): number {
 
 const flooding = (v: VniConfig) => (v.multicastGroup ? `multicast ${v.multicastGroup}` : 'head-end');
 const mtu = (v: VniConfig) => (v.mtu === 0 ? 'auto' : String(v.mtu));
+const datapath = (v: VniConfig) => v.datapath || '-';
 
 const create: Command = {
   name: 'create',
   summary: 'create a VNI; every node-agent realises it as vxlan<VNI> under br<VNI>',
-  usage: 'ctl vni create <vni> [--name NAME] [--mtu N] [--dstport N] [--mode l2|l3] [--group ADDR] [--subnet CIDR]',
+  usage:
+    'ctl vni create <vni> [--name NAME] [--mtu N] [--dstport N] [--mode l2|l3] [--group ADDR] [--subnet CIDR] [--datapath lwt|bpf]',
   details: `  <vni>       1..16777215
   --name      lowercase letters, digits and '-' (default vni-<vni>)
   --mtu       576..9216; default: the underlay MTU minus the VXLAN overhead
-  --dstport   UDP port, default 4789
-  --mode      l2 (bridged, default) or l3 (routed through lightweight tunnels)
+  --dstport   UDP port, default 4789 (l2) or 8472 (l3)
+  --mode      l2 (bridged, default) or l3 (routed: a routing domain per VNI)
   --group     flood through this multicast group instead of head-end replication
-  --subnet    overlay subnet, e.g. 10.42.0.0/24 (required for --mode l3)`,
+  --subnet    overlay subnet, e.g. 10.42.0.0/24 (required for --mode l3)
+  --datapath  l3 only: lwt (the kernel's routing and lightweight tunnels, default) or bpf (tc
+              programs forwarding from maps); VNIs on one UDP port share their datapath`,
   options: {
     name: { type: 'string' },
     mtu: { type: 'string' },
@@ -42,6 +46,7 @@ const create: Command = {
     mode: { type: 'string' },
     group: { type: 'string' },
     subnet: { type: 'string' },
+    datapath: { type: 'string' },
   },
   async run(ctx, values, positionals) {
     const id = oneVniArgument(positionals);
@@ -54,6 +59,7 @@ const create: Command = {
       mode: values.mode as string | undefined,
       multicastGroup: values.group as string | undefined,
       subnet: values.subnet as string | undefined,
+      datapath: values.datapath as string | undefined,
     });
     const c = client(ctx);
     const created = await unaryCall<Vni__Output>(
@@ -87,8 +93,18 @@ const list: Command = {
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, vnis));
     ctx.out(
       renderTable(
-        ['VNI', 'NAME', 'MODE', 'MTU', 'DSTPORT', 'FLOODING', 'SUBNET', 'REVISION'],
-        vnis.map((v) => [v.id, v.name, v.mode, mtu(v), v.dstport, flooding(v), v.subnet || '-', v.revision]),
+        ['VNI', 'NAME', 'MODE', 'DATAPATH', 'MTU', 'DSTPORT', 'FLOODING', 'SUBNET', 'REVISION'],
+        vnis.map((v) => [
+          v.id,
+          v.name,
+          v.mode,
+          datapath(v),
+          mtu(v),
+          v.dstport,
+          flooding(v),
+          v.subnet || '-',
+          v.revision,
+        ]),
       ),
     );
   },
@@ -117,6 +133,7 @@ const show: Command = {
         ['VNI', v.id],
         ['Name', v.name],
         ['Mode', v.mode],
+        ['Datapath', datapath(v)],
         ['MTU', mtu(v)],
         ['Dstport', v.dstport],
         ['Flooding', flooding(v)],
@@ -138,18 +155,22 @@ const show: Command = {
 
 const update: Command = {
   name: 'update',
-  summary: 'change a VNI in place (name, MTU, flooding); every node-agent applies it live',
-  usage: 'ctl vni update <vni> [--name NAME] [--mtu N|auto] [--group ADDR | --head-end] [--expect-revision N]',
+  summary: 'change a VNI in place (name, MTU, flooding, datapath); every node-agent applies it live',
+  usage:
+    'ctl vni update <vni> [--name NAME] [--mtu N|auto] [--group ADDR | --head-end] [--datapath lwt|bpf] [--expect-revision N]',
   details: `  --name             a new name
   --mtu              576..9216, or auto for the underlay MTU minus the VXLAN overhead
   --group            flood through this multicast group
   --head-end         flood by head-end replication
+  --datapath         an l3 VNI's datapath, lwt or bpf; its endpoints move over on every host (no
+                     other VNI on its UDP port may keep the old one)
   --expect-revision  apply only if the VNI is still at this revision`,
   options: {
     name: { type: 'string' },
     mtu: { type: 'string' },
     group: { type: 'string' },
     'head-end': { type: 'boolean' },
+    datapath: { type: 'string' },
     'expect-revision': { type: 'string' },
   },
   async run(ctx, values, positionals) {
@@ -171,7 +192,11 @@ const update: Command = {
       vni.multicastGroup =
         values.group === undefined ? '' : checkMulticastGroup('flooding.multicast_group', values.group as string);
     }
-    if (paths.length === 0) throw new UsageError('nothing to change: give --name, --mtu, --group or --head-end');
+    // The VNI's mode is the server's to check.
+    const newDatapath = values.datapath === undefined ? '' : checkDatapath(values.datapath as string, 'l3');
+    if (newDatapath) paths.push('datapath');
+    if (paths.length === 0)
+      throw new UsageError('nothing to change: give --name, --mtu, --group, --head-end or --datapath');
     const expected =
       values['expect-revision'] === undefined
         ? 0
@@ -183,6 +208,7 @@ const update: Command = {
         name: vni.name,
         mtu: vni.mtu as number | undefined,
         flooding: vni.multicastGroup ? { multicastGroup: vni.multicastGroup } : { headEnd: {} },
+        datapath: datapathToProto[newDatapath],
       },
       updatePaths: paths,
       expectedRevision: expected,

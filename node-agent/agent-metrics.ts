@@ -33,6 +33,10 @@ export class AgentMetrics {
     'vxgossip_reconcile_repairs_total',
     'Passes triggered by a kernel change to what we own (an entry deleted out of band)',
   );
+  readonly bpfRepairs = this.registry.counter(
+    'vxgossip_bpf_repairs_total',
+    'BPF map entries (entry) and program attachments (attachment) found changed out of band and rewritten by the periodic check',
+  );
   readonly netlinkErrors = this.registry.counter(
     'vxgossip_netlink_errors_total',
     'Requests the kernel refused, by errno',

@@ -1,5 +1,6 @@
 import type { VtepReachability } from './liveness/host-liveness';
 import type { Logger } from '../common/log';
+import type { DatapathOptions } from './bpf';
 import type { AgentMetrics } from './agent-metrics';
 import type { AgentState } from './agent-state';
 import type { KeyringCommands } from './commands/keyring-commands';
@@ -30,6 +31,8 @@ export interface AgentOptions {
   // How long a peer whose agent is down keeps its entries while its VTEP answers;
   // DEFAULT_AGENT_DOWN_KEEP_MS if unset.
   agentDownKeepMs?: number;
+  // The BPF filesystem and our pin directory in it (defaults: /sys/fs/bpf, /sys/fs/bpf/vxgossip).
+  bpf?: DatapathOptions;
   name: string;
   vtep: string;
   server: string;

@@ -136,6 +136,7 @@ export class Agent {
       vtep,
       attached,
       replug: (bridges) => attacher.replug(bridges),
+      bpf: options.bpf,
       metrics,
       log,
       localRecords: this.localRecords,

@@ -15,6 +15,7 @@ import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { Agent, DEFAULT_AGENT_DOWN_KEEP_MS, DEFAULT_DEPARTED_RECORD_TTL_MS } from './agent';
 import { VtepProber } from './liveness/vtep-prober';
 import { AgentMetrics } from './agent-metrics';
+import { BPFFS_ROOT, DEFAULT_PIN_DIR } from './bpf/bpffs';
 import { KeyringCommands } from './commands/keyring-commands';
 import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetectionOptions } from './state/duplicate-detector';
 import { AgentState } from './agent-state';
@@ -40,7 +41,7 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
                   [--encrypt-key BASE64 | --keyring-file FILE | --insecure-gossip] [--metrics HOST:PORT]
                   [--log-level LEVEL] [--max-records-per-owner N] [--departed-record-ttl DURATION]
-                  [--agent-down-keep DURATION]
+                  [--agent-down-keep DURATION] [--bpffs DIR] [--bpf-pin-dir DIR]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
@@ -70,6 +71,9 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
                   is silent for 1 s, or that leaves, is withdrawn at once). Peers' VTEPs must answer ICMP echo.
   --departed-record-ttl     how long the records of a host gossip has not had alive are kept
                   (default ${DEFAULT_DEPARTED_RECORD_TTL_MS / 3_600_000}h; they come back when it returns)
+  --bpffs         where the BPF filesystem is (default ${BPFFS_ROOT}; mounted there if it is not),
+                  and --bpf-pin-dir our pins inside it (default ${DEFAULT_PIN_DIR}): only once an
+                  L3 VNI on the bpf datapath is realised here; the pins outlive the agent
   --max-records-per-owner   records (endpoints, memberships, tombstones) one host may announce and
                   this agent keeps of each peer (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same on every agent and the server)
 
@@ -137,6 +141,8 @@ const FLAGS = {
   'dup-max-moves': { type: 'string' },
   'dup-window': { type: 'string' },
   'dup-freeze-time': { type: 'string' },
+  bpffs: { type: 'string' },
+  'bpf-pin-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -284,6 +290,7 @@ async function main(argv: string[]): Promise<void> {
     departedRecordTtlMs,
     reach,
     agentDownKeepMs,
+    bpf: { bpffs: values.bpffs, pinDir: values['bpf-pin-dir'] },
     keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file),
     driver: new KernelLinkDriver(rt),
     gossip: {

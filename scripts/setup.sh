@@ -17,6 +17,8 @@ declare -A needs=(
   [clang]=clang
   [llvm-objdump]=llvm
   [bpftool]=bpftool
+  # The L3 datapath benchmark (bench/l3-datapaths.ts) measures forwarding with it.
+  [iperf3]=iperf3
 )
 missing=()
 for program in "${!needs[@]}"; do

@@ -6,6 +6,7 @@ import type { Logger } from '../common/log';
 import {
   VniConfig,
   VniInput,
+  checkDatapath,
   checkMtu,
   checkPortSharing,
   defaultVniName,
@@ -56,6 +57,8 @@ export class VniStore {
     const revoked = new Map<string, number>();
     for await (const [, value] of level.iterator({ gt: 'vni/', lt: 'vni/\xff' })) {
       const vni = JSON.parse(value) as VniConfig;
+      // Stored before L3 datapaths existed: the routes it has had are lwt's.
+      vni.datapath ??= vni.mode === 'l3' ? 'lwt' : '';
       byId.set(vni.id, vni);
     }
     for await (const [key, value] of level.iterator({ gt: 'revoked/', lt: 'revoked/\xff' }))
@@ -160,6 +163,13 @@ export class VniStore {
             if (next.mode === 'l3' && next.multicastGroup !== '') {
               throw new ValidationError('flooding.multicast_group', 'an l3 VNI routes and does not flood');
             }
+            break;
+          case 'datapath':
+            // Agents move the VNI's endpoints from one datapath to the other (its port must allow it).
+            if (next.mode !== 'l3')
+              throw new ValidationError('datapath', `VNI ${current.id} is l2: a datapath applies to l3 VNIs only`);
+            next.datapath = checkDatapath(input.datapath, next.mode);
+            checkPortSharing(next, this.list());
             break;
           default:
             throw new ValidationError(

@@ -1,3 +1,5 @@
+import type { L3Datapath } from '../../common/vni';
+
 // The devices of one realised L2 VNI.
 export interface VniPorts {
   vni: number;
@@ -7,12 +9,14 @@ export interface VniPorts {
   headEnd: boolean;
 }
 
-// One realised L3 VNI: the shared external device it routes through, and the subnet it routes.
+// One realised L3 VNI: the shared external device it routes through, the subnet it routes, and how:
+// the kernel's routes (l3-route-writer.ts) or the BPF programs (bpf-datapath-writer.ts).
 export interface L3Vni {
   vni: number;
   deviceIndex: number;
   device: string;
   subnet: string;
+  datapath: L3Datapath;
 }
 
 // What the device step realised: the other steps program only these.

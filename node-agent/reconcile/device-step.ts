@@ -39,6 +39,8 @@ export class KernelDeviceStep implements DeviceStep {
             deviceIndex: device.index,
             device: device.name,
             subnet: vni.subnet,
+            // A configuration from before datapaths names none: its routes are lwt's.
+            datapath: vni.datapath === 'bpf' ? 'bpf' : 'lwt',
           } satisfies L3Vni);
         continue;
       }

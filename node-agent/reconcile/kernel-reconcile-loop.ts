@@ -3,6 +3,9 @@ import type { VniConfig } from '../../common/vni';
 import type { ProgrammingStatus } from '../../generated/vxgossip/v1/ProgrammingStatus';
 import type { AgentMetrics } from '../agent-metrics';
 import { DeviceReconciler } from '../kernel/device-reconciler';
+import type { DatapathOptions } from '../bpf';
+import { BpfDatapathWriter } from '../kernel/bpf-datapath-writer';
+import { bpfKernel } from '../kernel/bpf-kernel';
 import type { AttachedEndpoint } from '../kernel/endpoint-attacher';
 import { L3RouteWriter } from '../kernel/l3-route-writer';
 import type { LinkDriver } from '../kernel/link-driver';
@@ -11,6 +14,7 @@ import { RemoteFdbWriter } from '../kernel/remote-fdb-writer';
 import { findUnderlay } from '../kernel/underlay';
 import type { Rtnetlink } from '../netlink';
 import type { DesiredRemote } from '../state/remote-view';
+import { BpfDatapathStep } from './bpf-step';
 import { KernelDeviceStep } from './device-step';
 import { L3RouteStep } from './l3-route-step';
 import { ReconcileLoop } from './reconcile-loop';
@@ -21,6 +25,11 @@ import type { LocalRecordsStep } from './steps';
 // the desired state, and at most this long after starting.
 const GRACE_MAX_MS = 15_000;
 const MAX_PASS_REST_MS = 200;
+// BPF maps send no change notifications, and a map entry or filter removed by hand cuts its endpoint
+// off until repaired: they are checked this often, as often as gossip anti-entropy runs. A check is
+// a dump per map compared with the last pass's encoded entries and a query per attachment: 15-20 ms
+// at 10,000 remote entries (measured), about 1 % of a core; nothing at all on hosts without BPF VNIs.
+const BPF_CHECK_INTERVAL_MS = 2_000;
 
 export interface KernelLoopDeps {
   rt: Rtnetlink;
@@ -38,6 +47,8 @@ export interface KernelLoopDeps {
   // A pass has withdrawn whatever failed peers had.
   onRemoteWritten: () => void;
   onPass: (statuses: ProgrammingStatus[]) => void;
+  // Where the BPF datapath's pins go (only once a BPF VNI is realised here).
+  bpf?: DatapathOptions;
   metrics?: AgentMetrics;
   log: Logger;
 }
@@ -61,6 +72,12 @@ export function kernelReconcileLoop(d: KernelLoopDeps): ReconcileLoop {
         log,
       ),
       l3Routes: new L3RouteStep(new L3RouteWriter(rt, log.child({ part: 'routes' })), rt, d.attached),
+      bpf: new BpfDatapathStep(
+        new BpfDatapathWriter(bpfKernel(d.bpf), log.child({ part: 'bpf' })),
+        rt,
+        d.attached,
+        d.metrics,
+      ),
       localRecords: d.localRecords,
     },
     desired: d.desired,
@@ -68,5 +85,6 @@ export function kernelReconcileLoop(d: KernelLoopDeps): ReconcileLoop {
     log,
     graceMaxMs: GRACE_MAX_MS,
     maxRestMs: MAX_PASS_REST_MS,
+    bpfCheckIntervalMs: BPF_CHECK_INTERVAL_MS,
   });
 }

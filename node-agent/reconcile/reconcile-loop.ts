@@ -17,6 +17,8 @@ export interface ReconcileLoopOptions {
   graceMaxMs: number;
   // The longest rest between passes under a burst of triggers.
   maxRestMs: number;
+  // How often the BPF maps and attachments are checked between passes (0: never).
+  bpfCheckIntervalMs: number;
 }
 
 export type PassKind = 'full' | 'fdb';
@@ -33,12 +35,15 @@ export class ReconcileLoop {
   private kernelDirty = true;
   private lastFingerprint = '';
   private realised: RealisedVnis = { l2: [], l3: [] };
+  // As the device step left them; statuses add each pass's counts and errors.
+  private deviceStatuses: ProgrammingStatus[] = [];
   private statuses: ProgrammingStatus[] = [];
   private lastCounts = '';
   private sweep = false;
   private synced = false;
   private stopped = false;
   private graceTimer: NodeJS.Timeout | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
   // The rest after the current pass is skipped, or the running rest ends early.
   private restCut = false;
   private endRest: (() => void) | undefined;
@@ -51,13 +56,29 @@ export class ReconcileLoop {
 
   start(): void {
     this.graceTimer = setTimeout(() => this.endGrace('timeout'), this.options.graceMaxMs);
+    if (this.options.bpfCheckIntervalMs > 0)
+      this.checkTimer = setInterval(() => this.checkBpf(), this.options.bpfCheckIntervalMs);
     this.schedule('full');
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.graceTimer);
+    clearInterval(this.checkTimer);
     await this.running;
+    this.options.steps.bpf.close();
+  }
+
+  // Between passes, never during one.
+  private checkBpf(): void {
+    if (this.stopped) return;
+    this.running = this.running.then(() => {
+      try {
+        this.options.steps.bpf.check();
+      } catch (err) {
+        this.options.log.error('BPF check failed; retrying at the next', { error: (err as Error).message });
+      }
+    });
   }
 
   // gossipOnly: only the desired state changed, the kernel did not (the fingerprint may skip it).
@@ -113,6 +134,7 @@ export class ReconcileLoop {
       if (full) {
         const { realised, statuses } = await this.options.steps.devices.realise();
         this.realised = realised;
+        this.deviceStatuses = statuses;
         this.statuses = statuses;
       }
       await this.programPass();
@@ -147,17 +169,22 @@ export class ReconcileLoop {
     this.kernelDirty = false;
     const pass = newPass(this.realised, localVnis, desired, this.sweep);
     const l2 = await steps.remoteL2.program(pass);
+    // Routes before BPF: a VNI moving between datapaths has its drop rules (or its routes) in place
+    // before the BPF step attaches (or detaches) its programs.
     const l3 = await steps.l3Routes.program(pass);
+    const bpf = await steps.bpf.program(pass);
     await steps.localRecords.sync(pass);
-    this.report([l2, l3]);
+    this.report([l2, l3, bpf]);
   }
 
   private report(outcomes: StepOutcome[]): void {
     const counts = new Map(outcomes.flatMap((o) => [...o.perVni]));
     const conflicts = outcomes.flatMap((o) => o.conflicts);
+    const errors = new Map(outcomes.flatMap((o) => [...(o.errors ?? [])]));
     this.conflicts.update(conflicts);
-    this.statuses = this.statuses.map((s) => ({
+    this.statuses = this.deviceStatuses.map((s) => ({
       ...s,
+      ...(errors.has(s.vni ?? 0) && !s.error ? { error: errors.get(s.vni ?? 0) } : {}),
       desired: counts.get(s.vni ?? 0)?.desired ?? 0,
       programmed: counts.get(s.vni ?? 0)?.programmed ?? 0,
       conflicts: conflicts.filter((c) => c.vni === s.vni).map(({ kind, address, found }) => ({ kind, address, found })),

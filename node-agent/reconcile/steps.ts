@@ -24,6 +24,8 @@ export interface StepOutcome {
   removed: number;
   // Entries wanted but not written: the kernel holds one for the address that is not ours.
   conflicts: KernelConflict[];
+  // Per VNI: why it does not forward as desired although its devices are ready.
+  errors?: Map<number, string>;
 }
 
 // Realises each configured VNI's devices (full passes only).
@@ -36,6 +38,14 @@ export interface ProgrammingStep {
   program(pass: PassContext): Promise<StepOutcome>;
 }
 
+// L3 VNIs on the BPF datapath. Its maps send no change notifications: check() compares them (and the
+// attachments) with the last pass's and repairs what differs, between passes.
+export interface BpfStep extends ProgrammingStep {
+  check(): void;
+  // Lets go of the datapath; what is pinned and attached stays for the next run.
+  close(): void;
+}
+
 // Makes this host's own records say what the kernel has locally.
 export interface LocalRecordsStep {
   sync(pass: PassContext): Promise<void>;
@@ -45,5 +55,6 @@ export interface ReconcileSteps {
   devices: DeviceStep;
   remoteL2: ProgrammingStep;
   l3Routes: ProgrammingStep;
+  bpf: BpfStep;
   localRecords: LocalRecordsStep;
 }

@@ -7,7 +7,7 @@ import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import type { RogueCredentials } from '../../lab/rogue-agent-client';
-import { OperatorCtl } from './operator-ctl';
+import { OperatorCtl } from '../../lab/operator-ctl';
 
 export const AGENT_METRICS_PORT = 9746;
 export const SERVER_METRICS_PORT = 9747;

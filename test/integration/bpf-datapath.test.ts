@@ -82,9 +82,10 @@ describe('BPF datapath (namespaces, real kernel)', function () {
   before(function () {
     requireRoot(this);
     requirePrograms(this, { ip: 'iproute2', ping: 'iputils-ping', bpftool: 'bpftool', clang: 'clang' });
-    lab = LabNetwork.create(['a', 'b'], { prefix: 'vxb' });
+    const prefix = process.env.VXGOSSIP_LAB_PREFIX || 'vxb';
+    lab = LabNetwork.create(['a', 'b'], { prefix });
     // A BPF filesystem of our own (the datapath mounts it), unmounted at the end.
-    bpffs = bpffsDirFor('vxb');
+    bpffs = bpffsDirFor(prefix);
     for (const host of lab.hosts) addTunnelDevice(host);
     workloads = WORKLOADS.map((w, i) => addWorkload(lab!, w, i + 1));
     for (const host of ['a', 'b']) {

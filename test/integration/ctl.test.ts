@@ -22,8 +22,8 @@ describe('ctl (real binary against a real server)', function () {
     assert.match(created.stdout, /VNI 42 \(blue\) created/);
     const list = ctl([...at(), 'vni', 'list']);
     assert.equal(list.status, 0, list.stderr);
-    assert.match(list.stdout, /^VNI\s+NAME\s+MODE\s+MTU/);
-    assert.match(list.stdout, /\n42\s+blue\s+l2\s+1400\s+4789\s+head-end/);
+    assert.match(list.stdout, /^VNI\s+NAME\s+MODE\s+DATAPATH\s+MTU/);
+    assert.match(list.stdout, /\n42\s+blue\s+l2\s+-\s+1400\s+4789\s+head-end/);
     const show = ctl(['vni', 'show', '42', ...at()]);
     assert.equal(show.status, 0, show.stderr);
     assert.match(show.stdout, /Name:\s+blue/);
@@ -89,6 +89,12 @@ describe('ctl (real binary against a real server)', function () {
     ['a bad mode', ['vni', 'create', '50', '--mode', 'l4'], /mode: "l4" must be l2 or l3/],
     ['l3 without subnet', ['vni', 'create', '50', '--mode', 'l3'], /subnet: an l3 VNI needs a subnet/],
     ['a bad subnet', ['vni', 'create', '50', '--subnet', '10.0.0.0/40'], /subnet: prefix length 40 exceeds 32/],
+    [
+      'a bad datapath',
+      ['vni', 'create', '50', '--mode', 'l3', '--subnet', '10.50.0.0/24', '--datapath', 'xdp'],
+      /datapath: "xdp" must be lwt or bpf/,
+    ],
+    ['a datapath for l2', ['vni', 'create', '50', '--datapath', 'bpf'], /datapath: "bpf" applies to l3 VNIs only/],
     ['an unknown flag', ['vni', 'create', '50', '--colour', 'red'], /Unknown option '--colour'/],
     ['a missing VNI', ['vni', 'show'], /expected exactly one VNI/],
     ['an unknown command', ['vnis', 'list'], /unknown command "vnis"/],
@@ -103,6 +109,43 @@ describe('ctl (real binary against a real server)', function () {
       assert.match(r.stderr, /--help/);
     });
   }
+
+  it('creates an l3 VNI on the bpf datapath, shows it, moves it, and refuses two datapaths on one port', () => {
+    const ok = (...args: string[]) => {
+      const r = ctl([...at(), ...args]);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const refused = (message: RegExp, ...args: string[]) => {
+      const r = ctl([...at(), ...args]);
+      assert.equal(r.status, 2, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    };
+    const datapathOf = (vni: string) => JSON.parse(ok('-o', 'json', 'vni', 'show', vni)).datapath;
+    ok('vni', 'create', '70', '--mode', 'l3', '--subnet', '10.70.0.0/24', '--datapath', 'bpf');
+    assert.match(ok('vni', 'list'), /\n70\s+vni-70\s+l3\s+bpf\s+auto\s+8472\s/);
+    assert.match(ok('vni', 'show', '70'), /Datapath:\s+bpf/);
+    assert.equal(datapathOf('70'), 'bpf');
+    assert.ok(JSON.parse(ok('-o', 'json', 'vni', 'list')).some((v: any) => v.id === 70 && v.datapath === 'bpf'));
+    const l3 = ['--mode', 'l3', '--subnet', '10.71.0.0/24'];
+    refused(/datapath: UDP port 8472 is used by l3 VNI 70 on the bpf datapath/, 'vni', 'create', '71', ...l3);
+    ok('vni', 'update', '70', '--datapath', 'lwt');
+    assert.equal(datapathOf('70'), 'lwt');
+    ok('vni', 'create', '71', ...l3);
+    assert.equal(datapathOf('71'), 'lwt');
+    refused(
+      /datapath: UDP port 8472 is used by l3 VNI 71 on the lwt datapath/,
+      'vni',
+      'update',
+      '70',
+      '--datapath',
+      'bpf',
+    );
+    ok('vni', 'create', '73');
+    assert.equal(datapathOf('73'), '');
+    refused(/datapath: VNI 73 is l2: a datapath applies to l3 VNIs only/, 'vni', 'update', '73', '--datapath', 'bpf');
+    for (const vni of ['70', '71', '73']) ok('vni', 'delete', vni);
+  });
 
   it('exits 1 saying what failed for a duplicate VNI and an unknown one', () => {
     assert.equal(ctl([...at(), 'vni', 'create', '60']).status, 0);

@@ -3,6 +3,7 @@ import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
+import { pingOutcome } from '../helpers/lab-workloads';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 import { FLOOD_MAC } from '../../common/fdb-state/record';
 import { createJoinToken, operatorArgs } from '../../lab/credentials';
@@ -337,13 +338,8 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
       await agents.get(h2.name)!.stop(signal);
       await startAgent(h2).waitForLog((r) => r.msg === 'reconciled', 20_000);
       const code = await pinger.exited;
-      const summary = /(\d+) packets transmitted, (\d+) received/.exec(pinger.logs());
-      assert.ok(summary, pinger.logs());
-      const missing = pinger
-        .logs()
-        .split('\n')
-        .filter((l) => /no answer yet/.test(l));
-      assert.equal(summary[1], summary[2], `${signal}: ${summary[0]}; unanswered: ${missing.join(' | ')}`);
+      const ping = pingOutcome(pinger.logs());
+      assert.equal(ping.received, ping.sent, `${signal}: ${ping.summary}; unanswered: ${ping.unanswered.join(' | ')}`);
       assert.equal(code, 0);
     }
   });

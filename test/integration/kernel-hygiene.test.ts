@@ -4,7 +4,7 @@ import { eventually } from '../../lab/eventually';
 import { makeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 import { tearDownLab } from '../helpers/lab-teardown';
-import { AGENT_METRICS_PORT, LabCluster } from '../helpers/lab-cluster';
+import { AGENT_METRICS_PORT, LabCluster } from '../../lab/lab-cluster';
 
 const L3_DEVICE = 'vxl3-8472';
 // VNI 50's routing table (node-agent/kernel/l3-domain.ts).

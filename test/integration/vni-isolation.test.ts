@@ -1,28 +1,27 @@
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { LabHost, LabNetwork } from '../../lab/network';
 import { eventually } from '../../lab/eventually';
 import { makeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 import { tearDownLab } from '../helpers/lab-teardown';
-import { LabCluster } from '../helpers/lab-cluster';
+import { LabCluster } from '../../lab/lab-cluster';
+import {
+  Workload,
+  WorkloadVni,
+  attachWorkloads,
+  hostVeth,
+  pings,
+  routesOf,
+  rulesOf,
+  assertReachWithinVnis,
+  leaksAcrossVnis,
+} from '../helpers/lab-workloads';
 
-const execFileAsync = promisify(execFile);
 const L3_DEVICE = 'vxl3-8472';
 const table = (vni: number) => 1_000_000_000 + vni;
 
-interface Workload {
-  name: string;
-  vni: number;
-  host: LabHost;
-  netns: string;
-  // Without the prefix length.
-  ip: string;
-}
-
 // One VNI of each kind on both hosts: L2 (42, 43), L3 over IPv4 (100, 200), L3 over IPv6 (300, 400).
-const VNIS: Array<{ vni: number; mode: 'l2' | 'l3'; subnet: string; host: (i: number) => string }> = [
+const VNIS: WorkloadVni[] = [
   { vni: 42, mode: 'l2', subnet: '10.42.0.0/24', host: (i) => `10.42.0.${i}` },
   { vni: 43, mode: 'l2', subnet: '10.43.0.0/24', host: (i) => `10.43.0.${i}` },
   { vni: 100, mode: 'l3', subnet: '10.100.0.0/24', host: (i) => `10.100.0.${i}` },
@@ -30,61 +29,6 @@ const VNIS: Array<{ vni: number; mode: 'l2' | 'l3'; subnet: string; host: (i: nu
   { vni: 300, mode: 'l3', subnet: '2001:db8:300::/64', host: (i) => `2001:db8:300::${i}` },
   { vni: 400, mode: 'l3', subnet: '2001:db8:400::/64', host: (i) => `2001:db8:400::${i}` },
 ];
-
-// Attaches a workload of each VNI at each placement (host and the last part of its address).
-function attachWorkloads(
-  cluster: LabCluster,
-  vnis: typeof VNIS,
-  placements: Array<readonly [number, LabHost]>,
-): Workload[] {
-  const out: Workload[] = [];
-  for (const v of vnis) {
-    for (const [i, host] of placements) {
-      const name = `w${v.vni}-${i}`;
-      const netns = cluster.lab.namespace(name);
-      const prefix = v.subnet.split('/')[1];
-      cluster.ctl(
-        ...['endpoint', 'attach', '--node', host.name, '--vni', String(v.vni)],
-        ...['--netns', netns, '--ip', `${v.host(i)}/${prefix}`],
-      );
-      // An L2 workload has no gateway: its default route sends everything onto its segment.
-      if (v.mode === 'l2') cluster.lab.execIn(netns, 'ip', ['route', 'add', 'default', 'dev', 'eth0']);
-      out.push({ name, vni: v.vni, host, netns, ip: v.host(i) });
-    }
-  }
-  return out;
-}
-
-async function pings(from: Workload, to: Workload, wait = 1): Promise<boolean> {
-  try {
-    await execFileAsync('ip', ['netns', 'exec', from.netns, 'ping', '-c', '1', '-W', String(wait), to.ip]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// The host side of a workload's veth, found by the alias the agent records the endpoint in.
-function hostVeth(w: Workload): string {
-  const links = JSON.parse(w.host.exec('ip', ['-j', 'link', 'show'])) as Array<{ ifname: string; ifalias?: string }>;
-  const link = links.find((l) => l.ifalias?.startsWith('vxgossip:ep ') && l.ifalias.includes(`"netns":"${w.netns}"`));
-  assert.ok(link, `no veth for ${w.name} on ${w.host.name}`);
-  return link.ifname;
-}
-
-// `ip rule` lines of ours (proto 77), without the priority's colon, e.g. "770 from all iif vxe.. lookup N".
-const rulesOf = (h: LabHost, family: '-4' | '-6') =>
-  h
-    .exec('ip', [family, 'rule', 'show'])
-    .split('\n')
-    .filter((l) => /proto 77/.test(l))
-    .map((l) => l.replace(':', '').replace(/\s+/g, ' ').replace(' proto 77', '').trim());
-const routesOf = (h: LabHost, family: '-4' | '-6', t: number | string) =>
-  h
-    .exec('ip', [family, 'route', 'show', 'table', String(t)])
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => l.replace(/\s+/g, ' ').trim());
 
 // Workloads of two VNIs of each kind on two hosts, each with a default route: within a VNI every
 // workload reaches every other, across VNIs none does, on one host or across hosts. For L3 VNIs the
@@ -98,7 +42,6 @@ describe('VNI isolation: two L2, two L3 (IPv4) and two L3 (IPv6) VNIs on two hos
   const dir = makeTempDir('isolation');
   const workloads: Workload[] = [];
   const workload = (name: string) => workloads.find((w) => w.name === name)!;
-  const sameFamily = (a: Workload, b: Workload) => a.ip.includes(':') === b.ip.includes(':');
 
   before(async function () {
     requireRoot(this);
@@ -122,22 +65,11 @@ describe('VNI isolation: two L2, two L3 (IPv4) and two L3 (IPv6) VNIs on two hos
   tearDownLab(() => lab, dir);
 
   it('every workload reaches every workload of its VNI, on its host and across hosts', async () => {
-    for (const a of workloads)
-      await Promise.all(
-        workloads
-          .filter((b) => b !== a && b.vni === a.vni)
-          .map((b) => eventually(async () => assert.ok(await pings(a, b, 2), `${a.name} -> ${b.name}`), 30_000, 500)),
-      );
+    await assertReachWithinVnis(workloads);
   });
 
   it('no workload reaches another VNI: L2 or L3, IPv4 or IPv6, on its host or across hosts', async () => {
-    const leaks: string[] = [];
-    for (const a of workloads) {
-      const others = workloads.filter((b) => b.vni !== a.vni && sameFamily(a, b));
-      const reached = await Promise.all(others.map((b) => pings(a, b)));
-      others.forEach((b, i) => reached[i] && leaks.push(`${a.name} -> ${b.name}`));
-    }
-    assert.deepEqual(leaks, []);
+    assert.deepEqual(await leaksAcrossVnis(workloads), []);
   });
 
   it("gives each L3 workload a default route through its VNI's gateway, answered for that VNI only", async () => {

@@ -24,6 +24,7 @@ describe('validation', () => {
       mode: 'l2',
       multicastGroup: '',
       subnet: '',
+      datapath: '',
     });
   });
 
@@ -92,5 +93,39 @@ describe('validation', () => {
     );
     checkPortSharing({ id: 43, mode: 'l2', dstport: 4789 }, [l2]);
     checkPortSharing({ id: 50, mode: 'l3', dstport: 8472 }, [l2]);
+  });
+
+  it('gives l3 VNIs a datapath, lwt by default, and refuses one for l2 or an unknown one', () => {
+    const l3 = { id: 50, mode: 'l3', subnet: '10.50.0.0/24' };
+    assert.equal(normaliseVni(l3).datapath, 'lwt');
+    assert.equal(normaliseVni({ ...l3, datapath: '' }).datapath, 'lwt');
+    assert.equal(normaliseVni({ ...l3, datapath: 'bpf' }).datapath, 'bpf');
+    assert.throws(() => normaliseVni({ ...l3, datapath: 'xdp' }), /datapath: "xdp" must be lwt or bpf/);
+    for (const datapath of ['bpf', 'lwt'])
+      assert.throws(
+        () => normaliseVni({ id: 42, datapath }),
+        new RegExp(`datapath: "${datapath}" applies to l3 VNIs only`),
+      );
+  });
+
+  it('refuses an lwt and a bpf VNI on one UDP port, naming the other VNI', () => {
+    const lwt = { id: 100, mode: 'l3' as const, dstport: 8472, datapath: 'lwt' as const };
+    assert.throws(
+      () => checkPortSharing({ id: 200, mode: 'l3', dstport: 8472, datapath: 'bpf' }, [lwt]),
+      (err: ValidationError) =>
+        err.field === 'datapath' &&
+        /UDP port 8472 is used by l3 VNI 100 on the lwt datapath; bpf and lwt VNIs cannot share a port/.test(
+          err.message,
+        ) &&
+        /--dstport or --datapath lwt/.test(err.message),
+    );
+    // A VNI stored before datapaths (none recorded) is lwt.
+    assert.throws(
+      () => checkPortSharing({ id: 200, mode: 'l3', dstport: 8472, datapath: 'bpf' }, [{ ...lwt, datapath: '' }]),
+      /VNI 100 on the lwt datapath/,
+    );
+    checkPortSharing({ id: 200, mode: 'l3', dstport: 8472, datapath: 'lwt' }, [lwt]);
+    checkPortSharing({ id: 200, mode: 'l3', dstport: 4790, datapath: 'bpf' }, [lwt]);
+    checkPortSharing({ id: 100, mode: 'l3', dstport: 8472, datapath: 'bpf' }, [lwt]);
   });
 });

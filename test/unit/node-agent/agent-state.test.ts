@@ -27,6 +27,7 @@ describe('agent state in --data-dir', () => {
           mode: 'l2',
           multicastGroup: '',
           subnet: '',
+          datapath: '',
           revision: 5,
           createTimeMs: 0,
           updateTimeMs: 0,

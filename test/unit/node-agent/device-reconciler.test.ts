@@ -85,6 +85,7 @@ const vni = (id: number, over: Partial<VniConfig> = {}): VniConfig => ({
   mode: 'l2',
   multicastGroup: '',
   subnet: '',
+  datapath: '',
   revision: 1,
   createTimeMs: 0,
   updateTimeMs: 0,

@@ -83,6 +83,7 @@ const vni42: VniConfig = {
   mode: 'l2',
   multicastGroup: '',
   subnet: '',
+  datapath: '',
   revision: 3,
   createTimeMs: 1,
   updateTimeMs: 2,

@@ -10,6 +10,7 @@ const vni = (over: Partial<VniConfig> = {}): VniConfig => ({
   mode: 'l2',
   multicastGroup: '',
   subnet: '',
+  datapath: '',
   revision: 1,
   createTimeMs: 0,
   updateTimeMs: 0,

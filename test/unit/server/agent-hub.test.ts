@@ -79,6 +79,7 @@ const vni = (id: number): VniConfig => ({
   mode: 'l2',
   multicastGroup: '',
   subnet: '',
+  datapath: '',
   revision: 1,
   createTimeMs: 0,
   updateTimeMs: 0,

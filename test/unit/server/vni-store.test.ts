@@ -54,4 +54,38 @@ describe('VNI store (level)', () => {
       [3, [1]],
     ]);
   });
+
+  it("keeps an l3 VNI's datapath, changes it on update where its port allows, and refuses it for l2", async () => {
+    const a = await store.create({ id: 100, mode: 'l3', subnet: '10.100.0.0/24', datapath: 'bpf' });
+    assert.equal(a.datapath, 'bpf');
+    await assert.rejects(
+      store.create({ id: 200, mode: 'l3', subnet: '10.200.0.0/24' }),
+      /datapath: UDP port 8472 is used by l3 VNI 100 on the bpf datapath/,
+    );
+    const b = await store.create({ id: 200, mode: 'l3', subnet: '10.200.0.0/24', dstport: 4790 });
+    assert.equal(b.datapath, 'lwt');
+    assert.equal((await store.update({ id: 100, datapath: 'lwt' }, ['datapath'], 0)).datapath, 'lwt');
+    await store.create({ id: 300, mode: 'l3', subnet: '10.30.0.0/24' });
+    // Two VNIs on 8472 now: one cannot move alone.
+    await assert.rejects(
+      store.update({ id: 100, datapath: 'bpf' }, ['datapath'], 0),
+      /datapath: UDP port 8472 is used by l3 VNI 300 on the lwt datapath/,
+    );
+    await store.create({ id: 42 });
+    await assert.rejects(
+      store.update({ id: 42, datapath: 'bpf' }, ['datapath'], 0),
+      /datapath: VNI 42 is l2: a datapath applies to l3 VNIs only/,
+    );
+    await store.close();
+    store = await VniStore.open(dir);
+    assert.deepEqual(
+      store.list().map((v) => [v.id, v.datapath]),
+      [
+        [42, ''],
+        [100, 'lwt'],
+        [200, 'lwt'],
+        [300, 'lwt'],
+      ],
+    );
+  });
 });

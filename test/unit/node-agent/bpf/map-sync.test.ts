@@ -1,30 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { BpfMap, MapBackend } from '../../../../node-agent/bpf/bpf-map';
+import { BpfMap } from '../../../../node-agent/bpf/bpf-map';
 import { EndpointKey, LocalEndpoint, localEndpointCodec } from '../../../../node-agent/bpf/map-codec';
 import { syncMap } from '../../../../node-agent/bpf/map-sync';
-
-// A map in memory that counts what is written to it, like the kernel's would be.
-class MemoryBackend implements MapBackend {
-  readonly table = new Map<string, Buffer>();
-  writes = 0;
-  refuse?: Error & { errno?: number };
-
-  update(key: Buffer, value: Buffer): void {
-    if (this.refuse) throw this.refuse;
-    this.writes++;
-    this.table.set(key.toString('hex'), Buffer.from(value));
-  }
-
-  delete(key: Buffer): boolean {
-    this.writes++;
-    return this.table.delete(key.toString('hex'));
-  }
-
-  dump() {
-    const keys = [...this.table.keys()].map((k) => Buffer.from(k, 'hex'));
-    return { count: keys.length, keys: Buffer.concat(keys), values: Buffer.concat([...this.table.values()]) };
-  }
-}
+import { MemoryBpfMap } from '../../../helpers/memory-bpf-map';
 
 const entry = (n: number, ifindex = 10 + n) => ({
   key: { vni: 100, address: `198.19.100.${n}` },
@@ -32,17 +10,17 @@ const entry = (n: number, ifindex = 10 + n) => ({
 });
 
 describe('BPF map sync', () => {
-  let backend: MemoryBackend;
+  let backend: MemoryBpfMap;
   let map: BpfMap<EndpointKey, LocalEndpoint>;
   beforeEach(() => {
-    backend = new MemoryBackend();
+    backend = new MemoryBpfMap();
     map = new BpfMap('local_eps', localEndpointCodec, backend);
   });
 
   it('writes what is missing, then nothing on a second pass', () => {
-    assert.deepEqual(syncMap(map, [entry(1), entry(2)]), { written: 2, deleted: 0, failures: [] });
+    assert.deepEqual(syncMap(map, [entry(1), entry(2)]), { written: 2, deleted: 0, failures: [], failedKeys: [] });
     assert.equal(backend.writes, 2);
-    assert.deepEqual(syncMap(map, [entry(2), entry(1)]), { written: 0, deleted: 0, failures: [] });
+    assert.deepEqual(syncMap(map, [entry(2), entry(1)]), { written: 0, deleted: 0, failures: [], failedKeys: [] });
     assert.equal(backend.writes, 2);
     assert.deepEqual(
       map.dump().sort((a, b) => a.key.address.localeCompare(b.key.address)),
@@ -53,13 +31,13 @@ describe('BPF map sync', () => {
   it('rewrites only a changed value and deletes only what nobody wants', () => {
     syncMap(map, [entry(1), entry(2), entry(3)]);
     const result = syncMap(map, [entry(1), entry(2, 99)]);
-    assert.deepEqual(result, { written: 1, deleted: 1, failures: [] });
+    assert.deepEqual(result, { written: 1, deleted: 1, failures: [], failedKeys: [] });
     assert.deepEqual(map.dump().find((e) => e.key.address === '198.19.100.2')?.value.ifindex, 99);
   });
 
   it('deletes an entry that does not even decode (written by hand)', () => {
     backend.table.set('ff'.repeat(24), Buffer.alloc(12));
-    assert.deepEqual(syncMap(map, [entry(1)]), { written: 1, deleted: 1, failures: [] });
+    assert.deepEqual(syncMap(map, [entry(1)]), { written: 1, deleted: 1, failures: [], failedKeys: [] });
     assert.equal(backend.table.size, 1);
   });
 
@@ -69,6 +47,22 @@ describe('BPF map sync', () => {
     assert.equal(result.written, 0);
     assert.equal(result.failures.length, 2);
     assert.equal(result.failures[0].code, 'E2BIG');
+    assert.deepEqual(
+      result.failedKeys,
+      [entry(1), entry(2)].map((e) => localEndpointCodec.encodeKey(e.key).toString('hex')),
+    );
     assert.match(result.failures[0].message, /local_eps.*the map is full/);
+  });
+
+  it('leaves entries nobody wants while told not to remove (a restart grace period)', () => {
+    syncMap(map, [entry(1), entry(2)]);
+    assert.deepEqual(syncMap(map, [entry(1, 50)], { remove: false }), {
+      written: 1,
+      deleted: 0,
+      failures: [],
+      failedKeys: [],
+    });
+    assert.equal(backend.table.size, 2);
+    assert.equal(syncMap(map, [entry(1, 50)]).deleted, 1);
   });
 });

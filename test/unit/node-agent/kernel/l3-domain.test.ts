@@ -27,8 +27,8 @@ describe('L3 routing domains', () => {
 
   it('steers each domain from its veths, its tunnel key and its subnet, both families; drops the rest', () => {
     const vnis: L3Vni[] = [
-      { vni: 100, deviceIndex: 9, device: 'vxl3-8472', subnet: '10.100.0.0/24' },
-      { vni: 300, deviceIndex: 9, device: 'vxl3-8472', subnet: '2001:db8:300::/64' },
+      { vni: 100, deviceIndex: 9, device: 'vxl3-8472', subnet: '10.100.0.0/24', datapath: 'lwt' },
+      { vni: 300, deviceIndex: 9, device: 'vxl3-8472', subnet: '2001:db8:300::/64', datapath: 'lwt' },
     ];
     const rules = domainRules(
       vnis,

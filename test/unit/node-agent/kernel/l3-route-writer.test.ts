@@ -5,27 +5,15 @@ import { L3RouteWriter } from '../../../../node-agent/kernel/l3-route-writer';
 import type { L3Vni } from '../../../../node-agent/kernel/realised-vnis';
 import { l3RouterMac } from '../../../../node-agent/kernel/vni-devices';
 import { RTPROT_VXGOSSIP } from '../../../../node-agent/netlink';
+import { announcedEndpoint } from '../../../helpers/endpoint-records';
 import { MemoryKernel } from '../../../helpers/memory-kernel';
 
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
-const L3: L3Vni = { vni: 77, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.77.0.0/24' };
+const L3: L3Vni = { vni: 77, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.77.0.0/24', datapath: 'lwt' };
 const T77 = 1_000_000_077;
 
-const remote = (mac: string, ip: string, vtep: string, vni = 77): EndpointRecord => ({
-  owner: 'h2',
-  version: { incarnation: 1, counter: 1 },
-  tombstone: false,
-  originTimeMs: 0,
-  body: {
-    kind: 'endpoint',
-    vni,
-    mac,
-    ips: [`${ip}/${ip.includes(':') ? 64 : 24}`],
-    vtep,
-    mobilitySeq: 0,
-    origin: 'api',
-  },
-});
+const remote = (mac: string, ip: string, vtep: string, vni = 77): EndpointRecord =>
+  announcedEndpoint({ vni, mac, vtep, ips: [`${ip}/${ip.includes(':') ? 64 : 24}`] });
 const local = (vni: number, ip: string, hostIfindex: number, hostInterface: string) => ({
   vni,
   ip,
@@ -101,7 +89,7 @@ describe('L3 route writer (in-memory kernel)', () => {
   });
 
   it('keeps two VNIs apart: a table each, rules into each from its own veths and key', async () => {
-    const other: L3Vni = { vni: 88, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.88.0.0/24' };
+    const other: L3Vni = { vni: 88, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.88.0.0/24', datapath: 'lwt' };
     await writer.reconcile(
       [L3, other],
       [local(77, '10.77.0.5/24', 31, 'vxe1'), local(88, '10.88.0.5/24', 32, 'vxe2')],
@@ -120,7 +108,7 @@ describe('L3 route writer (in-memory kernel)', () => {
   });
 
   it('routes an IPv6 domain: /128 routes, the gateway answered by ND on each veth, checksums over an IPv6 underlay', async () => {
-    const v6: L3Vni = { vni: 66, deviceIndex: 20, device: 'vxl3-8472', subnet: '2001:db8:66::/64' };
+    const v6: L3Vni = { vni: 66, deviceIndex: 20, device: 'vxl3-8472', subnet: '2001:db8:66::/64', datapath: 'lwt' };
     const t = 1_000_000_066;
     writer = new L3RouteWriter(kernel.rt, silent, (path, value) => {
       if (path.endsWith('force_forwarding'))

@@ -10,16 +10,20 @@ import { eventually } from '../../../../lab/eventually';
 const silent = createLogger({ component: 'test', level: 'error', write: () => undefined });
 const REALISED: RealisedVnis = {
   l2: [{ vni: 42, vxlanIndex: 10, bridgeIndex: 11, headEnd: true }],
-  l3: [{ vni: 77, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.77.0.0/24' }],
+  l3: [
+    { vni: 77, deviceIndex: 20, device: 'vxl3-8472', subnet: '10.77.0.0/24', datapath: 'lwt' },
+    { vni: 88, deviceIndex: 21, device: 'vxl3-4790', subnet: '10.88.0.0/24', datapath: 'bpf' },
+  ],
 };
 
 // Steps that record what ran, in order, with what the loop gave them.
-function harness(graceMaxMs = 60_000, maxRestMs = 0) {
+function harness(graceMaxMs = 60_000, maxRestMs = 0, bpfCheckIntervalMs = 0) {
   const calls: string[] = [];
   const passes: PassContext[] = [];
   const reports: ProgrammingStatus[][] = [];
   let desired: DesiredRemote = { floods: [{ vni: 42, vtep: '198.18.0.12', owner: 'h2' }], endpoints: [] };
   let failDevices = false;
+  let bpfError: string | undefined = 'the BPF datapath cannot be opened: EPERM';
   let gate: Promise<void> | undefined;
   let programmingGate: Promise<void> | undefined;
   const steps: ReconcileSteps = {
@@ -33,6 +37,7 @@ function harness(graceMaxMs = 60_000, maxRestMs = 0) {
           statuses: [
             { vni: 42, devicesReady: true },
             { vni: 77, devicesReady: true },
+            { vni: 88, devicesReady: true },
           ],
         };
       },
@@ -53,6 +58,15 @@ function harness(graceMaxMs = 60_000, maxRestMs = 0) {
         return { perVni: new Map([[77, { desired: 2, programmed: 1 }]]), removed: 1, conflicts: [] };
       },
     },
+    bpf: {
+      program: async () => {
+        calls.push('bpf');
+        const errors = new Map(bpfError ? [[88, bpfError]] : []);
+        return { perVni: new Map([[88, { desired: 4, programmed: 4 }]]), removed: 0, conflicts: [], errors };
+      },
+      check: () => void calls.push('bpf check'),
+      close: () => void calls.push('bpf close'),
+    },
     localRecords: { sync: async () => void calls.push('localRecords') },
   };
   const loop = new ReconcileLoop({
@@ -62,6 +76,7 @@ function harness(graceMaxMs = 60_000, maxRestMs = 0) {
     log: silent,
     graceMaxMs,
     maxRestMs,
+    bpfCheckIntervalMs,
   });
   return {
     loop,
@@ -70,6 +85,7 @@ function harness(graceMaxMs = 60_000, maxRestMs = 0) {
     reports,
     setDesired: (d: DesiredRemote) => (desired = d),
     failDevices: (f: boolean) => (failDevices = f),
+    setBpfError: (e: string | undefined) => (bpfError = e),
     holdDevices: (p: Promise<void> | undefined) => {
       gate = p;
     },
@@ -83,12 +99,12 @@ describe('reconcile loop', () => {
   let h: ReturnType<typeof harness>;
   afterEach(() => h.loop.stop());
 
-  it('runs a full pass first, in order: devices, remote L2, L3 routes, local records; reads shared kernel state once', async () => {
+  it('runs a full pass first, in order: devices, remote L2, L3 routes, BPF, local records; reads shared kernel state once', async () => {
     h = harness();
     h.loop.start();
     await h.loop.settle();
-    assert.deepEqual(h.calls.slice(0, 5), ['devices', 'remoteL2', 'read attached', 'l3Routes', 'localRecords']);
-    assert.deepEqual([...h.passes[0].localVnis].sort(), [42, 77]);
+    assert.deepEqual(h.calls.slice(0, 6), ['devices', 'remoteL2', 'read attached', 'l3Routes', 'bpf', 'localRecords']);
+    assert.deepEqual([...h.passes[0].localVnis].sort(), [42, 77, 88]);
     assert.ok(h.loop.kernelSynced);
     const last = h.reports[h.reports.length - 1];
     assert.deepEqual(
@@ -96,9 +112,41 @@ describe('reconcile loop', () => {
       [
         [42, 3, 3],
         [77, 2, 1],
+        [88, 4, 4],
       ],
-      'counts of both programming steps reach the status',
+      'counts of every programming step reach the status',
     );
+  });
+
+  it("reports a step's error for a VNI whose devices are ready until a pass no longer has it", async () => {
+    h = harness();
+    h.loop.start();
+    await h.loop.settle();
+    const errorOf = () => h.loop.status().find((s) => s.vni === 88)?.error;
+    assert.equal(errorOf(), 'the BPF datapath cannot be opened: EPERM');
+    assert.equal(h.loop.status().find((s) => s.vni === 88)?.devicesReady, true);
+    h.setBpfError(undefined);
+    h.loop.schedule('fdb');
+    await h.loop.settle();
+    assert.equal(errorOf(), undefined);
+  });
+
+  it('checks the BPF datapath between passes at its interval, and lets it go at stop', async () => {
+    h = harness(60_000, 0, 20);
+    let release!: () => void;
+    h.holdDevices(new Promise<void>((r) => (release = r)));
+    h.loop.start();
+    await new Promise((r) => setTimeout(r, 70));
+    assert.deepEqual(h.calls, ['devices'], 'no check while a pass runs');
+    h.holdDevices(undefined);
+    release();
+    await eventually(() => assert.ok(h.calls.filter((c) => c === 'bpf check').length >= 2), 2000, 5);
+    assert.ok(h.calls.indexOf('bpf check') > h.calls.indexOf('localRecords'), 'after the pass');
+    await h.loop.stop();
+    const checks = h.calls.filter((c) => c === 'bpf check').length;
+    assert.equal(h.calls[h.calls.length - 1], 'bpf close');
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(h.calls.filter((c) => c === 'bpf check').length, checks, 'no check after stop');
   });
 
   it('sweeps nothing during the grace period; ending it runs a pass that may sweep', async () => {
@@ -174,13 +222,13 @@ describe('reconcile loop', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(
       h.calls.slice(quiet),
-      ['remoteL2', 'read attached', 'l3Routes', 'localRecords'],
+      ['remoteL2', 'read attached', 'l3Routes', 'bpf', 'localRecords'],
       'new desired state: an FDB pass, no devices',
     );
     const changed = h.calls.length;
     h.loop.schedule('fdb');
     await new Promise((r) => setTimeout(r, 20));
-    assert.equal(h.calls.length, changed + 4, 'the kernel may have moved: the steps run whatever the desired state');
+    assert.equal(h.calls.length, changed + 5, 'the kernel may have moved: the steps run whatever the desired state');
   });
 
   it('collapses triggers that arrive during a pass into one more pass', async () => {

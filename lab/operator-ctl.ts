@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { operatorArgs } from '../../lab/credentials';
-import type { LabHost } from '../../lab/network';
+import { operatorArgs } from './credentials';
+import type { LabHost } from './network';
 
 // ctl as the operator, from the server's host (`ctrl`), for a suite that runs a server in a lab.
 export abstract class OperatorCtl {

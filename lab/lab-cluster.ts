@@ -1,7 +1,7 @@
 import * as path from 'node:path';
-import { createJoinToken } from '../../lab/credentials';
-import type { ManagedProcess } from '../../lab/managed-process';
-import type { LabHost, LabNetwork } from '../../lab/network';
+import { createJoinToken } from './credentials';
+import type { ManagedProcess } from './managed-process';
+import type { LabHost, LabNetwork } from './network';
 import { OperatorCtl } from './operator-ctl';
 
 export const AGENT_METRICS_PORT = 9746;
@@ -18,6 +18,8 @@ export interface LabClusterOptions {
 export class LabCluster extends OperatorCtl {
   readonly agents = new Map<string, ManagedProcess>();
   readonly hosts: LabHost[];
+  // Each host's agent command line, to start it again.
+  private readonly agentArgs = new Map<string, string[]>();
 
   private constructor(
     readonly lab: LabNetwork,
@@ -37,17 +39,31 @@ export class LabCluster extends OperatorCtl {
     await Promise.all(
       hosts.map((h) => {
         const join = hosts.filter((x) => x !== h).map((x) => `${x.ip}:7946`);
-        const agent = h.spawnBin('agent', 'node-agent', [
+        cluster.agentArgs.set(h.name, [
           ...['--name', h.name, '--vtep', options.vtep?.(h) ?? h.ip, '--server', cluster.serverAddr],
           ...['--data-dir', path.join(dir, h.name), '--join', join.join(',')],
           ...['--metrics', `127.0.0.1:${AGENT_METRICS_PORT}`, '--join-token', token],
           ...(options.agentArgs?.(h) ?? []),
         ]);
-        cluster.agents.set(h.name, agent);
-        return agent.waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
+        return cluster.startAgent(h).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
       }),
     );
     return cluster;
+  }
+
+  // Stops a host's agent with the signal and starts it again (its identity stays in its data dir);
+  // resolves once it has reconciled its devices.
+  async restartAgent(host: LabHost, signal: NodeJS.Signals): Promise<ManagedProcess> {
+    await this.agent(host).stop(signal);
+    const agent = this.startAgent(host);
+    await agent.waitForLog((r) => r.msg === 'reconciled', 30_000);
+    return agent;
+  }
+
+  private startAgent(host: LabHost): ManagedProcess {
+    const agent = host.spawnBin('agent', 'node-agent', this.agentArgs.get(host.name)!);
+    this.agents.set(host.name, agent);
+    return agent;
   }
 
   get ctrl(): LabHost {
