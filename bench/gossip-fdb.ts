@@ -9,6 +9,7 @@
 //      at steady state, and an agent restart: time until its kernel matches the cluster again, and
 //      entries deleted meanwhile.
 // Usage: node dist/bench/gossip-fdb.js [--hosts 20] [--attaches 50] [--kills 10] [--endpoints 10000] [--insecure-gossip]
+//          [--gossip-probe-interval DURATION --gossip-probe-timeout DURATION]
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,6 +30,9 @@ const { values } = parseArgs({
     endpoints: { type: 'string', default: '0' },
     // Hosts made gone one after another, each replaced by a new one so that every kill is at --hosts.
     kills: { type: 'string', default: '10' },
+    // Passed to every agent (their defaults otherwise).
+    'gossip-probe-interval': { type: 'string' },
+    'gossip-probe-timeout': { type: 'string' },
     // Gossip in clear text: what encryption costs, next to the default run.
     'insecure-gossip': { type: 'boolean', default: false },
   },
@@ -104,6 +108,9 @@ async function main(): Promise<void> {
       joinToken,
       ...OWNER_LIMIT,
       ...(values['insecure-gossip'] ? ['--insecure-gossip'] : []),
+      ...(['gossip-probe-interval', 'gossip-probe-timeout'] as const).flatMap((flag) =>
+        values[flag] ? [`--${flag}`, values[flag]] : [],
+      ),
     ]);
     agents.set(h.name, a);
     return a;

@@ -319,8 +319,8 @@ export class Agent {
       log.child({ part: 'liveness' }),
     );
     // A host judged gone, or forwarding again, changes what we program, even when gossip did not.
-    liveness.on('change', () => {
-      this.loop.schedule('fdb', true);
+    liveness.on('change', (_name, _state, forwardingChanged) => {
+      if (forwardingChanged) this.loop.schedule('fdb', true);
       this.link.sendMembership(this.peers.asNodes());
     });
     return liveness;

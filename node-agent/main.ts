@@ -41,7 +41,8 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
                   [--encrypt-key BASE64 | --keyring-file FILE | --insecure-gossip] [--metrics HOST:PORT]
                   [--log-level LEVEL] [--max-records-per-owner N] [--departed-record-ttl DURATION]
-                  [--agent-down-keep DURATION] [--bpffs DIR] [--bpf-pin-dir DIR]
+                  [--agent-down-keep DURATION] [--gossip-probe-interval DURATION] [--gossip-probe-timeout DURATION]
+                  [--bpffs DIR] [--bpf-pin-dir DIR]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
@@ -68,7 +69,11 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --log-level     debug, info (default), warn or error; logs are JSON lines on stderr
   --agent-down-keep   how long a host whose agent is down keeps its entries here while its VTEP
                   answers ICMP echo (default ${DEFAULT_AGENT_DOWN_KEEP_MS / 60_000}m: an upgrade or a restart loop; a host whose VTEP
-                  is silent for 1 s, or that leaves, is withdrawn at once). Peers' VTEPs must answer ICMP echo.
+                  is silent for 0.5 s, or that leaves, is withdrawn at once). Peers' VTEPs must answer ICMP echo.
+  --gossip-probe-interval, --gossip-probe-timeout   how often gossip probes one peer, and how long it
+                  waits for the answer (default 1s and 500ms, memberlist's LAN profile). A gone host
+                  is noticed about one interval after it goes: 300ms and 200ms withdraw it within
+                  1.5 s, but on a host short of CPU late answers look like failures (see README).
   --departed-record-ttl     how long the records of a host gossip has not had alive are kept
                   (default ${DEFAULT_DEPARTED_RECORD_TTL_MS / 3_600_000}h; they come back when it returns)
   --bpffs         where the BPF filesystem is (default ${BPFFS_ROOT}; mounted there if it is not),
@@ -138,6 +143,8 @@ const FLAGS = {
   'max-records-per-owner': { type: 'string' },
   'departed-record-ttl': { type: 'string' },
   'agent-down-keep': { type: 'string' },
+  'gossip-probe-interval': { type: 'string' },
+  'gossip-probe-timeout': { type: 'string' },
   'dup-max-moves': { type: 'string' },
   'dup-window': { type: 'string' },
   'dup-freeze-time': { type: 'string' },
@@ -252,11 +259,7 @@ async function main(argv: string[]): Promise<void> {
   parseHostPort('--server', server);
   const bind = parseHostPort('--bind', values.bind ?? `0.0.0.0:${GOSSIP_PORT}`, GOSSIP_PORT, 0);
   const advertise = values.advertise ? parseHostPort('--advertise', values.advertise, bind.port) : undefined;
-  const join = (values.join ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  for (const peer of join) parseHostPort('--join', peer, GOSSIP_PORT);
+  const join = joinList(values.join);
   const log = createLogger({ component: 'node-agent', level: parseLevel(values['log-level']) }).child({ node: name });
 
   const duplicates = duplicateOptions(values['dup-max-moves'], values['dup-window'], values['dup-freeze-time']);
@@ -267,6 +270,7 @@ async function main(argv: string[]): Promise<void> {
   const agentDownKeepMs = values['agent-down-keep']
     ? parseDuration('--agent-down-keep', values['agent-down-keep'], 0, 30 * 24 * 3_600_000)
     : undefined;
+  const probing = gossipProbing(values['gossip-probe-interval'], values['gossip-probe-timeout']);
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const state = AgentState.open(values['data-dir']!, name);
   const identity = await identityOf(values, { name, vtep, server, dataDir: state.dir, log });
@@ -304,6 +308,7 @@ async function main(argv: string[]): Promise<void> {
             advertiseHost: advertise?.host ?? vtep,
             advertisePort: advertise?.port,
             keyring: gossipKeys.keyring,
+            ...probing,
             log,
           },
           handlers,
@@ -335,3 +340,25 @@ main(process.argv.slice(2)).catch((err: Error) => {
   process.stderr.write(`node-agent: ${err.message}\n${usage ? USAGE + '\n' : ''}`);
   process.exit(usage ? 2 : 1);
 });
+
+// memberlist requires the direct probe's timeout to end before the interval does (the rest of the
+// interval is for indirect probes).
+function gossipProbing(interval = '1s', timeout = '500ms'): { probeIntervalMs: number; probeTimeoutMs: number } {
+  const probeIntervalMs = parseDuration('--gossip-probe-interval', interval, 100, 60_000);
+  const probeTimeoutMs = parseDuration('--gossip-probe-timeout', timeout, 50, 60_000);
+  if (probeTimeoutMs >= probeIntervalMs)
+    throw new Error(
+      `--gossip-probe-timeout (${timeout}) must be shorter than --gossip-probe-interval (${interval}): ` +
+        'the rest of the interval is for indirect probes',
+    );
+  return { probeIntervalMs, probeTimeoutMs };
+}
+
+function joinList(flag = ''): string[] {
+  const join = flag
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const peer of join) parseHostPort('--join', peer, GOSSIP_PORT);
+  return join;
+}

@@ -9,6 +9,9 @@ export interface MemberlistOptions {
   advertiseHost?: string;
   advertisePort?: number;
   keyring?: Keyring;
+  // memberlist's LAN profile unless given (see --gossip-probe-interval).
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
   log: Logger;
 }
 
@@ -35,12 +38,8 @@ export class MemberlistCluster implements GossipCluster {
     const gossipLog = options.log.child({ part: 'memberlist' });
     memberlist = await Memberlist.create({
       ...defaultLanConfig(options.name),
-      // A gone host is first noticed by whichever peer probes it next: after about one probe interval,
-      // since every member probes one peer per interval, and with an exponential tail (4.6 intervals at
-      // p99). At the LAN default (1 s) that alone would spend the budget for withdrawing a gone host
-      // (p50 1.5 s, p99 3 s). Still one probe per member and interval whatever the cluster's size.
-      probeIntervalMs: 300,
-      probeTimeoutMs: 200,
+      ...(options.probeIntervalMs !== undefined && { probeIntervalMs: options.probeIntervalMs }),
+      ...(options.probeTimeoutMs !== undefined && { probeTimeoutMs: options.probeTimeoutMs }),
       bindAddr: options.bindHost,
       bindPort: options.bindPort,
       advertiseAddr: options.advertiseHost,

@@ -49,6 +49,9 @@ export const PATH_CHECK_MS = 2000;
 // gossip's suspicion would reach it.
 export const SHARE_DOUBT_AFTER_MS = 150;
 
+// A timer this late says the event loop was busy (see shareOwnDoubt).
+const LATE_TIMER_MS = 50;
+
 export interface LivenessTiming {
   pathCheckMs: number;
   shareDoubtAfterMs: number;
@@ -63,7 +66,12 @@ const FORWARDING: ReadonlySet<HostState> = new Set(['alive', 'suspect', 'agent-d
 // withdraws only where the path is broken.
 // 'doubt': our own probes of a peer's VTEP go unanswered while gossip has it alive; the agent tells
 // the other hosts, so that they probe it too (see PathDoubt in the gossip protocol).
-export class HostLiveness extends EventEmitter<{ change: [name: string, state: HostState]; doubt: [name: string] }> {
+// 'change' says whether the host's entries are programmed here now and were not before, or the
+// reverse: only then does the kernel need a pass (alive and suspect both forward).
+export class HostLiveness extends EventEmitter<{
+  change: [name: string, state: HostState, forwardingChanged: boolean];
+  doubt: [name: string];
+}> {
   private readonly hosts = new Map<string, Host>();
   private readonly expiry = new Map<string, NodeJS.Timeout>();
   private readonly pathChecks = new Map<string, NodeJS.Timeout>();
@@ -145,12 +153,18 @@ export class HostLiveness extends EventEmitter<{ change: [name: string, state: H
     if (host.ownDoubt) return;
     host.ownDoubt = { told: false };
     const { shareDoubtAfterMs, pathCheckMs } = this.timing;
-    this.later(this.shareChecks, name, shareDoubtAfterMs, () => {
+    const dueAt = this.now() + shareDoubtAfterMs;
+    const check = () => {
       if ((this.reach.quietMs(vtep) ?? 0) >= shareDoubtAfterMs) this.tell(name, host);
       this.later(this.shareChecks, name, Math.max(0, pathCheckMs - shareDoubtAfterMs), () => {
         if (this.reach.answer(vtep) !== 'silent') host.ownDoubt = undefined;
       });
-    });
+    };
+    // A busy event loop fires the timer late, with replies perhaps still unread: they are read before
+    // the next turn's timers, so the quiet is judged then.
+    this.later(this.shareChecks, name, shareDoubtAfterMs, () =>
+      this.now() - dueAt > LATE_TIMER_MS ? this.later(this.shareChecks, name, 0, check) : check(),
+    );
   }
 
   state(name: string): HostState | undefined {
@@ -206,7 +220,7 @@ export class HostLiveness extends EventEmitter<{ change: [name: string, state: H
     host.state = state;
     host.sinceMs = this.now();
     if (!first || state !== 'alive') this.log.info('host state', { peer: name, state, previous, vtep: host.vtep });
-    this.emit('change', name, state);
+    this.emit('change', name, state, first || FORWARDING.has(previous) !== FORWARDING.has(state));
   }
 
   private derive(host: Host): HostState {
