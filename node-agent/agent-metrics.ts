@@ -35,7 +35,7 @@ export class AgentMetrics {
   );
   readonly bpfRepairs = this.registry.counter(
     'vxgossip_bpf_repairs_total',
-    'BPF map entries (entry) and program attachments (attachment) found changed out of band and rewritten by the periodic check',
+    'BPF map entries (entry) and program attachments (attachment) found changed out of band and rewritten, by a pass or the periodic check',
   );
   readonly netlinkErrors = this.registry.counter(
     'vxgossip_netlink_errors_total',

@@ -9,6 +9,8 @@ export interface SyncResult {
   failures: BpfError[];
   // The keys (hex) of the entries those refused writes were for.
   failedKeys: string[];
+  // Of those written and removed, what changed out of band since `previous` (see SyncOptions).
+  repaired: number;
 }
 
 // A map's desired entries as the kernel holds them: bytes, keyed by the key's hex.
@@ -17,6 +19,9 @@ export type EncodedEntries = Map<string, { key: Buffer; value: Buffer }>;
 export interface SyncOptions {
   // False during an agent's restart grace period: entries nobody wants (yet) stay.
   remove?: boolean;
+  // What the last sync made the map hold: an entry of it written again, or an entry outside it
+  // removed, had changed behind our back (a repair).
+  previous?: EncodedEntries;
 }
 
 export function encodeEntries<K, V>(map: BpfMap<K, V>, desired: Iterable<MapEntry<K, V>>): EncodedEntries {
@@ -42,11 +47,14 @@ export function syncMap<K, V>(
 // syncMap with the desired entries encoded beforehand (a periodic check compares the same ones often).
 export function syncEncoded<K, V>(map: BpfMap<K, V>, wanted: EncodedEntries, options: SyncOptions = {}): SyncResult {
   const kernel = map.dumpRaw();
-  const result: SyncResult = { written: 0, deleted: 0, failures: [], failedKeys: [] };
+  const result: SyncResult = { written: 0, deleted: 0, failures: [], failedKeys: [], repaired: 0 };
+  const { previous } = options;
   const attempt = (hex: string, write: () => unknown, count: 'written' | 'deleted') => {
     try {
       write();
       result[count]++;
+      const ours = previous?.get(hex);
+      if (previous && (count === 'deleted' ? !ours : ours?.value.equals(wanted.get(hex)!.value))) result.repaired++;
     } catch (err) {
       result.failures.push(err as BpfError);
       result.failedKeys.push(hex);

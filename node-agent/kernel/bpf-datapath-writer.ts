@@ -39,6 +39,8 @@ export interface BpfPassResult {
   programmed: Map<number, number>;
   written: number;
   removed: number;
+  // What had changed out of band since the last pass and was written again.
+  repaired: { entries: number; attachments: number };
   // Per BPF VNI: why it does not forward as desired (the datapath cannot load, a program cannot attach).
   errors: Map<number, string>;
 }
@@ -74,6 +76,7 @@ export class BpfDatapathWriter {
       programmed: new Map(),
       written: 0,
       removed: 0,
+      repaired: { entries: 0, attachments: 0 },
       errors: new Map(),
     };
     if (wanted.perVni.size === 0) {
@@ -105,12 +108,14 @@ export class BpfDatapathWriter {
       attachments: wanted.attachments,
       remove: input.sweep,
     };
+    const before = this.programmed;
     this.programmed = programmed;
     const failed = new Map<number, number>();
-    for (const [map, encoded] of programmed.maps) {
-      const r = syncEncoded(map, encoded, { remove: input.sweep });
+    for (const [i, [map, encoded]] of programmed.maps.entries()) {
+      const r = syncEncoded(map, encoded, { remove: input.sweep, previous: before?.maps[i]?.[1] });
       result.written += r.written;
       result.removed += r.deleted;
+      result.repaired.entries += r.repaired;
       for (const hex of r.failedKeys) {
         const vni = vniOf.get(hex);
         if (vni !== undefined) failed.set(vni, (failed.get(vni) ?? 0) + 1);
@@ -122,7 +127,13 @@ export class BpfDatapathWriter {
           first: r.failures[0].message,
         });
     }
-    this.attach(datapath, wanted.attachments, input.vnis, result.errors);
+    result.repaired.attachments = this.attach(
+      datapath,
+      wanted.attachments,
+      before?.attachments ?? [],
+      input.vnis,
+      result.errors,
+    );
     if (input.sweep) await this.detachStale(new Set(wanted.attachments.map((a) => a.ifindex)), input);
     for (const [vni, n] of wanted.perVni) result.programmed.set(vni, n - (failed.get(vni) ?? 0));
     return result;
@@ -179,10 +190,20 @@ export class BpfDatapathWriter {
     }
   }
 
-  private attach(datapath: OpenedDatapath, attachments: BpfAttachment[], vnis: L3Vni[], errors: Map<number, string>) {
+  // Returns how many of those attached before had lost their program (a repair).
+  private attach(
+    datapath: OpenedDatapath,
+    attachments: BpfAttachment[],
+    before: BpfAttachment[],
+    vnis: L3Vni[],
+    errors: Map<number, string>,
+  ): number {
+    const attachedBefore = new Set(before.map((a) => `${a.point}/${a.ifindex}`));
+    let repaired = 0;
     for (const a of attachments) {
       try {
-        datapath.attach(a.point, { interface: a.ifindex });
+        const { outcome } = datapath.attach(a.point, { interface: a.ifindex });
+        if (outcome !== 'unchanged' && attachedBefore.has(`${a.point}/${a.ifindex}`)) repaired++;
         this.carrying?.add(a.ifindex);
       } catch (err) {
         const message = (err as Error).message;
@@ -191,6 +212,7 @@ export class BpfDatapathWriter {
         for (const v of vnis) if (a.point === 'tunnel' && v.deviceIndex === a.ifindex) errors.set(v.vni, message);
       }
     }
+    return repaired;
   }
 
   // Our programs off every interface that no longer wants them (an endpoint of a deleted VNI or of one

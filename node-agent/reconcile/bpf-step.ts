@@ -41,6 +41,7 @@ export class BpfDatapathStep implements BpfStep {
     });
     this.metrics?.written.inc({ kind: 'add' }, result.written);
     this.metrics?.written.inc({ kind: 'remove' }, result.removed);
+    this.countRepairs(result.repaired);
     const perVni = new Map(
       [...result.desired].map(([vni, desired]) => [vni, { desired, programmed: result.programmed.get(vni) ?? 0 }]),
     );
@@ -48,7 +49,10 @@ export class BpfDatapathStep implements BpfStep {
   }
 
   check(): void {
-    const repaired = this.writer.check();
+    this.countRepairs(this.writer.check());
+  }
+
+  private countRepairs(repaired: { entries: number; attachments: number }): void {
     this.metrics?.bpfRepairs.inc({ kind: 'entry' }, repaired.entries);
     this.metrics?.bpfRepairs.inc({ kind: 'attachment' }, repaired.attachments);
   }

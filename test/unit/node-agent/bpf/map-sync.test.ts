@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { BpfMap } from '../../../../node-agent/bpf/bpf-map';
 import { EndpointKey, LocalEndpoint, localEndpointCodec } from '../../../../node-agent/bpf/map-codec';
-import { syncMap } from '../../../../node-agent/bpf/map-sync';
+import { encodeEntries, syncMap } from '../../../../node-agent/bpf/map-sync';
 import { MemoryBpfMap } from '../../../helpers/memory-bpf-map';
 
 const entry = (n: number, ifindex = 10 + n) => ({
@@ -18,9 +18,21 @@ describe('BPF map sync', () => {
   });
 
   it('writes what is missing, then nothing on a second pass', () => {
-    assert.deepEqual(syncMap(map, [entry(1), entry(2)]), { written: 2, deleted: 0, failures: [], failedKeys: [] });
+    assert.deepEqual(syncMap(map, [entry(1), entry(2)]), {
+      written: 2,
+      deleted: 0,
+      failures: [],
+      failedKeys: [],
+      repaired: 0,
+    });
     assert.equal(backend.writes, 2);
-    assert.deepEqual(syncMap(map, [entry(2), entry(1)]), { written: 0, deleted: 0, failures: [], failedKeys: [] });
+    assert.deepEqual(syncMap(map, [entry(2), entry(1)]), {
+      written: 0,
+      deleted: 0,
+      failures: [],
+      failedKeys: [],
+      repaired: 0,
+    });
     assert.equal(backend.writes, 2);
     assert.deepEqual(
       map.dump().sort((a, b) => a.key.address.localeCompare(b.key.address)),
@@ -31,13 +43,22 @@ describe('BPF map sync', () => {
   it('rewrites only a changed value and deletes only what nobody wants', () => {
     syncMap(map, [entry(1), entry(2), entry(3)]);
     const result = syncMap(map, [entry(1), entry(2, 99)]);
-    assert.deepEqual(result, { written: 1, deleted: 1, failures: [], failedKeys: [] });
+    assert.deepEqual(result, { written: 1, deleted: 1, failures: [], failedKeys: [], repaired: 0 });
     assert.deepEqual(map.dump().find((e) => e.key.address === '198.19.100.2')?.value.ifindex, 99);
+  });
+
+  it('counts as repaired what changed out of band since the last sync, not what is wanted anew', () => {
+    const previous = encodeEntries(map, [entry(1), entry(2)]);
+    syncMap(map, [entry(1), entry(2)]);
+    backend.table.delete([...previous.keys()][0]);
+    backend.table.set('ff'.repeat(24), Buffer.alloc(12));
+    const result = syncMap(map, [entry(1), entry(2), entry(3)], { previous });
+    assert.deepEqual([result.written, result.deleted, result.repaired], [2, 1, 2], 'entry 1 back and the junk gone');
   });
 
   it('deletes an entry that does not even decode (written by hand)', () => {
     backend.table.set('ff'.repeat(24), Buffer.alloc(12));
-    assert.deepEqual(syncMap(map, [entry(1)]), { written: 1, deleted: 1, failures: [], failedKeys: [] });
+    assert.deepEqual(syncMap(map, [entry(1)]), { written: 1, deleted: 1, failures: [], failedKeys: [], repaired: 0 });
     assert.equal(backend.table.size, 1);
   });
 
@@ -61,6 +82,7 @@ describe('BPF map sync', () => {
       deleted: 0,
       failures: [],
       failedKeys: [],
+      repaired: 0,
     });
     assert.equal(backend.table.size, 2);
     assert.equal(syncMap(map, [entry(1, 50)]).deleted, 1);
