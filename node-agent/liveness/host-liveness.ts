@@ -64,8 +64,8 @@ const FORWARDING: ReadonlySet<HostState> = new Set(['alive', 'suspect', 'agent-d
 // not a dead host. Probing costs nothing while gossip is content; it starts when gossip suspects a
 // peer, and a host is judged gone from this host's own reachability, so a partial partition
 // withdraws only where the path is broken.
-// 'doubt': our own probes of a peer's VTEP go unanswered while gossip has it alive; the agent tells
-// the other hosts, so that they probe it too (see PathDoubt in the gossip protocol).
+// 'doubt': our own gossip probe of a peer failed and its VTEP does not answer our probes either; the
+// agent tells the other hosts, so that they probe it too (see PathDoubt in the gossip protocol).
 // 'change' says whether the host's entries are programmed here now and were not before, or the
 // reverse: only then does the kernel need a pass (alive and suspect both forward).
 export class HostLiveness extends EventEmitter<{
