@@ -10,6 +10,7 @@
 //      entries deleted meanwhile.
 // Usage: node dist/bench/gossip-fdb.js [--hosts 20] [--attaches 50] [--kills 10] [--endpoints 10000] [--insecure-gossip]
 //          [--gossip-probe-interval DURATION --gossip-probe-timeout DURATION]
+//          [--vtep-sweep-interval DURATION|0 --vtep-sweep-timeout DURATION]
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     // Passed to every agent (their defaults otherwise).
     'gossip-probe-interval': { type: 'string' },
     'gossip-probe-timeout': { type: 'string' },
+    'vtep-sweep-interval': { type: 'string' },
+    'vtep-sweep-timeout': { type: 'string' },
     // Gossip in clear text: what encryption costs, next to the default run.
     'insecure-gossip': { type: 'boolean', default: false },
   },
@@ -108,9 +111,9 @@ async function main(): Promise<void> {
       joinToken,
       ...OWNER_LIMIT,
       ...(values['insecure-gossip'] ? ['--insecure-gossip'] : []),
-      ...(['gossip-probe-interval', 'gossip-probe-timeout'] as const).flatMap((flag) =>
-        values[flag] ? [`--${flag}`, values[flag]] : [],
-      ),
+      ...(
+        ['gossip-probe-interval', 'gossip-probe-timeout', 'vtep-sweep-interval', 'vtep-sweep-timeout'] as const
+      ).flatMap((flag) => (values[flag] ? [`--${flag}`, values[flag]] : [])),
     ]);
     agents.set(h.name, a);
     return a;

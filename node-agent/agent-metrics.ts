@@ -11,6 +11,7 @@ export interface AgentGauges {
   duplicatesFrozen: number;
   probes: { probesSent: number; repliesReceived: number; watched: number };
   doubts: { told: number; taken: number; refused: number };
+  sweep: { pinged: number; unanswered: number };
 }
 
 // What an operator needs to see of one agent: is the kernel programmed as desired, how fast do
@@ -70,7 +71,11 @@ export class AgentMetrics {
   );
   readonly vtepProbes = this.registry.gauge(
     'vxgossip_vtep_probes',
-    'ICMP echo probes of peer VTEPs since start: sent, and replies matched; none while gossip is content',
+    "ICMP echo probes of peer VTEPs since start: sent, and replies matched (the sweep's pings included)",
+  );
+  readonly vtepSweep = this.registry.gauge(
+    'vxgossip_vtep_sweep',
+    "The sweep's pings of peer VTEPs since start: pinged, and unanswered (each started a fast check of that VTEP)",
   );
   readonly vtepsWatched = this.registry.gauge(
     'vxgossip_vteps_watched',
@@ -101,6 +106,7 @@ export class AgentMetrics {
     this.vtepProbes.set({ kind: 'replies' }, g.probes.repliesReceived);
     this.vtepsWatched.set({}, g.probes.watched);
     for (const [kind, n] of Object.entries(g.doubts)) this.pathDoubts.set({ kind }, n);
+    for (const [result, n] of Object.entries(g.sweep)) this.vtepSweep.set({ result }, n);
     const conflicts = new Map([
       ['route', 0],
       ['neigh', 0],

@@ -1,5 +1,6 @@
 import type { VtepReachability } from './liveness/host-liveness';
 import type { Logger } from '../common/log';
+import type { VtepSweepOptions } from './liveness/vtep-sweep';
 import type { DatapathOptions } from './bpf';
 import type { AgentMetrics } from './agent-metrics';
 import type { AgentState } from './agent-state';
@@ -31,6 +32,8 @@ export interface AgentOptions {
   // How long a peer whose agent is down keeps its entries while its VTEP answers;
   // DEFAULT_AGENT_DOWN_KEEP_MS if unset.
   agentDownKeepMs?: number;
+  // The steady check of peers' VTEPs (see VtepSweep); none if unset.
+  sweep?: VtepSweepOptions;
   // The BPF filesystem and our pin directory in it (defaults: /sys/fs/bpf, /sys/fs/bpf/vxgossip).
   bpf?: DatapathOptions;
   name: string;

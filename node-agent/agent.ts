@@ -22,6 +22,7 @@ import { RecordStore } from './state/record-store';
 import { DepartedOwners } from './state/departed-owners';
 import { HostLiveness } from './liveness/host-liveness';
 import { PathDoubtSharing } from './liveness/path-doubt-sharing';
+import { VtepSweep } from './liveness/vtep-sweep';
 import { affectsRemoteView, desiredRemote } from './state/remote-view';
 import { Revocations } from '../common/trust/revocations';
 import { PeerCertificates } from './trust/peer-certificates';
@@ -68,6 +69,7 @@ export class Agent {
   private readonly departed: DepartedOwners;
   private readonly liveness: HostLiveness;
   private readonly doubts: PathDoubtSharing;
+  private readonly sweep: VtepSweep | undefined;
 
   constructor(private readonly options: AgentOptions) {
     const { vtep, log, rt, name, state, metrics } = options;
@@ -99,6 +101,7 @@ export class Agent {
     this.renewal = this.certificateRenewal();
     this.sync = this.recordSync();
     this.doubts = this.pathDoubtSharing();
+    this.sweep = this.vtepSweep();
     this.link = this.serverLink();
     const outbox = new LocalChangeOutbox(this.store);
     outbox.subscribe((records) => this.sync.publishOwn(records));
@@ -170,6 +173,7 @@ export class Agent {
     this.cluster = await gossip.createCluster(this.gossipHandlers());
     this.sync.attach(this.cluster);
     this.peers.attach(this.cluster);
+    this.sweep?.start();
     this.timers.push(
       setInterval(() => this.loop.schedule('full'), RESYNC_INTERVAL_MS),
       setInterval(() => void this.sync.antiEntropy(), ANTI_ENTROPY_INTERVAL_MS),
@@ -186,6 +190,7 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     this.renewal.stop();
     this.peers.stop();
+    this.sweep?.stop();
     this.liveness.close();
     this.localRecords.close();
     this.watch.close();
@@ -266,6 +271,17 @@ export class Agent {
     this.liveness.on('doubt', (name) => doubts.tell(name));
     this.sync.onPathDoubt((subject) => doubts.take(subject));
     return doubts;
+  }
+
+  // A ping of a peer's VTEP that goes unanswered is doubted as a failed gossip probe is.
+  private vtepSweep(): VtepSweep | undefined {
+    const { sweep, reach, name, log } = this.options;
+    if (!sweep) return undefined;
+    const hooks = {
+      peers: () => this.liveness.forwardingPeers(),
+      unanswered: (peer: string) => this.liveness.pathInDoubt(peer),
+    };
+    return new VtepSweep(name, reach, hooks, sweep, log.child({ part: 'liveness' }));
   }
 
   private serverLink(): ServerLink {
@@ -374,6 +390,7 @@ export class Agent {
       duplicatesFrozen: this.duplicates.frozen().length,
       probes: this.options.reach.stats(),
       doubts: this.doubts.stats(),
+      sweep: this.sweep?.stats() ?? { pinged: 0, unanswered: 0 },
     });
   }
 }

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { Agent, DEFAULT_AGENT_DOWN_KEEP_MS, DEFAULT_DEPARTED_RECORD_TTL_MS } from './agent';
 import { VtepProber } from './liveness/vtep-prober';
+import type { VtepSweepOptions } from './liveness/vtep-sweep';
 import { AgentMetrics } from './agent-metrics';
 import { BPFFS_ROOT, DEFAULT_PIN_DIR } from './bpf/bpffs';
 import { KeyringCommands } from './commands/keyring-commands';
@@ -42,6 +43,7 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--encrypt-key BASE64 | --keyring-file FILE | --insecure-gossip] [--metrics HOST:PORT]
                   [--log-level LEVEL] [--max-records-per-owner N] [--departed-record-ttl DURATION]
                   [--agent-down-keep DURATION] [--gossip-probe-interval DURATION] [--gossip-probe-timeout DURATION]
+                  [--vtep-sweep-interval DURATION|0] [--vtep-sweep-timeout DURATION]
                   [--bpffs DIR] [--bpf-pin-dir DIR]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
@@ -71,9 +73,13 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
                   answers ICMP echo (default ${DEFAULT_AGENT_DOWN_KEEP_MS / 60_000}m: an upgrade or a restart loop; a host whose VTEP
                   is silent for 0.5 s, or that leaves, is withdrawn at once). Peers' VTEPs must answer ICMP echo.
   --gossip-probe-interval, --gossip-probe-timeout   how often gossip probes one peer, and how long it
-                  waits for the answer (default 1s and 500ms, memberlist's LAN profile). A gone host
-                  is noticed about one interval after it goes: 300ms and 200ms withdraw it within
-                  1.5 s, but on a host short of CPU late answers look like failures (see README).
+                  waits for the answer (default 1s and 500ms, memberlist's LAN profile)
+  --vtep-sweep-interval, --vtep-sweep-timeout   every interval this host pings one peer's VTEP (ICMP
+                  echo, answered by its kernel), the hosts taking turns so that each peer is pinged
+                  once per interval; one unanswered within the timeout starts the fast check that
+                  withdraws a gone host (default 500ms and 200ms: a gone host is withdrawn everywhere
+                  within about 1.5 s, at 2 pings/s per host whatever the cluster's size; 0 turns the
+                  sweep off, leaving gossip's probes to notice a gone host, about 2-5 s)
   --departed-record-ttl     how long the records of a host gossip has not had alive are kept
                   (default ${DEFAULT_DEPARTED_RECORD_TTL_MS / 3_600_000}h; they come back when it returns)
   --bpffs         where the BPF filesystem is (default ${BPFFS_ROOT}; mounted there if it is not),
@@ -145,6 +151,8 @@ const FLAGS = {
   'agent-down-keep': { type: 'string' },
   'gossip-probe-interval': { type: 'string' },
   'gossip-probe-timeout': { type: 'string' },
+  'vtep-sweep-interval': { type: 'string' },
+  'vtep-sweep-timeout': { type: 'string' },
   'dup-max-moves': { type: 'string' },
   'dup-window': { type: 'string' },
   'dup-freeze-time': { type: 'string' },
@@ -271,6 +279,7 @@ async function main(argv: string[]): Promise<void> {
     ? parseDuration('--agent-down-keep', values['agent-down-keep'], 0, 30 * 24 * 3_600_000)
     : undefined;
   const probing = gossipProbing(values['gossip-probe-interval'], values['gossip-probe-timeout']);
+  const sweep = vtepSweep(values['vtep-sweep-interval'], values['vtep-sweep-timeout']);
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const state = AgentState.open(values['data-dir']!, name);
   const identity = await identityOf(values, { name, vtep, server, dataDir: state.dir, log });
@@ -294,6 +303,7 @@ async function main(argv: string[]): Promise<void> {
     departedRecordTtlMs,
     reach,
     agentDownKeepMs,
+    sweep,
     bpf: { bpffs: values.bpffs, pinDir: values['bpf-pin-dir'] },
     keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file),
     driver: new KernelLinkDriver(rt),
@@ -352,6 +362,16 @@ function gossipProbing(interval = '1s', timeout = '500ms'): { probeIntervalMs: n
         'the rest of the interval is for indirect probes',
     );
   return { probeIntervalMs, probeTimeoutMs };
+}
+
+// Off with an interval of 0; the timeout ends before the next ping is due.
+function vtepSweep(interval = '500ms', timeout = '200ms'): VtepSweepOptions | undefined {
+  if (interval.trim() === '0') return undefined;
+  const intervalMs = parseDuration('--vtep-sweep-interval', interval, 50, 60_000);
+  const timeoutMs = parseDuration('--vtep-sweep-timeout', timeout, 10, 60_000);
+  if (timeoutMs >= intervalMs)
+    throw new Error(`--vtep-sweep-timeout (${timeout}) must be shorter than --vtep-sweep-interval (${interval})`);
+  return { intervalMs, timeoutMs };
 }
 
 function joinList(flag = ''): string[] {

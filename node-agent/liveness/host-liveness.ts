@@ -19,6 +19,8 @@ export interface VtepReachability {
   answer(vtep: string): 'answering' | 'silent' | undefined;
   // Since when (ms) a watched VTEP has not answered: since its last reply, or since watching began.
   quietMs(vtep: string): number | undefined;
+  // One probe, watched or not; `answered` says whether a reply came in time (see VtepSweep).
+  ping(vtep: string, timeoutMs: number, answered: (yes: boolean) => void): void;
   on(event: 'change', listener: (vtep: string, answer: 'answering' | 'silent') => void): unknown;
   stats(): { probesSent: number; repliesReceived: number; watched: number };
 }
@@ -180,6 +182,14 @@ export class HostLiveness extends EventEmitter<{
   forwards(name: string): boolean {
     const state = this.hosts.get(name)?.state;
     return state !== undefined && FORWARDING.has(state);
+  }
+
+  // Peers whose entries are programmed here, with their VTEPs: what the sweep checks.
+  forwardingPeers(): Array<{ name: string; vtep: string }> {
+    const peers: Array<{ name: string; vtep: string }> = [];
+    for (const [name, host] of this.hosts)
+      if (FORWARDING.has(host.state) && host.vtep !== undefined) peers.push({ name, vtep: host.vtep });
+    return peers;
   }
 
   counts(): Record<HostState, number> {

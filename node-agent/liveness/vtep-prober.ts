@@ -58,6 +58,13 @@ interface Watched {
   sendFailing: boolean;
 }
 
+// A one-shot probe (see ping): answered or not within its timeout.
+interface Ping {
+  readonly address: string;
+  readonly answered: (yes: boolean) => void;
+  cancel: () => void;
+}
+
 // Replies to a VTEP's latest probes count, up to this many back (more than a window spans); older
 // ones say nothing about now.
 const OUTSTANDING = 16;
@@ -102,12 +109,18 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
   // blind guess rarely matches.
   private sequence = randomInt(0x10000);
   private readonly watched = new Map<string, Watched>();
+  // One-shot probes awaiting a reply, by sequence number.
+  private readonly pings = new Map<number, Ping>();
   private readonly counters = { probesSent: 0, repliesReceived: 0, ignored: 0, sendErrors: 0 };
   // No two probes closer together than the global cap allows, also when many VTEPs are due at once.
   private nextSendAt = -Infinity;
   private cancelTimer: (() => void) | undefined;
   private timerDueAt = 0;
   private closed = false;
+  // A refused one-shot probe is logged once, not at every ping.
+  private pingFailing = false;
+  // Why the kernel last refused a probe, for the log.
+  private lastSendError: unknown;
 
   // Opens the raw ICMP sockets in the process's current network namespace (needs CAP_NET_RAW).
   static open(options: VtepProberOptions): Promise<VtepProber> {
@@ -150,6 +163,35 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
     this.schedule();
   }
 
+  // One probe, whether or not the VTEP is watched: `answered` is told once whether a reply came within
+  // timeoutMs. The timeout is judged on the turn after it fires, once waiting replies have been read,
+  // so that a busy event loop does not make a reply late. A probe the kernel refuses is unanswered.
+  ping(vtep: string, timeoutMs: number, answered: (yes: boolean) => void): void {
+    if (this.closed) throw new Error('VTEP prober is closed: open a new one');
+    const target = addressOf(vtep);
+    if (target === undefined) throw new Error(`VTEP prober: ${shown(vtep)} is not an IPv4 or IPv6 address`);
+    const sequence = this.nextSequence();
+    const ping: Ping = { address: target.address, answered, cancel: () => undefined };
+    this.pings.set(sequence, ping);
+    const unanswered = () => {
+      if (this.pings.get(sequence) !== ping) return;
+      this.pings.delete(sequence);
+      answered(false);
+    };
+    ping.cancel = this.clock.setTimer(timeoutMs, () => {
+      ping.cancel = this.clock.setTimer(0, unanswered);
+    });
+    if (!this.send(target.version, target.address, sequence)) {
+      if (!this.pingFailing)
+        this.log.warn('VTEP prober: the kernel refused a probe', { vtep, err: this.lastSendError });
+      this.pingFailing = true;
+      ping.cancel();
+      unanswered();
+      return;
+    }
+    this.pingFailing = false;
+  }
+
   // Stops probing and forgets the VTEP (no event).
   unwatch(vtep: string): void {
     const target = addressOf(vtep);
@@ -177,12 +219,15 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
     if (this.closed) return;
     this.closed = true;
     this.watched.clear();
+    for (const ping of this.pings.values()) ping.cancel();
+    this.pings.clear();
     this.schedule();
     this.sockets.close();
   }
 
   private receive(version: IpVersion, source: string, datagram: Buffer): void {
     const echo = decodeEchoReply(version, datagram);
+    if (echo && this.pinged(source, echo)) return;
     const watched = echo && this.watched.get(addressOf(source)?.address ?? '');
     if (echo === undefined || watched === undefined || !this.answers(watched, echo)) {
       this.counters.ignored++;
@@ -197,9 +242,24 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
     this.schedule();
   }
 
+  // A reply to a one-shot probe: its sequence, from the address probed, with our identifier and cookie.
+  private pinged(source: string, echo: Echo): boolean {
+    const ping = this.pings.get(echo.sequence);
+    if (!ping || !this.ours(echo) || addressOf(source)?.address !== ping.address) return false;
+    this.pings.delete(echo.sequence);
+    ping.cancel();
+    this.counters.repliesReceived++;
+    ping.answered(true);
+    return true;
+  }
+
+  private ours(echo: Echo): boolean {
+    return echo.identifier === this.identifier && echo.cookie.equals(this.cookie);
+  }
+
   private answers(watched: Watched, echo: Echo): boolean {
     const recent = watched.recent.subarray(0, Math.min(watched.sent, OUTSTANDING));
-    return echo.identifier === this.identifier && echo.cookie.equals(this.cookie) && recent.includes(echo.sequence);
+    return this.ours(echo) && recent.includes(echo.sequence);
   }
 
   // Under the cap, due probes go earliest first, so every VTEP's interval stretches by the same factor
@@ -237,18 +297,34 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
     if (due === undefined) return;
     const interval = due.answer === 'answering' ? this.settings.intervalMs : this.settings.silentIntervalMs;
     due.nextProbeAt = now + interval;
-    this.sequence = (this.sequence + 1) & 0xffff;
-    due.recent[due.sent++ % OUTSTANDING] = this.sequence;
+    const sequence = this.nextSequence();
+    due.recent[due.sent++ % OUTSTANDING] = sequence;
     this.nextSendAt = now + 1000 / this.settings.maxProbesPerSecond;
-    const echo = { identifier: this.identifier, sequence: this.sequence, cookie: this.cookie };
-    try {
-      this.sockets.send(due.version, due.address, encodeEchoRequest(due.version, echo));
-      this.counters.probesSent++;
+    if (this.send(due.version, due.address, sequence)) {
       due.sendFailing = false;
+      return;
+    }
+    if (!due.sendFailing)
+      this.log.warn('VTEP prober: the kernel refused a probe', { vtep: due.vtep, err: this.lastSendError });
+    due.sendFailing = true;
+  }
+
+  private nextSequence(): number {
+    this.sequence = (this.sequence + 1) & 0xffff;
+    return this.sequence;
+  }
+
+  // Whether the kernel took the probe.
+  private send(version: IpVersion, address: string, sequence: number): boolean {
+    const echo = { identifier: this.identifier, sequence, cookie: this.cookie };
+    try {
+      this.sockets.send(version, address, encodeEchoRequest(version, echo));
+      this.counters.probesSent++;
+      return true;
     } catch (err) {
       this.counters.sendErrors++;
-      if (!due.sendFailing) this.log.warn('VTEP prober: the kernel refused a probe', { vtep: due.vtep, err });
-      due.sendFailing = true;
+      this.lastSendError = err;
+      return false;
     }
   }
 

@@ -25,6 +25,15 @@ export class FakeReach extends EventEmitter<{ change: [string, Answer] }> implem
     return this.watched.has(vtep) ? (this.quiet.get(vtep) ?? 0) : undefined;
   }
 
+  // VTEPs whose pings go unanswered; the others answer at once.
+  readonly unreachable = new Set<string>();
+  readonly pinged: string[] = [];
+
+  ping(vtep: string, _timeoutMs: number, answered: (yes: boolean) => void): void {
+    this.pinged.push(vtep);
+    answered(!this.unreachable.has(vtep));
+  }
+
   stats() {
     return { probesSent: 0, repliesReceived: 0, watched: this.watched.size };
   }

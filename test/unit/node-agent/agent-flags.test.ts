@@ -34,4 +34,10 @@ describe('node-agent flags', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /--gossip-probe-interval/);
   });
+
+  it('refuses a VTEP sweep timeout that does not end before the next ping', () => {
+    const r = agent('--vtep-sweep-interval', '200ms', '--vtep-sweep-timeout', '250ms');
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--vtep-sweep-timeout \(250ms\) must be shorter than --vtep-sweep-interval \(200ms\)/);
+  });
 });

@@ -118,6 +118,20 @@ describe('host liveness: an agent is not its host', () => {
     }
   });
 
+  it('gives the sweep the peers it forwards to, with their VTEPs', () => {
+    liveness.update('h3', 'dead', '198.18.0.3');
+    liveness.update('h4', 'alive', undefined);
+    liveness.update('h5', 'left', '198.18.0.5');
+    reach.set('198.18.0.3', 'answering');
+    assert.deepEqual(liveness.forwardingPeers(), [
+      { name: 'h2', vtep: VTEP },
+      { name: 'h3', vtep: '198.18.0.3' },
+    ]);
+    reach.set(VTEP, 'silent');
+    liveness.update('h2', 'suspect', VTEP);
+    assert.deepEqual(liveness.forwardingPeers(), [{ name: 'h3', vtep: '198.18.0.3' }], 'a silent VTEP is not swept');
+  });
+
   it('withdraws a host that left at once, without probing it', () => {
     liveness.update('h2', 'left', VTEP);
     assert.equal(liveness.state('h2'), 'left');

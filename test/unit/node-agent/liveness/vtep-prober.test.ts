@@ -2,41 +2,8 @@ import { strict as assert } from 'node:assert';
 import { createLogger } from '../../../../common/log';
 import type { EchoSocketEvents, OpenEchoSockets } from '../../../../node-agent/liveness/echo-sockets';
 import { IpVersion, internetChecksum } from '../../../../node-agent/liveness/icmp-echo';
-import { ProberClock, VtepAnswer, VtepProber, VtepProberOptions } from '../../../../node-agent/liveness/vtep-prober';
-
-// One-shot timers run by hand, in order, the clock jumping to each.
-class FakeClock implements ProberClock {
-  time = 1000;
-  private timers: Array<{ at: number; callback: () => void; live: boolean }> = [];
-
-  now = () => this.time;
-
-  setTimer(ms: number, callback: () => void): () => void {
-    const timer = { at: this.time + ms, callback, live: true };
-    this.timers.push(timer);
-    return () => {
-      timer.live = false;
-    };
-  }
-
-  pending(): number {
-    this.timers = this.timers.filter((t) => t.live);
-    return this.timers.length;
-  }
-
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      this.pending();
-      const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (next === undefined) break;
-      next.live = false;
-      this.time = Math.max(this.time, next.at);
-      next.callback();
-    }
-    this.time = end;
-  }
-}
+import { VtepAnswer, VtepProber, VtepProberOptions } from '../../../../node-agent/liveness/vtep-prober';
+import { FakeClock } from '../../../helpers/fake-clock';
 
 interface Sent {
   at: number;
@@ -309,6 +276,60 @@ describe('VTEP prober', () => {
     assert.equal(clock.pending(), 0);
     assert.ok(net.closed);
     assert.throws(() => prober.watch(B), /closed/);
+  });
+
+  it('pings once, watched or not: answered by a matching reply, unanswered after the timeout', () => {
+    const { clock, net, prober } = setup();
+    const results: Array<{ vtep: string; yes: boolean; at: number }> = [];
+    const ping = (vtep: string) => prober.ping(vtep, 200, (yes) => results.push({ vtep, yes, at: clock.time }));
+    net.answering.add(B);
+    ping(B);
+    ping(B6);
+    clock.advance(1_000);
+    assert.deepEqual(results, [
+      { vtep: B, yes: true, at: 1001 },
+      { vtep: B6, yes: false, at: 1200 },
+    ]);
+    assert.equal(clock.pending(), 0, 'nothing left running');
+    assert.equal(prober.answer(B), undefined, 'a ping watches nothing');
+    assert.deepEqual(prober.stats(), { probesSent: 2, repliesReceived: 1, watched: 0, ignored: 0, sendErrors: 0 });
+  });
+
+  it("counts a ping's reply only from the address pinged, with its sequence", () => {
+    const { clock, net, prober } = setup();
+    const results: boolean[] = [];
+    prober.ping(B, 200, (yes) => results.push(yes));
+    const probe = net.lastTo(B);
+    net.deliver(4, '198.18.0.99', echoReply(4, probe.datagram));
+    const other = Buffer.from(probe.datagram);
+    other.writeUInt16BE((other.readUInt16BE(6) + 1) & 0xffff, 6);
+    net.deliver(4, B, echoReply(4, other));
+    clock.advance(1_000);
+    assert.deepEqual(results, [false]);
+    assert.equal(prober.stats().ignored, 2);
+  });
+
+  it("judges a ping's timeout after the replies waiting are read (a busy event loop)", () => {
+    const { clock, net, prober } = setup();
+    const results: boolean[] = [];
+    prober.ping(B, 200, (yes) => results.push(yes));
+    const probe = net.lastTo(B);
+    // The loop blocks past the timeout; the reply waits in the socket, read before the next turn's timers.
+    clock.time += 1_000;
+    clock.setTimer(0, () => net.deliver(4, B, echoReply(4, probe.datagram)));
+    clock.advance(0);
+    assert.deepEqual(results, [true]);
+  });
+
+  it('a ping the kernel refuses is unanswered at once, logged once', () => {
+    const { net, prober, logs } = setup();
+    net.refusal = Object.assign(new Error('ICMP send: Network is unreachable'), { errno: 101 });
+    const results: boolean[] = [];
+    prober.ping(B, 200, (yes) => results.push(yes));
+    prober.ping(B, 200, (yes) => results.push(yes));
+    assert.deepEqual(results, [false, false]);
+    assert.equal(logs.filter((l) => l.includes('refused a probe')).length, 1);
+    assert.equal(prober.stats().sendErrors, 2);
   });
 
   it('refuses settings under which it would flap', () => {

@@ -1,0 +1,35 @@
+import type { ProberClock } from '../../node-agent/liveness/vtep-prober';
+
+// One-shot timers run by hand, in order, the clock jumping to each.
+export class FakeClock implements ProberClock {
+  time = 1000;
+  private timers: Array<{ at: number; callback: () => void; live: boolean }> = [];
+
+  now = () => this.time;
+
+  setTimer(ms: number, callback: () => void): () => void {
+    const timer = { at: this.time + ms, callback, live: true };
+    this.timers.push(timer);
+    return () => {
+      timer.live = false;
+    };
+  }
+
+  pending(): number {
+    this.timers = this.timers.filter((t) => t.live);
+    return this.timers.length;
+  }
+
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      this.pending();
+      const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (next === undefined) break;
+      next.live = false;
+      this.time = Math.max(this.time, next.at);
+      next.callback();
+    }
+    this.time = end;
+  }
+}
