@@ -16,8 +16,8 @@ export interface SweepPeer {
 }
 
 export interface VtepSweepOptions {
-  // One ping per interval (ms); hosts tick on wall-clock multiples of it, so with synchronised clocks
-  // their turns interleave exactly.
+  // One ping per interval (ms); hosts tick on wall-clock multiples of it (each at its own phase), so
+  // with synchronised clocks their turns interleave exactly.
   intervalMs: number;
   // A ping unanswered for this long (ms) starts the fast check.
   timeoutMs: number;
@@ -36,12 +36,17 @@ export interface SweepReach {
   answer(vtep: string): 'answering' | 'silent' | undefined;
 }
 
+// Every host, ourselves included, in the order all hosts agree on.
+function sweepOrder(members: readonly string[], self: string): string[] {
+  return [...new Set([...members, self])].sort();
+}
+
 // Whom `self` pings at a tick: with every host ordering the same members, the host at index i pings
 // the one i+1+(tick mod (n-1)) places after it. At each tick that maps hosts one-to-one onto the
 // others, so every member is pinged exactly once per tick, by a different host each tick in turn
 // (a path broken only between two hosts is found too, within n-1 ticks).
 export function sweepTarget(members: readonly string[], self: string, tick: number): string | undefined {
-  const order = [...new Set([...members, self])].sort();
+  const order = sweepOrder(members, self);
   if (order.length < 2) return undefined;
   const offset = 1 + (((tick % (order.length - 1)) + order.length - 1) % (order.length - 1));
   return order[(order.indexOf(self) + offset) % order.length];
@@ -49,6 +54,14 @@ export function sweepTarget(members: readonly string[], self: string, tick: numb
 
 // Wall-clock time, so that hosts tick together.
 const wallClock: ProberClock = { now: Date.now, setTimer: (ms, callback) => realClock.setTimer(ms, callback) };
+
+// When within each interval `self` pings (ms): hosts spread evenly over it in the same order, so that
+// hosts sharing a machine's cores (a lab, a benchmark) do not all wake at once, and each peer's pings
+// come at an even beat.
+export function sweepPhase(members: readonly string[], self: string, intervalMs: number): number {
+  const order = sweepOrder(members, self);
+  return (order.indexOf(self) * intervalMs) / order.length;
+}
 
 export class VtepSweep {
   private stopTimer: (() => void) | undefined;
@@ -86,14 +99,20 @@ export class VtepSweep {
     return { ...this.counters };
   }
 
-  // The next multiple of the interval; ticks missed while the event loop was busy are skipped.
+  // The next tick: a multiple of the interval plus this host's phase; ticks missed while the event loop
+  // was busy are skipped.
   private schedule(): void {
     if (this.stopped) return;
     const now = this.clock.now();
     const { intervalMs } = this.options;
-    const next = (Math.floor(now / intervalMs) + 1) * intervalMs;
-    this.stopTimer = this.clock.setTimer(next - now, () => {
-      this.tick(Math.round(next / intervalMs));
+    const phase = sweepPhase(
+      this.hooks.peers().map((p) => p.name),
+      this.self,
+      intervalMs,
+    );
+    const tick = Math.floor((now - phase) / intervalMs) + 1;
+    this.stopTimer = this.clock.setTimer(tick * intervalMs + phase - now, () => {
+      this.tick(tick);
       this.schedule();
     });
   }

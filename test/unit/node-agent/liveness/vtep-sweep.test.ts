@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createLogger } from '../../../../common/log';
-import { SweepPeer, SweepReach, VtepSweep, sweepTarget } from '../../../../node-agent/liveness/vtep-sweep';
+import { SweepPeer, SweepReach, VtepSweep, sweepPhase, sweepTarget } from '../../../../node-agent/liveness/vtep-sweep';
 import { FakeClock } from '../../../helpers/fake-clock';
 
 const log = createLogger({ component: 'test', level: 'error', write: () => undefined });
@@ -39,6 +39,14 @@ describe('VTEP sweep', () => {
     }
   });
 
+  it('spreads the hosts evenly over the interval, so that they do not all wake at once', () => {
+    const members = ['h3', 'h1', 'h2', 'h4'];
+    assert.deepEqual(
+      members.map((self) => sweepPhase(members, self, 500)),
+      [250, 0, 125, 375],
+    );
+  });
+
   it('has nobody to ping alone, and counts itself in whether or not the list names it', () => {
     assert.equal(sweepTarget([], 'h1', 7), undefined);
     assert.equal(sweepTarget(['h1'], 'h1', 7), undefined);
@@ -57,7 +65,11 @@ describe('VTEP sweep', () => {
     sweep.start();
     sweep.start();
     clock.advance(400);
-    assert.deepEqual(reach.pinged, [], 'the first tick is at the next multiple of the interval (1500)');
+    assert.deepEqual(
+      reach.pinged,
+      [],
+      "the first tick is at the next multiple of the interval (1500): h1's phase is 0",
+    );
     clock.advance(2_000);
     assert.equal(reach.pinged.length, 4, 'one ping per interval, however often start was called');
     assert.deepEqual(new Set(reach.pinged), new Set(list.map((p) => p.vtep)), 'the peers in turn');
