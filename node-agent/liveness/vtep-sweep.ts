@@ -66,6 +66,7 @@ export function sweepPhase(members: readonly string[], self: string, intervalMs:
 export class VtepSweep {
   private stopTimer: (() => void) | undefined;
   private stopped = true;
+  private lastTick = -Infinity;
   private readonly counters = { pinged: 0, unanswered: 0 };
 
   constructor(
@@ -110,8 +111,10 @@ export class VtepSweep {
       this.self,
       intervalMs,
     );
-    const tick = Math.floor((now - phase) / intervalMs) + 1;
-    this.stopTimer = this.clock.setTimer(tick * intervalMs + phase - now, () => {
+    // Never the same tick twice: a timer may fire a little early.
+    const tick = Math.max(Math.floor((now - phase) / intervalMs) + 1, this.lastTick + 1);
+    this.stopTimer = this.clock.setTimer(Math.max(0, tick * intervalMs + phase - now), () => {
+      this.lastTick = tick;
       this.tick(tick);
       this.schedule();
     });

@@ -3,12 +3,14 @@ import type { ProberClock } from '../../node-agent/liveness/vtep-prober';
 // One-shot timers run by hand, in order, the clock jumping to each.
 export class FakeClock implements ProberClock {
   time = 1000;
+  // How late every timer fires (a busy event loop), or how early (negative).
+  lateMs = 0;
   private timers: Array<{ at: number; callback: () => void; live: boolean }> = [];
 
   now = () => this.time;
 
   setTimer(ms: number, callback: () => void): () => void {
-    const timer = { at: this.time + ms, callback, live: true };
+    const timer = { at: this.time + Math.max(0, ms + this.lateMs), callback, live: true };
     this.timers.push(timer);
     return () => {
       timer.live = false;

@@ -79,6 +79,25 @@ describe('VTEP sweep', () => {
     assert.equal(clock.pending(), 0, 'stopped: no timer');
   });
 
+  it('pings once per tick also when its timer fires a little early', () => {
+    const clock = new FakeClock();
+    clock.lateMs = -1;
+    const reach = new Reach();
+    const list = peers('h2', 'h3');
+    const sweep = new VtepSweep(
+      'h1',
+      reach,
+      { peers: () => list, unanswered: assert.fail },
+      { intervalMs: 500, timeoutMs: 200 },
+      log,
+      clock,
+    );
+    sweep.start();
+    clock.advance(2_400);
+    sweep.stop();
+    assert.equal(reach.pinged.length, 4);
+  });
+
   it('leaves a watched VTEP to the fast probes', () => {
     const clock = new FakeClock();
     const reach = new Reach();
