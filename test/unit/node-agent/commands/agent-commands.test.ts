@@ -4,6 +4,7 @@ import { createLogger } from '../../../../common/log';
 import { agentCommandHandlers } from '../../../../node-agent/commands/agent-commands';
 import { dispatchCommand } from '../../../../node-agent/commands/command-dispatch';
 import type { AttachedEndpoint, EndpointAttacher } from '../../../../node-agent/kernel/endpoint-attacher';
+import type { BlockAllocator } from '../../../../node-agent/ipam/block-allocator';
 import { DuplicateDetector } from '../../../../node-agent/state/duplicate-detector';
 import { RecordStore } from '../../../../node-agent/state/record-store';
 
@@ -29,6 +30,8 @@ function agentH2(h1Alive = true) {
     vtep: '198.18.0.12',
     store,
     attacher,
+    // No address of these tests is in a block of this host's.
+    ipam: { holds: () => false } as unknown as BlockAllocator,
     duplicates: new DuplicateDetector({ maxMoves: 3, windowMs: 60_000, freezeMs: 60_000 }),
     alive: (owner) => owner !== 'h1' || h1Alive,
     settle: async () => undefined,
