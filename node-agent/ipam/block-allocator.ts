@@ -34,7 +34,7 @@ function checkHandle(handle: unknown): string {
 export class BlockAllocator implements HostIpam {
   private readonly queue = new SerialQueue();
   // Blocks whose release is on its way to the server: not handed addresses from until it answers.
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<void>>();
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: BlockAllocatorDeps) {}
@@ -59,7 +59,7 @@ export class BlockAllocator implements HostIpam {
     return subnet !== undefined && subnet !== '' && this.blockHolding(vni, subnet, ip) !== undefined;
   }
 
-  allocate(request: IpamRequest): Promise<IpamAddress> {
+  async allocate(request: IpamRequest): Promise<IpamAddress> {
     const vni = checkVniId(request.vni, 'vni');
     const handle = checkHandle(request.handle);
     return this.queue.run(async () => {
@@ -114,6 +114,7 @@ export class BlockAllocator implements HostIpam {
   }
 
   async retryReleases(): Promise<void> {
+    await Promise.all(this.inFlight.values());
     const pending = this.deps.store.blocks().filter((b) => b.releasing && !this.inFlight.has(blockKey(b)));
     await Promise.all(pending.map((b) => this.giveBack(b)));
   }
@@ -205,10 +206,15 @@ export class BlockAllocator implements HostIpam {
 
   // Asks the server to take an empty block back; kept (and retried) if it cannot be reached, dropped
   // if the server says it is not ours.
-  private async giveBack(block: StoredBlock): Promise<void> {
+  private giveBack(block: StoredBlock): Promise<void> {
+    const sent = this.sendRelease(block);
+    this.inFlight.set(blockKey(block), sent);
+    return sent;
+  }
+
+  private async sendRelease(block: StoredBlock): Promise<void> {
     const { store, claims, log } = this.deps;
     const key = blockKey(block);
-    this.inFlight.add(key);
     let keep = false;
     try {
       await claims.release(block.vni, block.cidr);
