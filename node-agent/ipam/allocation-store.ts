@@ -44,7 +44,8 @@ function readIpamFile(file: string): IpamFile {
   }
   try {
     const parsed = JSON.parse(text) as IpamFile;
-    if (!Array.isArray(parsed.blocks) || !Array.isArray(parsed.allocations)) throw new Error('blocks or allocations missing');
+    if (!Array.isArray(parsed.blocks) || !Array.isArray(parsed.allocations))
+      throw new Error('blocks or allocations missing');
     return parsed;
   } catch (err) {
     throw new Error(

@@ -152,7 +152,10 @@ export class BlockAllocator implements HostIpam {
     const s = subnetBlocks(subnet);
     const address = usableAddresses(s, blockIndexOfCidr(s, block.cidr)).find((a) => sameAddress(a, ip));
     if (!address)
-      throw new AgentError('invalid-argument', `ip: ${ip} is reserved in VNI ${vni} (its gateway, network or broadcast address)`);
+      throw new AgentError(
+        'invalid-argument',
+        `ip: ${ip} is reserved in VNI ${vni} (its gateway, network or broadcast address)`,
+      );
     const holder = this.deps.store.holderOf(vni, address);
     if (holder) throw new AgentError('already-exists', `${address} is taken in VNI ${vni} by ${holder.handle}`);
     block.releasing = undefined;
@@ -187,7 +190,10 @@ export class BlockAllocator implements HostIpam {
       claimed = await claims.claim(vni, known);
     } catch (err) {
       if (err instanceof AgentError && err.kind === 'unavailable')
-        throw new AgentError('unavailable', `every address block of VNI ${vni} on this host is full, and ${err.message}`);
+        throw new AgentError(
+          'unavailable',
+          `every address block of VNI ${vni} on this host is full, and ${err.message}`,
+        );
       throw err;
     }
     // What the server answers must be a block of the subnet we know, and not one we hold already.

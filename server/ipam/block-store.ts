@@ -96,7 +96,13 @@ export class BlockStore {
           grpc.status.RESOURCE_EXHAUSTED,
           `the subnet ${vni.subnet} of VNI ${vni.id} is exhausted: all ${s.count} blocks of /${s.blockPrefix} are held by hosts; free addresses on them, or use a VNI with a larger subnet`,
         );
-      const block: HeldBlock = { vni: vni.id, cidr: blockCidr(s, index), node, subnet: vni.subnet, claimTimeMs: Date.now() };
+      const block: HeldBlock = {
+        vni: vni.id,
+        cidr: blockCidr(s, index),
+        node,
+        subnet: vni.subnet,
+        claimTimeMs: Date.now(),
+      };
       await this.db.write([{ type: 'put', key: blockKey(vni.id, index), value: JSON.stringify(block) }]);
       blocks.set(index, block);
       this.byVni.set(vni.id, blocks);

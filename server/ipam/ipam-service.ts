@@ -28,10 +28,15 @@ function checkCidrText(field: string, value: unknown): string {
 
 // Blocks of VNI subnets for the hosts (see ipam_service.proto for why unary calls): a node claims and
 // releases for itself, named by its certificate alone; operators list.
-export function ipamService(blocks: BlockStore, vnis: VniStore, authorizer: Authorizer, log: Logger): IpamServiceHandlers {
+export function ipamService(
+  blocks: BlockStore,
+  vnis: VniStore,
+  authorizer: Authorizer,
+  log: Logger,
+): IpamServiceHandlers {
   const mapping: Array<[typeof NotFoundError, grpc.status]> = [[NotFoundError, grpc.status.NOT_FOUND]];
   // The interceptor let only a node certificate through; the node is the name in it.
-  const nodeOf = (call: { getAuthContext(): never }) => {
+  const nodeOf = (call: Parameters<Authorizer['requireNode']>[0]) => {
     try {
       return authorizer.requireNode(call).name;
     } catch (err) {
@@ -42,10 +47,13 @@ export function ipamService(blocks: BlockStore, vnis: VniStore, authorizer: Auth
   return {
     ClaimBlock: (call, callback) =>
       unary(log, 'ClaimBlock', mapping, async (req: typeof call.request) => {
-        const node = nodeOf(call as never);
+        const node = nodeOf(call);
         const vni = vnis.get(checkVniId(req.vni, 'vni'));
         if (req.known.length > blocks.maxPerNode)
-          throw new ValidationError('known', `lists ${req.known.length} blocks; a host holds at most ${blocks.maxPerNode}`);
+          throw new ValidationError(
+            'known',
+            `lists ${req.known.length} blocks; a host holds at most ${blocks.maxPerNode}`,
+          );
         const known = req.known.map((k) => checkCidrText('known', k));
         const block = await blocks.claim(node, vni, known);
         log.info('block claimed', { node, vni: vni.id, block: block.cidr });
@@ -53,7 +61,7 @@ export function ipamService(blocks: BlockStore, vnis: VniStore, authorizer: Auth
       })(call, callback),
     ReleaseBlock: (call, callback) =>
       unary(log, 'ReleaseBlock', mapping, async (req: typeof call.request) => {
-        const node = nodeOf(call as never);
+        const node = nodeOf(call);
         const vni = vnis.get(checkVniId(req.vni, 'vni'));
         const cidr = checkCidrText('cidr', req.cidr);
         await blocks.release(node, vni, cidr);

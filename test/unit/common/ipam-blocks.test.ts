@@ -13,12 +13,10 @@ describe('IPAM block math', () => {
   it('cuts an IPv4 subnet into /26 blocks and keeps the network, gateway and broadcast addresses out', () => {
     const s = subnetBlocks('10.42.0.0/24');
     assert.equal(s.count, 4n);
-    assert.deepEqual([0n, 1n, 2n, 3n].map((i) => blockCidr(s, i)), [
-      '10.42.0.0/26',
-      '10.42.0.64/26',
-      '10.42.0.128/26',
-      '10.42.0.192/26',
-    ]);
+    assert.deepEqual(
+      [0n, 1n, 2n, 3n].map((i) => blockCidr(s, i)),
+      ['10.42.0.0/26', '10.42.0.64/26', '10.42.0.128/26', '10.42.0.192/26'],
+    );
     const first = usableAddresses(s, 0n);
     assert.equal(first.length, 62);
     assert.equal(first[0], '10.42.0.2/24', 'the network address and the gateway (.1) are never handed out');
@@ -33,7 +31,13 @@ describe('IPAM block math', () => {
     const s = subnetBlocks('10.9.0.8/29');
     assert.equal(s.count, 1n);
     assert.equal(blockCidr(s, 0n), '10.9.0.8/29');
-    assert.deepEqual(usableAddresses(s, 0n), ['10.9.0.10/29', '10.9.0.11/29', '10.9.0.12/29', '10.9.0.13/29', '10.9.0.14/29']);
+    assert.deepEqual(usableAddresses(s, 0n), [
+      '10.9.0.10/29',
+      '10.9.0.11/29',
+      '10.9.0.12/29',
+      '10.9.0.13/29',
+      '10.9.0.14/29',
+    ]);
     assert.deepEqual(usableAddresses(subnetBlocks('10.9.0.0/30'), 0n), ['10.9.0.2/30']);
   });
 

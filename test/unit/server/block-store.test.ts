@@ -75,7 +75,7 @@ describe('IPAM block store (level)', () => {
     await blocks.claim('h2', big, []);
   });
 
-  it("lets only the holder release a block, and frees it for others once it has", async () => {
+  it('lets only the holder release a block, and frees it for others once it has', async () => {
     const a = await blocks.claim('h1', VNI, []);
     await assert.rejects(blocks.release('h2', VNI, a.cidr), (err: unknown) => {
       assert.ok(rpcCode(grpc.status.PERMISSION_DENIED)(err));
@@ -100,7 +100,10 @@ describe('IPAM block store (level)', () => {
     assert.equal(await blocks.prune([VNI, { id: 44, subnet: '10.144.0.0/24' }]), 2);
     await db.close();
     await open();
-    assert.deepEqual(blocks.list().map((b) => b.vni), [42]);
+    assert.deepEqual(
+      blocks.list().map((b) => b.vni),
+      [42],
+    );
   });
 
   it('says which node holds the block of an address', async () => {

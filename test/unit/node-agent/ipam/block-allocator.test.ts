@@ -89,7 +89,7 @@ describe('IPAM allocator (per-host blocks)', () => {
     await ipam.retryReleases();
     assert.deepEqual(server.released, ['10.42.0.0/26']);
     assert.equal(server.held.size, 0);
-    await ipam.close();
+    ipam.close();
     assert.deepEqual(AllocationStore.open(path.join(dir, 'ipam.json')).blocks(), [], 'the block is gone here too');
   });
 
@@ -111,7 +111,10 @@ describe('IPAM allocator (per-host blocks)', () => {
     for (let i = 0; i < 60; i++) await ipam.allocate({ vni: 42, handle: `n${i}` });
     await assert.rejects(ipam.allocate({ vni: 42, handle: 'one-too-many' }), (err: unknown) => {
       assert.ok(kindOf('unavailable')(err), String(err));
-      assert.match((err as Error).message, /every address block of VNI 42 on this host is full, and cannot reach the server/);
+      assert.match(
+        (err as Error).message,
+        /every address block of VNI 42 on this host is full, and cannot reach the server/,
+      );
       return true;
     });
   });
@@ -152,8 +155,14 @@ describe('IPAM allocator (per-host blocks)', () => {
     await ipam.allocate({ vni: 42, handle: 'a' });
     await ipam.allocate({ vni: 6, handle: 'b' });
     await ipam.prune([{ id: 6, subnet: SUBNETS[6] }]);
-    assert.deepEqual(ipam.allocated().map((a) => a.vni), [6]);
+    assert.deepEqual(
+      ipam.allocated().map((a) => a.vni),
+      [6],
+    );
     ipam = open();
-    assert.deepEqual(ipam.allocated().map((a) => a.vni), [6]);
+    assert.deepEqual(
+      ipam.allocated().map((a) => a.vni),
+      [6],
+    );
   });
 });
