@@ -139,16 +139,22 @@ export class BlockAllocator implements HostIpam {
       .sort((a, b) => Number(a.releasing ?? false) - Number(b.releasing ?? false));
   }
 
+  // The block of ours an address falls in, also one being given back.
   private blockHolding(vni: number, subnet: string, ip: string): StoredBlock | undefined {
     const s = subnetBlocks(subnet);
     const index = blockIndexOf(s, ip);
-    return this.usableBlocks(vni, subnet).find((b) => blockIndexOfCidr(s, b.cidr) === index);
+    return this.deps.store.blocks(vni).find((b) => b.subnet === subnet && blockIndexOfCidr(s, b.cidr) === index);
   }
 
   // The address asked for, if it is in one of our blocks and free; undefined if outside them (any will do).
   private requested(vni: number, subnet: string, ip: string): string | undefined {
     const block = this.blockHolding(vni, subnet, ip);
     if (!block) return undefined;
+    if (this.inFlight.has(blockKey(block)))
+      throw new AgentError(
+        'unavailable',
+        `${ip} is in block ${block.cidr}, which this host is giving back: retry in a moment`,
+      );
     const s = subnetBlocks(subnet);
     const address = usableAddresses(s, blockIndexOfCidr(s, block.cidr)).find((a) => sameAddress(a, ip));
     if (!address)
