@@ -6,6 +6,7 @@ import type { ProtoGrpcType as AgentProto } from '../generated/agent_service';
 import type { ProtoGrpcType as ClusterProto } from '../generated/cluster_service';
 import type { ProtoGrpcType as EndpointProto } from '../generated/endpoint_service';
 import type { ProtoGrpcType as EnrollmentProto } from '../generated/enrollment_service';
+import type { ProtoGrpcType as IpamProto } from '../generated/ipam_service';
 import type { ProtoGrpcType as NodeProto } from '../generated/node_service';
 import type { ProtoGrpcType as VniProto } from '../generated/vni_service';
 
@@ -18,6 +19,7 @@ export const protoFiles = [
   'vxgossip/v1/agent_service.proto',
   'vxgossip/v1/gossip.proto',
   'vxgossip/v1/enrollment_service.proto',
+  'vxgossip/v1/ipam_service.proto',
 ];
 
 // These options must match the ones scripts/build.js gives proto-loader-gen-types.
@@ -30,7 +32,13 @@ export const loaderOptions: protoLoader.Options = {
   includeDirs: [protoRoot],
 };
 
-export type VxgossipProto = AgentProto & ClusterProto & EndpointProto & EnrollmentProto & NodeProto & VniProto;
+export type VxgossipProto = AgentProto &
+  ClusterProto &
+  EndpointProto &
+  EnrollmentProto &
+  IpamProto &
+  NodeProto &
+  VniProto;
 
 let cached: { definition: protoLoader.PackageDefinition; proto: VxgossipProto } | undefined;
 

@@ -53,12 +53,14 @@ const origin = (o: string) => (o === 'ENDPOINT_ORIGIN_API' ? 'api' : 'learned');
 
 const attach: Command = {
   name: 'attach',
-  summary: 'attach a network namespace on a host to a VNI: a veth in br<VNI> with the given address',
-  usage: 'ctl endpoint attach --node NODE --vni VNI --netns NS --ip ADDR/LEN [--mac MAC] [--interface NAME]',
+  summary: 'attach a network namespace on a host to a VNI: a veth in br<VNI> with the given or an allocated address',
+  usage: 'ctl endpoint attach --node NODE --vni VNI --netns NS [--ip ADDR/LEN] [--mac MAC] [--interface NAME]',
   details: `  --node       the host (agent name) where the namespace lives
   --vni        the VNI to attach to; it must exist
   --netns      a named network namespace on that host (ip netns)
-  --ip         the endpoint's address with prefix length, e.g. 10.42.0.2/24
+  --ip         the endpoint's address with prefix length, e.g. 10.42.0.2/24; without it the host
+               allocates one from its address blocks of the VNI's subnet (ctl ipam blocks), and
+               detach frees it
   --mac        default: a stable locally administered MAC
   --interface  the interface name inside the namespace (default eth0)`,
   options: {
@@ -75,12 +77,12 @@ const attach: Command = {
       node: checkNodeName('node', required(values, 'node')),
       vni: checkVniId(required(values, 'vni'), 'vni'),
       netns: checkNetnsName('netns', required(values, 'netns')),
-      ip: required(values, 'ip'),
+      ip: values.ip === undefined ? '' : (values.ip as string),
       mac: values.mac === undefined ? '' : checkUnicastMac('mac', values.mac as string),
       interface: values.interface === undefined ? '' : checkInterfaceName('interface', values.interface as string),
     };
     // What an address alone tells; the server also knows the VNI's subnet and the hosts' VTEPs.
-    checkEndpointIp('ip', request.ip);
+    if (request.ip !== '') checkEndpointIp('ip', request.ip);
     const c = client(ctx);
     // Creating devices in a namespace on a remote host takes a moment longer than a plain RPC.
     const e = await unaryCall<Endpoint__Output>(

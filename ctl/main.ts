@@ -11,6 +11,7 @@ import { EXIT_USAGE, describeFailure } from './errors';
 import { checkOutputFormat } from './output';
 import { vniGroup } from './vni-commands';
 import { endpointGroup } from './endpoint-commands';
+import { ipamGroup } from './ipam-commands';
 import { fdbGroup } from './fdb-commands';
 import { nodeGroup } from './node-commands';
 import { tokenGroup } from './token-commands';
@@ -18,7 +19,17 @@ import { statusGroup, watchGroup } from './status-commands';
 import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
 
-const groups: Group[] = [vniGroup, nodeGroup, endpointGroup, fdbGroup, statusGroup, watchGroup, keysGroup, tokenGroup];
+const groups: Group[] = [
+  vniGroup,
+  nodeGroup,
+  endpointGroup,
+  ipamGroup,
+  fdbGroup,
+  statusGroup,
+  watchGroup,
+  keysGroup,
+  tokenGroup,
+];
 const globalOptions: Options = {
   server: { type: 'string' },
   output: { type: 'string', short: 'o' },

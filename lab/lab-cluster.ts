@@ -17,6 +17,7 @@ export interface LabClusterOptions {
 // with data dirs under `dir`; ctl runs in ctrl's namespace with the operator's credential.
 export class LabCluster extends OperatorCtl {
   readonly agents = new Map<string, ManagedProcess>();
+  server!: ManagedProcess;
   readonly hosts: LabHost[];
   // Each host's agent command line, to start it again.
   private readonly agentArgs = new Map<string, string[]>();
@@ -32,9 +33,7 @@ export class LabCluster extends OperatorCtl {
   static async start(lab: LabNetwork, dir: string, options: LabClusterOptions = {}): Promise<LabCluster> {
     const cluster = new LabCluster(lab, dir);
     const { ctrl, hosts } = cluster;
-    await ctrl
-      .spawnBin('server', 'server', ['--listen', cluster.serverAddr, '--data-dir', cluster.serverDir])
-      .waitForLog((r) => r.msg === 'server ready');
+    await cluster.startServer();
     const token = createJoinToken((a) => ctrl.ctl(a), cluster.serverAddr, cluster.serverDir, hosts.length);
     await Promise.all(
       hosts.map((h) => {
@@ -49,6 +48,12 @@ export class LabCluster extends OperatorCtl {
       }),
     );
     return cluster;
+  }
+
+  // The server on ctrl (again, after server.stop(): its data dir is kept).
+  async startServer(): Promise<void> {
+    this.server = this.ctrl.spawnBin('server', 'server', ['--listen', this.serverAddr, '--data-dir', this.serverDir]);
+    await this.server.waitForLog((r) => r.msg === 'server ready');
   }
 
   // Stops a host's agent with the signal and starts it again (its identity stays in its data dir);

@@ -141,7 +141,32 @@ export class RogueAgentClient {
   }
 }
 
-export type OperatorRpc = { rpc: 'createVni'; vni: number } | { rpc: 'deleteVni'; vni: number };
+export type OperatorRpc =
+  | { rpc: 'createVni'; vni: number }
+  | { rpc: 'deleteVni'; vni: number }
+  // IpamService: a node's own calls, and the operator's listing.
+  | { rpc: 'claimBlock'; vni: number }
+  | { rpc: 'releaseBlock'; vni: number; cidr: string }
+  | { rpc: 'listBlocks' };
+
+function invoke(server: string, creds: grpc.ChannelCredentials, options: grpc.ClientOptions, call: OperatorRpc) {
+  if (call.rpc === 'createVni' || call.rpc === 'deleteVni') {
+    const vnis = new (v1().VniService)(server, creds, options);
+    const done =
+      call.rpc === 'createVni'
+        ? unaryCall((o, cb) => vnis.createVni({ vni: { id: call.vni } }, o, cb), 5000)
+        : unaryCall((o, cb) => vnis.deleteVni({ id: call.vni }, o, cb), 5000);
+    return { client: vnis, done };
+  }
+  const ipam = new (v1().IpamService)(server, creds, options);
+  const done =
+    call.rpc === 'claimBlock'
+      ? unaryCall((o, cb) => ipam.claimBlock({ vni: call.vni, known: [] }, o, cb), 5000)
+      : call.rpc === 'releaseBlock'
+        ? unaryCall((o, cb) => ipam.releaseBlock({ vni: call.vni, cidr: call.cidr }, o, cb), 5000)
+        : unaryCall((o, cb) => ipam.listBlocks({}, o, cb), 5000);
+  return { client: ipam, done };
+}
 
 // One operator RPC made with the given credential: null if the server carried it out, else its status.
 export async function attemptOperatorRpc(
@@ -150,10 +175,9 @@ export async function attemptOperatorRpc(
   call: OperatorRpc,
 ): Promise<StreamEnd | null> {
   const { creds, options } = channel(credentials);
-  const client = new (v1().VniService)(server, creds, options);
+  const { client, done } = invoke(server, creds, options, call);
   try {
-    if (call.rpc === 'createVni') await unaryCall((o, cb) => client.createVni({ vni: { id: call.vni } }, o, cb), 5000);
-    else await unaryCall((o, cb) => client.deleteVni({ id: call.vni }, o, cb), 5000);
+    await done;
     return null;
   } catch (err) {
     const e = err as grpc.ServiceError;

@@ -29,6 +29,9 @@ import { PeerCertificates } from './trust/peer-certificates';
 import { DropCounter } from './trust/drop-reasons';
 import { CertificateRenewal } from './trust/certificate-renewal';
 import type { NodeIdentity } from './trust/node-identity';
+import { openAgentIpam } from './ipam/agent-ipam';
+import type { BlockAllocator } from './ipam/block-allocator';
+import { GrpcBlockClaims } from './ipam/block-client';
 
 export const AGENT_VERSION = '0.2.0';
 // Out-of-band changes are also caught by notifications; this is the backstop.
@@ -50,6 +53,9 @@ export const DEFAULT_AGENT_DOWN_KEEP_MS = 30 * 60_000;
 // waits for it.
 export class Agent {
   readonly store: RecordStore;
+  // Addresses for workloads joining a VNI here (HostIpam), from blocks the server gives this host.
+  readonly ipam: BlockAllocator;
+  private readonly blockClaims: GrpcBlockClaims;
   private readonly peers: PeerTable;
   private readonly config: ConfigFollower;
   private readonly sync: RecordSync;
@@ -103,6 +109,8 @@ export class Agent {
     this.doubts = this.pathDoubtSharing();
     this.sweep = this.vtepSweep();
     this.link = this.serverLink();
+    this.blockClaims = new GrpcBlockClaims(options.server, this.identity.channelCredentials());
+    this.ipam = openAgentIpam(state, this.blockClaims, log);
     const outbox = new LocalChangeOutbox(this.store);
     outbox.subscribe((records) => this.sync.publishOwn(records));
     outbox.subscribe((records) => this.link.sendRecords(records.map(recordToProto)));
@@ -169,6 +177,7 @@ export class Agent {
     this.applyRevocations(new Revocations(state.revocations));
     this.loop.start();
     this.link.start();
+    this.ipam.start();
     this.renewal.start();
     this.cluster = await gossip.createCluster(this.gossipHandlers());
     this.sync.attach(this.cluster);
@@ -195,6 +204,8 @@ export class Agent {
     this.localRecords.close();
     this.watch.close();
     this.link.close();
+    this.ipam.close();
+    this.blockClaims.close();
     await this.loop.stop();
     if (!this.cluster) return;
     const warn = (err: Error) => this.options.log.warn('leave did not complete', { error: err.message });
@@ -226,6 +237,7 @@ export class Agent {
       vtep,
       store,
       attacher,
+      ipam: this.ipam,
       duplicates,
       alive,
       keys,
@@ -372,10 +384,12 @@ export class Agent {
   private renewed(identity: NodeIdentity): void {
     this.identity = identity;
     this.link.setCredentials(identity.channelCredentials());
+    this.blockClaims.setCredentials(identity.channelCredentials());
   }
 
   private onConfigChanged(): void {
     void this.cluster?.updateMeta().catch(() => undefined);
+    void this.ipam.prune(this.options.state.vnis);
     this.loop.schedule('full');
   }
 

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Level } from 'level';
 import { createLogger, type Logger } from '../common/log';
 import { RpcError } from './grpc-errors';
-import { SerialQueue } from './serial-queue';
+import { SerialQueue } from '../common/serial-queue';
 
 export type WriteOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 

@@ -17,10 +17,22 @@ import type { AgentHub } from './agent-hub';
 import { RpcError } from './grpc-errors';
 import { unary } from './rpc';
 import { NotFoundError, VniStore } from './vni-store';
+import type { BlockStore } from './ipam/block-store';
+import type { VniConfig } from '../common/vni';
 
 function commandOutcome(node: string, result: CommandResult__Output): CommandResult__Output {
   if (result.error) throw new RpcError(result.code || grpc.status.INTERNAL, `${node}: ${result.error}`);
   return result;
+}
+
+// An address in a block another host holds is that host's to hand out: taking it here would collide.
+function refuseOthersBlock(blocks: BlockStore, node: string, vni: VniConfig, ip: string): void {
+  const block = blocks.holderOf(vni, ip);
+  if (block && block.node !== node)
+    throw new RpcError(
+      grpc.status.FAILED_PRECONDITION,
+      `${ip} is in block ${block.cidr} of VNI ${vni.id}, which node ${block.node} holds and hands addresses out of: attach it there, choose an address outside the blocks of other hosts (ctl ipam blocks --vni ${vni.id}), or omit --ip to get one of ${node}'s`,
+    );
 }
 
 // The endpoint RPCs the server does not answer itself: attach and detach on the owning agent, and
@@ -29,7 +41,7 @@ export function agentRoutedRpcs(
   hub: AgentHub,
   vnis: VniStore,
   log: Logger,
-  vteps: () => KnownVtep[],
+  nodes: { vteps: () => KnownVtep[]; blocks: BlockStore },
   holder: (vni: number, mac: string) => string | undefined,
 ): Pick<EndpointServiceHandlers, 'AttachEndpoint' | 'DetachEndpoint' | 'ClearDuplicate'> {
   return {
@@ -37,8 +49,15 @@ export function agentRoutedRpcs(
       const node = checkNodeName('node', req.node);
       const vni = checkVniId(req.vni, 'vni');
       const config = vnis.get(vni);
-      checkEndpointIp('ip', req.ip, config.subnet, vteps());
-      if (config.mode === 'l3') checkNotGateway('ip', req.ip, config);
+      if (req.ip) {
+        checkEndpointIp('ip', req.ip, config.subnet, nodes.vteps());
+        if (config.mode === 'l3') checkNotGateway('ip', req.ip, config);
+        refuseOthersBlock(nodes.blocks, node, config, req.ip);
+      } else if (!config.subnet)
+        throw new RpcError(
+          grpc.status.FAILED_PRECONDITION,
+          `VNI ${vni} has no subnet to allocate an address from: give --ip ADDR/LEN`,
+        );
       const mac = req.mac ? checkUnicastMac('mac', req.mac) : undefined;
       if (req.interface) checkInterfaceName('interface', req.interface);
       checkNetnsName('netns', req.netns);

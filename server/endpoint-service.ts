@@ -11,6 +11,7 @@ import type { ReplicaChange, ReplicaStore } from './replica-store';
 import type { EndpointEvent } from '../generated/vxgossip/v1/EndpointEvent';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
 import type { VniStore } from './vni-store';
+import type { BlockStore } from './ipam/block-store';
 import { Filter, endpointOf, keyRangeOf, matches } from './endpoint-filter';
 import { FdbChange, FdbIndex, Served, entryOf } from './fdb-index';
 import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
@@ -66,7 +67,7 @@ export function endpointService(
   hub: AgentHub,
   vnis: VniStore,
   log: Logger,
-  nodes: { live: (owner: string) => boolean; vteps: () => KnownVtep[] },
+  nodes: { live: (owner: string) => boolean; vteps: () => KnownVtep[]; blocks: BlockStore },
 ): EndpointServiceHandlers {
   const { replicas, fdb: fdbIndex } = views;
   // An endpoint as a listing with this filter shows it: only of owners not known to be dead.
@@ -137,6 +138,6 @@ export function endpointService(
         .map((d) => ({ entry: d.entry, claims: d.claims.map(endpointOf) }));
       return { duplicates, revision: fdbIndex.currentRevision() };
     }),
-    ...agentRoutedRpcs(hub, vnis, log, nodes.vteps, (vni, mac) => fdbIndex.lookup(vni, mac)?.node),
+    ...agentRoutedRpcs(hub, vnis, log, nodes, (vni, mac) => fdbIndex.lookup(vni, mac)?.node),
   };
 }

@@ -25,6 +25,8 @@ import { NodeRegistry } from './trust/node-registry';
 import { ServerKeyring } from './trust/server-keyring';
 import { enrollmentService } from './enrollment-service';
 import { refusingMalformed } from './malformed-requests';
+import { BlockStore } from './ipam/block-store';
+import { ipamService } from './ipam/ipam-service';
 
 // The largest message the server decodes, on purpose rather than by default: agents send records in
 // messages of at most 1,024 (a few hundred KB) and a membership report of 10,000 members is about
@@ -47,6 +49,7 @@ export const SERVICE_NAMES = [
   'vxgossip.v1.ClusterService',
   'vxgossip.v1.AgentService',
   'vxgossip.v1.EnrollmentService',
+  'vxgossip.v1.IpamService',
 ];
 
 export interface RunningServer {
@@ -137,6 +140,23 @@ function healthService(server: grpc.Server, db: Database) {
   };
 }
 
+// A deleted VNI's blocks go with it; a crash between the two is mended at the next start.
+async function openBlocks(store: VniStore, log: Logger): Promise<BlockStore> {
+  const blocks = await BlockStore.open(store.db);
+  await pruneBlocks(blocks, store, log);
+  return blocks;
+}
+
+async function pruneBlocks(blocks: BlockStore, store: VniStore, log: Logger): Promise<void> {
+  try {
+    const n = await blocks.prune(store.list());
+    if (n > 0) log.info('address blocks of deleted VNIs released', { blocks: n });
+  } catch (err) {
+    // Pruned again at the next change or start; a failed write makes the database reopen meanwhile.
+    log.warn('cannot release the address blocks of deleted VNIs', { error: (err as Error).message });
+  }
+}
+
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
 export async function startGrpcServer(options: {
   listen: string;
@@ -163,7 +183,11 @@ export async function startGrpcServer(options: {
   serverMetrics(metrics, hub, replicas, store);
   const { authorizer, refused } = authorization(metrics, pki, store, log, options.token);
   hub.setConfig(store.currentRevision(), store.list(), store.revocations());
-  const unsubscribe = store.onChange((revision, vnis, revocations) => hub.setConfig(revision, vnis, revocations));
+  const blocks = await openBlocks(store, log);
+  const unsubscribe = store.onChange((revision, vnis, revocations) => {
+    hub.setConfig(revision, vnis, revocations);
+    void pruneBlocks(blocks, store, log);
+  });
   const trust = {
     registry: await NodeRegistry.open(store.db),
     keyring: new ServerKeyring(pki.gossipKeys, options.keyringFile),
@@ -178,7 +202,8 @@ export async function startGrpcServer(options: {
     server.addService(...refusingMalformed(definition, handlers));
   add(proto.VniService.service, vniService(store, hub, log, vteps));
   add(proto.NodeService.service, nodeService(hub, log, { store, replicas, registry: trust.registry }));
-  add(proto.EndpointService.service, endpointService(views, hub, store, log, { live, vteps }));
+  add(proto.EndpointService.service, endpointService(views, hub, store, log, { live, vteps, blocks }));
+  add(proto.IpamService.service, ipamService(blocks, store, authorizer, log.child({ part: 'ipam' })));
   add(
     proto.ClusterService.service,
     clusterService(hub, store, log, { ...trust, caFingerprint: pki.ca.fingerprint, enrolment: pki.enrolment }),

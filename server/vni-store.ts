@@ -1,6 +1,6 @@
 import type { Level } from 'level';
 import { checkSubnetsApart } from '../common/l3-subnet';
-import { SerialQueue } from './serial-queue';
+import { SerialQueue } from '../common/serial-queue';
 import { Database, RecoveryOptions, WriteOp } from './database';
 import type { Logger } from '../common/log';
 import {

@@ -2,10 +2,12 @@ import { endpointRecordKey } from '../../common/fdb-state/record';
 import { EndpointRecord, announcedElsewhere, decideMac } from '../../common/fdb-state/winner-rule';
 import type { Logger } from '../../common/log';
 import { endpointToProto } from '../../common/record-proto';
-import { checkUnicastMac, checkVniId } from '../../common/validation';
+import { checkNetnsName, checkUnicastMac, checkVniId } from '../../common/validation';
+import { sameAddress } from '../../common/ipam-blocks';
 import type { Command__Output } from '../../generated/vxgossip/v1/Command';
 import { AgentError } from '../agent-errors';
-import type { EndpointAttacher } from '../kernel/endpoint-attacher';
+import type { AttachRequest, AttachedEndpoint, EndpointAttacher } from '../kernel/endpoint-attacher';
+import type { BlockAllocator } from '../ipam/block-allocator';
 import type { DuplicateDetector } from '../state/duplicate-detector';
 import type { RecordStore } from '../state/record-store';
 import type { CommandHandlers } from './command-dispatch';
@@ -16,6 +18,7 @@ export interface AgentCommandDeps {
   vtep: string;
   store: RecordStore;
   attacher: EndpointAttacher;
+  ipam: BlockAllocator;
   duplicates: DuplicateDetector;
   // Whether gossip considers the owner alive: only live claims count.
   alive: (owner: string) => boolean;
@@ -25,10 +28,33 @@ export interface AgentCommandDeps {
   log: Logger;
 }
 
+// How ctl's endpoints are named to IPAM: the namespace and the interface inside it.
+const handleOf = (e: { netns: string; interface?: string }) => `${e.netns}/${e.interface || 'eth0'}`;
+
+// Without an address, the endpoint gets one from this host's blocks; an address given inside one of
+// them is taken there too, so IPAM never hands it out again. Freshly taken, it is freed if the attach fails.
+async function attachWithAddress(
+  attacher: EndpointAttacher,
+  ipam: BlockAllocator,
+  request: AttachRequest,
+): Promise<AttachedEndpoint> {
+  const { vni } = request;
+  if (request.ip && !ipam.holds(vni, request.ip)) return attacher.attach(request);
+  const handle = handleOf(request);
+  const fresh = !ipam.allocated(vni).some((x) => x.handle === handle);
+  const address = await ipam.allocate({ vni, handle, ip: request.ip || undefined });
+  try {
+    return await attacher.attach({ ...request, ip: request.ip || address.ip });
+  } catch (err) {
+    if (fresh) await ipam.release(vni, handle);
+    throw err;
+  }
+}
+
 // What the server may ask of this agent: attach and detach endpoints here, change the gossip
 // keyring, thaw a duplicate MAC.
 export function agentCommandHandlers(deps: AgentCommandDeps): CommandHandlers {
-  const { name, vtep, store, attacher, duplicates, alive, keys, settle, log } = deps;
+  const { name, vtep, store, attacher, ipam, duplicates, alive, keys, settle, log } = deps;
   const keyring = keys && ((c: Command__Output) => ({ keyring: keys.run(c) }));
   // A MAC another host wins in gossip is not attached here as well: the two would out-bid each other.
   const refuseAnnouncedElsewhere = (vni: number, mac: string) => {
@@ -40,9 +66,9 @@ export function agentCommandHandlers(deps: AgentCommandDeps): CommandHandlers {
   return {
     attach: async ({ attach: a }) => {
       if (a!.mac) refuseAnnouncedElsewhere(checkVniId(a!.vni, 'vni'), checkUnicastMac('mac', a!.mac));
-      const attached = await attacher.attach({
-        vni: a!.vni,
-        netns: a!.netns,
+      const attached = await attachWithAddress(attacher, ipam, {
+        vni: checkVniId(a!.vni, 'vni'),
+        netns: checkNetnsName('netns', a!.netns),
         ip: a!.ip,
         mac: a!.mac || undefined,
         interface: a!.interface || undefined,
@@ -71,7 +97,11 @@ export function agentCommandHandlers(deps: AgentCommandDeps): CommandHandlers {
       };
     },
     detach: async ({ detach: d }) => {
-      await attacher.detach({ vni: d!.vni, netns: d!.netns, interface: d!.interface || undefined });
+      const detached = await attacher.detach({ vni: d!.vni, netns: d!.netns, interface: d!.interface || undefined });
+      // Only an address IPAM gave this endpoint goes back to its block.
+      const handle = handleOf(detached);
+      const held = ipam.allocated(detached.vni).find((x) => x.handle === handle);
+      if (held && sameAddress(held.ip, detached.ip)) await ipam.release(detached.vni, handle);
       await settle();
       return {};
     },

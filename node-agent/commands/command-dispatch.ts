@@ -14,6 +14,8 @@ const CODES: Record<AgentErrorKind, grpc.status> = {
   'not-found': grpc.status.NOT_FOUND,
   'already-exists': grpc.status.ALREADY_EXISTS,
   'failed-precondition': grpc.status.FAILED_PRECONDITION,
+  'resource-exhausted': grpc.status.RESOURCE_EXHAUSTED,
+  unavailable: grpc.status.UNAVAILABLE,
   unimplemented: grpc.status.UNIMPLEMENTED,
 };
 

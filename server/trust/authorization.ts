@@ -19,10 +19,17 @@ export type AuthRefusal = (typeof AUTH_REFUSALS)[number];
 // enrolled host (its stream, renewal), or an operator (everything else).
 type Policy = 'public' | 'join-token' | 'node' | 'operator';
 
+// Methods a host calls for itself; the node is the one its certificate names.
+const NODE_METHODS = new Set([
+  '/vxgossip.v1.EnrollmentService/Renew',
+  '/vxgossip.v1.IpamService/ClaimBlock',
+  '/vxgossip.v1.IpamService/ReleaseBlock',
+]);
+
 function policyOf(path: string): Policy {
   if (path.startsWith('/grpc.health.v1.') || path.startsWith('/grpc.reflection.')) return 'public';
   if (path === '/vxgossip.v1.EnrollmentService/Enroll') return 'join-token';
-  if (path.startsWith('/vxgossip.v1.AgentService/') || path === '/vxgossip.v1.EnrollmentService/Renew') return 'node';
+  if (path.startsWith('/vxgossip.v1.AgentService/') || NODE_METHODS.has(path)) return 'node';
   return 'operator';
 }
 

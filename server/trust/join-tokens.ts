@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { SerialQueue } from '../serial-queue';
+import { SerialQueue } from '../../common/serial-queue';
 import { RpcError } from '../grpc-errors';
 import type { Database } from '../database';
 import { checkInteger, checkNodeName } from '../../common/validation';
