@@ -34,6 +34,8 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): CniEnvironment {
   for (const name of NEEDS[cmd])
     if (!env[name]) throw new CniError(CNI_CODES.invalidEnvironment, `${name} is required for ${cmd}`);
   const out: CniEnvironment = { command: cmd };
+  // libcni validates a configuration by running VERSION with placeholders ("dummy") in the rest.
+  if (cmd === 'VERSION') return out;
   if (env.CNI_CONTAINERID) out.containerId = checkContainerId(env.CNI_CONTAINERID);
   if (env.CNI_NETNS) out.netns = checkNetnsPath(env.CNI_NETNS);
   if (env.CNI_IFNAME) {

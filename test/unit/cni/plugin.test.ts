@@ -56,7 +56,9 @@ const ATTACHMENT = {
 
 describe('vxgossip CNI plugin protocol (issue #16)', () => {
   it('VERSION lists 1.0.0 and 1.1.0 and answers in the version asked', async () => {
-    const out = await invoke('VERSION', '{"cniVersion":"1.0.0"}', fakeAgent(), {});
+    // libcni's validation runs VERSION with placeholders in the other variables.
+    const dummies = { CNI_CONTAINERID: 'dummy', CNI_NETNS: 'dummy', CNI_IFNAME: 'dummy' };
+    const out = await invoke('VERSION', '{"cniVersion":"1.0.0"}', fakeAgent(), dummies);
     assert.deepEqual(out.json, { cniVersion: '1.0.0', supportedVersions: ['1.0.0', '1.1.0'] });
     assert.equal(out.exitCode, 0);
   });
