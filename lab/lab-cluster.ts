@@ -42,6 +42,8 @@ export class LabCluster extends OperatorCtl {
           ...['--name', h.name, '--vtep', options.vtep?.(h) ?? h.ip, '--server', cluster.serverAddr],
           ...['--data-dir', path.join(dir, h.name), '--join', join.join(',')],
           ...['--metrics', `127.0.0.1:${AGENT_METRICS_PORT}`, '--join-token', token],
+          // Each agent its own: agents of one machine would otherwise share the default socket.
+          ...['--cni-socket', cluster.cniSocket(h), '--cni-delete-queue', cluster.cniDeleteQueue(h)],
           ...(options.agentArgs?.(h) ?? []),
         ]);
         return cluster.startAgent(h).waitForLog((r) => r.msg === 'joined the gossip cluster', 30_000);
@@ -65,7 +67,8 @@ export class LabCluster extends OperatorCtl {
     return agent;
   }
 
-  private startAgent(host: LabHost): ManagedProcess {
+  // Starts a host's agent (stopped by the caller) with the command line it had.
+  startAgent(host: LabHost): ManagedProcess {
     const agent = host.spawnBin('agent', 'node-agent', this.agentArgs.get(host.name)!);
     this.agents.set(host.name, agent);
     return agent;
@@ -81,6 +84,14 @@ export class LabCluster extends OperatorCtl {
 
   get serverDir(): string {
     return path.join(this.dir, 'server');
+  }
+
+  cniSocket(host: LabHost): string {
+    return path.join(this.dir, host.name, 'cni.sock');
+  }
+
+  cniDeleteQueue(host: LabHost): string {
+    return path.join(this.dir, host.name, 'cni-delete-queue');
   }
 
   agent(host: LabHost): ManagedProcess {

@@ -9,6 +9,7 @@ import type { GossipCluster, GossipHandlers } from './gossip/cluster';
 import type { LinkDriver } from './kernel/link-driver';
 import type { Rtnetlink } from './netlink';
 import type { DuplicateDetectionOptions } from './state/duplicate-detector';
+import type { CniOptions } from './cni/cni-service';
 import type { NodeIdentity } from './trust/node-identity';
 
 export interface GossipOptions {
@@ -36,6 +37,8 @@ export interface AgentOptions {
   sweep?: VtepSweepOptions;
   // The BPF filesystem and our pin directory in it (defaults: /sys/fs/bpf, /sys/fs/bpf/vxgossip).
   bpf?: DatapathOptions;
+  // The CNI plugin's socket and the deletions it queued while we were down; off if unset.
+  cni?: CniOptions;
   name: string;
   vtep: string;
   server: string;

@@ -8,6 +8,8 @@ import type { GossipCluster, GossipHandlers } from './gossip/cluster';
 import { PeerTable, metaCodec } from './gossip/peer-table';
 import { RecordSync } from './gossip/record-sync';
 import { EndpointAttacher } from './kernel/endpoint-attacher';
+import { CniService } from './cni/cni-service';
+import type { HostIpam } from './ipam/host-ipam';
 import { KernelWatch } from './kernel/kernel-watch';
 import { attachPointOf } from './kernel/vni-devices';
 import { readiness } from './readiness';
@@ -76,6 +78,9 @@ export class Agent {
   private readonly liveness: HostLiveness;
   private readonly doubts: PathDoubtSharing;
   private readonly sweep: VtepSweep | undefined;
+  // Address management for the CNI plugin (and the other ways in that take no address).
+  ipam: HostIpam | undefined;
+  private readonly cni: CniService | undefined;
 
   constructor(private readonly options: AgentOptions) {
     const { vtep, log, rt, name, state, metrics } = options;
@@ -163,6 +168,7 @@ export class Agent {
       onPass: (vnis) => this.link.sendStatus({ vnis, configRevision: state.configRevision }),
     });
     this.commands = this.agentCommands(attacher, alive);
+    this.cni = this.cniService(attacher);
     metrics?.registry.onCollect(() => this.collect(metrics));
   }
 
@@ -192,12 +198,14 @@ export class Agent {
     if (gossip.join.length === 0) this.loop.endGrace('no peers to wait for');
     this.sync.onSynced(() => this.loop.endGrace('synchronised with a peer'));
     void this.peers.joinWithRetry();
+    await this.cni?.start();
   }
 
   // Graceful: peers withdraw our entries at once. Devices and FDB stay in place for a restart.
   async stop(leave: boolean): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.renewal.stop();
+    await this.cni?.close();
     this.peers.stop();
     this.sweep?.stop();
     this.liveness.close();
@@ -243,6 +251,21 @@ export class Agent {
       keys,
       settle: () => this.loop.settle(),
       log,
+    });
+  }
+
+  // The CNI plugin's attachments go through the same attacher as ctl's, so they are announced alike.
+  private cniService(attacher: EndpointAttacher): CniService | undefined {
+    const { cni, rt, state, log } = this.options;
+    if (!cni) return undefined;
+    return new CniService(cni, {
+      attacher,
+      rt,
+      ipam: () => this.ipam,
+      attachPoint: (vni) => attachPointOf(state.vnis, vni),
+      settle: () => this.loop.settle(),
+      readiness: () => this.readiness(),
+      log: log.child({ part: 'cni' }),
     });
   }
 

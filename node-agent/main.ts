@@ -34,6 +34,8 @@ import {
   saveIdentity,
 } from './trust/identity-files';
 import { NodeIdentity } from './trust/node-identity';
+import { DEFAULT_AGENT_SOCKET, DEFAULT_DELETE_QUEUE_DIR, PATH_MAX_BYTES } from '../common/cni/protocol';
+import type { CniOptions } from './cni/cni-service';
 
 const GOSSIP_PORT = 7946;
 
@@ -44,7 +46,7 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--log-level LEVEL] [--max-records-per-owner N] [--departed-record-ttl DURATION]
                   [--agent-down-keep DURATION] [--gossip-probe-interval DURATION] [--gossip-probe-timeout DURATION]
                   [--vtep-sweep-interval DURATION|0] [--vtep-sweep-timeout DURATION]
-                  [--bpffs DIR] [--bpf-pin-dir DIR]
+                  [--bpffs DIR] [--bpf-pin-dir DIR] [--cni-socket PATH|off] [--cni-delete-queue DIR]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
@@ -85,6 +87,10 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --bpffs         where the BPF filesystem is (default ${BPFFS_ROOT}; mounted there if it is not),
                   and --bpf-pin-dir our pins inside it (default ${DEFAULT_PIN_DIR}): only once an
                   L3 VNI on the bpf datapath is realised here; the pins outlive the agent
+  --cni-socket    where the vxgossip CNI plugin reaches this agent (default ${DEFAULT_AGENT_SOCKET}, mode
+                  0600; 'off' serves none; a socket another live agent serves is left to it), and
+                  --cni-delete-queue the deletions the plugin queued while the agent was down, done at
+                  start (default ${DEFAULT_DELETE_QUEUE_DIR}); give the plugin the same in its config
   --max-records-per-owner   records (endpoints, memberships, tombstones) one host may announce and
                   this agent keeps of each peer (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same on every agent and the server)
 
@@ -158,6 +164,8 @@ const FLAGS = {
   'dup-freeze-time': { type: 'string' },
   bpffs: { type: 'string' },
   'bpf-pin-dir': { type: 'string' },
+  'cni-socket': { type: 'string' },
+  'cni-delete-queue': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -305,6 +313,7 @@ async function main(argv: string[]): Promise<void> {
     agentDownKeepMs,
     sweep,
     bpf: { bpffs: values.bpffs, pinDir: values['bpf-pin-dir'] },
+    cni: cniOptions(values['cni-socket'], values['cni-delete-queue']),
     keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file),
     driver: new KernelLinkDriver(rt),
     gossip: {
@@ -381,4 +390,15 @@ function joinList(flag = ''): string[] {
     .filter((s) => s !== '');
   for (const peer of join) parseHostPort('--join', peer, GOSSIP_PORT);
   return join;
+}
+
+function cniOptions(socket = DEFAULT_AGENT_SOCKET, deleteQueue = DEFAULT_DELETE_QUEUE_DIR): CniOptions | undefined {
+  if (socket === 'off') return undefined;
+  for (const [flag, value] of [
+    ['--cni-socket', socket],
+    ['--cni-delete-queue', deleteQueue],
+  ] as const)
+    if (!value.startsWith('/') || value.length > PATH_MAX_BYTES)
+      throw new UsageError(`${flag} ${value}: give an absolute path of at most ${PATH_MAX_BYTES} bytes`);
+  return { socket, deleteQueue };
 }

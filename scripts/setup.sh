@@ -19,6 +19,11 @@ declare -A needs=(
   [bpftool]=bpftool
   # The L3 datapath benchmark (bench/l3-datapaths.ts) measures forwarding with it.
   [iperf3]=iperf3
+  # The CNI plugin's test with a real runtime: podman on its CNI backend (runc: crun refuses hybrid
+  # cgroups), a busybox image made locally, Debian's CNI plugins next to ours.
+  [podman]=podman
+  [runc]=runc
+  [busybox]=busybox-static
 )
 missing=()
 for program in "${!needs[@]}"; do
@@ -29,6 +34,7 @@ done
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # libbpf's headers and library: the BPF programs include them, the BPF addon links against libbpf.
 [ -f /usr/include/bpf/libbpf.h ] || missing+=(libbpf-dev)
+[ -f /usr/lib/cni/loopback ] || missing+=(containernetworking-plugins)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2

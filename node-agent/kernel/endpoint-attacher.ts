@@ -24,12 +24,15 @@ const ALIAS_PREFIX = 'vxgossip:ep ';
 
 export interface AttachedEndpoint {
   vni: number;
+  // A name in /run/netns, or (CNI) the path the runtime gave.
   netns: string;
   interface: string;
   ip: string;
   mac: string;
   // The host side of the veth.
   hostInterface: string;
+  // Attached by the CNI plugin: the runtime's container ID, which DEL and GC find it by.
+  containerId?: string;
 }
 
 export interface AttachRequest {
@@ -38,13 +41,15 @@ export interface AttachRequest {
   ip: string;
   mac?: string;
   interface?: string;
+  // CNI: the runtime's container ID; netns is then the path of the container's namespace.
+  containerId?: string;
 }
 
 // IFALIASZ: the kernel refuses a longer alias (ERANGE), so a namespace name that would not fit is refused first.
 const ALIAS_MAX_BYTES = 255;
 
 const encodeAlias = (e: AttachedEndpoint) =>
-  `${ALIAS_PREFIX}${JSON.stringify({ vni: e.vni, netns: e.netns, if: e.interface, ip: e.ip, mac: e.mac })}`;
+  `${ALIAS_PREFIX}${JSON.stringify({ vni: e.vni, netns: e.netns, if: e.interface, ip: e.ip, mac: e.mac, cni: e.containerId })}`;
 
 function decodeAlias(link: Link): AttachedEndpoint | undefined {
   if (!link.alias?.startsWith(ALIAS_PREFIX)) return undefined;
@@ -55,27 +60,34 @@ function decodeAlias(link: Link): AttachedEndpoint | undefined {
       if: string;
       ip: string;
       mac: string;
+      cni?: string;
     };
-    return { vni: a.vni, netns: a.netns, interface: a.if, ip: a.ip, mac: a.mac, hostInterface: link.name };
+    const endpoint = { vni: a.vni, netns: a.netns, interface: a.if, ip: a.ip, mac: a.mac, hostInterface: link.name };
+    return a.cni === undefined ? endpoint : { ...endpoint, containerId: a.cni };
   } catch {
     return undefined;
   }
 }
 
+// What names an endpoint in its VNI with its interface: its namespace, or for CNI the container ID
+// (a runtime's DEL may come without the namespace).
+const endpointKey = (netns: string, containerId?: string) => (containerId === undefined ? netns : `cni/${containerId}`);
+
 // Deterministic, so a retried attach names the same devices; 'vxe' + 10 hex digits fits in 15 bytes.
-function hostSideName(vni: number, netns: string, iface: string): string {
-  return `vxe${createHash('sha1').update(`${vni}/${netns}/${iface}`).digest('hex').slice(0, 10)}`;
+function hostSideName(vni: number, key: string, iface: string): string {
+  return `vxe${createHash('sha1').update(`${vni}/${key}/${iface}`).digest('hex').slice(0, 10)}`;
 }
 
 // A locally administered unicast MAC derived from the node and the endpoint.
-function generatedMac(node: string, vni: number, netns: string, iface: string): string {
-  const bytes = createHash('sha1').update(`${node}/${vni}/${netns}/${iface}`).digest().subarray(0, 6);
+function generatedMac(node: string, vni: number, key: string, iface: string): string {
+  const bytes = createHash('sha1').update(`${node}/${vni}/${key}/${iface}`).digest().subarray(0, 6);
   bytes[0] = (bytes[0] & 0xfc) | 0x02;
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-// `ctl endpoint attach`: a veth whose host side is a port of br<VNI> and whose other side, inside a
-// named namespace, carries the endpoint's MAC and address.
+// `ctl endpoint attach` and the CNI plugin: a veth whose host side is a port of br<VNI> (or routed, for
+// an L3 VNI) and whose other side, inside a named namespace or the namespace at a runtime's path,
+// carries the endpoint's MAC and address.
 export class EndpointAttacher {
   constructor(
     private readonly rt: Rtnetlink,
@@ -93,7 +105,8 @@ export class EndpointAttacher {
     const { vni, interface: iface, hostInterface } = endpoint;
     const point = this.attachPoint(vni);
     if (point?.routed) checkNotGateway('ip', endpoint.ip, { id: vni, subnet: point.routed.subnet });
-    const netns = this.checkNetns(request.netns);
+    const netns =
+      request.containerId === undefined ? this.checkNetns(request.netns) : this.checkNetnsPath(request.netns);
     const bridge = point && (await this.rt.links.get(point.device));
     if (!point || !bridge)
       throw new AgentError(
@@ -197,10 +210,26 @@ export class EndpointAttacher {
         'not-found',
         `no endpoint ${request.netns}/${iface} attached to VNI ${request.vni} on ${this.node}`,
       );
+    return this.remove(found);
+  }
+
+  private async remove(found: AttachedEndpoint): Promise<AttachedEndpoint> {
     const link = await this.rt.links.get(found.hostInterface);
     if (link) await this.rt.links.delete(link);
     this.log.info('endpoint detached', { ...found });
     return found;
+  }
+
+  // CNI: the endpoint of a container's interface, in any VNI.
+  async findContainer(containerId: string, iface: string): Promise<AttachedEndpoint | undefined> {
+    return (await this.list()).find((e) => e.containerId === containerId && e.interface === iface);
+  }
+
+  // CNI's DEL: the container's endpoint goes if it is there; nothing there is not an error.
+  async detachContainer(containerId: string, iface: string): Promise<AttachedEndpoint | undefined> {
+    const found = await this.findContainer(containerId, iface);
+    if (!found) return undefined;
+    return this.remove(found);
   }
 
   // The endpoint a request describes, every field checked before the kernel sees one.
@@ -209,19 +238,23 @@ export class EndpointAttacher {
     const iface = checkInterfaceName('interface', request.interface || 'eth0');
     // The server checks the same and more (the VNI's subnet, other hosts' VTEPs); an older server may not.
     const cidr = checkEndpointIp('ip', request.ip);
-    const netns = checkNetnsName('netns', request.netns);
+    const { containerId } = request;
+    // A CNI namespace is a path, checked (and opened) as one in attach.
+    const netns = containerId === undefined ? checkNetnsName('netns', request.netns) : request.netns;
+    const key = endpointKey(netns, containerId);
     const endpoint: AttachedEndpoint = {
       vni,
       netns,
       interface: iface,
       ip: `${cidr.address}/${cidr.prefixLength}`,
-      mac: request.mac ? checkUnicastMac('mac', request.mac) : generatedMac(this.node, vni, netns, iface),
-      hostInterface: hostSideName(vni, netns, iface),
+      mac: request.mac ? checkUnicastMac('mac', request.mac) : generatedMac(this.node, vni, key, iface),
+      hostInterface: hostSideName(vni, key, iface),
+      ...(containerId === undefined ? {} : { containerId }),
     };
     if (Buffer.byteLength(encodeAlias(endpoint)) > ALIAS_MAX_BYTES)
       throw new AgentError(
         'invalid-argument',
-        `netns: ${shown(netns)} is too long to record the endpoint in its veth's alias (${ALIAS_MAX_BYTES} bytes in all); use a shorter name`,
+        `netns: ${shown(netns)} is too long to record the endpoint in its veth's alias (${ALIAS_MAX_BYTES} bytes in all, with the container ID); use a shorter name`,
       );
     return endpoint;
   }
@@ -233,6 +266,16 @@ export class EndpointAttacher {
         'not-found',
         `no network namespace ${shown(name)} on ${this.node} (looked in ${NETNS_DIR}); create it with ip netns add`,
       );
+    return file;
+  }
+
+  // A runtime's namespace: an absolute path (/run/netns/NAME, /proc/PID/ns/net) that exists; setns
+  // tells whether it is a network namespace.
+  private checkNetnsPath(file: string): string {
+    if (!path.isAbsolute(file) || path.normalize(file) !== file)
+      throw new AgentError('invalid-argument', `netns: ${shown(file)} is not a normalised absolute path`);
+    if (!fs.existsSync(file))
+      throw new AgentError('not-found', `no network namespace at ${shown(file)} on ${this.node}`);
     return file;
   }
 }
