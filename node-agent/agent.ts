@@ -9,7 +9,6 @@ import { PeerTable, metaCodec } from './gossip/peer-table';
 import { RecordSync } from './gossip/record-sync';
 import { EndpointAttacher } from './kernel/endpoint-attacher';
 import { CniService } from './cni/cni-service';
-import type { HostIpam } from './ipam/host-ipam';
 import { KernelWatch } from './kernel/kernel-watch';
 import { attachPointOf } from './kernel/vni-devices';
 import { readiness } from './readiness';
@@ -78,8 +77,6 @@ export class Agent {
   private readonly liveness: HostLiveness;
   private readonly doubts: PathDoubtSharing;
   private readonly sweep: VtepSweep | undefined;
-  // Address management for the CNI plugin (and the other ways in that take no address).
-  ipam: HostIpam | undefined;
   private readonly cni: CniService | undefined;
 
   constructor(private readonly options: AgentOptions) {
@@ -261,7 +258,7 @@ export class Agent {
     return new CniService(cni, {
       attacher,
       rt,
-      ipam: () => this.ipam,
+      ipam: this.ipam,
       attachPoint: (vni) => attachPointOf(state.vnis, vni),
       settle: () => this.loop.settle(),
       readiness: () => this.readiness(),

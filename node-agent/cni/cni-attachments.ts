@@ -28,7 +28,7 @@ export interface InsideInterface {
 export interface CniAttachmentsDeps {
   attacher: Pick<EndpointAttacher, 'attach' | 'list' | 'findContainer' | 'detachContainer'>;
   // The agent's address management; undefined until it has one.
-  ipam: () => HostIpam | undefined;
+  ipam: HostIpam;
   attachPoint: (vni: number) => AttachPoint | undefined;
   hostLink: (name: string) => Promise<{ mac?: string; mtu: number } | undefined>;
   inside: (netns: string, ifname: string) => Promise<InsideInterface | undefined>;
@@ -77,7 +77,7 @@ export class CniAttachments {
         );
       return this.describe(existing, point);
     }
-    const ipam = this.ipamOrFail();
+    const { ipam } = this.deps;
     const handle = ipamHandle(containerId, ifname);
     const address = await ipam.allocate({ vni, handle }).catch((err: Error) => {
       throw asCniError(err, IPAM_CODES, `no address for ${handle} in VNI ${vni}`);
@@ -99,7 +99,7 @@ export class CniAttachments {
   async del(key: AttachmentKey): Promise<void> {
     const { vni, containerId, ifname } = key;
     const removed = await this.deps.attacher.detachContainer(containerId, ifname);
-    const released = (await this.deps.ipam()?.release(vni, ipamHandle(containerId, ifname))) ?? false;
+    const released = await this.deps.ipam.release(vni, ipamHandle(containerId, ifname));
     if (removed || released) {
       await this.deps.settle();
       this.deps.log.info('container detached', { vni, containerId, ifname, released });
@@ -115,11 +115,8 @@ export class CniAttachments {
     if (endpoint.vni !== vni) throw failed(`attached to VNI ${endpoint.vni}, not ${vni}`);
     if (request.ip !== undefined && request.ip !== endpoint.ip)
       throw failed(`has ${endpoint.ip}, the runtime's result says ${shown(request.ip)}`);
-    const allocated = this.deps
-      .ipam()
-      ?.allocated(vni)
-      .find((a) => a.handle === ipamHandle(containerId, ifname));
-    if (this.deps.ipam() && allocated?.ip !== endpoint.ip)
+    const allocated = this.deps.ipam.allocated(vni).find((a) => a.handle === ipamHandle(containerId, ifname));
+    if (allocated?.ip !== endpoint.ip)
       throw failed(
         `its address ${endpoint.ip} is not allocated to it (address management has ${allocated?.ip ?? 'none'})`,
       );
@@ -144,11 +141,11 @@ export class CniAttachments {
       await this.deps.attacher.detachContainer(e.containerId, e.interface);
       stale.add(`${e.containerId}/${e.interface}`);
     }
-    const ipam = this.deps.ipam();
-    for (const a of ipam?.allocated(vni) ?? []) {
+    const { ipam } = this.deps;
+    for (const a of ipam.allocated(vni)) {
       const key = a.handle.slice(CNI_HANDLE_PREFIX.length);
       if (!a.handle.startsWith(CNI_HANDLE_PREFIX) || valid.has(key)) continue;
-      await ipam!.release(vni, a.handle);
+      await ipam.release(vni, a.handle);
       stale.add(key);
     }
     if (stale.size > 0) {
@@ -161,8 +158,7 @@ export class CniAttachments {
   status(): StatusAnswer {
     const { ready, checks } = this.deps.readiness();
     const reasons = ['kernel', 'gossip'].filter((k) => checks[k] !== 'ok').map((k) => `${k}: ${checks[k]}`);
-    if (!this.deps.ipam()) reasons.push('address management: not available in this agent');
-    return { ready: ready && this.deps.ipam() !== undefined, reasons };
+    return { ready, reasons };
   }
 
   private attachPointOf(vni: number): AttachPoint {
@@ -173,12 +169,6 @@ export class CniAttachments {
         `VNI ${vni} is not configured in the cluster (or its configuration has not reached this host): create it with ctl vni create ${vni}`,
       );
     return point;
-  }
-
-  private ipamOrFail(): HostIpam {
-    const ipam = this.deps.ipam();
-    if (!ipam) throw new CniError(CNI_CODES.tryAgainLater, 'address management is not available in this agent yet');
-    return ipam;
   }
 
   private async describe(e: AttachedEndpoint, point: AttachPoint): Promise<Attachment> {

@@ -16,7 +16,7 @@ export interface CniOptions {
 export interface CniServiceDeps {
   attacher: EndpointAttacher;
   rt: Rtnetlink;
-  ipam: () => HostIpam | undefined;
+  ipam: HostIpam;
   attachPoint: (vni: number) => AttachPoint | undefined;
   settle: () => Promise<void>;
   readiness: () => { ready: boolean; checks: Record<string, string> };
