@@ -29,6 +29,7 @@ import { PeerCertificates } from './trust/peer-certificates';
 import { DropCounter } from './trust/drop-reasons';
 import { CertificateRenewal } from './trust/certificate-renewal';
 import type { NodeIdentity } from './trust/node-identity';
+import type { HostIpam } from './ipam/host-ipam';
 
 export const AGENT_VERSION = '0.2.0';
 // Out-of-band changes are also caught by notifications; this is the backstop.
@@ -70,6 +71,9 @@ export class Agent {
   private readonly liveness: HostLiveness;
   private readonly doubts: PathDoubtSharing;
   private readonly sweep: VtepSweep | undefined;
+  // This host's address management (HostIpam, issue #16): the Docker drivers hand out addresses
+  // through it. Unset until it is wired in, and the Docker plugin is not served without it.
+  readonly ipam?: HostIpam;
 
   constructor(private readonly options: AgentOptions) {
     const { vtep, log, rt, name, state, metrics } = options;
@@ -214,6 +218,11 @@ export class Agent {
     });
   }
 
+  // Runs a reconcile pass and waits for it: what the host announces then reflects the kernel.
+  settle(): Promise<void> {
+    return this.loop.settle();
+  }
+
   status(): ProgrammingStatus[] {
     return this.loop.status();
   }
@@ -229,7 +238,7 @@ export class Agent {
       duplicates,
       alive,
       keys,
-      settle: () => this.loop.settle(),
+      settle: () => this.settle(),
       log,
     });
   }

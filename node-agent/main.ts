@@ -34,6 +34,9 @@ import {
   saveIdentity,
 } from './trust/identity-files';
 import { NodeIdentity } from './trust/node-identity';
+import { serveDockerPlugin } from './docker/docker-plugin';
+import { DEFAULT_PLUGIN_DIR, PluginServer } from './docker/plugin-server';
+import { attachPointOf } from './kernel/vni-devices';
 
 const GOSSIP_PORT = 7946;
 
@@ -44,7 +47,7 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--log-level LEVEL] [--max-records-per-owner N] [--departed-record-ttl DURATION]
                   [--agent-down-keep DURATION] [--gossip-probe-interval DURATION] [--gossip-probe-timeout DURATION]
                   [--vtep-sweep-interval DURATION|0] [--vtep-sweep-timeout DURATION]
-                  [--bpffs DIR] [--bpf-pin-dir DIR]
+                  [--bpffs DIR] [--bpf-pin-dir DIR] [--docker-plugin-dir DIR|off]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
@@ -85,6 +88,8 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --bpffs         where the BPF filesystem is (default ${BPFFS_ROOT}; mounted there if it is not),
                   and --bpf-pin-dir our pins inside it (default ${DEFAULT_PIN_DIR}): only once an
                   L3 VNI on the bpf datapath is realised here; the pins outlive the agent
+  --docker-plugin-dir   where Docker finds this agent's network and IPAM drivers, vxgossip.sock
+                  (default ${DEFAULT_PLUGIN_DIR}; off: not served)
   --max-records-per-owner   records (endpoints, memberships, tombstones) one host may announce and
                   this agent keeps of each peer (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same on every agent and the server)
 
@@ -158,13 +163,14 @@ const FLAGS = {
   'dup-freeze-time': { type: 'string' },
   bpffs: { type: 'string' },
   'bpf-pin-dir': { type: 'string' },
+  'docker-plugin-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 // As serf does: SIGINT leaves the cluster gracefully (peers withdraw our entries at once); SIGTERM
 // stops without leaving, for a restart: peers keep forwarding, and devices and FDB stay in place,
 // so the restarted agent picks everything up without a dropped packet.
-function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger): void {
+function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger, docker: PluginServer | undefined): void {
   let stopping = false;
   const stop = async (signal: string, leave: boolean) => {
     if (stopping) return;
@@ -172,6 +178,7 @@ function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger): void {
     log.info(leave ? 'leaving the cluster; devices stay in place' : 'stopping for a restart; devices stay in place', {
       signal,
     });
+    await docker?.close();
     await agent.stop(leave);
     rt.close();
     process.exit(0);
@@ -340,8 +347,31 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   await agent.start();
+  const docker = await dockerPlugin(values['docker-plugin-dir'], agent, { name, rt, state, log });
+  stopOnSignals(agent, rt, log, docker);
+}
 
-  stopOnSignals(agent, rt, log);
+// The Docker drivers hand out addresses through the agent's address management.
+async function dockerPlugin(
+  dir: string | undefined,
+  agent: Agent,
+  host: { name: string; rt: Rtnetlink; state: AgentState; log: Logger },
+): Promise<PluginServer | undefined> {
+  const { name, rt, state, log } = host;
+  if (!agent.ipam) {
+    if (dir !== 'off') log.warn('the Docker plugin is not served: this agent has no address management');
+    return undefined;
+  }
+  return serveDockerPlugin(dir, {
+    node: name,
+    dataDir: state.dir,
+    rt,
+    vnis: () => state.vnis,
+    attachPoint: (vni) => attachPointOf(state.vnis, vni),
+    ipam: agent.ipam,
+    settle: () => agent.settle(),
+    log,
+  });
 }
 
 silenceIpServerNameWarning();
