@@ -1,0 +1,41 @@
+import * as ipaddr from 'ipaddr.js';
+import type { HostIpam, IpamAddress, IpamRequest } from '../../node-agent/ipam/host-ipam';
+
+// HostIpam for unit tests: IPv4 only, addresses handed out in order from the subnet's second host
+// address (the first is the gateway), at most `capacity` per VNI, as the real one's blocks would.
+export class FakeHostIpam implements HostIpam {
+  private readonly held = new Map<string, IpamAddress>();
+
+  constructor(
+    private readonly subnets: Map<number, string>,
+    private readonly capacity = 250,
+  ) {}
+
+  allocate(request: IpamRequest): Promise<IpamAddress> {
+    const key = `${request.vni}/${request.handle}`;
+    const existing = this.held.get(key);
+    if (existing) return Promise.resolve(existing);
+    const subnet = this.subnets.get(request.vni);
+    if (!subnet) return Promise.reject(new Error(`no VNI ${request.vni}`));
+    const [network, prefix] = subnet.split('/');
+    const base = ipaddr.IPv4.parse(network).toByteArray();
+    const taken = new Set(this.allocated(request.vni).map((a) => a.ip));
+    const at = (n: number) => `${base.slice(0, 3).join('.')}.${base[3] + n}/${prefix}`;
+    const wanted = request.ip ? `${request.ip.split('/')[0]}/${prefix}` : undefined;
+    let ip = wanted && !taken.has(wanted) ? wanted : undefined;
+    for (let n = 2; !ip && n < 2 + this.capacity; n++) if (!taken.has(at(n))) ip = at(n);
+    if (!ip)
+      return Promise.reject(new Error(`no free address in VNI ${request.vni}: this host's blocks are exhausted`));
+    const address = { vni: request.vni, handle: request.handle, ip, gateway: at(1).split('/')[0] };
+    this.held.set(key, address);
+    return Promise.resolve(address);
+  }
+
+  release(vni: number, handle: string): Promise<boolean> {
+    return Promise.resolve(this.held.delete(`${vni}/${handle}`));
+  }
+
+  allocated(vni?: number): IpamAddress[] {
+    return [...this.held.values()].filter((a) => vni === undefined || a.vni === vni);
+  }
+}
