@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything vxgossip needs on a fresh Debian machine, then the npm dependencies. (Docker,
-# for the compose demo, is installed by docker/run-demo.sh when it runs.)
+# Installs everything vxgossip needs on a fresh Debian machine, then the npm dependencies. (Docker
+# Compose, for the compose demo, is installed by docker/run-demo.sh when it runs.)
 # Run as root (it uses apt-get); safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,9 @@ declare -A needs=(
   [bpftool]=bpftool
   # The L3 datapath benchmark (bench/l3-datapaths.ts) measures forwarding with it.
   [iperf3]=iperf3
+  # The Docker driver's test: two Docker engines, and a busybox image built offline from Debian's.
+  [dockerd]=docker.io
+  [busybox]=busybox-static
 )
 missing=()
 for program in "${!needs[@]}"; do

@@ -23,8 +23,10 @@ export interface PluginAnswer {
   body: object;
 }
 
-// One request, transport aside: an operation that fails answers {"Err": message}, which Docker shows
-// to the user as the reason its command failed.
+// One request, transport aside: an operation that fails answers 200 with the message, which Docker
+// shows as the reason its command failed, under "Err" for the network driver and "Error" for the IPAM
+// driver (libnetwork reads each so); a request it cannot decode answers 4xx with "Err", which Docker's
+// plugin client reads for every interface.
 export async function answer(handlers: PluginHandlers, method: string, text: string): Promise<PluginAnswer> {
   const handler = Object.prototype.hasOwnProperty.call(handlers, method) ? handlers[method] : undefined;
   if (!handler)
@@ -40,8 +42,9 @@ export async function answer(handlers: PluginHandlers, method: string, text: str
   try {
     return { status: 200, body: await handler(request as PluginRequest) };
   } catch (err) {
-    const status = err instanceof BadPluginRequest ? 400 : 200;
-    return { status, body: { Err: `vxgossip: ${(err as Error).message}` } };
+    const message = `vxgossip: ${(err as Error).message}`;
+    if (err instanceof BadPluginRequest) return { status: 400, body: { Err: message } };
+    return { status: 200, body: method.startsWith('IpamDriver.') ? { Error: message } : { Err: message } };
   }
 }
 
@@ -99,7 +102,8 @@ export class PluginServer {
       chunks.push(chunk);
     }
     const a = await answer(handlers, method, Buffer.concat(chunks).toString('utf8'));
-    if (a.status !== 200 || 'Err' in a.body) this.log.warn('Docker request refused', { method, ...a.body });
+    if (a.status !== 200 || 'Err' in a.body || 'Error' in a.body)
+      this.log.warn('Docker request refused', { method, ...a.body });
     else this.log.debug('Docker request', { method });
     reply(a);
   }

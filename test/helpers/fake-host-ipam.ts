@@ -1,21 +1,22 @@
 import * as ipaddr from 'ipaddr.js';
 import type { HostIpam, IpamAddress, IpamRequest } from '../../node-agent/ipam/host-ipam';
 
-// HostIpam for unit tests: IPv4 only, addresses handed out in order from the subnet's second host
-// address (the first is the gateway), at most `capacity` per VNI, as the real one's blocks would.
+// HostIpam for unit tests: IPv4 only, addresses handed out in order from the subnet's host address
+// `first` (the first host address is the gateway), at most `capacity` per VNI, as the real one's blocks would.
 export class FakeHostIpam implements HostIpam {
   private readonly held = new Map<string, IpamAddress>();
 
   constructor(
-    private readonly subnets: Map<number, string>,
+    private readonly subnetOf: (vni: number) => string | undefined,
     private readonly capacity = 250,
+    private readonly first = 2,
   ) {}
 
   allocate(request: IpamRequest): Promise<IpamAddress> {
     const key = `${request.vni}/${request.handle}`;
     const existing = this.held.get(key);
     if (existing) return Promise.resolve(existing);
-    const subnet = this.subnets.get(request.vni);
+    const subnet = this.subnetOf(request.vni);
     if (!subnet) return Promise.reject(new Error(`no VNI ${request.vni}`));
     const [network, prefix] = subnet.split('/');
     const base = ipaddr.IPv4.parse(network).toByteArray();
@@ -23,7 +24,9 @@ export class FakeHostIpam implements HostIpam {
     const at = (n: number) => `${base.slice(0, 3).join('.')}.${base[3] + n}/${prefix}`;
     const wanted = request.ip ? `${request.ip.split('/')[0]}/${prefix}` : undefined;
     let ip = wanted && !taken.has(wanted) ? wanted : undefined;
-    for (let n = 2; !ip && n < 2 + this.capacity; n++) if (!taken.has(at(n))) ip = at(n);
+    // The broadcast address is not handed out either.
+    const end = Math.min(this.first + this.capacity, 2 ** (32 - Number(prefix)) - 1);
+    for (let n = this.first; !ip && n < end; n++) if (!taken.has(at(n))) ip = at(n);
     if (!ip)
       return Promise.reject(new Error(`no free address in VNI ${request.vni}: this host's blocks are exhausted`));
     const address = { vni: request.vni, handle: request.handle, ip, gateway: at(1).split('/')[0] };

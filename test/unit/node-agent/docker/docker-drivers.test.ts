@@ -53,7 +53,8 @@ class FakeVeths implements DockerVeths {
 
 // One host's drivers over fakes; `dataDir` keeps the state as the agent does.
 function host(vnis: VniConfig[], options: { dataDir?: string; ipam?: FakeHostIpam; capacity?: number } = {}) {
-  const ipam = options.ipam ?? new FakeHostIpam(new Map(vnis.map((v) => [v.id, v.subnet])), options.capacity);
+  const subnetOf = (id: number) => vnis.find((v) => v.id === id)?.subnet;
+  const ipam = options.ipam ?? new FakeHostIpam(subnetOf, options.capacity);
   const veths = new FakeVeths();
   let settled = 0;
   const state = DockerState.open(options.dataDir);
@@ -65,13 +66,13 @@ function host(vnis: VniConfig[], options: { dataDir?: string; ipam?: FakeHostIpa
   const ok = async (method: string, body: object) => {
     const a = await call(method, body);
     assert.equal(a.status, 200, JSON.stringify(a.body));
-    assert.ok(!('Err' in a.body), `${method}: ${JSON.stringify(a.body)}`);
+    assert.ok(!('Err' in a.body) && !('Error' in a.body), `${method}: ${JSON.stringify(a.body)}`);
     return a.body as Record<string, unknown>;
   };
-  // The error Docker would show.
+  // The error Docker would show: libnetwork reads the network driver's as Err, the IPAM driver's as Error.
   const err = async (method: string, body: object) => {
     const a = await call(method, body);
-    const message = (a.body as { Err?: string }).Err;
+    const message = (a.body as Record<string, string | undefined>)[method.startsWith('Ipam') ? 'Error' : 'Err'];
     assert.ok(message, `${method} should fail: ${JSON.stringify(a.body)}`);
     return message;
   };
