@@ -81,7 +81,7 @@ export class NetworkDriver {
     const pools = [...objectList(request, 'IPv4Data', 8), ...objectList(request, 'IPv6Data', 8)].map((d) =>
       optionalString(d, 'Pool'),
     );
-    const subnet = canonicalSubnet(vni.subnet);
+    const subnet = canonicalSubnet(vni.subnet) ?? vni.subnet;
     if (pools.length !== 1 || canonicalSubnet(pools[0]) !== subnet)
       throw new Error(
         `subnet ${pools.join(', ') || '(none)'} is not VNI ${vni.id}'s: use --subnet ${vni.subnet} --ipam-driver vxgossip`,
@@ -91,7 +91,7 @@ export class NetworkDriver {
       throw new Error(
         `VNI ${vni.id} already has Docker network ${other.id.slice(0, 12)} with subnet ${other.subnet}; remove it first`,
       );
-    this.deps.state.putNetwork({ id, vni: vni.id, subnet: subnet! });
+    this.deps.state.putNetwork({ id, vni: vni.id, subnet });
     this.deps.log.info('Docker network created', { network: id, vni: vni.id, subnet });
     return {};
   }

@@ -10,6 +10,7 @@ export const DEFAULT_PLUGIN_DIR = '/run/docker/plugins';
 export const PLUGIN_NAME = 'vxgossip';
 // Docker's requests are a few hundred bytes; a body past this is not Docker.
 export const MAX_REQUEST_BYTES = 64 * 1024;
+const CLOSE_GRACE_MS = 1_000;
 
 export type PluginRequest = Record<string, unknown>;
 export type PluginHandler = (request: PluginRequest) => Promise<object> | object;
@@ -77,9 +78,15 @@ export class PluginServer {
   }
 
   // The socket goes with the agent: Docker then fails at once, naming it, instead of timing out.
+  // Docker keeps its connections open between requests: idle ones are closed at once, and a request
+  // under way gets a moment to finish.
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+    await Promise.race([closed, grace]);
     this.server.closeAllConnections();
+    await closed;
     fs.rmSync(this.socket, { force: true });
   }
 

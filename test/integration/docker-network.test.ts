@@ -51,7 +51,9 @@ describe('Docker network and IPAM drivers: two engines on two hosts (real kernel
     cluster.ctl('vni', 'create', '42', '--subnet', '10.42.0.0/24');
     // Room for a handful of addresses only: exhausted soon.
     cluster.ctl('vni', 'create', '43', '--subnet', '10.43.0.0/29');
-    for (const h of cluster.hosts) await eventually(() => assert.ok(h.link('br42') && h.link('br43')), 20_000);
+    cluster.ctl('vni', 'create', '100', '--mode', 'l3', '--subnet', '10.100.0.0/24');
+    for (const h of cluster.hosts)
+      await eventually(() => assert.ok(h.link('br42') && h.link('br43') && h.link('vxl3-8472')), 20_000);
     for (const h of cluster.hosts)
       engines.push(
         await DockerEngine.start(h, path.join(dir, `${h.name}-docker`), path.join(dir, `${h.name}-plugins`)),
@@ -110,6 +112,18 @@ describe('Docker network and IPAM drivers: two engines on two hosts (real kernel
       links.split('\n').map((l) => l.split(':')[1].trim().split('@')[0]),
       ['lo', 'eth0'],
     );
+  });
+
+  it("routes an L3 VNI's containers through its anycast gateway", async () => {
+    const create = [...CREATE, '--subnet', '10.100.0.0/24', '-o', 'vni=100', 'net100'];
+    await Promise.all([e1().ok(create), e2().ok(create)]);
+    await e1().ok(run('net100', 'r1'));
+    await e2().ok(run('net100', 'r2'));
+    const ip2 = await e2().ipOf('r2');
+    assert.match(await e1().ok(['exec', 'r1', 'ip', 'route']), /default via 10\.100\.0\.1 dev eth0/);
+    await e1().ok(['exec', 'r1', 'ping', '-c', '3', '-W', '2', ip2]);
+    await e1().ok(['rm', '-f', 'r1']);
+    await e2().ok(['rm', '-f', 'r2']);
   });
 
   it('gives 50 containers across the two hosts 50 distinct addresses', async () => {
