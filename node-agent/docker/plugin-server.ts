@@ -73,6 +73,8 @@ export class PluginServer {
       plugin.server.once('error', reject);
       plugin.server.listen(socket, () => resolve());
     });
+    // Whoever connects can plug veths into VNIs: root only, as Docker runs.
+    fs.chmodSync(socket, 0o600);
     log.info('serving the Docker network and IPAM drivers', { socket });
     return plugin;
   }

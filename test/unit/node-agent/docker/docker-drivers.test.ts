@@ -283,6 +283,7 @@ describe('Docker plugin socket', () => {
     });
 
   it("answers Docker's HTTP on DIR/vxgossip.sock, bounds the body, and removes the socket when closed", async () => {
+    assert.equal(fs.statSync(path.join(dir, 'vxgossip.sock')).mode & 0o077, 0, 'root only');
     const activated = await post('Plugin.Activate', '{}');
     assert.deepEqual([activated.status, activated.type], [200, PLUGIN_CONTENT_TYPE]);
     assert.deepEqual(JSON.parse(activated.body), { Implements: ['NetworkDriver'] });
