@@ -230,6 +230,11 @@ export class Agent {
     });
   }
 
+  // Runs a reconcile pass and waits for it: what the host announces then reflects the kernel.
+  settle(): Promise<void> {
+    return this.loop.settle();
+  }
+
   status(): ProgrammingStatus[] {
     return this.loop.status();
   }
@@ -246,7 +251,7 @@ export class Agent {
       duplicates,
       alive,
       keys,
-      settle: () => this.loop.settle(),
+      settle: () => this.settle(),
       log,
     });
   }

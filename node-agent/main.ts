@@ -14,7 +14,7 @@ import {
 import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { Agent, DEFAULT_AGENT_DOWN_KEEP_MS, DEFAULT_DEPARTED_RECORD_TTL_MS } from './agent';
 import { VtepProber } from './liveness/vtep-prober';
-import type { VtepSweepOptions } from './liveness/vtep-sweep';
+import { livenessOptions } from './liveness/liveness-flags';
 import { AgentMetrics } from './agent-metrics';
 import { BPFFS_ROOT, DEFAULT_PIN_DIR } from './bpf/bpffs';
 import { KeyringCommands } from './commands/keyring-commands';
@@ -36,6 +36,9 @@ import {
 import { NodeIdentity } from './trust/node-identity';
 import { DEFAULT_AGENT_SOCKET, DEFAULT_DELETE_QUEUE_DIR, PATH_MAX_BYTES } from '../common/cni/protocol';
 import type { CniOptions } from './cni/cni-service';
+import { serveDockerPlugin } from './docker/docker-plugin';
+import { DEFAULT_PLUGIN_DIR, PluginServer } from './docker/plugin-server';
+import { attachPointOf } from './kernel/vni-devices';
 
 const GOSSIP_PORT = 7946;
 
@@ -47,6 +50,7 @@ const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server 
                   [--agent-down-keep DURATION] [--gossip-probe-interval DURATION] [--gossip-probe-timeout DURATION]
                   [--vtep-sweep-interval DURATION|0] [--vtep-sweep-timeout DURATION]
                   [--bpffs DIR] [--bpf-pin-dir DIR] [--cni-socket PATH|off] [--cni-delete-queue DIR]
+                  [--docker-plugin-dir DIR|off]
                   [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
 
 The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
@@ -91,6 +95,8 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
                   0600; 'off' serves none; a socket another live agent serves is left to it), and
                   --cni-delete-queue the deletions the plugin queued while the agent was down, done at
                   start (default ${DEFAULT_DELETE_QUEUE_DIR}); give the plugin the same in its config
+  --docker-plugin-dir   where Docker finds this agent's network and IPAM drivers, vxgossip.sock
+                  (default ${DEFAULT_PLUGIN_DIR}; off: not served)
   --max-records-per-owner   records (endpoints, memberships, tombstones) one host may announce and
                   this agent keeps of each peer (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same on every agent and the server)
 
@@ -166,13 +172,14 @@ const FLAGS = {
   'bpf-pin-dir': { type: 'string' },
   'cni-socket': { type: 'string' },
   'cni-delete-queue': { type: 'string' },
+  'docker-plugin-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 // As serf does: SIGINT leaves the cluster gracefully (peers withdraw our entries at once); SIGTERM
 // stops without leaving, for a restart: peers keep forwarding, and devices and FDB stay in place,
 // so the restarted agent picks everything up without a dropped packet.
-function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger): void {
+function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger, docker: PluginServer | undefined): void {
   let stopping = false;
   const stop = async (signal: string, leave: boolean) => {
     if (stopping) return;
@@ -180,6 +187,7 @@ function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger): void {
     log.info(leave ? 'leaving the cluster; devices stay in place' : 'stopping for a restart; devices stay in place', {
       signal,
     });
+    await docker?.close();
     await agent.stop(leave);
     rt.close();
     process.exit(0);
@@ -283,11 +291,7 @@ async function main(argv: string[]): Promise<void> {
   const departedRecordTtlMs = values['departed-record-ttl']
     ? parseDuration('--departed-record-ttl', values['departed-record-ttl'], 60_000, 30 * 24 * 3_600_000)
     : undefined;
-  const agentDownKeepMs = values['agent-down-keep']
-    ? parseDuration('--agent-down-keep', values['agent-down-keep'], 0, 30 * 24 * 3_600_000)
-    : undefined;
-  const probing = gossipProbing(values['gossip-probe-interval'], values['gossip-probe-timeout']);
-  const sweep = vtepSweep(values['vtep-sweep-interval'], values['vtep-sweep-timeout']);
+  const { agentDownKeepMs, probing, sweep } = livenessOptions(values);
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const state = AgentState.open(values['data-dir']!, name);
   const identity = await identityOf(values, { name, vtep, server, dataDir: state.dir, log });
@@ -349,8 +353,27 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   await agent.start();
+  const docker = await dockerPlugin(values['docker-plugin-dir'], agent, { name, rt, state, log });
+  stopOnSignals(agent, rt, log, docker);
+}
 
-  stopOnSignals(agent, rt, log);
+// The Docker drivers hand out addresses through the agent's address management.
+async function dockerPlugin(
+  dir: string | undefined,
+  agent: Agent,
+  host: { name: string; rt: Rtnetlink; state: AgentState; log: Logger },
+): Promise<PluginServer | undefined> {
+  const { name, rt, state, log } = host;
+  return serveDockerPlugin(dir, {
+    node: name,
+    dataDir: state.dir,
+    rt,
+    vnis: () => state.vnis,
+    attachPoint: (vni) => attachPointOf(state.vnis, vni),
+    ipam: agent.ipam,
+    settle: () => agent.settle(),
+    log,
+  });
 }
 
 silenceIpServerNameWarning();
@@ -359,29 +382,6 @@ main(process.argv.slice(2)).catch((err: Error) => {
   process.stderr.write(`node-agent: ${err.message}\n${usage ? USAGE + '\n' : ''}`);
   process.exit(usage ? 2 : 1);
 });
-
-// memberlist requires the direct probe's timeout to end before the interval does (the rest of the
-// interval is for indirect probes).
-function gossipProbing(interval = '1s', timeout = '500ms'): { probeIntervalMs: number; probeTimeoutMs: number } {
-  const probeIntervalMs = parseDuration('--gossip-probe-interval', interval, 100, 60_000);
-  const probeTimeoutMs = parseDuration('--gossip-probe-timeout', timeout, 50, 60_000);
-  if (probeTimeoutMs >= probeIntervalMs)
-    throw new Error(
-      `--gossip-probe-timeout (${timeout}) must be shorter than --gossip-probe-interval (${interval}): ` +
-        'the rest of the interval is for indirect probes',
-    );
-  return { probeIntervalMs, probeTimeoutMs };
-}
-
-// Off with an interval of 0; the timeout ends before the next ping is due.
-function vtepSweep(interval = '500ms', timeout = '200ms'): VtepSweepOptions | undefined {
-  if (interval.trim() === '0') return undefined;
-  const intervalMs = parseDuration('--vtep-sweep-interval', interval, 50, 60_000);
-  const timeoutMs = parseDuration('--vtep-sweep-timeout', timeout, 10, 60_000);
-  if (timeoutMs >= intervalMs)
-    throw new Error(`--vtep-sweep-timeout (${timeout}) must be shorter than --vtep-sweep-interval (${interval})`);
-  return { intervalMs, timeoutMs };
-}
 
 function joinList(flag = ''): string[] {
   const join = flag

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything vxgossip needs on a fresh Debian machine, then the npm dependencies. (Docker,
-# for the compose demo, is installed by docker/run-demo.sh when it runs.)
+# Installs everything vxgossip needs on a fresh Debian machine, then the npm dependencies. (Docker
+# Compose, for the compose demo, is installed by docker/run-demo.sh when it runs.)
 # Run as root (it uses apt-get); safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,8 @@ declare -A needs=(
   # cgroups), a busybox image made locally, Debian's CNI plugins next to ours.
   [podman]=podman
   [runc]=runc
+  # The Docker driver's test: two Docker engines, and a busybox image built offline from Debian's.
+  [dockerd]=docker.io
   [busybox]=busybox-static
 )
 missing=()

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AgentError } from '../agent-errors';
@@ -12,28 +11,22 @@ import {
 } from '../../common/validation';
 import { checkNotGateway } from '../../common/l3-subnet';
 import type { Logger } from '../../common/log';
-import { Link, Rtnetlink } from '../netlink';
+import { Rtnetlink } from '../netlink';
+import {
+  AttachedEndpoint,
+  EndpointVeths,
+  checkAliasFits,
+  endpointOfLink,
+  generatedMac,
+  vethName,
+} from './endpoint-veth';
 import type { VniPorts } from './realised-vnis';
 import type { AttachPoint } from './vni-devices';
 
 // Named namespaces, as `ip netns` keeps them.
 export const NETNS_DIR = '/run/netns';
-// Host-side veths we created carry this alias, with what is needed to find and describe them again
-// after a restart: the kernel, not a file, is the record of attached endpoints.
-const ALIAS_PREFIX = 'vxgossip:ep ';
 
-export interface AttachedEndpoint {
-  vni: number;
-  // A name in /run/netns, or (CNI) the path the runtime gave.
-  netns: string;
-  interface: string;
-  ip: string;
-  mac: string;
-  // The host side of the veth.
-  hostInterface: string;
-  // Attached by the CNI plugin: the runtime's container ID, which DEL and GC find it by.
-  containerId?: string;
-}
+export type { AttachedEndpoint };
 
 export interface AttachRequest {
   vni: number;
@@ -45,74 +38,37 @@ export interface AttachRequest {
   containerId?: string;
 }
 
-// IFALIASZ: the kernel refuses a longer alias (ERANGE), so a namespace name that would not fit is refused first.
-const ALIAS_MAX_BYTES = 255;
-
-const encodeAlias = (e: AttachedEndpoint) =>
-  `${ALIAS_PREFIX}${JSON.stringify({ vni: e.vni, netns: e.netns, if: e.interface, ip: e.ip, mac: e.mac, cni: e.containerId })}`;
-
-function decodeAlias(link: Link): AttachedEndpoint | undefined {
-  if (!link.alias?.startsWith(ALIAS_PREFIX)) return undefined;
-  try {
-    const a = JSON.parse(link.alias.slice(ALIAS_PREFIX.length)) as {
-      vni: number;
-      netns: string;
-      if: string;
-      ip: string;
-      mac: string;
-      cni?: string;
-    };
-    const endpoint = { vni: a.vni, netns: a.netns, interface: a.if, ip: a.ip, mac: a.mac, hostInterface: link.name };
-    return a.cni === undefined ? endpoint : { ...endpoint, containerId: a.cni };
-  } catch {
-    return undefined;
-  }
-}
-
 // What names an endpoint in its VNI with its interface: its namespace, or for CNI the container ID
 // (a runtime's DEL may come without the namespace).
 const endpointKey = (netns: string, containerId?: string) => (containerId === undefined ? netns : `cni/${containerId}`);
-
-// Deterministic, so a retried attach names the same devices; 'vxe' + 10 hex digits fits in 15 bytes.
-function hostSideName(vni: number, key: string, iface: string): string {
-  return `vxe${createHash('sha1').update(`${vni}/${key}/${iface}`).digest('hex').slice(0, 10)}`;
-}
-
-// A locally administered unicast MAC derived from the node and the endpoint.
-function generatedMac(node: string, vni: number, key: string, iface: string): string {
-  const bytes = createHash('sha1').update(`${node}/${vni}/${key}/${iface}`).digest().subarray(0, 6);
-  bytes[0] = (bytes[0] & 0xfc) | 0x02;
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
 
 // `ctl endpoint attach` and the CNI plugin: a veth whose host side is a port of br<VNI> (or routed, for
 // an L3 VNI) and whose other side, inside a named namespace or the namespace at a runtime's path,
 // carries the endpoint's MAC and address.
 export class EndpointAttacher {
+  private readonly veths: EndpointVeths;
+
   constructor(
     private readonly rt: Rtnetlink,
     private readonly node: string,
     private readonly attachPoint: (vni: number) => AttachPoint | undefined,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.veths = new EndpointVeths(rt, node);
+  }
 
-  async list(): Promise<AttachedEndpoint[]> {
-    return (await this.rt.links.list()).map(decodeAlias).filter((e): e is AttachedEndpoint => e !== undefined);
+  list(): Promise<AttachedEndpoint[]> {
+    return this.veths.list();
   }
 
   async attach(request: AttachRequest): Promise<AttachedEndpoint> {
     const endpoint = this.endpointOf(request);
     const { vni, interface: iface, hostInterface } = endpoint;
-    const point = this.attachPoint(vni);
-    if (point?.routed) checkNotGateway('ip', endpoint.ip, { id: vni, subnet: point.routed.subnet });
+    const wanted = this.attachPoint(vni);
+    if (wanted?.routed) checkNotGateway('ip', endpoint.ip, { id: vni, subnet: wanted.routed.subnet });
     const netns =
       request.containerId === undefined ? this.checkNetns(request.netns) : this.checkNetnsPath(request.netns);
-    const bridge = point && (await this.rt.links.get(point.device));
-    if (!point || !bridge)
-      throw new AgentError(
-        'failed-precondition',
-        `VNI ${vni} is not realised on ${this.node}: create the VNI first, or check the agent's status (ctl vni show ${vni})`,
-      );
+    const { point, device } = await this.veths.attachDevice(vni, wanted);
 
     const existing = (await this.list()).find((e) => e.hostInterface === hostInterface);
     if (existing) {
@@ -131,28 +87,9 @@ export class EndpointAttacher {
           'already-exists',
           `namespace ${shown(request.netns)} already has an interface ${iface}; choose another --interface`,
         );
-      await this.rt.links.create({
-        name: hostInterface,
-        kind: 'veth',
-        mtu: bridge.mtu,
-        peer: { name: iface, netnsFd: fd, mtu: bridge.mtu },
-      });
-      try {
-        await this.configureInside(inside, endpoint, point);
-        const host = (await this.rt.links.get(hostInterface))!;
-        // Routed (L3): the host side stays out of any bridge; the VNI's routes and rules carry the traffic.
-        await this.rt.links.change(host, {
-          master: point.routed ? undefined : bridge.index,
-          up: true,
-          alias: encodeAlias(endpoint),
-        });
-      } catch (err) {
-        // Never leave half an endpoint behind.
-        await this.rt.links
-          .delete({ index: (await this.rt.links.get(hostInterface))?.index ?? 0, name: hostInterface })
-          .catch(() => undefined);
-        throw err;
-      }
+      await this.veths.create(endpoint, point, device, { name: iface, netnsFd: fd }, () =>
+        this.configureInside(inside, endpoint, point),
+      );
     } finally {
       inside.close();
       fs.closeSync(fd);
@@ -184,7 +121,7 @@ export class EndpointAttacher {
   async replug(bridges: VniPorts[]): Promise<void> {
     const bridgeOf = new Map(bridges.map((b) => [b.vni, b.bridgeIndex]));
     for (const link of await this.rt.links.list()) {
-      const endpoint = decodeAlias(link);
+      const endpoint = endpointOfLink(link);
       if (!endpoint) continue;
       const bridge = bridgeOf.get(endpoint.vni);
       if (bridge === undefined || (link.master === bridge && link.up)) continue;
@@ -214,8 +151,7 @@ export class EndpointAttacher {
   }
 
   private async remove(found: AttachedEndpoint): Promise<AttachedEndpoint> {
-    const link = await this.rt.links.get(found.hostInterface);
-    if (link) await this.rt.links.delete(link);
+    await this.veths.remove(found.hostInterface);
     this.log.info('endpoint detached', { ...found });
     return found;
   }
@@ -248,14 +184,10 @@ export class EndpointAttacher {
       interface: iface,
       ip: `${cidr.address}/${cidr.prefixLength}`,
       mac: request.mac ? checkUnicastMac('mac', request.mac) : generatedMac(this.node, vni, key, iface),
-      hostInterface: hostSideName(vni, key, iface),
+      hostInterface: vethName('vxe', vni, key, iface),
       ...(containerId === undefined ? {} : { containerId }),
     };
-    if (Buffer.byteLength(encodeAlias(endpoint)) > ALIAS_MAX_BYTES)
-      throw new AgentError(
-        'invalid-argument',
-        `netns: ${shown(netns)} is too long to record the endpoint in its veth's alias (${ALIAS_MAX_BYTES} bytes in all, with the container ID); use a shorter name`,
-      );
+    checkAliasFits(endpoint, 'netns');
     return endpoint;
   }
 

@@ -1,39 +1,49 @@
+import * as ipaddr from 'ipaddr.js';
 import { AgentError } from '../../node-agent/agent-errors';
 import type { HostIpam, IpamAddress, IpamRequest } from '../../node-agent/ipam/host-ipam';
 
-// HostIpam for tests of what uses it (the CNI plugin's agent side): each VNI an IPv4 /24 of which the
-// first `size` addresses after the gateway are handed out, failing as the contract says.
+// HostIpam for unit tests of what uses it (the Docker drivers, the CNI service): IPv4 only, addresses
+// handed out in order from the subnet's host address `first` (the first host address is the gateway),
+// at most `capacity` per VNI as the real one's blocks would, failing with the contract's error kinds.
 export class FakeHostIpam implements HostIpam {
   private readonly held = new Map<string, IpamAddress>();
+  // Handles released, in order.
   readonly released: string[] = [];
 
   constructor(
-    // VNI -> its subnet's first three octets, e.g. 42 -> '10.42.0'.
-    private readonly subnets: Map<number, string>,
-    private readonly size = 10,
+    private readonly subnetOf: (vni: number) => string | undefined,
+    private readonly capacity = 250,
+    private readonly first = 2,
   ) {}
 
-  async allocate(request: IpamRequest): Promise<IpamAddress> {
-    const { vni, handle } = request;
-    const prefix = this.subnets.get(vni);
-    if (!prefix) throw new AgentError('not-found', `no VNI ${vni}`);
-    const mine = this.held.get(`${vni}/${handle}`);
-    if (mine) return mine;
-    const taken = new Set(this.allocated(vni).map((a) => a.ip));
-    for (let host = 2; host < 2 + this.size; host++) {
-      const ip = `${prefix}.${host}/24`;
-      if (taken.has(ip)) continue;
-      const address = { vni, handle, ip, gateway: `${prefix}.1` };
-      this.held.set(`${vni}/${handle}`, address);
-      return address;
-    }
-    throw Object.assign(new Error(`no free address in VNI ${vni} on this host`), { kind: 'resource-exhausted' });
+  allocate(request: IpamRequest): Promise<IpamAddress> {
+    const key = `${request.vni}/${request.handle}`;
+    const existing = this.held.get(key);
+    if (existing) return Promise.resolve(existing);
+    const subnet = this.subnetOf(request.vni);
+    if (!subnet) return Promise.reject(new AgentError('not-found', `no VNI ${request.vni}`));
+    const [network, prefix] = subnet.split('/');
+    const base = ipaddr.IPv4.parse(network).toByteArray();
+    const taken = new Set(this.allocated(request.vni).map((a) => a.ip));
+    const at = (n: number) => `${base.slice(0, 3).join('.')}.${base[3] + n}/${prefix}`;
+    const wanted = request.ip ? `${request.ip.split('/')[0]}/${prefix}` : undefined;
+    let ip = wanted && !taken.has(wanted) ? wanted : undefined;
+    // The broadcast address is not handed out either.
+    const end = Math.min(this.first + this.capacity, 2 ** (32 - Number(prefix)) - 1);
+    for (let n = this.first; !ip && n < end; n++) if (!taken.has(at(n))) ip = at(n);
+    if (!ip)
+      return Promise.reject(
+        new AgentError('resource-exhausted', `no free address in VNI ${request.vni}: this host's blocks are exhausted`),
+      );
+    const address = { vni: request.vni, handle: request.handle, ip, gateway: at(1).split('/')[0] };
+    this.held.set(key, address);
+    return Promise.resolve(address);
   }
 
-  async release(vni: number, handle: string): Promise<boolean> {
+  release(vni: number, handle: string): Promise<boolean> {
     const had = this.held.delete(`${vni}/${handle}`);
     if (had) this.released.push(handle);
-    return had;
+    return Promise.resolve(had);
   }
 
   allocated(vni?: number): IpamAddress[] {

@@ -215,7 +215,7 @@ describe('vxgossip CNI plugin protocol (issue #16)', () => {
     const attacher = new FakeAttacher();
     const attachments = new CniAttachments({
       attacher,
-      ipam: new FakeHostIpam(new Map([[42, '10.42.0']])),
+      ipam: new FakeHostIpam((vni) => (vni === 42 ? '10.42.0.0/24' : undefined)),
       attachPoint: (vni) => (vni === 42 ? { device: 'br42' } : undefined),
       hostLink: async () => ({ mtu: 1450 }),
       inside: async () => undefined,

@@ -21,10 +21,7 @@ const POINTS: Record<number, AttachPoint> = {
 function setup(size = 10) {
   const attacher = new FakeAttacher();
   const ipam = new FakeHostIpam(
-    new Map([
-      [42, '10.42.0'],
-      [100, '10.100.0'],
-    ]),
+    (vni) => POINTS[vni]?.routed?.subnet ?? (vni === 42 ? '10.42.0.0/24' : undefined),
     size,
   );
   let inside: InsideInterface | undefined;
