@@ -153,4 +153,20 @@ describe('CNI plugin: ADD/CHECK/DEL/GC across two hosts (real kernel, issue #16)
     const f = add('cf', h2, 100);
     await eventually(() => assert.ok(pings(containers.get('ce')!, f), 'ce -> cf'), 30_000, 500);
   });
+
+  it('attaches from the blocks a host holds while the server is down; a host without a block says so', async () => {
+    await cluster.server.stop('SIGTERM');
+    try {
+      // Both hosts hold a block of VNI 100 (ce, cf): their new containers get addresses from it.
+      const s1 = add('cs1', h1, 100);
+      const s2 = add('cs2', h2, 100);
+      assert.notEqual(addressOf(s1), addressOf(s2));
+      await eventually(() => assert.ok(pings(s1, s2), 'cs1 -> cs2'), 30_000, 500);
+      // h2 gave its only block of VNI 42 back when cb went: another needs the server.
+      const netns = `/run/netns/${lab.namespace('cz')}`;
+      failsWith(plugin(h2, 'ADD', { id: 'cz', netns }, 42), 11, /server/);
+    } finally {
+      await cluster.startServer();
+    }
+  });
 });
