@@ -1,3 +1,4 @@
+import { unixSocketInUse } from '../../common/unix-socket-server';
 import type { Logger } from '../../common/log';
 import type { HostIpam } from '../ipam/host-ipam';
 import type { EndpointAttacher } from '../kernel/endpoint-attacher';
@@ -45,7 +46,7 @@ export class CniService {
 
   async start(): Promise<void> {
     const { socket } = this.options;
-    if (await CniSocketServer.inUse(socket)) {
+    if (await unixSocketInUse(socket)) {
       this.deps.log.error('another agent serves the CNI socket: this one serves no CNI (give it --cni-socket)', {
         socket,
       });

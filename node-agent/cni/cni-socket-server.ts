@@ -1,36 +1,21 @@
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
-import * as path from 'node:path';
 import type { Logger } from '../../common/log';
+import { listenOnUnixSocket, readBodyUpTo } from '../../common/unix-socket-server';
 import { CNI_CODES, CniError, MAX_REQUEST_BYTES, PATHS } from '../../common/cni/protocol';
 import type { CniAttachments } from './cni-attachments';
 import { addRequestOf, attachmentKeyOf, checkRequestOf, gcRequestOf } from './cni-requests';
 
 type Handler = (body: unknown) => Promise<unknown>;
 
-function readBody(req: http.IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
-        reject(new CniError(CNI_CODES.decodingFailure, `the request is larger than ${MAX_REQUEST_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      try {
-        resolve(size === 0 ? {} : (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown));
-      } catch (err) {
-        reject(new CniError(CNI_CODES.decodingFailure, `the request is not JSON: ${(err as Error).message}`));
-      }
-    });
-    req.on('error', reject);
-  });
+async function readBody(req: http.IncomingMessage): Promise<unknown> {
+  const body = await readBodyUpTo(req, MAX_REQUEST_BYTES);
+  if (body === undefined)
+    throw new CniError(CNI_CODES.decodingFailure, `the request is larger than ${MAX_REQUEST_BYTES} bytes`);
+  try {
+    return body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as unknown);
+  } catch (err) {
+    throw new CniError(CNI_CODES.decodingFailure, `the request is not JSON: ${(err as Error).message}`);
+  }
 }
 
 // The agent's CNI socket: HTTP over a unix socket only root may open (0600), one operation at a time
@@ -61,27 +46,8 @@ export class CniSocketServer {
     this.server = http.createServer((req, res) => void this.serve(req, res));
   }
 
-  // Whether a live process answers on the socket (another agent on this host).
-  static inUse(socket: string): Promise<boolean> {
-    return new Promise((resolve) => {
-      const probe = net.connect(socket);
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false));
-    });
-  }
-
   async listen(socket: string): Promise<void> {
-    fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
-    // A socket file left by an agent that died (inUse said no one answers).
-    fs.rmSync(socket, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(socket, () => resolve());
-    });
-    fs.chmodSync(socket, 0o600);
+    await listenOnUnixSocket(this.server, socket);
     this.log.info('serving the CNI plugin', { socket });
   }
 

@@ -1,4 +1,6 @@
+import * as path from 'node:path';
 import type { Logger } from '../../common/log';
+import { unixSocketInUse } from '../../common/unix-socket-server';
 import type { VniConfig } from '../../common/vni';
 import type { HostIpam } from '../ipam/host-ipam';
 import type { Rtnetlink } from '../netlink';
@@ -7,7 +9,7 @@ import { DockerState } from './docker-state';
 import { KernelDockerVeths } from './docker-veths';
 import { IpamDriver } from './ipam-driver';
 import { NetworkDriver } from './network-driver';
-import { DEFAULT_PLUGIN_DIR, PluginHandlers, PluginServer } from './plugin-server';
+import { DEFAULT_PLUGIN_DIR, PLUGIN_NAME, PluginHandlers, PluginServer } from './plugin-server';
 
 export interface DockerPluginDeps {
   node: string;
@@ -35,6 +37,13 @@ export async function serveDockerPlugin(
 ): Promise<PluginServer | undefined> {
   if (dir === 'off') return undefined;
   const log = deps.log.child({ part: 'docker' });
+  const socket = path.join(dir, `${PLUGIN_NAME}.sock`);
+  if (await unixSocketInUse(socket)) {
+    log.error('another agent serves the Docker plugin: this one serves none (give it --docker-plugin-dir)', {
+      socket,
+    });
+    return undefined;
+  }
   const state = DockerState.open(deps.dataDir);
   const veths = new KernelDockerVeths(deps.rt, deps.node, deps.attachPoint);
   const network = new NetworkDriver({ ...deps, state, veths, log });

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { Logger } from '../../common/log';
+import { listenOnUnixSocket, readBodyUpTo } from '../../common/unix-socket-server';
 
 // Docker's plugin protocol: HTTP/1.1 POST /<Interface>.<Method> with a JSON body on a unix socket that
 // Docker finds by its name in its plugin directory (legacy discovery: /run/docker/plugins/NAME.sock).
@@ -60,21 +61,13 @@ export class PluginServer {
     this.server = http.createServer((req, res) => void this.serve(handlers, req, res));
   }
 
-  // Listens on DIR/vxgossip.sock; a socket left by an agent that died is replaced.
+  // Listens on DIR/vxgossip.sock (see listenOnUnixSocket).
   static async listen(dir: string, handlers: PluginHandlers, log: Logger): Promise<PluginServer> {
-    fs.mkdirSync(dir, { recursive: true });
     const socket = path.join(dir, `${PLUGIN_NAME}.sock`);
-    const stale = fs.lstatSync(socket, { throwIfNoEntry: false });
-    if (stale?.isSocket()) fs.unlinkSync(socket);
-    else if (stale)
-      throw new Error(`${socket} exists and is not a socket; move it away or choose another --docker-plugin-dir`);
     const plugin = new PluginServer(socket, handlers, log);
-    await new Promise<void>((resolve, reject) => {
-      plugin.server.once('error', reject);
-      plugin.server.listen(socket, () => resolve());
+    await listenOnUnixSocket(plugin.server, socket).catch((err: Error) => {
+      throw new Error(`${err.message}; choose another --docker-plugin-dir`);
     });
-    // Whoever connects can plug veths into VNIs: root only, as Docker runs.
-    fs.chmodSync(socket, 0o600);
     log.info('serving the Docker network and IPAM drivers', { socket });
     return plugin;
   }
@@ -99,18 +92,10 @@ export class PluginServer {
       res.end(JSON.stringify(a.body));
     };
     if (req.method !== 'POST') return reply({ status: 405, body: { Err: 'vxgossip: plugin methods are POST' } });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
-        reply({ status: 413, body: { Err: `vxgossip: ${method}: body over ${MAX_REQUEST_BYTES} bytes` } });
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    }
-    const a = await answer(handlers, method, Buffer.concat(chunks).toString('utf8'));
+    const body = await readBodyUpTo(req, MAX_REQUEST_BYTES);
+    if (body === undefined)
+      return reply({ status: 413, body: { Err: `vxgossip: ${method}: body over ${MAX_REQUEST_BYTES} bytes` } });
+    const a = await answer(handlers, method, body.toString('utf8'));
     if (a.status !== 200 || 'Err' in a.body || 'Error' in a.body)
       this.log.warn('Docker request refused', { method, ...a.body });
     else this.log.debug('Docker request', { method });

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '../../../common/log';
+import { unixSocketInUse } from '../../../common/unix-socket-server';
 import { PATHS } from '../../../common/cni/protocol';
 import { readDeleteQueue } from '../../../common/cni/delete-queue';
 import { AgentApi, AgentUnreachable, agentClient } from '../../../cni-plugin/agent-client';
@@ -239,7 +240,7 @@ describe('vxgossip CNI plugin protocol (issue #16)', () => {
       assert.equal(unknown.code, 7);
       assert.equal((await run('DEL', config({ agentSocket: socket }))).exitCode, 0);
       assert.deepEqual(attacher.endpoints, []);
-      assert.equal(await CniSocketServer.inUse(socket), true);
+      assert.equal(await unixSocketInUse(socket), true);
     } finally {
       await server.close();
       fs.rmSync(dir, { recursive: true, force: true });

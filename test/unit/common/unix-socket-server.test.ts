@@ -1,0 +1,69 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { listenOnUnixSocket, readBodyUpTo, unixSocketInUse } from '../../../common/unix-socket-server';
+
+describe("the agent's local unix sockets", () => {
+  let dir: string;
+  const servers: http.Server[] = [];
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-unix-'));
+  });
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const serve = async (socket: string, handler: http.RequestListener = (_q, r) => r.end('ok')) => {
+    const server = http.createServer(handler);
+    await listenOnUnixSocket(server, socket);
+    servers.push(server);
+    return server;
+  };
+
+  it('listens root-only, in a directory it makes', async () => {
+    const socket = path.join(dir, 'sub', 'a.sock');
+    await serve(socket);
+    assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
+    assert.equal(await unixSocketInUse(socket), true);
+  });
+
+  it('replaces a socket no one answers on, refuses one a live process serves and a file that is not a socket', async () => {
+    const stale = path.join(dir, 'stale.sock');
+    const left = net.createServer().listen(stale);
+    await new Promise((r) => left.once('listening', r));
+    // A server that died without removing its socket file.
+    (left as unknown as { _handle: { close(): void } })._handle.close();
+    assert.equal(await unixSocketInUse(stale), false);
+    await serve(stale);
+    await assert.rejects(serve(stale), /another process \(another agent\?\) serves/);
+    const file = path.join(dir, 'file.sock');
+    fs.writeFileSync(file, '');
+    await assert.rejects(serve(file), /exists and is not a socket/);
+  });
+
+  it('reads a body up to its bound, and nothing past it', async () => {
+    const socket = path.join(dir, 'b.sock');
+    const seen: Array<number | undefined> = [];
+    await serve(socket, (req, res) => {
+      void readBodyUpTo(req, 10).then((body) => {
+        seen.push(body?.length);
+        res.end();
+      });
+    });
+    const post = (body: string) =>
+      new Promise<void>((resolve) => {
+        const req = http.request({ socketPath: socket, method: 'POST', path: '/' }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', () => resolve());
+        req.end(body);
+      });
+    await post('0123456789');
+    await post('0123456789x');
+    assert.deepEqual(seen, [10, undefined]);
+  });
+});
