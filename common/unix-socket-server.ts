@@ -5,6 +5,9 @@ import * as path from 'node:path';
 
 // What the agent's local HTTP sockets share (the Docker plugin's, the CNI plugin's).
 
+// Another live process (another agent on this host) serves the socket.
+export class UnixSocketInUse extends Error {}
+
 // Whether a live process answers on a unix socket (another agent on this host).
 export function unixSocketInUse(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -18,16 +21,18 @@ export function unixSocketInUse(socket: string): Promise<boolean> {
 }
 
 // Listens on `socket`, its directory made if missing. A socket file no live process answers on (left by
-// an agent that died) is replaced; one that a live process serves, or a file that is not a socket, is
-// refused. Root only (0600): whoever connects can plug veths into VNIs.
+// an agent that died) is replaced; one that a live process serves (UnixSocketInUse), or a file that is
+// not a socket, is refused. Root only (0600): whoever connects can plug veths into VNIs.
 export async function listenOnUnixSocket(server: http.Server, socket: string): Promise<void> {
   fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
   const existing = fs.lstatSync(socket, { throwIfNoEntry: false });
   if (existing && !existing.isSocket()) throw new Error(`${socket} exists and is not a socket; move it away`);
-  if (existing && (await unixSocketInUse(socket))) throw new Error(`another process (another agent?) serves ${socket}`);
+  const inUse = () => new UnixSocketInUse(`another process (another agent?) serves ${socket}`);
+  if (existing && (await unixSocketInUse(socket))) throw inUse();
   if (existing) fs.unlinkSync(socket);
+  // Two agents starting at once both find no socket: the second one's listen fails.
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? inUse() : err));
     server.listen(socket, () => resolve());
   });
   fs.chmodSync(socket, 0o600);

@@ -1,4 +1,4 @@
-import { unixSocketInUse } from '../../common/unix-socket-server';
+import { UnixSocketInUse, unixSocketInUse } from '../../common/unix-socket-server';
 import type { Logger } from '../../common/log';
 import type { HostIpam } from '../ipam/host-ipam';
 import type { EndpointAttacher } from '../kernel/endpoint-attacher';
@@ -45,17 +45,22 @@ export class CniService {
   }
 
   async start(): Promise<void> {
-    const { socket } = this.options;
-    if (await unixSocketInUse(socket)) {
-      this.deps.log.error('another agent serves the CNI socket: this one serves no CNI (give it --cni-socket)', {
-        socket,
-      });
-      return;
+    const { socket, deleteQueue } = this.options;
+    if (await unixSocketInUse(socket)) return this.leftToAnother(socket);
+    await replayDeletes(deleteQueue, this.attachments, this.deps.log);
+    try {
+      await this.server.listen(socket);
+      this.serving = true;
+    } catch (err) {
+      if (err instanceof UnixSocketInUse) return this.leftToAnother(socket);
+      throw new Error(`cannot serve the CNI plugin on ${socket} (--cni-socket): ${(err as Error).message}`);
     }
-    this.serving = true;
-    await replayDeletes(this.options.deleteQueue, this.attachments, this.deps.log);
-    await this.server.listen(this.options.socket).catch((err: Error) => {
-      throw new Error(`cannot serve the CNI plugin on ${this.options.socket} (--cni-socket): ${err.message}`);
+  }
+
+  // One agent per host serves the plugin; agents sharing a machine (a lab) need sockets of their own.
+  private leftToAnother(socket: string): void {
+    this.deps.log.error('another agent serves the CNI socket: this one serves no CNI (give it --cni-socket)', {
+      socket,
     });
   }
 

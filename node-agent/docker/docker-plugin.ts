@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Logger } from '../../common/log';
-import { unixSocketInUse } from '../../common/unix-socket-server';
+import { UnixSocketInUse, unixSocketInUse } from '../../common/unix-socket-server';
 import type { VniConfig } from '../../common/vni';
 import type { HostIpam } from '../ipam/host-ipam';
 import type { Rtnetlink } from '../netlink';
@@ -38,17 +38,20 @@ export async function serveDockerPlugin(
   if (dir === 'off') return undefined;
   const log = deps.log.child({ part: 'docker' });
   const socket = path.join(dir, `${PLUGIN_NAME}.sock`);
-  if (await unixSocketInUse(socket)) {
+  // One agent per host serves the drivers; agents sharing a machine (a lab) need directories of their own.
+  const leftToAnother = () => {
     log.error('another agent serves the Docker plugin: this one serves none (give it --docker-plugin-dir)', {
       socket,
     });
     return undefined;
-  }
+  };
+  if (await unixSocketInUse(socket)) return leftToAnother();
   const state = DockerState.open(deps.dataDir);
   const veths = new KernelDockerVeths(deps.rt, deps.node, deps.attachPoint);
   const network = new NetworkDriver({ ...deps, state, veths, log });
   const ipam = new IpamDriver({ ...deps, log });
   return PluginServer.listen(dir, dockerPluginHandlers(network, ipam), log).catch((err: Error) => {
+    if (err instanceof UnixSocketInUse) return leftToAnother();
     throw new Error(`cannot serve the Docker plugin in ${dir} (--docker-plugin-dir): ${err.message}`);
   });
 }

@@ -65,9 +65,7 @@ export class PluginServer {
   static async listen(dir: string, handlers: PluginHandlers, log: Logger): Promise<PluginServer> {
     const socket = path.join(dir, `${PLUGIN_NAME}.sock`);
     const plugin = new PluginServer(socket, handlers, log);
-    await listenOnUnixSocket(plugin.server, socket).catch((err: Error) => {
-      throw new Error(`${err.message}; choose another --docker-plugin-dir`);
-    });
+    await listenOnUnixSocket(plugin.server, socket);
     log.info('serving the Docker network and IPAM drivers', { socket });
     return plugin;
   }

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { listenOnUnixSocket, readBodyUpTo, unixSocketInUse } from '../../../common/unix-socket-server';
+import { UnixSocketInUse, listenOnUnixSocket, readBodyUpTo, unixSocketInUse } from '../../../common/unix-socket-server';
 
 describe("the agent's local unix sockets", () => {
   let dir: string;
@@ -38,10 +38,18 @@ describe("the agent's local unix sockets", () => {
     (left as unknown as { _handle: { close(): void } })._handle.close();
     assert.equal(await unixSocketInUse(stale), false);
     await serve(stale);
-    await assert.rejects(serve(stale), /another process \(another agent\?\) serves/);
+    await assert.rejects(serve(stale), UnixSocketInUse);
     const file = path.join(dir, 'file.sock');
     fs.writeFileSync(file, '');
     await assert.rejects(serve(file), /exists and is not a socket/);
+  });
+
+  it('says in use to the second of two agents starting at once (both found no socket)', async () => {
+    const socket = path.join(dir, 'race.sock');
+    const results = await Promise.allSettled([serve(socket), serve(socket)]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.ok(refused?.reason instanceof UnixSocketInUse, String(refused?.reason));
   });
 
   it('reads a body up to its bound, and nothing past it', async () => {
