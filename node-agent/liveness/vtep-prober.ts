@@ -274,20 +274,12 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
 
   private tick(): void {
     this.cancelTimer = undefined;
-    // A timer that fires late means a busy event loop: replies may be waiting unread, so silence is
-    // judged on the next turn, once they have been read, however late that one is (a loop that stays
-    // busy must not keep a gone host from being judged).
-    if (this.clock.now() - this.timerDueAt > this.settings.intervalMs * this.stretch()) {
-      this.cancelTimer = this.clock.setTimer(0, () => this.step());
-      return;
-    }
-    this.step();
-  }
-
-  private step(): void {
-    this.cancelTimer = undefined;
     const now = this.clock.now();
-    this.judge(now, this.stretch());
+    const stretch = this.stretch();
+    // A timer that fires late means a busy event loop: replies may be waiting unread, and no probe went
+    // out while it was busy, so silence is judged on a later, timely turn, once probes have gone out and
+    // their replies have been read.
+    if (now - this.timerDueAt <= this.settings.intervalMs * stretch) this.judge(now, stretch);
     this.probeMostOverdue(now);
     this.schedule();
   }
