@@ -29,13 +29,20 @@ export async function listenOnUnixSocket(server: http.Server, socket: string): P
   if (existing && !existing.isSocket()) throw new Error(`${socket} exists and is not a socket; move it away`);
   const inUse = () => new UnixSocketInUse(`another process (another agent?) serves ${socket}`);
   if (existing && (await unixSocketInUse(socket))) throw inUse();
-  if (existing) fs.unlinkSync(socket);
+  // Another agent starting at once may have removed it first.
+  if (existing) fs.rmSync(socket, { force: true });
   // Two agents starting at once both find no socket: the second one's listen fails.
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? inUse() : err));
     server.listen(socket, () => resolve());
   });
-  fs.chmodSync(socket, 0o600);
+  try {
+    fs.chmodSync(socket, 0o600);
+  } catch (err) {
+    // Another agent starting at once replaced the socket file: the path is its.
+    server.close();
+    throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? inUse() : err;
+  }
 }
 
 // A request's body, or undefined (and the request destroyed) once it passes maxBytes.

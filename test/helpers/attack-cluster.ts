@@ -173,6 +173,8 @@ function startAgent(c: AttackCluster, h: LabHost, token: string): Promise<unknow
     `127.0.0.1:${AGENT_METRICS_PORT}`,
     '--join-token',
     token,
+    // The attacks do not go through the local plugin sockets; agents of one machine would share them.
+    ...['--cni-socket', 'off', '--docker-plugin-dir', 'off'],
     ...(c.options.insecureGossip ? ['--insecure-gossip'] : []),
   ]);
   c.agents.set(h.name, agent);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
+import * as childProcess from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UnixSocketInUse, listenOnUnixSocket, readBodyUpTo, unixSocketInUse } from '../../../common/unix-socket-server';
@@ -23,6 +23,13 @@ describe("the agent's local unix sockets", () => {
     return server;
   };
 
+  // A server that died without removing its socket file (closing a listener in-process removes it).
+  const leaveStaleSocket = (socket: string) => {
+    const listenThenDie = `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`;
+    childProcess.spawnSync(process.execPath, ['-e', listenThenDie]);
+    assert.ok(fs.lstatSync(socket).isSocket(), `no stale socket left at ${socket}`);
+  };
+
   it('listens root-only, in a directory it makes', async () => {
     const socket = path.join(dir, 'sub', 'a.sock');
     await serve(socket);
@@ -32,10 +39,7 @@ describe("the agent's local unix sockets", () => {
 
   it('replaces a socket no one answers on, refuses one a live process serves and a file that is not a socket', async () => {
     const stale = path.join(dir, 'stale.sock');
-    const left = net.createServer().listen(stale);
-    await new Promise((r) => left.once('listening', r));
-    // A server that died without removing its socket file.
-    (left as unknown as { _handle: { close(): void } })._handle.close();
+    leaveStaleSocket(stale);
     assert.equal(await unixSocketInUse(stale), false);
     await serve(stale);
     await assert.rejects(serve(stale), UnixSocketInUse);
@@ -50,6 +54,23 @@ describe("the agent's local unix sockets", () => {
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     assert.ok(refused?.reason instanceof UnixSocketInUse, String(refused?.reason));
+  });
+
+  it('serves when another agent starting at once removed the stale socket while this one checked it', async () => {
+    const stale = path.join(dir, 'stale-race.sock');
+    leaveStaleSocket(stale);
+    const serving = serve(stale);
+    fs.unlinkSync(stale); // the other agent, between this one's look and its removal
+    await serving;
+    assert.equal(await unixSocketInUse(stale), true);
+  });
+
+  it('says in use when another agent replaced the socket file just after this one listened', async () => {
+    const socket = path.join(dir, 'replaced.sock');
+    const server = http.createServer();
+    server.once('listening', () => fs.unlinkSync(socket));
+    await assert.rejects(listenOnUnixSocket(server, socket), UnixSocketInUse);
+    assert.equal(server.listening, false);
   });
 
   it('reads a body up to its bound, and nothing past it', async () => {
