@@ -10,7 +10,7 @@ import { PROMTOOL, promtool } from '../helpers/promtool';
 import { metricValue } from '../helpers/refusal-metrics';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
 
-const SERVER_METRICS_PORT = 9090;
+const SERVER_METRICS_PORT = 9745;
 
 // What a real server and real agents expose, scraped over HTTP and checked by promtool, and an agent's
 // readiness following a VNI it cannot realise (its device name taken by another kind of link).
