@@ -1,149 +1,74 @@
-import * as http from 'node:http';
+import * as client from 'prom-client';
+import { VERSION } from './version';
 
-// Prometheus metrics in the text exposition format, without a dependency: counters, gauges and
-// histograms with labels, served over HTTP at /metrics.
+// Prometheus metrics through prom-client, the maintained client: names, types, label escaping and the
+// exposition format are its job. Each daemon has one registry with the process_* and nodejs_* metrics
+// and vxgossip_build_info beside its own.
 
-type Labels = Record<string, string | number>;
+// prom-client's gauges of the same counts under a `_total` name: promtool flags them (only counters
+// may end in _total), and nodejs_active_handles etc. carry the same values.
+const DUPLICATE_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
-const labelKey = (labels: Labels) =>
-  Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-    .join(',');
+export type Counter = client.Counter;
+export type Gauge = client.Gauge;
+export type Histogram = client.Histogram;
 
-abstract class Metric {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly type: 'counter' | 'gauge' | 'histogram',
-  ) {}
-  abstract samples(): string[];
-  render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.samples()].join('\n');
-  }
-}
-
-class Scalar extends Metric {
-  private readonly values = new Map<string, number>();
-
-  inc(labels: Labels = {}, by = 1): void {
-    const k = labelKey(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
-  }
-
-  set(labels: Labels, value: number): void {
-    this.values.set(labelKey(labels), value);
-  }
-
-  // Replaces every labelled value (a gauge recomputed from scratch, e.g. per VNI).
-  reset(): void {
-    this.values.clear();
-  }
-
-  samples(): string[] {
-    if (this.values.size === 0 && this.type === 'counter') return [`${this.name} 0`];
-    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
-  }
-}
-
-export type Counter = Pick<Scalar, 'inc'>;
-export type Gauge = Pick<Scalar, 'set' | 'reset'>;
-
-export class Histogram extends Metric {
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
-
-  constructor(
-    name: string,
-    help: string,
-    private readonly buckets: number[],
-  ) {
-    super(name, help, 'histogram');
-  }
-
-  observe(value: number, labels: Labels = {}): void {
-    const k = labelKey(labels);
-    let s = this.series.get(k);
-    if (!s) this.series.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
-    this.buckets.forEach((b, i) => {
-      if (value <= b) s.counts[i]++;
-    });
-    s.sum += value;
-    s.count++;
-  }
-
-  samples(): string[] {
-    const out: string[] = [];
-    for (const [k, s] of this.series) {
-      const sep = k ? `${k},` : '';
-      this.buckets.forEach((b, i) => out.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`));
-      out.push(
-        `${this.name}_bucket{${sep}le="+Inf"} ${s.count}`,
-        `${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`,
-        `${this.name}_count${k ? `{${k}}` : ''} ${s.count}`,
-      );
-    }
-    return out;
-  }
-}
-
-export class Registry {
-  private readonly metrics: Metric[] = [];
-  // Refreshes gauges that are read from elsewhere just before a scrape.
+export class Metrics {
+  readonly registry = new client.Registry();
+  // Refresh values that live elsewhere (counts kept by other parts, state) just before a scrape.
   private readonly collectors: Array<() => void> = [];
 
-  counter(name: string, help: string): Counter {
-    return this.add(new Scalar(name, help, 'counter'));
+  constructor(component: 'server' | 'agent') {
+    client.collectDefaultMetrics({ register: this.registry });
+    for (const name of DUPLICATE_DEFAULTS) this.registry.removeSingleMetric(name);
+    this.gauge('vxgossip_build_info', 'Always 1: the version and component of this build, as labels', [
+      'version',
+      'component',
+      'nodejs',
+    ]).set({ version: VERSION, component, nodejs: process.version }, 1);
   }
 
-  gauge(name: string, help: string): Gauge {
-    return this.add(new Scalar(name, help, 'gauge'));
+  counter(name: string, help: string, labelNames: string[] = []): Counter {
+    return new client.Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  histogram(name: string, help: string, buckets: number[]): Histogram {
-    return this.add(new Histogram(name, help, buckets));
+  gauge(name: string, help: string, labelNames: string[] = []): Gauge {
+    return new client.Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  histogram(name: string, help: string, labelNames: string[], buckets: number[]): Histogram {
+    return new client.Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 
   onCollect(collect: () => void): void {
     this.collectors.push(collect);
   }
 
-  render(): string {
+  async render(): Promise<string> {
     for (const c of this.collectors) c();
-    return this.metrics.map((m) => m.render()).join('\n') + '\n';
+    return this.registry.metrics();
   }
 
-  private add<M extends Metric>(m: M): M {
-    this.metrics.push(m);
-    return m;
+  get contentType(): string {
+    return this.registry.contentType;
   }
+}
 
-  // Serves /metrics, and /healthz and /readyz when a readiness probe is given (200 when ready, 503
-  // otherwise, with the checks as JSON); resolves with the bound address.
-  serve(
-    host: string,
-    port: number,
-    readiness?: () => { ready: boolean; checks: Record<string, string> },
-  ): Promise<{ address: string; close(): void }> {
-    const server = http.createServer((req, res) => {
-      if (req.url === '/metrics') {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.render());
-      } else if (readiness && req.url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      } else if (readiness && req.url === '/readyz') {
-        const r = readiness();
-        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(r) + '\n');
-      } else {
-        res.writeHead(404).end(`not found: try /metrics${readiness ? ', /healthz or /readyz' : ''}\n`);
-      }
-    });
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        const a = server.address() as { port: number };
-        resolve({ address: `${host}:${a.port}`, close: () => server.close() });
-      });
-    });
-  }
+// Sets a counter whose running totals another part keeps (counts since start, never decreasing), one
+// per label value, as read at a scrape.
+export function setTotals(counter: Counter, label: string, values: Iterable<[string, number]>): void {
+  counter.reset();
+  for (const [value, n] of values) counter.inc({ [label]: value }, n);
+}
+
+// Sets a labelled gauge from scratch (a series per VNI, per state): values that are gone disappear.
+export function setAll(gauge: Gauge, label: string, values: Iterable<[string | number, number]>): void {
+  gauge.reset();
+  for (const [value, n] of values) gauge.set({ [label]: value }, n);
 }
 
 // Seconds, from a millisecond to a minute: RPCs and convergence both fit.

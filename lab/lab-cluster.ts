@@ -11,6 +11,8 @@ export interface LabClusterOptions {
   vtep?: (host: LabHost) => string;
   // More agent flags.
   agentArgs?: (host: LabHost) => string[];
+  // More server flags.
+  serverArgs?: string[];
 }
 
 // A server on the lab's host `ctrl` and an agent on every other host, each agent joined to the others,
@@ -25,13 +27,14 @@ export class LabCluster extends OperatorCtl {
   private constructor(
     readonly lab: LabNetwork,
     readonly dir: string,
+    private readonly serverArgs: string[] = [],
   ) {
     super();
     this.hosts = lab.hosts.filter((h) => h.name !== 'ctrl');
   }
 
   static async start(lab: LabNetwork, dir: string, options: LabClusterOptions = {}): Promise<LabCluster> {
-    const cluster = new LabCluster(lab, dir);
+    const cluster = new LabCluster(lab, dir, options.serverArgs);
     const { ctrl, hosts } = cluster;
     await cluster.startServer();
     const token = createJoinToken((a) => ctrl.ctl(a), cluster.serverAddr, cluster.serverDir, hosts.length);
@@ -54,7 +57,10 @@ export class LabCluster extends OperatorCtl {
 
   // The server on ctrl (again, after server.stop(): its data dir is kept).
   async startServer(): Promise<void> {
-    this.server = this.ctrl.spawnBin('server', 'server', ['--listen', this.serverAddr, '--data-dir', this.serverDir]);
+    this.server = this.ctrl.spawnBin('server', 'server', [
+      ...['--listen', this.serverAddr, '--data-dir', this.serverDir],
+      ...this.serverArgs,
+    ]);
     await this.server.waitForLog((r) => r.msg === 'server ready');
   }
 

@@ -1,5 +1,6 @@
-import { LATENCY_BUCKETS, Registry } from '../common/metrics';
+import { LATENCY_BUCKETS, Metrics, setAll, setTotals } from '../common/metrics';
 import type { ProgrammingStatus } from '../generated/vxgossip/v1/ProgrammingStatus';
+import type { FrozenMac } from './state/duplicate-detector';
 
 // The agent's state, read when metrics are scraped.
 export interface AgentGauges {
@@ -8,111 +9,156 @@ export interface AgentGauges {
   queuedBroadcasts: number;
   accepted: { applied: number; refuted: number };
   records: number;
-  duplicatesFrozen: number;
+  frozen: FrozenMac[];
   probes: { probesSent: number; repliesReceived: number; watched: number };
   doubts: { told: number; taken: number; refused: number };
   sweep: { pinged: number; unanswered: number };
 }
 
 // What an operator needs to see of one agent: is the kernel programmed as desired, how fast do
-// changes arrive, what does the kernel refuse, how healthy is gossip.
+// changes arrive, what does the kernel refuse, how healthy is gossip. Counts kept since start are
+// counters (`_total`); what is true now is a gauge.
 export class AgentMetrics {
-  readonly registry = new Registry();
-  readonly desired = this.registry.gauge(
+  readonly metrics = new Metrics('agent');
+  private readonly m = this.metrics;
+  readonly desired = this.m.gauge(
     'vxgossip_fdb_desired_entries',
     'Entries (FDB, neighbours, routes) this host should program, per VNI',
+    ['vni'],
   );
-  readonly programmed = this.registry.gauge(
-    'vxgossip_fdb_programmed_entries',
-    'Entries programmed in the kernel, per VNI',
+  readonly programmed = this.m.gauge('vxgossip_fdb_programmed_entries', 'Entries programmed in the kernel, per VNI', [
+    'vni',
+  ]);
+  readonly vniReady = this.m.gauge(
+    'vxgossip_vni_ready',
+    '1 when the VNI is realised on this host (devices up), 0 when it cannot be (the reason is in /readyz and ctl status)',
+    ['vni'],
   );
-  readonly written = this.registry.counter(
+  readonly written = this.m.counter(
     'vxgossip_kernel_changes_total',
     'Kernel entries written by reconcile passes, by kind (add|remove)',
+    ['kind'],
   );
-  readonly repairs = this.registry.counter(
+  readonly repairs = this.m.counter(
     'vxgossip_reconcile_repairs_total',
     'Passes triggered by a kernel change to what we own (an entry deleted out of band)',
   );
-  readonly bpfRepairs = this.registry.counter(
+  readonly bpfRepairs = this.m.counter(
     'vxgossip_bpf_repairs_total',
     'BPF map entries (entry) and program attachments (attachment) found changed out of band and rewritten, by a pass or the periodic check',
+    ['kind'],
   );
-  readonly netlinkErrors = this.registry.counter(
-    'vxgossip_netlink_errors_total',
-    'Requests the kernel refused, by errno',
-  );
-  readonly convergence = this.registry.histogram(
+  readonly netlinkErrors = this.m.counter('vxgossip_netlink_errors_total', 'Requests the kernel refused, by errno', [
+    'errno',
+  ]);
+  readonly convergence = this.m.histogram(
     'vxgossip_convergence_latency_seconds',
     'From a remote endpoint record being issued by its owner to its entry programmed here',
+    [],
     LATENCY_BUCKETS,
   );
-  readonly members = this.registry.gauge(
+  readonly members = this.m.gauge(
     'vxgossip_gossip_members',
     'Hosts in the cluster by state as this host sees them (alive|suspect|agent-down|dead|left): agent-down still forwards, dead is gone',
+    ['state'],
   );
-  readonly queueDepth = this.registry.gauge('vxgossip_gossip_broadcast_queue_depth', 'Broadcasts waiting to be sent');
-  readonly dropped = this.registry.counter(
+  readonly queueDepth = this.m.gauge('vxgossip_gossip_broadcast_queue_depth', 'Broadcasts waiting to be sent');
+  readonly dropped = this.m.counter(
     'vxgossip_gossip_dropped_total',
     'Gossip refused since start (records, certificates, configurations), by reason',
+    ['reason'],
   );
-  readonly accepted = this.registry.gauge(
-    'vxgossip_gossip_records_accepted',
+  readonly accepted = this.m.counter(
+    'vxgossip_gossip_records_accepted_total',
     'Records from peers taken since start, by outcome (applied|refuted: a version of our own we did not issue)',
+    ['outcome'],
   );
-  readonly records = this.registry.gauge('vxgossip_records', 'Live records held, own and remote');
-  readonly duplicatesFrozen = this.registry.gauge(
-    'vxgossip_fdb_duplicates_frozen',
-    'Local MACs this host froze as duplicates (they kept moving between hosts)',
+  // Not vxgossip_records: the server's count of replicated records is another thing.
+  readonly records = this.m.gauge('vxgossip_gossip_records', 'Live records this host holds, own and remote');
+  readonly frozenMacs = this.m.gauge(
+    'vxgossip_fdb_frozen_macs',
+    'Local MACs this host froze as duplicates (they kept moving between hosts), per VNI; ctl fdb dup lists them',
+    ['vni'],
   );
-  readonly conflicts = this.registry.gauge(
+  readonly conflicts = this.m.gauge(
     'vxgossip_kernel_conflicts',
     'Entries not programmed because the kernel holds one for the address that is not ours (an operator route or neighbour), by kind (route|neigh)',
+    ['kind'],
   );
-  readonly vtepProbes = this.registry.gauge(
-    'vxgossip_vtep_probes',
+  readonly vtepProbes = this.m.counter(
+    'vxgossip_vtep_probes_total',
     "ICMP echo probes of peer VTEPs since start: sent, and replies matched (the sweep's pings included)",
+    ['kind'],
   );
-  readonly vtepSweep = this.registry.gauge(
-    'vxgossip_vtep_sweep',
+  readonly vtepSweep = this.m.counter(
+    'vxgossip_vtep_sweep_pings_total',
     "The sweep's pings of peer VTEPs since start: pinged, and unanswered (each started a fast check of that VTEP)",
+    ['result'],
   );
-  readonly vtepsWatched = this.registry.gauge(
+  readonly vtepsWatched = this.m.gauge(
     'vxgossip_vteps_watched',
     'Peer VTEPs being probed now (gossip suspects them, declared their agents failed, or could not reach them directly)',
   );
-  readonly pathDoubts = this.registry.gauge(
-    'vxgossip_path_doubts',
+  readonly pathDoubts = this.m.counter(
+    'vxgossip_path_doubts_total',
     'Doubts about a peer VTEP since start: told (our probes went unanswered, peers told), taken (from a peer: probing it too), refused (over the rate limit)',
+    ['kind'],
   );
-  readonly duplicateFreezes = this.registry.counter(
+  readonly duplicateFreezes = this.m.counter(
     'vxgossip_fdb_duplicate_freezes_total',
     'MACs frozen as duplicates by this host since start',
   );
 
-  set(g: AgentGauges): void {
-    this.desired.reset();
-    this.programmed.reset();
-    for (const s of g.statuses) {
-      this.desired.set({ vni: s.vni ?? 0 }, s.desired ?? 0);
-      this.programmed.set({ vni: s.vni ?? 0 }, s.programmed ?? 0);
-    }
-    for (const [state, n] of Object.entries(g.members)) this.members.set({ state }, n);
-    this.queueDepth.set({}, g.queuedBroadcasts);
-    for (const [outcome, n] of Object.entries(g.accepted)) this.accepted.set({ outcome }, n);
-    this.records.set({}, g.records);
-    this.duplicatesFrozen.set({}, g.duplicatesFrozen);
-    this.vtepProbes.set({ kind: 'sent' }, g.probes.probesSent);
-    this.vtepProbes.set({ kind: 'replies' }, g.probes.repliesReceived);
-    this.vtepsWatched.set({}, g.probes.watched);
-    for (const [kind, n] of Object.entries(g.doubts)) this.pathDoubts.set({ kind }, n);
-    for (const [result, n] of Object.entries(g.sweep)) this.vtepSweep.set({ result }, n);
-    const conflicts = new Map([
-      ['route', 0],
-      ['neigh', 0],
-    ]);
-    for (const c of g.statuses.flatMap((s) => s.conflicts ?? []))
-      conflicts.set(c.kind ?? '', (conflicts.get(c.kind ?? '') ?? 0) + 1);
-    for (const [kind, n] of conflicts) this.conflicts.set({ kind }, n);
+  constructor() {
+    // Every kind exposed from the start, so a rate() has a series before the first write.
+    for (const kind of ['add', 'remove']) this.written.inc({ kind }, 0);
+    for (const kind of ['entry', 'attachment']) this.bpfRepairs.inc({ kind }, 0);
   }
+
+  set(g: AgentGauges): void {
+    setAll(
+      this.desired,
+      'vni',
+      g.statuses.map((s) => [s.vni ?? 0, s.desired ?? 0]),
+    );
+    setAll(
+      this.programmed,
+      'vni',
+      g.statuses.map((s) => [s.vni ?? 0, s.programmed ?? 0]),
+    );
+    setAll(
+      this.vniReady,
+      'vni',
+      g.statuses.map((s) => [s.vni ?? 0, s.devicesReady ? 1 : 0]),
+    );
+    setAll(this.members, 'state', Object.entries(g.members));
+    this.queueDepth.set(g.queuedBroadcasts);
+    setTotals(this.accepted, 'outcome', Object.entries(g.accepted));
+    this.records.set(g.records);
+    const vnis = g.statuses.map((s) => String(s.vni ?? 0));
+    setAll(
+      this.frozenMacs,
+      'vni',
+      countBy(
+        g.frozen.map((f) => String(f.vni)),
+        vnis,
+      ),
+    );
+    setTotals(this.vtepProbes, 'kind', [
+      ['sent', g.probes.probesSent],
+      ['replies', g.probes.repliesReceived],
+    ]);
+    this.vtepsWatched.set(g.probes.watched);
+    setTotals(this.pathDoubts, 'kind', Object.entries(g.doubts));
+    setTotals(this.vtepSweep, 'result', Object.entries(g.sweep));
+    const kinds = g.statuses.flatMap((s) => s.conflicts ?? []).map((c) => c.kind ?? '');
+    setAll(this.conflicts, 'kind', countBy(kinds, ['route', 'neigh']));
+  }
+}
+
+// How many of each value, the given ones counted even when absent (a series at 0 rather than none).
+function countBy(values: string[], always: string[] = []): Map<string, number> {
+  const counts = new Map(always.map((k) => [k, 0]));
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return counts;
 }

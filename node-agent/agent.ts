@@ -166,7 +166,7 @@ export class Agent {
     });
     this.commands = this.agentCommands(attacher, alive);
     this.cni = this.cniService(attacher);
-    metrics?.registry.onCollect(() => this.collect(metrics));
+    metrics?.metrics.onCollect(() => this.collect(metrics));
   }
 
   async start(): Promise<void> {
@@ -426,7 +426,7 @@ export class Agent {
       queuedBroadcasts: this.cluster?.queuedBroadcasts() ?? 0,
       accepted: { applied: counters.applied, refuted: counters.refuted },
       records: this.store.liveCount(),
-      duplicatesFrozen: this.duplicates.frozen().length,
+      frozen: this.duplicates.frozen(),
       probes: this.options.reach.stats(),
       doubts: this.doubts.stats(),
       sweep: this.sweep?.stats() ?? { pinged: 0, unanswered: 0 },

@@ -16,6 +16,7 @@ import { Agent, DEFAULT_AGENT_DOWN_KEEP_MS, DEFAULT_DEPARTED_RECORD_TTL_MS } fro
 import { VtepProber } from './liveness/vtep-prober';
 import { livenessOptions } from './liveness/liveness-flags';
 import { AgentMetrics } from './agent-metrics';
+import { serveHealth } from '../common/health-http';
 import { BPFFS_ROOT, DEFAULT_PIN_DIR } from './bpf/bpffs';
 import { KeyringCommands } from './commands/keyring-commands';
 import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetectionOptions } from './state/duplicate-detector';
@@ -73,7 +74,8 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --keyring-file  a JSON array of base64 keys, the first one primary (serf's keyring format)
   --insecure-gossip   gossip in clear text (records stay signed); warns at every start
   --metrics       serve Prometheus metrics at http://HOST:PORT/metrics, liveness at /healthz and
-                  readiness at /readyz (kernel reconciled, gossip synchronised) (off by default)
+                  readiness at /readyz (kernel reconciled, gossip synchronised, every VNI realised;
+                  503 naming what is not) (off by default)
   --log-level     debug, info (default), warn or error; logs are JSON lines on stderr
   --agent-down-keep   how long a host whose agent is down keeps its entries here while its VTEP
                   answers ICMP echo (default ${DEFAULT_AGENT_DOWN_KEEP_MS / 60_000}m: an upgrade or a restart loop; a host whose VTEP
@@ -341,11 +343,11 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   if (metrics && metricsAt) {
-    const served = await metrics.registry
-      .serve(metricsAt.host, metricsAt.port, () => agent.readiness())
-      .catch((err: Error) => {
+    const served = await serveHealth(metrics.metrics, metricsAt.host, metricsAt.port, () => agent.readiness()).catch(
+      (err: Error) => {
         throw new Error(`cannot serve metrics on ${values.metrics}: ${err.message}`);
-      });
+      },
+    );
     log.info('metrics served', {
       address: `http://${served.address}/metrics`,
       health: `http://${served.address}/healthz`,

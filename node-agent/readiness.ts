@@ -1,5 +1,8 @@
 import type { ProgrammingStatus } from '../generated/vxgossip/v1/ProgrammingStatus';
 
+// The checks that gate readiness (server is informational).
+const GATES = ['kernel', 'gossip', 'vnis'];
+
 export interface ReadinessInputs {
   kernelSynced: boolean;
   sweepAllowed: boolean;
@@ -10,10 +13,11 @@ export interface ReadinessInputs {
   statuses: ProgrammingStatus[];
 }
 
-// Whether this host forwards on a trustworthy table: the kernel has been reconciled once and gossip
-// has synchronised with a peer (or has none to wait for). The server link and per-VNI device errors
-// are reported but do not gate readiness: the agent works without the server, and a VNI that cannot
-// be realised does not stop the others.
+// Whether this host forwards on a trustworthy table for every VNI: the kernel has been reconciled once,
+// gossip has synchronised with a peer (or has none to wait for), and every configured VNI is realised
+// (a VNI that cannot be is named, so an operator sees which). The server link is reported but does
+// not gate readiness: the agent works without the server. CNI's STATUS reads only kernel and gossip:
+// a VNI that cannot be realised must not stop containers on the others.
 export function readiness(r: ReadinessInputs): { ready: boolean; checks: Record<string, string> } {
   const gossip =
     r.join.length > 0 && !r.anyPeerAlive
@@ -26,7 +30,7 @@ export function readiness(r: ReadinessInputs): { ready: boolean; checks: Record<
     kernel: r.kernelSynced ? 'ok' : 'first reconcile pass not finished',
     gossip,
     server: r.serverConnected ? 'ok' : `not connected to ${r.server} (informational)`,
-    vnis: failed.length === 0 ? 'ok' : failed.map((s) => `VNI ${s.vni}: ${s.error}`).join('; '),
+    vnis: failed.length === 0 ? 'ok' : failed.map((s) => `VNI ${s.vni} not realised: ${s.error}`).join('; '),
   };
-  return { ready: checks.kernel === 'ok' && checks.gossip === 'ok', checks };
+  return { ready: GATES.every((k) => checks[k] === 'ok'), checks };
 }

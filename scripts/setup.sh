@@ -26,6 +26,8 @@ declare -A needs=(
   # The Docker driver's test: two Docker engines, and a busybox image built offline from Debian's.
   [dockerd]=docker.io
   [busybox]=busybox-static
+  # The metrics tests: promtool checks the exposition, the alert rules and their tests.
+  [promtool]=prometheus
 )
 missing=()
 for program in "${!needs[@]}"; do

@@ -1,5 +1,4 @@
 import * as grpc from '@grpc/grpc-js';
-import { stateName } from '../common/node-state';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../common/log';
@@ -15,10 +14,10 @@ import { FdbIndex } from './fdb-index';
 import { EndpointIndex } from './endpoint-index';
 import { endpointService } from './endpoint-service';
 import { clusterService } from './cluster-service';
-import { LATENCY_BUCKETS, Registry } from '../common/metrics';
-import { observeRpcs } from './rpc';
+import { Metrics } from '../common/metrics';
+import { authRefusalMetric, serverMetrics } from './server-metrics';
 import { Revocations } from '../common/trust/revocations';
-import { AUTH_REFUSALS, Authorizer, AuthRefusal, OptionalClientCertificates } from './trust/authorization';
+import { Authorizer, AuthRefusal, OptionalClientCertificates } from './trust/authorization';
 import type { ClusterPki } from './trust/cluster-pki';
 import { JoinTokens } from './trust/join-tokens';
 import { NodeRegistry } from './trust/node-registry';
@@ -56,60 +55,13 @@ export interface RunningServer {
   address: string;
   hub: AgentHub;
   // Prometheus metrics: RPC latencies, agents, records.
-  metrics: Registry;
+  metrics: Metrics;
   shutdown(): Promise<void>;
 }
 
-// What operators watch: RPC latencies, agents, records, VNIs.
-function serverMetrics(metrics: Registry, hub: AgentHub, replicas: ReplicaStore, store: VniStore): void {
-  const rpcLatency = metrics.histogram(
-    'vxgossip_rpc_duration_seconds',
-    'Unary RPC latency, by method and status code',
-    LATENCY_BUCKETS,
-  );
-  observeRpcs((method, code, seconds) => rpcLatency.observe(seconds, { method, code }));
-  const agentsGauge = metrics.gauge('vxgossip_agents', 'Agents known to the server, by connection state');
-  const recordsGauge = metrics.gauge('vxgossip_records', 'Records replicated by agents (tombstones included)');
-  const refusedGauge = metrics.gauge(
-    'vxgossip_records_refused',
-    'Record batches refused since start: an agent spoke for another node or VTEP (spoofed), or its records would pass --max-records-per-owner (owner-limit)',
-  );
-  const vnisGauge = metrics.gauge('vxgossip_vnis', 'VNIs configured');
-  const nodesGauge = metrics.gauge(
-    'vxgossip_nodes',
-    'Nodes by state as the agents report them (alive|suspect|agent-down|dead|left): agent-down hosts still forward',
-  );
-  const databaseGauge = metrics.gauge(
-    'vxgossip_database_serving',
-    '1 while the database accepts writes; 0 from a failed write until it has been reopened',
-  );
-  const writeFailures = metrics.gauge('vxgossip_database_write_failures', 'Database writes that failed since start');
-  metrics.onCollect(() => {
-    const nodes = hub.nodes();
-    agentsGauge.set({ state: 'connected' }, nodes.filter((n) => n.connected).length);
-    agentsGauge.set({ state: 'disconnected' }, nodes.filter((n) => !n.connected).length);
-    const byState = new Map(['alive', 'suspect', 'agent-down', 'dead', 'left'].map((s) => [s, 0]));
-    for (const n of nodes) {
-      const state = stateName(String(n.state));
-      byState.set(state, (byState.get(state) ?? 0) + 1);
-    }
-    for (const [state, count] of byState) nodesGauge.set({ state }, count);
-    recordsGauge.set({}, replicas.size());
-    refusedGauge.set({ reason: 'spoofed' }, replicas.spoofed);
-    refusedGauge.set({ reason: 'owner-limit' }, replicas.overLimit);
-    vnisGauge.set({}, store.list().length);
-    databaseGauge.set({}, store.db.health().serving ? 1 : 0);
-    writeFailures.set({}, store.db.writeFailures);
-  });
-}
-
 // Who may call what, with every refusal logged and counted by reason.
-function authorization(metrics: Registry, pki: ClusterPki, store: VniStore, log: Logger, token?: string) {
-  const refusedCounter = metrics.counter(
-    'vxgossip_auth_refused_total',
-    'Callers turned away since start, by reason (no certificate, untrusted, wrong role, revoked, name mismatch, bad token)',
-  );
-  for (const reason of AUTH_REFUSALS) refusedCounter.inc({ reason }, 0);
+function authorization(metrics: Metrics, pki: ClusterPki, store: VniStore, log: Logger, token?: string) {
+  const refusedCounter = authRefusalMetric(metrics);
   const authLog = log.child({ part: 'auth' });
   const refused = (reason: AuthRefusal, path: string, message: string) => {
     refusedCounter.inc({ reason });
@@ -179,8 +131,8 @@ export async function startGrpcServer(options: {
   };
   const views = { replicas, endpoints: new EndpointIndex(replicas), fdb: new FdbIndex(replicas, live) };
   hub.on('node', (name) => views.fdb.nodeStateChanged(name));
-  const metrics = new Registry();
-  serverMetrics(metrics, hub, replicas, store);
+  const metrics = new Metrics('server');
+  serverMetrics(metrics, { hub, replicas, store });
   const { authorizer, refused } = authorization(metrics, pki, store, log, options.token);
   hub.setConfig(store.currentRevision(), store.list(), store.revocations());
   const blocks = await openBlocks(store, log);

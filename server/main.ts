@@ -4,6 +4,8 @@ import { createLogger, parseLevel, type Logger } from '../common/log';
 import { maxRecordsPerOwnerOf, parseDuration, parseHostPort } from '../common/validation';
 import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { startGrpcServer } from './grpc-server';
+import { serveHealth } from '../common/health-http';
+import type { Metrics } from '../common/metrics';
 import { gossipKeyringFile, openClusterPki } from './trust/cluster-pki';
 import { VniStore } from './vni-store';
 import { Database } from './database';
@@ -67,6 +69,23 @@ async function openStore(dataDir: string, log: Logger): Promise<VniStore> {
     process.exit(1);
   });
   return store;
+}
+
+// /metrics, /healthz and /readyz (ready while the database accepts writes) at --metrics HOST:PORT.
+async function serveMetrics(at: string, metrics: Metrics, db: Database, log: Logger): Promise<void> {
+  const { host, port } = parseHostPort('--metrics', at, undefined, 0);
+  const readiness = () => {
+    const { serving, reason } = db.health();
+    return { ready: serving, checks: { database: reason } };
+  };
+  const served = await serveHealth(metrics, host, port, readiness).catch((err: Error) => {
+    throw new Error(`cannot serve metrics on ${at}: ${err.message}`);
+  });
+  log.info('metrics served', {
+    address: `http://${served.address}/metrics`,
+    health: `http://${served.address}/healthz`,
+    readiness: `http://${served.address}/readyz`,
+  });
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -134,13 +153,7 @@ async function main(argv: string[]): Promise<void> {
   }).catch((err: Error) => {
     throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
   });
-  const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
-  const readiness = () => {
-    const { serving, reason } = store.db.health();
-    return { ready: serving, checks: { database: reason } };
-  };
-  const metricsServer = metricsAt ? await server.metrics.serve(metricsAt.host, metricsAt.port, readiness) : undefined;
-  if (metricsServer) log.info('metrics served', { address: `http://${metricsServer.address}/metrics` });
+  if (values.metrics) await serveMetrics(values.metrics, server.metrics, store.db, log);
   log.info('server ready', {
     address: server.address,
     dataDir: values['data-dir'],

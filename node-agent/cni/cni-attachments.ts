@@ -156,9 +156,10 @@ export class CniAttachments {
   }
 
   status(): StatusAnswer {
-    const { ready, checks } = this.deps.readiness();
+    // Not the host's readiness: a VNI that cannot be realised must not stop containers on the others.
+    const { checks } = this.deps.readiness();
     const reasons = ['kernel', 'gossip'].filter((k) => checks[k] !== 'ok').map((k) => `${k}: ${checks[k]}`);
-    return { ready, reasons };
+    return { ready: reasons.length === 0, reasons };
   }
 
   private attachPointOf(vni: number): AttachPoint {

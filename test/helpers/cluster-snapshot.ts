@@ -41,7 +41,7 @@ function neighbours(host: LabHost): string[] {
 
 function agentView(c: AttackCluster, host: LabHost): string[] {
   const text = c.scrape(host, AGENT_METRICS_PORT);
-  return ['vxgossip_records', 'vxgossip_fdb_desired_entries'].map(
+  return ['vxgossip_gossip_records', 'vxgossip_fdb_desired_entries'].map(
     (name) => `${name} ${metricValue(text, name) ?? 'absent'}`,
   );
 }

@@ -202,11 +202,11 @@ describe('the agent stream bounds what an enrolled host sends (rogue clients, re
   it('refuses a record owned by another node, and counts it', async () => {
     const agent = connect();
     await within(agent.accepted, 5000, 'the Hello was not accepted');
-    const counted = await metric('vxgossip_records_refused', { reason: 'spoofed' });
+    const counted = await metric('vxgossip_records_refused_total', { reason: 'spoofed' });
     const own = agent.endpoint(VNI, '02:00:00:00:01:03');
     const spoofed: Record = { ...own, owner: 'h2', endpoint: { ...own.endpoint, node: 'h2', vtep: '198.18.0.12' } };
     assert.equal(await agent.replicate([spoofed], 1500), undefined, 'the spoofed record was acknowledged');
-    assert.equal(await metric('vxgossip_records_refused', { reason: 'spoofed' }), counted + 1);
+    assert.equal(await metric('vxgossip_records_refused_total', { reason: 'spoofed' }), counted + 1);
     assert.equal((await listEndpoints()).filter((e) => e.node === 'h2').length, 0);
   });
 
@@ -227,7 +227,7 @@ describe('the agent stream bounds what an enrolled host sends (rogue clients, re
     assert.ok(growth < RSS_GROWTH_LIMIT_MB, `the server grew by ${growth.toFixed(0)} MB`);
     const held = Math.floor(MAX_RECORDS_PER_OWNER / FLOOD_BATCH) * FLOOD_BATCH;
     assert.equal(
-      await metric('vxgossip_records_refused', { reason: 'owner-limit' }),
+      await metric('vxgossip_records_refused_total', { reason: 'owner-limit' }),
       FLOOD_RECORDS / FLOOD_BATCH - held / FLOOD_BATCH,
       'every batch beyond the limit is counted',
     );

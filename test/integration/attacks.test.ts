@@ -449,7 +449,7 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
     const cluster = c!;
     const agentMetric = (host: string, name: string, labels: Record<string, string>) =>
       metricValue(cluster.scrape(cluster.host(host), AGENT_METRICS_PORT), name, labels) ?? 0;
-    const probesBefore = NODES.map((n) => agentMetric(n, 'vxgossip_vtep_probes', { kind: 'sent' }));
+    const probesBefore = NODES.map((n) => agentMetric(n, 'vxgossip_vtep_probes_total', { kind: 'sent' }));
     const started = Date.now();
     await replay(f, async () => {
       // Each doubt to every member 20 times a second (as a broadcast and directly): beyond what an
@@ -459,10 +459,10 @@ describe('attacks from rogue processes are refused (3 hosts and a rogue, real vx
     const seconds = (Date.now() - started) / 1000;
     for (const [i, n] of NODES.entries()) {
       await f.check(`${n} took doubts (it probed), and refused those beyond its rate`, () => {
-        assert.ok(agentMetric(n, 'vxgossip_path_doubts', { kind: 'taken' }) > 0, 'no doubt taken');
-        assert.ok(agentMetric(n, 'vxgossip_path_doubts', { kind: 'refused' }) > 0, 'no doubt refused');
+        assert.ok(agentMetric(n, 'vxgossip_path_doubts_total', { kind: 'taken' }) > 0, 'no doubt taken');
+        assert.ok(agentMetric(n, 'vxgossip_path_doubts_total', { kind: 'refused' }) > 0, 'no doubt refused');
       });
-      const probes = agentMetric(n, 'vxgossip_vtep_probes', { kind: 'sent' }) - probesBefore[i];
+      const probes = agentMetric(n, 'vxgossip_vtep_probes_total', { kind: 'sent' }) - probesBefore[i];
       await f.check(`${n} sent at most 200 probes a second`, () =>
         assert.ok(probes <= 200 * (seconds + 1), `${probes} probes in ${seconds.toFixed(1)} s`),
       );

@@ -4,6 +4,7 @@ import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 import { requirePrograms, requireRoot } from '../helpers/require-root';
+import { metricValue } from '../helpers/refusal-metrics';
 import { createJoinToken, operatorArgs } from '../../lab/credentials';
 
 const MAC = '02:00:5e:00:00:d1';
@@ -57,13 +58,13 @@ describe('duplicate MACs: detected, frozen alike everywhere, thawed, cleared (3 
       }>
     ).find((e) => e.mac === MAC && e.dst)?.dst;
   const host = (name: string) => hosts.find((h) => h.name === name)!;
-  // The agent's duplicate gauge, scraped from inside its namespace.
+  // The agent's frozen MACs (a gauge per VNI), summed, scraped from inside its namespace.
   const frozenGauge = (h: LabHost) => {
     const text = h.exec(process.execPath, [
       '-e',
       "fetch('http://127.0.0.1:9746/metrics').then(async (r) => process.stdout.write(await r.text()))",
     ]);
-    return Number(/^vxgossip_fdb_duplicates_frozen (\S+)$/m.exec(text)?.[1]);
+    return metricValue(text, 'vxgossip_fdb_frozen_macs') ?? NaN;
   };
   const logged = (name: string, msg: string) =>
     agents

@@ -18,7 +18,9 @@ const POINTS: Record<number, AttachPoint> = {
   100: { device: 'vxl3-8472', routed: { vni: 100, subnet: '10.100.0.0/24', gateway: '10.100.0.1' } },
 };
 
-function setup(size = 10) {
+type Checks = { ready: boolean; checks: Record<string, string> };
+
+function setup(size = 10, readiness: () => Checks = () => ({ ready: true, checks: { kernel: 'ok', gossip: 'ok' } })) {
   const attacher = new FakeAttacher();
   const ipam = new FakeHostIpam(
     (vni) => POINTS[vni]?.routed?.subnet ?? (vni === 42 ? '10.42.0.0/24' : undefined),
@@ -34,7 +36,7 @@ function setup(size = 10) {
       attacher.endpoints.some((e) => e.hostInterface === name) ? { mac: '02:aa:00:00:00:01', mtu: 1450 } : undefined,
     inside: async () => inside,
     settle: async () => void settled++,
-    readiness: () => ({ ready: true, checks: { kernel: 'ok', gossip: 'ok' } }),
+    readiness,
     log: silent,
   });
   return {
@@ -160,5 +162,13 @@ describe('CNI attachments on the agent (issue #16)', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('STATUS is ready while a VNI cannot be realised (the others serve containers), not while gossip synchronises', () => {
+    let checks: Record<string, string> = { kernel: 'ok', gossip: 'ok', vnis: 'VNI 43 not realised: File exists' };
+    const { cni } = setup(10, () => ({ ready: false, checks }));
+    assert.deepEqual(cni.status(), { ready: true, reasons: [] });
+    checks = { ...checks, gossip: 'synchronising with a peer' };
+    assert.deepEqual(cni.status(), { ready: false, reasons: ['gossip: synchronising with a peer'] });
   });
 });
