@@ -18,6 +18,7 @@ import { tokenGroup } from './token-commands';
 import { statusGroup, watchGroup } from './status-commands';
 import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
+import { traceGroup } from './truth-commands';
 
 const groups: Group[] = [
   vniGroup,
@@ -25,6 +26,7 @@ const groups: Group[] = [
   endpointGroup,
   ipamGroup,
   fdbGroup,
+  traceGroup,
   statusGroup,
   watchGroup,
   keysGroup,
