@@ -40,7 +40,8 @@ export const fdbDiff: Command = {
   usage: 'ctl fdb diff [--vni VNI]',
   details: `  Compares, on every host the server knows, the kernel's remote entries (vxlan FDB, bridge,
   neighbours, L3 routes) with what the server's view says that host must program. Exits 1 if
-  anything differs or any host did not answer (named), 0 if every host agrees.`,
+  anything differs or any host did not answer (named), 0 if every host agrees. Hosts that left the
+  cluster (a graceful stop) are not compared.`,
   options: { vni: { type: 'string' } },
   async run(ctx, values, positionals) {
     noPositionals(positionals);
