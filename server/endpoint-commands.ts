@@ -3,7 +3,7 @@ import type { EndpointServiceHandlers } from '../generated/vxgossip/v1/EndpointS
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import type { Logger } from '../common/log';
 import { checkNotGateway } from '../common/l3-subnet';
-import { checkHostFdbPaging } from '../common/host-fdb-request';
+import { HOST_FDB_PAGE_MAX, checkHostFdbPaging } from '../common/host-fdb-request';
 import { announcedElsewhere } from '../common/fdb-state/winner-rule';
 import {
   KnownVtep,
@@ -104,7 +104,13 @@ export function agentRoutedRpcs(
           grpc.status.UNIMPLEMENTED,
           `agent ${node} answered without its kernel's entries: upgrade it`,
         );
-      return result.hostFdb;
+      if (result.hostFdb.entries.length > HOST_FDB_PAGE_MAX)
+        throw new RpcError(
+          grpc.status.INTERNAL,
+          `agent ${node} answered ${result.hostFdb.entries.length} entries, over the ${HOST_FDB_PAGE_MAX} of a page`,
+        );
+      // The host is the one whose stream answered, whatever its answer says.
+      return { ...result.hostFdb, node };
     }),
   };
 }
