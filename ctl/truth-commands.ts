@@ -52,6 +52,8 @@ export const fdbDiff: Command = {
       servedEntries(ctx, c, vni),
       knownNodes(ctx),
     ]);
+    if (vni !== 0 && !configured.has(vni))
+      throw new Error(`VNI ${vni} is not configured (ctl vni list shows those that are)`);
     const { answers, unanswered } = await askHosts(ctx, c, nodes, vni);
     const differences = answers.flatMap((a: HostAnswer) =>
       diffHost({ host: a.node, configured, realised: a.vnis, held: a.entries }, served),
