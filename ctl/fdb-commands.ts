@@ -8,14 +8,18 @@ import { checkUnicastMac, checkVniId } from '../common/validation';
 import type { Command, Group } from './command';
 import { allPages, client, filterFrom, noPositionals, required } from './endpoint-commands';
 import { renderData, renderTable } from './output';
+import { fdbDiff, showOnHost } from './truth-commands';
 
 const yesNo = (b: boolean | undefined) => (b ? 'yes' : 'no');
 
 const show: Command = {
   name: 'show',
-  summary: 'the forwarding entries every host programs: MAC -> VTEP, and flood lists',
-  usage: 'ctl fdb show [--vni VNI] [--node NODE] [--mac MAC] [--no-flood]',
+  summary: "the forwarding entries every host programs: MAC -> VTEP, and flood lists; --on: one host's kernel",
+  usage: 'ctl fdb show [--vni VNI] [--node NODE] [--mac MAC] [--no-flood]\n       ctl fdb show --on NODE [--vni VNI]',
+  details: `  --on NODE   what that host's kernel holds (read by its agent), not the server's view: vxlan
+              (MAC -> VTEP), bridge, neighbour (IP -> MAC), route (IP -> VTEP) and local entries`,
   options: {
+    on: { type: 'string' },
     vni: { type: 'string' },
     node: { type: 'string' },
     mac: { type: 'string' },
@@ -23,6 +27,7 @@ const show: Command = {
   },
   async run(ctx, values, positionals) {
     noPositionals(positionals);
+    if (values.on !== undefined) return showOnHost(ctx, values);
     const c = client(ctx);
     const filter = filterFrom(values);
     const all = await allPages<FdbEntry__Output>(async (pageToken) => {
@@ -97,6 +102,6 @@ const dup: Command = {
 
 export const fdbGroup: Group = {
   name: 'fdb',
-  summary: 'the global forwarding database and duplicate MACs',
-  commands: [show, dup],
+  summary: "the global forwarding database, each host's kernel against it, and duplicate MACs",
+  commands: [show, fdbDiff, dup],
 };

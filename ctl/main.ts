@@ -18,6 +18,7 @@ import { tokenGroup } from './token-commands';
 import { statusGroup, watchGroup } from './status-commands';
 import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
+import { traceGroup } from './truth-commands';
 
 const groups: Group[] = [
   vniGroup,
@@ -25,6 +26,7 @@ const groups: Group[] = [
   endpointGroup,
   ipamGroup,
   fdbGroup,
+  traceGroup,
   statusGroup,
   watchGroup,
   keysGroup,
@@ -75,15 +77,17 @@ function commandHelp(command: Command): string {
 }
 
 // The first two words that are not flags (nor a global flag's value) pick the group and command,
-// so global flags may stand anywhere on the line.
+// so global flags may stand anywhere on the line. A one-word command (status, trace) takes every
+// later word as its own argument, in place: its flags' values stay after their flags.
 function splitWords(argv: string[]): { words: string[]; rest: string[] } {
   const words: string[] = [];
   const rest: string[] = [];
+  const wordsWanted = () => (groups.find((g) => g.name === words[0])?.single ? 1 : 2);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (valueFlags.has(arg)) {
       rest.push(arg, ...(i + 1 < argv.length ? [argv[++i]] : []));
-    } else if (arg.startsWith('-') || words.length === 2) {
+    } else if (arg.startsWith('-') || words.length === wordsWanted()) {
       rest.push(arg);
     } else {
       words.push(arg);
@@ -173,8 +177,6 @@ async function main(argv: string[]): Promise<number> {
   const { words, rest } = splitWords(argv);
   const [groupName] = words;
   const group = groups.find((g) => g.name === groupName);
-  // A one-word command takes the next word as its argument.
-  if (group?.single && words[1] !== undefined) rest.unshift(words[1]);
   const commandName = group?.single ? group.commands[0].name : words[1];
   const command = group?.commands.find((c) => c.name === commandName);
   const wantsHelp = rest.includes('--help') || rest.includes('-h');

@@ -11,6 +11,7 @@ import { EndpointAttacher } from './kernel/endpoint-attacher';
 import { CniService } from './cni/cni-service';
 import { KernelWatch } from './kernel/kernel-watch';
 import { attachPointOf } from './kernel/vni-devices';
+import { readKernelTruth } from './kernel/kernel-truth';
 import { readiness } from './readiness';
 import { kernelReconcileLoop } from './reconcile/kernel-reconcile-loop';
 import { LocalRecordsSync } from './reconcile/local-records-step';
@@ -240,7 +241,7 @@ export class Agent {
   }
 
   private agentCommands(attacher: EndpointAttacher, alive: (owner: string) => boolean): CommandHandlers {
-    const { name, vtep, keys, log } = this.options;
+    const { name, vtep, keys, log, rt } = this.options;
     const { store, duplicates } = this;
     return agentCommandHandlers({
       name,
@@ -252,6 +253,7 @@ export class Agent {
       alive,
       keys,
       settle: () => this.settle(),
+      kernel: { realised: () => this.loop.realisedVnis, read: (realised, vni) => readKernelTruth(rt, realised, vni) },
       log,
     });
   }

@@ -3,6 +3,7 @@ import type { EndpointServiceHandlers } from '../generated/vxgossip/v1/EndpointS
 import type { CommandResult__Output } from '../generated/vxgossip/v1/CommandResult';
 import type { Logger } from '../common/log';
 import { checkNotGateway } from '../common/l3-subnet';
+import { HOST_FDB_PAGE_MAX, checkHostFdbPaging } from '../common/host-fdb-request';
 import { announcedElsewhere } from '../common/fdb-state/winner-rule';
 import {
   KnownVtep,
@@ -35,15 +36,15 @@ function refuseOthersBlock(blocks: BlockStore, node: string, vni: VniConfig, ip:
     );
 }
 
-// The endpoint RPCs the server does not answer itself: attach and detach on the owning agent, and
-// a duplicate's clear on every agent. `holder`: the host the served FDB gives a MAC to.
+// The endpoint RPCs the server does not answer itself: attach and detach on the owning agent, a
+// duplicate's clear on every agent, and what one host's kernel holds (its agent reads it). `holder`: the host the served FDB gives a MAC to.
 export function agentRoutedRpcs(
   hub: AgentHub,
   vnis: VniStore,
   log: Logger,
   nodes: { vteps: () => KnownVtep[]; blocks: BlockStore },
   holder: (vni: number, mac: string) => string | undefined,
-): Pick<EndpointServiceHandlers, 'AttachEndpoint' | 'DetachEndpoint' | 'ClearDuplicate'> {
+): Pick<EndpointServiceHandlers, 'AttachEndpoint' | 'DetachEndpoint' | 'ClearDuplicate' | 'GetHostFdb'> {
   return {
     AttachEndpoint: unary(log, 'AttachEndpoint', [[NotFoundError, grpc.status.NOT_FOUND]], async (req) => {
       const node = checkNodeName('node', req.node);
@@ -92,6 +93,24 @@ export function agentRoutedRpcs(
         throw new RpcError(grpc.status.NOT_FOUND, `no connected agent holds ${mac} in VNI ${vni} frozen`);
       log.info('duplicate cleared', { vni, mac, nodes: out.nodes, failed: Object.keys(out.errors).length });
       return { nodes: out.nodes.sort(), errors: out.errors };
+    }),
+    // Bounds are checked here too: the agent's answer rides its stream, which a huge page would clog.
+    GetHostFdb: unary(log, 'GetHostFdb', [], async (req) => {
+      const node = checkNodeName('node', req.node);
+      const hostFdb = { node, ...checkHostFdbPaging(req) };
+      const result = commandOutcome(node, await hub.sendCommand(node, { hostFdb }));
+      if (!result.hostFdb)
+        throw new RpcError(
+          grpc.status.UNIMPLEMENTED,
+          `agent ${node} answered without its kernel's entries: upgrade it`,
+        );
+      if (result.hostFdb.entries.length > HOST_FDB_PAGE_MAX)
+        throw new RpcError(
+          grpc.status.INTERNAL,
+          `agent ${node} answered ${result.hostFdb.entries.length} entries, over the ${HOST_FDB_PAGE_MAX} of a page`,
+        );
+      // The host is the one whose stream answered, whatever its answer says.
+      return { ...result.hostFdb, node };
     }),
   };
 }

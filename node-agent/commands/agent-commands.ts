@@ -12,6 +12,7 @@ import type { DuplicateDetector } from '../state/duplicate-detector';
 import type { RecordStore } from '../state/record-store';
 import type { CommandHandlers } from './command-dispatch';
 import type { KeyringCommands } from './keyring-commands';
+import { HostFdbDeps, hostFdbPage } from './host-fdb-command';
 
 export interface AgentCommandDeps {
   name: string;
@@ -23,6 +24,8 @@ export interface AgentCommandDeps {
   // Whether gossip considers the owner alive: only live claims count.
   alive: (owner: string) => boolean;
   keys?: KeyringCommands;
+  // What the kernel holds, for `ctl fdb show --on` (name comes from above).
+  kernel?: Omit<HostFdbDeps, 'name'>;
   // Runs a reconcile pass and waits for it: the answer reflects what the host now announces.
   settle: () => Promise<void>;
   log: Logger;
@@ -52,9 +55,9 @@ async function attachWithAddress(
 }
 
 // What the server may ask of this agent: attach and detach endpoints here, change the gossip
-// keyring, thaw a duplicate MAC.
+// keyring, thaw a duplicate MAC, show what the kernel holds.
 export function agentCommandHandlers(deps: AgentCommandDeps): CommandHandlers {
-  const { name, vtep, store, attacher, ipam, duplicates, alive, keys, settle, log } = deps;
+  const { name, vtep, store, attacher, ipam, duplicates, alive, keys, settle, log, kernel } = deps;
   const keyring = keys && ((c: Command__Output) => ({ keyring: keys.run(c) }));
   // A MAC another host wins in gossip is not attached here as well: the two would out-bid each other.
   const refuseAnnouncedElsewhere = (vni: number, mac: string) => {
@@ -112,6 +115,7 @@ export function agentCommandHandlers(deps: AgentCommandDeps): CommandHandlers {
       await settle();
       return { cleared: { nodes: cleared ? [name] : [] } };
     },
+    hostFdb: kernel && ((c) => hostFdbPage({ name, ...kernel }, c)),
     installKey: keyring,
     useKey: keyring,
     removeKey: keyring,

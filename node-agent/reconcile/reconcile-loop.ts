@@ -116,6 +116,11 @@ export class ReconcileLoop {
   }
 
   // A full pass (devices and entries) has completed since start.
+  // The VNIs the last full pass realised: what the kernel may hold entries for.
+  get realisedVnis(): RealisedVnis {
+    return this.realised;
+  }
+
   get kernelSynced(): boolean {
     return this.synced;
   }
