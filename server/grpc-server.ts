@@ -192,6 +192,7 @@ export async function startGrpcServer(options: {
     registry: await NodeRegistry.open(store.db),
     keyring: new ServerKeyring(pki.gossipKeys, options.keyringFile),
     tokens: new JoinTokens(store.db),
+    replicas,
   };
 
   const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: [authorizer.interceptor()] });
