@@ -43,7 +43,8 @@ const MAX_IPS_PER_ENDPOINT = 16;
 // endpoint list` shows them: bounded printable text, else left out (the endpoint itself still counts).
 const MAX_NETNS_LENGTH = 255;
 export function whereAttached(netns: string, iface: string): { netns?: string; interface?: string } {
-  if (netns === '' || netns.length > MAX_NETNS_LENGTH || /[\x00-\x1f\x7f]/.test(netns)) return {};
+  const control = [...netns].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (netns === '' || netns.length > MAX_NETNS_LENGTH || control) return {};
   try {
     return { netns, ...(iface ? { interface: checkInterfaceName('endpoint.interface', iface) } : {}) };
   } catch {
