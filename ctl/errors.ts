@@ -33,7 +33,11 @@ function tlsAdvice(error: string, server: string): string | undefined {
     return `the server at ${server} refused ctl's client certificate (${error}): use an operator certificate from this cluster's CA (--credentials DIR)`;
   if (/wrong version number|packet length too long|before secure TLS connection|http\/1|EPROTO/i.test(error))
     return `the server at ${server} did not speak TLS (${error}): is it a vxgossip server, and this its gRPC port? (not its metrics port)`;
-  if (/self[- ]signed|unable to verify|certificate verify failed|altnames|does not match/i.test(error))
+  if (
+    /self[- ]signed|unable to verify|certificate verify failed|altnames|does not match|expired|not yet valid/i.test(
+      error,
+    )
+  )
     return `ctl could not verify the server at ${server} (${error}): give the cluster's CA (--credentials DIR or --tls-ca FILE) and the address its certificate names`;
   return undefined;
 }
