@@ -14,7 +14,7 @@ export function closest(word: string, known: string[]): string | undefined {
 
 export function didYouMean(word: string, known: string[]): string {
   const hit = closest(word, known);
-  return hit === undefined ? '' : `; did you mean "${hit}"?`;
+  return hit === undefined ? '' : ` (did you mean "${hit}"?)`;
 }
 
 // Edits to turn a into b, a swap of two neighbours counting as one (the commonest typo).

@@ -78,14 +78,14 @@ describe('ctl conventions', () => {
   it('says "did you mean" for an unknown command, subcommand and flag, without parseArgs text', () => {
     const command = ctl(['stauts']);
     assert.equal(command.status, EXIT_USAGE);
-    assert.match(command.stderr, /unknown command "stauts"; did you mean "status"\?/);
+    assert.match(command.stderr, /unknown command "stauts" \(did you mean "status"\?\)/);
     const sub = ctl(['vni', 'delet', '5']);
-    assert.match(sub.stderr, /unknown subcommand "vni delet"; did you mean "delete"\?/);
+    assert.match(sub.stderr, /unknown subcommand "vni delet" \(did you mean "delete"\?\)/);
     const flag = ctl(['vni', 'list', '--outptu', 'json']);
     assert.equal(flag.status, EXIT_USAGE);
     assert.equal(
       flag.stderr,
-      `ctl vni list: unknown flag --outptu; did you mean "--output"?\nRun 'ctl vni list --help' for usage.\n`,
+      `ctl vni list: unknown flag --outptu (did you mean "--output"?)\nRun 'ctl vni list --help' for usage.\n`,
     );
     const missing = ctl(['vni', 'list', '--server']);
     assert.match(missing.stderr, /--server needs a value/);
