@@ -28,11 +28,8 @@ const status: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const { nodes } = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
-    // A node the server knows that has not reconnected since it started has no state it could report.
-    const state = (n: (typeof nodes)[number]) =>
-      n.state === 'NODE_STATE_UNSPECIFIED' ? 'unknown' : stateName(n.state);
     const byState: Record<string, number> = {};
-    for (const n of nodes) byState[state(n)] = (byState[state(n)] ?? 0) + 1;
+    for (const n of nodes) byState[stateName(n.state)] = (byState[stateName(n.state)] ?? 0) + 1;
     const hosts = nodes.map((n) => {
       const desired = n.programming.reduce((s, p) => s + p.desired, 0);
       const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
@@ -40,8 +37,8 @@ const status: Command = {
       const conflicts = n.programming.flatMap((p) => p.conflicts.map((c) => ({ vni: p.vni, ...c })));
       return {
         node: n.name,
-        state: state(n),
-        stateSince: n.state === 'NODE_STATE_UNSPECIFIED' ? 'unknown' : stateWithAge(n),
+        state: stateName(n.state),
+        stateSince: stateWithAge(n),
         connected: n.connected,
         desired,
         programmed,
