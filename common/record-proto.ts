@@ -5,6 +5,7 @@ import { MAX_COUNTER, MAX_INCARNATION } from './fdb-state/version';
 import {
   ValidationError,
   checkInteger,
+  checkInterfaceName,
   checkIp,
   checkNodeName,
   checkUnicastMac,
@@ -24,6 +25,8 @@ export function endpointToProto(owner: string, b: EndpointBody): Endpoint {
     mobilitySeq: b.mobilitySeq,
     origin: b.origin === 'api' ? 'ENDPOINT_ORIGIN_API' : 'ENDPOINT_ORIGIN_LEARNED',
     frozen: b.frozen === true,
+    netns: b.netns ?? '',
+    interface: b.interface ?? '',
   };
 }
 
@@ -35,6 +38,19 @@ export function recordToProto(r: StateRecord): RecordProto {
 }
 
 const MAX_IPS_PER_ENDPOINT = 16;
+
+// An attached endpoint's namespace (a name, a runtime's path or a label) and interface, as `ctl
+// endpoint list` shows them: bounded printable text, else left out (the endpoint itself still counts).
+const MAX_NETNS_LENGTH = 255;
+export function whereAttached(netns: string, iface: string): { netns?: string; interface?: string } {
+  const control = [...netns].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (netns === '' || netns.length > MAX_NETNS_LENGTH || control) return {};
+  try {
+    return { netns, ...(iface ? { interface: checkInterfaceName('endpoint.interface', iface) } : {}) };
+  } catch {
+    return { netns };
+  }
+}
 
 // Everything a peer (or an agent, for the server) sends is validated here: a record that fails
 // throws ValidationError naming the field, and the caller drops and counts it.
@@ -70,6 +86,7 @@ export function recordFromProto(p: Record__Output): StateRecord {
         mobilitySeq: checkInteger('endpoint.mobility_seq', Number(e.mobilitySeq), 0, Number.MAX_SAFE_INTEGER),
         origin: e.origin === 'ENDPOINT_ORIGIN_API' ? 'api' : 'learned',
         ...(e.frozen ? { frozen: true as const } : {}),
+        ...(e.origin === 'ENDPOINT_ORIGIN_API' ? whereAttached(e.netns, e.interface) : {}),
       },
     };
   }

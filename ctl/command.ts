@@ -22,7 +22,8 @@ export interface Command {
   usage: string;
   details?: string;
   options: Options;
-  run(ctx: Context, values: FlagValues, positionals: string[]): Promise<void>;
+  // Resolves to the exit code when it is not 0 (ctl status, when degraded).
+  run(ctx: Context, values: FlagValues, positionals: string[]): Promise<void | number>;
 }
 
 // A command with sub-commands, e.g. `vni`; or, with `single`, a command of one word (`status`)

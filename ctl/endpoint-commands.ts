@@ -144,8 +144,19 @@ const list: Command = {
     if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, all));
     ctx.out(
       renderTable(
-        ['VNI', 'MAC', 'IPS', 'NODE', 'VTEP', 'ORIGIN', 'SEQ'],
-        all.map((e) => [e.vni, e.mac, e.ips.join(',') || '-', e.node, e.vtep, origin(e.origin), String(e.mobilitySeq)]),
+        ['VNI', 'MAC', 'IPS', 'NODE', 'VTEP', 'NETNS', 'INTERFACE', 'ORIGIN', 'SEQ'],
+        all.map((e) => [
+          e.vni,
+          e.mac,
+          e.ips.join(',') || '-',
+          e.node,
+          e.vtep,
+          // What `ctl endpoint detach --netns --interface` takes; learned endpoints have neither.
+          e.netns || '-',
+          e.netns ? e.interface || 'eth0' : '-',
+          origin(e.origin),
+          String(e.mobilitySeq),
+        ]),
       ),
     );
   },

@@ -5,26 +5,37 @@ import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import type { Command, Context, Group } from './command';
 import { renderData, renderTable } from './output';
+import { EXIT_DEGRADED } from './errors';
 
 function client(ctx: Context): ClusterServiceClient {
   return new (v1().ClusterService)(ctx.server, ctx.credentials(), ctx.clientOptions);
 }
 
-function render(ctx: Context, res: KeyringResponse__Output): void {
-  const failed = Object.entries(res.errors);
+// The answer, then on stderr every node that did not get the change (exit 3: a later `keys use` or
+// `keys remove` would cut it off) and every node where it will not outlive a restart.
+function render(ctx: Context, res: KeyringResponse__Output, changed: boolean): number {
+  const failed = Object.entries(res.errors).sort(([a], [b]) => a.localeCompare(b));
   if (ctx.output !== 'table') {
-    ctx.out(renderData(ctx.output, res));
+    ctx.out(renderData(ctx.output, { ...res, unsavedNodes: res.unsavedNodes ?? [] }));
   } else {
-    ctx.out(`${res.nodes} node(s) answered${failed.length ? `, ${failed.length} failed` : ''}\n\n`);
+    ctx.out(`${res.nodes} node(s) answered${failed.length ? `, ${failed.length} did not` : ''}\n\n`);
     ctx.out(
       renderTable(
         ['KEY', 'NODES', 'PRIMARY ON'],
         Object.entries(res.keys).map(([k, n]) => [k, `${n}/${res.nodes}`, String(res.primaryKeys[k] ?? 0)]),
       ),
     );
-    for (const [node, error] of failed) ctx.out(`${node}: ${error}\n`);
   }
-  if (failed.length > 0) throw new Error(`${failed.length} node(s) failed: ${failed.map(([n]) => n).join(', ')}`);
+  if (changed && res.unsavedNodes?.length)
+    process.stderr.write(
+      `warning: ${res.unsavedNodes.join(', ')} run(s) with --encrypt-key: the change is in memory only and is lost when that agent restarts; start it with --keyring-file FILE to keep it\n`,
+    );
+  for (const [node, error] of failed) process.stderr.write(`${node}: ${error}\n`);
+  if (failed.length === 0) return 0;
+  process.stderr.write(
+    `${failed.length} node(s) did not answer or failed: ${failed.map(([n]) => n).join(', ')}; repeat the command once they can\n`,
+  );
+  return EXIT_DEGRADED;
 }
 
 function keyCommand(name: 'install' | 'use' | 'remove', summary: string): Command {
@@ -38,9 +49,10 @@ function keyCommand(name: 'install' | 'use' | 'remove', summary: string): Comman
       const c = client(ctx);
       const key = positionals[0];
       const call = name === 'install' ? c.installKey.bind(c) : name === 'use' ? c.useKey.bind(c) : c.removeKey.bind(c);
-      render(
+      return render(
         ctx,
         await unaryCall<KeyringResponse__Output>((o, cb) => call({ key }, o, cb), Math.max(ctx.timeoutMs, 20_000)),
+        true,
       );
     },
   };
@@ -54,9 +66,10 @@ const list: Command = {
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const c = client(ctx);
-    render(
+    return render(
       ctx,
       await unaryCall<KeyringResponse__Output>((o, cb) => c.listKeys({}, o, cb), Math.max(ctx.timeoutMs, 20_000)),
+      false,
     );
   },
 };

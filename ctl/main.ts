@@ -1,13 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { UsageError, parseFlags, silenceIpServerNameWarning } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
-import { checkInteger } from '../common/validation';
+import { checkInteger, parseDuration } from '../common/validation';
 import { clientCredentials } from '../common/tls';
 import { tokenClientInterceptor } from '../common/token-auth';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command, Context, FlagValues, Group, Options } from './command';
-import { EXIT_USAGE, describeFailure } from './errors';
+import { EXIT_USAGE, EXIT_CODES_HELP, describeFailure } from './errors';
 import { checkOutputFormat } from './output';
 import { vniGroup } from './vni-commands';
 import { endpointGroup } from './endpoint-commands';
@@ -19,6 +19,9 @@ import { statusGroup, watchGroup } from './status-commands';
 import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
 import { traceGroup } from './truth-commands';
+import { versionGroup } from './version-command';
+import { didYouMean } from './suggest';
+import { serverTarget } from './server-target';
 
 const groups: Group[] = [
   vniGroup,
@@ -31,6 +34,7 @@ const groups: Group[] = [
   watchGroup,
   keysGroup,
   tokenGroup,
+  versionGroup,
 ];
 const globalOptions: Options = {
   server: { type: 'string' },
@@ -42,6 +46,7 @@ const globalOptions: Options = {
   'tls-key': { type: 'string' },
   'token-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 };
 // Every global flag as typed on the command line, and those that take a value.
 const globalFlags = Object.keys(globalOptions).map((name) => `--${name}`);
@@ -52,15 +57,20 @@ const valueFlags = new Set(
 );
 groups.push(completionGroup(() => groups, globalFlags));
 const GLOBAL_HELP = `Global flags:
-  --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
+  --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051);
+                       https://HOST:PORT is accepted too (the server speaks only TLS)
   -o, --output FORMAT  table (default), json or yaml
-  --timeout MS         how long to wait for the server (default 5000)
+  --timeout DURATION   how long to wait for the server, e.g. 5s, 500ms, 1m (default 5s; a plain
+                       number counts as milliseconds)
   --credentials DIR    an operator credential: DIR/ca.crt, DIR/operator.crt, DIR/operator.key, as the
                        server writes to its DATA/operator (default: $VXGOSSIP_CREDENTIALS)
   --tls-ca FILE        verify the server with this CA instead (default: $VXGOSSIP_TLS_CA)
   --tls-cert FILE, --tls-key FILE   an operator certificate ($VXGOSSIP_TLS_CERT, $VXGOSSIP_TLS_KEY)
   --token-file FILE    the server's bearer token, instead of a certificate (default: $VXGOSSIP_TOKEN)
-  -h, --help           help for any command`;
+  -h, --help           help for any command (or: ctl help <command> [<subcommand>])
+  --version            the version of ctl and of the server
+
+${EXIT_CODES_HELP}`;
 
 function topHelp(): string {
   const lines = groups.flatMap((g) => [`  ${g.name.padEnd(10)} ${g.summary}`]);
@@ -82,7 +92,8 @@ function commandHelp(command: Command): string {
 function splitWords(argv: string[]): { words: string[]; rest: string[] } {
   const words: string[] = [];
   const rest: string[] = [];
-  const wordsWanted = () => (groups.find((g) => g.name === words[0])?.single ? 1 : 2);
+  // `help` takes the command it is asked about.
+  const wordsWanted = () => (words[0] === 'help' ? 3 : groups.find((g) => g.name === words[0])?.single ? 1 : 2);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (valueFlags.has(arg)) {
@@ -96,10 +107,17 @@ function splitWords(argv: string[]): { words: string[]; rest: string[] } {
   return { words, rest };
 }
 
+// --timeout 5s; a plain number is milliseconds, as the flag took before it took units.
+function timeoutFrom(value: string | undefined): number {
+  if (value === undefined) return 5000;
+  if (/^\s*\d+\s*$/.test(value)) return checkInteger('--timeout', value, 1, 3_600_000);
+  return parseDuration('--timeout', value, 1, 3_600_000);
+}
+
 // The global flags (and their environment variables): where the server is and how to talk to it.
 function connectionFrom(values: FlagValues): Omit<Context, 'out'> {
-  const server = serverAddress(values.server as string | undefined);
-  const timeoutMs = values.timeout === undefined ? 5000 : checkInteger('--timeout', values.timeout, 1, 3_600_000);
+  const server = serverTarget(serverAddress(values.server as string | undefined));
+  const timeoutMs = timeoutFrom(values.timeout as string | undefined);
   let output;
   try {
     output = checkOutputFormat(values.output as string | undefined);
@@ -155,15 +173,19 @@ function help(
       process.stdout.write(topHelp());
       return groupName === undefined && !wantsHelp ? EXIT_USAGE : 0;
     }
-    throw new UsageError(`unknown command "${groupName}"; commands: ${groups.map((g) => g.name).join(', ')}`);
+    const names = groups.map((g) => g.name);
+    throw new UsageError(
+      `unknown command "${groupName}"${didYouMean(groupName, names)}; commands: ${names.join(', ')}`,
+    );
   }
   if (!command) {
     if (commandName === undefined || wantsHelp) {
       process.stdout.write(groupHelp(group));
       return wantsHelp ? 0 : EXIT_USAGE;
     }
+    const names = group.commands.map((c) => c.name);
     throw new UsageError(
-      `unknown subcommand "${group.name} ${commandName}"; subcommands: ${group.commands.map((c) => c.name).join(', ')}`,
+      `unknown subcommand "${group.name} ${commandName}"${didYouMean(commandName, names)}; subcommands: ${names.join(', ')}`,
     );
   }
   if (wantsHelp) {
@@ -173,8 +195,33 @@ function help(
   return undefined;
 }
 
+// Node's parseArgs messages quote oddly (one is left unclosed) and know no "did you mean".
+function parseCommandFlags(rest: string[], options: Options) {
+  try {
+    return parseFlags({ args: rest, options, allowPositionals: true });
+  } catch (err) {
+    const message = (err as Error).message;
+    const flag = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    if (flag) {
+      const known = Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]);
+      throw new UsageError(`unknown flag ${flag}${didYouMean(flag, known)}`);
+    }
+    const missing = /^Option '(-\w, )?(--[\w-]+)[^']*' argument missing/.exec(message)?.[2];
+    if (missing) throw new UsageError(`${missing} needs a value`);
+    const noValue = /^Option '(-\w, )?(--[\w-]+)[^']*' does not take an argument/.exec(message)?.[2];
+    if (noValue) throw new UsageError(`${noValue} takes no value`);
+    throw err;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const { words, rest } = splitWords(argv);
+  if (words.length === 0 && rest.includes('--version')) words.push('version');
+  // `ctl help vni [create]` is `ctl vni [create] --help`.
+  if (words[0] === 'help' && words.length > 1) {
+    words.shift();
+    rest.push('--help');
+  }
   const [groupName] = words;
   const group = groups.find((g) => g.name === groupName);
   const commandName = group?.single ? group.commands[0].name : words[1];
@@ -185,25 +232,35 @@ async function main(argv: string[]): Promise<number> {
   if (helped !== undefined) return helped;
   if (!group || !command) throw new UsageError('unreachable: help() answers for a missing command');
 
-  const { values, positionals } = parseFlags({
-    args: rest,
-    options: { ...globalOptions, ...command.options },
-    allowPositionals: true,
-  });
-  const { server, timeoutMs, ...connection } = connectionFrom(values);
+  const path = group.single ? group.name : `${group.name} ${command.name}`;
   try {
-    await command.run({ server, timeoutMs, ...connection, out: (t) => process.stdout.write(t) }, values, positionals);
+    const { values, positionals } = parseCommandFlags(rest, { ...globalOptions, ...command.options });
+    delete values.version;
+    const { server, timeoutMs, ...connection } = connectionFrom(values);
+    try {
+      const out = (t: string) => void process.stdout.write(t);
+      return (await command.run({ server, timeoutMs, ...connection, out }, values, positionals)) ?? 0;
+    } catch (err) {
+      const { message, exitCode } = describeFailure(err, server, timeoutMs);
+      process.stderr.write(`ctl ${path}: ${message}\n`);
+      if (exitCode === EXIT_USAGE) process.stderr.write(`Run 'ctl ${path} --help' for usage.\n`);
+      return exitCode;
+    }
   } catch (err) {
-    const { message, exitCode } = describeFailure(err, server, timeoutMs);
-    const path = group.single ? group.name : `${group.name} ${command.name}`;
-    process.stderr.write(`ctl ${path}: ${message}\n`);
-    if (exitCode === EXIT_USAGE) process.stderr.write(`Run 'ctl ${path} --help' for usage.\n`);
+    // A mistake in what was typed: name the command, and point at its help.
+    const { message, exitCode } = describeFailure(err, '', 0);
+    process.stderr.write(`ctl ${path}: ${message}\nRun 'ctl ${path} --help' for usage.\n`);
     return exitCode;
   }
-  return 0;
 }
 
 silenceIpServerNameWarning();
+// A reader that stops early (`ctl watch fdb | head`) closes the pipe: that ends ctl quietly, as it
+// does for any Unix filter, instead of an EPIPE crash.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 // Output to a pipe is written asynchronously: exit only once all of it is out (an empty write's
 // callback runs after every earlier write), or a long listing is cut short.
 const exitAfterOutput = (code: number) => process.stdout.write('', () => process.exit(code));

@@ -7,11 +7,12 @@ import type { NodeEvent__Output } from '../generated/vxgossip/v1/NodeEvent';
 import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
-import { checkVniId } from '../common/validation';
+import { checkUint64, checkVniId } from '../common/validation';
 import type { Command, Context, Group } from './command';
 import { renderData, renderTable } from './output';
 import { stateWithAge } from './node-state';
 import { stateName } from '../common/node-state';
+import { EXIT_DEGRADED } from './errors';
 
 const eventType = (t: string) => t.replace('EVENT_TYPE_', '').toLowerCase();
 
@@ -19,6 +20,9 @@ const status: Command = {
   name: 'status',
   summary: 'cluster health: members by gossip state, and per host programmed vs desired entries',
   usage: 'ctl status',
+  details: `  Exits 0 when the cluster is healthy, ${EXIT_DEGRADED} when it is degraded: no hosts, or a host the server
+  knows that is not alive, not connected (also one not yet reconnected after a server restart) or
+  not in sync.`,
   options: {},
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -43,8 +47,13 @@ const status: Command = {
         conflicts,
       };
     });
-    const healthy = hosts.every((h) => h.state === 'alive' && h.inSync);
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, { healthy, members: byState, hosts }));
+    // No hosts is no network; a host the server knows but that has not reconnected is not serving.
+    const healthy = hosts.length > 0 && hosts.every((h) => h.state === 'alive' && h.connected && h.inSync);
+    const exitCode = healthy ? 0 : EXIT_DEGRADED;
+    if (ctx.output !== 'table') {
+      ctx.out(renderData(ctx.output, { healthy, members: byState, hosts }));
+      return exitCode;
+    }
     ctx.out(
       `cluster: ${healthy ? 'healthy' : 'DEGRADED'}; members: ${
         Object.entries(byState)
@@ -70,6 +79,7 @@ const status: Command = {
     );
     if (conflicts.length > 0)
       ctx.out(`\nkernel entries not ours, left in place (vxgossip never replaces them):\n${conflicts.join('')}`);
+    return exitCode;
   },
 };
 
@@ -109,7 +119,10 @@ const watchFdb: Command = {
   async run(ctx, values) {
     const c: EndpointServiceClient = new (v1().EndpointService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const filter = { vni: values.vni === undefined ? 0 : checkVniId(values.vni, 'vni'), node: '', mac: '' };
-    const call = c.watchFdb({ filter, fromRevision: Number(values['from-revision'] ?? 0) });
+    // 0 is the snapshot: a mistyped revision must not silently mean it.
+    const from = values['from-revision'];
+    const fromRevision = from === undefined ? 0 : checkUint64('--from-revision', from);
+    const call = c.watchFdb({ filter, fromRevision });
     await follow<FdbEvent__Output>(ctx, call, (e) => {
       if (!e.entry) return `-- ${eventType(e.type)} (revision ${e.revision})`;
       const kind = e.entry.kind === 'FDB_ENTRY_KIND_FLOOD' ? 'flood' : 'unicast';

@@ -225,16 +225,23 @@ const update: Command = {
 const remove: Command = {
   name: 'delete',
   summary: 'delete a VNI; every node-agent removes its devices',
-  usage: 'ctl vni delete <vni>',
-  options: {},
-  async run(ctx, _values, positionals) {
+  usage: 'ctl vni delete <vni> [--cascade]',
+  details: `  A VNI with attached endpoints (ctl endpoint list shows them) is refused: their veths would be left
+  behind. --cascade detaches them first, each on its own host (removing the veth and freeing its
+  address); if any cannot be detached (its agent is down), the VNI is kept and the error names them.`,
+  options: { cascade: { type: 'boolean' } },
+  async run(ctx, values, positionals) {
     const id = oneVniArgument(positionals);
+    const cascade = values.cascade === true;
     const c = client(ctx);
-    const res = await unaryCall<DeleteVniResponse__Output>((o, cb) => c.deleteVni({ id }, o, cb), ctx.timeoutMs);
+    // Detaching on remote hosts takes longer than a plain RPC, as attach does.
+    const timeout = cascade ? Math.max(ctx.timeoutMs, 20_000) : ctx.timeoutMs;
+    const res = await unaryCall<DeleteVniResponse__Output>((o, cb) => c.deleteVni({ id, cascade }, o, cb), timeout);
+    const detached = cascade ? ` (${res.detached} attached endpoint(s) detached)` : '';
     ctx.out(
       ctx.output !== 'table'
-        ? renderData(ctx.output, { id, revision: Number(res.revision) })
-        : `VNI ${id} deleted at revision ${res.revision}\n`,
+        ? renderData(ctx.output, { id, revision: Number(res.revision), detached: res.detached })
+        : `VNI ${id} deleted at revision ${res.revision}${detached}\n`,
     );
   },
 };

@@ -320,7 +320,7 @@ async function main(argv: string[]): Promise<void> {
     sweep,
     bpf: { bpffs: values.bpffs, pinDir: values['bpf-pin-dir'] },
     cni: cniOptions(values['cni-socket'], values['cni-delete-queue']),
-    keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file),
+    keys: new KeyringCommands(gossipKeys.keyring, gossipKeys.file, name),
     driver: new KernelLinkDriver(rt),
     gossip: {
       join,

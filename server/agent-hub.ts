@@ -163,16 +163,21 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   // Routes a command to the agent that must carry it out and waits for its answer.
   sendCommand(node: string, command: Omit<Command, 'id'>): Promise<CommandResult__Output> {
     const session = this.agents.get(node);
-    if (!session?.stream) {
+    // An unknown name is most often a typo: NOT_FOUND, not the UNAVAILABLE of a host that is down.
+    if (!session)
+      return Promise.reject(
+        new RpcError(
+          grpc.status.NOT_FOUND,
+          `no agent named ${node} has connected to this server: check the name (ctl node list shows the hosts it knows)`,
+        ),
+      );
+    if (!session.stream)
       return Promise.reject(
         new RpcError(
           grpc.status.UNAVAILABLE,
-          session
-            ? `agent ${node} is not connected to this server`
-            : `no agent named ${node} has connected to this server`,
+          `agent ${node} is not connected to this server now: start its node-agent, or wait until it reconnects (ctl node list)`,
         ),
       );
-    }
     const id = this.nextCommandId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -10,6 +10,10 @@ import { unary } from './rpc';
 import type { JoinTokens } from './trust/join-tokens';
 import { formatJoinToken } from '../common/trust/join-token';
 import type { ServerKeyring } from './trust/server-keyring';
+import type { NodeRegistry } from './trust/node-registry';
+import type { ReplicaStore } from './replica-store';
+import { knownNodes } from './known-nodes';
+import { VERSION } from '../common/version';
 
 function checkKey(key: string): void {
   const bytes = Buffer.from(key, 'base64');
@@ -21,7 +25,22 @@ function checkKey(key: string): void {
   }
 }
 
-type Trust = { tokens: JoinTokens; keyring: ServerKeyring; caFingerprint: string; enrolment: boolean };
+type Trust = {
+  tokens: JoinTokens;
+  keyring: ServerKeyring;
+  registry: NodeRegistry;
+  replicas: ReplicaStore;
+  caFingerprint: string;
+  enrolment: boolean;
+};
+
+// Every node this server knows (enrolled, or connected since it started) that is not connected now:
+// a keyring change does not reach it, and using a key it lacks would cut it off.
+function unreachedNodes(hub: AgentHub, trust: Trust): string[] {
+  return knownNodes(hub, trust.registry, trust.replicas)
+    .filter((n) => !n.connected)
+    .map((n) => n.name!);
+}
 
 async function createJoinToken(trust: Trust, log: Logger, req: { ttlSeconds: number; uses: number; node: string }) {
   if (!trust.enrolment)
@@ -69,6 +88,7 @@ export function clusterService(hub: AgentHub, store: VniStore, log: Logger, trus
       primaryKeys: {} as Record<string, number>,
       nodes: 0,
       errors: {} as Record<string, string>,
+      unsavedNodes: [] as string[],
     };
     for (const { node, result, error } of await hub.commandEveryAgent(command)) {
       if (!result) {
@@ -79,17 +99,22 @@ export function clusterService(hub: AgentHub, store: VniStore, log: Logger, trus
       for (const k of Object.keys(result.keyring?.keys ?? {})) out.keys[k] = (out.keys[k] ?? 0) + 1;
       for (const k of Object.keys(result.keyring?.primaryKeys ?? {}))
         out.primaryKeys[k] = (out.primaryKeys[k] ?? 0) + 1;
+      out.unsavedNodes.push(...(result.keyring?.unsavedNodes ?? []).filter((n) => n === node));
     }
+    for (const node of unreachedNodes(hub, trust))
+      out.errors[node] =
+        'not connected to this server, so it did not get this: run the command again once it has reconnected (ctl node list), or revoke it if it is gone for good (ctl node revoke)';
     log.info('gossip keyring operation', {
       command: Object.keys(command)[0],
       nodes: out.nodes,
       failed: Object.keys(out.errors).length,
+      unsaved: out.unsavedNodes.length,
     });
     return out;
   };
   return {
     GetStatus: unary(log, 'GetStatus', [], () => {
-      const nodes = hub.nodes();
+      const nodes = knownNodes(hub, trust.registry, trust.replicas);
       const count = (state: string) => nodes.filter((n) => n.state === state).length;
       return {
         alive: count('NODE_STATE_ALIVE'),
@@ -99,6 +124,7 @@ export function clusterService(hub: AgentHub, store: VniStore, log: Logger, trus
         agentDown: count('NODE_STATE_AGENT_DOWN'),
         configRevision: store.currentRevision(),
         nodes,
+        serverVersion: VERSION,
       };
     }),
     ListKeys: unary(log, 'ListKeys', [], () => fanOut({ listKeys: {} })),

@@ -144,6 +144,7 @@ export async function startGrpcServer(options: {
     registry: await NodeRegistry.open(store.db),
     keyring: new ServerKeyring(pki.gossipKeys, options.keyringFile),
     tokens: new JoinTokens(store.db),
+    replicas,
   };
 
   const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: [authorizer.interceptor()] });
@@ -152,7 +153,7 @@ export async function startGrpcServer(options: {
   const vteps = () => [...hub.vteps(), ...trust.registry.vteps()];
   const add = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
     server.addService(...refusingMalformed(definition, handlers));
-  add(proto.VniService.service, vniService(store, hub, log, vteps));
+  add(proto.VniService.service, vniService(store, hub, log, vteps, views.endpoints));
   add(proto.NodeService.service, nodeService(hub, log, { store, replicas, registry: trust.registry }));
   add(proto.EndpointService.service, endpointService(views, hub, store, log, { live, vteps, blocks }));
   add(proto.IpamService.service, ipamService(blocks, store, authorizer, log.child({ part: 'ipam' })));

@@ -8,6 +8,7 @@ import { checkNodeName, shown } from '../common/validation';
 import type { VniStore } from './vni-store';
 import type { ReplicaStore } from './replica-store';
 import type { NodeRegistry } from './trust/node-registry';
+import { knownNodes } from './known-nodes';
 
 // Nodes as their agents report them on the agent stream, with the gossip state the connected agents
 // see (alive, suspect, dead, left).
@@ -33,7 +34,9 @@ export function nodeService(hub: AgentHub, log: Logger, revoker: Revoker): NodeS
       return { configRevision: revision, recordsDeleted };
     }),
     ListNodes: unary(log, 'ListNodes', [], (req) => {
-      const nodes = hub.nodes().filter((n) => req.vni === 0 || (n.vnis ?? []).includes(req.vni));
+      const nodes = knownNodes(hub, revoker.registry, revoker.replicas).filter(
+        (n) => req.vni === 0 || (n.vnis ?? []).includes(req.vni),
+      );
       return { nodes };
     }),
     GetNode: unary(log, 'GetNode', [], (req) => {

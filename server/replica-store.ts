@@ -124,6 +124,11 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
     return [...this.owners.values()].flatMap((m) => [...m.values()]);
   }
 
+  // The nodes whose records are held here (durable: known also before they reconnect).
+  ownerNames(): string[] {
+    return [...this.owners.keys()];
+  }
+
   recordsOf(owner: string): StateRecord[] {
     return [...(this.owners.get(owner)?.values() ?? [])];
   }

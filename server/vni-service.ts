@@ -8,6 +8,8 @@ import type { AgentHub } from './agent-hub';
 import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from './vni-store';
 import { paginate, sortKey } from './pagination';
 import { unary } from './rpc';
+import type { EndpointIndex } from './endpoint-index';
+import { attachedIn, detachAll, refuseAttached } from './vni-endpoints';
 
 const storeErrors: ErrorMapping = [
   [NotFoundError, grpc.status.NOT_FOUND],
@@ -21,7 +23,14 @@ function checkGroupFamily(group: string | undefined, vteps: KnownVtep[]): void {
   if (group) checkMulticastGroup('flooding.multicast_group', group, vteps);
 }
 
-export function vniService(store: VniStore, hub: AgentHub, log: Logger, vteps: () => KnownVtep[]): VniServiceHandlers {
+// `endpoints`: every host's endpoints, of which a delete must not strand the attached ones.
+export function vniService(
+  store: VniStore,
+  hub: AgentHub,
+  log: Logger,
+  vteps: () => KnownVtep[],
+  endpoints: EndpointIndex,
+): VniServiceHandlers {
   return {
     CreateVni: unary(log, 'CreateVni', storeErrors, async (req) => {
       const input = vniInputFromProto(req.vni);
@@ -47,9 +56,13 @@ export function vniService(store: VniStore, hub: AgentHub, log: Logger, vteps: (
       return vniToProto(vni);
     }),
     DeleteVni: unary(log, 'DeleteVni', storeErrors, async (req) => {
-      const revision = await store.delete(checkVniId(req.id));
-      log.info('vni deleted', { vni: req.id, revision });
-      return { revision };
+      const id = store.get(checkVniId(req.id)).id;
+      const attached = attachedIn(endpoints, id);
+      if (req.cascade) await detachAll(hub, id, attached);
+      else refuseAttached(id, attached);
+      const revision = await store.delete(id);
+      log.info('vni deleted', { vni: id, revision, detached: req.cascade ? attached.length : undefined });
+      return { revision, detached: req.cascade ? attached.length : 0 };
     }),
   };
 }

@@ -15,6 +15,10 @@ export interface EndpointBody {
   // The owner detected a duplicate (the MAC kept moving between it and another host) and stopped
   // contesting it until the freeze ends.
   frozen?: true;
+  // Attached through the API (ctl, CNI, Docker): where the workload is, as `ctl endpoint detach` takes
+  // it (a namespace name, a runtime's path or label), and its interface there.
+  netns?: string;
+  interface?: string;
 }
 
 // The owner is a VTEP of the VNI: peers flood to it.
@@ -61,6 +65,8 @@ export function sameBody(a: RecordBody, b: RecordBody): boolean {
     a.mobilitySeq === b.mobilitySeq &&
     a.origin === b.origin &&
     a.frozen === b.frozen &&
+    a.netns === b.netns &&
+    a.interface === b.interface &&
     a.ips.length === b.ips.length &&
     a.ips.every((ip, i) => ip === b.ips[i])
   );

@@ -5,11 +5,13 @@ import type { Command__Output } from '../../generated/vxgossip/v1/Command';
 import type { KeyringResponse } from '../../generated/vxgossip/v1/KeyringResponse';
 
 // `ctl keys ...` on one agent, as serf's keys command: the keyring memberlist encrypts with is
-// changed in place; with a keyring file, the file is rewritten so a restart keeps the change.
+// changed in place; with a keyring file, the file is rewritten so a restart keeps the change, and
+// without one (--encrypt-key) the answer says that it will not.
 export class KeyringCommands {
   constructor(
     private readonly keyring: Keyring | undefined,
     private readonly keyringFile: string | undefined,
+    private readonly node: string,
   ) {}
 
   run(command: Command__Output): KeyringResponse {
@@ -34,6 +36,12 @@ export class KeyringCommands {
     }
     const all = keyring.all().map((k) => k.toString('base64'));
     if (command.cmd !== 'listKeys' && this.keyringFile) writeJsonAtomic(this.keyringFile, all);
-    return { keys: Object.fromEntries(all.map((k) => [k, 1])), primaryKeys: { [all[0]]: 1 }, nodes: 1 };
+    return {
+      keys: Object.fromEntries(all.map((k) => [k, 1])),
+      primaryKeys: { [all[0]]: 1 },
+      nodes: 1,
+      // Without a file (--encrypt-key) there is nothing to rewrite: the operator must be told.
+      unsavedNodes: this.keyringFile ? [] : [this.node],
+    };
   }
 }

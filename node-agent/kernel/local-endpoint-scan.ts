@@ -1,4 +1,5 @@
 import type { EndpointBody } from '../../common/fdb-state/record';
+import { whereAttached } from '../../common/record-proto';
 import type { AttachedEndpoint } from './endpoint-attacher';
 import type { VniPorts } from './realised-vnis';
 import type { Rtnetlink } from '../netlink';
@@ -18,7 +19,8 @@ export async function scanLocalEndpoints(
   const found = new Map<string, LocalEndpoint>();
   for (const e of attached) {
     if (!realised.has(e.vni)) continue;
-    found.set(`${e.vni}/${e.mac}`, { vni: e.vni, mac: e.mac, ips: [e.ip], origin: 'api' });
+    const where = whereAttached(e.netns, e.interface);
+    found.set(`${e.vni}/${e.mac}`, { vni: e.vni, mac: e.mac, ips: [e.ip], origin: 'api', ...where });
   }
   for (const vni of ports) {
     for (const entry of await rt.fdb.listOfBridge(vni.bridgeIndex)) {

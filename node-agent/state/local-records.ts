@@ -71,6 +71,8 @@ export function syncLocalRecords(store: RecordStore, inputs: LocalRecordInputs):
       mobilitySeq,
       origin: ep.origin,
       ...(frozen ? { frozen: true as const } : {}),
+      ...(ep.netns !== undefined ? { netns: ep.netns } : {}),
+      ...(ep.interface !== undefined ? { interface: ep.interface } : {}),
     });
   }
   for (const r of store.owned()) {

@@ -42,6 +42,10 @@ export class NodeRegistry {
     return this.nodes.get(name);
   }
 
+  names(): string[] {
+    return [...this.nodes.keys()];
+  }
+
   // Every enrolled node's VTEPs, expired certificates included: the host still holds the address.
   vteps(): KnownVtep[] {
     return [...this.nodes.values()].flatMap((n) => n.vteps.map((vtep) => ({ node: n.name, vtep })));

@@ -76,7 +76,8 @@ describe('the agent stream bounds what an enrolled host sends (rogue clients, re
   const assertNodesListed = () => {
     for (const args of [['node', 'list'], ['status']]) {
       const r = ctl([...server.ctlArgs, '-o', 'json', ...args]);
-      assert.equal(r.status, 0, `ctl ${args.join(' ')}: ${r.stderr}`);
+      // ctl status exits 3 for a degraded cluster, as this one may be: it answered all the same.
+      assert.ok(r.status === 0 || (args[0] === 'status' && r.status === 3), `ctl ${args.join(' ')}: ${r.stderr}`);
       assert.ok(r.stdout.length < 10_000, `ctl ${args.join(' ')} printed ${r.stdout.length} characters`);
     }
   };

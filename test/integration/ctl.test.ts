@@ -95,7 +95,7 @@ describe('ctl (real binary against a real server)', function () {
       /datapath: "xdp" must be lwt or bpf/,
     ],
     ['a datapath for l2', ['vni', 'create', '50', '--datapath', 'bpf'], /datapath: "bpf" applies to l3 VNIs only/],
-    ['an unknown flag', ['vni', 'create', '50', '--colour', 'red'], /Unknown option '--colour'/],
+    ['an unknown flag', ['vni', 'create', '50', '--colour', 'red'], /unknown flag --colour/],
     ['a missing VNI', ['vni', 'show'], /expected exactly one VNI/],
     ['an unknown command', ['vnis', 'list'], /unknown command "vnis"/],
     ['an unknown subcommand', ['vni', 'frobnicate'], /unknown subcommand "vni frobnicate"/],

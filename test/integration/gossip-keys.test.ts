@@ -22,6 +22,8 @@ describe('gossip key rotation through ctl keys (3 hosts, then a 4th, encrypted g
   let hosts: LabHost[];
   let late: LabHost;
   const dirs: string[] = [];
+  const agents = new Map<string, ManagedProcess>();
+  let attachedNetns = '';
   // The server's own key, which enrolment hands out; replaced by newKey.
   let oldKey = '';
   const newKey = randomBytes(32).toString('base64');
@@ -40,7 +42,7 @@ describe('gossip key rotation through ctl keys (3 hosts, then a 4th, encrypted g
 
   function startAgent(h: LabHost, joinToken: string): ManagedProcess {
     const join = hosts.map((x) => `${x.ip}:7946`).join(',');
-    return h.spawnBin('agent', 'node-agent', [
+    const agent = h.spawnBin('agent', 'node-agent', [
       '--name',
       h.name,
       '--vtep',
@@ -55,6 +57,8 @@ describe('gossip key rotation through ctl keys (3 hosts, then a 4th, encrypted g
       joinToken,
       ...(h.name === 'h3' ? ['--keyring-file', ownKeyringFile(h)] : []),
     ]);
+    agents.set(h.name, agent);
+    return agent;
   }
 
   before(async function () {
@@ -98,7 +102,7 @@ describe('gossip key rotation through ctl keys (3 hosts, then a 4th, encrypted g
     assert.deepEqual(JSON.parse(ok('-o', 'json', 'keys', 'list')).keys, { [oldKey]: 3, [newKey]: 3 });
     ok('keys', 'use', newKey);
     const refused = ctl('keys', 'remove', newKey);
-    assert.equal(refused.status, 1);
+    assert.equal(refused.status, 3, 'every agent failed it');
     assert.match(refused.stdout + refused.stderr, /primary key cannot be removed/);
     ok('keys', 'remove', oldKey);
     const list = JSON.parse(ok('-o', 'json', 'keys', 'list'));
@@ -126,7 +130,7 @@ describe('gossip key rotation through ctl keys (3 hosts, then a 4th, encrypted g
   it('gossip keeps working on the new key: an endpoint attached now is learned everywhere', async () => {
     ok('vni', 'create', '42');
     await eventually(() => assert.ok(hosts.every((h) => h.link('br42'))), 20_000);
-    const netns = lab.namespace('after-rotation');
+    const netns = (attachedNetns = lab.namespace('after-rotation'));
     const attached = JSON.parse(
       ok('-o', 'json', 'endpoint', 'attach', '--node', 'h1', '--vni', '42', '--netns', netns, '--ip', '10.42.0.1/24'),
     );
@@ -136,6 +140,37 @@ describe('gossip key rotation through ctl keys (3 hosts, then a 4th, encrypted g
           h.exec('bridge', ['fdb', 'show', 'dev', 'vxlan42']),
           new RegExp(`${attached.mac} dst ${hosts[0].ip.replace(/\./g, '\\.')}`),
         );
+    }, 20_000);
+  });
+
+  it('lists where an endpoint is attached; vni delete refuses it, and --cascade detaches it on its host', () => {
+    const list = ok('endpoint', 'list', '--vni', '42');
+    assert.match(list, /NETNS +INTERFACE/);
+    assert.ok(
+      list.split('\n').some((l) => l.includes(` ${attachedNetns} `) && l.includes(' eth0 ')),
+      list,
+    );
+    const refused = ctl('vni', 'delete', '42');
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.match(
+      refused.stderr,
+      new RegExp(`VNI 42 has 1 attached endpoint\\(s\\): h1 ${attachedNetns}/eth0; .*--cascade`),
+    );
+    assert.match(
+      ok('vni', 'delete', '42', '--cascade'),
+      /deleted at revision \d+ \(1 attached endpoint\(s\) detached\)/,
+    );
+    assert.equal(lab.execIn(attachedNetns, 'ip', ['link', 'show', 'eth0']).status, 1, 'the veth is gone');
+  });
+
+  it('names a known agent that is not connected, and exits 3: it did not get the key', async () => {
+    await agents.get('h2')!.stop('SIGTERM');
+    const key = randomBytes(32).toString('base64');
+    await eventually(() => {
+      const r = ctl('keys', 'install', key);
+      assert.equal(r.status, 3, r.stderr);
+      assert.match(r.stderr, /^h2: not connected to this server, so it did not get this: run the command again/m);
+      assert.match(r.stderr, /1 node\(s\) did not answer or failed: h2;/);
     }, 20_000);
   });
 });

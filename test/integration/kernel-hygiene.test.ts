@@ -190,7 +190,10 @@ describe('kernel hygiene: nothing left behind, nothing fought over (2 hosts, rea
     await eventually(() => {
       assert.equal(metric(h1, 'vxgossip_kernel_conflicts{kind="route"}'), 1);
       assert.equal(metric(h1, 'vxgossip_kernel_conflicts{kind="neigh"}'), 1);
-      const status = JSON.parse(ctl('-o', 'json', 'status')) as {
+      // A host holding entries that are not ours is not in sync: status says so, and exits 3.
+      const r = ctlRun('-o', 'json', 'status');
+      assert.equal(r.status, 3, r.stderr);
+      const status = JSON.parse(r.stdout) as {
         hosts: Array<{ node: string; inSync: boolean; conflicts: Array<{ kind: string }> }>;
       };
       const host = status.hosts.find((h) => h.node === 'h1')!;

@@ -41,6 +41,17 @@ describe('gossip record codec', () => {
     assert.deepEqual(roundTrip([endpoint, membership]), [endpoint, membership]);
   });
 
+  it("carries an attached endpoint's namespace and interface, and leaves out ones it cannot show", () => {
+    const attached = { ...endpoint, body: { ...endpoint.body, netns: 'ns-web', interface: 'eth1' } } as StateRecord;
+    assert.deepEqual(roundTrip([attached]), [attached]);
+    for (const netns of ['x'.repeat(256), 'ns\u001b[31m']) {
+      const odd = { ...endpoint, body: { ...endpoint.body, netns, interface: 'eth1' } } as StateRecord;
+      assert.deepEqual(roundTrip([odd]), [endpoint], 'the endpoint still counts, without the text');
+    }
+    const badInterface = { ...endpoint, body: { ...endpoint.body, netns: 'ns-web', interface: 'a/b' } } as StateRecord;
+    assert.deepEqual(roundTrip([badInterface]), [{ ...endpoint, body: { ...endpoint.body, netns: 'ns-web' } }]);
+  });
+
   it('keeps a batch of 10 endpoints inside one 1400-byte memberlist packet', () => {
     const batch = Array.from({ length: 10 }, (_, i) => ({
       ...endpoint,

@@ -220,8 +220,10 @@ describe('agent hub', () => {
       assert.equal((await pending).error, 'right');
     });
 
-    it('refuses a command for an agent that never connected or is not connected now', async () => {
-      assert.equal((await rejection(hub.sendCommand('h9', { listKeys: {} }))).code, grpc.status.UNAVAILABLE);
+    it('refuses a command for an agent that never connected (NOT_FOUND) or is not connected now (UNAVAILABLE)', async () => {
+      const unknown = await rejection(hub.sendCommand('h9', { listKeys: {} }));
+      assert.equal(unknown.code, grpc.status.NOT_FOUND);
+      assert.match(unknown.message, /no agent named h9 has connected to this server: check the name/);
       const s = connect('h1');
       disconnect('h1', s);
       const err = await rejection(hub.sendCommand('h1', { listKeys: {} }));

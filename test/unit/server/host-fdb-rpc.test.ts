@@ -103,9 +103,9 @@ describe('GetHostFdb: one host kernel through its agent', function () {
     assert.match(err.details, /agent h1 answered 1001 entries, over the 1000 of a page/);
   });
 
-  it('is UNAVAILABLE for a host whose agent never connected', async () => {
+  it('is NOT_FOUND for a host whose agent never connected (most often a typo)', async () => {
     const err = await failure({ node: 'h9' });
-    assert.equal(err.code, grpc.status.UNAVAILABLE);
+    assert.equal(err.code, grpc.status.NOT_FOUND);
     assert.match(err.details, /no agent named h9/);
   });
 });
