@@ -28,7 +28,8 @@ describe('the npm package installed with npm install -g', function () {
     const npm = (args: string[], cwd: string) =>
       execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
     // Dependencies come from npm's cache when the checkout's own `npm ci` filled it.
-    const tarball = npm(['pack', '--silent', '--pack-destination', dir], repoRoot).trim().split('\n').pop() ?? '';
+    const tarball =
+      npm(['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], repoRoot).trim().split('\n').pop() ?? '';
     npm(
       ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, tarball)],
       dir,
