@@ -5,6 +5,7 @@ import { FLOOD_MAC } from '../common/fdb-state/record';
 import { eventually } from '../lab/eventually';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
 import { operatorDir } from '../lab/credentials';
+import { indentOutput } from './indent-output';
 
 // The multi-host demo on one machine: a controller and three hosts as network namespaces on a shared
 // underlay, the real server and agents (gossiping), a workload per host, and ctl driving them.
@@ -16,7 +17,7 @@ const step = (n: number, text: string) => console.log(`\n${bold(`== ${n}. ${text
 const show = (host: LabHost, command: string, args: string[]) => {
   console.log(`[${host.name}]$ ${command} ${args.join(' ')}`);
   const r = command === 'ctl' ? host.ctl(args) : host.run(command, args);
-  process.stdout.write((r.stdout + r.stderr).replace(/^/gm, '  '));
+  process.stdout.write(indentOutput(r.stdout + r.stderr));
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}`);
 };
 const until = (what: string, check: () => boolean) =>
