@@ -19,11 +19,11 @@ export interface CtlResult {
 }
 
 // The real ctl binary, as an operator runs it on this host; bounded in time.
-export function ctl(args: string[], env: NodeJS.ProcessEnv = {}): CtlResult {
+export function ctl(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): CtlResult {
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'ctl'), ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...CLEAN_ENV, ...env },
-    timeout: 20_000,
+    timeout: timeoutMs,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
