@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManagedProcess } from './managed-process';
 import { repoRoot } from '../common/paths';
@@ -30,13 +31,19 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+// Each lab host's agents serve their local plugin sockets under LAB_SOCKET_ROOT/<its namespace>.
+const LAB_SOCKET_ROOT = '/run/vxgossip-lab';
+
 // Namespaces are named <prefix>-<pid>-<net>-<host>; those of a run with this prefix that died are
 // removed first.
 function removeStaleNamespaces(prefix: string): void {
   for (const line of ip(['netns', 'list']).split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const m = new RegExp(`^${prefix}-(\\d+)-`).exec(name);
-    if (m && !pidAlive(Number(m[1]))) ip(['netns', 'delete', name]);
+    if (m && !pidAlive(Number(m[1]))) {
+      ip(['netns', 'delete', name]);
+      fs.rmSync(path.join(LAB_SOCKET_ROOT, name), { recursive: true, force: true });
+    }
   }
 }
 
@@ -100,7 +107,28 @@ export class LabHost {
 
   // Our own executables (bin/server, bin/node-agent, bin/ctl) run inside the host.
   spawnBin(label: string, bin: string, args: string[]): ManagedProcess {
-    return this.spawn(label, process.execPath, [path.join(repoRoot, 'bin', bin), ...args]);
+    const local = bin === 'node-agent' ? this.agentLocalSockets(args) : [];
+    return this.spawn(label, process.execPath, [path.join(repoRoot, 'bin', bin), ...args, ...local]);
+  }
+
+  // Where this host's agents serve the CNI and Docker plugins (unless a test names its own): a directory
+  // of the host's, as on a machine of its own. Left at the defaults, every agent of the lab would share
+  // /run/docker/plugins, and a socket an agent killed with SIGKILL leaves there makes every Docker engine
+  // of this machine retry it for seconds on each command.
+  get localSocketDir(): string {
+    return path.join(LAB_SOCKET_ROOT, this.netns);
+  }
+
+  private agentLocalSockets(args: string[]): string[] {
+    return [
+      ...(args.includes('--cni-socket') ? [] : ['--cni-socket', path.join(this.localSocketDir, 'cni.sock')]),
+      ...(args.includes('--cni-delete-queue')
+        ? []
+        : ['--cni-delete-queue', path.join(this.localSocketDir, 'cni-delete-queue')]),
+      ...(args.includes('--docker-plugin-dir')
+        ? []
+        : ['--docker-plugin-dir', path.join(this.localSocketDir, 'docker-plugins')]),
+    ];
   }
 
   ctl(args: string[]): { status: number; stdout: string; stderr: string } {
@@ -258,6 +286,7 @@ export class LabNetwork {
     for (const netns of [...this.extraNetns, ...this.hosts.map((h) => h.netns), this.underlayNetns]) {
       if (existing.has(netns)) ip(['netns', 'delete', netns]);
     }
+    for (const h of this.hosts) fs.rmSync(h.localSocketDir, { recursive: true, force: true });
     this.hosts.length = 0;
     this.extraNetns.length = 0;
   }

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
@@ -111,6 +113,13 @@ describe('foundation: ctl vni create -> devices on every host (namespaces, real 
         ],
       );
     });
+  });
+
+  it("serves each agent's CNI and Docker plugin sockets in its own host's directory, as on machines of their own", () => {
+    for (const host of hosts) {
+      for (const socket of ['cni.sock', path.join('docker-plugins', 'vxgossip.sock')])
+        assert.ok(fs.lstatSync(path.join(host.localSocketDir, socket)).isSocket(), `${host.name}: ${socket}`);
+    }
   });
 
   it('leaves devices untouched across an agent restart (SIGTERM and kill -9): same ifindex', async () => {
