@@ -22,6 +22,9 @@ export interface Command {
   usage: string;
   details?: string;
   options: Options;
+  // What shell completion offers for its first positional argument: these words, or what the server
+  // lists (ctl asks it as the completion is typed).
+  completes?: string[] | 'vnis' | 'nodes';
   // Resolves to the exit code when it is not 0 (ctl status, when degraded).
   run(ctx: Context, values: FlagValues, positionals: string[]): Promise<void | number>;
 }

@@ -115,6 +115,7 @@ const show: Command = {
   summary: "show one VNI and each host's devices and entries for it",
   usage: 'ctl vni show <vni>',
   options: {},
+  completes: 'vnis',
   async run(ctx, _values, positionals) {
     const id = oneVniArgument(positionals);
     const c = client(ctx);
@@ -173,6 +174,7 @@ const update: Command = {
     datapath: { type: 'string' },
     'expect-revision': { type: 'string' },
   },
+  completes: 'vnis',
   async run(ctx, values, positionals) {
     const id = oneVniArgument(positionals);
     if (values.group !== undefined && values['head-end'])
@@ -230,6 +232,7 @@ const remove: Command = {
   behind. --cascade detaches them first, each on its own host (removing the veth and freeing its
   address); if any cannot be detached (its agent is down), the VNI is kept and the error names them.`,
   options: { cascade: { type: 'boolean' } },
+  completes: 'vnis',
   async run(ctx, values, positionals) {
     const id = oneVniArgument(positionals);
     const cascade = values.cascade === true;
