@@ -22,6 +22,7 @@ import { completeLine } from './completion-lookup';
 import { traceGroup } from './truth-commands';
 import { versionGroup } from './version-command';
 import { didYouMean } from './suggest';
+import { expandOptionalValues } from './optional-flag-values';
 import { serverTarget } from './server-target';
 
 const groups: Group[] = [
@@ -239,7 +240,8 @@ async function main(argv: string[]): Promise<number> {
 
   const path = group.single ? group.name : `${group.name} ${command.name}`;
   try {
-    const { values, positionals } = parseCommandFlags(rest, { ...globalOptions, ...command.options });
+    const args = expandOptionalValues(rest, command.optionalValues ?? {});
+    const { values, positionals } = parseCommandFlags(args, { ...globalOptions, ...command.options });
     delete values.version;
     const { server, timeoutMs, ...connection } = connectionFrom(values);
     try {

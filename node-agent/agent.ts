@@ -163,7 +163,8 @@ export class Agent {
           r.l3.map((v) => v.deviceIndex),
         ),
       onRemoteWritten: () => this.peers.logWithdrawn(),
-      onPass: (vnis) => this.link.sendStatus({ vnis, configRevision: state.configRevision }),
+      configRevision: () => state.configRevision,
+      onPass: (vnis, configRevision) => this.link.sendStatus({ vnis, configRevision }),
     });
     this.commands = this.agentCommands(attacher, alive);
     this.cni = this.cniService(attacher);
