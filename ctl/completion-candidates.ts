@@ -40,6 +40,9 @@ function read(before: string[], groups: Group[], globalOptions: Options): Readin
       const takesValue = name !== undefined && { ...globalOptions, ...r.command?.options }[name].type === 'string';
       if (takesValue && inline.length === 0) r.pending = name;
       else if (takesValue && name in globalOptions) r.globals[name] = inline.join('=');
+    } else if (!r.group && word === 'help') {
+      // `ctl help vni create` names a command as `ctl vni create` does.
+      continue;
     } else if (!r.group) {
       r.group = groups.find((g) => g.name === word);
       if (!r.group) return undefined;
@@ -59,7 +62,7 @@ function fixed(r: Reading, current: string, groups: Group[], globalOptions: Opti
     const options = { ...r.command?.options, ...globalOptions };
     return Object.keys(options).map((name) => `--${name}`);
   }
-  if (!r.group) return groups.map((g) => g.name);
+  if (!r.group) return [...groups.map((g) => g.name), 'help'];
   if (!r.command) return r.group.commands.map((c) => c.name);
   const positional = r.command.completes;
   return Array.isArray(positional) && r.positionals.length === 0 ? positional : [];

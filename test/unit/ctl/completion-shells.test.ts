@@ -99,6 +99,8 @@ for (const shell of ['bash', 'zsh'] as const) {
       assert.deepEqual(await complete('-o', 'json', '--timeout', '2s', 'node', ''), ['list', 'revoke']);
       assert.deepEqual(await complete('-o', 'y'), ['yaml']);
       assert.deepEqual(await complete('completion', ''), ['bash', 'zsh']);
+      assert.deepEqual(await complete('he'), ['help']);
+      assert.deepEqual(await complete('help', 'vni', 'up'), ['update']);
     });
 
     it("completes a command's flags and the global ones", async () => {
