@@ -325,7 +325,7 @@ export class Agent {
   }
 
   private serverLink(): ServerLink {
-    const { state, log, name, vtep } = this.options;
+    const { log, name, vtep } = this.options;
     return new ServerLink(
       this.options.server,
       () => ({
@@ -333,7 +333,8 @@ export class Agent {
         vtep,
         incarnation: this.store.incarnation,
         agentVersion: AGENT_VERSION,
-        configRevision: state.configRevision,
+        // Realised, not only received: the server reads it as what this host has (ctl vni --wait).
+        configRevision: this.loop.realisedConfigRevision,
       }),
       {
         onConfig: (config) => void this.config.apply(config, 'server'),

@@ -131,6 +131,11 @@ export class ReconcileLoop {
     return this.synced;
   }
 
+  // The configuration revision the last full pass realised the devices of.
+  get realisedConfigRevision(): number {
+    return this.realisedRevision;
+  }
+
   status(): ProgrammingStatus[] {
     return this.statuses;
   }

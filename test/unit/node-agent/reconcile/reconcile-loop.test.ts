@@ -141,6 +141,7 @@ describe('reconcile loop', () => {
       new Set([5]),
       'a pass after it, without devices, still speaks for revision 5',
     );
+    assert.equal(h.loop.realisedConfigRevision, 5, 'and so does the hello of a reconnecting agent');
     h.loop.schedule('full');
     await h.loop.settle();
     assert.equal(h.revisions.at(-1), 6);
