@@ -32,7 +32,8 @@ describe('ctl vni --wait (3 hosts, real devices)', function () {
   });
 
   it('vni create --wait returns only once vxlan<VNI> exists on every host; delete --wait once it is gone', () => {
-    const created = cluster.ctlRun('vni', 'create', '901', '--wait=30s');
+    // Within the 30 s a lab command may take.
+    const created = cluster.ctlRun('vni', 'create', '901', '--wait=20s');
     // Read at once, not eventually: the wait is the guarantee under test.
     const present = hosts.filter((h) => hasVxlan(h, 901)).map((h) => h.name);
     assert.equal(created.status, 0, created.stderr);
@@ -67,7 +68,7 @@ describe('ctl vni --wait (3 hosts, real devices)', function () {
 
   it('does not wait for a host whose agent is down, and names it', async () => {
     await eventually(() => assert.equal(nodeState('h3'), 'NODE_STATE_AGENT_DOWN'), 60_000, 500);
-    const r = cluster.ctlRun('vni', 'create', '903', '--wait=30s');
+    const r = cluster.ctlRun('vni', 'create', '903', '--wait=20s');
     assert.equal(r.status, 0, r.stderr);
     assert.ok(hasVxlan(hosts[0], 903) && hasVxlan(hosts[1], 903));
     assert.match(r.stdout, /\nrealised on every live host: h1, h2\nnot waited for \(not live\): h3 \(agent-down\)\n$/);
