@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { OutputFormat } from './output';
+import type { OptionalValue } from './optional-flag-values';
 
 export interface Context {
   server: string;
@@ -22,6 +23,11 @@ export interface Command {
   usage: string;
   details?: string;
   options: Options;
+  // What shell completion offers for its first positional argument: these words, or what the server
+  // lists (ctl asks it as the completion is typed).
+  completes?: string[] | 'vnis' | 'nodes';
+  // Flags of `options` that may also stand alone (--wait for --wait=60s).
+  optionalValues?: Record<string, OptionalValue>;
   // Resolves to the exit code when it is not 0 (ctl status, when degraded).
   run(ctx: Context, values: FlagValues, positionals: string[]): Promise<void | number>;
 }

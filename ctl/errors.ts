@@ -13,7 +13,11 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  the server or the network failed, or refused the request (NOT_FOUND, ALREADY_EXISTS, ...)
   2  a usage error: an unknown command or flag, or a value ctl or the server judged invalid
   3  ctl status: the cluster is degraded (a host not alive, not connected or not in sync, or no
-     hosts at all); ctl keys: an agent did not answer or failed`;
+     hosts at all); ctl keys: an agent did not answer or failed; ctl vni ... --wait: the change
+     was made, but a live host had not realised it by the deadline`;
+
+// The command did what it was asked, and the cluster has not followed: exit 3.
+export class DegradedError extends Error {}
 
 // grpc-js's own UNAVAILABLE (no connection) ends with its name resolution's note, which says nothing to
 // an operator; the last connection error before it is what tells why.
@@ -57,6 +61,7 @@ export function describeFailure(
 ): { message: string; exitCode: number } {
   if (err instanceof UsageError || err instanceof ValidationError)
     return { message: err.message, exitCode: EXIT_USAGE };
+  if (err instanceof DegradedError) return { message: err.message, exitCode: EXIT_DEGRADED };
   if (!isServiceError(err)) return { message: err instanceof Error ? err.message : String(err), exitCode: EXIT_RPC };
   switch (err.code) {
     case grpc.status.INVALID_ARGUMENT:

@@ -18,9 +18,11 @@ import { tokenGroup } from './token-commands';
 import { statusGroup, watchGroup } from './status-commands';
 import { keysGroup } from './keys-commands';
 import { completionGroup } from './completion-command';
+import { completeLine } from './completion-lookup';
 import { traceGroup } from './truth-commands';
 import { versionGroup } from './version-command';
 import { didYouMean } from './suggest';
+import { expandOptionalValues } from './optional-flag-values';
 import { serverTarget } from './server-target';
 
 const groups: Group[] = [
@@ -48,14 +50,13 @@ const globalOptions: Options = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 };
-// Every global flag as typed on the command line, and those that take a value.
-const globalFlags = Object.keys(globalOptions).map((name) => `--${name}`);
+// Every global flag that takes a value, as typed on the command line.
 const valueFlags = new Set(
   Object.entries(globalOptions)
     .filter(([, o]) => o.type === 'string')
     .flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]),
 );
-groups.push(completionGroup(() => groups, globalFlags));
+groups.push(completionGroup);
 const GLOBAL_HELP = `Global flags:
   --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051);
                        https://HOST:PORT is accepted too (the server speaks only TLS)
@@ -215,6 +216,11 @@ function parseCommandFlags(rest: string[], options: Options) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // What the completion scripts ask at every TAB (ctl completion); not a command for people.
+  if (argv[0] === '__complete' && argv.length === 2) {
+    process.stdout.write(await completeLine(argv[1], groups, globalOptions, connectionFrom));
+    return 0;
+  }
   const { words, rest } = splitWords(argv);
   if (words.length === 0 && rest.includes('--version')) words.push('version');
   // `ctl help vni [create]` is `ctl vni [create] --help`.
@@ -234,7 +240,8 @@ async function main(argv: string[]): Promise<number> {
 
   const path = group.single ? group.name : `${group.name} ${command.name}`;
   try {
-    const { values, positionals } = parseCommandFlags(rest, { ...globalOptions, ...command.options });
+    const args = expandOptionalValues(rest, command.optionalValues ?? {});
+    const { values, positionals } = parseCommandFlags(args, { ...globalOptions, ...command.options });
     delete values.version;
     const { server, timeoutMs, ...connection } = connectionFrom(values);
     try {

@@ -42,6 +42,7 @@ const revoke: Command = {
   name: 'revoke',
   summary: "refuse a node's certificates: the server drops it, every peer drops its records",
   usage: 'ctl node revoke NAME',
+  completes: 'nodes',
   details:
     'The node can enrol again only with a token made for it (ctl token create --node NAME). It still holds the\n' +
     'gossip key: rotate it (ctl keys install/use/remove) to keep it out of gossip altogether.',

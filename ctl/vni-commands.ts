@@ -11,6 +11,7 @@ import { checkInteger, checkMulticastGroup, checkName, checkVniId } from '../com
 import { UsageError } from '../common/cli';
 import type { Command, Context, Group } from './command';
 import { renderData, renderFields, renderTable } from './output';
+import { WAIT_HELP, waitFrom, waitIfAsked, waitOption, waitOptionalValue } from './vni-wait';
 
 function client(ctx: Context): VniServiceClient {
   return new (v1().VniService)(ctx.server, ctx.credentials(), ctx.clientOptions);
@@ -29,7 +30,7 @@ const create: Command = {
   name: 'create',
   summary: 'create a VNI; every node-agent realises it as vxlan<VNI> under br<VNI>',
   usage:
-    'ctl vni create <vni> [--name NAME] [--mtu N] [--dstport N] [--mode l2|l3] [--group ADDR] [--subnet CIDR] [--datapath lwt|bpf]',
+    'ctl vni create <vni> [--name NAME] [--mtu N] [--dstport N] [--mode l2|l3] [--group ADDR] [--subnet CIDR] [--datapath lwt|bpf] [--wait[=DURATION]]',
   details: `  <vni>       1..16777215
   --name      lowercase letters, digits and '-' (default vni-<vni>)
   --mtu       576..9216; default: the underlay MTU minus the VXLAN overhead
@@ -38,7 +39,8 @@ const create: Command = {
   --group     flood through this multicast group instead of head-end replication
   --subnet    overlay subnet, e.g. 10.42.0.0/24 (required for --mode l3)
   --datapath  l3 only: lwt (the kernel's routing and lightweight tunnels, default) or bpf (tc
-              programs forwarding from maps); VNIs on one UDP port share their datapath`,
+              programs forwarding from maps); VNIs on one UDP port share their datapath
+${WAIT_HELP}`,
   options: {
     name: { type: 'string' },
     mtu: { type: 'string' },
@@ -47,9 +49,12 @@ const create: Command = {
     group: { type: 'string' },
     subnet: { type: 'string' },
     datapath: { type: 'string' },
+    ...waitOption,
   },
+  optionalValues: waitOptionalValue,
   async run(ctx, values, positionals) {
     const id = oneVniArgument(positionals);
+    const wait = waitFrom(values);
     // Validated here as well as on the server, so a typo is reported even when the server is down.
     const vni = normaliseVni({
       id,
@@ -72,6 +77,7 @@ const create: Command = {
         ? renderData(ctx.output, v)
         : `VNI ${v.id} (${v.name}) created at revision ${v.revision}\n`,
     );
+    await waitIfAsked(ctx, wait, { vni: v.id, revision: v.revision, deleted: false });
   },
 };
 
@@ -115,6 +121,7 @@ const show: Command = {
   summary: "show one VNI and each host's devices and entries for it",
   usage: 'ctl vni show <vni>',
   options: {},
+  completes: 'vnis',
   async run(ctx, _values, positionals) {
     const id = oneVniArgument(positionals);
     const c = client(ctx);
@@ -157,14 +164,15 @@ const update: Command = {
   name: 'update',
   summary: 'change a VNI in place (name, MTU, flooding, datapath); every node-agent applies it live',
   usage:
-    'ctl vni update <vni> [--name NAME] [--mtu N|auto] [--group ADDR | --head-end] [--datapath lwt|bpf] [--expect-revision N]',
+    'ctl vni update <vni> [--name NAME] [--mtu N|auto] [--group ADDR | --head-end] [--datapath lwt|bpf] [--expect-revision N] [--wait[=DURATION]]',
   details: `  --name             a new name
   --mtu              576..9216, or auto for the underlay MTU minus the VXLAN overhead
   --group            flood through this multicast group
   --head-end         flood by head-end replication
   --datapath         an l3 VNI's datapath, lwt or bpf; its endpoints move over on every host (no
                      other VNI on its UDP port may keep the old one)
-  --expect-revision  apply only if the VNI is still at this revision`,
+  --expect-revision  apply only if the VNI is still at this revision
+${WAIT_HELP}`,
   options: {
     name: { type: 'string' },
     mtu: { type: 'string' },
@@ -172,9 +180,13 @@ const update: Command = {
     'head-end': { type: 'boolean' },
     datapath: { type: 'string' },
     'expect-revision': { type: 'string' },
+    ...waitOption,
   },
+  optionalValues: waitOptionalValue,
+  completes: 'vnis',
   async run(ctx, values, positionals) {
     const id = oneVniArgument(positionals);
+    const wait = waitFrom(values);
     if (values.group !== undefined && values['head-end'])
       throw new UsageError('--group and --head-end exclude each other');
     const paths: string[] = [];
@@ -219,19 +231,24 @@ const update: Command = {
         ? renderData(ctx.output, updated)
         : `VNI ${id} updated (${paths.join(', ')}) at revision ${updated.revision}\n`,
     );
+    await waitIfAsked(ctx, wait, { vni: id, revision: updated.revision, deleted: false });
   },
 };
 
 const remove: Command = {
   name: 'delete',
   summary: 'delete a VNI; every node-agent removes its devices',
-  usage: 'ctl vni delete <vni> [--cascade]',
+  usage: 'ctl vni delete <vni> [--cascade] [--wait[=DURATION]]',
   details: `  A VNI with attached endpoints (ctl endpoint list shows them) is refused: their veths would be left
   behind. --cascade detaches them first, each on its own host (removing the veth and freeing its
-  address); if any cannot be detached (its agent is down), the VNI is kept and the error names them.`,
-  options: { cascade: { type: 'boolean' } },
+  address); if any cannot be detached (its agent is down), the VNI is kept and the error names them.
+${WAIT_HELP}`,
+  options: { cascade: { type: 'boolean' }, ...waitOption },
+  optionalValues: waitOptionalValue,
+  completes: 'vnis',
   async run(ctx, values, positionals) {
     const id = oneVniArgument(positionals);
+    const wait = waitFrom(values);
     const cascade = values.cascade === true;
     const c = client(ctx);
     // Detaching on remote hosts takes longer than a plain RPC, as attach does.
@@ -243,6 +260,7 @@ const remove: Command = {
         ? renderData(ctx.output, { id, revision: Number(res.revision), detached: res.detached })
         : `VNI ${id} deleted at revision ${res.revision}${detached}\n`,
     );
+    await waitIfAsked(ctx, wait, { vni: id, revision: Number(res.revision), deleted: true });
   },
 };
 

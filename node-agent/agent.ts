@@ -163,7 +163,8 @@ export class Agent {
           r.l3.map((v) => v.deviceIndex),
         ),
       onRemoteWritten: () => this.peers.logWithdrawn(),
-      onPass: (vnis) => this.link.sendStatus({ vnis, configRevision: state.configRevision }),
+      configRevision: () => state.configRevision,
+      onPass: (vnis, configRevision) => this.link.sendStatus({ vnis, configRevision }),
     });
     this.commands = this.agentCommands(attacher, alive);
     this.cni = this.cniService(attacher);
@@ -324,7 +325,7 @@ export class Agent {
   }
 
   private serverLink(): ServerLink {
-    const { state, log, name, vtep } = this.options;
+    const { log, name, vtep } = this.options;
     return new ServerLink(
       this.options.server,
       () => ({
@@ -332,7 +333,8 @@ export class Agent {
         vtep,
         incarnation: this.store.incarnation,
         agentVersion: AGENT_VERSION,
-        configRevision: state.configRevision,
+        // Realised, not only received: the server reads it as what this host has (ctl vni --wait).
+        configRevision: this.loop.realisedConfigRevision,
       }),
       {
         onConfig: (config) => void this.config.apply(config, 'server'),

@@ -28,6 +28,8 @@ declare -A needs=(
   [busybox]=busybox-static
   # The metrics tests: promtool checks the exposition, the alert rules and their tests.
   [promtool]=prometheus
+  # ctl's completion scripts are tested in the shells they are for.
+  [zsh]=zsh
 )
 missing=()
 for program in "${!needs[@]}"; do

@@ -46,7 +46,8 @@ export interface KernelLoopDeps {
   onRealised: (realised: RealisedVnis) => void;
   // A pass has withdrawn whatever failed peers had.
   onRemoteWritten: () => void;
-  onPass: (statuses: ProgrammingStatus[]) => void;
+  configRevision: () => number;
+  onPass: (statuses: ProgrammingStatus[], configRevision: number) => void;
   // Where the BPF datapath's pins go (only once a BPF VNI is realised here).
   bpf?: DatapathOptions;
   metrics?: AgentMetrics;
@@ -81,6 +82,7 @@ export function kernelReconcileLoop(d: KernelLoopDeps): ReconcileLoop {
       localRecords: d.localRecords,
     },
     desired: d.desired,
+    configRevision: d.configRevision,
     onPass: d.onPass,
     log,
     graceMaxMs: GRACE_MAX_MS,

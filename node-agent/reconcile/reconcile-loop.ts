@@ -10,8 +10,11 @@ export interface ReconcileLoopOptions {
   steps: ReconcileSteps;
   // The remote entries this host must program, given the VNIs realised here.
   desired(localVnis: ReadonlySet<number>): DesiredRemote;
-  // After every pass that reached the kernel: per-VNI device state and counts.
-  onPass(statuses: ProgrammingStatus[]): void;
+  // The configuration revision whose VNIs the device step realises now.
+  configRevision(): number;
+  // After every pass that reached the kernel: per-VNI device state and counts, and the configuration
+  // revision the devices were realised at (what `ctl vni ... --wait` waits for).
+  onPass(statuses: ProgrammingStatus[], configRevision: number): void;
   log: Logger;
   // Remote entries are not swept until endGrace() or at most this long after start().
   graceMaxMs: number;
@@ -37,6 +40,9 @@ export class ReconcileLoop {
   private realised: RealisedVnis = { l2: [], l3: [] };
   // As the device step left them; statuses add each pass's counts and errors.
   private deviceStatuses: ProgrammingStatus[] = [];
+  // The configuration revision deviceStatuses speak for: read before the device step reads the VNIs,
+  // so a configuration arriving during the pass is never reported as realised.
+  private realisedRevision = 0;
   private statuses: ProgrammingStatus[] = [];
   private lastCounts = '';
   private sweep = false;
@@ -125,6 +131,11 @@ export class ReconcileLoop {
     return this.synced;
   }
 
+  // The configuration revision the last full pass realised the devices of.
+  get realisedConfigRevision(): number {
+    return this.realisedRevision;
+  }
+
   status(): ProgrammingStatus[] {
     return this.statuses;
   }
@@ -137,7 +148,9 @@ export class ReconcileLoop {
     const started = Date.now();
     try {
       if (full) {
+        const revision = this.options.configRevision();
         const { realised, statuses } = await this.options.steps.devices.realise();
+        this.realisedRevision = revision;
         this.realised = realised;
         this.deviceStatuses = statuses;
         this.statuses = statuses;
@@ -201,7 +214,7 @@ export class ReconcileLoop {
       this.lastCounts = `${desired}/${programmed}/${removed}`;
       this.options.log.info('fdb entries', { desired, programmed, removed, msSinceStart: Date.now() - this.startedAt });
     }
-    this.options.onPass(this.statuses);
+    this.options.onPass(this.statuses, this.realisedRevision);
   }
 }
 

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { ServerHandle, startServer } from '../../lab/server-process';
 import { operatorDir } from '../../lab/credentials';
 import { ctl } from '../helpers/ctl-binary';
@@ -52,18 +51,6 @@ describe('ctl (real binary against a real server)', function () {
     assert.match(yaml.stdout, /\nmulticastGroup: "239\.1\.1\.43"\n/);
     assert.match(yaml.stdout, /\nnodes: \[\]\n/);
     assert.equal(json.id, 43);
-  });
-
-  it('prints a bash completion script that completes groups, subcommands and flags', () => {
-    const r = ctl(['completion', 'bash']);
-    assert.equal(r.status, 0, r.stderr);
-    const probe = (words: string[]) => {
-      const script = `${r.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _ctl; echo "\${COMPREPLY[@]}"`;
-      return spawnSync('bash', ['-c', script], { encoding: 'utf8' }).stdout.trim();
-    };
-    assert.equal(probe(['ctl', 'end']), 'endpoint');
-    assert.equal(probe(['ctl', 'endpoint', 'at']), 'attach');
-    assert.match(probe(['ctl', 'vni', 'create', '42', '--mo']), /^--mode$/);
   });
 
   it('finds the server and the credential through VXGOSSIP_SERVER and VXGOSSIP_CREDENTIALS', () => {

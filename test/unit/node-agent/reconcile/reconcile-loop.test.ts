@@ -21,6 +21,8 @@ function harness(graceMaxMs = 60_000, maxRestMs = 0, bpfCheckIntervalMs = 0) {
   const calls: string[] = [];
   const passes: PassContext[] = [];
   const reports: ProgrammingStatus[][] = [];
+  const revisions: number[] = [];
+  let configRevision = 5;
   let desired: DesiredRemote = { floods: [{ vni: 42, vtep: '198.18.0.12', owner: 'h2' }], endpoints: [] };
   let failDevices = false;
   let bpfError: string | undefined = 'the BPF datapath cannot be opened: EPERM';
@@ -72,7 +74,11 @@ function harness(graceMaxMs = 60_000, maxRestMs = 0, bpfCheckIntervalMs = 0) {
   const loop = new ReconcileLoop({
     steps,
     desired: () => desired,
-    onPass: (s) => reports.push(s),
+    configRevision: () => configRevision,
+    onPass: (s, revision) => {
+      reports.push(s);
+      revisions.push(revision);
+    },
     log: silent,
     graceMaxMs,
     maxRestMs,
@@ -83,6 +89,8 @@ function harness(graceMaxMs = 60_000, maxRestMs = 0, bpfCheckIntervalMs = 0) {
     calls,
     passes,
     reports,
+    revisions,
+    setConfigRevision: (r: number) => (configRevision = r),
     setDesired: (d: DesiredRemote) => (desired = d),
     failDevices: (f: boolean) => (failDevices = f),
     setBpfError: (e: string | undefined) => (bpfError = e),
@@ -116,6 +124,27 @@ describe('reconcile loop', () => {
       ],
       'counts of every programming step reach the status',
     );
+  });
+
+  it('reports the configuration revision the devices were realised at, not one that arrived during the pass', async () => {
+    h = harness();
+    let release!: () => void;
+    h.holdDevices(new Promise<void>((r) => (release = r)));
+    h.loop.start();
+    await eventually(() => assert.deepEqual(h.calls, ['devices']));
+    // A new configuration arrives while the pass realises the old one's devices.
+    h.setConfigRevision(6);
+    release();
+    await h.loop.settle();
+    assert.deepEqual(
+      new Set(h.revisions),
+      new Set([5]),
+      'a pass after it, without devices, still speaks for revision 5',
+    );
+    assert.equal(h.loop.realisedConfigRevision, 5, 'and so does the hello of a reconnecting agent');
+    h.loop.schedule('full');
+    await h.loop.settle();
+    assert.equal(h.revisions.at(-1), 6);
   });
 
   it("reports a step's error for a VNI whose devices are ready until a pass no longer has it", async () => {
