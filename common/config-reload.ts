@@ -53,7 +53,7 @@ export function reloadOnSignal<V extends Record<string, unknown>>(options: Reloa
       const extra = prepare(next, plan)();
       // What waits for a restart is not running: the next reload names it again.
       current = { ...next, ...Object.fromEntries(plan.restart.map((k) => [k, current[k]])) };
-      const changed = Object.fromEntries(plan.live.map((c) => [c.key, { from: c.from, to: c.to }]));
+      const changed = Object.fromEntries(plan.live.map((c) => [c.key, { from: c.from ?? null, to: c.to ?? null }]));
       log.info('configuration reloaded', { changed, ...extra });
       if (plan.restart.length > 0)
         log.warn('configuration changes that take effect only after a restart', { keys: plan.restart });

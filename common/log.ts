@@ -1,3 +1,4 @@
+import { UsageError } from './cli';
 import { formatText } from './log-text';
 
 // Structured logs, one record per line on stderr so stdout stays free for command output: a JSON
@@ -73,5 +74,23 @@ export function createLogger(options: {
       if (level) settings.threshold = rank[level];
       if (format) settings.format = format;
     },
+  };
+}
+
+// The log options both daemons take (--log-level, --log-format), checked.
+export function logSettingsOf(values: { 'log-level'?: string; 'log-format'?: string }): {
+  level: Level;
+  format: LogFormat;
+} {
+  const checked = <V>(flag: string, parse: () => V): V => {
+    try {
+      return parse();
+    } catch (err) {
+      throw new UsageError(`--${flag}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    level: checked('log-level', () => parseLevel(values['log-level'])),
+    format: checked('log-format', () => parseLogFormat(values['log-format'])),
   };
 }

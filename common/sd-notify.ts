@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { createSocket } from 'unix-dgram';
+import type { Logger } from './log';
 
 // systemd's readiness protocol (sd_notify(3)): one datagram, such as READY=1, to the unix socket
 // $NOTIFY_SOCKET names. Node has no unix datagram sockets, so unix-dgram (a small native module)
@@ -31,4 +32,14 @@ function errnoName(err: Error & { code?: unknown }): string {
   const errno = typeof err.code === 'number' ? -err.code : NaN;
   const name = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0];
   return name ?? err.message;
+}
+
+// For a daemon: a notification that cannot be sent is worth a warning, not an exit (systemd then
+// gives up on the start by its timeout, and the warning says why).
+export function tellSystemd(state: string, log: Logger): void {
+  try {
+    if (sdNotify(state)) log.debug('told systemd', { state });
+  } catch (err) {
+    log.warn('cannot tell systemd', { state, error: (err as Error).message });
+  }
 }
