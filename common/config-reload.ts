@@ -62,3 +62,11 @@ export function reloadOnSignal<V extends Record<string, unknown>>(options: Reloa
     }
   });
 }
+
+// Until a daemon can reload, a SIGHUP must not end it (Node's default): it is logged and ignored.
+// Returns the release, to call once the daemon handles the signal itself.
+export function holdSignalDuringStart(signal: NodeJS.Signals, log: Logger): () => void {
+  const hold = () => log.warn(`${signal} while starting: ignored; send it again once started`);
+  process.on(signal, hold);
+  return () => process.off(signal, hold);
+}

@@ -134,10 +134,11 @@ export function withOriginOf<T extends OptionTable, R>(config: DaemonConfig<T>, 
 // The part of a daemon's --help about where its options come from and what SIGHUP changes.
 export function configUsage<T extends OptionTable>(spec: DaemonConfigSpec<T>, live: readonly string[]): string {
   const only = spec.commandLineOnly.map((k) => `--${k}`).join(', ');
-  return `Every option can also be set by a variable, ${envNameOf(spec.envPrefix, 'data-dir')} for --data-dir (the
-prefix ${spec.envPrefix}, the name in capitals, '-' as '_'), or by a key of the YAML file --config FILE
-(or $${envNameOf(spec.envPrefix, CONFIG_FLAG)}) names, "data-dir: /var/lib/..."; a flag wins over a variable, a
-variable over the file (${only}: command line only). SIGHUP reads the file and variables again and
-applies ${live.map((k) => `--${k}`).join(', ')} at once; a change to anything else is logged as needing a restart,
-and a file with a mistake is logged and the running configuration kept.`;
+  return `Options also come from variables and a config file: --data-dir is $${envNameOf(spec.envPrefix, 'data-dir')}
+(the prefix, the name in capitals, '-' as '_') and the key "data-dir" of the YAML file that --config
+FILE (or $${envNameOf(spec.envPrefix, CONFIG_FLAG)}) names; a flag wins over a variable, a variable over the file,
+and ${only} only on the command line. SIGHUP reads the file and the variables again and applies
+at once: ${live.map((k) => `--${k}`).join(', ')};
+a change to anything else is logged as needing a restart, and a file with a mistake is logged and
+the running configuration kept.`;
 }
