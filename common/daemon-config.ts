@@ -137,8 +137,9 @@ export function configUsage<T extends OptionTable>(spec: DaemonConfigSpec<T>, li
   return `Options also come from variables and a config file: --data-dir is $${envNameOf(spec.envPrefix, 'data-dir')}
 (the prefix, the name in capitals, '-' as '_') and the key "data-dir" of the YAML file that --config
 FILE (or $${envNameOf(spec.envPrefix, CONFIG_FLAG)}) names; a flag wins over a variable, a variable over the file,
-and ${only} only on the command line. SIGHUP reads the file and the variables again and applies
-at once: ${live.map((k) => `--${k}`).join(', ')};
+and ${only} only on the command line.
+SIGHUP reads the file and the variables again and applies at once:
+  ${live.map((k) => `--${k}`).join(', ')};
 a change to anything else is logged as needing a restart, and a file with a mistake is logged and
 the running configuration kept.`;
 }

@@ -80,6 +80,7 @@ ctl fdb dup clear.
   --dup-freeze-time   default ${Number(DEFAULT_DUPLICATE_DETECTION.freezeMs) / 1000}s; 'permanent' until cleared
 
 ${configUsage(AGENT_CONFIG, LIVE)}
-SIGHUP also reads the keyring file again (--keyring-file, else the one enrolment left) and makes the running keyring its.
+SIGHUP also reads the keyring file again (--keyring-file, else the one enrolment left) and makes
+the running keyring its keys.
 Under systemd (Type=notify) it sends READY=1 once gossip is bound and the first reconcile is done
 (it does not wait for peers or the server), and STOPPING=1 on SIGTERM and SIGINT.`;
