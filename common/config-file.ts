@@ -28,7 +28,8 @@ function readBounded(file: string): string {
   try {
     const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     const length = fs.readSync(fd, buffer, 0, buffer.length, 0);
-    if (length > MAX_CONFIG_BYTES) throw new ConfigError(`config file ${file}: larger than 1 MiB; is it the right file?`);
+    if (length > MAX_CONFIG_BYTES)
+      throw new ConfigError(`config file ${file}: larger than 1 MiB; is it the right file?`);
     return buffer.subarray(0, length).toString('utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;

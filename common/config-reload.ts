@@ -44,13 +44,13 @@ export interface ReloadOptions<V extends Record<string, unknown>> {
 // nothing; a bad file is logged and the running configuration kept. The signal never stops the
 // daemon (Node's default for SIGHUP is to exit).
 export function reloadOnSignal<V extends Record<string, unknown>>(options: ReloadOptions<V>): void {
-  const { load, live, prepare, log, signals = process } = options;
+  const { live, log, signals = process } = options;
   let current = options.current;
   signals.on('SIGHUP', () => {
     try {
-      const next = load();
+      const next = options.load();
       const plan = planReload(current, next, live);
-      const extra = prepare(next, plan)();
+      const extra = options.prepare(next, plan)();
       // What waits for a restart is not running: the next reload names it again.
       current = { ...next, ...Object.fromEntries(plan.restart.map((k) => [k, current[k]])) };
       const changed = Object.fromEntries(plan.live.map((c) => [c.key, { from: c.from ?? null, to: c.to ?? null }]));

@@ -75,9 +75,9 @@ export function loadDaemonConfig<T extends OptionTable>(
   env: NodeJS.ProcessEnv,
 ): DaemonConfig<T> {
   // Defaults are applied last, so parseArgs must not fill them in.
-  const table = Object.fromEntries(
+  const table: OptionTable = Object.fromEntries(
     Object.entries(spec.options).map(([k, { default: _default, ...rest }]) => [k, rest]),
-  ) as OptionTable;
+  );
   const { values: flags } = parseFlags({ args: argv, options: { ...table, [CONFIG_FLAG]: { type: 'string' } } });
   const given = flags as Record<string, string | boolean | undefined>;
   const configEnv = envNameOf(spec.envPrefix, CONFIG_FLAG);

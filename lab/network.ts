@@ -99,8 +99,8 @@ export class LabHost {
   }
 
   // Our own executables (bin/server, bin/node-agent, bin/ctl) run inside the host.
-  spawnBin(label: string, bin: string, args: string[]): ManagedProcess {
-    return this.spawn(label, process.execPath, [path.join(repoRoot, 'bin', bin), ...args]);
+  spawnBin(label: string, bin: string, args: string[], env: NodeJS.ProcessEnv = {}): ManagedProcess {
+    return this.spawn(label, process.execPath, [path.join(repoRoot, 'bin', bin), ...args], env);
   }
 
   ctl(args: string[]): { status: number; stdout: string; stderr: string } {

@@ -210,27 +210,40 @@ async function main(argv: string[]): Promise<void> {
         }),
     },
   });
-  if (metrics && metricsAt) {
-    const served = await serveHealth(metrics.metrics, metricsAt.host, metricsAt.port, () => agent.readiness()).catch(
-      (err: Error) => {
-        throw new Error(`cannot serve metrics on ${values.metrics}: ${err.message}`);
-      },
-    );
-    log.info('metrics served', {
-      address: `http://${served.address}/metrics`,
-      health: `http://${served.address}/healthz`,
-      readiness: `http://${served.address}/readyz`,
-    });
-  }
+  if (metrics && metricsAt) await serveMetrics(metrics, metricsAt, agent, log);
   await agent.start();
   const docker = await dockerPlugin(values['docker-plugin-dir'], agent, { name, rt, state, log });
   stopOnSignals(agent, rt, log, docker);
   release();
-  reloadAgentOnHangup({ argv, config: loaded, log: root, agent, keyring: gossipKeys.keyring, keyringFile: gossipKeys.file });
+  reloadAgentOnHangup({
+    argv,
+    config: loaded,
+    log: root,
+    agent,
+    keyring: gossipKeys.keyring,
+    keyringFile: gossipKeys.file,
+  });
   // Ready for systemd once gossip is bound and the kernel holds what this host knows; waiting for
   // peers or the server would make an outage of theirs a failed start here.
   await agent.settle();
   tellSystemd('READY=1', log);
+}
+
+// /metrics, /healthz and /readyz (the agent's readiness) at --metrics HOST:PORT.
+async function serveMetrics(
+  metrics: AgentMetrics,
+  at: { host: string; port: number },
+  agent: Agent,
+  log: Logger,
+): Promise<void> {
+  const served = await serveHealth(metrics.metrics, at.host, at.port, () => agent.readiness()).catch((err: Error) => {
+    throw new Error(`cannot serve metrics on ${at.host}:${at.port}: ${err.message}`);
+  });
+  log.info('metrics served', {
+    address: `http://${served.address}/metrics`,
+    health: `http://${served.address}/healthz`,
+    readiness: `http://${served.address}/readyz`,
+  });
 }
 
 // The Docker drivers hand out addresses through the agent's address management.

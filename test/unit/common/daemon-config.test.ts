@@ -72,7 +72,10 @@ describe('daemon configuration: flags > environment > file > defaults', () => {
   });
 
   it('reads booleans from the file and the environment', () => {
-    assert.equal(loadDaemonConfig(SPEC, ['--config', file('insecure-gossip: true\n')], {}).values['insecure-gossip'], true);
+    assert.equal(
+      loadDaemonConfig(SPEC, ['--config', file('insecure-gossip: true\n')], {}).values['insecure-gossip'],
+      true,
+    );
     const env = { VXGOSSIP_TEST_INSECURE_GOSSIP: 'false' };
     const c = loadDaemonConfig(SPEC, ['--config', file('insecure-gossip: true\n')], env);
     assert.equal(c.values['insecure-gossip'], false);
@@ -112,13 +115,25 @@ describe('daemon configuration: flags > environment > file > defaults', () => {
     });
 
     it('a value of the wrong type', () => {
-      refuses(['--config', file('data-dir: [a, b]\n')], {}, /: key "data-dir" must be a string or a number, not a list/);
+      refuses(
+        ['--config', file('data-dir: [a, b]\n')],
+        {},
+        /: key "data-dir" must be a string or a number, not a list/,
+      );
       refuses(['--config', file('insecure-gossip: yes please\n')], {}, /key "insecure-gossip" must be true or false/);
-      refuses(['--config', file('listen:\n  host: a\n')], {}, /key "listen" must be a string or a number, not a mapping/);
+      refuses(
+        ['--config', file('listen:\n  host: a\n')],
+        {},
+        /key "listen" must be a string or a number, not a mapping/,
+      );
     });
 
     it('a boolean variable that is not one', () => {
-      refuses([], { VXGOSSIP_TEST_INSECURE_GOSSIP: 'yes' }, /VXGOSSIP_TEST_INSECURE_GOSSIP: expected true, false, 1 or 0, got "yes"/);
+      refuses(
+        [],
+        { VXGOSSIP_TEST_INSECURE_GOSSIP: 'yes' },
+        /VXGOSSIP_TEST_INSECURE_GOSSIP: expected true, false, 1 or 0, got "yes"/,
+      );
     });
 
     it('a file that cannot be read', () => {
@@ -131,7 +146,11 @@ describe('daemon configuration: flags > environment > file > defaults', () => {
     });
 
     it('a file that is not a mapping', () => {
-      refuses(['--config', file('- a\n- b\n')], {}, /config file .*: expected a mapping of option names to values, not a list/);
+      refuses(
+        ['--config', file('- a\n- b\n')],
+        {},
+        /config file .*: expected a mapping of option names to values, not a list/,
+      );
     });
 
     it('a key given twice', () => {

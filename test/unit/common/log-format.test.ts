@@ -32,7 +32,13 @@ describe('log formats', () => {
     const lines: string[] = [];
     createLogger({ component: 'c', write: (l) => lines.push(l) }).info('hello', { n: 1 });
     createLogger({ component: 'c', format: 'text', write: (l) => lines.push(l) }).info('hello', { n: 1 });
-    assert.deepEqual(JSON.parse(lines[0]), { ...JSON.parse(lines[0]), level: 'info', msg: 'hello', component: 'c', n: 1 });
+    assert.deepEqual(JSON.parse(lines[0]), {
+      ...JSON.parse(lines[0]),
+      level: 'info',
+      msg: 'hello',
+      component: 'c',
+      n: 1,
+    });
     assert.match(lines[1], /^\S+Z INFO hello component=c n=1$/);
   });
 

@@ -24,8 +24,14 @@ describe('systemd units in deploy/systemd', () => {
       const lines = directives(unit);
       for (const d of ['Type=notify', 'NotifyAccess=main', 'ExecReload=/bin/kill -HUP $MAINPID', 'NoNewPrivileges=yes'])
         assert.ok(lines.includes(d), `${unit} lacks ${d}`);
-      assert.ok(lines.some((l) => l.startsWith('CapabilityBoundingSet=')), `${unit} does not bound its capabilities`);
-      assert.ok(lines.some((l) => l.startsWith(`ExecStart=${INSTALLED}bin/`)), `${unit} does not start from ${INSTALLED}`);
+      assert.ok(
+        lines.some((l) => l.startsWith('CapabilityBoundingSet=')),
+        `${unit} does not bound its capabilities`,
+      );
+      assert.ok(
+        lines.some((l) => l.startsWith(`ExecStart=${INSTALLED}bin/`)),
+        `${unit} does not start from ${INSTALLED}`,
+      );
     });
   }
 

@@ -24,13 +24,16 @@ describe('the gossip keyring file', () => {
   it('says what is wrong with a file that is not one', () => {
     const file = path.join(dir, 'keyring.json');
     fs.writeFileSync(file, '{"a": 1}');
-    assert.throws(() => readKeyringFile(file), /--keyring-file .*keyring\.json: expected a non-empty JSON array of base64 strings/);
+    assert.throws(
+      () => readKeyringFile(file),
+      /--keyring-file .*keyring\.json: expected a non-empty JSON array of base64 strings/,
+    );
     fs.writeFileSync(file, JSON.stringify(['c2hvcnQ=']));
     assert.throws(() => readKeyringFile(file), /a key must be 16, 24 or 32 bytes/);
     assert.throws(() => readKeyringFile(path.join(dir, 'none')), /ENOENT/);
   });
 
-  it('makes the running keyring the file\'s: installs, switches the primary, removes, and says so', () => {
+  it("makes the running keyring the file's: installs, switches the primary, removes, and says so", () => {
     const running = new Keyring([key(1), key(2)]);
     const summary = syncKeyring(running, new Keyring([key(3), key(2)]));
     assert.deepEqual(
