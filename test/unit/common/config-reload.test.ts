@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { planReload, reloadOnSignal } from '../../../common/config-reload';
+import { holdSignalDuringStart, planReload, reloadOnSignal } from '../../../common/config-reload';
 import { createLogger } from '../../../common/log';
 import { EventEmitter } from 'node:events';
 
@@ -83,5 +83,16 @@ describe('configuration reload', () => {
       assert.equal(t.applied.length, 0);
       assert.match(String(t.lines[0].error), /invalid log level/);
     });
+  });
+
+  it('holds a SIGHUP that comes while the daemon starts: logged, not fatal, until released', () => {
+    const lines: string[] = [];
+    const before = process.listenerCount('SIGHUP');
+    const release = holdSignalDuringStart('SIGHUP', createLogger({ component: 't', write: (l) => lines.push(l) }));
+    assert.equal(process.listenerCount('SIGHUP'), before + 1, 'a listener keeps Node from exiting on SIGHUP');
+    process.emit('SIGHUP', 'SIGHUP');
+    assert.match(lines[0], /SIGHUP while starting: ignored/);
+    release();
+    assert.equal(process.listenerCount('SIGHUP'), before);
   });
 });
