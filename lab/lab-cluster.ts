@@ -73,9 +73,9 @@ export class LabCluster extends OperatorCtl {
     return agent;
   }
 
-  // Starts a host's agent (stopped by the caller) with the command line it had.
-  startAgent(host: LabHost): ManagedProcess {
-    const agent = host.spawnBin('agent', 'node-agent', this.agentArgs.get(host.name)!);
+  // Starts a host's agent (stopped by the caller) with the command line it had, and more variables.
+  startAgent(host: LabHost, env: NodeJS.ProcessEnv = {}): ManagedProcess {
+    const agent = host.spawnBin('agent', 'node-agent', this.agentArgs.get(host.name)!, env);
     this.agents.set(host.name, agent);
     return agent;
   }

@@ -106,9 +106,9 @@ export class LabHost {
   }
 
   // Our own executables (bin/server, bin/node-agent, bin/ctl) run inside the host.
-  spawnBin(label: string, bin: string, args: string[]): ManagedProcess {
-    const local = bin === 'node-agent' ? this.agentLocalSockets(args) : [];
-    return this.spawn(label, process.execPath, [path.join(repoRoot, 'bin', bin), ...args, ...local]);
+  spawnBin(label: string, bin: string, args: string[], env: NodeJS.ProcessEnv = {}): ManagedProcess {
+    const local = bin === 'node-agent' ? this.agentLocalSockets(args, env) : [];
+    return this.spawn(label, process.execPath, [path.join(repoRoot, 'bin', bin), ...args, ...local], env);
   }
 
   // Where this host's agents serve the CNI and Docker plugins (unless a test names its own): a directory
@@ -119,13 +119,15 @@ export class LabHost {
     return path.join(LAB_SOCKET_ROOT, this.netns);
   }
 
-  private agentLocalSockets(args: string[]): string[] {
+  private agentLocalSockets(args: string[], env: NodeJS.ProcessEnv): string[] {
+    const given = (flag: string) =>
+      args.includes(flag) || `VXGOSSIP_AGENT_${flag.slice(2).replace(/-/g, '_').toUpperCase()}` in env;
     return [
-      ...(args.includes('--cni-socket') ? [] : ['--cni-socket', path.join(this.localSocketDir, 'cni.sock')]),
-      ...(args.includes('--cni-delete-queue')
+      ...(given('--cni-socket') ? [] : ['--cni-socket', path.join(this.localSocketDir, 'cni.sock')]),
+      ...(given('--cni-delete-queue')
         ? []
         : ['--cni-delete-queue', path.join(this.localSocketDir, 'cni-delete-queue')]),
-      ...(args.includes('--docker-plugin-dir')
+      ...(given('--docker-plugin-dir')
         ? []
         : ['--docker-plugin-dir', path.join(this.localSocketDir, 'docker-plugins')]),
     ];

@@ -17,7 +17,7 @@ import { kernelReconcileLoop } from './reconcile/kernel-reconcile-loop';
 import { LocalRecordsSync } from './reconcile/local-records-step';
 import type { ReconcileLoop } from './reconcile/reconcile-loop';
 import { ServerLink } from './server-link';
-import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetector } from './state/duplicate-detector';
+import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetector, DuplicateDetectionOptions } from './state/duplicate-detector';
 import type { AgentOptions } from './agent-options';
 import { LocalChangeOutbox } from './state/outbox';
 import { RecordStore } from './state/record-store';
@@ -230,6 +230,11 @@ export class Agent {
       server: this.options.server,
       statuses: this.loop.status(),
     });
+  }
+
+  // New duplicate detection bounds (SIGHUP): they take effect at the next move.
+  reconfigureDuplicates(options: DuplicateDetectionOptions): void {
+    this.duplicates.reconfigure(options);
   }
 
   // Runs a reconcile pass and waits for it: what the host announces then reflects the kernel.

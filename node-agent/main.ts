@@ -1,25 +1,24 @@
 import * as fs from 'node:fs';
 import { Keyring } from 'memberlist-ts';
-import { UsageError, parseFlags, silenceIpServerNameWarning } from '../common/cli';
+import { UsageError, silenceIpServerNameWarning } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
-import { Logger, createLogger, parseLevel } from '../common/log';
-import {
-  checkInteger,
-  checkIp,
-  checkNodeName,
-  maxRecordsPerOwnerOf,
-  parseDuration,
-  parseHostPort,
-} from '../common/validation';
-import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
-import { Agent, DEFAULT_AGENT_DOWN_KEEP_MS, DEFAULT_DEPARTED_RECORD_TTL_MS } from './agent';
+import { Logger, createLogger, logSettingsOf } from '../common/log';
+import { checkIp, checkNodeName, maxRecordsPerOwnerOf, parseDuration, parseHostPort } from '../common/validation';
+import { loadDaemonConfig, withOrigin, type DaemonConfig } from '../common/daemon-config';
+import { ConfigError } from '../common/config-file';
+import { holdSignalDuringStart } from '../common/config-reload';
+import { tellSystemd } from '../common/sd-notify';
+import { Agent } from './agent';
+import { AGENT_CONFIG, type AgentValues, type OPTIONS } from './agent-flags';
+import { GOSSIP_PORT, USAGE } from './agent-usage';
+import { reloadAgentOnHangup } from './agent-reload';
 import { VtepProber } from './liveness/vtep-prober';
 import { livenessOptions } from './liveness/liveness-flags';
 import { AgentMetrics } from './agent-metrics';
 import { serveHealth } from '../common/health-http';
-import { BPFFS_ROOT, DEFAULT_PIN_DIR } from './bpf/bpffs';
 import { KeyringCommands } from './commands/keyring-commands';
-import { DEFAULT_DUPLICATE_DETECTION, DuplicateDetectionOptions } from './state/duplicate-detector';
+import { duplicateOptions } from './state/duplicate-flags';
+import { loadKeyring } from './gossip/keyring-file';
 import { AgentState } from './agent-state';
 import { MemberlistCluster } from './gossip/memberlist-cluster';
 import { KernelLinkDriver } from './kernel/kernel-link-driver';
@@ -38,145 +37,10 @@ import { NodeIdentity } from './trust/node-identity';
 import { DEFAULT_AGENT_SOCKET, DEFAULT_DELETE_QUEUE_DIR, PATH_MAX_BYTES } from '../common/cni/protocol';
 import type { CniOptions } from './cni/cni-service';
 import { serveDockerPlugin } from './docker/docker-plugin';
-import { DEFAULT_PLUGIN_DIR, PluginServer } from './docker/plugin-server';
+import type { PluginServer } from './docker/plugin-server';
 import { attachPointOf } from './kernel/vni-devices';
 
-const GOSSIP_PORT = 7946;
-
-const USAGE = `Usage: node-agent --name NAME --vtep IP --data-dir DIR [--server HOST:PORT]
-                  [--join-token TOKEN | --tls-ca FILE --tls-cert FILE --tls-key FILE]
-                  [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
-                  [--encrypt-key BASE64 | --keyring-file FILE | --insecure-gossip] [--metrics HOST:PORT]
-                  [--log-level LEVEL] [--max-records-per-owner N] [--departed-record-ttl DURATION]
-                  [--agent-down-keep DURATION] [--gossip-probe-interval DURATION] [--gossip-probe-timeout DURATION]
-                  [--vtep-sweep-interval DURATION|0] [--vtep-sweep-timeout DURATION]
-                  [--bpffs DIR] [--bpf-pin-dir DIR] [--cni-socket PATH|off] [--cni-delete-queue DIR]
-                  [--docker-plugin-dir DIR|off]
-                  [--dup-max-moves N] [--dup-window DURATION] [--dup-freeze-time DURATION|permanent]
-
-The vxgossip host agent: realises every VNI as vxlan<VNI> (a port of br<VNI>) over rtnetlink, learns
-every remote endpoint by gossip and programs the kernel's FDB and neighbour tables. Needs CAP_NET_ADMIN.
-
-  --name          this node's name, unique in the cluster (letters, digits, '.', '_', '-')
-  --vtep          this host's underlay address; VXLAN packets leave from it
-  --data-dir      where the agent keeps its identity (key 0600, certificate), the gossip keyring and
-                  the last VNI configuration
-  --server        the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051)
-  --join-token    enrol this host (first start only): it makes its key and the server certifies it
-                  for --name and --vtep; the token comes from ctl token create
-  --tls-ca, --tls-cert, --tls-key   instead of enrolment: this host's certificate (CN=node:NAME, the
-                  VTEP as an IP SAN) and key from your own CA, and the CAs of the server and peers
-  --bind          gossip address, UDP and TCP (default 0.0.0.0:${GOSSIP_PORT})
-  --advertise     gossip address peers should use (default: the VTEP, bind port)
-  --join          peers to join, retried until one answers (comma-separated HOST:PORT)
-  --encrypt-key   gossip encryption key, base64 of 16, 24 or 32 bytes (as serf keygen makes); by
-                  default the keyring the server handed out at enrolment
-  --keyring-file  a JSON array of base64 keys, the first one primary (serf's keyring format)
-  --insecure-gossip   gossip in clear text (records stay signed); warns at every start
-  --metrics       serve Prometheus metrics at http://HOST:PORT/metrics, liveness at /healthz and
-                  readiness at /readyz (kernel reconciled, gossip synchronised, every VNI realised;
-                  503 naming what is not) (off by default)
-  --log-level     debug, info (default), warn or error; logs are JSON lines on stderr
-  --agent-down-keep   how long a host whose agent is down keeps its entries here while its VTEP
-                  answers ICMP echo (default ${DEFAULT_AGENT_DOWN_KEEP_MS / 60_000}m: an upgrade or a restart loop; a host whose VTEP
-                  is silent for 0.5 s, or that leaves, is withdrawn at once). Peers' VTEPs must answer ICMP echo.
-  --gossip-probe-interval, --gossip-probe-timeout   how often gossip probes one peer, and how long it
-                  waits for the answer (default 1s and 500ms, memberlist's LAN profile)
-  --vtep-sweep-interval, --vtep-sweep-timeout   every interval this host pings one peer's VTEP (ICMP
-                  echo, answered by its kernel), the hosts taking turns so that each peer is pinged
-                  once per interval; one unanswered within the timeout starts the fast check that
-                  withdraws a gone host (default 500ms and 200ms: a gone host is withdrawn everywhere
-                  within about 1.5 s, at 2 pings/s per host whatever the cluster's size; 0 turns the
-                  sweep off, leaving gossip's probes to notice a gone host, about 2-5 s)
-  --departed-record-ttl     how long the records of a host gossip has not had alive are kept
-                  (default ${DEFAULT_DEPARTED_RECORD_TTL_MS / 3_600_000}h; they come back when it returns)
-  --bpffs         where the BPF filesystem is (default ${BPFFS_ROOT}; mounted there if it is not),
-                  and --bpf-pin-dir our pins inside it (default ${DEFAULT_PIN_DIR}): only once an
-                  L3 VNI on the bpf datapath is realised here; the pins outlive the agent
-  --cni-socket    where the vxgossip CNI plugin reaches this agent (default ${DEFAULT_AGENT_SOCKET}, mode
-                  0600; 'off' serves none; a socket another live agent serves is left to it), and
-                  --cni-delete-queue the deletions the plugin queued while the agent was down, done at
-                  start (default ${DEFAULT_DELETE_QUEUE_DIR}); give the plugin the same in its config
-  --docker-plugin-dir   where Docker finds this agent's network and IPAM drivers, vxgossip.sock
-                  (default ${DEFAULT_PLUGIN_DIR}; off: not served)
-  --max-records-per-owner   records (endpoints, memberships, tombstones) one host may announce and
-                  this agent keeps of each peer (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same on every agent and the server)
-
-Duplicate MAC detection (EVPN's): a local MAC this host must take back from another host's claim
---dup-max-moves times within --dup-window is frozen: this host stops contesting it, every host and
-the server show it frozen (ctl fdb dup list), until --dup-freeze-time passes or an operator runs
-ctl fdb dup clear.
-  --dup-max-moves     default ${DEFAULT_DUPLICATE_DETECTION.maxMoves} (2 to 1000)
-  --dup-window        default ${DEFAULT_DUPLICATE_DETECTION.windowMs / 1000}s
-  --dup-freeze-time   default ${Number(DEFAULT_DUPLICATE_DETECTION.freezeMs) / 1000}s; 'permanent' until cleared`;
-
-function loadKeyring(key: string | undefined, file: string | undefined): Keyring | undefined {
-  if (key && file) throw new UsageError('give --encrypt-key or --keyring-file, not both');
-  if (key === undefined && file === undefined) return undefined;
-  try {
-    if (key) return Keyring.fromBase64([key]);
-    if (file) {
-      const keys = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-      if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string'))
-        throw new Error('expected a non-empty JSON array of base64 strings');
-      return Keyring.fromBase64(keys);
-    }
-  } catch (err) {
-    throw new UsageError(`${key ? '--encrypt-key' : `--keyring-file ${file}`}: ${(err as Error).message}`);
-  }
-  return undefined;
-}
-
-const DAY_MS = 24 * 3600_000;
-
-function duplicateOptions(maxMoves?: string, window?: string, freeze?: string): DuplicateDetectionOptions {
-  const d = DEFAULT_DUPLICATE_DETECTION;
-  return {
-    maxMoves: maxMoves === undefined ? d.maxMoves : checkInteger('--dup-max-moves', Number(maxMoves), 2, 1000),
-    windowMs: window === undefined ? d.windowMs : parseDuration('--dup-window', window, 1000, DAY_MS),
-    freezeMs:
-      freeze === undefined
-        ? d.freezeMs
-        : freeze === 'permanent'
-          ? 'permanent'
-          : parseDuration('--dup-freeze-time', freeze, 1000, DAY_MS),
-  };
-}
-
-const FLAGS = {
-  name: { type: 'string' },
-  vtep: { type: 'string' },
-  server: { type: 'string' },
-  'data-dir': { type: 'string' },
-  bind: { type: 'string' },
-  advertise: { type: 'string' },
-  join: { type: 'string' },
-  'encrypt-key': { type: 'string' },
-  'keyring-file': { type: 'string' },
-  metrics: { type: 'string' },
-  'join-token': { type: 'string' },
-  'insecure-gossip': { type: 'boolean' },
-  'tls-ca': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'log-level': { type: 'string' },
-  'max-records-per-owner': { type: 'string' },
-  'departed-record-ttl': { type: 'string' },
-  'agent-down-keep': { type: 'string' },
-  'gossip-probe-interval': { type: 'string' },
-  'gossip-probe-timeout': { type: 'string' },
-  'vtep-sweep-interval': { type: 'string' },
-  'vtep-sweep-timeout': { type: 'string' },
-  'dup-max-moves': { type: 'string' },
-  'dup-window': { type: 'string' },
-  'dup-freeze-time': { type: 'string' },
-  bpffs: { type: 'string' },
-  'bpf-pin-dir': { type: 'string' },
-  'cni-socket': { type: 'string' },
-  'cni-delete-queue': { type: 'string' },
-  'docker-plugin-dir': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+let loaded: DaemonConfig<typeof OPTIONS> | undefined;
 
 // As serf does: SIGINT leaves the cluster gracefully (peers withdraw our entries at once); SIGTERM
 // stops without leaving, for a restart: peers keep forwarding, and devices and FDB stay in place,
@@ -186,6 +50,7 @@ function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger, docker: PluginS
   const stop = async (signal: string, leave: boolean) => {
     if (stopping) return;
     stopping = true;
+    tellSystemd('STOPPING=1', log);
     log.info(leave ? 'leaving the cluster; devices stay in place' : 'stopping for a restart; devices stay in place', {
       signal,
     });
@@ -198,7 +63,7 @@ function stopOnSignals(agent: Agent, rt: Rtnetlink, log: Logger, docker: PluginS
   process.on('SIGINT', () => void stop('SIGINT', true));
 }
 
-type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS }>>['values'];
+type Flags = AgentValues;
 
 function readFile(flag: string, file: string): string {
   try {
@@ -271,7 +136,8 @@ function gossipKeyring(values: Flags, dataDir: string, log: Logger): { keyring?:
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseFlags({ args: argv, options: FLAGS });
+  loaded = loadDaemonConfig(AGENT_CONFIG, argv, process.env);
+  const { values } = loaded;
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
@@ -286,9 +152,11 @@ async function main(argv: string[]): Promise<void> {
   const bind = parseHostPort('--bind', values.bind ?? `0.0.0.0:${GOSSIP_PORT}`, GOSSIP_PORT, 0);
   const advertise = values.advertise ? parseHostPort('--advertise', values.advertise, bind.port) : undefined;
   const join = joinList(values.join);
-  const log = createLogger({ component: 'node-agent', level: parseLevel(values['log-level']) }).child({ node: name });
+  const root = createLogger({ component: 'node-agent', ...logSettingsOf(values) });
+  const log = root.child({ node: name });
+  const release = holdSignalDuringStart('SIGHUP', log);
 
-  const duplicates = duplicateOptions(values['dup-max-moves'], values['dup-window'], values['dup-freeze-time']);
+  const duplicates = duplicateOptions(values);
   const maxRecordsPerOwner = maxRecordsPerOwnerOf(values['max-records-per-owner']);
   const departedRecordTtlMs = values['departed-record-ttl']
     ? parseDuration('--departed-record-ttl', values['departed-record-ttl'], 60_000, 30 * 24 * 3_600_000)
@@ -342,21 +210,40 @@ async function main(argv: string[]): Promise<void> {
         }),
     },
   });
-  if (metrics && metricsAt) {
-    const served = await serveHealth(metrics.metrics, metricsAt.host, metricsAt.port, () => agent.readiness()).catch(
-      (err: Error) => {
-        throw new Error(`cannot serve metrics on ${values.metrics}: ${err.message}`);
-      },
-    );
-    log.info('metrics served', {
-      address: `http://${served.address}/metrics`,
-      health: `http://${served.address}/healthz`,
-      readiness: `http://${served.address}/readyz`,
-    });
-  }
+  if (metrics && metricsAt) await serveMetrics(metrics, metricsAt, agent, log);
   await agent.start();
   const docker = await dockerPlugin(values['docker-plugin-dir'], agent, { name, rt, state, log });
   stopOnSignals(agent, rt, log, docker);
+  release();
+  reloadAgentOnHangup({
+    argv,
+    config: loaded,
+    log: root,
+    agent,
+    keyring: gossipKeys.keyring,
+    keyringFile: gossipKeys.file,
+  });
+  // Ready for systemd once gossip is bound and the kernel holds what this host knows; waiting for
+  // peers or the server would make an outage of theirs a failed start here.
+  await agent.settle();
+  tellSystemd('READY=1', log);
+}
+
+// /metrics, /healthz and /readyz (the agent's readiness) at --metrics HOST:PORT.
+async function serveMetrics(
+  metrics: AgentMetrics,
+  at: { host: string; port: number },
+  agent: Agent,
+  log: Logger,
+): Promise<void> {
+  const served = await serveHealth(metrics.metrics, at.host, at.port, () => agent.readiness()).catch((err: Error) => {
+    throw new Error(`cannot serve metrics on ${at.host}:${at.port}: ${err.message}`);
+  });
+  log.info('metrics served', {
+    address: `http://${served.address}/metrics`,
+    health: `http://${served.address}/healthz`,
+    readiness: `http://${served.address}/readyz`,
+  });
 }
 
 // The Docker drivers hand out addresses through the agent's address management.
@@ -379,8 +266,9 @@ async function dockerPlugin(
 }
 
 silenceIpServerNameWarning();
-main(process.argv.slice(2)).catch((err: Error) => {
-  const usage = err instanceof UsageError || err.name === 'ValidationError';
+main(process.argv.slice(2)).catch((caught: Error) => {
+  const err = loaded ? withOrigin(loaded, caught) : caught;
+  const usage = err instanceof UsageError || err instanceof ConfigError || err.name === 'ValidationError';
   process.stderr.write(`node-agent: ${err.message}\n${usage ? USAGE + '\n' : ''}`);
   process.exit(usage ? 2 : 1);
 });

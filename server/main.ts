@@ -1,6 +1,10 @@
 import * as fs from 'node:fs';
-import { UsageError, parseFlags } from '../common/cli';
-import { createLogger, parseLevel, type Logger } from '../common/log';
+import { UsageError } from '../common/cli';
+import { createLogger, logSettingsOf, type Logger, type RootLogger } from '../common/log';
+import { configUsage, loadDaemonConfig, withOrigin, withOriginOf, type DaemonConfig } from '../common/daemon-config';
+import { ConfigError } from '../common/config-file';
+import { reloadOnSignal } from '../common/config-reload';
+import { tellSystemd } from '../common/sd-notify';
 import { maxRecordsPerOwnerOf, parseDuration, parseHostPort } from '../common/validation';
 import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { startGrpcServer } from './grpc-server';
@@ -10,9 +14,39 @@ import { gossipKeyringFile, openClusterPki } from './trust/cluster-pki';
 import { VniStore } from './vni-store';
 import { Database } from './database';
 
-const USAGE = `Usage: server [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT] [--tls-san NAME,...]
+const OPTIONS = {
+  listen: { type: 'string', default: '127.0.0.1:50051' },
+  'data-dir': { type: 'string' },
+  metrics: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-client-ca': { type: 'string' },
+  'tls-san': { type: 'string' },
+  'node-cert-ttl': { type: 'string' },
+  'max-records-per-owner': { type: 'string' },
+  'token-file': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'repair-database': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const CONFIG = {
+  name: 'server',
+  envPrefix: 'VXGOSSIP_SERVER_',
+  options: OPTIONS,
+  commandLineOnly: ['help', 'repair-database'],
+} as const;
+
+// What SIGHUP changes without a restart: the rest is bound into listeners, the PKI and the stores.
+const LIVE = ['log-level', 'log-format'] as const;
+
+let loaded: DaemonConfig<typeof OPTIONS> | undefined;
+
+const USAGE = `Usage: server [--config FILE] [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT] [--tls-san NAME,...]
               [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE] [--token-file FILE]
               [--node-cert-ttl DURATION] [--max-records-per-owner N] [--log-level debug|info|warn|error]
+              [--log-format json|text]
        server --data-dir DIR --repair-database
 
 The vxgossip controller: owns the VNI configuration (durable in DIR), signs it and pushes it to every
@@ -33,9 +67,13 @@ has reopened the database; if that fails for 30 s it exits 1 for its supervisor 
   --token-file FILE       operators may authenticate with this bearer token instead of a certificate
   --node-cert-ttl         lifetime of node certificates (default 30d; agents renew at two thirds)
   --max-records-per-owner  records one agent may replicate (default ${DEFAULT_MAX_RECORDS_PER_OWNER}; the same as every agent's)
-  --log-level  default info; logs are JSON lines on stderr
+  --log-level  default info
+  --log-format json (default: a JSON object per line on stderr) or text (time level msg key=value)
   --repair-database  rebuild a corrupt database in DIR from what LevelDB can still read (what it cannot
-               is lost: back DIR up first), then exit; refused while a server uses DIR`;
+               is lost: back DIR up first), then exit; refused while a server uses DIR
+
+${configUsage(CONFIG, LIVE)}
+Under systemd (Type=notify) it sends READY=1 once it serves gRPC, and STOPPING=1 on SIGTERM.`;
 
 const DAY_MS = 24 * 3600_000;
 
@@ -89,24 +127,8 @@ async function serveMetrics(at: string, metrics: Metrics, db: Database, log: Log
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseFlags({
-    args: argv,
-    options: {
-      listen: { type: 'string', default: '127.0.0.1:50051' },
-      'data-dir': { type: 'string' },
-      metrics: { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-client-ca': { type: 'string' },
-      'tls-san': { type: 'string' },
-      'node-cert-ttl': { type: 'string' },
-      'max-records-per-owner': { type: 'string' },
-      'token-file': { type: 'string' },
-      'log-level': { type: 'string' },
-      'repair-database': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  loaded = loadDaemonConfig(CONFIG, argv, process.env);
+  const { values } = loaded;
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
@@ -114,7 +136,8 @@ async function main(argv: string[]): Promise<void> {
   if (!values['data-dir']) throw new UsageError('--data-dir is required');
   parseHostPort('--listen', values.listen, undefined, 0);
   const maxRecordsPerOwner = maxRecordsPerOwnerOf(values['max-records-per-owner']);
-  const log = createLogger({ component: 'server', level: parseLevel(values['log-level']) });
+  const log = createLogger({ component: 'server', ...logSettingsOf(values) });
+  reloadOnHangup(argv, values, log);
 
   if (values['repair-database']) {
     await Database.repair(values['data-dir']);
@@ -162,10 +185,13 @@ async function main(argv: string[]): Promise<void> {
     vnis: store.list().length,
   });
 
+  tellSystemd('READY=1', log);
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    tellSystemd('STOPPING=1', log);
     log.info('shutting down', { signal });
     await server.shutdown();
     await store.close();
@@ -175,8 +201,27 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-main(process.argv.slice(2)).catch((err: Error) => {
-  if (err instanceof UsageError || err.name === 'ValidationError') {
+// SIGHUP: the log's level and format from the file and variables read again.
+function reloadOnHangup(argv: string[], values: DaemonConfig<typeof OPTIONS>['values'], log: RootLogger): void {
+  let latest = loaded!;
+  reloadOnSignal({
+    current: values,
+    load: () => (latest = loadDaemonConfig(CONFIG, argv, process.env)).values,
+    live: LIVE,
+    prepare: (next) => {
+      const settings = withOriginOf(latest, () => logSettingsOf(next));
+      return () => {
+        log.reconfigure(settings);
+        return {};
+      };
+    },
+    log,
+  });
+}
+
+main(process.argv.slice(2)).catch((caught: Error) => {
+  const err = loaded ? withOrigin(loaded, caught) : caught;
+  if (err instanceof UsageError || err instanceof ConfigError || err.name === 'ValidationError') {
     process.stderr.write(`server: ${err.message}\n${USAGE}\n`);
     process.exit(2);
   }

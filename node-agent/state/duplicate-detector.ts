@@ -34,8 +34,14 @@ export class DuplicateDetector {
   private readonly frozenMacs = new Map<string, FrozenMac>();
   private readonly now: () => number;
 
-  constructor(private readonly options: DuplicateDetectionOptions = DEFAULT_DUPLICATE_DETECTION) {
+  constructor(private options: DuplicateDetectionOptions = DEFAULT_DUPLICATE_DETECTION) {
     this.now = options.now ?? Date.now;
+  }
+
+  // New bounds (SIGHUP): they are read at each use, so moves counted and MACs frozen stay, judged
+  // by the new bounds from now on (the thaw timer is armed again at the next pass).
+  reconfigure(options: Omit<DuplicateDetectionOptions, 'now'>): void {
+    this.options = { ...options, now: this.now };
   }
 
   // Asked before this host re-claims a MAC another host's claim now wins.

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../../../common/paths';
 
@@ -39,5 +41,40 @@ describe('node-agent flags', () => {
     const r = agent('--vtep-sweep-interval', '200ms', '--vtep-sweep-timeout', '250ms');
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /--vtep-sweep-timeout \(250ms\) must be shorter than --vtep-sweep-interval \(200ms\)/);
+  });
+});
+
+describe('node-agent configuration', () => {
+  const run = (args: string[], env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'node-agent'), ...args], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, ...env },
+    });
+    return { status: r.status, stderr: r.stderr };
+  };
+
+  it('takes its options from VXGOSSIP_AGENT_* and says which variable holds a bad value', () => {
+    const r = run([], {
+      VXGOSSIP_AGENT_NAME: 'h1',
+      VXGOSSIP_AGENT_VTEP: '198.18.0.1',
+      VXGOSSIP_AGENT_DATA_DIR: '/nonexistent',
+      VXGOSSIP_AGENT_GOSSIP_PROBE_INTERVAL: '10ms',
+    });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--gossip-probe-interval.*\(set by VXGOSSIP_AGENT_GOSSIP_PROBE_INTERVAL\)/);
+  });
+
+  it('refuses an unknown key in its config file, naming the file and the key', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-agent-config-'));
+    try {
+      const file = path.join(dir, 'agent.yaml');
+      fs.writeFileSync(file, 'name: h1\nvtep: 198.18.0.1\ndata-dir: /nonexistent\ngossip-interval: 1s\n');
+      const r = run(['--config', file], {});
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, new RegExp(`config file ${file}: unknown key "gossip-interval"`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

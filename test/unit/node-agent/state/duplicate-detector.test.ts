@@ -57,4 +57,14 @@ describe('duplicate detector', () => {
     assert.ok(!d.clear(42, MAC), 'nothing left to clear');
     for (let i = 0; i < 4; i++) assert.equal(d.move(42, MAC), 'moved', 'the count starts again');
   });
+
+  it('takes new bounds in place (SIGHUP), keeping what it counted and froze', () => {
+    const d = detector(10_000);
+    for (let i = 0; i < 3; i++) assert.equal(d.move(42, MAC), 'moved');
+    d.reconfigure({ maxMoves: 4, windowMs: 180_000, freezeMs: 60_000 });
+    assert.equal(d.move(42, MAC), 'froze', 'the 4th move freezes under the new bound');
+    now = 10_000;
+    assert.deepEqual(d.expire(), [], 'the new freeze time holds it');
+    assert.equal(d.msUntilNextThaw(), 50_000);
+  });
 });
