@@ -87,12 +87,16 @@ function synopsisCommands(readme: string): string[][] {
 
 // `ctl …` in shell blocks (continuations joined, comments dropped, pipelines split) or in inline code.
 function ctlSegments(lines: string[]): string[][] {
-  return lines
-    .map((line) => line.replace(/\s#.*$/, ''))
-    .flatMap((line) => line.split(/;|&&|\|(?![^[]*\])/))
-    .map((segment) => segment.trim().replace(/^(bin\/)?ctl\s+/, 'ctl '))
-    .filter((segment) => segment.startsWith('ctl '))
-    .map((segment) => concrete(segment.slice(4)));
+  return (
+    lines
+      .map((line) => line.replace(/\s#.*$/, ''))
+      .flatMap((line) => line.split(/;|&&|\|(?![^[]*\])/))
+      .map((segment) => segment.trim().replace(/^(bin\/)?ctl\s+/, 'ctl '))
+      // A keystroke shown for completion (`vni cr<TAB>`) or the completion's own hidden command is no
+      // command line to type.
+      .filter((segment) => segment.startsWith('ctl ') && !segment.includes('<TAB>') && !segment.includes(' __'))
+      .map((segment) => concrete(segment.slice(4)))
+  );
 }
 
 export interface ReadmeCommand {
