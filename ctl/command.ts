@@ -5,6 +5,10 @@ import type { OutputFormat } from './output';
 export interface Context {
   server: string;
   output: OutputFormat;
+  // --no-headers: tables without their header line.
+  noHeaders: boolean;
+  // The command as typed, for messages: "vni list", "status".
+  command: string;
   timeoutMs: number;
   out: (text: string) => void;
   credentials: () => grpc.ChannelCredentials;

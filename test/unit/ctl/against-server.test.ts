@@ -1,32 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { execFile, spawn } from 'node:child_process';
-import { createPublicKey } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CertificateAuthority, generateKeyPair, privateKeyToPem } from '../../../common/pki';
 import { v1 } from '../../../common/proto';
 import { repoRoot } from '../../../common/paths';
 import type { Node } from '../../../generated/vxgossip/v1/Node';
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-// ctl as a child process: the server answering it runs in this one, so the call must not block.
-function ctl(args: string[]): Promise<Run> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [path.join(repoRoot, 'bin', 'ctl'), ...args],
-      { env: { ...process.env, VXGOSSIP_SERVER: '', VXGOSSIP_CREDENTIALS: '', VXGOSSIP_TOKEN: '' }, timeout: 20_000 },
-      (err, stdout, stderr) => resolve({ status: err ? Number(err.code) : 0, stdout, stderr }),
-    ),
-  );
-}
+import { CtlTestServers, ctlAsync as ctl } from '../../helpers/ctl-server';
 
 const alive = (name: string): Node => ({
   name,
@@ -38,65 +17,44 @@ const alive = (name: string): Node => ({
 
 // A TLS server on loopback with the handlers a test needs, and ctl's flags to reach it.
 describe('ctl against a server', () => {
-  let dir: string;
-  let ca: CertificateAuthority;
+  const servers = new CtlTestServers();
   let nodes: Node[] = [];
-  const servers: grpc.Server[] = [];
 
-  async function serve(requireClientCert: boolean): Promise<string[]> {
-    const key = generateKeyPair();
-    const cert = await ca.issue({
-      role: 'server',
-      name: 'server',
-      publicKey: createPublicKey(key),
-      ips: ['127.0.0.1'],
-      notBefore: new Date(Date.now() - 60_000),
-      validForMs: 3600_000,
-    });
-    const server = new grpc.Server();
-    server.addService(v1().NodeService.service, {
-      ListNodes: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { nodes }),
-    });
-    server.addService(v1().ClusterService.service, {
-      GetStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { serverVersion: '9.8.7' }),
-    });
-    server.addService(v1().EndpointService.service, {
-      DetachEndpoint: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
-        cb({
-          code: grpc.status.NOT_FOUND,
-          details: 'no agent named host9 has connected to this server: check the name',
-        }),
-      // Events until the client goes: more than any pipe holds.
-      WatchFdb: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const timer = setInterval(() => {
-          for (let i = 0; i < 100; i++) call.write({ type: 'EVENT_TYPE_SNAPSHOT_END', revision: i });
-        }, 10);
-        call.on('cancelled', () => clearInterval(timer));
-        call.on('close', () => clearInterval(timer));
-      },
-    });
-    const credentials = grpc.ServerCredentials.createSsl(
-      Buffer.from(ca.certPem),
-      [{ private_key: Buffer.from(privateKeyToPem(key)), cert_chain: Buffer.from(cert) }],
+  const serve = (requireClientCert: boolean) =>
+    servers.serve(
+      [
+        [
+          v1().NodeService.service,
+          { ListNodes: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { nodes }) },
+        ],
+        [
+          v1().ClusterService.service,
+          { GetStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { serverVersion: '9.8.7' }) },
+        ],
+        [
+          v1().EndpointService.service,
+          {
+            DetachEndpoint: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+              cb({
+                code: grpc.status.NOT_FOUND,
+                details: 'no agent named host9 has connected to this server: check the name',
+              }),
+            // Events until the client goes: more than any pipe holds.
+            WatchFdb: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+              const timer = setInterval(() => {
+                for (let i = 0; i < 100; i++) call.write({ type: 'EVENT_TYPE_SNAPSHOT_END', revision: i });
+              }, 10);
+              call.on('cancelled', () => clearInterval(timer));
+              call.on('close', () => clearInterval(timer));
+            },
+          },
+        ],
+      ],
       requireClientCert,
     );
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    servers.push(server);
-    return ['--server', `127.0.0.1:${port}`, '--tls-ca', path.join(dir, 'ca.crt'), '--timeout', '10s'];
-  }
 
-  before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-'));
-    ca = await CertificateAuthority.create('test CA');
-    fs.writeFileSync(path.join(dir, 'ca.crt'), ca.certPem);
-  });
-
-  after(() => {
-    for (const s of servers) s.forceShutdown();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => servers.start());
+  after(() => servers.stop());
 
   it('status exits 0 when healthy, 3 when degraded, when empty, or when a known host has not reconnected', async () => {
     const at = await serve(false);
