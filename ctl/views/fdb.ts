@@ -1,7 +1,8 @@
 import type { FdbEntry__Output } from '../../generated/vxgossip/v1/FdbEntry';
 import type { Duplicate__Output } from '../../generated/vxgossip/v1/Duplicate';
 import type { Resource } from './resource';
-import { VersionView, int64, versionCell, versionView, yesNo } from './values';
+import { EndpointView, endpointView } from './endpoint';
+import { VersionView, cell, int64, versionCell, versionView, yesNo } from './values';
 
 // One entry of the server's forwarding view: a MAC's winning claim (unicast), or a member's VTEP
 // in a VNI's flood list (flood, MAC 00:00:00:00:00:00).
@@ -45,40 +46,25 @@ export const fdbResource: Resource<FdbEntryView> = {
   ],
 };
 
-// A MAC frozen as a duplicate: where every host sends it while frozen, and every host claiming it
-// (a frozen claim stopped contesting).
+// A MAC frozen as a duplicate: the entry every host programs for it while frozen, and every claim
+// on it (a frozen claim belongs to a host that stopped contesting it).
 export interface DuplicateView {
-  vni: number;
-  mac: string;
-  vtep: string;
-  node: string;
-  claims: Array<{ node: string; vtep: string; mobilitySeq: number; frozen: boolean }>;
+  entry: FdbEntryView | null;
+  claims: EndpointView[];
 }
 
 export function duplicateView(d: Duplicate__Output): DuplicateView {
-  const entry = d.entry;
-  return {
-    vni: entry?.vni ?? 0,
-    mac: entry?.mac ?? '',
-    vtep: entry?.vtep ?? '',
-    node: entry?.node ?? '',
-    claims: d.claims.map((c) => ({
-      node: c.node,
-      vtep: c.vtep,
-      mobilitySeq: int64('mobilitySeq', c.mobilitySeq),
-      frozen: c.frozen,
-    })),
-  };
+  return { entry: d.entry && fdbEntryView(d.entry), claims: d.claims.map(endpointView) };
 }
 
 export const duplicateResource: Resource<DuplicateView> = {
   kind: 'duplicate',
-  name: (d) => `${d.vni}/${d.mac}`,
+  name: (d) => `${d.entry?.vni}/${d.entry?.mac}`,
   columns: [
-    { header: 'VNI', cell: (d) => d.vni },
-    { header: 'MAC', cell: (d) => d.mac },
-    { header: 'VTEP', cell: (d) => d.vtep },
-    { header: 'NODE', cell: (d) => d.node },
+    { header: 'VNI', cell: (d) => cell(d.entry?.vni ?? null) },
+    { header: 'MAC', cell: (d) => cell(d.entry?.mac ?? null) },
+    { header: 'VTEP', cell: (d) => cell(d.entry?.vtep ?? null) },
+    { header: 'NODE', cell: (d) => cell(d.entry?.node ?? null) },
     {
       header: 'CLAIMS (NODE:SEQ)',
       cell: (d) => d.claims.map((x) => `${x.node}${x.frozen ? '(frozen)' : ''}:${x.mobilitySeq}`).join(','),
