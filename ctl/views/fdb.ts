@@ -59,7 +59,7 @@ export function duplicateView(d: Duplicate__Output): DuplicateView {
 
 export const duplicateResource: Resource<DuplicateView> = {
   kind: 'duplicate',
-  name: (d) => `${d.entry?.vni}/${d.entry?.mac}`,
+  name: (d) => (d.entry ? `${d.entry.vni}/${d.entry.mac}` : '-'),
   columns: [
     { header: 'VNI', cell: (d) => cell(d.entry?.vni ?? null) },
     { header: 'MAC', cell: (d) => cell(d.entry?.mac ?? null) },
