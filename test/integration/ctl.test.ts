@@ -148,7 +148,7 @@ describe('ctl (real binary against a real server)', function () {
       'bpf',
     );
     ok('vni', 'create', '73');
-    assert.equal(datapathOf('73'), '');
+    assert.equal(datapathOf('73'), null);
     refused(/datapath: VNI 73 is l2: a datapath applies to l3 VNIs only/, 'vni', 'update', '73', '--datapath', 'bpf');
     for (const vni of ['70', '71', '73']) ok('vni', 'delete', vni);
   });
