@@ -6,6 +6,10 @@ import type { OptionalValue } from './optional-flag-values';
 export interface Context {
   server: string;
   output: OutputFormat;
+  // --no-headers: tables without their header line.
+  noHeaders: boolean;
+  // The command as typed, for messages: "vni list", "status".
+  command: string;
   timeoutMs: number;
   out: (text: string) => void;
   credentials: () => grpc.ChannelCredentials;

@@ -10,9 +10,9 @@ const LOOKUP_TIMEOUT_MS = 2000;
 // Pages of VNIs read for one TAB (a page is up to 1000): more is not a list anyone reads on a terminal.
 const MAX_VNI_PAGES = 5;
 
-export type Connect = (globals: FlagValues) => Omit<Context, 'out'>;
+export type Connect = (globals: FlagValues) => Omit<Context, 'out' | 'command'>;
 
-async function lookup(what: Lookup, ctx: Omit<Context, 'out'>): Promise<string[]> {
+async function lookup(what: Lookup, ctx: Omit<Context, 'out' | 'command'>): Promise<string[]> {
   const timeout = Math.min(ctx.timeoutMs, LOOKUP_TIMEOUT_MS);
   if (what === 'nodes') {
     const c = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);

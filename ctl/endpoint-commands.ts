@@ -13,7 +13,8 @@ import {
   checkVniId,
 } from '../common/validation';
 import type { Command, Context, FlagValues, Group } from './command';
-import { renderData, renderTable } from './output';
+import { printAnswer, printList } from './print';
+import { endpointResource, endpointView } from './views/endpoint';
 
 export function client(ctx: Context): EndpointServiceClient {
   return new (v1().EndpointService)(ctx.server, ctx.credentials(), ctx.clientOptions);
@@ -48,8 +49,6 @@ export async function allPages<T>(page: (token: string) => Promise<{ items: T[];
   } while (token !== '');
   return all;
 }
-
-const origin = (o: string) => (o === 'ENDPOINT_ORIGIN_API' ? 'api' : 'learned');
 
 const attach: Command = {
   name: 'attach',
@@ -89,11 +88,12 @@ const attach: Command = {
       (o, cb) => c.attachEndpoint(request, o, cb),
       Math.max(ctx.timeoutMs, 20_000),
     );
-    ctx.out(
-      ctx.output !== 'table'
-        ? renderData(ctx.output, e)
-        : `attached ${request.netns}/${e.interface || 'eth0'} on ${e.node} to VNI ${e.vni}: ${e.mac} ${e.ips.join(', ')}\n`,
-    );
+    const v = endpointView(e);
+    printAnswer(ctx, {
+      data: v,
+      names: [`${endpointResource.kind}/${endpointResource.name(v)}`],
+      text: () => `attached ${v.netns}/${v.interface} on ${v.node} to VNI ${v.vni}: ${v.mac} ${v.ips.join(', ')}\n`,
+    });
   },
 };
 
@@ -117,11 +117,11 @@ const detach: Command = {
     };
     const c = client(ctx);
     await unaryCall((o, cb) => c.detachEndpoint(request, o, cb), Math.max(ctx.timeoutMs, 20_000));
-    ctx.out(
-      ctx.output !== 'table'
-        ? renderData(ctx.output, { detached: request })
-        : `detached ${request.netns}/${request.interface || 'eth0'} from VNI ${request.vni} on ${request.node}\n`,
-    );
+    const detached = { ...request, interface: request.interface || 'eth0' };
+    printAnswer(ctx, {
+      data: { detached },
+      text: () => `detached ${detached.netns}/${detached.interface} from VNI ${detached.vni} on ${detached.node}\n`,
+    });
   },
 };
 
@@ -141,24 +141,7 @@ const list: Command = {
       );
       return { items: res.endpoints, next: res.nextPageToken };
     });
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, all));
-    ctx.out(
-      renderTable(
-        ['VNI', 'MAC', 'IPS', 'NODE', 'VTEP', 'NETNS', 'INTERFACE', 'ORIGIN', 'SEQ'],
-        all.map((e) => [
-          e.vni,
-          e.mac,
-          e.ips.join(',') || '-',
-          e.node,
-          e.vtep,
-          // What `ctl endpoint detach --netns --interface` takes; learned endpoints have neither.
-          e.netns || '-',
-          e.netns ? e.interface || 'eth0' : '-',
-          origin(e.origin),
-          String(e.mobilitySeq),
-        ]),
-      ),
-    );
+    printList(ctx, endpointResource, all.map(endpointView));
   },
 };
 

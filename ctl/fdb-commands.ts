@@ -7,10 +7,9 @@ import { UsageError } from '../common/cli';
 import { checkUnicastMac, checkVniId } from '../common/validation';
 import type { Command, Group } from './command';
 import { allPages, client, filterFrom, noPositionals, required } from './endpoint-commands';
-import { renderData, renderTable } from './output';
+import { printAnswer, printList } from './print';
+import { duplicateResource, duplicateView, fdbEntryView, fdbResource } from './views/fdb';
 import { fdbDiff, showOnHost } from './truth-commands';
-
-const yesNo = (b: boolean | undefined) => (b ? 'yes' : 'no');
 
 const show: Command = {
   name: 'show',
@@ -37,14 +36,7 @@ const show: Command = {
       );
       return { items: res.entries, next: res.nextPageToken };
     });
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, all));
-    const kind = (e: FdbEntry__Output) => (e.kind === 'FDB_ENTRY_KIND_FLOOD' ? 'flood' : 'unicast');
-    ctx.out(
-      renderTable(
-        ['VNI', 'MAC', 'VTEP', 'NODE', 'KIND', 'SEQ', 'FROZEN'],
-        all.map((e) => [e.vni, e.mac, e.vtep, e.node, kind(e), String(e.mobilitySeq), yesNo(e.frozen)]),
-      ),
-    );
+    printList(ctx, fdbResource, all.map(fdbEntryView));
   },
 };
 
@@ -70,12 +62,7 @@ const dup: Command = {
         (o, cb) => c.listDuplicates({ filter }, o, cb),
         ctx.timeoutMs,
       );
-      if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res.duplicates));
-      const rows = res.duplicates.map((d) => {
-        const claims = d.claims.map((x) => `${x.node}${x.frozen ? '(frozen)' : ''}:${x.mobilitySeq}`).join(',');
-        return [d.entry!.vni, d.entry!.mac, d.entry!.vtep, d.entry!.node, claims];
-      });
-      return ctx.out(renderTable(['VNI', 'MAC', 'VTEP', 'NODE', 'CLAIMS (NODE:SEQ)'], rows));
+      return printList(ctx, duplicateResource, res.duplicates.map(duplicateView));
     }
     if (action === 'clear') {
       if (values.node !== undefined)
@@ -88,13 +75,15 @@ const dup: Command = {
         (o, cb) => c.clearDuplicate(request, o, cb),
         Math.max(ctx.timeoutMs, 20_000),
       );
-      if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res));
       const failed = Object.entries(res.errors)
         .map(([node, error]) => `  ${node}: ${error}\n`)
         .join('');
-      return ctx.out(
-        `cleared ${request.mac} in VNI ${request.vni} on ${res.nodes.join(', ') || 'no host'}\n${failed && `not reached:\n${failed}`}`,
-      );
+      return printAnswer(ctx, {
+        data: { vni: request.vni, mac: request.mac, nodes: res.nodes, errors: res.errors },
+        names: [`duplicate/${request.vni}/${request.mac}`],
+        text: () =>
+          `cleared ${request.mac} in VNI ${request.vni} on ${res.nodes.join(', ') || 'no host'}\n${failed && `not reached:\n${failed}`}`,
+      });
     }
     throw new UsageError(`dup needs list or clear\nusage: ${DUP_USAGE}`);
   },

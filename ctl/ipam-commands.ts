@@ -5,7 +5,8 @@ import { v1 } from '../common/proto';
 import { checkNodeName, checkVniId } from '../common/validation';
 import type { Command, Context, Group } from './command';
 import { noPositionals } from './endpoint-commands';
-import { renderData, renderTable } from './output';
+import { printList } from './print';
+import { blockResource, blockView } from './views/ipam-block';
 
 function client(ctx: Context): IpamServiceClient {
   return new (v1().IpamService)(ctx.server, ctx.credentials(), ctx.clientOptions);
@@ -26,13 +27,7 @@ const blocks: Command = {
     };
     const c = client(ctx);
     const res = await unaryCall<ListBlocksResponse__Output>((o, cb) => c.listBlocks(request, o, cb), ctx.timeoutMs);
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res.blocks));
-    ctx.out(
-      renderTable(
-        ['VNI', 'BLOCK', 'NODE', 'SUBNET', 'CLAIMED'],
-        res.blocks.map((b) => [b.vni, b.cidr, b.node, b.subnet, new Date(Number(b.claimTimeMs)).toISOString()]),
-      ),
-    );
+    printList(ctx, blockResource, res.blocks.map(blockView));
   },
 };
 

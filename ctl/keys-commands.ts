@@ -4,7 +4,9 @@ import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import type { Command, Context, Group } from './command';
-import { renderData, renderTable } from './output';
+import { isData, printList } from './print';
+import { renderData } from './output';
+import { keyResource, keyRows, keyringView } from './views/keyring';
 import { EXIT_DEGRADED } from './errors';
 
 function client(ctx: Context): ClusterServiceClient {
@@ -15,16 +17,13 @@ function client(ctx: Context): ClusterServiceClient {
 // `keys remove` would cut it off) and every node where it will not outlive a restart.
 function render(ctx: Context, res: KeyringResponse__Output, changed: boolean): number {
   const failed = Object.entries(res.errors).sort(([a], [b]) => a.localeCompare(b));
-  if (ctx.output !== 'table') {
-    ctx.out(renderData(ctx.output, { ...res, unsavedNodes: res.unsavedNodes ?? [] }));
+  const keyring = keyringView(res);
+  if (isData(ctx)) {
+    ctx.out(renderData(ctx.output, keyring));
   } else {
-    ctx.out(`${res.nodes} node(s) answered${failed.length ? `, ${failed.length} did not` : ''}\n\n`);
-    ctx.out(
-      renderTable(
-        ['KEY', 'NODES', 'PRIMARY ON'],
-        Object.entries(res.keys).map(([k, n]) => [k, `${n}/${res.nodes}`, String(res.primaryKeys[k] ?? 0)]),
-      ),
-    );
+    if (ctx.output !== 'name')
+      ctx.out(`${res.nodes} node(s) answered${failed.length ? `, ${failed.length} did not` : ''}\n\n`);
+    printList(ctx, keyResource, keyRows(keyring));
   }
   if (changed && res.unsavedNodes?.length)
     process.stderr.write(

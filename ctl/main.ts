@@ -41,6 +41,7 @@ const groups: Group[] = [
 const globalOptions: Options = {
   server: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  'no-headers': { type: 'boolean' },
   timeout: { type: 'string' },
   credentials: { type: 'string' },
   'tls-ca': { type: 'string' },
@@ -60,7 +61,9 @@ groups.push(completionGroup);
 const GLOBAL_HELP = `Global flags:
   --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051);
                        https://HOST:PORT is accepted too (the server speaks only TLS)
-  -o, --output FORMAT  table (default), json or yaml
+  -o, --output FORMAT  table (default), wide (a table with more columns), json, yaml, or name
+                       (kind/name per line, e.g. vni/42)
+  --no-headers         tables without their header line
   --timeout DURATION   how long to wait for the server, e.g. 5s, 500ms, 1m (default 5s; a plain
                        number counts as milliseconds)
   --credentials DIR    an operator credential: DIR/ca.crt, DIR/operator.crt, DIR/operator.key, as the
@@ -116,7 +119,7 @@ function timeoutFrom(value: string | undefined): number {
 }
 
 // The global flags (and their environment variables): where the server is and how to talk to it.
-function connectionFrom(values: FlagValues): Omit<Context, 'out'> {
+function connectionFrom(values: FlagValues): Omit<Context, 'out' | 'command'> {
   const server = serverTarget(serverAddress(values.server as string | undefined));
   const timeoutMs = timeoutFrom(values.timeout as string | undefined);
   let output;
@@ -158,7 +161,8 @@ function connectionFrom(values: FlagValues): Omit<Context, 'out'> {
     }
   }
   const clientOptions: grpc.ClientOptions = token ? { interceptors: [tokenClientInterceptor(token)] } : {};
-  return { server, output, timeoutMs, credentials: credentialsOnce, clientOptions };
+  const noHeaders = values['no-headers'] === true;
+  return { server, output, noHeaders, timeoutMs, credentials: credentialsOnce, clientOptions };
 }
 
 // Help, or the usage error for an unknown command; undefined when a command is to run.
@@ -246,7 +250,7 @@ async function main(argv: string[]): Promise<number> {
     const { server, timeoutMs, ...connection } = connectionFrom(values);
     try {
       const out = (t: string) => void process.stdout.write(t);
-      return (await command.run({ server, timeoutMs, ...connection, out }, values, positionals)) ?? 0;
+      return (await command.run({ server, timeoutMs, ...connection, out, command: path }, values, positionals)) ?? 0;
     } catch (err) {
       const { message, exitCode } = describeFailure(err, server, timeoutMs);
       process.stderr.write(`ctl ${path}: ${message}\n`);

@@ -5,8 +5,9 @@ import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import type { Command, Group } from './command';
-import { renderData, renderTable } from './output';
-import { stateWithAge } from './node-state';
+import { printAnswer, printList } from './print';
+import { nodeResource, nodeView } from './views/node';
+import { int64 } from './views/values';
 
 const list: Command = {
   name: 'list',
@@ -17,24 +18,7 @@ const list: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const res = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res.nodes));
-    ctx.out(
-      renderTable(
-        ['NAME', 'STATE', 'VTEP', 'CONNECTED', 'VNIS', 'PROGRAMMED/DESIRED'],
-        res.nodes.map((n) => {
-          const desired = n.programming.reduce((s, p) => s + p.desired, 0);
-          const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
-          return [
-            n.name,
-            stateWithAge(n),
-            n.vtep,
-            n.connected ? 'yes' : 'no',
-            n.vnis.join(',') || '-',
-            `${programmed}/${desired}`,
-          ];
-        }),
-      ),
-    );
+    printList(ctx, nodeResource, res.nodes.map(nodeView));
   },
 };
 
@@ -54,10 +38,17 @@ const revoke: Command = {
       (o, cb) => c.revokeNode({ name: positionals[0] }, o, cb),
       ctx.timeoutMs,
     );
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res));
-    ctx.out(
-      `node ${positionals[0]} revoked at configuration revision ${res.configRevision}; ${res.recordsDeleted} records deleted\n`,
-    );
+    const revoked = {
+      name: positionals[0],
+      configRevision: int64('configRevision', res.configRevision),
+      recordsDeleted: res.recordsDeleted,
+    };
+    printAnswer(ctx, {
+      data: revoked,
+      names: [`node/${revoked.name}`],
+      text: () =>
+        `node ${revoked.name} revoked at configuration revision ${revoked.configRevision}; ${revoked.recordsDeleted} records deleted\n`,
+    });
   },
 };
 

@@ -1,16 +1,22 @@
-export type OutputFormat = 'table' | 'json' | 'yaml';
+import { stringify } from 'yaml';
+
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'name'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function checkOutputFormat(value: string | undefined): OutputFormat {
-  if (value === undefined || value === 'table') return 'table';
-  if (value === 'json' || value === 'yaml') return value;
-  throw new Error(`-o ${value}: expected table, json or yaml`);
+  if (value === undefined) return 'table';
+  const known = OUTPUT_FORMATS.find((f) => f === value);
+  if (known) return known;
+  throw new Error(`-o ${value}: unknown output format; use one of ${OUTPUT_FORMATS.join(', ')}`);
 }
 
-// Fixed-width columns sized to their content; an empty listing still prints its header.
-export function renderTable(headers: string[], rows: Array<Array<string | number>>): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
+// Fixed-width columns sized to their content; an empty listing still prints its header (unless
+// the header is left out: --no-headers, for scripts that read the rows).
+export function renderTable(headers: string[], rows: Array<Array<string | number>>, noHeaders = false): string {
+  const cells = [...(noHeaders ? [] : [headers]), ...rows.map((r) => r.map(String))];
   // A reduce, not Math.max(...column): a spread of 200,000 cells overflows the call stack.
   const widths = headers.map((_, i) => cells.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
+  if (cells.length === 0) return '';
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
@@ -23,54 +29,11 @@ export function renderJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
 
-// YAML for the JSON-shaped values ctl prints: strings are quoted whenever plain YAML could read them
-// as something else, so `yaml.load(out)` gives back exactly what `-o json` would.
+// Written by YAML 1.1's rules, which quote every string that either a 1.1 reader (PyYAML: yes, on,
+// 02:00 as a sexagesimal number) or a 1.2 reader would take for something else, so loading the output
+// gives back exactly what -o json prints. A document marker opens it, as YAML streams (ctl watch) need.
 export function renderYaml(value: unknown): string {
-  const scalar = (v: unknown): string => {
-    if (v === null || v === undefined) return 'null';
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    const s = typeof v === 'string' ? v : typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
-    return /^[A-Za-z_][\w./-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) ? s : JSON.stringify(s);
-  };
-  const lines: string[] = [];
-  const walk = (v: unknown, indent: string): void => {
-    if (Array.isArray(v)) {
-      if (v.length === 0) lines[lines.length - 1] += ' []';
-      for (const item of v) {
-        if (item !== null && typeof item === 'object' && Object.keys(item as object).length > 0) {
-          lines.push(`${indent}-`);
-          const start = lines.length;
-          walk(item, indent + '  ');
-          // "- key: value" on the dash's line, as YAML writers do.
-          lines[start - 1] = `${indent}- ${lines[start].trimStart()}`;
-          lines.splice(start, 1);
-        } else {
-          lines.push(
-            `${indent}- ${typeof item === 'object' && item !== null ? (Array.isArray(item) ? '[]' : '{}') : scalar(item)}`,
-          );
-        }
-      }
-      return;
-    }
-    if (v !== null && typeof v === 'object') {
-      const entries = Object.entries(v);
-      if (entries.length === 0) lines[lines.length - 1] += ' {}';
-      for (const [k, x] of entries) {
-        if (x !== null && typeof x === 'object') {
-          lines.push(`${indent}${scalar(k)}:`);
-          walk(x, indent + '  ');
-        } else {
-          lines.push(`${indent}${scalar(k)}: ${scalar(x)}`);
-        }
-      }
-      return;
-    }
-    lines.push(`${indent}${scalar(v)}`);
-  };
-  if (value === null || typeof value !== 'object') return scalar(value) + '\n';
-  lines.push('---');
-  walk(value, '');
-  return lines.join('\n') + '\n';
+  return '---\n' + stringify(value, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 // -o json or -o yaml: the same data either way.

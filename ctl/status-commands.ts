@@ -2,19 +2,17 @@ import type * as grpc from '@grpc/grpc-js';
 import type { NodeServiceClient } from '../generated/vxgossip/v1/NodeService';
 import type { EndpointServiceClient } from '../generated/vxgossip/v1/EndpointService';
 import type { ListNodesResponse__Output } from '../generated/vxgossip/v1/ListNodesResponse';
-import type { FdbEvent__Output } from '../generated/vxgossip/v1/FdbEvent';
-import type { NodeEvent__Output } from '../generated/vxgossip/v1/NodeEvent';
 import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import { checkUint64, checkVniId } from '../common/validation';
 import type { Command, Context, Group } from './command';
-import { renderData, renderTable } from './output';
-import { stateWithAge } from './node-state';
-import { stateName } from '../common/node-state';
+import { renderData } from './output';
+import { isData, printAnswer, refuseNames, tableOf } from './print';
+import { nodeView } from './views/node';
+import { hostHealthColumns, statusView } from './views/status';
+import { fdbEventLine, fdbEventView, nodeEventLine, nodeEventView } from './views/events';
 import { EXIT_DEGRADED } from './errors';
-
-const eventType = (t: string) => t.replace('EVENT_TYPE_', '').toLowerCase();
 
 const status: Command = {
   name: 'status',
@@ -28,58 +26,24 @@ const status: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const { nodes } = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
-    const byState: Record<string, number> = {};
-    for (const n of nodes) byState[stateName(n.state)] = (byState[stateName(n.state)] ?? 0) + 1;
-    const hosts = nodes.map((n) => {
-      const desired = n.programming.reduce((s, p) => s + p.desired, 0);
-      const programmed = n.programming.reduce((s, p) => s + p.programmed, 0);
-      const failed = n.programming.filter((p) => !p.devicesReady).map((p) => p.vni);
-      const conflicts = n.programming.flatMap((p) => p.conflicts.map((c) => ({ vni: p.vni, ...c })));
-      return {
-        node: n.name,
-        state: stateName(n.state),
-        stateSince: stateWithAge(n),
-        connected: n.connected,
-        desired,
-        programmed,
-        inSync: desired === programmed && failed.length === 0 && conflicts.length === 0,
-        failedVnis: failed,
-        conflicts,
-      };
+    const { healthy, members, hosts } = statusView(nodes.map(nodeView));
+    printAnswer(ctx, {
+      data: { healthy, members, hosts },
+      text: () => {
+        const counts = Object.entries(members).map(([state, n]) => `${n} ${state}`);
+        const conflicts = hosts.flatMap((h) =>
+          h.conflicts.map((c) => `  ${h.node}: ${c.kind} ${c.address} (VNI ${c.vni}) is held by ${c.found}\n`),
+        );
+        return (
+          `cluster: ${healthy ? 'healthy' : 'DEGRADED'}; members: ${counts.join(', ') || 'none'}\n\n` +
+          tableOf(ctx, hostHealthColumns, hosts) +
+          (conflicts.length > 0
+            ? `\nkernel entries not ours, left in place (vxgossip never replaces them):\n${conflicts.join('')}`
+            : '')
+        );
+      },
     });
-    // No hosts is no network; a host the server knows but that has not reconnected is not serving.
-    const healthy = hosts.length > 0 && hosts.every((h) => h.state === 'alive' && h.connected && h.inSync);
-    const exitCode = healthy ? 0 : EXIT_DEGRADED;
-    if (ctx.output !== 'table') {
-      ctx.out(renderData(ctx.output, { healthy, members: byState, hosts }));
-      return exitCode;
-    }
-    ctx.out(
-      `cluster: ${healthy ? 'healthy' : 'DEGRADED'}; members: ${
-        Object.entries(byState)
-          .map(([s, n]) => `${n} ${s}`)
-          .join(', ') || 'none'
-      }\n\n`,
-    );
-    ctx.out(
-      renderTable(
-        ['NODE', 'STATE', 'SERVER', 'PROGRAMMED/DESIRED', 'SYNC', 'FAILED VNIS'],
-        hosts.map((h) => [
-          h.node,
-          h.stateSince,
-          h.connected ? 'connected' : 'disconnected',
-          `${h.programmed}/${h.desired}`,
-          h.inSync ? 'yes' : 'NO',
-          h.failedVnis.join(',') || '-',
-        ]),
-      ),
-    );
-    const conflicts = hosts.flatMap((h) =>
-      h.conflicts.map((c) => `  ${h.node}: ${c.kind} ${c.address} (VNI ${c.vni}) is held by ${c.found}\n`),
-    );
-    if (conflicts.length > 0)
-      ctx.out(`\nkernel entries not ours, left in place (vxgossip never replaces them):\n${conflicts.join('')}`);
-    return exitCode;
+    return healthy ? 0 : EXIT_DEGRADED;
   },
 };
 
@@ -90,18 +54,21 @@ export const statusGroup: Group = {
   single: true,
 };
 
-// Prints events until interrupted (or the server ends the stream).
-function follow<T>(ctx: Context, call: grpc.ClientReadableStream<T>, line: (e: T) => string): Promise<void> {
+// Prints events until interrupted (or the server ends the stream): a line each, a JSON document a
+// line (JSON Lines) with -o json, a YAML document each with -o yaml.
+function follow<T, V>(
+  ctx: Context,
+  call: grpc.ClientReadableStream<T>,
+  view: (e: T) => V,
+  line: (v: V) => string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    call.on('data', (e: T) =>
+    call.on('data', (e: T) => {
+      const v = view(e);
       ctx.out(
-        ctx.output === 'json'
-          ? JSON.stringify(e) + '\n'
-          : ctx.output === 'yaml'
-            ? renderData('yaml', e)
-            : line(e) + '\n',
-      ),
-    );
+        isData(ctx) ? (ctx.output === 'json' ? JSON.stringify(v) + '\n' : renderData('yaml', v)) : line(v) + '\n',
+      );
+    });
     call.on('end', resolve);
     call.on('error', reject);
     process.once('SIGINT', () => {
@@ -122,12 +89,9 @@ const watchFdb: Command = {
     // 0 is the snapshot: a mistyped revision must not silently mean it.
     const from = values['from-revision'];
     const fromRevision = from === undefined ? 0 : checkUint64('--from-revision', from);
+    refuseNames(ctx);
     const call = c.watchFdb({ filter, fromRevision });
-    await follow<FdbEvent__Output>(ctx, call, (e) => {
-      if (!e.entry) return `-- ${eventType(e.type)} (revision ${e.revision})`;
-      const kind = e.entry.kind === 'FDB_ENTRY_KIND_FLOOD' ? 'flood' : 'unicast';
-      return `${eventType(e.type).padEnd(8)} vni ${e.entry.vni} ${e.entry.mac} -> ${e.entry.vtep} (${e.entry.node}, ${kind}) rev ${e.revision}`;
-    });
+    await follow(ctx, call, fdbEventView, fdbEventLine);
   },
 };
 
@@ -137,13 +101,9 @@ const watchNodes: Command = {
   usage: 'ctl watch nodes',
   options: {},
   async run(ctx) {
+    refuseNames(ctx);
     const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
-    await follow<NodeEvent__Output>(ctx, c.watchNodes({}), (e) => {
-      if (!e.node) return `-- ${eventType(e.type)}`;
-      const desired = e.node.programming.reduce((s, p) => s + p.desired, 0);
-      const programmed = e.node.programming.reduce((s, p) => s + p.programmed, 0);
-      return `${eventType(e.type).padEnd(8)} ${e.node.name} ${stateWithAge(e.node)} ${e.node.connected ? 'connected' : 'disconnected'} ${programmed}/${desired}`;
-    });
+    await follow(ctx, c.watchNodes({}), nodeEventView, nodeEventLine);
   },
 };
 

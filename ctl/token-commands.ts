@@ -5,7 +5,8 @@ import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import { checkInteger, parseDuration } from '../common/validation';
 import type { Command, Group } from './command';
-import { renderData } from './output';
+import { printAnswer } from './print';
+import { time } from './views/values';
 
 const create: Command = {
   name: 'create',
@@ -27,8 +28,11 @@ const create: Command = {
         c.createJoinToken({ ttlSeconds: Math.round(ttlSeconds), uses, node: (values.node as string) ?? '' }, o, cb),
       ctx.timeoutMs,
     );
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, res));
-    ctx.out(`${res.token}\n`);
+    // The token is a secret, not a resource with a name: -o name is refused.
+    printAnswer(ctx, {
+      data: { token: res.token, expireTime: time('expireTimeMs', res.expireTimeMs), uses: res.uses },
+      text: () => `${res.token}\n`,
+    });
   },
 };
 

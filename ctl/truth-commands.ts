@@ -7,9 +7,13 @@ import { UsageError } from '../common/cli';
 import { checkNodeName, checkUnicastMac, checkVniId } from '../common/validation';
 import type { Command, Context, FlagValues, Group } from './command';
 import { allPages, client, noPositionals, required } from './endpoint-commands';
-import { Difference, diffHost } from './fdb-diff';
+import { diffHost } from './fdb-diff';
 import { HostAnswer, askHosts, configuredVnis, hostFdb, knownNodes, servedEntries } from './host-truth';
-import { renderData, renderTable } from './output';
+import { isData, printAnswer, refuseNames, tableOf } from './print';
+import { renderData } from './output';
+import { hostFdbView, kernelEntryColumns } from './views/host-fdb';
+import { differenceColumns, differenceView } from './views/fdb-difference';
+import { claimColumns, claimView, traceHostColumns, winnerView } from './views/trace';
 
 const vniFlag = (values: FlagValues) => (values.vni === undefined ? 0 : checkVniId(values.vni, 'vni'));
 const unansweredLines = (unanswered: Record<string, string>) =>
@@ -23,15 +27,9 @@ export async function showOnHost(ctx: Context, values: FlagValues): Promise<void
   const serverOnly = ['node', 'mac', 'no-flood'].find((f) => values[f] !== undefined);
   if (serverOnly) throw new UsageError(`--${serverOnly} filters the server's view; with --on give only --vni`);
   const node = checkNodeName('on', values.on as string);
-  const answer = await hostFdb(ctx, client(ctx), node, vniFlag(values));
-  if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, answer));
-  const dash = (s: string) => s || '-';
-  ctx.out(
-    renderTable(
-      ['VNI', 'KIND', 'MAC', 'IP', 'VTEP'],
-      answer.entries.map((e) => [e.vni, e.kind, dash(e.mac), dash(e.ip), dash(e.vtep)]),
-    ),
-  );
+  refuseNames(ctx);
+  const answer = hostFdbView(await hostFdb(ctx, client(ctx), node, vniFlag(values)));
+  printAnswer(ctx, { data: answer, text: () => tableOf(ctx, kernelEntryColumns, answer.entries) });
 }
 
 export const fdbDiff: Command = {
@@ -45,6 +43,7 @@ export const fdbDiff: Command = {
   options: { vni: { type: 'string' } },
   async run(ctx, values, positionals) {
     noPositionals(positionals);
+    refuseNames(ctx);
     const vni = vniFlag(values);
     const c = client(ctx);
     const [configured, served, nodes] = await Promise.all([
@@ -59,11 +58,14 @@ export const fdbDiff: Command = {
       diffHost({ host: a.node, configured, realised: a.vnis, held: a.entries }, served),
     );
     const hosts = answers.map((a) => a.node);
-    if (ctx.output !== 'table') ctx.out(renderData(ctx.output, { hosts, differences, unanswered }));
-    else if (differences.length > 0) ctx.out(differenceTable(differences));
-    else if (hosts.length > 0) ctx.out(`no differences on ${hosts.length} host(s): ${hosts.join(', ')}\n`);
     const silent = Object.keys(unanswered).length;
-    if (ctx.output === 'table' && silent > 0) ctx.out(`did not answer:\n${unansweredLines(unanswered)}`);
+    if (isData(ctx))
+      ctx.out(renderData(ctx.output, { hosts, differences: differences.map(differenceView), unanswered }));
+    else {
+      if (differences.length > 0) ctx.out(tableOf(ctx, differenceColumns, differences.map(differenceView)));
+      else if (hosts.length > 0) ctx.out(`no differences on ${hosts.length} host(s): ${hosts.join(', ')}\n`);
+      if (silent > 0) ctx.out(`did not answer:\n${unansweredLines(unanswered)}`);
+    }
     if (differences.length > 0 || silent > 0 || hosts.length === 0) {
       const differing = new Set(differences.map((d) => d.node)).size;
       throw new Error(
@@ -74,14 +76,6 @@ export const fdbDiff: Command = {
     }
   },
 };
-
-function differenceTable(differences: Difference[]): string {
-  const dash = (s: string) => s || '-';
-  return renderTable(
-    ['NODE', 'VNI', 'KIND', 'KEY', 'PROBLEM', 'SERVER', 'KERNEL'],
-    differences.map((d) => [d.node, d.vni, d.kind, d.key, d.problem, dash(d.server), dash(d.kernel)]),
-  );
-}
 
 // The VTEPs a host's kernel sends a MAC to: its vxlan entries for the MAC, or on L3 its routes for
 // the addresses of the MAC's claims; 'local' when the MAC is behind one of its own ports.
@@ -114,6 +108,7 @@ const traceCommand: Command = {
   options: { vni: { type: 'string' }, mac: { type: 'string' } },
   async run(ctx, values, positionals) {
     noPositionals(positionals);
+    refuseNames(ctx);
     const vni = checkVniId(required(values, 'vni'), 'vni');
     const mac = checkUnicastMac('mac', required(values, 'mac'));
     const c = client(ctx);
@@ -139,38 +134,16 @@ const traceCommand: Command = {
         (a.node === winner.node ? vteps.every((v) => v === 'local') : vteps.length === 1 && vteps[0] === winner.vtep);
       return { node: a.node, vteps, agrees };
     });
-    const claimRows = claims.map((e) => ({
-      node: e.node,
-      vtep: e.vtep,
-      mobilitySeq: Number(e.mobilitySeq),
-      frozen: e.frozen,
-      ips: e.ips,
-    }));
-    const winnerOut = winner && {
-      node: winner.node,
-      vtep: winner.vtep,
-      mobilitySeq: Number(winner.mobilitySeq),
-      frozen: winner.frozen,
-    };
-    if (ctx.output !== 'table')
+    const claimRows = claims.map(claimView);
+    const winnerOut = winner && winnerView(winner);
+    if (isData(ctx))
       return ctx.out(renderData(ctx.output, { vni, mac, winner: winnerOut, claims: claimRows, hosts, unanswered }));
-    const yesNo = (b: boolean) => (b ? 'yes' : 'no');
     ctx.out(
       `VNI ${vni} MAC ${mac}: ${winnerOut ? `winner ${winnerOut.node} (VTEP ${winnerOut.vtep}, sequence ${winnerOut.mobilitySeq}${winnerOut.frozen ? ', frozen' : ''})` : 'no host announces it'}\n\nClaims:\n`,
     );
-    ctx.out(
-      renderTable(
-        ['NODE', 'VTEP', 'SEQ', 'FROZEN', 'IPS'],
-        claimRows.map((r) => [r.node, r.vtep, r.mobilitySeq, yesNo(r.frozen), r.ips.join(',') || '-']),
-      ),
-    );
+    ctx.out(tableOf(ctx, claimColumns, claimRows));
     ctx.out('\nHosts:\n');
-    ctx.out(
-      renderTable(
-        ['NODE', 'KERNEL VTEP', 'AGREES'],
-        hosts.map((h) => [h.node, h.vteps.join(',') || '-', yesNo(h.agrees)]),
-      ),
-    );
+    ctx.out(tableOf(ctx, traceHostColumns, hosts));
     if (Object.keys(unanswered).length > 0) ctx.out(`\ndid not answer:\n${unansweredLines(unanswered)}`);
   },
 };

@@ -5,7 +5,7 @@ import { v1 } from '../common/proto';
 import { VERSION } from '../common/version';
 import { UsageError } from '../common/cli';
 import type { Command, Group } from './command';
-import { renderData } from './output';
+import { isData, printAnswer, refuseNames } from './print';
 
 export function printClientVersion(out: (text: string) => void): void {
   out(`client: ${VERSION}\n`);
@@ -20,12 +20,12 @@ const version: Command = {
   options: {},
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    if (ctx.output === 'table') printClientVersion(ctx.out);
+    refuseNames(ctx);
+    if (!isData(ctx)) printClientVersion(ctx.out);
     const c: ClusterServiceClient = new (v1().ClusterService)(ctx.server, ctx.credentials(), ctx.clientOptions);
     const status = await unaryCall<ClusterStatus__Output>((o, cb) => c.getStatus({}, o, cb), ctx.timeoutMs);
     const server = status.serverVersion || 'unknown (a server older than this ctl)';
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, { client: VERSION, server }));
-    ctx.out(`server: ${server}\n`);
+    printAnswer(ctx, { data: { client: VERSION, server }, text: () => `server: ${server}\n` });
   },
 };
 

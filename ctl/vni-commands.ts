@@ -10,7 +10,10 @@ import { datapathToProto, vniFromProto, vniToProto } from '../common/vni-proto';
 import { checkInteger, checkMulticastGroup, checkName, checkVniId } from '../common/validation';
 import { UsageError } from '../common/cli';
 import type { Command, Context, Group } from './command';
-import { renderData, renderFields, renderTable } from './output';
+import { renderFields } from './output';
+import { printAnswer, printList, tableOf } from './print';
+import { int64 } from './views/values';
+import { vniFields, vniHostColumns, vniHostViews, vniResource, vniView } from './views/vni';
 import { WAIT_HELP, waitFrom, waitIfAsked, waitOption, waitOptionalValue } from './vni-wait';
 
 function client(ctx: Context): VniServiceClient {
@@ -21,10 +24,6 @@ function oneVniArgument(positionals: string[]): number {
   if (positionals.length !== 1) throw new UsageError(`expected exactly one VNI, got ${positionals.length} arguments`);
   return checkVniId(positionals[0], 'vni');
 }
-
-const flooding = (v: VniConfig) => (v.multicastGroup ? `multicast ${v.multicastGroup}` : 'head-end');
-const mtu = (v: VniConfig) => (v.mtu === 0 ? 'auto' : String(v.mtu));
-const datapath = (v: VniConfig) => v.datapath || '-';
 
 const create: Command = {
   name: 'create',
@@ -71,12 +70,12 @@ ${WAIT_HELP}`,
       (o, cb) => c.createVni({ vni: vniToProto({ ...vni, revision: 0, createTimeMs: 0, updateTimeMs: 0 }) }, o, cb),
       ctx.timeoutMs,
     );
-    const v = vniFromProto(created);
-    ctx.out(
-      ctx.output !== 'table'
-        ? renderData(ctx.output, v)
-        : `VNI ${v.id} (${v.name}) created at revision ${v.revision}\n`,
-    );
+    const v = vniView(vniFromProto(created));
+    printAnswer(ctx, {
+      data: v,
+      names: [`vni/${v.id}`],
+      text: () => `VNI ${v.id} (${v.name}) created at revision ${v.revision}\n`,
+    });
     await waitIfAsked(ctx, wait, { vni: v.id, revision: v.revision, deleted: false });
   },
 };
@@ -96,23 +95,7 @@ const list: Command = {
       vnis.push(...res.vnis.map(vniFromProto));
       pageToken = res.nextPageToken;
     } while (pageToken !== '');
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, vnis));
-    ctx.out(
-      renderTable(
-        ['VNI', 'NAME', 'MODE', 'DATAPATH', 'MTU', 'DSTPORT', 'FLOODING', 'SUBNET', 'REVISION'],
-        vnis.map((v) => [
-          v.id,
-          v.name,
-          v.mode,
-          datapath(v),
-          mtu(v),
-          v.dstport,
-          flooding(v),
-          v.subnet || '-',
-          v.revision,
-        ]),
-      ),
-    );
+    printList(ctx, vniResource, vnis.map(vniView));
   },
 };
 
@@ -126,37 +109,13 @@ const show: Command = {
     const id = oneVniArgument(positionals);
     const c = client(ctx);
     const res = await unaryCall<GetVniResponse__Output>((o, cb) => c.getVni({ id }, o, cb), ctx.timeoutMs);
-    const v = vniFromProto(res.vni!);
-    const nodes = res.nodes.map((n) => ({
-      node: n.node,
-      devicesReady: n.status?.devicesReady ?? false,
-      desired: n.status?.desired ?? 0,
-      programmed: n.status?.programmed ?? 0,
-      error: n.status?.error ?? '',
-    }));
-    if (ctx.output !== 'table') return ctx.out(renderData(ctx.output, { ...v, nodes }));
-    ctx.out(
-      renderFields([
-        ['VNI', v.id],
-        ['Name', v.name],
-        ['Mode', v.mode],
-        ['Datapath', datapath(v)],
-        ['MTU', mtu(v)],
-        ['Dstport', v.dstport],
-        ['Flooding', flooding(v)],
-        ['Subnet', v.subnet || '-'],
-        ['Revision', v.revision],
-        ['Created', new Date(v.createTimeMs).toISOString()],
-        ['Updated', new Date(v.updateTimeMs).toISOString()],
-      ]),
-    );
-    ctx.out(
-      '\n' +
-        renderTable(
-          ['NODE', 'DEVICES', 'DESIRED', 'PROGRAMMED', 'ERROR'],
-          nodes.map((n) => [n.node, n.devicesReady ? 'ready' : 'not ready', n.desired, n.programmed, n.error || '-']),
-        ),
-    );
+    const v = vniView(vniFromProto(res.vni!));
+    const nodes = vniHostViews(res);
+    printAnswer(ctx, {
+      data: { ...v, nodes },
+      names: [`vni/${v.id}`],
+      text: () => renderFields(vniFields(v)) + '\n' + tableOf(ctx, vniHostColumns, nodes),
+    });
   },
 };
 
@@ -225,12 +184,14 @@ ${WAIT_HELP}`,
       updatePaths: paths,
       expectedRevision: expected,
     };
-    const updated = vniFromProto(await unaryCall<Vni__Output>((o, cb) => c.updateVni(req, o, cb), ctx.timeoutMs));
-    ctx.out(
-      ctx.output !== 'table'
-        ? renderData(ctx.output, updated)
-        : `VNI ${id} updated (${paths.join(', ')}) at revision ${updated.revision}\n`,
+    const updated = vniView(
+      vniFromProto(await unaryCall<Vni__Output>((o, cb) => c.updateVni(req, o, cb), ctx.timeoutMs)),
     );
+    printAnswer(ctx, {
+      data: updated,
+      names: [`vni/${id}`],
+      text: () => `VNI ${id} updated (${paths.join(', ')}) at revision ${updated.revision}\n`,
+    });
     await waitIfAsked(ctx, wait, { vni: id, revision: updated.revision, deleted: false });
   },
 };
@@ -255,12 +216,13 @@ ${WAIT_HELP}`,
     const timeout = cascade ? Math.max(ctx.timeoutMs, 20_000) : ctx.timeoutMs;
     const res = await unaryCall<DeleteVniResponse__Output>((o, cb) => c.deleteVni({ id, cascade }, o, cb), timeout);
     const detached = cascade ? ` (${res.detached} attached endpoint(s) detached)` : '';
-    ctx.out(
-      ctx.output !== 'table'
-        ? renderData(ctx.output, { id, revision: Number(res.revision), detached: res.detached })
-        : `VNI ${id} deleted at revision ${res.revision}${detached}\n`,
-    );
-    await waitIfAsked(ctx, wait, { vni: id, revision: Number(res.revision), deleted: true });
+    const revision = int64('revision', res.revision);
+    printAnswer(ctx, {
+      data: { id, revision, detached: res.detached },
+      names: [`vni/${id}`],
+      text: () => `VNI ${id} deleted at revision ${res.revision}${detached}\n`,
+    });
+    await waitIfAsked(ctx, wait, { vni: id, revision, deleted: true });
   },
 };
 

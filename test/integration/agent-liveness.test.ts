@@ -136,7 +136,7 @@ describe('an agent is not its host (3 hosts, real vxlan)', function () {
     const pinging = pingFor('ep1', 'ep2', 70);
     await new Promise((r) => setTimeout(r, 1000));
     await agents.get(h2.name)!.stop('SIGKILL');
-    await eventually(() => assert.equal(nodeState('h2'), 'NODE_STATE_AGENT_DOWN'), 30_000, 500);
+    await eventually(() => assert.equal(nodeState('h2'), 'agent-down'), 30_000, 500);
     assert.ok(forwardsTo(hosts[0], h2) && forwardsTo(hosts[2], h2), 'h2 still programmed on h1 and h3');
     await new Promise((r) => setTimeout(r, 59_000 - 1000));
     await startAgent(h2).waitForLog((r) => r.msg === 'reconciled', 30_000);
@@ -160,7 +160,7 @@ describe('an agent is not its host (3 hosts, real vxlan)', function () {
 
   it('withdraws a host only where it cannot be reached (a drop between h1 and h3 only)', async () => {
     const [h1, h2, h3] = hosts;
-    await eventually(() => assert.equal(nodeState('h3'), 'NODE_STATE_ALIVE'), 30_000, 500);
+    await eventually(() => assert.equal(nodeState('h3'), 'alive'), 30_000, 500);
     dropBetween(h1, h3);
     try {
       await eventually(() => assert.ok(!forwardsTo(h1, h3), 'h1 withdrew h3'), 30_000, 100);
@@ -212,6 +212,6 @@ describe('an agent is not its host (3 hosts, real vxlan)', function () {
     const [h1, h2, h3] = hosts;
     await lab.removeHost(h3.name);
     await eventually(() => assert.ok(!forwardsTo(h1, h3) && !forwardsTo(h2, h3), 'withdrawn on h1 and h2'), 4000, 50);
-    await eventually(() => assert.equal(nodeState('h3'), 'NODE_STATE_DEAD'), 30_000, 500);
+    await eventually(() => assert.equal(nodeState('h3'), 'dead'), 30_000, 500);
   });
 });

@@ -14,9 +14,9 @@ const WRONG_VTEP = '198.18.255.254';
 interface KernelEntryJson {
   vni: number;
   kind: string;
-  mac: string;
-  vtep: string;
-  ip: string;
+  mac: string | null;
+  vtep: string | null;
+  ip: string | null;
 }
 interface DiffJson {
   hosts: string[];
@@ -24,10 +24,10 @@ interface DiffJson {
     node: string;
     vni: number;
     kind: string;
-    key: string;
+    key: string | null;
     problem: string;
-    server: string;
-    kernel: string;
+    server: string | null;
+    kernel: string | null;
   }>;
   unanswered: Record<string, string>;
 }

@@ -27,7 +27,7 @@ interface Block {
 interface Endpoint {
   node: string;
   ips: string[];
-  netns: string;
+  netns: string | null;
 }
 
 // Endpoints attached without --ip get addresses from blocks their host holds (two hosts, real agents

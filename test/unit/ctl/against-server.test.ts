@@ -1,32 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { execFile, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CertificateAuthority } from '../../../common/pki';
-import { startTlsTestServer } from '../../helpers/tls-test-server';
 import { v1 } from '../../../common/proto';
 import { repoRoot } from '../../../common/paths';
 import type { Node } from '../../../generated/vxgossip/v1/Node';
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-// ctl as a child process: the server answering it runs in this one, so the call must not block.
-function ctl(args: string[]): Promise<Run> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [path.join(repoRoot, 'bin', 'ctl'), ...args],
-      { env: { ...process.env, VXGOSSIP_SERVER: '', VXGOSSIP_CREDENTIALS: '', VXGOSSIP_TOKEN: '' }, timeout: 20_000 },
-      (err, stdout, stderr) => resolve({ status: err ? Number(err.code) : 0, stdout, stderr }),
-    ),
-  );
-}
+import { CtlTestServers, ctlAsync as ctl } from '../../helpers/ctl-server';
 
 const alive = (name: string): Node => ({
   name,
@@ -38,15 +17,11 @@ const alive = (name: string): Node => ({
 
 // A TLS server on loopback with the handlers a test needs, and ctl's flags to reach it.
 describe('ctl against a server', () => {
-  let dir: string;
-  let ca: CertificateAuthority;
+  const servers = new CtlTestServers();
   let nodes: Node[] = [];
-  const servers: grpc.Server[] = [];
 
-  async function serve(requireClientCert: boolean): Promise<string[]> {
-    const { server, ctlArgs } = await startTlsTestServer(
-      ca,
-      dir,
+  const serve = (requireClientCert: boolean) =>
+    servers.serve(
       [
         [
           v1().NodeService.service,
@@ -77,19 +52,9 @@ describe('ctl against a server', () => {
       ],
       requireClientCert,
     );
-    servers.push(server);
-    return ctlArgs;
-  }
 
-  before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-'));
-    ca = await CertificateAuthority.create('test CA');
-  });
-
-  after(() => {
-    for (const s of servers) s.forceShutdown();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => servers.start());
+  after(() => servers.stop());
 
   it('status exits 0 when healthy, 3 when degraded, when empty, or when a known host has not reconnected', async () => {
     const at = await serve(false);

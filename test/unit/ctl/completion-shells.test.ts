@@ -1,14 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CertificateAuthority } from '../../../common/pki';
 import { v1 } from '../../../common/proto';
 import { repoRoot } from '../../../common/paths';
 import { requirePrograms } from '../../helpers/require-root';
-import { startTlsTestServer } from '../../helpers/tls-test-server';
+import { CtlTestServers } from '../../helpers/ctl-server';
 
 const run = (file: string, args: string[], env: NodeJS.ProcessEnv) =>
   new Promise<{ stdout: string; stderr: string; ms: number }>((resolve, reject) => {
@@ -26,16 +24,17 @@ const run = (file: string, args: string[], env: NodeJS.ProcessEnv) =>
 for (const shell of ['bash', 'zsh'] as const) {
   describe(`ctl completion in ${shell}`, function () {
     this.timeout(60_000);
+    const servers = new CtlTestServers();
     let dir: string;
-    let server: grpc.Server;
     let at: string[];
     let env: NodeJS.ProcessEnv;
     let script: string;
 
     before(async function () {
       requirePrograms(this, { [shell]: shell });
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-completion-'));
-      const started = await startTlsTestServer(await CertificateAuthority.create('test CA'), dir, [
+      await servers.start();
+      dir = servers.dir;
+      const served = await servers.serve([
         [
           v1().VniService.service,
           {
@@ -51,8 +50,7 @@ for (const shell of ['bash', 'zsh'] as const) {
           },
         ],
       ]);
-      server = started.server;
-      at = started.ctlArgs.filter((a) => a !== '--timeout' && a !== '10s');
+      at = served.filter((a) => a !== '--timeout' && a !== '10s');
       const bin = path.join(dir, 'bin');
       fs.mkdirSync(bin);
       fs.writeFileSync(
@@ -72,10 +70,7 @@ for (const shell of ['bash', 'zsh'] as const) {
       fs.writeFileSync(script, (await run(path.join(bin, 'ctl'), ['completion', shell], env)).stdout);
     });
 
-    after(() => {
-      server?.forceShutdown();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => servers.stop());
 
     // COMPREPLY after TAB at the end of `words` (the last one being the word under the cursor), with
     // COMP_WORDS as each shell splits the line: bash at ':' and '=' too, zsh's bashcompinit only at spaces.

@@ -1,14 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CertificateAuthority } from '../../../common/pki';
 import { v1 } from '../../../common/proto';
 import { repoRoot } from '../../../common/paths';
 import type { Node } from '../../../generated/vxgossip/v1/Node';
-import { startTlsTestServer } from '../../helpers/tls-test-server';
+import { CtlTestServers } from '../../helpers/ctl-server';
 
 interface Run {
   status: number;
@@ -41,16 +38,15 @@ const host = (name: string, revision: number, vnis: number[], over: Partial<Node
 // `ctl vni create|update|delete --wait` against a server whose node watch answers what a test sets.
 describe('ctl vni --wait (real binary, fake server)', function () {
   this.timeout(30_000);
-  let dir: string;
-  let server: grpc.Server;
+  const servers = new CtlTestServers();
   let at: string[];
   let nodes: Node[] = [];
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-wait-'));
+    await servers.start();
     const vni = { id: 42, name: 'vni-42', mode: 'l2', dstport: 4789, revision: 7 };
     const answer = (value: unknown) => (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, value);
-    const started = await startTlsTestServer(await CertificateAuthority.create('test CA'), dir, [
+    at = await servers.serve([
       [
         v1().VniService.service,
         { CreateVni: answer(vni), UpdateVni: answer(vni), DeleteVni: answer({ revision: 7, detached: 0 }) },
@@ -66,14 +62,9 @@ describe('ctl vni --wait (real binary, fake server)', function () {
         },
       ],
     ]);
-    server = started.server;
-    at = started.ctlArgs;
   });
 
-  after(() => {
-    server?.forceShutdown();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => servers.stop());
 
   it('returns once every live host has realised the VNI, naming those not waited for', async () => {
     nodes = [
