@@ -1,29 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { v1 } from '../../../common/proto';
-import { repoRoot } from '../../../common/paths';
 import type { Node } from '../../../generated/vxgossip/v1/Node';
-import { CtlTestServers } from '../../helpers/ctl-server';
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-// ctl as a child process: the server answering it runs in this one, so the call must not block.
-function ctl(args: string[]): Promise<Run> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [path.join(repoRoot, 'bin', 'ctl'), ...args],
-      { env: { ...process.env, VXGOSSIP_SERVER: '', VXGOSSIP_CREDENTIALS: '', VXGOSSIP_TOKEN: '' }, timeout: 20_000 },
-      (err, stdout, stderr) => resolve({ status: err ? Number(err.code) : 0, stdout, stderr }),
-    ),
-  );
-}
+import { CtlTestServers, ctlAsync as ctl } from '../../helpers/ctl-server';
 
 const host = (name: string, revision: number, vnis: number[], over: Partial<Node> = {}): Node => ({
   name,
