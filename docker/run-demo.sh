@@ -75,6 +75,13 @@ trap 'exit 143' TERM
 
 # 1. Docker, from Debian.
 t=$(date +%s)
+# A vxgossip plugin socket no agent serves any more (an agent killed with SIGKILL leaves it behind)
+# makes the engine retry it for ~15 s on every network command: the demo would take half an hour.
+plugin_socket=/run/docker/plugins/vxgossip.sock
+if [ -S "$plugin_socket" ] && ! node -e "require('net').connect(process.argv[1]).on('connect', () => process.exit(0)).on('error', () => process.exit(1))" "$plugin_socket"; then
+  log "removing $plugin_socket: no agent serves it (one that was killed left it), and Docker would retry it on every command"
+  rm -f "$plugin_socket"
+fi
 if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null; then
   log "installing docker.io and docker-compose (apt-get)"
   apt-get update -q
