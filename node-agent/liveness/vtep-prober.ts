@@ -50,6 +50,8 @@ interface Watched {
   answer: VtepAnswer;
   // The last reply, or when watching began: a VTEP starts with the benefit of the doubt.
   heardAt: number;
+  // Probes sent (or refused by the kernel) since then.
+  unanswered: number;
   nextProbeAt: number;
   // The sequence numbers of its latest probes (a ring), and how many were sent.
   readonly recent: Uint16Array;
@@ -155,6 +157,7 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
       ...target,
       answer: 'answering',
       heardAt: now,
+      unanswered: 0,
       nextProbeAt: now,
       recent: new Uint16Array(OUTSTANDING),
       sent: 0,
@@ -236,6 +239,7 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
     this.counters.repliesReceived++;
     const now = this.clock.now();
     watched.heardAt = now;
+    watched.unanswered = 0;
     if (watched.answer === 'answering') return;
     watched.nextProbeAt = Math.min(watched.nextProbeAt, now + this.settings.intervalMs);
     this.turn(watched, 'answering');
@@ -284,10 +288,18 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
     this.schedule();
   }
 
+  // Silent: a whole window without a reply, and half a window's probes unanswered. The count is what a
+  // stalled loop lacks: after a stall the last reply is old, but only the probes sent since say anything.
   private judge(now: number, stretch: number): void {
+    const unansweredNeeded = Math.max(1, Math.floor(this.settings.windowMs / this.settings.intervalMs / 2));
     // Live iteration: a listener may unwatch (or close) as it is told.
     for (const w of this.watched.values())
-      if (w.answer === 'answering' && now - w.heardAt >= this.settings.windowMs * stretch) this.turn(w, 'silent');
+      if (
+        w.answer === 'answering' &&
+        now - w.heardAt >= this.settings.windowMs * stretch &&
+        w.unanswered >= unansweredNeeded
+      )
+        this.turn(w, 'silent');
   }
 
   private probeMostOverdue(now: number): void {
@@ -300,6 +312,7 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
     due.nextProbeAt = now + interval;
     const sequence = this.nextSequence();
     due.recent[due.sent++ % OUTSTANDING] = sequence;
+    due.unanswered++;
     this.nextSendAt = now + 1000 / this.settings.maxProbesPerSecond;
     if (this.send(due.version, due.address, sequence)) {
       due.sendFailing = false;
@@ -344,12 +357,13 @@ export class VtepProber extends EventEmitter<{ change: [vtep: string, answer: Vt
     this.cancelTimer = undefined;
     if (this.watched.size === 0) return;
     const windowMs = this.settings.windowMs * this.stretch();
+    const now = this.clock.now();
     let wake = Infinity;
     for (const w of this.watched.values()) {
       wake = Math.min(wake, Math.max(w.nextProbeAt, this.nextSendAt));
-      if (w.answer === 'answering') wake = Math.min(wake, w.heardAt + windowMs);
+      // A window already over waits for its unanswered probes: judged at the turns that send them.
+      if (w.answer === 'answering' && w.heardAt + windowMs > now) wake = Math.min(wake, w.heardAt + windowMs);
     }
-    const now = this.clock.now();
     this.timerDueAt = Math.max(wake, now);
     this.cancelTimer = this.clock.setTimer(this.timerDueAt - now, () => this.tick());
   }

@@ -73,7 +73,7 @@ expect_code('LookupFdb of an unannounced MAC is NOT_FOUND', grpc.StatusCode.NOT_
             lambda: endpoints.LookupFdb(endpoint_service_pb2.LookupFdbRequest(vni=4242, mac='02:00:00:00:00:01')))
 expect_code('LookupFdb of a malformed MAC is INVALID_ARGUMENT', grpc.StatusCode.INVALID_ARGUMENT,
             lambda: endpoints.LookupFdb(endpoint_service_pb2.LookupFdbRequest(vni=4242, mac='nonsense')))
-expect_code('AttachEndpoint on a node that never connected is UNAVAILABLE', grpc.StatusCode.UNAVAILABLE,
+expect_code('AttachEndpoint on a node that never connected is NOT_FOUND', grpc.StatusCode.NOT_FOUND,
             lambda: endpoints.AttachEndpoint(endpoint_service_pb2.AttachEndpointRequest(node='ghost', vni=4242, netns='ns', ip='10.0.0.2/24')))
 check('ListDuplicates answers (nothing frozen)', len(endpoints.ListDuplicates(endpoint_service_pb2.ListDuplicatesRequest()).duplicates) == 0)
 expect_code('ClearDuplicate of a malformed MAC is INVALID_ARGUMENT', grpc.StatusCode.INVALID_ARGUMENT,

@@ -250,6 +250,29 @@ describe('VTEP prober', () => {
     assert.deepEqual(changes, []);
   });
 
+  it('judges no silence on the first timely turn after a stall: the probes since have not gone unanswered', () => {
+    const { clock, net, prober, changes } = setup();
+    net.answering.add(B);
+    prober.watch(B);
+    clock.advance(505);
+    // The event loop blocks for 3 s, sending nothing (every reply so far read); the first probe after
+    // it is lost (10 % loss).
+    net.answering.delete(B);
+    clock.time += 3_000;
+    clock.advance(1);
+    net.answering.add(B);
+    // The next turn is on time, with the last reply 3 s old but one probe unanswered since.
+    clock.advance(1_000);
+    assert.equal(changes.length, 0, JSON.stringify(changes));
+    // Silence still needs only a window once probes go unanswered.
+    net.answering.delete(B);
+    clock.advance(1_200);
+    assert.deepEqual(
+      changes.map((c) => c.answer),
+      ['silent'],
+    );
+  });
+
   it('counts a probe the kernel refuses, logs it once, and turns the VTEP silent', () => {
     const { clock, net, prober, changes, logs } = setup();
     net.refusal = Object.assign(new Error('ICMP send: Operation not permitted'), { errno: 1 });
