@@ -131,7 +131,7 @@ const { execFileSync } = require("node:child_process");
 const [hosts, vni] = [Number(process.argv[1]), Number(process.argv[2] || 0)];
 let nodes = [];
 try { nodes = JSON.parse(execFileSync("ctl", ["-o", "json", "node", "list"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })); } catch {}
-const ready = nodes.filter((n) => n.state === "NODE_STATE_ALIVE" && n.connected && (!vni || n.vnis.includes(vni))).length;
+const ready = nodes.filter((n) => n.state === "alive" && n.connected && (!vni || n.vnis.includes(vni))).length;
 console.log(`${ready}/${hosts}`);
 process.exit(ready === hosts ? 0 : 1);'
 wait_nodes() {
