@@ -1,27 +1,15 @@
 import type { Level } from 'level';
-import { checkSubnetsApart } from '../common/l3-subnet';
 import { SerialQueue } from '../common/serial-queue';
 import { Database, RecoveryOptions, WriteOp } from './database';
 import type { Logger } from '../common/log';
-import {
-  VniConfig,
-  VniInput,
-  checkDatapath,
-  checkMtu,
-  checkPortSharing,
-  defaultVniName,
-  normaliseVni,
-  UPDATABLE_FIELDS,
-} from '../common/vni';
-import { ValidationError, checkMulticastGroup, checkName, checkVniId, shown } from '../common/validation';
+import type { VniConfig, VniInput } from '../common/vni';
+import { checkVniId } from '../common/validation';
 import { sortKey } from './pagination';
 import type { Revocation } from '../common/trust/revocations';
+import type { VniConfigListener, VniConfigStore } from './vni-config-store';
+import { findVni, planCreate, planUpdate, sortedRevocations, sortedVnis } from './vni-changes';
 
-export class NotFoundError extends Error {}
-export class AlreadyExistsError extends Error {}
-export class StaleRevisionError extends Error {}
-
-type Listener = (revision: number, vnis: VniConfig[], revocations: Revocation[]) => void;
+export { NotFoundError, AlreadyExistsError, StaleRevisionError } from './vni-changes';
 
 const REVISION_KEY = 'meta/revision';
 // level's lexicographic order is numeric order.
@@ -30,7 +18,7 @@ const vniKey = (id: number) => sortKey('vni', id);
 // The VNI configuration, durable in level. Every mutation is written with sync before it resolves,
 // so an acknowledged change survives kill -9 and power loss alike. VNIs are few, so all of them are
 // also held in memory for reads, and rebuilt from disk whenever the database is reopened.
-export class VniStore {
+export class VniStore implements VniConfigStore {
   private byId = new Map<number, VniConfig>();
   // Revoked nodes travel in the signed configuration, so they share its revision and durability.
   private revoked = new Map<string, number>();
@@ -38,7 +26,7 @@ export class VniStore {
   // The highest revision a write was attempted with: one that failed is not given to another change.
   private issued = 0;
   private readonly writes = new SerialQueue();
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Set<VniConfigListener>();
 
   // Shared with the replica store: one database per server.
   private constructor(readonly db: Database) {}
@@ -90,13 +78,11 @@ export class VniStore {
   }
 
   list(): VniConfig[] {
-    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+    return sortedVnis(this.byId);
   }
 
   revocations(): Revocation[] {
-    return [...this.revoked]
-      .map(([node, revokedAtMs]) => ({ node, revokedAtMs }))
-      .sort((a, b) => a.node.localeCompare(b.node));
+    return sortedRevocations(this.revoked);
   }
 
   // Certificates of `node` issued until now are refused from this revision on.
@@ -112,23 +98,17 @@ export class VniStore {
   }
 
   get(id: number): VniConfig {
-    const vni = this.byId.get(checkVniId(id));
-    if (!vni) throw new NotFoundError(`VNI ${id} does not exist`);
-    return vni;
+    return findVni(this.byId, id);
   }
 
-  onChange(listener: Listener): () => void {
+  onChange(listener: VniConfigListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   create(input: VniInput): Promise<VniConfig> {
     return this.writes.run(async () => {
-      const fields = normaliseVni(input);
-      if (this.byId.has(fields.id)) throw new AlreadyExistsError(`VNI ${fields.id} already exists`);
-      this.assertNameFree(fields.name, fields.id);
-      checkPortSharing(fields, this.list());
-      checkSubnetsApart(fields, this.list());
+      const fields = planCreate(input, this.list());
       const now = Date.now();
       const vni: VniConfig = { ...fields, revision: this.revision + 1, createTimeMs: now, updateTimeMs: now };
       await this.commit(vni.revision, [{ type: 'put', key: vniKey(vni.id), value: JSON.stringify(vni) }]);
@@ -141,43 +121,7 @@ export class VniStore {
   update(input: VniInput, paths: string[], expectedRevision: number): Promise<VniConfig> {
     return this.writes.run(async () => {
       const current = this.get(checkVniId(input.id));
-      if (expectedRevision !== 0 && current.revision !== expectedRevision) {
-        throw new StaleRevisionError(`VNI ${current.id} is at revision ${current.revision}, not ${expectedRevision}`);
-      }
-      if (paths.length === 0)
-        throw new ValidationError('update_paths', `name at least one of: ${UPDATABLE_FIELDS.join(', ')}`);
-      const next: VniConfig = { ...current };
-      for (const path of paths) {
-        switch (path) {
-          case 'name':
-            next.name = input.name ? checkName('name', input.name) : defaultVniName(current.id);
-            this.assertNameFree(next.name, current.id);
-            break;
-          case 'mtu':
-            next.mtu = checkMtu(input.mtu);
-            break;
-          case 'flooding':
-            next.multicastGroup = input.multicastGroup
-              ? checkMulticastGroup('flooding.multicast_group', input.multicastGroup)
-              : '';
-            if (next.mode === 'l3' && next.multicastGroup !== '') {
-              throw new ValidationError('flooding.multicast_group', 'an l3 VNI routes and does not flood');
-            }
-            break;
-          case 'datapath':
-            // Agents move the VNI's endpoints from one datapath to the other (its port must allow it).
-            if (next.mode !== 'l3')
-              throw new ValidationError('datapath', `VNI ${current.id} is l2: a datapath applies to l3 VNIs only`);
-            next.datapath = checkDatapath(input.datapath, next.mode);
-            checkPortSharing(next, this.list());
-            break;
-          default:
-            throw new ValidationError(
-              'update_paths',
-              `${shown(path)} cannot be updated; updatable: ${UPDATABLE_FIELDS.join(', ')}`,
-            );
-        }
-      }
+      const next = planUpdate(current, input, paths, expectedRevision, this.list());
       next.revision = this.revision + 1;
       next.updateTimeMs = Date.now();
       await this.commit(next.revision, [{ type: 'put', key: vniKey(next.id), value: JSON.stringify(next) }]);
@@ -196,13 +140,6 @@ export class VniStore {
       this.notify();
       return revision;
     });
-  }
-
-  private assertNameFree(name: string, selfId: number): void {
-    for (const other of this.byId.values()) {
-      if (other.name === name && other.id !== selfId)
-        throw new AlreadyExistsError(`name "${name}" is already used by VNI ${other.id}`);
-    }
   }
 
   private async commit(revision: number, ops: WriteOp[]) {
