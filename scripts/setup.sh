@@ -28,6 +28,8 @@ declare -A needs=(
   [busybox]=busybox-static
   # The metrics tests: promtool checks the exposition, the alert rules and their tests.
   [promtool]=prometheus
+  # The etcd store's tests run a single etcd member on loopback.
+  [etcd]=etcd-server
   # ctl's completion scripts are tested in the shells they are for.
   [zsh]=zsh
 )

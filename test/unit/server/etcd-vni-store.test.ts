@@ -1,0 +1,73 @@
+import { strict as assert } from 'node:assert';
+import { Etcd3 } from 'etcd3';
+import { EtcdVniStore } from '../../../server/etcd/etcd-vni-store';
+import { StorageUnavailableError } from '../../../server/database';
+import { AlreadyExistsError } from '../../../server/vni-changes';
+import type { VniConfigStore } from '../../../server/vni-config-store';
+import { requirePrograms } from '../../helpers/require-root';
+import { ETCD, LocalEtcd } from '../../helpers/local-etcd';
+import { vniStoreContract } from './vni-store-contract';
+
+describe('VNI store (etcd)', function () {
+  let etcd: LocalEtcd | undefined;
+  let clients: Etcd3[] = [];
+  let run = 0;
+  // Each test its own keyspace in the one etcd; each open its own client, as a restarted replica has.
+  const replicaOf = async (prefix: string): Promise<VniConfigStore> => {
+    const client = new Etcd3({ hosts: etcd!.endpoint });
+    clients.push(client);
+    return EtcdVniStore.open(client, prefix);
+  };
+
+  before(async function () {
+    requirePrograms(this, ETCD);
+    etcd = await LocalEtcd.start();
+  });
+  after(() => etcd?.stop());
+  afterEach(() => {
+    for (const client of clients) client.close();
+    clients = [];
+  });
+
+  describe('contract', () =>
+    vniStoreContract(async () => {
+      const prefix = `run-${++run}/`;
+      return { open: () => replicaOf(prefix), cleanup: async () => undefined };
+    }));
+
+  // After the contract: the last test stops etcd.
+  describe('replicas', () => {
+    it("shows one replica's change to another, and lets only one of two racing replicas take a name", async () => {
+      const prefix = `run-${++run}/`;
+      const [a, b] = [await replicaOf(prefix), await replicaOf(prefix)];
+      const seen = new Promise<number[]>((resolve) => b.onChange((_, vnis) => resolve(vnis.map((v) => v.id))));
+      const created = await a.create({ id: 10 });
+      assert.deepEqual(await seen, [10]);
+      assert.equal(b.get(10).revision, created.revision);
+      const results = await Promise.allSettled([
+        a.create({ id: 11, name: 'same' }),
+        b.create({ id: 12, name: 'same' }),
+      ]);
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      const refused = results.find((r) => r.status === 'rejected');
+      assert.ok(
+        refused?.status === 'rejected' && refused.reason instanceof AlreadyExistsError,
+        JSON.stringify(refused),
+      );
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it('refuses to acknowledge a change while etcd is unreachable', async () => {
+      const store = await replicaOf(`run-${++run}/`);
+      await store.create({ id: 1 });
+      await etcd!.stop();
+      etcd = undefined;
+      await assert.rejects(store.create({ id: 2 }), StorageUnavailableError);
+      assert.deepEqual(
+        store.list().map((v) => v.id),
+        [1],
+      );
+      await store.close().catch(() => undefined);
+    });
+  });
+});
