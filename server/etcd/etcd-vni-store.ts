@@ -45,12 +45,15 @@ export class EtcdVniStore implements VniConfigStore {
   // `prefix` separates clusters sharing one etcd. The client stays the caller's to close.
   static async open(etcd: Etcd3, prefix: string, log?: Logger): Promise<EtcdVniStore> {
     const store = new EtcdVniStore(etcd, `${prefix}config/`, log);
-    await unavailableOnFailure('read the VNI configuration', () => store.load());
-    store.watcher = await etcd
-      .watch()
-      .prefix(store.root)
-      .startRevision(String(store.revision + 1))
-      .create();
+    // From the snapshot's revision, not the configuration's: that one may be long compacted away.
+    const snapshot = await unavailableOnFailure('read the VNI configuration', () => store.load());
+    store.watcher = await unavailableOnFailure('watch the VNI configuration', () =>
+      etcd
+        .watch()
+        .prefix(store.root)
+        .startRevision(String(snapshot + 1))
+        .create(),
+    );
     store.watcher.on('data', () => void store.refresh());
     // The watch reconnects by itself; until it does, this replica's reads may lag the others'.
     store.watcher.on('error', (err) => log?.warn('the watch on the VNI configuration failed', { error: err.message }));
@@ -69,7 +72,8 @@ export class EtcdVniStore implements VniConfigStore {
     return `${this.root}revoked/${node}`;
   }
 
-  private async load(): Promise<void> {
+  // Returns etcd's revision of the snapshot read.
+  private async load(): Promise<number> {
     const snapshot = await this.etcd.getAll().prefix(this.root).exec();
     const byId = new Map<number, VniConfig>();
     const revoked = new Map<string, number>();
@@ -85,6 +89,7 @@ export class EtcdVniStore implements VniConfigStore {
     this.byId = byId;
     this.revoked = revoked;
     this.revision = revision;
+    return Number(snapshot.header.revision);
   }
 
   // Another replica's change (or the echo of our own): re-read, and tell listeners if it moved.

@@ -57,6 +57,23 @@ describe('VNI store (etcd)', function () {
       await Promise.all([a.close(), b.close()]);
     });
 
+    it('follows other replicas from its snapshot even when etcd compacted past the last configuration change', async () => {
+      const prefix = `run-${++run}/`;
+      const a = await replicaOf(prefix);
+      await a.create({ id: 20 });
+      // Other keys move etcd's revision on, and compaction drops the history up to now.
+      const client = new Etcd3({ hosts: etcd!.endpoint });
+      clients.push(client);
+      for (let i = 0; i < 3; i++) await client.put(`${prefix}other`).value(String(i));
+      const now = await client.get(`${prefix}other`).exec();
+      await client.kv.compact({ revision: now.header.revision, physical: true });
+      const b = await replicaOf(prefix);
+      const seen = new Promise<number[]>((resolve) => b.onChange((_, vnis) => resolve(vnis.map((v) => v.id))));
+      await a.create({ id: 21 });
+      assert.deepEqual(await seen, [20, 21]);
+      await Promise.all([a.close(), b.close()]);
+    });
+
     it('refuses to acknowledge a change while etcd is unreachable', async () => {
       const store = await replicaOf(`run-${++run}/`);
       await store.create({ id: 1 });
