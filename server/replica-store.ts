@@ -4,16 +4,9 @@ import { DEFAULT_MAX_RECORDS_PER_OWNER, StateRecord, recordKey } from '../common
 import { Version, ZERO_VERSION, newer } from '../common/fdb-state/version';
 import { ChangeLog } from './change-log';
 import type { Database } from './database';
+import { RecordAdmission, type RecordStore, type ReplicaChange } from './record-store';
 
-export class SpoofedRecordError extends Error {}
-export class RecordLimitError extends Error {}
-
-export interface ReplicaChange {
-  // Server-wide change counter: watches resume from it.
-  revision: number;
-  before: StateRecord | undefined;
-  after: StateRecord;
-}
+export { RecordLimitError, SpoofedRecordError, type ReplicaChange } from './record-store';
 
 const recordDbKey = (owner: string, key: string) => `rec/${owner}/${key}`;
 const REVISION_KEY = 'meta/record-revision';
@@ -25,7 +18,7 @@ const RESERVATION = 100_000;
 // Every agent's owned records as the agents replicated them, durable in level (written with sync
 // before the agent is acknowledged, so an acknowledged record survives a server crash), merged by
 // version. An agent may only replicate records it owns with its own VTEP: anything else is refused.
-export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
+export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> implements RecordStore {
   private readonly owners = new Map<string, Map<string, StateRecord>>();
   // Changes kept in memory for watches resuming from a revision; older ones answer OUT_OF_RANGE.
   private readonly changeLog: ChangeLog<ReplicaChange>;
@@ -38,8 +31,7 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   private flushing = false;
   // The group being written: neither pending nor applied yet.
   private writing: ReplicaStore['pending'] = [];
-  spoofed = 0;
-  overLimit = 0;
+  private readonly admission: RecordAdmission;
   // Revisions below this one may be handed out without a write.
   private reserved = 0;
   private reserving: Promise<void> | undefined;
@@ -47,11 +39,20 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   private constructor(
     private readonly db: Database,
     private revision: number,
-    private readonly maxRecordsPerOwner: number,
+    maxRecordsPerOwner: number,
   ) {
     super();
     this.setMaxListeners(0);
     this.changeLog = new ChangeLog(revision);
+    this.admission = new RecordAdmission(maxRecordsPerOwner);
+  }
+
+  get spoofed(): number {
+    return this.admission.spoofed;
+  }
+
+  get overLimit(): number {
+    return this.admission.overLimit;
   }
 
   static async open(db: Database, maxRecordsPerOwner = DEFAULT_MAX_RECORDS_PER_OWNER): Promise<ReplicaStore> {
@@ -141,41 +142,14 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> {
   }
 
   // Merges a batch an agent sent; resolves once it is durable, with the version to acknowledge.
-  // Refuses (throws at once) a batch with a record the agent may not publish.
+  // Refuses (throws at once) a batch with a record the agent may not publish or hold.
   merge(node: string, vtep: string, records: StateRecord[]): Promise<Version> {
-    for (const r of records) {
-      if (r.owner !== node) {
-        this.spoofed++;
-        throw new SpoofedRecordError(
-          `agent ${node} sent a record owned by ${r.owner}; an agent may publish only its own`,
-        );
-      }
-      if (r.body.vtep !== vtep) {
-        this.spoofed++;
-        throw new SpoofedRecordError(`agent ${node} sent a record with VTEP ${r.body.vtep}, but its VTEP is ${vtep}`);
-      }
-    }
-    this.checkLimit(node, records);
+    const queued = [...this.writing, ...this.pending].filter((p) => p.node === node).flatMap((p) => p.records);
+    this.admission.check(node, vtep, records, this.owners.get(node) ?? new Map(), queued);
     return new Promise((resolve, reject) => {
       this.pending.push({ node, records, resolve, reject });
       if (!this.flushing) void this.flush();
     });
-  }
-
-  // A batch that would leave its owner with more records than it may hold is refused whole; counting
-  // what is queued for (or being written to) the disk too, so a flood cannot slip past between writes.
-  private checkLimit(node: string, records: StateRecord[]): void {
-    const held = this.owners.get(node);
-    const queued = [...this.writing, ...this.pending].filter((p) => p.node === node);
-    const upperBound = (held?.size ?? 0) + records.length + queued.reduce((n, p) => n + p.records.length, 0);
-    if (upperBound <= this.maxRecordsPerOwner) return;
-    const keys = new Set(held?.keys());
-    for (const r of [...queued.flatMap((p) => p.records), ...records]) keys.add(recordKey(r.body));
-    if (keys.size <= this.maxRecordsPerOwner) return;
-    this.overLimit++;
-    throw new RecordLimitError(
-      `agent ${node} would hold ${keys.size} records; an owner may hold ${this.maxRecordsPerOwner} (--max-records-per-owner)`,
-    );
   }
 
   // Group commit: every batch that arrived while the previous write was syncing goes to disk in one

@@ -1,10 +1,12 @@
-import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue } from 'etcd3';
 import { SerialQueue } from '../../common/serial-queue';
 import type { Logger } from '../../common/log';
 import type { VniConfig, VniInput } from '../../common/vni';
 import { checkVniId } from '../../common/validation';
 import type { Revocation } from '../../common/trust/revocations';
 import { StorageUnavailableError } from '../database';
+import { unavailableOnFailure } from './etcd-errors';
+import { PrefixFollower } from './prefix-follower';
 import { sortKey } from '../pagination';
 import type { VniConfigListener, VniConfigStore } from '../vni-config-store';
 import { findVni, planCreate, planUpdate, sortedRevocations, sortedVnis } from '../vni-changes';
@@ -34,7 +36,7 @@ export class EtcdVniStore implements VniConfigStore {
   private revision = 0;
   private readonly writes = new SerialQueue();
   private readonly listeners = new Set<VniConfigListener>();
-  private watcher: Watcher | undefined;
+  private follower: PrefixFollower | undefined;
 
   private constructor(
     private readonly etcd: Etcd3,
@@ -45,19 +47,25 @@ export class EtcdVniStore implements VniConfigStore {
   // `prefix` separates clusters sharing one etcd. The client stays the caller's to close.
   static async open(etcd: Etcd3, prefix: string, log?: Logger): Promise<EtcdVniStore> {
     const store = new EtcdVniStore(etcd, `${prefix}config/`, log);
-    // From the snapshot's revision, not the configuration's: that one may be long compacted away.
-    const snapshot = await unavailableOnFailure('read the VNI configuration', () => store.load());
-    store.watcher = await unavailableOnFailure('watch the VNI configuration', () =>
-      etcd
-        .watch()
-        .prefix(store.root)
-        .startRevision(String(snapshot + 1))
-        .create(),
+    // The follower watches from the snapshot's revision, not the configuration's: that one may be long
+    // compacted away. Any event re-reads the whole configuration (a few keys), under the write queue.
+    store.follower = await unavailableOnFailure('read the VNI configuration', () =>
+      PrefixFollower.start(
+        etcd,
+        store.root,
+        'the VNI configuration',
+        {
+          snapshot: (kvs) => store.takeSnapshot(kvs),
+          changes: () => void store.refresh(),
+        },
+        log,
+      ),
     );
-    store.watcher.on('data', () => void store.refresh());
-    // The watch reconnects by itself; until it does, this replica's reads may lag the others'.
-    store.watcher.on('error', (err) => log?.warn('the watch on the VNI configuration failed', { error: err.message }));
     return store;
+  }
+
+  get following(): PrefixFollower {
+    return this.follower!;
   }
 
   private get revisionKey(): string {
@@ -72,13 +80,23 @@ export class EtcdVniStore implements VniConfigStore {
     return `${this.root}revoked/${node}`;
   }
 
-  // Returns etcd's revision of the snapshot read.
-  private async load(): Promise<number> {
+  private async load(): Promise<void> {
     const snapshot = await this.etcd.getAll().prefix(this.root).exec();
+    this.read(snapshot.kvs);
+  }
+
+  // A snapshot the follower read anew (its watch was lost): listeners hear of what changed meanwhile.
+  private takeSnapshot(kvs: IKeyValue[]): void {
+    const before = this.revision;
+    this.read(kvs);
+    if (before !== 0 && this.revision !== before) this.notify();
+  }
+
+  private read(kvs: IKeyValue[]): void {
     const byId = new Map<number, VniConfig>();
     const revoked = new Map<string, number>();
     let revision = 0;
-    for (const kv of snapshot.kvs) {
+    for (const kv of kvs) {
       const key = kv.key.toString().slice(this.root.length);
       if (key === 'revision') revision = Number(kv.mod_revision);
       else if (key.startsWith('vni/')) {
@@ -89,7 +107,6 @@ export class EtcdVniStore implements VniConfigStore {
     this.byId = byId;
     this.revoked = revoked;
     this.revision = revision;
-    return Number(snapshot.header.revision);
   }
 
   // Another replica's change (or the echo of our own): re-read, and tell listeners if it moved.
@@ -109,7 +126,7 @@ export class EtcdVniStore implements VniConfigStore {
   }
 
   close(): Promise<void> {
-    return this.watcher?.cancel() ?? Promise.resolve();
+    return this.follower?.stop() ?? Promise.resolve();
   }
 
   currentRevision(): number {
@@ -234,15 +251,4 @@ export class EtcdVniStore implements VniConfigStore {
 
 function storedVni(kv: IKeyValue): VniConfig {
   return { ...(JSON.parse(kv.value.toString()) as Omit<VniConfig, 'revision'>), revision: Number(kv.mod_revision) };
-}
-
-// etcd unreachable, or a commit whose outcome is unknown: refused as retryable, never as acknowledged.
-async function unavailableOnFailure<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw new StorageUnavailableError(
-      `cannot ${what} (${(err as Error).message}); a change may or may not have been kept: read it back and retry`,
-    );
-  }
 }

@@ -1,18 +1,23 @@
 import { strict as assert } from 'node:assert';
 import { VniStore } from '../../../server/vni-store';
-import { RecordLimitError, ReplicaChange, ReplicaStore, SpoofedRecordError } from '../../../server/replica-store';
-import type { StateRecord } from '../../../common/fdb-state/record';
+import { ReplicaChange, ReplicaStore } from '../../../server/replica-store';
 import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
-
-const record = (owner: string, mac: string, counter: number): StateRecord => ({
-  owner,
-  version: { incarnation: 1, counter },
-  tombstone: false,
-  originTimeMs: 0,
-  body: { kind: 'endpoint', vni: 42, mac, ips: [], vtep: `10.0.0.${owner.slice(1)}`, mobilitySeq: 0, origin: 'api' },
-});
+import { record, recordStoreContract } from './record-store-contract';
 
 describe('replica store (server)', () => {
+  describe('contract (level)', () =>
+    recordStoreContract(async () => {
+      const dir = makeTempDir('replicas');
+      const vnis = await VniStore.open(dir);
+      return {
+        open: (max?: number) => ReplicaStore.open(vnis.db, max),
+        cleanup: async () => {
+          await vnis.close();
+          removeTempDir(dir);
+        },
+      };
+    }));
+
   let dir: string;
   let vnis: VniStore;
 
@@ -75,31 +80,5 @@ describe('replica store (server)', () => {
     assert.ok(reopened.oldestResumableRevision() >= seen, 'a watch from before the restart starts over');
     await reopened.merge('h1', '10.0.0.1', [record('h1', '02:00:00:00:00:01', 2)]);
     assert.ok(reopened.currentRevision() > seen);
-  });
-
-  it('refuses a batch that would pass the records an owner may hold, counting batches still queued', async () => {
-    const store = await ReplicaStore.open(vnis.db, 16);
-    const mac = (i: number) => `02:00:00:00:01:${i.toString(16).padStart(2, '0')}`;
-    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => record('h1', mac(from + i), 1));
-    const queued = [store.merge('h1', '10.0.0.1', batch(0, 10)), store.merge('h1', '10.0.0.1', batch(10, 6))];
-    assert.throws(() => void store.merge('h1', '10.0.0.1', batch(16, 1)), RecordLimitError, 'a 17th key, while queued');
-    await Promise.all(queued);
-    await store.merge('h1', '10.0.0.1', [record('h1', mac(3), 2)]);
-    assert.equal(store.versionOf('h1').counter, 2, 'a newer version of a held key still goes in');
-    assert.throws(
-      () => void store.merge('h1', '10.0.0.1', batch(40, 1)),
-      /would hold 17 records; an owner may hold 16/,
-    );
-    await store.merge('h2', '10.0.0.2', [record('h2', mac(1), 1)]);
-    assert.equal(store.overLimit, 2);
-    assert.equal(store.size(), 17);
-  });
-
-  it('refuses a batch naming another owner or VTEP before anything is written', async () => {
-    const store = await ReplicaStore.open(vnis.db);
-    assert.throws(() => store.merge('h1', '10.0.0.1', [record('h2', '02:00:00:00:00:09', 1)]), SpoofedRecordError);
-    assert.throws(() => store.merge('h1', '10.0.0.9', [record('h1', '02:00:00:00:00:09', 1)]), /its VTEP is 10.0.0.9/);
-    assert.equal(store.size(), 0);
-    assert.equal(store.spoofed, 2);
   });
 });
