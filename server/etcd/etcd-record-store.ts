@@ -191,7 +191,7 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
     const [owner, key] = this.split(etcdKey);
     if (held) {
       let map = this.owners.get(owner);
-      if (!map) this.owners.set(owner, (map = new Map()));
+      if (!map) this.owners.set(owner, (map = new Map<string, Held>()));
       map.set(key, held);
       return;
     }
@@ -243,7 +243,7 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
 
   merge(node: string, vtep: string, records: StateRecord[]): Promise<Version> {
     const queued = [...this.writing, ...this.pending].filter((p) => p.node === node).flatMap((p) => p.records);
-    this.admission.check(node, vtep, records, this.owners.get(node) ?? new Map(), queued);
+    this.admission.check(node, vtep, records, this.owners.get(node) ?? new Map<string, Held>(), queued);
     return new Promise((resolve, reject) => {
       this.pending.push({ node, records, resolve, reject });
       if (!this.flushing) void this.flush();

@@ -7,30 +7,35 @@ export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private cut = false;
 
-  private constructor(
-    private readonly server: net.Server,
-    readonly endpoint: string,
-  ) {}
+  private readonly server: net.Server;
+  endpoint = '';
+
+  private constructor(target: { host: string; port: number }) {
+    this.server = net.createServer((client) => this.relay(client, target));
+  }
 
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
-    const server = net.createServer((client) => {
-      if (proxy!.cut) return client.destroy();
-      const upstream = net.connect(target.port, target.host);
-      for (const socket of [client, upstream]) {
-        proxy!.sockets.add(socket);
-        socket.on('close', () => proxy!.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as net.AddressInfo;
-    proxy = new TcpProxy(server, `http://127.0.0.1:${port}`);
+    const proxy = new TcpProxy(target);
+    proxy.server.listen(0, '127.0.0.1');
+    await once(proxy.server, 'listening');
+    proxy.endpoint = `http://127.0.0.1:${(proxy.server.address() as net.AddressInfo).port}`;
     return proxy;
+  }
+
+  private relay(client: net.Socket, target: { host: string; port: number }): void {
+    if (this.cut) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(target.port, target.host);
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
   }
 
   // Drops every connection and refuses new ones until restore().
