@@ -6,7 +6,7 @@ import { ValidationError, checkIp, checkNodeName, parseHostPort } from '../commo
 import { recordFromProto } from '../common/record-proto';
 import type { StateRecord } from '../common/fdb-state/record';
 import { AgentHub, AgentStream } from './agent-hub';
-import type { ReplicaStore } from './replica-store';
+import type { RecordStore } from './record-store';
 import { StorageUnavailableError } from './database';
 import { endStream } from './rpc';
 import type { RpcError } from './grpc-errors';
@@ -46,7 +46,7 @@ function helloRefusal(
 // record the agent does not own is dropped whole and counted: a compromised or buggy agent cannot
 // speak for another host.
 async function replicate(
-  to: { replicas: ReplicaStore; hub: AgentHub; log: Logger; stream: AgentStream },
+  to: { replicas: RecordStore; hub: AgentHub; log: Logger; stream: AgentStream },
   from: string,
   protos: NonNullable<Parameters<typeof recordFromProto>[0]>[],
 ): Promise<void> {
@@ -69,7 +69,7 @@ async function replicate(
 
 export function agentService(
   hub: AgentHub,
-  replicas: ReplicaStore,
+  replicas: RecordStore,
   auth: { authorizer: Authorizer; refused: (reason: AuthRefusal, message: string) => void },
   log: Logger,
 ): AgentServiceHandlers {

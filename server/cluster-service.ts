@@ -5,13 +5,13 @@ import type { KeyringResponse } from '../generated/vxgossip/v1/KeyringResponse';
 import type { Logger } from '../common/log';
 import { RpcError } from './grpc-errors';
 import type { AgentHub } from './agent-hub';
-import type { VniStore } from './vni-store';
+import type { VniConfigStore } from './vni-config-store';
 import { unary } from './rpc';
 import type { JoinTokens } from './trust/join-tokens';
 import { formatJoinToken } from '../common/trust/join-token';
 import type { ServerKeyring } from './trust/server-keyring';
 import type { NodeRegistry } from './trust/node-registry';
-import type { ReplicaStore } from './replica-store';
+import type { RecordStore } from './record-store';
 import { knownNodes } from './known-nodes';
 import { VERSION } from '../common/version';
 
@@ -29,7 +29,7 @@ type Trust = {
   tokens: JoinTokens;
   keyring: ServerKeyring;
   registry: NodeRegistry;
-  replicas: ReplicaStore;
+  replicas: RecordStore;
   caFingerprint: string;
   enrolment: boolean;
 };
@@ -64,7 +64,7 @@ async function createJoinToken(trust: Trust, log: Logger, req: { ttlSeconds: num
 
 // Cluster health, and the gossip keyring fanned out to every connected agent (serf's keys command):
 // the answer counts, per key, the nodes holding it and using it as primary, and names failures.
-export function clusterService(hub: AgentHub, store: VniStore, log: Logger, trust: Trust): ClusterServiceHandlers {
+export function clusterService(hub: AgentHub, store: VniConfigStore, log: Logger, trust: Trust): ClusterServiceHandlers {
   // The server's own copy follows what the agents did, so hosts enrolled later get the same keys.
   const fanOut = async (command: Omit<Command, 'id'>): Promise<KeyringResponse> => {
     const out = await fanOutToAgents(command);

@@ -17,7 +17,8 @@ import {
 import type { AgentHub } from './agent-hub';
 import { RpcError } from './grpc-errors';
 import { unary } from './rpc';
-import { NotFoundError, VniStore } from './vni-store';
+import { NotFoundError } from './vni-changes';
+import type { VniConfigStore } from './vni-config-store';
 import type { BlockStore } from './ipam/block-store';
 import type { VniConfig } from '../common/vni';
 
@@ -40,7 +41,7 @@ function refuseOthersBlock(blocks: BlockStore, node: string, vni: VniConfig, ip:
 // duplicate's clear on every agent, and what one host's kernel holds (its agent reads it). `holder`: the host the served FDB gives a MAC to.
 export function agentRoutedRpcs(
   hub: AgentHub,
-  vnis: VniStore,
+  vnis: VniConfigStore,
   log: Logger,
   nodes: { vteps: () => KnownVtep[]; blocks: BlockStore },
   holder: (vni: number, mac: string) => string | undefined,

@@ -1,7 +1,7 @@
 import BTree from 'sorted-btree';
 import type { EndpointRecord } from '../common/fdb-state/winner-rule';
 import type { StateRecord } from '../common/fdb-state/record';
-import type { ReplicaStore } from './replica-store';
+import type { RecordStore } from './record-store';
 import { endpointKey } from './endpoint-filter';
 
 const keyOf = (r: EndpointRecord) => endpointKey({ vni: r.body.vni, mac: r.body.mac, node: r.owner });
@@ -12,7 +12,7 @@ const keyOf = (r: EndpointRecord) => endpointKey({ vni: r.body.vni, mac: r.body.
 export class EndpointIndex {
   private readonly byKey = new BTree<string, EndpointRecord>();
 
-  constructor(replicas: ReplicaStore) {
+  constructor(replicas: RecordStore) {
     for (const r of replicas.all()) this.apply(r);
     // A record's key (VNI, MAC, owner) never changes, so its newest version replaces it in place.
     replicas.on('change', (c) => this.apply(c.after));

@@ -7,10 +7,10 @@ import { RpcError } from './grpc-errors';
 import { KnownVtep, checkUnicastMac, checkVniId } from '../common/validation';
 import type { EndpointRecord } from '../common/fdb-state/winner-rule';
 import type { AgentHub } from './agent-hub';
-import type { ReplicaChange, ReplicaStore } from './replica-store';
+import type { RecordStore, ReplicaChange } from './record-store';
 import type { EndpointEvent } from '../generated/vxgossip/v1/EndpointEvent';
 import type { FdbEvent } from '../generated/vxgossip/v1/FdbEvent';
-import type { VniStore } from './vni-store';
+import type { VniConfigStore } from './vni-config-store';
 import type { BlockStore } from './ipam/block-store';
 import { Filter, endpointOf, keyRangeOf, matches } from './endpoint-filter';
 import { FdbChange, FdbIndex, Served, entryOf } from './fdb-index';
@@ -57,7 +57,7 @@ function fdbEventFor(c: FdbChange, f: Filter): FdbEvent | undefined {
 
 // The indexes the endpoint API reads.
 export interface EndpointViews {
-  replicas: ReplicaStore;
+  replicas: RecordStore;
   endpoints: EndpointIndex;
   fdb: FdbIndex;
 }
@@ -65,7 +65,7 @@ export interface EndpointViews {
 export function endpointService(
   views: EndpointViews,
   hub: AgentHub,
-  vnis: VniStore,
+  vnis: VniConfigStore,
   log: Logger,
   nodes: { live: (owner: string) => boolean; vteps: () => KnownVtep[]; blocks: BlockStore },
 ): EndpointServiceHandlers {

@@ -7,7 +7,7 @@ import { ValidationError, checkIp, checkNodeName } from '../common/validation';
 import { RpcError } from './grpc-errors';
 import { unary } from './rpc';
 import type { AgentHub } from './agent-hub';
-import type { VniStore } from './vni-store';
+import type { VniConfigStore } from './vni-config-store';
 import type { ClusterPki } from './trust/cluster-pki';
 import type { JoinTokens } from './trust/join-tokens';
 import type { NodeRegistry } from './trust/node-registry';
@@ -23,7 +23,7 @@ export interface EnrollmentDeps {
   registry: NodeRegistry;
   keyring: ServerKeyring;
   hub: AgentHub;
-  store: VniStore;
+  store: VniConfigStore;
   authorizer: Authorizer;
   certificateTtlMs: number;
   log: Logger;

@@ -3,7 +3,7 @@ import BTree from 'sorted-btree';
 import { EndpointRecord, decideMac } from '../common/fdb-state/winner-rule';
 import { FLOOD_MAC, StateRecord } from '../common/fdb-state/record';
 import type { FdbEntry } from '../generated/vxgossip/v1/FdbEntry';
-import type { ReplicaChange, ReplicaStore } from './replica-store';
+import type { RecordStore, ReplicaChange } from './record-store';
 import { ChangeLog } from './change-log';
 import { sortKey } from './pagination';
 
@@ -36,7 +36,7 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
   private readonly liveness = new Map<string, boolean>();
 
   constructor(
-    private readonly replicas: ReplicaStore,
+    private readonly replicas: RecordStore,
     private readonly live: (owner: string) => boolean,
   ) {
     super();

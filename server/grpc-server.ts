@@ -7,9 +7,8 @@ import { AgentHub } from './agent-hub';
 import { agentService } from './agent-service';
 import { nodeService } from './node-service';
 import { vniService } from './vni-service';
-import type { VniStore } from './vni-store';
-import type { Database } from './database';
-import { ReplicaStore } from './replica-store';
+import type { VniConfigStore } from './vni-config-store';
+import type { ServerStorage, StorageHealth } from './storage';
 import { FdbIndex } from './fdb-index';
 import { EndpointIndex } from './endpoint-index';
 import { endpointService } from './endpoint-service';
@@ -19,6 +18,7 @@ import { authRefusalMetric, serverMetrics } from './server-metrics';
 import { Revocations } from '../common/trust/revocations';
 import { Authorizer, AuthRefusal, OptionalClientCertificates } from './trust/authorization';
 import type { ClusterPki } from './trust/cluster-pki';
+import type { Database } from './database';
 import { JoinTokens } from './trust/join-tokens';
 import { NodeRegistry } from './trust/node-registry';
 import { ServerKeyring } from './trust/server-keyring';
@@ -60,7 +60,7 @@ export interface RunningServer {
 }
 
 // Who may call what, with every refusal logged and counted by reason.
-function authorization(metrics: Metrics, pki: ClusterPki, store: VniStore, log: Logger, token?: string) {
+function authorization(metrics: Metrics, pki: ClusterPki, store: VniConfigStore, log: Logger, token?: string) {
   const refusedCounter = authRefusalMetric(metrics);
   const authLog = log.child({ part: 'auth' });
   const refused = (reason: AuthRefusal, path: string, message: string) => {
@@ -71,9 +71,10 @@ function authorization(metrics: Metrics, pki: ClusterPki, store: VniStore, log: 
   return { authorizer, refused };
 }
 
-// grpc.health.v1 for the server and each service: SERVING once it listens, except from a failed
-// database write until the database has been reopened and reloaded; NOT_SERVING once it shuts down.
-function healthService(server: grpc.Server, db: Database) {
+// grpc.health.v1 for the server and each service: SERVING once it listens, except while the store
+// refuses writes (level: from a failed write until it has been reopened and reloaded; etcd: while it
+// is out of reach or a watch on it is lost); NOT_SERVING once it shuts down.
+function healthService(server: grpc.Server, db: StorageHealth) {
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   const set = (status: 'SERVING' | 'NOT_SERVING') => {
@@ -93,13 +94,13 @@ function healthService(server: grpc.Server, db: Database) {
 }
 
 // A deleted VNI's blocks go with it; a crash between the two is mended at the next start.
-async function openBlocks(store: VniStore, log: Logger): Promise<BlockStore> {
-  const blocks = await BlockStore.open(store.db);
+async function openBlocks(store: VniConfigStore, db: Database, log: Logger): Promise<BlockStore> {
+  const blocks = await BlockStore.open(db);
   await pruneBlocks(blocks, store, log);
   return blocks;
 }
 
-async function pruneBlocks(blocks: BlockStore, store: VniStore, log: Logger): Promise<void> {
+async function pruneBlocks(blocks: BlockStore, store: VniConfigStore, log: Logger): Promise<void> {
   try {
     const n = await blocks.prune(store.list());
     if (n > 0) log.info('address blocks of deleted VNIs released', { blocks: n });
@@ -112,17 +113,17 @@ async function pruneBlocks(blocks: BlockStore, store: VniStore, log: Logger): Pr
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
 export async function startGrpcServer(options: {
   listen: string;
-  store: VniStore;
+  storage: ServerStorage;
   log: Logger;
   pki: ClusterPki;
   keyringFile: string;
   certificateTtlMs: number;
-  maxRecordsPerOwner?: number;
   // Operators may authenticate with this bearer token instead of a certificate.
   token?: string;
 }): Promise<RunningServer> {
-  const { store, log, pki } = options;
-  const replicas = await ReplicaStore.open(store.db, options.maxRecordsPerOwner);
+  const { storage, log, pki } = options;
+  const { vnis: store, records: replicas } = storage;
+  const db = storage.level!;
   const hub = new AgentHub(log.child({ part: 'agent-hub' }), pki.signer);
   // A dead or departed node's entries are withdrawn from the served FDB, as every host withdraws them.
   const live = (owner: string) => {
@@ -132,18 +133,18 @@ export async function startGrpcServer(options: {
   const views = { replicas, endpoints: new EndpointIndex(replicas), fdb: new FdbIndex(replicas, live) };
   hub.on('node', (name) => views.fdb.nodeStateChanged(name));
   const metrics = new Metrics('server');
-  serverMetrics(metrics, { hub, replicas, store });
+  serverMetrics(metrics, { hub, replicas, store, storage: storage.health });
   const { authorizer, refused } = authorization(metrics, pki, store, log, options.token);
   hub.setConfig(store.currentRevision(), store.list(), store.revocations());
-  const blocks = await openBlocks(store, log);
+  const blocks = await openBlocks(store, db, log);
   const unsubscribe = store.onChange((revision, vnis, revocations) => {
     hub.setConfig(revision, vnis, revocations);
     void pruneBlocks(blocks, store, log);
   });
   const trust = {
-    registry: await NodeRegistry.open(store.db),
+    registry: await NodeRegistry.open(db),
     keyring: new ServerKeyring(pki.gossipKeys, options.keyringFile),
-    tokens: new JoinTokens(store.db),
+    tokens: new JoinTokens(db),
     replicas,
   };
 
@@ -175,7 +176,7 @@ export async function startGrpcServer(options: {
     enrollmentService({ pki, ...trust, hub, store, authorizer, certificateTtlMs: options.certificateTtlMs, log }),
   );
 
-  const health = healthService(server, store.db);
+  const health = healthService(server, storage.health);
   new ReflectionService(packageDefinition()).addToServer(server);
 
   const credentials = new OptionalClientCertificates(pki.caBundlePem, pki.tls.certChainPem, pki.tls.keyPem);

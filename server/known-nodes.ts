@@ -1,12 +1,12 @@
 import type { Node } from '../generated/vxgossip/v1/Node';
 import type { AgentHub } from './agent-hub';
 import type { NodeRegistry } from './trust/node-registry';
-import type { ReplicaStore } from './replica-store';
+import type { RecordStore } from './record-store';
 
 // Every node this server knows, not only those whose agents connected since it started: an enrolled
 // node, or one whose records it holds, that has not (re)connected is listed as disconnected, in no
 // known state, so that `ctl status` cannot read a cluster missing it as healthy.
-export function knownNodes(hub: AgentHub, registry: NodeRegistry, replicas: ReplicaStore): Node[] {
+export function knownNodes(hub: AgentHub, registry: NodeRegistry, replicas: RecordStore): Node[] {
   const nodes = hub.nodes();
   const seen = new Set(nodes.map((n) => n.name));
   const missing = new Set([...registry.names(), ...replicas.ownerNames()].filter((name) => !seen.has(name)));

@@ -11,12 +11,19 @@ import { startGrpcServer } from './grpc-server';
 import { serveHealth } from '../common/health-http';
 import type { Metrics } from '../common/metrics';
 import { gossipKeyringFile, openClusterPki } from './trust/cluster-pki';
-import { VniStore } from './vni-store';
 import { Database } from './database';
+import { openEtcdStorage, openLevelStorage, type ServerStorage, type StorageHealth } from './storage';
+import { parseEtcdEndpoints } from './etcd/etcd-client';
 
 const OPTIONS = {
   listen: { type: 'string', default: '127.0.0.1:50051' },
   'data-dir': { type: 'string' },
+  store: { type: 'string', default: 'level' },
+  'etcd-endpoints': { type: 'string' },
+  'etcd-ca': { type: 'string' },
+  'etcd-cert': { type: 'string' },
+  'etcd-key': { type: 'string' },
+  'etcd-prefix': { type: 'string', default: '/vxgossip/' },
   metrics: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -44,6 +51,8 @@ const LIVE = ['log-level', 'log-format'] as const;
 let loaded: DaemonConfig<typeof OPTIONS> | undefined;
 
 const USAGE = `Usage: server [--config FILE] [--listen HOST:PORT] --data-dir DIR [--metrics HOST:PORT] [--tls-san NAME,...]
+              [--store level|etcd] [--etcd-endpoints URL,...] [--etcd-ca FILE] [--etcd-cert FILE --etcd-key FILE]
+              [--etcd-prefix PREFIX]
               [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE] [--token-file FILE]
               [--node-cert-ttl DURATION] [--max-records-per-owner N] [--log-level debug|info|warn|error]
               [--log-format json|text]
@@ -58,6 +67,12 @@ has reopened the database; if that fails for 30 s it exits 1 for its supervisor 
 
   --listen     address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a free one)
   --data-dir   directory of the database and the cluster's keys (created if missing)
+  --store      where the state lives: level (default: one server, its database in DIR) or etcd (several
+               replicas side by side on one etcd cluster; any of them serves every RPC)
+  --etcd-endpoints  the etcd cluster's client URLs, http(s)://HOST:PORT,... (with --store etcd)
+  --etcd-ca, --etcd-cert, --etcd-key  the CA of etcd's certificate, and this server's client certificate
+               and key, for https:// endpoints
+  --etcd-prefix  every key under this prefix (default /vxgossip/), so clusters can share one etcd
   --metrics    serve Prometheus metrics at http://HOST:PORT/metrics, liveness at /healthz and
                readiness at /readyz (503 naming the reason while the database is being reopened)
   --tls-san    more names or addresses clients reach this server by (its own addresses, hostname
@@ -97,20 +112,40 @@ function readToken(file: string): string {
   return token;
 }
 
-// Fail-stop: a database that cannot be reopened after a failed write ends the process, for its
-// supervisor to start it again.
-async function openStore(dataDir: string, log: Logger): Promise<VniStore> {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const store = await VniStore.open(dataDir, log);
-  store.db.on('lost', (err) => {
-    log.error('exiting for the supervisor to restart the server', { error: err.message });
-    process.exit(1);
-  });
-  return store;
+// Fail-stop with level: a database that cannot be reopened after a failed write ends the process, for
+// its supervisor to start it again. etcd is waited for instead: the replica reports NOT_SERVING.
+async function openStorage(values: DaemonConfig<typeof OPTIONS>['values'], log: Logger): Promise<ServerStorage> {
+  const maxRecordsPerOwner = maxRecordsPerOwnerOf(values['max-records-per-owner']);
+  const etcdFlags = ['etcd-endpoints', 'etcd-ca', 'etcd-cert', 'etcd-key'] as const;
+  if (values.store === 'level') {
+    const given = etcdFlags.find((flag) => values[flag] !== undefined);
+    if (given) throw new UsageError(`--${given} needs --store etcd`);
+    return openLevelStorage(values['data-dir']!, log, maxRecordsPerOwner, (err) => {
+      log.error('exiting for the supervisor to restart the server', { error: err.message });
+      process.exit(1);
+    });
+  }
+  if (values.store !== 'etcd') throw new UsageError(`--store ${values.store}: level or etcd`);
+  if (!values['etcd-endpoints']) throw new UsageError('--store etcd needs --etcd-endpoints URL,...');
+  const prefix = values['etcd-prefix'];
+  if (!prefix.startsWith('/') || !prefix.endsWith('/') || prefix.length > 128)
+    throw new UsageError(`--etcd-prefix ${prefix}: must start and end with / (at most 128 characters)`);
+  fs.mkdirSync(values['data-dir']!, { recursive: true });
+  return openEtcdStorage(
+    {
+      endpoints: parseEtcdEndpoints(values['etcd-endpoints']),
+      caFile: values['etcd-ca'],
+      certFile: values['etcd-cert'],
+      keyFile: values['etcd-key'],
+      prefix,
+      maxRecordsPerOwner,
+    },
+    log,
+  );
 }
 
 // /metrics, /healthz and /readyz (ready while the database accepts writes) at --metrics HOST:PORT.
-async function serveMetrics(at: string, metrics: Metrics, db: Database, log: Logger): Promise<void> {
+async function serveMetrics(at: string, metrics: Metrics, db: StorageHealth, log: Logger): Promise<void> {
   const { host, port } = parseHostPort('--metrics', at, undefined, 0);
   const readiness = () => {
     const { serving, reason } = db.health();
@@ -135,7 +170,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!values['data-dir']) throw new UsageError('--data-dir is required');
   parseHostPort('--listen', values.listen, undefined, 0);
-  const maxRecordsPerOwner = maxRecordsPerOwnerOf(values['max-records-per-owner']);
+  maxRecordsPerOwnerOf(values['max-records-per-owner']);
   const log = createLogger({ component: 'server', ...logSettingsOf(values) });
   reloadOnHangup(argv, values, log);
 
@@ -144,7 +179,8 @@ async function main(argv: string[]): Promise<void> {
     log.info('database repaired: start the server without --repair-database', { dataDir: values['data-dir'] });
     return;
   }
-  const store = await openStore(values['data-dir'], log);
+  const storage = await openStorage(values, log);
+  const store = storage.vnis;
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new UsageError('--tls-cert and --tls-key go together');
   const certPem = readText('--tls-cert', values['tls-cert']);
@@ -166,20 +202,20 @@ async function main(argv: string[]): Promise<void> {
   const token = values['token-file'] ? readToken(values['token-file']) : undefined;
   const server = await startGrpcServer({
     listen: values.listen,
-    store,
+    storage,
     log,
     pki,
     keyringFile: gossipKeyringFile(values['data-dir']),
     certificateTtlMs,
-    maxRecordsPerOwner,
     token,
   }).catch((err: Error) => {
     throw new Error(`cannot listen on ${values.listen}: ${err.message}`);
   });
-  if (values.metrics) await serveMetrics(values.metrics, server.metrics, store.db, log);
+  if (values.metrics) await serveMetrics(values.metrics, server.metrics, storage.health, log);
   log.info('server ready', {
     address: server.address,
     dataDir: values['data-dir'],
+    store: storage.description,
     caSha256: pki.ca.fingerprint,
     revision: store.currentRevision(),
     vnis: store.list().length,
@@ -194,7 +230,7 @@ async function main(argv: string[]): Promise<void> {
     tellSystemd('STOPPING=1', log);
     log.info('shutting down', { signal });
     await server.shutdown();
-    await store.close();
+    await storage.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

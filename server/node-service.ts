@@ -5,16 +5,16 @@ import { RpcError } from './grpc-errors';
 import type { AgentHub } from './agent-hub';
 import { unary } from './rpc';
 import { checkNodeName, shown } from '../common/validation';
-import type { VniStore } from './vni-store';
-import type { ReplicaStore } from './replica-store';
+import type { VniConfigStore } from './vni-config-store';
+import type { RecordStore } from './record-store';
 import type { NodeRegistry } from './trust/node-registry';
 import { knownNodes } from './known-nodes';
 
 // Nodes as their agents report them on the agent stream, with the gossip state the connected agents
 // see (alive, suspect, dead, left).
 export interface Revoker {
-  store: VniStore;
-  replicas: ReplicaStore;
+  store: VniConfigStore;
+  replicas: RecordStore;
   registry: NodeRegistry;
 }
 

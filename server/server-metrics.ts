@@ -2,20 +2,21 @@ import { stateName } from '../common/node-state';
 import { type Counter, LATENCY_BUCKETS, type Metrics, setAll, setTotals } from '../common/metrics';
 import { AUTH_REFUSALS } from './trust/authorization';
 import type { AgentHub } from './agent-hub';
-import type { ReplicaStore } from './replica-store';
-import type { VniStore } from './vni-store';
-import type { Database } from './database';
+import type { RecordStore } from './record-store';
+import type { VniConfigStore } from './vni-config-store';
+import type { StorageHealth } from './storage';
 import { observeRpcs } from './rpc';
 
 // What the server's metrics are read from at a scrape (narrow, so a test can stand in for each).
 export interface MetricSources {
   hub: Pick<AgentHub, 'nodes'>;
-  replicas: Pick<ReplicaStore, 'size' | 'spoofed' | 'overLimit'>;
-  store: Pick<VniStore, 'list'> & { db: Pick<Database, 'health' | 'writeFailures'> };
+  replicas: Pick<RecordStore, 'size' | 'spoofed' | 'overLimit'>;
+  store: Pick<VniConfigStore, 'list'>;
+  storage: Pick<StorageHealth, 'health' | 'writeFailures'>;
 }
 
 // What operators watch: RPC latencies, agents, records, VNIs, the database.
-export function serverMetrics(metrics: Metrics, { hub, replicas, store }: MetricSources): void {
+export function serverMetrics(metrics: Metrics, { hub, replicas, store, storage }: MetricSources): void {
   const rpcLatency = metrics.histogram(
     'vxgossip_rpc_duration_seconds',
     'Unary RPC latency, by method and status code',
@@ -42,7 +43,7 @@ export function serverMetrics(metrics: Metrics, { hub, replicas, store }: Metric
   );
   const databaseGauge = metrics.gauge(
     'vxgossip_database_serving',
-    '1 while the database accepts writes; 0 from a failed write until it has been reopened',
+    '1 while the store (level or etcd) accepts writes; 0 from a failed write until level has been reopened, or while etcd is out of reach',
   );
   const writeFailures = metrics.counter(
     'vxgossip_database_write_failures_total',
@@ -66,9 +67,9 @@ export function serverMetrics(metrics: Metrics, { hub, replicas, store }: Metric
       ['owner-limit', replicas.overLimit],
     ]);
     vnisGauge.set(store.list().length);
-    databaseGauge.set(store.db.health().serving ? 1 : 0);
+    databaseGauge.set(storage.health().serving ? 1 : 0);
     writeFailures.reset();
-    writeFailures.inc(store.db.writeFailures);
+    writeFailures.inc(storage.writeFailures);
   });
 }
 

@@ -5,7 +5,8 @@ import type { ErrorMapping } from './grpc-errors';
 import { vniInputFromProto, vniToProto } from '../common/vni-proto';
 import { KnownVtep, checkMulticastGroup, checkUint64, checkVniId } from '../common/validation';
 import type { AgentHub } from './agent-hub';
-import { AlreadyExistsError, NotFoundError, StaleRevisionError, VniStore } from './vni-store';
+import { AlreadyExistsError, NotFoundError, StaleRevisionError } from './vni-changes';
+import type { VniConfigStore } from './vni-config-store';
 import { paginate, sortKey } from './pagination';
 import { unary } from './rpc';
 import type { EndpointIndex } from './endpoint-index';
@@ -25,7 +26,7 @@ function checkGroupFamily(group: string | undefined, vteps: KnownVtep[]): void {
 
 // `endpoints`: every host's endpoints, of which a delete must not strand the attached ones.
 export function vniService(
-  store: VniStore,
+  store: VniConfigStore,
   hub: AgentHub,
   log: Logger,
   vteps: () => KnownVtep[],

@@ -6,7 +6,8 @@ import { ValidationError, checkNodeName, checkVniId, shown } from '../../common/
 import { RpcError } from '../grpc-errors';
 import { unary } from '../rpc';
 import { AuthError, Authorizer } from '../trust/authorization';
-import { NotFoundError, VniStore } from '../vni-store';
+import { NotFoundError } from '../vni-changes';
+import type { VniConfigStore } from '../vni-config-store';
 import type { BlockStore, HeldBlock } from './block-store';
 
 // Longer than any IPv6 CIDR (45 characters with its prefix length).
@@ -30,7 +31,7 @@ function checkCidrText(field: string, value: unknown): string {
 // releases for itself, named by its certificate alone; operators list.
 export function ipamService(
   blocks: BlockStore,
-  vnis: VniStore,
+  vnis: VniConfigStore,
   authorizer: Authorizer,
   log: Logger,
 ): IpamServiceHandlers {

@@ -32,7 +32,8 @@ export function sampleServerMetrics(): Metrics {
   serverMetrics(metrics, {
     hub: { nodes: () => [node(true, 'NODE_STATE_ALIVE'), node(false, 'NODE_STATE_AGENT_DOWN')] },
     replicas: { size: () => 40, spoofed: 1, overLimit: 0 },
-    store: { list: () => [], db: { health: () => ({ serving: true, reason: 'ok' }), writeFailures: 2 } },
+    store: { list: () => [] },
+    storage: { health: () => ({ serving: true, reason: 'ok' }), writeFailures: 2 },
   });
   authRefusalMetric(metrics).inc({ reason: 'no-certificate' });
   return metrics;

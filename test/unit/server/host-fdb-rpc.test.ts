@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { startGrpcServer, RunningServer } from '../../../server/grpc-server';
-import { VniStore } from '../../../server/vni-store';
+import { openLevelStorage, type ServerStorage } from '../../../server/storage';
 import { gossipKeyringFile, openClusterPki } from '../../../server/trust/cluster-pki';
 import type { AgentStream } from '../../../server/agent-hub';
 import { createLogger } from '../../../common/log';
@@ -21,7 +21,7 @@ const entry = { vni: 42, kind: 'vxlan', mac: '02:00:00:00:00:01', vtep: '198.18.
 describe('GetHostFdb: one host kernel through its agent', function () {
   this.timeout(20_000);
   let dir: string;
-  let store: VniStore;
+  let store: ServerStorage;
   let server: RunningServer;
   let endpoints: EndpointServiceClient;
   // What h1's agent answers, and the host-fdb commands it received.
@@ -31,11 +31,11 @@ describe('GetHostFdb: one host kernel through its agent', function () {
   before(async () => {
     dir = makeTempDir('host-fdb-rpc');
     const log = createLogger({ component: 'test', level: 'error' });
-    store = await VniStore.open(dir);
+    store = await openLevelStorage(dir, log);
     const pki = await openClusterPki({ dataDir: dir, listenHost: '127.0.0.1', sans: [], log });
     server = await startGrpcServer({
       listen: '127.0.0.1:0',
-      store,
+      storage: store,
       log,
       pki,
       keyringFile: gossipKeyringFile(dir),

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { startGrpcServer, RunningServer } from '../../../server/grpc-server';
-import { VniStore } from '../../../server/vni-store';
+import { openLevelStorage, type ServerStorage } from '../../../server/storage';
 import { gossipKeyringFile, openClusterPki } from '../../../server/trust/cluster-pki';
 import type { AgentStream } from '../../../server/agent-hub';
 import { createLogger } from '../../../common/log';
@@ -19,7 +19,7 @@ import type { Vni } from '../../../generated/vxgossip/v1/Vni';
 describe('request validation over gRPC (issue #13)', function () {
   this.timeout(20_000);
   let dir: string;
-  let store: VniStore;
+  let store: ServerStorage;
   let server: RunningServer;
   let credentials: grpc.ChannelCredentials;
   let vnis: VniServiceClient;
@@ -28,11 +28,11 @@ describe('request validation over gRPC (issue #13)', function () {
   before(async () => {
     dir = makeTempDir('request-validation');
     const log = createLogger({ component: 'test', level: 'error' });
-    store = await VniStore.open(dir);
+    store = await openLevelStorage(dir, log);
     const pki = await openClusterPki({ dataDir: dir, listenHost: '127.0.0.1', sans: [], log });
     server = await startGrpcServer({
       listen: '127.0.0.1:0',
-      store,
+      storage: store,
       log,
       pki,
       keyringFile: gossipKeyringFile(dir),
