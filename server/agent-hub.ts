@@ -16,6 +16,7 @@ import type { VniConfig } from '../common/vni';
 import type { Revocation } from '../common/trust/revocations';
 import { ConfigSigner, signConfig } from '../common/trust/signed-config';
 import type { SignedConfig } from '../generated/vxgossip/v1/SignedConfig';
+import type { AgentDirectory, RemoteSession } from './agent-directory';
 
 export type AgentStream = grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>;
 
@@ -30,6 +31,8 @@ interface AgentSession {
   // When its current stream connected.
   connectedSinceMs: number;
 }
+
+type SessionView = Pick<AgentSession, 'hello' | 'status' | 'configRevision' | 'lastSeenMs'> & { connected: boolean };
 
 interface Reported {
   state: GossipState;
@@ -72,6 +75,8 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   private configured = new Set<number>();
   private readonly commands = new Map<number, PendingCommand>();
   private nextCommandId = 1;
+  // The other server replicas' agents, when there are replicas.
+  private directory: AgentDirectory | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -80,6 +85,36 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   ) {
     super();
     this.setMaxListeners(0);
+  }
+
+  // Replicas: agents held by the others count as connected, and commands for them go to their replica.
+  join(directory: AgentDirectory): void {
+    this.directory = directory;
+    directory.onChange((node) => this.emit('node', node));
+    directory.serve((node, command) => this.sendCommand(node, command, { localOnly: true }));
+  }
+
+  private publish(node: string): void {
+    const s = this.agents.get(node);
+    this.directory?.publish(
+      node,
+      s?.stream && {
+        hello: s.hello,
+        status: s.status,
+        configRevision: s.configRevision,
+        connectedSinceMs: s.connectedSinceMs,
+      },
+    );
+  }
+
+  // An agent held by another replica, unless this one holds it itself.
+  private remoteSession(node: string): RemoteSession | undefined {
+    if (this.agents.get(node)?.stream) return undefined;
+    return this.directory?.remote().get(node);
+  }
+
+  private remoteSessions(): RemoteSession[] {
+    return [...(this.directory?.remote().values() ?? [])].filter((s) => !this.agents.get(s.hello.node)?.stream);
   }
 
   // Signed once per change, sent to every agent, relayed by agents in gossip as it is.
@@ -116,6 +151,7 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
       vtep: hello.vtep,
       configRevision: Number(hello.configRevision),
     });
+    this.publish(hello.node);
     this.emit('node', hello.node);
     this.sendConfig(stream);
   }
@@ -126,6 +162,7 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     session.stream = undefined;
     session.lastSeenMs = Date.now();
     this.log.info('agent disconnected', { node });
+    this.publish(node);
     this.emit('node', node);
     for (const [id, pending] of this.commands) {
       if (pending.node !== node) continue;
@@ -147,21 +184,27 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     const stream = session.stream;
     this.agents.delete(node);
     if (stream) endStream(stream, grpc.status.PERMISSION_DENIED, reason);
+    this.publish(node);
     this.emit('node', node);
   }
 
   // The VTEP of every node that has said hello, connected now or not.
   vteps(): KnownVtep[] {
-    return [...this.agents.values()].map((s) => ({ node: s.hello.node, vtep: s.hello.vtep }));
+    return [...this.agents.values(), ...this.remoteSessions()].map((s) => ({ node: s.hello.node, vtep: s.hello.vtep }));
   }
 
   sessionOf(node: string): { vtep: string; connected: boolean } | undefined {
+    const remote = this.remoteSession(node);
+    if (remote) return { vtep: remote.hello.vtep, connected: true };
     const s = this.agents.get(node);
     return s && { vtep: s.hello.vtep, connected: s.stream !== undefined };
   }
 
-  // Routes a command to the agent that must carry it out and waits for its answer.
-  sendCommand(node: string, command: Omit<Command, 'id'>): Promise<CommandResult__Output> {
+  // Routes a command to the agent that must carry it out, through the replica holding its stream if
+  // that is another, and waits for its answer.
+  sendCommand(node: string, command: Omit<Command, 'id'>, { localOnly = false } = {}): Promise<CommandResult__Output> {
+    const remote = localOnly ? undefined : this.remoteSession(node);
+    if (remote) return this.directory!.send(node, command, this.commandTimeoutMs);
     const session = this.agents.get(node);
     // An unknown name is most often a typo: NOT_FOUND, not the UNAVAILABLE of a host that is down.
     if (!session)
@@ -198,7 +241,10 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   async commandEveryAgent(
     command: Omit<Command, 'id'>,
   ): Promise<Array<{ node: string; result?: CommandResult__Output; error?: string }>> {
-    const nodes = [...this.agents].filter(([, s]) => s.stream).map(([node]) => node);
+    const nodes = [
+      ...[...this.agents].filter(([, s]) => s.stream).map(([node]) => node),
+      ...this.remoteSessions().map((s) => s.hello.node),
+    ];
     if (nodes.length === 0) throw new RpcError(grpc.status.UNAVAILABLE, 'no agent is connected to this server');
     return Promise.all(
       nodes.map(async (node) => {
@@ -259,6 +305,8 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
   private reportOf(node: string): Reported {
     const own = this.agents.get(node);
     if (own?.stream) return { state: 'NODE_STATE_ALIVE', sinceMs: own.connectedSinceMs };
+    const remote = this.remoteSession(node);
+    if (remote) return { state: 'NODE_STATE_ALIVE', sinceMs: remote.connectedSinceMs };
     let best: Reported = { state: 'NODE_STATE_UNSPECIFIED', sinceMs: 0 };
     for (const s of this.agents.values()) {
       if (!s.stream) continue;
@@ -285,20 +333,32 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
     session.status = status;
     session.configRevision = configRevision;
     session.lastSeenMs = Date.now();
-    if (changed) this.emit('node', node);
+    if (!changed) return;
+    this.publish(node);
+    this.emit('node', node);
   }
 
   statusOf(vni: number): Array<{ node: string; status: ProgrammingStatus__Output }> {
     const out: Array<{ node: string; status: ProgrammingStatus__Output }> = [];
-    for (const [node, session] of this.agents) {
+    for (const session of this.everySession()) {
       const status = session.status.find((s) => s.vni === vni);
-      if (status) out.push({ node, status });
+      if (status) out.push({ node: session.hello.node, status });
     }
     return out.sort((a, b) => a.node.localeCompare(b.node));
   }
 
+  // Each node's session as this replica knows it: its own stream, else another replica's, else its
+  // own last one (disconnected).
+  private everySession(): SessionView[] {
+    const own = [...this.agents.values()].map((s) => ({ ...s, connected: s.stream !== undefined }));
+    const remote = this.remoteSessions().map((s) => ({ ...s, connected: true, lastSeenMs: Date.now() }));
+    const byNode = new Map<string, SessionView>(own.map((s) => [s.hello.node, s]));
+    for (const s of remote) byNode.set(s.hello.node, s);
+    return [...byNode.values()];
+  }
+
   nodes(): Node[] {
-    return [...this.agents.values()]
+    return this.everySession()
       .map((s): Node => ({
         name: s.hello.node,
         vtep: s.hello.vtep,
@@ -306,8 +366,8 @@ export class AgentHub extends EventEmitter<{ node: [string] }> {
         gossipAddress: s.hello.gossipAddress,
         incarnation: s.hello.incarnation,
         agentVersion: s.hello.agentVersion,
-        connected: s.stream !== undefined,
-        lastSeenMs: s.stream ? Date.now() : s.lastSeenMs,
+        connected: s.connected,
+        lastSeenMs: s.connected ? Date.now() : s.lastSeenMs,
         programming: s.status,
         vnis: s.status.filter((p) => p.devicesReady).map((p) => p.vni),
         configRevision: s.configRevision,

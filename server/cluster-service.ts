@@ -64,7 +64,12 @@ async function createJoinToken(trust: Trust, log: Logger, req: { ttlSeconds: num
 
 // Cluster health, and the gossip keyring fanned out to every connected agent (serf's keys command):
 // the answer counts, per key, the nodes holding it and using it as primary, and names failures.
-export function clusterService(hub: AgentHub, store: VniConfigStore, log: Logger, trust: Trust): ClusterServiceHandlers {
+export function clusterService(
+  hub: AgentHub,
+  store: VniConfigStore,
+  log: Logger,
+  trust: Trust,
+): ClusterServiceHandlers {
   // The server's own copy follows what the agents did, so hosts enrolled later get the same keys.
   const fanOut = async (command: Omit<Command, 'id'>): Promise<KeyringResponse> => {
     const out = await fanOutToAgents(command);

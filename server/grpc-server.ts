@@ -110,6 +110,13 @@ async function pruneBlocks(blocks: BlockStore, store: VniConfigStore, log: Logge
   }
 }
 
+// The agents this server holds streams to, and with replicas those the others hold.
+function agentHub(storage: ServerStorage, pki: ClusterPki, log: Logger): AgentHub {
+  const hub = new AgentHub(log.child({ part: 'agent-hub' }), pki.signer);
+  if (storage.directory) hub.join(storage.directory);
+  return hub;
+}
+
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
 export async function startGrpcServer(options: {
   listen: string;
@@ -124,7 +131,7 @@ export async function startGrpcServer(options: {
   const { storage, log, pki } = options;
   const { vnis: store, records: replicas } = storage;
   const db = storage.level!;
-  const hub = new AgentHub(log.child({ part: 'agent-hub' }), pki.signer);
+  const hub = agentHub(storage, pki, log);
   // A dead or departed node's entries are withdrawn from the served FDB, as every host withdraws them.
   const live = (owner: string) => {
     const state = hub.gossipState(owner);

@@ -10,6 +10,8 @@ import { connectEtcd, type EtcdClientOptions } from './etcd/etcd-client';
 import { EtcdVniStore } from './etcd/etcd-vni-store';
 import { EtcdRecordStore } from './etcd/etcd-record-store';
 import { EtcdHealth } from './etcd/etcd-health';
+import { EtcdAgentDirectory } from './etcd/etcd-agent-directory';
+import type { AgentDirectory } from './agent-directory';
 
 // Whether the store accepts writes, and why not; followed by grpc.health.v1, /readyz and the metrics.
 export interface StorageHealth {
@@ -28,6 +30,8 @@ export interface ServerStorage {
   health: StorageHealth;
   // The level database, when that is the store.
   level?: Database;
+  // How replicas share their agents, when there are replicas.
+  directory?: AgentDirectory;
   close(): Promise<void>;
 }
 
@@ -71,16 +75,18 @@ export async function openEtcdStorage(options: EtcdStorageOptions, log: Logger):
       options.maxRecordsPerOwner,
       log.child({ part: 'etcd-records' }),
     );
+    const directory = await EtcdAgentDirectory.open(etcd, options.prefix, log.child({ part: 'etcd-replicas' }));
     const health = new EtcdHealth(etcd, `${options.prefix}config/revision`, log.child({ part: 'etcd-health' }));
-    health.start([vnis.following, records.following]);
+    health.start([vnis.following, records.following, directory, ...directory.following]);
     return {
-      description: where,
+      description: `${where}, as replica ${directory.replica}`,
       vnis,
       records,
       health,
+      directory,
       close: async () => {
         health.stop();
-        await Promise.all([vnis.close(), records.close()]).finally(() => etcd.close());
+        await Promise.all([vnis.close(), records.close(), directory.close()]).finally(() => etcd.close());
       },
     };
   } catch (err) {

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../../common/log';
 import type { DatabaseHealth } from '../database';
-import type { PrefixFollower } from './prefix-follower';
 
 const PROBE_INTERVAL_MS = 1_000;
 const PROBE_DEADLINE_MS = 2_000;
@@ -25,7 +24,8 @@ export class EtcdHealth extends EventEmitter<{ health: [DatabaseHealth] }> {
     super();
   }
 
-  start(followers: PrefixFollower[]): void {
+  // Each source says why it cannot follow etcd now, or undefined once it can again.
+  start(followers: Array<{ on(event: 'following', listener: (problem: string | undefined) => void): unknown }>): void {
     for (const follower of followers)
       follower.on('following', (problem) => this.set(`watch:${String(followers.indexOf(follower))}`, problem));
     this.timer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS);

@@ -10,6 +10,7 @@ import type { Node__Output } from '../../../generated/vxgossip/v1/Node';
 import type { ProgrammingStatus__Output } from '../../../generated/vxgossip/v1/ProgrammingStatus';
 import { openSignedConfig } from '../../../common/trust/signed-config';
 import { TestPki } from '../../helpers/test-pki';
+import { FakeStream, hello } from '../../helpers/fake-agent-stream';
 
 let pki: TestPki;
 before(async () => {
@@ -17,35 +18,6 @@ before(async () => {
 });
 // The configuration a message carries, once its signature verified.
 const configOf = (m: ServerMessage) => (m.config ? openSignedConfig(m.config as never, pki.anchor) : undefined);
-
-// The hub only writes to and ends an agent's stream; this one keeps what it was sent.
-class FakeStream {
-  readonly sent: ServerMessage[] = [];
-  ended = false;
-
-  write(msg: ServerMessage): boolean {
-    this.sent.push(msg);
-    return true;
-  }
-
-  end(): void {
-    this.ended = true;
-  }
-
-  get commands() {
-    return this.sent.filter((m) => m.command).map((m) => m.command!);
-  }
-}
-
-const hello = (node: string, over: Partial<Hello__Output> = {}): Hello__Output => ({
-  node,
-  vtep: `198.18.0.${node.slice(1)}`,
-  gossipAddress: `198.18.0.${node.slice(1)}:7946`,
-  incarnation: '1',
-  agentVersion: 'test',
-  configRevision: '0',
-  ...over,
-});
 
 const member = (name: string, state: Node__Output['state']): Node__Output => ({
   name,
