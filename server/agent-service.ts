@@ -9,6 +9,7 @@ import { AgentHub, AgentStream } from './agent-hub';
 import type { RecordStore } from './record-store';
 import { StorageUnavailableError } from './database';
 import { endStream } from './rpc';
+import type { StorageHealth } from './storage';
 import type { RpcError } from './grpc-errors';
 import { AuthError, Authorizer, AuthRefusal } from './trust/authorization';
 import { canonicalIp } from '../common/pki';
@@ -72,10 +73,18 @@ export function agentService(
   replicas: RecordStore,
   auth: { authorizer: Authorizer; refused: (reason: AuthRefusal, message: string) => void },
   log: Logger,
+  storage: Pick<StorageHealth, 'health'>,
 ): AgentServiceHandlers {
   return {
     Connect(stream: AgentStream) {
       let node: string | undefined;
+      // A replica cut off from etcd (or a level store being reopened) takes no agent: it could
+      // acknowledge nothing the agent sends, and with replicas the agent goes on to another.
+      const { serving, reason } = storage.health();
+      if (!serving) {
+        endStream(stream, grpc.status.UNAVAILABLE, `this server cannot store records now: ${reason}`);
+        return;
+      }
       // The interceptor let only a node certificate through; its name is who this is.
       let certified: { name: string; ips: string[] };
       try {

@@ -111,9 +111,14 @@ async function pruneBlocks(blocks: BlockStore, store: VniConfigStore, log: Logge
 }
 
 // The agents this server holds streams to, and with replicas those the others hold.
+// A replica that stops serving lets its agents go, for them to reconnect to another replica.
 function agentHub(storage: ServerStorage, pki: ClusterPki, log: Logger): AgentHub {
   const hub = new AgentHub(log.child({ part: 'agent-hub' }), pki.signer);
-  if (storage.directory) hub.join(storage.directory);
+  if (!storage.directory) return hub;
+  hub.join(storage.directory);
+  storage.health.on('health', ({ serving }) => {
+    if (!serving) hub.closeAll();
+  });
   return hub;
 }
 
@@ -176,6 +181,7 @@ export async function startGrpcServer(options: {
       replicas,
       { authorizer, refused: (reason, message) => refused(reason, '/vxgossip.v1.AgentService/Connect', message) },
       log.child({ part: 'agent-stream' }),
+      storage.health,
     ),
   );
   add(
