@@ -1,6 +1,7 @@
 // How every etcd member of the tests (and the compose demo, in docker-compose.yml) is run: compaction
-// by revision so old revisions cannot pile up while replicas watch, and a backend quota far below
-// etcd's 2 GiB default so a runaway test hits NOSPACE instead of filling the disk.
+// by revision so old revisions cannot pile up while replicas watch, a backend quota far below etcd's
+// 2 GiB default so a runaway test hits NOSPACE instead of filling the disk, and pre-vote (3.5's
+// default) so a member back from a partition or a restart does not depose a working leader.
 export interface EtcdTuning {
   // Revisions kept by auto-compaction: a watch from an older revision fails with `compacted`.
   compactionRetention: number;
@@ -29,5 +30,6 @@ export function etcdMemberArgs(member: EtcdMemberSpec, tuning: EtcdTuning = DEFA
     ...['--initial-cluster-state', 'new', '--initial-cluster-token', member.clusterToken],
     ...['--auto-compaction-mode', 'revision', '--auto-compaction-retention', String(tuning.compactionRetention)],
     ...['--quota-backend-bytes', String(tuning.quotaBackendBytes)],
+    '--pre-vote',
   ];
 }

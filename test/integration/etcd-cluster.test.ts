@@ -63,9 +63,11 @@ describe('etcd cluster in namespaces (lab/etcd-cluster)', function () {
       endpoints: [old.clientUrl],
     });
     assert.equal(got.stdout.trim(), 'two', got.stderr);
-    const [rejoined, leader] = [await etcd.status(old), await etcd.status(await etcd.leader())];
-    assert.equal(rejoined.leaderId, leader.memberId);
-    assert.equal(rejoined.raftTerm, leader.raftTerm);
+    await eventually(async () => {
+      const [rejoined, leader] = [await etcd.status(old), await etcd.status(await etcd.leader())];
+      assert.equal(rejoined.leaderId, leader.memberId, `${old.name} follows no leader or another one`);
+      assert.equal(rejoined.raftTerm, leader.raftTerm);
+    });
   });
 
   it("stops a partitioned member's endpoint from taking writes, and heals", async () => {
