@@ -102,6 +102,11 @@ done
 [ -f "$NPM_DIR/bin/npm-cli.js" ] || die "cannot find the npm package of $NODE_BIN (looked under $HOST_PREFIX/lib/node_modules)"
 NODE_HEADERS=$HOST_PREFIX/include/node
 [ -f "$NODE_HEADERS/node_api.h" ] || die "no Node.js headers in $NODE_HEADERS; node-gyp would have to download them"
+# The compose file's ha profile runs etcd members: this host's etcd (Debian's etcd-server, which
+# scripts/setup.sh installs), copied like Node.js. Installing the package in the tree instead would run
+# its scripts, which start the daemon.
+ETCD_BIN=$(command -v etcd || true)
+[ -n "$ETCD_BIN" ] || die "etcd is not installed on this host (apt-get install etcd-server); the image copies it"
 log "Node.js: $NODE_BIN ($("$NODE_BIN" --version)), npm $("$NODE_BIN" "$NPM_DIR/bin/npm-cli.js" --version 2>/dev/null) from $NPM_DIR, headers $NODE_HEADERS"
 
 if ! command -v debootstrap >/dev/null; then
@@ -140,6 +145,8 @@ cp -a "$NPM_DIR" "$ROOTFS$NODE_PREFIX/lib/node_modules/npm"
 cp -a "$NODE_HEADERS" "$ROOTFS$NODE_PREFIX/include/node"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$ROOTFS$NODE_PREFIX/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$ROOTFS$NODE_PREFIX/bin/npx"
+log "copying etcd ($("$ETCD_BIN" --version | head -n 1)) into /usr/bin"
+install -m 0755 "$ETCD_BIN" "$ROOTFS/usr/bin/etcd"
 
 # Trust what this host trusts: a host behind a TLS-inspecting proxy reaches the npm registry only
 # with its local CAs, and so will the image build.
@@ -170,6 +177,7 @@ log "npm global config in the image ($NODE_PREFIX/etc/npmrc): $(tr '\n' ' ' <"$n
 log "checking the runtime inside the tree"
 chroot "$ROOTFS" "$NODE_PREFIX/bin/node" --version >/dev/null || die "node does not run inside the image (missing libraries?)"
 chroot "$ROOTFS" env PATH="$NODE_PREFIX/bin:/usr/bin:/bin" npm --version >/dev/null || die "npm does not run inside the image"
+chroot "$ROOTFS" /usr/bin/etcd --version >/dev/null || die "etcd does not run inside the image (missing libraries?)"
 for tool in ip ping python3 make g++ ps tcpdump; do
   chroot "$ROOTFS" env PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c "command -v $tool" >/dev/null || die "$tool is missing in the image"
 done

@@ -3,19 +3,45 @@
 #   install Docker from Debian if missing, start dockerd if it is not running, build the base image
 #   (docker/build-base-image.sh) and the vxgossip image, start the server and three hosts, create
 #   VNI 42, attach a workload namespace on every host, ping between all of them, print PASS or FAIL.
+#
+#   docker/run-demo.sh --ha     the ha profile instead: two server replicas on a three-member etcd
+#     cluster and two hosts given both replicas. VNI 42 is made through server-a, which is then killed
+#     (SIGKILL); ctl reads VNI 42 and makes VNI 43 through server-b, the agents reconnect to server-b
+#     and realise VNI 43, and the workloads still ping.
+#
 # Always tears the stack down (volumes included) and stops a dockerd it started itself
 # (KEEP_DOCKERD=1 leaves it running). Exits non-zero on any failure, after printing the services' logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VNI=42
-HOSTS=(host1 host2 host3)
-ip_of() { echo "10.$VNI.0.${1#host}"; }        # the workload address demo-workload.sh gives hostN
+VNI_AFTER_FAILOVER=43
 READY_TIMEOUT=${READY_TIMEOUT:-120}           # seconds for the agents to connect, and for VNI realisation
 
 log() { printf '\n[run-demo %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-dc() { docker-compose "$@"; }
+
+MODE=single
+case "${1:-}" in
+  "") ;;
+  --ha) MODE=ha ;;
+  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) die "unknown argument $1 (docker/run-demo.sh [--ha])" ;;
+esac
+if [ "$MODE" = ha ]; then
+  HOSTS=(ha-host1 ha-host2)
+  PROFILE=(--profile ha)
+  # Named, so that the single server's services stay down; compose starts what they depend on.
+  UP=("${HOSTS[@]}")
+  FIRST_SERVER=server-a:50051
+else
+  HOSTS=(host1 host2 host3)
+  PROFILE=()
+  UP=()
+  FIRST_SERVER=server:50051
+fi
+ip_of() { echo "10.$VNI.0.${1##*host}"; }    # the workload address demo-workload.sh gives [ha-]hostN
+dc() { docker-compose "${PROFILE[@]}" "$@"; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root: it installs and starts Docker, and the agents need the kernel"
 
@@ -29,9 +55,9 @@ FAILED=0
 diagnostics() {
   log "diagnostics"
   dc ps || true
-  dc exec -T host1 ctl node list || true
-  dc exec -T host1 ctl vni show "$VNI" || true
-  dc exec -T host1 ctl fdb show || true
+  dc exec -T "${HOSTS[0]}" ctl node list || true
+  dc exec -T "${HOSTS[0]}" ctl vni show "$VNI" || true
+  dc exec -T "${HOSTS[0]}" ctl fdb show || true
   for h in "${HOSTS[@]}"; do
     echo "--- $h: links, FDB of vxlan$VNI, workload"
     dc exec -T "$h" sh -c "ip -br link; bridge fdb show dev vxlan$VNI; ip netns exec wl ip -br addr; ip netns exec wl ip neigh" || true
@@ -122,10 +148,10 @@ t=$(date +%s)
 log "docker-compose up -d (from a clean slate)"
 STACK_UP=1
 dc down -v --remove-orphans >/dev/null 2>&1 || true
-dc up -d
+dc up -d "${UP[@]}"
 
 # Prints "<ready>/<total>" and succeeds when every host is alive in gossip, connected to the server
-# and, with a VNI argument, a VTEP of that VNI. Runs ctl and node inside host1.
+# and, with a VNI argument, a VTEP of that VNI. Runs ctl and node inside the first host.
 CHECK_NODES='
 const { execFileSync } = require("node:child_process");
 const [hosts, vni] = [Number(process.argv[1]), Number(process.argv[2] || 0)];
@@ -137,7 +163,7 @@ process.exit(ready === hosts ? 0 : 1);'
 wait_nodes() {
   local what=$1 vni=${2:-0} deadline=$(( $(date +%s) + READY_TIMEOUT )) got=""
   while :; do
-    got=$(dc exec -T host1 node -e "$CHECK_NODES" "${#HOSTS[@]}" "$vni" 2>/dev/null) && { log "$what: $got"; return 0; }
+    got=$(dc exec -T "${HOSTS[0]}" node -e "$CHECK_NODES" "${#HOSTS[@]}" "$vni" 2>/dev/null) && { log "$what: $got"; return 0; }
     [ "$(date +%s)" -lt "$deadline" ] || die "$what: only ${got:-0/${#HOSTS[@]}} after ${READY_TIMEOUT}s"
     sleep 2
   done
@@ -145,31 +171,54 @@ wait_nodes() {
 
 log "waiting for ${#HOSTS[@]} agents: alive in gossip and connected to the server"
 wait_nodes "agents ready"
-dc exec -T host1 ctl node list
+dc exec -T "${HOSTS[0]}" ctl node list
 
-log "ctl vni create $VNI"
-dc exec -T host1 ctl vni create "$VNI"
+log "ctl --server $FIRST_SERVER vni create $VNI"
+dc exec -T "${HOSTS[0]}" ctl --server "$FIRST_SERVER" vni create "$VNI"
 wait_nodes "hosts realising VNI $VNI" "$VNI"
 
 for h in "${HOSTS[@]}"; do
   log "workload on $h (docker/demo-workload.sh)"
   dc exec -T "$h" docker/demo-workload.sh --vni "$VNI" --ip "$(ip_of "$h")/24"
 done
-dc exec -T host1 ctl endpoint list --vni "$VNI"
+dc exec -T "${HOSTS[0]}" ctl endpoint list --vni "$VNI"
 
-log "pinging between all workloads"
-for src in "${HOSTS[@]}"; do
-  for dst in "${HOSTS[@]}"; do
-    [ "$src" = "$dst" ] && continue
-    to=$(ip_of "$dst")
-    if out=$(dc exec -T "$src" ip netns exec wl ping -c 3 -i 0.5 -W 2 "$to" 2>&1); then
-      RESULTS+=("PASS  $src/wl -> $dst/wl ($to): $(grep -o '[0-9]* received, [0-9.]*% packet loss' <<<"$out")")
-    else
-      RESULTS+=("FAIL  $src/wl -> $dst/wl ($to): $(grep -o '[0-9]* received, .*packet loss' <<<"$out" || tail -n 1 <<<"$out")")
-      FAILED=$(( FAILED + 1 ))
-    fi
-    echo "${RESULTS[-1]}"
+ping_all() {
+  local when=$1 src dst to out
+  log "pinging between all workloads ($when)"
+  for src in "${HOSTS[@]}"; do
+    for dst in "${HOSTS[@]}"; do
+      [ "$src" = "$dst" ] && continue
+      to=$(ip_of "$dst")
+      if out=$(dc exec -T "$src" ip netns exec wl ping -c 3 -i 0.5 -W 2 "$to" 2>&1); then
+        RESULTS+=("PASS  $when: $src/wl -> $dst/wl ($to): $(grep -o '[0-9]* received, [0-9.]*% packet loss' <<<"$out")")
+      else
+        RESULTS+=("FAIL  $when: $src/wl -> $dst/wl ($to): $(grep -o '[0-9]* received, .*packet loss' <<<"$out" || tail -n 1 <<<"$out")")
+        FAILED=$(( FAILED + 1 ))
+      fi
+      echo "${RESULTS[-1]}"
+    done
   done
-done
+}
+ping_all "$MODE"
+
+# A step of the failover that must work: recorded as PASS, or recorded as FAIL and the demo stops.
+step() {
+  local what=$1; shift
+  if "$@"; then RESULTS+=("PASS  $what"); else RESULTS+=("FAIL  $what"); FAILED=$(( FAILED + 1 )); die "$what"; fi
+}
+
+if [ "$MODE" = ha ]; then
+  log "killing server-a (SIGKILL): the agents and ctl must carry on through server-b"
+  dc kill -s SIGKILL server-a
+  step "ctl reads VNI $VNI (made through server-a) from server-b" \
+    dc exec -T "${HOSTS[0]}" ctl --server server-b:50051 vni show "$VNI"
+  step "ctl, given both replicas, makes VNI $VNI_AFTER_FAILOVER with server-a down" \
+    dc exec -T "${HOSTS[0]}" ctl vni create "$VNI_AFTER_FAILOVER"
+  step "the agents reconnect to server-b and realise VNI $VNI_AFTER_FAILOVER" \
+    wait_nodes "agents on server-b, realising VNI $VNI_AFTER_FAILOVER" "$VNI_AFTER_FAILOVER"
+  dc exec -T "${HOSTS[0]}" ctl node list
+  ping_all "after server-a was killed"
+fi
 TIMING[scenario]=$(( $(date +%s) - t ))
 [ "$FAILED" -eq 0 ] || die "$FAILED of ${#RESULTS[@]} pings failed"

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManagedProcess } from './managed-process';
+import { HEAL_SCRIPT, partitionScript, runNft } from './underlay-partition';
 import { repoRoot } from '../common/paths';
 
 // RFC 2544's benchmarking range: never routed, so test traffic cannot leave the namespaces.
@@ -269,6 +270,27 @@ export class LabNetwork {
   // Cuts (or restores) a host's underlay link, as a pulled cable would.
   setLink(host: string, up: boolean): void {
     ip(['-n', this.underlayNetns, 'link', 'set', `p-${host}`, up ? 'up' : 'down']);
+  }
+
+  // Cuts hosts off on the underlay, as a partitioned switch would (see underlay-partition.ts): from
+  // every other address, or only from `from`. Each target is a host name, a namespace or an address.
+  partition(targets: string[], from?: string[]): void {
+    const addresses = (list: string[]) => list.map((t) => this.addressOf(t));
+    runNft(this.underlayNetns, partitionScript(addresses(targets), from && addresses(from)));
+  }
+
+  // Undoes every partition.
+  heal(): void {
+    runNft(this.underlayNetns, HEAL_SCRIPT);
+  }
+
+  private addressOf(target: string): string {
+    const host = this.hosts.find((h) => h.name === target || h.netns === target || h.ip === target);
+    if (host) return host.ip;
+    if (/^[0-9.]+$/.test(target)) return target;
+    throw new Error(
+      `no lab host, namespace or address "${target}" (hosts: ${this.hosts.map((h) => h.name).join(', ')})`,
+    );
   }
 
   async destroy(): Promise<void> {

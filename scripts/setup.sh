@@ -28,8 +28,10 @@ declare -A needs=(
   [busybox]=busybox-static
   # The metrics tests: promtool checks the exposition, the alert rules and their tests.
   [promtool]=prometheus
-  # The etcd store's tests run a single etcd member on loopback.
+  # The etcd store's tests run a single etcd member on loopback; the replica tests a three-member
+  # cluster in namespaces, which they query with etcdctl and partition with nft (above).
   [etcd]=etcd-server
+  [etcdctl]=etcd-client
   # ctl's completion scripts are tested in the shells they are for.
   [zsh]=zsh
 )

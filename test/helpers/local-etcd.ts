@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as net from 'node:net';
+import { etcdMemberArgs } from '../../lab/etcd-member-args';
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir';
 
 export const ETCD = { etcd: 'etcd-server' };
@@ -31,16 +32,10 @@ export class LocalEtcd {
     const dir = makeTempDir('etcd');
     const endpoint = `http://127.0.0.1:${client}`;
     const peerUrl = `http://127.0.0.1:${peer}`;
-    const child = spawn(
-      'etcd',
-      [
-        ...['--name', 'test', '--data-dir', dir],
-        ...['--listen-client-urls', endpoint, '--advertise-client-urls', endpoint],
-        ...['--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl],
-        ...['--initial-cluster', `test=${peerUrl}`],
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const member = { name: 'test', dataDir: dir, clientUrl: endpoint, peerUrl, clusterToken: 'vxgossip-test' };
+    const child = spawn('etcd', etcdMemberArgs({ ...member, initialCluster: [{ name: member.name, peerUrl }] }), {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const etcd = new LocalEtcd(endpoint, dir, child);
     await etcd.untilHealthy();
     return etcd;
