@@ -7,7 +7,10 @@
 //   2. server RSS holding R records (and the same after a restart that reloads them from level);
 //   3. listing those R records page by page (what `ctl endpoint list` does), and GetVni's latency
 //      while ten such listings run, next to its latency on the idle server.
+// Each of the server's stores in turn: level, and etcd (a 3-member cluster on loopback, started by the
+// benchmark), so the figures of both stand next to each other and to the reference of the same run.
 // Usage: node dist/bench/watch-fanout.js [--watchers 100] [--changes 10000] [--pace 500] [--records 100000]
+//          [--stores level,etcd]
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +26,7 @@ import { ServerRef, requestJoinToken } from '../lab/enrolment';
 import { operatorCredentials } from '../lab/credentials';
 import { startServer } from '../lab/server-process';
 import { makeTempDir, removeTempDir } from '../lab/temp-dir';
+import { LocalEtcd } from '../lab/local-etcd';
 import { macNumber, numberedMac } from '../lab/numbered-mac';
 import { silenceIpServerNameWarning } from '../common/cli';
 import { unaryCall } from '../common/grpc-client';
@@ -34,8 +38,12 @@ const { values } = parseArgs({
     changes: { type: 'string', default: '10000' },
     records: { type: 'string', default: '100000' },
     pace: { type: 'string', default: '500' },
+    stores: { type: 'string', default: 'level,etcd' },
   },
 });
+const STORES = values.stores.split(',');
+for (const store of STORES)
+  if (store !== 'level' && store !== 'etcd') throw new Error(`--stores: ${store}? level or etcd`);
 const PACE = Number(values.pace);
 const WATCHERS = Number(values.watchers);
 const CHANGES = Number(values.changes);
@@ -164,9 +172,25 @@ interface Run {
   p99: number;
 }
 
+// Which store the servers under test use: their extra flags, each start its own keyspace in etcd.
+interface Store {
+  name: string;
+  flags(): string[];
+}
+
+let etcdRuns = 0;
+const levelStore: Store = { name: 'level', flags: () => [] };
+const etcdStore = (etcd: LocalEtcd): Store => {
+  const prefix = `/bench-${process.pid}-${++etcdRuns}/`;
+  return {
+    name: `etcd (${etcd.endpoints.length} members)`,
+    flags: () => ['--store', 'etcd', '--etcd-endpoints', etcd.endpoints.join(','), '--etcd-prefix', prefix],
+  };
+};
+
 // One run against our server: the watchers take their snapshot, then the agents send the changes.
-async function ours(pace: number): Promise<Run> {
-  const server = await startServer(makeTempDir('bench-watch'));
+async function ours(pace: number, store: Store): Promise<Run> {
+  const server = await startServer(makeTempDir('bench-watch'), undefined, store.flags());
   const agents = await enrolAgents(server);
   try {
     const sentAt = new Float64Array(CHANGES);
@@ -184,7 +208,11 @@ async function ours(pace: number): Promise<Run> {
     const started = Date.now();
     await feed(agents, CHANGES, 0, pace ? PACED_BATCH : BATCH, sentAt, pace);
     const feedSeconds = (Date.now() - started) / 1000;
-    const result = report(`vxgossip server${pace ? `, paced at ${pace} changes/s` : ''}`, await w.done, feedSeconds);
+    const result = report(
+      `vxgossip server on ${store.name}${pace ? `, paced at ${pace} changes/s` : ''}`,
+      await w.done,
+      feedSeconds,
+    );
     const mem = memoryMb(server.proc.child.pid!);
     console.log(`  server memory after the fan-out: RSS ${Math.round(mem.rss)} MB, peak ${Math.round(mem.peak)} MB`);
     return result;
@@ -212,10 +240,10 @@ async function reference(pace: number): Promise<Run> {
   }
 }
 
-async function memory(): Promise<void> {
+async function memory(store: Store): Promise<void> {
   const dataDir = makeTempDir('bench-records');
   // R records from 20 agents: more per agent than the default bound at R = 100,000.
-  const limit = ['--max-records-per-owner', String(Math.max(4096, Math.ceil(RECORDS / AGENTS)))];
+  const limit = ['--max-records-per-owner', String(Math.max(4096, Math.ceil(RECORDS / AGENTS))), ...store.flags()];
   let server = await startServer(dataDir, undefined, limit);
   const agents = await enrolAgents(server);
   try {
@@ -234,9 +262,9 @@ async function memory(): Promise<void> {
     server = await startServer(dataDir, undefined, limit);
     const reloaded = memoryMb(server.proc.child.pid!);
     console.log(
-      `  server holding ${RECORDS} records: RSS ${Math.round(loaded.rss)} MB (idle ${Math.round(idle.rss)} MB, peak ${Math.round(loaded.peak)} MB), ` +
+      `  server on ${store.name} holding ${RECORDS} records: RSS ${Math.round(loaded.rss)} MB (idle ${Math.round(idle.rss)} MB, peak ${Math.round(loaded.peak)} MB), ` +
         `${Math.round(((loaded.rss - idle.rss) * 1024 * 1024) / RECORDS)} bytes/record; replicated at ${Math.round(RECORDS / loadSeconds)} records/s; ` +
-        `after a restart that reloads them from level: RSS ${Math.round(reloaded.rss)} MB`,
+        `after a restart that reloads them: RSS ${Math.round(reloaded.rss)} MB`,
     );
   } finally {
     for (const a of agents) a.close();
@@ -303,9 +331,18 @@ async function main(): Promise<void> {
     console.log(
       `  ratio (ours / reference): throughput ${(a.rate / b.rate).toFixed(2)}, p99 latency ${(a.p99 / b.p99).toFixed(2)}`,
     );
-  compare(await ours(0), await reference(0));
-  if (PACE > 0) compare(await ours(PACE), await reference(PACE));
-  if (RECORDS > 0) await memory();
+  const etcd = STORES.includes('etcd') ? await LocalEtcd.start(3) : undefined;
+  try {
+    const stores = STORES.map((name) => (name === 'etcd' ? etcdStore(etcd!) : levelStore));
+    const paces = PACE > 0 ? [0, PACE] : [0];
+    for (const pace of paces) {
+      const base = await reference(pace);
+      for (const store of stores) compare(await ours(pace, store), base);
+    }
+    if (RECORDS > 0) for (const store of stores) await memory(store);
+  } finally {
+    await etcd?.stop();
+  }
 }
 
 silenceIpServerNameWarning();

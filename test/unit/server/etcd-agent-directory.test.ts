@@ -7,7 +7,7 @@ import { connectEtcd } from '../../../server/etcd/etcd-client';
 import { RpcError } from '../../../server/grpc-errors';
 import { createLogger } from '../../../common/log';
 import { requirePrograms } from '../../helpers/require-root';
-import { ETCD, LocalEtcd } from '../../helpers/local-etcd';
+import { ETCD, LocalEtcd } from '../../../lab/local-etcd';
 import { TestPki } from '../../helpers/test-pki';
 import { FakeStream, hello } from '../../helpers/fake-agent-stream';
 

@@ -7,7 +7,7 @@ import { connectEtcd } from '../../../server/etcd/etcd-client';
 import { StorageUnavailableError } from '../../../server/database';
 import type { ReplicaChange } from '../../../server/record-store';
 import { requirePrograms } from '../../helpers/require-root';
-import { ETCD, LocalEtcd } from '../../helpers/local-etcd';
+import { ETCD, LocalEtcd } from '../../../lab/local-etcd';
 import { TcpProxy } from '../../helpers/tcp-proxy';
 import { record, recordStoreContract } from './record-store-contract';
 

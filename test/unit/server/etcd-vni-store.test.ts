@@ -5,7 +5,7 @@ import { StorageUnavailableError } from '../../../server/database';
 import { AlreadyExistsError } from '../../../server/vni-changes';
 import type { VniConfigStore } from '../../../server/vni-config-store';
 import { requirePrograms } from '../../helpers/require-root';
-import { ETCD, LocalEtcd } from '../../helpers/local-etcd';
+import { ETCD, LocalEtcd } from '../../../lab/local-etcd';
 import { vniStoreContract } from './vni-store-contract';
 
 describe('VNI store (etcd)', function () {
