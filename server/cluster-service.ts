@@ -73,7 +73,7 @@ export function clusterService(hub: AgentHub, store: VniStore, log: Logger, trus
     const applied = change[kind as keyof typeof change];
     if (applied && request.key) {
       try {
-        trust.keyring.apply(applied, request.key);
+        await trust.keyring.apply(applied, request.key);
       } catch (err) {
         out.errors['(server)'] = (err as Error).message;
       }

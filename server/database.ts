@@ -4,6 +4,7 @@ import { Level } from 'level';
 import { createLogger, type Logger } from '../common/log';
 import { RpcError } from './grpc-errors';
 import { SerialQueue } from '../common/serial-queue';
+import type { KvGuard } from './durable-kv';
 
 export type WriteOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
@@ -113,12 +114,18 @@ export class Database extends EventEmitter<{ health: [DatabaseHealth]; lost: [Er
     this.reloads.push(reload);
   }
 
-  // One synced batch: resolves once it is durable.
-  write(ops: WriteOp[]): Promise<void> {
+  // One synced batch: resolves true once it is durable, or false, writing nothing, if a guard does not
+  // hold (a key's value is not the guard's version). Guards are checked in the write queue, which
+  // every write goes through, so nothing changes between the check and the batch. `committed` runs
+  // there too, before any later write: memory follows the database in the order it was written.
+  write(ops: WriteOp[], guards: KvGuard[] = [], committed?: () => void): Promise<boolean> {
     return this.writes.run(async () => {
       if (this.failure !== undefined) throw this.refusal();
+      for (const guard of guards) if ((await this.handle.get(guard.key)) !== guard.version) return false;
       try {
         await this.handle.batch(ops, { sync: true });
+        committed?.();
+        return true;
       } catch (err) {
         this.fail(err as Error);
         throw new StorageUnavailableError(

@@ -21,11 +21,11 @@ import { Authorizer, AuthRefusal, OptionalClientCertificates } from './trust/aut
 import type { ClusterPki } from './trust/cluster-pki';
 import { JoinTokens } from './trust/join-tokens';
 import { NodeRegistry } from './trust/node-registry';
-import { ServerKeyring } from './trust/server-keyring';
 import { enrollmentService } from './enrollment-service';
 import { refusingMalformed } from './malformed-requests';
 import { BlockStore } from './ipam/block-store';
 import { ipamService } from './ipam/ipam-service';
+import { LevelKv } from './level-kv';
 
 // The largest message the server decodes, on purpose rather than by default: agents send records in
 // messages of at most 1,024 (a few hundred KB) and a membership report of 10,000 members is about
@@ -94,7 +94,7 @@ function healthService(server: grpc.Server, db: Database) {
 
 // A deleted VNI's blocks go with it; a crash between the two is mended at the next start.
 async function openBlocks(store: VniStore, log: Logger): Promise<BlockStore> {
-  const blocks = await BlockStore.open(store.db);
+  const blocks = await BlockStore.open(new LevelKv(store.db));
   await pruneBlocks(blocks, store, log);
   return blocks;
 }
@@ -115,7 +115,6 @@ export async function startGrpcServer(options: {
   store: VniStore;
   log: Logger;
   pki: ClusterPki;
-  keyringFile: string;
   certificateTtlMs: number;
   maxRecordsPerOwner?: number;
   // Operators may authenticate with this bearer token instead of a certificate.
@@ -141,9 +140,9 @@ export async function startGrpcServer(options: {
     void pruneBlocks(blocks, store, log);
   });
   const trust = {
-    registry: await NodeRegistry.open(store.db),
-    keyring: new ServerKeyring(pki.gossipKeys, options.keyringFile),
-    tokens: new JoinTokens(store.db),
+    registry: await NodeRegistry.open(new LevelKv(store.db)),
+    keyring: pki.keyring,
+    tokens: new JoinTokens(new LevelKv(store.db)),
     replicas,
   };
 

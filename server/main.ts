@@ -10,7 +10,7 @@ import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { startGrpcServer } from './grpc-server';
 import { serveHealth } from '../common/health-http';
 import type { Metrics } from '../common/metrics';
-import { gossipKeyringFile, openClusterPki } from './trust/cluster-pki';
+import { openClusterPki } from './trust/cluster-pki';
 import { VniStore } from './vni-store';
 import { Database } from './database';
 
@@ -169,7 +169,6 @@ async function main(argv: string[]): Promise<void> {
     store,
     log,
     pki,
-    keyringFile: gossipKeyringFile(values['data-dir']),
     certificateTtlMs,
     maxRecordsPerOwner,
     token,

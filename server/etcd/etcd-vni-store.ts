@@ -5,6 +5,7 @@ import type { VniConfig, VniInput } from '../../common/vni';
 import { checkVniId } from '../../common/validation';
 import type { Revocation } from '../../common/trust/revocations';
 import { StorageUnavailableError } from '../database';
+import { unavailableOnFailure } from './etcd-errors';
 import { sortKey } from '../pagination';
 import type { VniConfigListener, VniConfigStore } from '../vni-config-store';
 import { findVni, planCreate, planUpdate, sortedRevocations, sortedVnis } from '../vni-changes';
@@ -234,15 +235,4 @@ export class EtcdVniStore implements VniConfigStore {
 
 function storedVni(kv: IKeyValue): VniConfig {
   return { ...(JSON.parse(kv.value.toString()) as Omit<VniConfig, 'revision'>), revision: Number(kv.mod_revision) };
-}
-
-// etcd unreachable, or a commit whose outcome is unknown: refused as retryable, never as acknowledged.
-async function unavailableOnFailure<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw new StorageUnavailableError(
-      `cannot ${what} (${(err as Error).message}); a change may or may not have been kept: read it back and retry`,
-    );
-  }
 }

@@ -1,28 +1,31 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { BlockStore } from '../../../server/ipam/block-store';
-import { Database } from '../../../server/database';
 import { RpcError } from '../../../server/grpc-errors';
-import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
+import type { KvFixture } from './kv-fixtures';
 
 const VNI = { id: 42, subnet: '10.42.0.0/24' };
 const rpcCode = (code: grpc.status) => (err: unknown) => err instanceof RpcError && err.code === code;
 
-describe('IPAM block store (level)', () => {
-  let dir: string;
-  let db: Database;
+// What the IPAM block store must do on every durable store.
+export function blockStoreContract(makeFixture: () => Promise<KvFixture>): void {
+  let fixture: KvFixture;
   let blocks: BlockStore;
   const open = async (maxPerNode?: number) => {
-    db = await Database.open(dir);
-    blocks = await BlockStore.open(db, maxPerNode);
+    blocks = await BlockStore.open(await fixture.open(), maxPerNode);
+  };
+  const reopen = async (maxPerNode?: number) => {
+    await blocks.close();
+    await fixture.close();
+    await open(maxPerNode);
   };
   beforeEach(async () => {
-    dir = makeTempDir('blocks');
+    fixture = await makeFixture();
     await open();
   });
   afterEach(async () => {
-    await db.close().catch(() => undefined);
-    removeTempDir(dir);
+    await blocks.close().catch(() => undefined);
+    await fixture.cleanup();
   });
 
   it('never gives one block to two nodes, also when they claim at once', async () => {
@@ -43,8 +46,7 @@ describe('IPAM block store (level)', () => {
   it('keeps every acknowledged block across a reopen', async () => {
     const a = await blocks.claim('h1', VNI, []);
     const b = await blocks.claim('h2', { id: 7, subnet: '2001:db8::/64' }, []);
-    await db.close();
-    await open();
+    await reopen();
     assert.deepEqual(
       blocks.list().map((x) => [x.vni, x.cidr, x.node]),
       [
@@ -62,8 +64,7 @@ describe('IPAM block store (level)', () => {
   });
 
   it('bounds the blocks one node holds in a VNI', async () => {
-    await db.close();
-    await open(2);
+    await reopen(2);
     const big = { id: 9, subnet: '10.9.0.0/16' };
     const a = await blocks.claim('h1', big, []);
     const b = await blocks.claim('h1', big, [a.cidr]);
@@ -98,8 +99,7 @@ describe('IPAM block store (level)', () => {
     await blocks.claim('h1', { id: 43, subnet: '10.43.0.0/24' }, []);
     await blocks.claim('h1', { id: 44, subnet: '10.44.0.0/24' }, []);
     assert.equal(await blocks.prune([VNI, { id: 44, subnet: '10.144.0.0/24' }]), 2);
-    await db.close();
-    await open();
+    await reopen();
     assert.deepEqual(
       blocks.list().map((b) => b.vni),
       [42],
@@ -111,4 +111,4 @@ describe('IPAM block store (level)', () => {
     assert.equal(blocks.holderOf(VNI, '10.42.0.9/24')?.node, 'h1');
     assert.equal(blocks.holderOf(VNI, '10.42.0.99/24'), undefined);
   });
-});
+}

@@ -1,0 +1,96 @@
+import { strict as assert } from 'node:assert';
+import { JoinTokens } from '../../../server/trust/join-tokens';
+import { NodeRegistry } from '../../../server/trust/node-registry';
+import { BlockStore } from '../../../server/ipam/block-store';
+import { requirePrograms } from '../../helpers/require-root';
+import { ETCD, LocalEtcd } from '../../helpers/local-etcd';
+import { durableKvContract } from './durable-kv-contract';
+import { blockStoreContract } from './block-store-contract';
+import { enrol, enrolmentContract, text } from './enrolment-contract';
+import { etcdKv, levelKv } from './kv-fixtures';
+
+// Another replica hears of a change by etcd's watch, a moment after the write resolved.
+async function eventually(check: () => void): Promise<void> {
+  for (const deadline = Date.now() + 3_000; ; await new Promise((resolve) => setTimeout(resolve, 20))) {
+    try {
+      return check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+  }
+}
+
+describe('durable state (level)', () => {
+  describe('key-value seam', () => durableKvContract(async () => levelKv()));
+  describe('join tokens and node registry', () => enrolmentContract(async () => levelKv()));
+  describe('IPAM blocks', () => blockStoreContract(async () => levelKv()));
+});
+
+describe('durable state (etcd)', function () {
+  let etcd: LocalEtcd | undefined;
+  let run = 0;
+  const fixture = () => etcdKv(etcd!.endpoint, `run-${++run}/`);
+
+  before(async function () {
+    requirePrograms(this, ETCD);
+    etcd = await LocalEtcd.start();
+  });
+  after(() => etcd?.stop());
+
+  describe('key-value seam', () => durableKvContract(async () => fixture()));
+  describe('join tokens and node registry', () => enrolmentContract(async () => fixture()));
+  describe('IPAM blocks', () => blockStoreContract(async () => fixture()));
+
+  describe('two replicas', () => {
+    let replicas: ReturnType<typeof fixture>;
+    beforeEach(() => (replicas = fixture()));
+    afterEach(() => replicas.cleanup());
+
+    it('lets exactly one of two replicas racing on a one-use token enrol, and shows the node to both', async () => {
+      const [a, b] = [replicas.replica(), replicas.replica()];
+      const [registryA, registryB] = [await NodeRegistry.open(a), await NodeRegistry.open(b)];
+      const [tokensA, tokensB] = [new JoinTokens(a), new JoinTokens(b)];
+      const now = Date.now();
+      const node = (name: string, vtep: string) => ({
+        name,
+        vteps: [vtep],
+        fingerprint: name,
+        notAfterMs: now + 3600_000,
+      });
+      for (let round = 0; round < 5; round++) {
+        const token = text(await tokensA.create({ ttlSeconds: 0, uses: 1, node: '' }));
+        const results = await Promise.allSettled([
+          enrol(tokensA, registryA, token, node(`a${round}`, `10.0.1.${round}`), now),
+          enrol(tokensB, registryB, token, node(`b${round}`, `10.0.2.${round}`), now),
+        ]);
+        const won = results.filter((r) => r.status === 'fulfilled').length;
+        assert.equal(won, 1, `round ${round}: ${JSON.stringify(results)}`);
+        const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        assert.match((lost.reason as Error).message, /unknown or already used up/);
+      }
+      assert.equal(registryA.names().length, 5);
+      await eventually(() =>
+        assert.deepEqual(registryB.names().sort(), registryA.names().sort(), 'each replica knows every enrolled node'),
+      );
+      await Promise.all([registryA.close(), registryB.close()]);
+    });
+
+    it('gives a block to one of two replicas claiming it, and the other replica its next one', async () => {
+      const [a, b] = [await BlockStore.open(replicas.replica()), await BlockStore.open(replicas.replica())];
+      const vni = { id: 42, subnet: '10.42.0.0/24' };
+      const claims = await Promise.all([a.claim('h1', vni, []), b.claim('h2', vni, [])]);
+      assert.notEqual(claims[0].cidr, claims[1].cidr);
+      const seen = (store: BlockStore) =>
+        store
+          .list()
+          .map((x) => `${x.node} ${x.cidr}`)
+          .sort();
+      assert.equal(seen(a).length, 2);
+      await eventually(() => assert.deepEqual(seen(b), seen(a)));
+      await b.release('h2', vni, claims[1].cidr);
+      await a.prune([]);
+      await eventually(() => assert.deepEqual(seen(b), []));
+      await Promise.all([a.close(), b.close()]);
+    });
+  });
+});
