@@ -43,6 +43,13 @@ export interface DurableKv {
   follow(prefix: string, listener: KvListener): Promise<KvFollower>;
 }
 
+// Holds while the VNI configuration is still at `revision`: both VNI stores keep their revision in
+// 'config/revision' (level: its value; etcd: its mod_revision), absent before the first change. A write
+// planned against a list of VNIs (an address block cut from a VNI's subnet) carries it.
+export function configUnchanged(revision: number): KvGuard {
+  return { key: 'config/revision', version: revision === 0 ? undefined : String(revision) };
+}
+
 // Another replica changed what a write was planned on; after this many lost races in a row the
 // change is refused as retryable rather than retried forever.
 export const MAX_ATTEMPTS = 5;

@@ -101,7 +101,7 @@ async function openBlocks(store: VniStore, log: Logger): Promise<BlockStore> {
 
 async function pruneBlocks(blocks: BlockStore, store: VniStore, log: Logger): Promise<void> {
   try {
-    const n = await blocks.prune(store.list());
+    const n = await blocks.prune(store.list(), store.currentRevision());
     if (n > 0) log.info('address blocks of deleted VNIs released', { blocks: n });
   } catch (err) {
     // Pruned again at the next change or start; a failed write makes the database reopen meanwhile.

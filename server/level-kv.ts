@@ -7,6 +7,7 @@ const LEVEL_PREFIXES: Array<[logical: string, level: string]> = [
   ['nodes/', 'enrolled/'],
   ['tokens/', 'token/'],
   ['blocks/', 'block/'],
+  ['config/revision', 'meta/revision'],
 ];
 
 function toLevel(key: string): string {

@@ -1,6 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { SubnetBlocks, blockCidr, blockIndexOf, blockIndexOfCidr, subnetBlocks } from '../../common/ipam-blocks';
-import { untilCommitted, type DurableKv, type KvEntry, type KvFollower, type KvGuard, type KvOp } from '../durable-kv';
+import {
+  configUnchanged,
+  untilCommitted,
+  type DurableKv,
+  type KvEntry,
+  type KvFollower,
+  type KvGuard,
+  type KvOp,
+} from '../durable-kv';
 import { RpcError } from '../grpc-errors';
 import { sortKey } from '../pagination';
 import { SerialQueue } from '../../common/serial-queue';
@@ -113,8 +121,9 @@ export class BlockStore {
   }
 
   // A block for `node` (the name its certificate gives): first one it holds that it does not know of
-  // (its agent lost our answer), else the lowest free one, claimed only if still nobody's.
-  claim(node: string, vni: SubnetVni, known: string[]): Promise<HeldBlock> {
+  // (its agent lost our answer), else the lowest free one, claimed only if still nobody's and if the
+  // configuration is still at `configRevision`, the one `vni` was read at (its subnet may have changed).
+  claim(node: string, vni: SubnetVni, known: string[], configRevision: number): Promise<HeldBlock> {
     return this.change(`a block of VNI ${vni.id}`, () => {
       const s = this.subnetOf(vni);
       const blocks = this.byVni.get(vni.id) ?? new Map<bigint, unknown>();
@@ -143,7 +152,7 @@ export class BlockStore {
       const key = blockKey(vni.id, index);
       return {
         ops: [{ type: 'put', key, value: JSON.stringify(block) }],
-        guards: [{ key, version: undefined }],
+        guards: [{ key, version: undefined }, configUnchanged(configRevision)],
         answer: block,
       };
     });
@@ -165,8 +174,10 @@ export class BlockStore {
     });
   }
 
-  // The blocks of VNIs that no longer exist, or whose subnet is not the one they were cut from, go.
-  prune(vnis: SubnetVni[]): Promise<number> {
+  // The blocks of VNIs that no longer exist, or whose subnet is not the one they were cut from, go:
+  // `vnis` is the configuration at `configRevision`, and nothing goes if it has moved on since (a block
+  // claimed on another replica for a VNI this one has not heard of yet stays).
+  prune(vnis: SubnetVni[], configRevision: number): Promise<number> {
     return this.change('the blocks of deleted VNIs', () => {
       const subnets = new Map(vnis.map((v) => [v.id, v.subnet]));
       const ops: KvOp[] = [];
@@ -177,7 +188,7 @@ export class BlockStore {
             ops.push({ type: 'del', key: blockKey(vni, index) });
             guards.push({ key: blockKey(vni, index), version });
           }
-      return { ops, guards, answer: ops.length };
+      return { ops, guards: [...guards, configUnchanged(configRevision)], answer: ops.length };
     });
   }
 
