@@ -26,6 +26,7 @@ import { refusingMalformed } from './malformed-requests';
 import { BlockStore } from './ipam/block-store';
 import { ipamService } from './ipam/ipam-service';
 import { LevelKv } from './level-kv';
+import type { DurableKv } from './durable-kv';
 
 // The largest message the server decodes, on purpose rather than by default: agents send records in
 // messages of at most 1,024 (a few hundred KB) and a membership report of 10,000 members is about
@@ -93,8 +94,8 @@ function healthService(server: grpc.Server, db: Database) {
 }
 
 // A deleted VNI's blocks go with it; a crash between the two is mended at the next start.
-async function openBlocks(store: VniStore, log: Logger): Promise<BlockStore> {
-  const blocks = await BlockStore.open(new LevelKv(store.db));
+async function openBlocks(kv: DurableKv, store: VniStore, log: Logger): Promise<BlockStore> {
+  const blocks = await BlockStore.open(kv);
   await pruneBlocks(blocks, store, log);
   return blocks;
 }
@@ -134,15 +135,17 @@ export async function startGrpcServer(options: {
   serverMetrics(metrics, { hub, replicas, store });
   const { authorizer, refused } = authorization(metrics, pki, store, log, options.token);
   hub.setConfig(store.currentRevision(), store.list(), store.revocations());
-  const blocks = await openBlocks(store, log);
+  // Where the node registry, join tokens and address blocks are kept.
+  const kv = new LevelKv(store.db);
+  const blocks = await openBlocks(kv, store, log);
   const unsubscribe = store.onChange((revision, vnis, revocations) => {
     hub.setConfig(revision, vnis, revocations);
     void pruneBlocks(blocks, store, log);
   });
   const trust = {
-    registry: await NodeRegistry.open(new LevelKv(store.db)),
+    registry: await NodeRegistry.open(kv),
     keyring: pki.keyring,
-    tokens: new JoinTokens(new LevelKv(store.db)),
+    tokens: new JoinTokens(kv),
     replicas,
   };
 
