@@ -4,7 +4,6 @@ import { Level } from 'level';
 import { createLogger, type Logger } from '../common/log';
 import { RpcError } from './grpc-errors';
 import { SerialQueue } from '../common/serial-queue';
-import type { KvGuard } from './durable-kv';
 
 export type WriteOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
@@ -114,14 +113,18 @@ export class Database extends EventEmitter<{ health: [DatabaseHealth]; lost: [Er
     this.reloads.push(reload);
   }
 
-  // One synced batch: resolves true once it is durable, or false, writing nothing, if a guard does not
-  // hold (a key's value is not the guard's version). Guards are checked in the write queue, which
-  // every write goes through, so nothing changes between the check and the batch. `committed` runs
-  // there too, before any later write: memory follows the database in the order it was written.
-  write(ops: WriteOp[], guards: KvGuard[] = [], committed?: () => void): Promise<boolean> {
+  // One synced batch: resolves true once it is durable, or false, writing nothing, if `holds` says
+  // no. It runs in the write queue, which every write goes through, so nothing changes between the
+  // check and the batch. `committed` runs there too, before any later write: memory follows the
+  // database in the order it was written.
+  write(
+    ops: WriteOp[],
+    holds?: (level: Level<string, string>) => Promise<boolean>,
+    committed?: () => void,
+  ): Promise<boolean> {
     return this.writes.run(async () => {
       if (this.failure !== undefined) throw this.refusal();
-      for (const guard of guards) if ((await this.handle.get(guard.key)) !== guard.version) return false;
+      if (holds && !(await holds(this.handle))) return false;
       try {
         await this.handle.batch(ops, { sync: true });
         committed?.();
@@ -132,6 +135,15 @@ export class Database extends EventEmitter<{ health: [DatabaseHealth]; lost: [Er
           `${this.failure}; this change may or may not have been kept: read it back once the server serves again`,
         );
       }
+    });
+  }
+
+  // Reads between writes: none of ours lands while `read` runs (what it rebuilds from the database
+  // is not then overtaken by a change it missed).
+  betweenWrites<T>(read: (level: Level<string, string>) => Promise<T>): Promise<T> {
+    return this.writes.run(() => {
+      if (this.failure !== undefined) throw this.refusal();
+      return read(this.handle);
     });
   }
 

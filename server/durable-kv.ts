@@ -9,11 +9,10 @@ export interface KvEntry {
   version: string;
 }
 
-// "The key is still at this version", or with `version` undefined "the key does not exist".
-export interface KvGuard {
-  key: string;
-  version: string | undefined;
-}
+// "The key is still at this version", or with `version` undefined "the key does not exist"; or
+// (from KvFollower.unchanged) "no key under the prefix was written since the follower's memory was
+// current" (a deletion may go unnoticed: it only frees what the memory still holds as taken).
+export type KvGuard = { key: string; version: string | undefined } | { prefix: string; since: string };
 
 export type KvOp = WriteOp;
 
@@ -27,6 +26,9 @@ export interface KvListener {
 export interface KvFollower {
   // Reads the prefix again and resets the listener: after a guard was lost, memory may be behind.
   resync(): Promise<void>;
+  // Holds while nothing under the prefix has changed since now: for a write planned on the whole of
+  // the follower's memory (a VTEP no other node holds).
+  unchanged(): KvGuard;
   close(): Promise<void>;
 }
 

@@ -36,6 +36,8 @@ async function rangeOf(level: Level<string, string>, prefix: string): Promise<Kv
 // reopened after a failed write (which may or may not have been kept).
 export class LevelKv implements DurableKv {
   private readonly followers = new Set<{ prefix: string; listener: KvListener }>();
+  // Per followed prefix, how often memory changed: what a prefix guard compares.
+  private readonly changes = new Map<string, number>();
 
   constructor(private readonly db: Database) {}
 
@@ -51,29 +53,52 @@ export class LevelKv implements DurableKv {
   write(ops: KvOp[], guards: KvGuard[] = []): Promise<boolean> {
     return this.db.write(
       ops.map((op) => ({ ...op, key: toLevel(op.key) })),
-      guards.map((guard) => ({ ...guard, key: toLevel(guard.key) })),
+      (level) => this.hold(level, guards),
       () => {
-        for (const { prefix, listener } of this.followers)
-          for (const op of ops)
-            if (op.key.startsWith(prefix))
-              listener.change(
-                op.key,
-                op.type === 'put' ? { key: op.key, value: op.value, version: op.value } : undefined,
-              );
+        for (const { prefix, listener } of this.followers) {
+          const touched = ops.filter((op) => op.key.startsWith(prefix));
+          for (const op of touched)
+            listener.change(
+              op.key,
+              op.type === 'put' ? { key: op.key, value: op.value, version: op.value } : undefined,
+            );
+          if (touched.length > 0) this.changed(prefix);
+        }
       },
     );
   }
 
+  private async hold(level: Level<string, string>, guards: KvGuard[]): Promise<boolean> {
+    for (const guard of guards) {
+      const holds =
+        'prefix' in guard
+          ? String(this.changes.get(guard.prefix) ?? 0) === guard.since
+          : (await level.get(toLevel(guard.key))) === guard.version;
+      if (!holds) return false;
+    }
+    return true;
+  }
+
+  private changed(prefix: string): void {
+    this.changes.set(prefix, (this.changes.get(prefix) ?? 0) + 1);
+  }
+
   async follow(prefix: string, listener: KvListener): Promise<KvFollower> {
     const follower = { prefix, listener };
-    const resync = async () => listener.reset(await rangeOf(this.db.level, prefix));
-    await resync();
-    this.followers.add(follower);
+    const reset = async (level: Level<string, string>) => {
+      listener.reset(await rangeOf(level, prefix));
+      this.changed(prefix);
+    };
+    await this.db.betweenWrites(async (level) => {
+      await reset(level);
+      this.followers.add(follower);
+    });
     this.db.onReopen(async (level) => {
-      if (this.followers.has(follower)) listener.reset(await rangeOf(level, prefix));
+      if (this.followers.has(follower)) await reset(level);
     });
     return {
-      resync,
+      resync: () => this.db.betweenWrites(reset),
+      unchanged: () => ({ prefix, since: String(this.changes.get(prefix) ?? 0) }),
       close: async () => void this.followers.delete(follower),
     };
   }

@@ -1,4 +1,4 @@
-import type { Etcd3, IKeyValue, IRequestOp, Watcher } from 'etcd3';
+import { Range, type Etcd3, type IKeyValue, type IRequestOp, type Watcher } from 'etcd3';
 import type { Logger } from '../../common/log';
 import type { DurableKv, KvEntry, KvFollower, KvGuard, KvListener, KvOp } from '../durable-kv';
 import { unavailableOnFailure } from './etcd-errors';
@@ -81,6 +81,11 @@ class PrefixFollower implements KvFollower {
       }
   }
 
+  // No key under the prefix modified after the revision memory is at (etcd compares every key of the range).
+  unchanged(): KvGuard {
+    return { prefix: this.prefix, since: String(this.seen) };
+  }
+
   async close(): Promise<void> {
     this.kv.followers.delete(this);
     await this.watcher?.cancel();
@@ -137,12 +142,18 @@ export class EtcdKv implements DurableKv {
         ? { request_put: { key: key(op.key), value: Buffer.from(op.value) } }
         : { request_delete_range: { key: key(op.key) } },
     );
-    const compare = guards.map((guard) => ({
-      key: key(guard.key),
-      target: 'Mod' as const,
-      result: 'Equal' as const,
-      mod_revision: guard.version ?? '0',
-    }));
+    const compare = guards.map((guard) =>
+      'prefix' in guard
+        ? // range_end is in etcd's Compare (3.3 on), not in etcd3's typing of it.
+          {
+            key: key(guard.prefix),
+            range_end: Range.prefix(key(guard.prefix)).end,
+            target: 'Mod' as const,
+            result: 'Less' as const,
+            mod_revision: String(Number(guard.since) + 1),
+          }
+        : { key: key(guard.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: guard.version ?? '0' },
+    );
     const txn = await unavailableOnFailure('commit a change to etcd', () =>
       this.etcd.kv.txn({ compare, success }, { deadline: Date.now() + COMMIT_DEADLINE_MS }),
     );

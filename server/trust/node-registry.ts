@@ -80,10 +80,13 @@ export class NodeRegistry {
     await untilCommitted(
       `node ${node.name}'s enrolment`,
       async () => {
+        // Taken before the prerequisite checks names and VTEPs against memory: a change to memory
+        // meanwhile (another enrolment, here or on another replica) fails the write, which re-checks.
+        const registry = this.follower!.unchanged();
         const extra = (await prerequisite?.()) ?? { ops: [], guards: [] };
         return this.kv.write(
           [...extra.ops, { type: 'put', key: nodeKey(node.name), value: JSON.stringify(node) }],
-          [...extra.guards, { key: nodeKey(node.name), version: this.nodes.get(node.name)?.version }],
+          [...extra.guards, registry, { key: nodeKey(node.name), version: this.nodes.get(node.name)?.version }],
         );
       },
       () => this.follower!.resync(),

@@ -77,4 +77,23 @@ export function durableKvContract(makeFixture: () => Promise<KvFixture>): void {
     assert.deepEqual([...memory], [['nodes/b', '2']]);
     await follower.close();
   });
+
+  it("guards a write planned on a follower's whole memory until anything under its prefix changes", async () => {
+    const follower = await kv.follow('nodes/', { reset: () => undefined, change: () => undefined });
+    const before = follower.unchanged();
+    await kv.write([{ type: 'put', key: 'tokens/x', value: 'elsewhere' }]);
+    assert.equal(
+      await kv.write([{ type: 'put', key: 'nodes/a', value: '1' }], [before]),
+      true,
+      'nothing under nodes/ changed',
+    );
+    assert.equal(
+      await kv.write([{ type: 'put', key: 'nodes/b', value: '2' }], [before]),
+      false,
+      'nodes/a changed since',
+    );
+    assert.equal(await kv.write([{ type: 'put', key: 'nodes/b', value: '2' }], [follower.unchanged()]), true);
+    assert.deepEqual(values(await kv.range('nodes/')), ['nodes/a=1', 'nodes/b=2']);
+    await follower.close();
+  });
 }

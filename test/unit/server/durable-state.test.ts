@@ -116,6 +116,32 @@ describe('durable state (etcd)', function () {
       await Promise.all([registryA.close(), registryB.close()]);
     });
 
+    it('lets only one of two hosts enrolling at once on two replicas take a VTEP', async () => {
+      const [a, b] = [replicas.replica(), replicas.replica()];
+      const [registryA, registryB] = [await NodeRegistry.open(a), await NodeRegistry.open(b)];
+      const tokens = new JoinTokens(a);
+      const now = Date.now();
+      for (let round = 0; round < 5; round++) {
+        const vtep = `10.0.3.${round}`;
+        const node = (name: string) => ({ name, vteps: [vtep], fingerprint: name, notAfterMs: now + 3600_000 });
+        const [t1, t2] = [
+          text(await tokens.create({ ttlSeconds: 0, uses: 1, node: '' })),
+          text(await tokens.create({ ttlSeconds: 0, uses: 1, node: '' })),
+        ];
+        const results = await Promise.allSettled([
+          enrol(tokens, registryA, t1, node(`a${round}`), now),
+          enrol(new JoinTokens(b), registryB, t2, node(`b${round}`), now),
+        ]);
+        assert.equal(
+          results.filter((r) => r.status === 'fulfilled').length,
+          1,
+          `round ${round}: ${JSON.stringify(results)}`,
+        );
+      }
+      await eventually(() => assert.equal(registryB.names().length, 5));
+      await Promise.all([registryA.close(), registryB.close()]);
+    });
+
     it('gives a block to one of two replicas claiming it, and the other replica its next one', async () => {
       const [a, b] = [await BlockStore.open(replicas.replica()), await BlockStore.open(replicas.replica())];
       const vni = { id: 42, subnet: '10.42.0.0/24' };
@@ -146,13 +172,13 @@ describe('durable state (etcd)', function () {
       etcd = undefined;
       const node = { name: 'h1', vteps: ['10.0.0.1'], fingerprint: 'f', notAfterMs: Date.now() + 3600_000 };
       for (const write of [
-        blocks.claim('h1', { id: 42, subnet: '10.42.0.0/24' }, [], 0),
-        enrol(tokens, registry, token, node, Date.now()),
-        registry.record(node),
-        tokens.create({ ttlSeconds: 0, uses: 1, node: '' }),
+        () => blocks.claim('h1', { id: 42, subnet: '10.42.0.0/24' }, [], 0),
+        () => enrol(tokens, registry, token, node, Date.now()),
+        () => registry.record(node),
+        () => tokens.create({ ttlSeconds: 0, uses: 1, node: '' }),
       ])
         await assert.rejects(
-          write,
+          write(),
           (err: Error) => err instanceof StorageUnavailableError && /may or may not/.test(err.message),
         );
       assert.deepEqual(blocks.list(), []);

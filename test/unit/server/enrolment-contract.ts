@@ -122,4 +122,16 @@ export function enrolmentContract(makeFixture: () => Promise<KvFixture>): void {
     await assert.rejects(tokens.create({ ttlSeconds: 0, uses: 1001, node: '' }), /uses/);
     await assert.rejects(tokens.create({ ttlSeconds: 0, uses: 1, node: 'a b' }), /node/);
   });
+
+  it('lets only one of two hosts enrolling at once take a VTEP', async () => {
+    const [t1, t2] = [
+      await tokens.create({ ttlSeconds: 0, uses: 1, node: '' }),
+      await tokens.create({ ttlSeconds: 0, uses: 1, node: '' }),
+    ];
+    const results = await Promise.allSettled([spend(text(t1), 'h1', '10.0.0.7'), spend(text(t2), 'h2', '10.0.0.7')]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results));
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.match((refused.reason as Error).message, /VTEP 10\.0\.0\.7 belongs to node h[12]/);
+    assert.equal(registry.names().length, 1);
+  });
 }
