@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { RpcError } from '../grpc-errors';
+import { SerialQueue } from '../../common/serial-queue';
 import type { KnownVtep } from '../../common/validation';
 import { untilCommitted, type DurableKv, type KvEntry, type KvFollower, type KvGuard, type KvOp } from '../durable-kv';
 
@@ -27,6 +28,7 @@ export interface Prerequisite {
 export class NodeRegistry {
   private nodes = new Map<string, { node: EnrolledNode; version: string }>();
   private follower: KvFollower | undefined;
+  private readonly writes = new SerialQueue();
 
   private constructor(private readonly kv: DurableKv) {}
 
@@ -74,34 +76,42 @@ export class NodeRegistry {
   }
 
   // Records the node (replacing what the name held as this replica last saw it), together with what
-  // `prerequisite` plans: it runs before every attempt, checks (throwing a refusal), and is re-run
-  // after another replica changed the node or what the prerequisite guards.
-  async record(node: EnrolledNode, prerequisite?: () => Promise<Prerequisite>): Promise<void> {
-    await untilCommitted(
-      `node ${node.name}'s enrolment`,
-      async () => {
-        // Taken before the prerequisite checks names and VTEPs against memory: a change to memory
-        // meanwhile (another enrolment, here or on another replica) fails the write, which re-checks.
-        const registry = this.follower!.unchanged();
-        const extra = (await prerequisite?.()) ?? { ops: [], guards: [] };
-        return this.kv.write(
-          [...extra.ops, { type: 'put', key: nodeKey(node.name), value: JSON.stringify(node) }],
-          [...extra.guards, registry, { key: nodeKey(node.name), version: this.nodes.get(node.name)?.version }],
-        );
-      },
-      () => this.follower!.resync(),
+  // `prerequisite` plans: it runs before every attempt, checks (throwing a refusal: the name and VTEPs
+  // against every node, the token), and is re-run after another replica changed what it checked.
+  // This replica's changes go one at a time, so they never make each other re-check.
+  record(node: EnrolledNode, prerequisite?: () => Promise<Prerequisite>): Promise<void> {
+    return this.writes.run(() =>
+      untilCommitted(
+        `node ${node.name}'s enrolment`,
+        async () => {
+          // Taken before the prerequisite checks against memory: a change to memory meanwhile (an
+          // enrolment on another replica) fails the write, which then checks again.
+          const registry = prerequisite ? [this.follower!.unchanged()] : [];
+          const extra = (await prerequisite?.()) ?? { ops: [], guards: [] };
+          return this.kv.write(
+            [...extra.ops, { type: 'put', key: nodeKey(node.name), value: JSON.stringify(node) }],
+            [...extra.guards, ...registry, { key: nodeKey(node.name), version: this.nodes.get(node.name)?.version }],
+          );
+        },
+        () => this.follower!.resync(),
+      ),
     );
   }
 
-  async remove(name: string): Promise<void> {
-    await untilCommitted(
-      `node ${name}'s removal`,
-      async () => {
-        const current = this.nodes.get(name);
-        if (!current) return true;
-        return this.kv.write([{ type: 'del', key: nodeKey(name) }], [{ key: nodeKey(name), version: current.version }]);
-      },
-      () => this.follower!.resync(),
+  remove(name: string): Promise<void> {
+    return this.writes.run(() =>
+      untilCommitted(
+        `node ${name}'s removal`,
+        async () => {
+          const current = this.nodes.get(name);
+          if (!current) return true;
+          return this.kv.write(
+            [{ type: 'del', key: nodeKey(name) }],
+            [{ key: nodeKey(name), version: current.version }],
+          );
+        },
+        () => this.follower!.resync(),
+      ),
     );
   }
 }

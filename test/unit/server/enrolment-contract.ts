@@ -123,6 +123,14 @@ export function enrolmentContract(makeFixture: () => Promise<KvFixture>): void {
     await assert.rejects(tokens.create({ ttlSeconds: 0, uses: 1, node: 'a b' }), /node/);
   });
 
+  it('enrols many hosts at once, none refused for racing the others', async () => {
+    const created = await Promise.all(
+      Array.from({ length: 20 }, () => tokens.create({ ttlSeconds: 0, uses: 1, node: '' })),
+    );
+    await Promise.all(created.map((t, i) => spend(text(t), `h${i}`, `10.0.1.${i}`)));
+    assert.equal(registry.names().length, 20);
+  });
+
   it('lets only one of two hosts enrolling at once take a VTEP', async () => {
     const [t1, t2] = [
       await tokens.create({ ttlSeconds: 0, uses: 1, node: '' }),
