@@ -33,7 +33,8 @@ async function rangeOf(level: Level<string, string>, prefix: string): Promise<Kv
 
 // The durable key-value seam on the server's level database. This server is its only writer, so
 // followers hear of its own writes only, as they commit, and are reset whenever the database is
-// reopened after a failed write (which may or may not have been kept).
+// reopened after a failed write (which may or may not have been kept). One per database: followers
+// hear only of the writes made through the same LevelKv.
 export class LevelKv implements DurableKv {
   private readonly followers = new Set<{ prefix: string; listener: KvListener }>();
   // Per followed prefix, how often memory changed: what a prefix guard compares.
