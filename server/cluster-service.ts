@@ -78,7 +78,7 @@ export function clusterService(
     const applied = change[kind as keyof typeof change];
     if (applied && request.key) {
       try {
-        trust.keyring.apply(applied, request.key);
+        await trust.keyring.apply(applied, request.key);
       } catch (err) {
         out.errors['(server)'] = (err as Error).message;
       }

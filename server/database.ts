@@ -113,18 +113,37 @@ export class Database extends EventEmitter<{ health: [DatabaseHealth]; lost: [Er
     this.reloads.push(reload);
   }
 
-  // One synced batch: resolves once it is durable.
-  write(ops: WriteOp[]): Promise<void> {
+  // One synced batch: resolves true once it is durable, or false, writing nothing, if `holds` says
+  // no. It runs in the write queue, which every write goes through, so nothing changes between the
+  // check and the batch. `committed` runs there too, before any later write: memory follows the
+  // database in the order it was written.
+  write(
+    ops: WriteOp[],
+    holds?: (level: Level<string, string>) => Promise<boolean>,
+    committed?: () => void,
+  ): Promise<boolean> {
     return this.writes.run(async () => {
       if (this.failure !== undefined) throw this.refusal();
+      if (holds && !(await holds(this.handle))) return false;
       try {
         await this.handle.batch(ops, { sync: true });
+        committed?.();
+        return true;
       } catch (err) {
         this.fail(err as Error);
         throw new StorageUnavailableError(
           `${this.failure}; this change may or may not have been kept: read it back once the server serves again`,
         );
       }
+    });
+  }
+
+  // Reads between writes: none of ours lands while `read` runs (what it rebuilds from the database
+  // is not then overtaken by a change it missed).
+  betweenWrites<T>(read: (level: Level<string, string>) => Promise<T>): Promise<T> {
+    return this.writes.run(() => {
+      if (this.failure !== undefined) throw this.refusal();
+      return read(this.handle);
     });
   }
 

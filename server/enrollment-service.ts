@@ -10,7 +10,7 @@ import type { AgentHub } from './agent-hub';
 import type { VniConfigStore } from './vni-config-store';
 import type { ClusterPki } from './trust/cluster-pki';
 import type { JoinTokens } from './trust/join-tokens';
-import type { NodeRegistry } from './trust/node-registry';
+import type { NodeRegistry, Prerequisite } from './trust/node-registry';
 import type { ServerKeyring } from './trust/server-keyring';
 import type { Authorizer } from './trust/authorization';
 
@@ -49,7 +49,13 @@ export function enrollmentService(deps: EnrollmentDeps): EnrollmentServiceHandle
     const skewed = Math.floor((Date.now() - CLOCK_SKEW_MS) / 1000) * 1000;
     return new Date(revokedAt === undefined ? skewed : Math.max(skewed, Math.floor(revokedAt / 1000) * 1000 + 1000));
   };
-  const issue = async (name: string, vteps: string[], csr: string): Promise<EnrollResponse> => {
+  // `prerequisite` (a join token's use) is written with the node's record, in one guarded write.
+  const issue = async (
+    name: string,
+    vteps: string[],
+    csr: string,
+    prerequisite?: () => Promise<Prerequisite>,
+  ): Promise<EnrollResponse> => {
     const publicKey = await publicKeyOf(csr);
     const notBefore = notBeforeFor(name);
     const certificate = await pki.ca.issue({
@@ -62,7 +68,10 @@ export function enrollmentService(deps: EnrollmentDeps): EnrollmentServiceHandle
       notBefore,
     });
     const identity: Identity = new TrustAnchor(pki.ca.certPem).verify(certificate, Date.now() + 5_000);
-    await registry.record({ name, vteps, fingerprint: identity.fingerprint, notAfterMs: identity.notAfterMs });
+    await registry.record(
+      { name, vteps, fingerprint: identity.fingerprint, notAfterMs: identity.notAfterMs },
+      prerequisite,
+    );
     return { certificate, caCertificates: pki.caBundlePem, gossipKeys: keyring.keys(), config: hub.signedConfig() };
   };
   return {
@@ -72,8 +81,15 @@ export function enrollmentService(deps: EnrollmentDeps): EnrollmentServiceHandle
         throw new ValidationError('vteps', `give 1 to ${MAX_VTEPS} VTEP addresses`);
       const vteps = req.vteps.map((v) => checkIp('vteps', v));
       await publicKeyOf(req.certificateRequest);
-      await tokens.spend(req.token, name, (boundToNode) => registry.checkFree(name, vteps, boundToNode));
-      const response = await issue(name, vteps, req.certificateRequest);
+      // Checked again with every attempt to write, against what the token and registry are then.
+      const spendToken = async () => {
+        const redemption = await tokens.redeem(req.token, name);
+        registry.checkFree(name, vteps, redemption.boundToNode);
+        return redemption;
+      };
+      // A host refused for its token or name gets no certificate, and keeps its token.
+      await spendToken();
+      const response = await issue(name, vteps, req.certificateRequest, spendToken);
       log.info('node enrolled', { node: name, vteps });
       return response;
     }),

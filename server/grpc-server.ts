@@ -18,14 +18,13 @@ import { authRefusalMetric, serverMetrics } from './server-metrics';
 import { Revocations } from '../common/trust/revocations';
 import { Authorizer, AuthRefusal, OptionalClientCertificates } from './trust/authorization';
 import type { ClusterPki } from './trust/cluster-pki';
-import type { Database } from './database';
 import { JoinTokens } from './trust/join-tokens';
 import { NodeRegistry } from './trust/node-registry';
-import { ServerKeyring } from './trust/server-keyring';
 import { enrollmentService } from './enrollment-service';
 import { refusingMalformed } from './malformed-requests';
 import { BlockStore } from './ipam/block-store';
 import { ipamService } from './ipam/ipam-service';
+import type { DurableKv } from './durable-kv';
 
 // The largest message the server decodes, on purpose rather than by default: agents send records in
 // messages of at most 1,024 (a few hundred KB) and a membership report of 10,000 members is about
@@ -94,15 +93,15 @@ function healthService(server: grpc.Server, db: StorageHealth) {
 }
 
 // A deleted VNI's blocks go with it; a crash between the two is mended at the next start.
-async function openBlocks(store: VniConfigStore, db: Database, log: Logger): Promise<BlockStore> {
-  const blocks = await BlockStore.open(db);
+async function openBlocks(kv: DurableKv, store: VniConfigStore, log: Logger): Promise<BlockStore> {
+  const blocks = await BlockStore.open(kv);
   await pruneBlocks(blocks, store, log);
   return blocks;
 }
 
 async function pruneBlocks(blocks: BlockStore, store: VniConfigStore, log: Logger): Promise<void> {
   try {
-    const n = await blocks.prune(store.list());
+    const n = await blocks.prune(store.list(), store.currentRevision());
     if (n > 0) log.info('address blocks of deleted VNIs released', { blocks: n });
   } catch (err) {
     // Pruned again at the next change or start; a failed write makes the database reopen meanwhile.
@@ -128,14 +127,12 @@ export async function startGrpcServer(options: {
   storage: ServerStorage;
   log: Logger;
   pki: ClusterPki;
-  keyringFile: string;
   certificateTtlMs: number;
   // Operators may authenticate with this bearer token instead of a certificate.
   token?: string;
 }): Promise<RunningServer> {
   const { storage, log, pki } = options;
   const { vnis: store, records: replicas } = storage;
-  const db = storage.level!;
   const hub = agentHub(storage, pki, log);
   // A dead or departed node's entries are withdrawn from the served FDB, as every host withdraws them.
   const live = (owner: string) => {
@@ -148,15 +145,17 @@ export async function startGrpcServer(options: {
   serverMetrics(metrics, { hub, replicas, store, storage: storage.health });
   const { authorizer, refused } = authorization(metrics, pki, store, log, options.token);
   hub.setConfig(store.currentRevision(), store.list(), store.revocations());
-  const blocks = await openBlocks(store, db, log);
+  // Where the node registry, join tokens and address blocks are kept.
+  const { kv } = storage;
+  const blocks = await openBlocks(kv, store, log);
   const unsubscribe = store.onChange((revision, vnis, revocations) => {
     hub.setConfig(revision, vnis, revocations);
     void pruneBlocks(blocks, store, log);
   });
   const trust = {
-    registry: await NodeRegistry.open(db),
-    keyring: new ServerKeyring(pki.gossipKeys, options.keyringFile),
-    tokens: new JoinTokens(db),
+    registry: await NodeRegistry.open(kv),
+    keyring: pki.keyring,
+    tokens: new JoinTokens(kv),
     replicas,
   };
 
@@ -208,6 +207,7 @@ export async function startGrpcServer(options: {
       health.stop();
       unsubscribe();
       hub.closeAll();
+      await Promise.all([trust.registry.close(), blocks.close()]);
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();

@@ -10,7 +10,7 @@ import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { startGrpcServer } from './grpc-server';
 import { serveHealth } from '../common/health-http';
 import type { Metrics } from '../common/metrics';
-import { gossipKeyringFile, openClusterPki } from './trust/cluster-pki';
+import { openClusterPki } from './trust/cluster-pki';
 import { Database } from './database';
 import { openEtcdStorage, openLevelStorage, type ServerStorage, type StorageHealth } from './storage';
 import { parseEtcdEndpoints } from './etcd/etcd-client';
@@ -197,6 +197,7 @@ async function main(argv: string[]): Promise<void> {
       .filter((s) => s !== ''),
     externalTls: certPem && keyPem ? { certPem, keyPem } : undefined,
     externalClientCaPem: readText('--tls-client-ca', values['tls-client-ca']),
+    shared: storage.sharedPki ? storage.kv : undefined,
     log,
   });
   const token = values['token-file'] ? readToken(values['token-file']) : undefined;
@@ -205,7 +206,6 @@ async function main(argv: string[]): Promise<void> {
     storage,
     log,
     pki,
-    keyringFile: gossipKeyringFile(values['data-dir']),
     certificateTtlMs,
     token,
   }).catch((err: Error) => {

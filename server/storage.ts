@@ -12,6 +12,9 @@ import { EtcdRecordStore } from './etcd/etcd-record-store';
 import { EtcdHealth } from './etcd/etcd-health';
 import { EtcdAgentDirectory } from './etcd/etcd-agent-directory';
 import type { AgentDirectory } from './agent-directory';
+import type { DurableKv } from './durable-kv';
+import { LevelKv } from './level-kv';
+import { EtcdKv } from './etcd/etcd-kv';
 
 // Whether the store accepts writes, and why not; followed by grpc.health.v1, /readyz and the metrics.
 export interface StorageHealth {
@@ -27,6 +30,10 @@ export interface ServerStorage {
   readonly description: string;
   vnis: VniConfigStore;
   records: RecordStore;
+  // The node registry, join tokens, address blocks (and with replicas the cluster's keys).
+  kv: DurableKv;
+  // Whether the cluster's keys live in `kv`, shared by the replicas, rather than in --data-dir.
+  sharedPki: boolean;
   health: StorageHealth;
   // The level database, when that is the store.
   level?: Database;
@@ -51,6 +58,8 @@ export async function openLevelStorage(
     description: `level in ${dataDir}`,
     vnis,
     records,
+    kv: new LevelKv(vnis.db),
+    sharedPki: false,
     health: vnis.db,
     level: vnis.db,
     close: () => vnis.close(),
@@ -76,12 +85,15 @@ export async function openEtcdStorage(options: EtcdStorageOptions, log: Logger):
       log.child({ part: 'etcd-records' }),
     );
     const directory = await EtcdAgentDirectory.open(etcd, options.prefix, log.child({ part: 'etcd-replicas' }));
+    const kv = new EtcdKv(etcd, options.prefix, log.child({ part: 'etcd-kv' }));
     const health = new EtcdHealth(etcd, `${options.prefix}config/revision`, log.child({ part: 'etcd-health' }));
-    health.start([vnis.following, records.following, directory, ...directory.following]);
+    health.start([vnis.following, records.following, kv, directory, ...directory.following]);
     return {
       description: `${where}, as replica ${directory.replica}`,
       vnis,
       records,
+      kv,
+      sharedPki: true,
       health,
       directory,
       close: async () => {

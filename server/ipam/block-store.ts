@@ -1,7 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
-import type { Level } from 'level';
 import { SubnetBlocks, blockCidr, blockIndexOf, blockIndexOfCidr, subnetBlocks } from '../../common/ipam-blocks';
-import type { Database, WriteOp } from '../database';
+import {
+  configUnchanged,
+  untilCommitted,
+  type DurableKv,
+  type KvEntry,
+  type KvFollower,
+  type KvGuard,
+  type KvOp,
+} from '../durable-kv';
 import { RpcError } from '../grpc-errors';
 import { sortKey } from '../pagination';
 import { SerialQueue } from '../../common/serial-queue';
@@ -22,40 +29,78 @@ export interface SubnetVni {
   subnet: string;
 }
 
-const PREFIX = 'block/';
+const PREFIX = 'blocks/';
 // A block index of an IPv6 subnet has up to 39 digits; padded, level's order is numeric order.
 const blockKey = (vni: number, index: bigint) => `${PREFIX}${sortKey(vni)}/${index.toString().padStart(39, '0')}`;
 
-// Which host holds which block of each VNI's subnet, durable in level: a claim or a release resolves
-// only once it is written with sync, so an acknowledged block is never handed to a second host, also
-// across a crash. Blocks are few (hosts × VNIs × a handful), so all are also held in memory, and rebuilt
-// from disk whenever the database is reopened.
+const parsed = (entry: KvEntry) => {
+  const block = JSON.parse(entry.value) as HeldBlock;
+  return { block, index: blockIndexOfCidr(subnetBlocks(block.subnet), block.cidr), version: entry.version };
+};
+
+// Which host holds which block of each VNI's subnet, durable in the store: a claim is written only if
+// nobody holds the block yet (also on another server replica) and resolves once durable, so an
+// acknowledged block is never handed to a second host, also across a crash. Blocks are few (hosts ×
+// VNIs × a handful), so all are also held in memory, which follows the store: this server's writes
+// and, with etcd, other replicas'.
 export class BlockStore {
-  // VNI → block index → block.
-  private byVni = new Map<number, Map<bigint, HeldBlock>>();
+  // VNI → block index → block, and the version its guard compares.
+  private byVni = new Map<number, Map<bigint, { block: HeldBlock; version: string }>>();
   private readonly writes = new SerialQueue();
+  private follower: KvFollower | undefined;
 
   private constructor(
-    private readonly db: Database,
+    private readonly kv: DurableKv,
     readonly maxPerNode: number,
   ) {}
 
-  static async open(db: Database, maxPerNode = DEFAULT_MAX_BLOCKS_PER_NODE): Promise<BlockStore> {
-    const store = new BlockStore(db, maxPerNode);
-    await store.load(db.level);
-    db.onReopen((level) => store.writes.run(() => store.load(level)));
+  static async open(kv: DurableKv, maxPerNode = DEFAULT_MAX_BLOCKS_PER_NODE): Promise<BlockStore> {
+    const store = new BlockStore(kv, maxPerNode);
+    store.follower = await kv.follow(PREFIX, {
+      reset: (entries) => {
+        store.byVni = new Map();
+        for (const entry of entries) store.keep(entry);
+      },
+      change: (key, entry) => {
+        if (entry) store.keep(entry);
+        else store.forget(key);
+      },
+    });
     return store;
   }
 
-  private async load(level: Level<string, string>): Promise<void> {
-    const byVni = new Map<number, Map<bigint, HeldBlock>>();
-    for await (const value of level.values({ gt: PREFIX, lt: `${PREFIX}\xff` })) {
-      const block = JSON.parse(value) as HeldBlock;
-      const index = blockIndexOfCidr(subnetBlocks(block.subnet), block.cidr);
-      if (!byVni.has(block.vni)) byVni.set(block.vni, new Map());
-      byVni.get(block.vni)!.set(index, block);
-    }
-    this.byVni = byVni;
+  close(): Promise<void> {
+    return this.follower?.close() ?? Promise.resolve();
+  }
+
+  private keep(entry: KvEntry): void {
+    const { block, index, version } = parsed(entry);
+    if (!this.byVni.has(block.vni)) this.byVni.set(block.vni, new Map());
+    this.byVni.get(block.vni)!.set(index, { block, version });
+  }
+
+  private forget(key: string): void {
+    const [vni, index] = key.slice(PREFIX.length).split('/');
+    const blocks = this.byVni.get(Number(vni));
+    blocks?.delete(BigInt(index));
+    if (blocks?.size === 0) this.byVni.delete(Number(vni));
+  }
+
+  // Commits what `plan` makes of memory, planning again after another replica changed it.
+  private change<T>(what: string, plan: () => { ops: KvOp[]; guards: KvGuard[]; answer: T }): Promise<T> {
+    return this.writes.run(async () => {
+      let answer: T | undefined;
+      await untilCommitted(
+        what,
+        async () => {
+          const planned = plan();
+          answer = planned.answer;
+          return planned.ops.length === 0 || this.kv.write(planned.ops, planned.guards);
+        },
+        () => this.follower!.resync(),
+      );
+      return answer as T;
+    });
   }
 
   list(filter: { vni?: number; node?: string } = {}): HeldBlock[] {
@@ -63,7 +108,7 @@ export class BlockStore {
     return vnis.flatMap((vni) =>
       [...this.byVni.get(vni)!]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([, block]) => block)
+        .map(([, { block }]) => block)
         .filter((b) => !filter.node || b.node === filter.node),
     );
   }
@@ -72,18 +117,19 @@ export class BlockStore {
   holderOf(vni: SubnetVni, ip: string): HeldBlock | undefined {
     if (!vni.subnet) return undefined;
     const index = blockIndexOf(subnetBlocks(vni.subnet), ip);
-    return index === undefined ? undefined : this.byVni.get(vni.id)?.get(index);
+    return index === undefined ? undefined : this.byVni.get(vni.id)?.get(index)?.block;
   }
 
   // A block for `node` (the name its certificate gives): first one it holds that it does not know of
-  // (its agent lost our answer), else the lowest free one.
-  claim(node: string, vni: SubnetVni, known: string[]): Promise<HeldBlock> {
-    return this.writes.run(async () => {
+  // (its agent lost our answer), else the lowest free one, claimed only if still nobody's and if the
+  // configuration is still at `configRevision`, the one `vni` was read at (its subnet may have changed).
+  claim(node: string, vni: SubnetVni, known: string[], configRevision: number): Promise<HeldBlock> {
+    return this.change(`a block of VNI ${vni.id}`, () => {
       const s = this.subnetOf(vni);
-      const blocks = this.byVni.get(vni.id) ?? new Map<bigint, HeldBlock>();
-      const held = [...blocks.values()].filter((b) => b.node === node);
+      const blocks = this.byVni.get(vni.id) ?? new Map<bigint, unknown>();
+      const held = this.list({ vni: vni.id, node });
       const lost = held.find((b) => !known.includes(b.cidr));
-      if (lost) return lost;
+      if (lost) return { ops: [], guards: [], answer: lost };
       if (held.length >= this.maxPerNode)
         throw new RpcError(
           grpc.status.RESOURCE_EXHAUSTED,
@@ -103,46 +149,46 @@ export class BlockStore {
         subnet: vni.subnet,
         claimTimeMs: Date.now(),
       };
-      await this.db.write([{ type: 'put', key: blockKey(vni.id, index), value: JSON.stringify(block) }]);
-      blocks.set(index, block);
-      this.byVni.set(vni.id, blocks);
-      return block;
+      const key = blockKey(vni.id, index);
+      return {
+        ops: [{ type: 'put', key, value: JSON.stringify(block) }],
+        guards: [{ key, version: undefined }, configUnchanged(configRevision)],
+        answer: block,
+      };
     });
   }
 
   // Only the holder gives a block back.
   release(node: string, vni: SubnetVni, cidr: string): Promise<void> {
-    return this.writes.run(async () => {
+    return this.change(`block ${cidr} of VNI ${vni.id}`, () => {
       const index = blockIndexOfCidr(this.subnetOf(vni), cidr, 'cidr');
-      const block = this.byVni.get(vni.id)?.get(index);
-      if (!block) throw new RpcError(grpc.status.NOT_FOUND, `no host holds block ${cidr} of VNI ${vni.id}`);
-      if (block.node !== node)
+      const held = this.byVni.get(vni.id)?.get(index);
+      if (!held) throw new RpcError(grpc.status.NOT_FOUND, `no host holds block ${cidr} of VNI ${vni.id}`);
+      if (held.block.node !== node)
         throw new RpcError(
           grpc.status.PERMISSION_DENIED,
-          `block ${cidr} of VNI ${vni.id} is held by node ${block.node}, not ${node}: a host releases its own blocks only`,
+          `block ${cidr} of VNI ${vni.id} is held by node ${held.block.node}, not ${node}: a host releases its own blocks only`,
         );
-      await this.db.write([{ type: 'del', key: blockKey(vni.id, index) }]);
-      this.byVni.get(vni.id)!.delete(index);
+      const key = blockKey(vni.id, index);
+      return { ops: [{ type: 'del', key }], guards: [{ key, version: held.version }], answer: undefined };
     });
   }
 
-  // The blocks of VNIs that no longer exist, or whose subnet is not the one they were cut from, go.
-  prune(vnis: SubnetVni[]): Promise<number> {
-    return this.writes.run(async () => {
+  // The blocks of VNIs that no longer exist, or whose subnet is not the one they were cut from, go:
+  // `vnis` is the configuration at `configRevision`, and nothing goes if it has moved on since (a block
+  // claimed on another replica for a VNI this one has not heard of yet stays).
+  prune(vnis: SubnetVni[], configRevision: number): Promise<number> {
+    return this.change('the blocks of deleted VNIs', () => {
       const subnets = new Map(vnis.map((v) => [v.id, v.subnet]));
-      const ops: WriteOp[] = [];
-      const gone: Array<[number, bigint]> = [];
+      const ops: KvOp[] = [];
+      const guards: KvGuard[] = [];
       for (const [vni, blocks] of this.byVni)
-        for (const [index, block] of blocks)
+        for (const [index, { block, version }] of blocks)
           if (subnets.get(vni) !== block.subnet) {
             ops.push({ type: 'del', key: blockKey(vni, index) });
-            gone.push([vni, index]);
+            guards.push({ key: blockKey(vni, index), version });
           }
-      if (ops.length === 0) return 0;
-      await this.db.write(ops);
-      for (const [vni, index] of gone) this.byVni.get(vni)?.delete(index);
-      for (const [vni, blocks] of this.byVni) if (blocks.size === 0) this.byVni.delete(vni);
-      return ops.length;
+      return { ops, guards: [...guards, configUnchanged(configRevision)], answer: ops.length };
     });
   }
 

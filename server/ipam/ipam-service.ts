@@ -50,13 +50,14 @@ export function ipamService(
       unary(log, 'ClaimBlock', mapping, async (req: typeof call.request) => {
         const node = nodeOf(call);
         const vni = vnis.get(checkVniId(req.vni, 'vni'));
+        const configRevision = vnis.currentRevision();
         if (req.known.length > blocks.maxPerNode)
           throw new ValidationError(
             'known',
             `lists ${req.known.length} blocks; a host holds at most ${blocks.maxPerNode}`,
           );
         const known = req.known.map((k) => checkCidrText('known', k));
-        const block = await blocks.claim(node, vni, known);
+        const block = await blocks.claim(node, vni, known, configRevision);
         log.info('block claimed', { node, vni: vni.id, block: block.cidr });
         return toProto(block);
       })(call, callback),

@@ -1,30 +1,21 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../../common/atomic-file';
-import {
-  CertificateAuthority,
-  Role,
-  TrustAnchor,
-  generateKeyPair,
-  loadPrivateKey,
-  privateKeyToPem,
-} from '../../common/pki';
+import { CertificateAuthority, Role, TrustAnchor, loadPrivateKey } from '../../common/pki';
 import type { ConfigSigner } from '../../common/trust/signed-config';
 import type { Logger } from '../../common/log';
+import type { DurableKv } from '../durable-kv';
+import { Credential, issueCredential, stillGood } from './credentials';
+import { KeyringStorage, ServerKeyring } from './server-keyring';
+import { SIGNER, TrustMaterial, sharedTrust } from './shared-trust';
 
-const YEAR_MS = 365 * 24 * 3600_000;
-// Valid from a minute ago: a client whose clock lags, or that connects within the second of issue,
-// must not see a certificate that is not valid yet.
-const backdated = () => new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000);
-// A credential this close to expiry is issued again at start.
-const RENEW_WITHIN_MS = 30 * 24 * 3600_000;
-
-// What the server's trust rests on, all in its data dir and made at first start: the cluster's CA
-// (pki/ca.key, 0600), the key it signs the configuration with (pki/signer.key), the gossip keyring
-// it hands to enrolling hosts, and an operator credential for ctl (operator/, as kubeadm's
-// admin.conf). Its TLS certificate is issued afresh at every start for the addresses it has then.
+// What the server's trust rests on, made at first start: the cluster's CA, the key it signs the
+// configuration with, the gossip keyring it hands to enrolling hosts (all three in the data dir's
+// pki/, or with replicas in the shared store), and an operator credential for ctl (operator/, as
+// kubeadm's admin.conf). Its TLS certificate is issued afresh at every start for the addresses it
+// has then, by each replica for itself.
 export interface ClusterPki {
   ca: CertificateAuthority;
   // Verifies clients: the cluster's CA, and an external one if given.
@@ -33,7 +24,7 @@ export interface ClusterPki {
   caBundlePem: string;
   tls: { certChainPem: string; keyPem: string };
   signer: ConfigSigner;
-  gossipKeys: string[];
+  keyring: ServerKeyring;
   // Whether hosts can enrol with a join token: the token pins the cluster CA, so the server's TLS
   // certificate must come from it (not so with --tls-cert from your own CA).
   enrolment: boolean;
@@ -48,6 +39,8 @@ export interface PkiOptions {
   externalTls?: { certPem: string; keyPem: string };
   // Another CA whose node and operator certificates are accepted too.
   externalClientCaPem?: string;
+  // Server replicas share the CA, signer and keyring through this store (etcd) instead of files.
+  shared?: DurableKv;
   log: Logger;
 }
 
@@ -69,26 +62,41 @@ async function credential(
   dir: string,
   file: string,
   subject: { role: Role; name: string },
-): Promise<{ certPem: string; keyPem: string }> {
+): Promise<Credential> {
   const certFile = path.join(dir, `${file}.crt`);
   const keyFile = path.join(dir, `${file}.key`);
   if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
     const certPem = fs.readFileSync(certFile, 'utf8');
-    const identity = new TrustAnchor(ca.certPem).verify(certPem);
-    if (identity.notAfterMs - Date.now() > RENEW_WITHIN_MS)
-      return { certPem, keyPem: fs.readFileSync(keyFile, 'utf8') };
+    if (stillGood(ca, certPem)) return { certPem, keyPem: fs.readFileSync(keyFile, 'utf8') };
   }
-  const key = generateKeyPair();
-  const certPem = await ca.issue({
-    ...subject,
-    publicKey: createPublicKey(key),
-    validForMs: YEAR_MS,
-    notBefore: backdated(),
-  });
-  const keyPem = privateKeyToPem(key);
-  writeFileAtomic(keyFile, keyPem);
-  writeFileAtomic(certFile, certPem);
-  return { certPem, keyPem };
+  const issued = await issueCredential(ca, subject);
+  writeFileAtomic(keyFile, issued.keyPem);
+  writeFileAtomic(certFile, issued.certPem);
+  return issued;
+}
+
+// The keyring of one server, in its data dir.
+function keyringFileStorage(file: string): KeyringStorage {
+  let keys = readJson<string[]>(file) ?? [];
+  if (keys.length === 0) {
+    keys = [randomBytes(32).toString('base64')];
+    writeJsonAtomic(file, keys);
+  }
+  return {
+    current: () => keys,
+    update: async (change) => {
+      const next = change(keys);
+      writeJsonAtomic(file, next);
+      keys = next;
+    },
+  };
+}
+
+async function trustInFiles(dir: string, log: Logger): Promise<TrustMaterial> {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = await loadOrCreateCa(dir, log);
+  const signer = await credential(ca, dir, 'signer', SIGNER);
+  return { ca, signer, keyring: keyringFileStorage(path.join(dir, 'gossip-keyring.json')) };
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '']);
@@ -109,35 +117,15 @@ function serverNames(options: PkiOptions): { ips: string[]; dnsNames: string[] }
 
 export async function openClusterPki(options: PkiOptions): Promise<ClusterPki> {
   const { dataDir, log } = options;
-  const dir = path.join(dataDir, 'pki');
   const operatorDir = path.join(dataDir, 'operator');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(operatorDir, { recursive: true, mode: 0o700 });
-  const ca = await loadOrCreateCa(dir, log);
-  const signer = await credential(ca, dir, 'signer', { role: 'server', name: 'config-signer' });
+  const { ca, signer, keyring } = options.shared
+    ? await sharedTrust(options.shared, log)
+    : await trustInFiles(path.join(dataDir, 'pki'), log);
   await credential(ca, operatorDir, 'operator', { role: 'operator', name: 'admin' });
   writeFileAtomic(path.join(operatorDir, 'ca.crt'), ca.certPem);
-
-  const keyringFile = path.join(dir, 'gossip-keyring.json');
-  let gossipKeys = readJson<string[]>(keyringFile);
-  if (!gossipKeys || gossipKeys.length === 0) {
-    gossipKeys = [randomBytes(32).toString('base64')];
-    writeJsonAtomic(keyringFile, gossipKeys);
-  }
-
-  let tls = options.externalTls;
-  if (!tls) {
-    const key = generateKeyPair();
-    const certPem = await ca.issue({
-      role: 'server',
-      name: 'vxgossip',
-      publicKey: createPublicKey(key),
-      validForMs: YEAR_MS,
-      notBefore: backdated(),
-      ...serverNames(options),
-    });
-    tls = { certPem, keyPem: privateKeyToPem(key) };
-  }
+  const tls =
+    options.externalTls ?? (await issueCredential(ca, { role: 'server', name: 'vxgossip', ...serverNames(options) }));
   const caBundlePem = [ca.certPem, options.externalClientCaPem ?? ''].join('\n').trim() + '\n';
   return {
     ca,
@@ -149,7 +137,7 @@ export async function openClusterPki(options: PkiOptions): Promise<ClusterPki> {
       key: loadPrivateKey(signer.keyPem),
       certificateDer: new TrustAnchor(ca.certPem).verify(signer.certPem).der,
     },
-    gossipKeys,
+    keyring: new ServerKeyring(keyring),
     enrolment: !options.externalTls,
   };
 }

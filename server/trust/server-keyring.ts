@@ -1,27 +1,30 @@
 import { Keyring } from 'memberlist-ts';
-import { writeJsonAtomic } from '../../common/atomic-file';
+
+// Where the server's gossip keyring is kept: a file for one server, the shared store for replicas.
+export interface KeyringStorage {
+  current(): string[];
+  // Replaces the keys with what `change` makes of them as stored (with replicas: as the store has
+  // them at the time, so two replicas' changes do not undo each other).
+  update(change: (keys: string[]) => string[]): Promise<void>;
+}
 
 // The server's copy of the gossip keyring: what an enrolling host is handed. `ctl keys` changes it
 // as it changes every agent's, so a host enrolled after a rotation gets the keys in use.
 export class ServerKeyring {
-  private readonly keyring: Keyring;
-
-  constructor(
-    keys: string[],
-    private readonly file: string,
-  ) {
-    this.keyring = Keyring.fromBase64(keys);
-  }
+  constructor(private readonly storage: KeyringStorage) {}
 
   keys(): string[] {
-    return this.keyring.all().map((k) => k.toString('base64'));
+    return this.storage.current();
   }
 
-  apply(command: 'install' | 'use' | 'remove', key: string): void {
+  apply(command: 'install' | 'use' | 'remove', key: string): Promise<void> {
     const bytes = Buffer.from(key, 'base64');
-    if (command === 'install') this.keyring.install(bytes);
-    else if (command === 'use') this.keyring.use(bytes);
-    else this.keyring.remove(bytes);
-    writeJsonAtomic(this.file, this.keys());
+    return this.storage.update((keys) => {
+      const keyring = Keyring.fromBase64(keys);
+      if (command === 'install') keyring.install(bytes);
+      else if (command === 'use') keyring.use(bytes);
+      else keyring.remove(bytes);
+      return keyring.all().map((k) => k.toString('base64'));
+    });
   }
 }

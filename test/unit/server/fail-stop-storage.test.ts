@@ -4,6 +4,7 @@ import type { Level } from 'level';
 import { VniStore } from '../../../server/vni-store';
 import { ReplicaChange, ReplicaStore } from '../../../server/replica-store';
 import { JoinTokens } from '../../../server/trust/join-tokens';
+import { LevelKv } from '../../../server/level-kv';
 import type { Database } from '../../../server/database';
 import type { StateRecord } from '../../../common/fdb-state/record';
 import { createLogger } from '../../../common/log';
@@ -80,7 +81,7 @@ describe('fail-stop storage (a level whose writes fail on demand)', () => {
     await replicas.merge('h1', '10.0.0.1', [record('02:00:00:00:00:01', 1)]);
     // A node's liveness change: a revision watches have seen, only in memory.
     const liveness = replicas.advanceRevision();
-    const tokens = new JoinTokens(vnis.db);
+    const tokens = new JoinTokens(new LevelKv(vnis.db));
 
     disk.full = true;
     const failed = await refusal(vnis.create({ id: 3 }));

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { startGrpcServer, RunningServer } from '../../../server/grpc-server';
 import { openLevelStorage, type ServerStorage } from '../../../server/storage';
-import { gossipKeyringFile, openClusterPki } from '../../../server/trust/cluster-pki';
+import { openClusterPki } from '../../../server/trust/cluster-pki';
 import type { AgentStream } from '../../../server/agent-hub';
 import { createLogger } from '../../../common/log';
 import { v1 } from '../../../common/proto';
@@ -38,7 +38,6 @@ describe('GetHostFdb: one host kernel through its agent', function () {
       storage: store,
       log,
       pki,
-      keyringFile: gossipKeyringFile(dir),
       certificateTtlMs: 3_600_000,
     });
     endpoints = new (v1().EndpointService)(server.address, operatorCredentials(dir));

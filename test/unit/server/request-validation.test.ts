@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { startGrpcServer, RunningServer } from '../../../server/grpc-server';
 import { openLevelStorage, type ServerStorage } from '../../../server/storage';
-import { gossipKeyringFile, openClusterPki } from '../../../server/trust/cluster-pki';
+import { openClusterPki } from '../../../server/trust/cluster-pki';
 import type { AgentStream } from '../../../server/agent-hub';
 import { createLogger } from '../../../common/log';
 import { v1 } from '../../../common/proto';
@@ -35,7 +35,6 @@ describe('request validation over gRPC (issue #13)', function () {
       storage: store,
       log,
       pki,
-      keyringFile: gossipKeyringFile(dir),
       certificateTtlMs: 3_600_000,
     });
     credentials = operatorCredentials(dir);
