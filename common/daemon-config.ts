@@ -10,6 +10,8 @@ export interface OptionSpec {
   type: 'string' | 'boolean';
   short?: string;
   default?: string | boolean;
+  // A comma-separated list (--join A,B): the config file may give it as a YAML sequence too.
+  list?: boolean;
 }
 export type OptionTable = Record<string, OptionSpec>;
 
@@ -44,10 +46,16 @@ function fileValue(file: string, key: string, spec: OptionSpec, value: unknown):
     if (typeof value === 'boolean') return value;
     throw new ConfigError(`config file ${file}: key "${key}" must be true or false, not ${kindOf(value)}`);
   }
-  // A number is the flag's text: `max-records-per-owner: 5000` means --max-records-per-owner 5000.
+  if (spec.list && Array.isArray(value))
+    return value.map((item, i) => textOf(file, `${key}[${i}]`, item, 'a string')).join(',');
+  return textOf(file, key, value, spec.list ? 'a string, a number or a list of strings' : 'a string or a number');
+}
+
+// A number is the flag's text: `max-records-per-owner: 5000` means --max-records-per-owner 5000.
+function textOf(file: string, key: string, value: unknown, expected: string): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  throw new ConfigError(`config file ${file}: key "${key}" must be a string or a number, not ${kindOf(value)}`);
+  throw new ConfigError(`config file ${file}: key "${key}" must be ${expected}, not ${kindOf(value)}`);
 }
 
 function settingsOf<T extends OptionTable>(spec: DaemonConfigSpec<T>): string[] {
@@ -76,7 +84,7 @@ export function loadDaemonConfig<T extends OptionTable>(
 ): DaemonConfig<T> {
   // Defaults are applied last, so parseArgs must not fill them in.
   const table: OptionTable = Object.fromEntries(
-    Object.entries(spec.options).map(([k, { default: _default, ...rest }]) => [k, rest]),
+    Object.entries(spec.options).map(([k, { default: _default, list: _list, ...rest }]) => [k, rest]),
   );
   const { values: flags } = parseFlags({ args: argv, options: { ...table, [CONFIG_FLAG]: { type: 'string' } } });
   const given = flags as Record<string, string | boolean | undefined>;

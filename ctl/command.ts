@@ -1,10 +1,11 @@
 import type { ParseArgsConfig } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
 import type { OutputFormat } from './output';
+import type { ServerChoice } from './server-choice';
 import type { OptionalValue } from './optional-flag-values';
 
 export interface Context {
-  server: string;
+  // The server's replicas (--server), and the one this invocation talks to: clients come from it.
+  servers: ServerChoice;
   output: OutputFormat;
   // --no-headers: tables without their header line.
   noHeaders: boolean;
@@ -12,9 +13,6 @@ export interface Context {
   command: string;
   timeoutMs: number;
   out: (text: string) => void;
-  credentials: () => grpc.ChannelCredentials;
-  // Interceptors and channel options every client of this invocation is created with.
-  clientOptions: grpc.ClientOptions;
 }
 
 export type Options = NonNullable<ParseArgsConfig['options']>;

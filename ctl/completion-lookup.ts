@@ -15,11 +15,11 @@ export type Connect = (globals: FlagValues) => Omit<Context, 'out' | 'command'>;
 async function lookup(what: Lookup, ctx: Omit<Context, 'out' | 'command'>): Promise<string[]> {
   const timeout = Math.min(ctx.timeoutMs, LOOKUP_TIMEOUT_MS);
   if (what === 'nodes') {
-    const c = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+    const c = await ctx.servers.client(v1().NodeService, timeout);
     const res = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), timeout);
     return res.nodes.map((n) => n.name);
   }
-  const c = new (v1().VniService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+  const c = await ctx.servers.client(v1().VniService, timeout);
   const ids: string[] = [];
   let pageToken = '';
   for (let page = 0; page < MAX_VNI_PAGES && (page === 0 || pageToken !== ''); page++) {

@@ -16,8 +16,8 @@ import type { Command, Context, FlagValues, Group } from './command';
 import { printAnswer, printList } from './print';
 import { endpointResource, endpointView } from './views/endpoint';
 
-export function client(ctx: Context): EndpointServiceClient {
-  return new (v1().EndpointService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+export function client(ctx: Context): Promise<EndpointServiceClient> {
+  return ctx.servers.client(v1().EndpointService);
 }
 
 export function required(values: FlagValues, flag: string): string {
@@ -82,7 +82,7 @@ const attach: Command = {
     };
     // What an address alone tells; the server also knows the VNI's subnet and the hosts' VTEPs.
     if (request.ip !== '') checkEndpointIp('ip', request.ip);
-    const c = client(ctx);
+    const c = await client(ctx);
     // Creating devices in a namespace on a remote host takes a moment longer than a plain RPC.
     const e = await unaryCall<Endpoint__Output>(
       (o, cb) => c.attachEndpoint(request, o, cb),
@@ -115,7 +115,7 @@ const detach: Command = {
       netns: checkNetnsName('netns', required(values, 'netns')),
       interface: values.interface === undefined ? '' : checkInterfaceName('interface', values.interface as string),
     };
-    const c = client(ctx);
+    const c = await client(ctx);
     await unaryCall((o, cb) => c.detachEndpoint(request, o, cb), Math.max(ctx.timeoutMs, 20_000));
     const detached = { ...request, interface: request.interface || 'eth0' };
     printAnswer(ctx, {
@@ -132,7 +132,7 @@ const list: Command = {
   options: { vni: { type: 'string' }, node: { type: 'string' }, mac: { type: 'string' } },
   async run(ctx, values, positionals) {
     noPositionals(positionals);
-    const c = client(ctx);
+    const c = await client(ctx);
     const filter = filterFrom(values);
     const all = await allPages<Endpoint__Output>(async (pageToken) => {
       const res = await unaryCall<ListEndpointsResponse__Output>(

@@ -19,6 +19,16 @@ export const EXIT_CODES_HELP = `Exit codes:
 // The command did what it was asked, and the cluster has not followed: exit 3.
 export class DegradedError extends Error {}
 
+// No address of --server answered: each with its error, in the order tried, and what to do then.
+export class NoServerAnswered extends Error {
+  constructor(
+    readonly failures: Array<{ address: string; error: unknown }>,
+    readonly next = 'are they running? choose others with --server or VXGOSSIP_SERVER',
+  ) {
+    super(`no server answered (tried ${failures.map((f) => f.address).join(', ')}); ${next}`);
+  }
+}
+
 // grpc-js's own UNAVAILABLE (no connection) ends with its name resolution's note, which says nothing to
 // an operator; the last connection error before it is what tells why.
 function connectionError(details: string): string {
@@ -46,6 +56,12 @@ function tlsAdvice(error: string, server: string): string | undefined {
   return undefined;
 }
 
+// A status the server sent comes with its response headers; one grpc-js made up (no connection, the
+// connection lost, the deadline passed) has none.
+export function sentByServer(err: grpc.ServiceError): boolean {
+  return err.metadata?.get('content-type').length > 0;
+}
+
 function isServiceError(err: unknown): err is grpc.ServiceError {
   return (
     typeof err === 'object' && err !== null && typeof (err as grpc.ServiceError).code === 'number' && 'details' in err
@@ -62,13 +78,22 @@ export function describeFailure(
   if (err instanceof UsageError || err instanceof ValidationError)
     return { message: err.message, exitCode: EXIT_USAGE };
   if (err instanceof DegradedError) return { message: err.message, exitCode: EXIT_DEGRADED };
+  if (err instanceof NoServerAnswered) {
+    const each = err.failures.map((f) => `\n  ${describeFailure(f.error, f.address, timeoutMs).message}`);
+    return { message: `${err.message}:${each.join('')}`, exitCode: EXIT_RPC };
+  }
   if (!isServiceError(err)) return { message: err instanceof Error ? err.message : String(err), exitCode: EXIT_RPC };
+  // ctl cancels no call it waits for: one grpc-js cancelled lost its connection (the server stopped).
+  if (err.code === grpc.status.CANCELLED && !sentByServer(err))
+    return {
+      message: `the connection to the server at ${server} ended before it answered (${err.details}): the request may or may not have been carried out; check before repeating it`,
+      exitCode: EXIT_RPC,
+    };
   switch (err.code) {
     case grpc.status.INVALID_ARGUMENT:
       return { message: `invalid argument: ${err.details}`, exitCode: EXIT_USAGE };
     case grpc.status.UNAVAILABLE:
-      // A status the server sent comes with its response headers; one grpc-js made up has none.
-      if (err.metadata?.get('content-type').length)
+      if (sentByServer(err))
         return { message: `server at ${server} cannot serve now: ${err.details}`, exitCode: EXIT_RPC };
       return unreachable(connectionError(err.details), server);
     case grpc.status.DEADLINE_EXCEEDED:

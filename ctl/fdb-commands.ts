@@ -27,7 +27,7 @@ const show: Command = {
   async run(ctx, values, positionals) {
     noPositionals(positionals);
     if (values.on !== undefined) return showOnHost(ctx, values);
-    const c = client(ctx);
+    const c = await client(ctx);
     const filter = filterFrom(values);
     const all = await allPages<FdbEntry__Output>(async (pageToken) => {
       const res = await unaryCall<ListFdbResponse__Output>(
@@ -55,7 +55,7 @@ const dup: Command = {
   async run(ctx, values, positionals) {
     const [action, ...rest] = positionals;
     noPositionals(rest);
-    const c = client(ctx);
+    const c = await client(ctx);
     if (action === 'list') {
       const filter = filterFrom(values);
       const res = await unaryCall<ListDuplicatesResponse__Output>(

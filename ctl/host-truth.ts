@@ -42,7 +42,7 @@ export async function hostFdb(ctx: Context, c: EndpointServiceClient, node: stri
 // Every node the server knows except those that left on purpose: a host that is down or
 // disconnected is one whose kernel nobody can vouch for.
 export async function knownNodes(ctx: Context): Promise<Node__Output[]> {
-  const c = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+  const c = await ctx.servers.client(v1().NodeService);
   const res = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
   return res.nodes.filter((n) => n.state !== 'NODE_STATE_LEFT');
 }
@@ -75,7 +75,7 @@ export async function askHosts(
 
 // The configured VNIs (one, or all with vni 0) and how each forwards.
 export async function configuredVnis(ctx: Context, vni: number): Promise<Map<number, VniKind>> {
-  const c = new (v1().VniService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+  const c = await ctx.servers.client(v1().VniService);
   const vnis = await allPages(async (pageToken) => {
     const res = await unaryCall<ListVnisResponse__Output>((o, cb) => c.listVnis({ pageToken }, o, cb), ctx.timeoutMs);
     return { items: res.vnis.map(vniFromProto), next: res.nextPageToken };

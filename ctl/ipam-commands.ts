@@ -8,8 +8,8 @@ import { noPositionals } from './endpoint-commands';
 import { printList } from './print';
 import { blockResource, blockView } from './views/ipam-block';
 
-function client(ctx: Context): IpamServiceClient {
-  return new (v1().IpamService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+function client(ctx: Context): Promise<IpamServiceClient> {
+  return ctx.servers.client(v1().IpamService);
 }
 
 const blocks: Command = {
@@ -25,7 +25,7 @@ const blocks: Command = {
       vni: values.vni === undefined ? 0 : checkVniId(values.vni, 'vni'),
       node: values.node === undefined ? '' : checkNodeName('node', values.node as string),
     };
-    const c = client(ctx);
+    const c = await client(ctx);
     const res = await unaryCall<ListBlocksResponse__Output>((o, cb) => c.listBlocks(request, o, cb), ctx.timeoutMs);
     printList(ctx, blockResource, res.blocks.map(blockView));
   },

@@ -9,8 +9,8 @@ import { renderData } from './output';
 import { keyResource, keyRows, keyringView } from './views/keyring';
 import { EXIT_DEGRADED } from './errors';
 
-function client(ctx: Context): ClusterServiceClient {
-  return new (v1().ClusterService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+function client(ctx: Context): Promise<ClusterServiceClient> {
+  return ctx.servers.client(v1().ClusterService);
 }
 
 // The answer, then on stderr every node that did not get the change (exit 3: a later `keys use` or
@@ -45,7 +45,7 @@ function keyCommand(name: 'install' | 'use' | 'remove', summary: string): Comman
     options: {},
     async run(ctx, _values, positionals) {
       if (positionals.length !== 1) throw new UsageError('expected exactly one key (base64)');
-      const c = client(ctx);
+      const c = await client(ctx);
       const key = positionals[0];
       const call = name === 'install' ? c.installKey.bind(c) : name === 'use' ? c.useKey.bind(c) : c.removeKey.bind(c);
       return render(
@@ -64,7 +64,7 @@ const list: Command = {
   options: {},
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const c = client(ctx);
+    const c = await client(ctx);
     return render(
       ctx,
       await unaryCall<KeyringResponse__Output>((o, cb) => c.listKeys({}, o, cb), Math.max(ctx.timeoutMs, 20_000)),

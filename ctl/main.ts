@@ -24,6 +24,8 @@ import { versionGroup } from './version-command';
 import { didYouMean } from './suggest';
 import { expandOptionalValues } from './optional-flag-values';
 import { serverTarget } from './server-target';
+import { ServerChoice } from './server-choice';
+import { MAX_SERVERS, parseServerList } from '../common/server-list';
 
 const groups: Group[] = [
   vniGroup,
@@ -59,8 +61,11 @@ const valueFlags = new Set(
 );
 groups.push(completionGroup);
 const GLOBAL_HELP = `Global flags:
-  --server HOST:PORT   the vxgossip server (default: $VXGOSSIP_SERVER, else 127.0.0.1:50051);
-                       https://HOST:PORT is accepted too (the server speaks only TLS)
+  --server HOST:PORT[,HOST:PORT...]   the vxgossip server (default: $VXGOSSIP_SERVER, else
+                       127.0.0.1:50051); https://HOST:PORT is accepted too (the server speaks only
+                       TLS). Several (its replicas, at most ${MAX_SERVERS}): ctl uses the first that answers
+                       and sends each request once, to it; a watch resumes on another if its
+                       stream breaks
   -o, --output FORMAT  table (default), wide (a table with more columns), json, yaml, or name
                        (kind/name per line, e.g. vni/42)
   --no-headers         tables without their header line
@@ -120,7 +125,7 @@ function timeoutFrom(value: string | undefined): number {
 
 // The global flags (and their environment variables): where the server is and how to talk to it.
 function connectionFrom(values: FlagValues): Omit<Context, 'out' | 'command'> {
-  const server = serverTarget(serverAddress(values.server as string | undefined));
+  const addresses = parseServerList('--server', serverAddress(values.server as string | undefined), serverTarget);
   const timeoutMs = timeoutFrom(values.timeout as string | undefined);
   let output;
   try {
@@ -162,7 +167,8 @@ function connectionFrom(values: FlagValues): Omit<Context, 'out' | 'command'> {
   }
   const clientOptions: grpc.ClientOptions = token ? { interceptors: [tokenClientInterceptor(token)] } : {};
   const noHeaders = values['no-headers'] === true;
-  return { server, output, noHeaders, timeoutMs, credentials: credentialsOnce, clientOptions };
+  const servers = new ServerChoice(addresses, { credentials: credentialsOnce, options: clientOptions, timeoutMs });
+  return { servers, output, noHeaders, timeoutMs };
 }
 
 // Help, or the usage error for an unknown command; undefined when a command is to run.
@@ -247,12 +253,12 @@ async function main(argv: string[]): Promise<number> {
     const args = expandOptionalValues(rest, command.optionalValues ?? {});
     const { values, positionals } = parseCommandFlags(args, { ...globalOptions, ...command.options });
     delete values.version;
-    const { server, timeoutMs, ...connection } = connectionFrom(values);
+    const connection = connectionFrom(values);
     try {
       const out = (t: string) => void process.stdout.write(t);
-      return (await command.run({ server, timeoutMs, ...connection, out, command: path }, values, positionals)) ?? 0;
+      return (await command.run({ ...connection, out, command: path }, values, positionals)) ?? 0;
     } catch (err) {
-      const { message, exitCode } = describeFailure(err, server, timeoutMs);
+      const { message, exitCode } = describeFailure(err, connection.servers.describe(), connection.timeoutMs);
       process.stderr.write(`ctl ${path}: ${message}\n`);
       if (exitCode === EXIT_USAGE) process.stderr.write(`Run 'ctl ${path} --help' for usage.\n`);
       return exitCode;

@@ -16,7 +16,7 @@ const list: Command = {
   options: {},
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+    const c: NodeServiceClient = await ctx.servers.client(v1().NodeService);
     const res = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
     printList(ctx, nodeResource, res.nodes.map(nodeView));
   },
@@ -33,7 +33,7 @@ const revoke: Command = {
   options: {},
   async run(ctx, _values, positionals) {
     if (positionals.length !== 1) throw new UsageError('give the name of the node to revoke');
-    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+    const c: NodeServiceClient = await ctx.servers.client(v1().NodeService);
     const res = await unaryCall<RevokeNodeResponse__Output>(
       (o, cb) => c.revokeNode({ name: positionals[0] }, o, cb),
       ctx.timeoutMs,

@@ -1,17 +1,15 @@
-import type * as grpc from '@grpc/grpc-js';
 import type { NodeServiceClient } from '../generated/vxgossip/v1/NodeService';
-import type { EndpointServiceClient } from '../generated/vxgossip/v1/EndpointService';
 import type { ListNodesResponse__Output } from '../generated/vxgossip/v1/ListNodesResponse';
 import { unaryCall } from '../common/grpc-client';
 import { v1 } from '../common/proto';
 import { UsageError } from '../common/cli';
 import { checkUint64, checkVniId } from '../common/validation';
-import type { Command, Context, Group } from './command';
-import { renderData } from './output';
-import { isData, printAnswer, refuseNames, tableOf } from './print';
+import type { Command, Group } from './command';
+import { printAnswer, refuseNames, tableOf } from './print';
 import { nodeView } from './views/node';
 import { hostHealthColumns, statusView } from './views/status';
-import { fdbEventLine, fdbEventView, nodeEventLine, nodeEventView } from './views/events';
+import { FdbEventView, fdbEventLine, fdbEventView, nodeEventLine, nodeEventView } from './views/events';
+import { followWatch } from './watch-follow';
 import { EXIT_DEGRADED } from './errors';
 
 const status: Command = {
@@ -24,7 +22,7 @@ const status: Command = {
   options: {},
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+    const c: NodeServiceClient = await ctx.servers.client(v1().NodeService);
     const { nodes } = await unaryCall<ListNodesResponse__Output>((o, cb) => c.listNodes({}, o, cb), ctx.timeoutMs);
     const { healthy, members, hosts } = statusView(nodes.map(nodeView));
     printAnswer(ctx, {
@@ -54,44 +52,26 @@ export const statusGroup: Group = {
   single: true,
 };
 
-// Prints events until interrupted (or the server ends the stream): a line each, a JSON document a
-// line (JSON Lines) with -o json, a YAML document each with -o yaml.
-function follow<T, V>(
-  ctx: Context,
-  call: grpc.ClientReadableStream<T>,
-  view: (e: T) => V,
-  line: (v: V) => string,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    call.on('data', (e: T) => {
-      const v = view(e);
-      ctx.out(
-        isData(ctx) ? (ctx.output === 'json' ? JSON.stringify(v) + '\n' : renderData('yaml', v)) : line(v) + '\n',
-      );
-    });
-    call.on('end', resolve);
-    call.on('error', reject);
-    process.once('SIGINT', () => {
-      call.cancel();
-      resolve();
-    });
-  });
-}
-
 const watchFdb: Command = {
   name: 'fdb',
   summary: 'follow the global FDB: a snapshot, then every change (Ctrl-C to stop)',
   usage: 'ctl watch fdb [--vni VNI] [--from-revision N]',
   options: { vni: { type: 'string' }, 'from-revision': { type: 'string' } },
   async run(ctx, values) {
-    const c: EndpointServiceClient = new (v1().EndpointService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+    const client = () => ctx.servers.client(v1().EndpointService);
     const filter = { vni: values.vni === undefined ? 0 : checkVniId(values.vni, 'vni'), node: '', mac: '' };
     // 0 is the snapshot: a mistyped revision must not silently mean it.
     const from = values['from-revision'];
     const fromRevision = from === undefined ? 0 : checkUint64('--from-revision', from);
     refuseNames(ctx);
-    const call = c.watchFdb({ filter, fromRevision });
-    await follow(ctx, call, fdbEventView, fdbEventLine);
+    const watch = {
+      open: async (from: number) => (await client()).watchFdb({ filter, fromRevision: from }),
+      view: fdbEventView,
+      line: fdbEventLine,
+      // Snapshot items carry the snapshot's revision, which covers them only once it has ended.
+      revisionAfter: (v: FdbEventView) => (v.type === 'snapshot' ? undefined : v.revision),
+    };
+    await followWatch(ctx, watch, fromRevision);
   },
 };
 
@@ -102,8 +82,12 @@ const watchNodes: Command = {
   options: {},
   async run(ctx) {
     refuseNames(ctx);
-    const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
-    await follow(ctx, c.watchNodes({}), nodeEventView, nodeEventLine);
+    const watch = {
+      open: async () => (await ctx.servers.client(v1().NodeService)).watchNodes({}),
+      view: nodeEventView,
+      line: nodeEventLine,
+    };
+    await followWatch(ctx, watch, 0);
   },
 };
 

@@ -22,7 +22,7 @@ const create: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const ttlSeconds = values.ttl ? parseDuration('--ttl', values.ttl as string, 60_000, 7 * 24 * 3600_000) / 1000 : 0;
     const uses = values.uses ? checkInteger('--uses', Number(values.uses), 1, 1000) : 0;
-    const c: ClusterServiceClient = new (v1().ClusterService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+    const c: ClusterServiceClient = await ctx.servers.client(v1().ClusterService);
     const res = await unaryCall<JoinToken__Output>(
       (o, cb) =>
         c.createJoinToken({ ttlSeconds: Math.round(ttlSeconds), uses, node: (values.node as string) ?? '' }, o, cb),

@@ -28,7 +28,7 @@ export async function showOnHost(ctx: Context, values: FlagValues): Promise<void
   if (serverOnly) throw new UsageError(`--${serverOnly} filters the server's view; with --on give only --vni`);
   const node = checkNodeName('on', values.on as string);
   refuseNames(ctx);
-  const answer = hostFdbView(await hostFdb(ctx, client(ctx), node, vniFlag(values)));
+  const answer = hostFdbView(await hostFdb(ctx, await client(ctx), node, vniFlag(values)));
   printAnswer(ctx, { data: answer, text: () => tableOf(ctx, kernelEntryColumns, answer.entries) });
 }
 
@@ -45,7 +45,7 @@ export const fdbDiff: Command = {
     noPositionals(positionals);
     refuseNames(ctx);
     const vni = vniFlag(values);
-    const c = client(ctx);
+    const c = await client(ctx);
     const [configured, served, nodes] = await Promise.all([
       configuredVnis(ctx, vni),
       servedEntries(ctx, c, vni),
@@ -90,8 +90,9 @@ function vtepsOn(answer: HostAnswer, mac: string, ips: ReadonlySet<string>): str
 }
 
 async function winnerOf(ctx: Context, vni: number, mac: string): Promise<FdbEntry__Output | null> {
+  const c = await client(ctx);
   try {
-    return await unaryCall<FdbEntry__Output>((o, cb) => client(ctx).lookupFdb({ vni, mac }, o, cb), ctx.timeoutMs);
+    return await unaryCall<FdbEntry__Output>((o, cb) => c.lookupFdb({ vni, mac }, o, cb), ctx.timeoutMs);
   } catch (err) {
     if ((err as grpc.ServiceError).code === grpc.status.NOT_FOUND) return null;
     throw err;
@@ -111,7 +112,7 @@ const traceCommand: Command = {
     refuseNames(ctx);
     const vni = checkVniId(required(values, 'vni'), 'vni');
     const mac = checkUnicastMac('mac', required(values, 'mac'));
-    const c = client(ctx);
+    const c = await client(ctx);
     const filter = { vni, mac, node: '' };
     const [claims, winner, nodes] = await Promise.all([
       allPages<Endpoint__Output>(async (pageToken) => {

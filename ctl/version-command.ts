@@ -22,7 +22,7 @@ const version: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     refuseNames(ctx);
     if (!isData(ctx)) printClientVersion(ctx.out);
-    const c: ClusterServiceClient = new (v1().ClusterService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+    const c: ClusterServiceClient = await ctx.servers.client(v1().ClusterService);
     const status = await unaryCall<ClusterStatus__Output>((o, cb) => c.getStatus({}, o, cb), ctx.timeoutMs);
     const server = status.serverVersion || 'unknown (a server older than this ctl)';
     printAnswer(ctx, { data: { client: VERSION, server }, text: () => `server: ${server}\n` });

@@ -16,8 +16,8 @@ import { int64 } from './views/values';
 import { vniFields, vniHostColumns, vniHostViews, vniResource, vniView } from './views/vni';
 import { WAIT_HELP, waitFrom, waitIfAsked, waitOption, waitOptionalValue } from './vni-wait';
 
-function client(ctx: Context): VniServiceClient {
-  return new (v1().VniService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+function client(ctx: Context): Promise<VniServiceClient> {
+  return ctx.servers.client(v1().VniService);
 }
 
 function oneVniArgument(positionals: string[]): number {
@@ -65,7 +65,7 @@ ${WAIT_HELP}`,
       subnet: values.subnet as string | undefined,
       datapath: values.datapath as string | undefined,
     });
-    const c = client(ctx);
+    const c = await client(ctx);
     const created = await unaryCall<Vni__Output>(
       (o, cb) => c.createVni({ vni: vniToProto({ ...vni, revision: 0, createTimeMs: 0, updateTimeMs: 0 }) }, o, cb),
       ctx.timeoutMs,
@@ -87,7 +87,7 @@ const list: Command = {
   options: {},
   async run(ctx, _values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const c = client(ctx);
+    const c = await client(ctx);
     const vnis: VniConfig[] = [];
     let pageToken = '';
     do {
@@ -107,7 +107,7 @@ const show: Command = {
   completes: 'vnis',
   async run(ctx, _values, positionals) {
     const id = oneVniArgument(positionals);
-    const c = client(ctx);
+    const c = await client(ctx);
     const res = await unaryCall<GetVniResponse__Output>((o, cb) => c.getVni({ id }, o, cb), ctx.timeoutMs);
     const v = vniView(vniFromProto(res.vni!));
     const nodes = vniHostViews(res);
@@ -172,7 +172,7 @@ ${WAIT_HELP}`,
       values['expect-revision'] === undefined
         ? 0
         : checkInteger('--expect-revision', values['expect-revision'], 1, Number.MAX_SAFE_INTEGER);
-    const c = client(ctx);
+    const c = await client(ctx);
     const req = {
       vni: {
         id,
@@ -211,7 +211,7 @@ ${WAIT_HELP}`,
     const id = oneVniArgument(positionals);
     const wait = waitFrom(values);
     const cascade = values.cascade === true;
-    const c = client(ctx);
+    const c = await client(ctx);
     // Detaching on remote hosts takes longer than a plain RPC, as attach does.
     const timeout = cascade ? Math.max(ctx.timeoutMs, 20_000) : ctx.timeoutMs;
     const res = await unaryCall<DeleteVniResponse__Output>((o, cb) => c.deleteVni({ id, cascade }, o, cb), timeout);

@@ -37,7 +37,7 @@ export function waitFrom(values: FlagValues): Wait | undefined {
 export async function waitIfAsked(ctx: Context, wait: Wait | undefined, goal: WaitGoal): Promise<void> {
   if (!wait) return;
   const { text, timeoutMs } = wait;
-  const c: NodeServiceClient = new (v1().NodeService)(ctx.server, ctx.credentials(), ctx.clientOptions);
+  const c: NodeServiceClient = await ctx.servers.client(v1().NodeService);
   const outcome = await awaitRealisation(goal, c.watchNodes({}), timeoutMs);
   const notLive = outcome.hosts.filter((h) => !h.live);
   if (!outcome.realised)

@@ -5,11 +5,11 @@ import type { ConfigValues } from '../common/daemon-config';
 export const OPTIONS = {
   name: { type: 'string' },
   vtep: { type: 'string' },
-  server: { type: 'string' },
+  server: { type: 'string', list: true },
   'data-dir': { type: 'string' },
   bind: { type: 'string' },
   advertise: { type: 'string' },
-  join: { type: 'string' },
+  join: { type: 'string', list: true },
   'encrypt-key': { type: 'string' },
   'keyring-file': { type: 'string' },
   metrics: { type: 'string' },

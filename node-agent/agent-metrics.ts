@@ -13,6 +13,8 @@ export interface AgentGauges {
   probes: { probesSent: number; repliesReceived: number; watched: number };
   doubts: { told: number; taken: number; refused: number };
   sweep: { pinged: number; unanswered: number };
+  // The server's replicas (--server) and the one the agent's stream is up to.
+  server: { addresses: string[]; connected: string | undefined };
 }
 
 // What an operator needs to see of one agent: is the kernel programmed as desired, how fast do
@@ -104,6 +106,11 @@ export class AgentMetrics {
     'Doubts about a peer VTEP since start: told (our probes went unanswered, peers told), taken (from a peer: probing it too), refused (over the rate limit)',
     ['kind'],
   );
+  readonly serverConnected = this.m.gauge(
+    'vxgossip_server_connected',
+    "1 for the server replica (an address of --server) this agent's stream is up to, 0 for the others",
+    ['server'],
+  );
   readonly duplicateFreezes = this.m.counter(
     'vxgossip_fdb_duplicate_freezes_total',
     'MACs frozen as duplicates by this host since start',
@@ -153,6 +160,11 @@ export class AgentMetrics {
     setTotals(this.vtepSweep, 'result', Object.entries(g.sweep));
     const kinds = g.statuses.flatMap((s) => s.conflicts ?? []).map((c) => c.kind ?? '');
     setAll(this.conflicts, 'kind', countBy(kinds, ['route', 'neigh']));
+    setAll(
+      this.serverConnected,
+      'server',
+      g.server.addresses.map((a) => [a, a === g.server.connected ? 1 : 0]),
+    );
   }
 }
 

@@ -41,7 +41,8 @@ export interface AgentOptions {
   cni?: CniOptions;
   name: string;
   vtep: string;
-  server: string;
+  // The server's replicas (--server), in the order the agent tries them.
+  servers: string[];
   state: AgentState;
   driver: LinkDriver;
   rt: Rtnetlink;

@@ -1,4 +1,5 @@
 import { configUsage } from '../common/daemon-config';
+import { MAX_SERVERS } from '../common/server-list';
 import { DEFAULT_MAX_RECORDS_PER_OWNER } from '../common/fdb-state/record';
 import { DEFAULT_AGENT_SOCKET, DEFAULT_DELETE_QUEUE_DIR } from '../common/cni/protocol';
 import { AGENT_CONFIG, LIVE } from './agent-flags';
@@ -10,7 +11,7 @@ import { DEFAULT_DUPLICATE_DETECTION } from './state/duplicate-detector';
 export const GOSSIP_PORT = 7946;
 
 // The agent's --help.
-export const USAGE = `Usage: node-agent [--config FILE] --name NAME --vtep IP --data-dir DIR [--server HOST:PORT]
+export const USAGE = `Usage: node-agent [--config FILE] --name NAME --vtep IP --data-dir DIR [--server HOST:PORT,...]
                   [--join-token TOKEN | --tls-ca FILE --tls-cert FILE --tls-key FILE]
                   [--bind HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT,...]
                   [--encrypt-key BASE64 | --keyring-file FILE | --insecure-gossip] [--metrics HOST:PORT]
@@ -29,7 +30,9 @@ every remote endpoint by gossip and programs the kernel's FDB and neighbour tabl
   --data-dir      where the agent keeps its identity (key 0600, certificate), the gossip keyring and
                   the last VNI configuration
   --server        the vxgossip server (default 127.0.0.1:50051; $VXGOSSIP_SERVER, as ctl reads, still
-                  works below $VXGOSSIP_AGENT_SERVER)
+                  works below $VXGOSSIP_AGENT_SERVER); several, comma-separated (at most ${MAX_SERVERS}), are its
+                  replicas: when the stream to one ends or it cannot be reached, the next retry dials
+                  the next one, and the agent sends its records again there
   --join-token    enrol this host (first start only): it makes its key and the server certifies it
                   for --name and --vtep; the token comes from ctl token create
   --tls-ca, --tls-cert, --tls-key   instead of enrolment: this host's certificate (CN=node:NAME, the

@@ -112,7 +112,7 @@ export class Agent {
     this.doubts = this.pathDoubtSharing();
     this.sweep = this.vtepSweep();
     this.link = this.serverLink();
-    this.blockClaims = new GrpcBlockClaims(options.server, this.identity.channelCredentials());
+    this.blockClaims = new GrpcBlockClaims(() => this.link.serversInTurn()[0], this.identity.channelCredentials());
     this.ipam = openAgentIpam(state, this.blockClaims, log);
     const outbox = new LocalChangeOutbox(this.store);
     outbox.subscribe((records) => this.sync.publishOwn(records));
@@ -227,7 +227,7 @@ export class Agent {
       join: this.options.gossip.join,
       anyPeerAlive: this.peers.anyOtherAlive(),
       serverConnected: this.link.connected,
-      server: this.options.server,
+      server: this.options.servers.join(','),
       statuses: this.loop.status(),
     });
   }
@@ -280,9 +280,9 @@ export class Agent {
   }
 
   private certificateRenewal(): CertificateRenewal {
-    const { state, log, name, vtep, server } = this.options;
+    const { state, log, name, vtep } = this.options;
     return new CertificateRenewal({
-      server,
+      servers: () => this.link.serversInTurn(),
       dataDir: state.dir,
       name,
       vtep,
@@ -332,7 +332,7 @@ export class Agent {
   private serverLink(): ServerLink {
     const { log, name, vtep } = this.options;
     return new ServerLink(
-      this.options.server,
+      this.options.servers,
       () => ({
         node: name,
         vtep,
@@ -439,6 +439,7 @@ export class Agent {
       probes: this.options.reach.stats(),
       doubts: this.doubts.stats(),
       sweep: this.sweep?.stats() ?? { pinged: 0, unanswered: 0 },
+      server: { addresses: this.options.servers, connected: this.link.server },
     });
   }
 }

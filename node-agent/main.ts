@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { Keyring } from 'memberlist-ts';
 import { UsageError, silenceIpServerNameWarning } from '../common/cli';
 import { serverAddress } from '../common/grpc-client';
+import { parseServerList } from '../common/server-list';
 import { Logger, createLogger, logSettingsOf } from '../common/log';
 import { checkIp, checkNodeName, maxRecordsPerOwnerOf, parseDuration, parseHostPort } from '../common/validation';
 import { loadDaemonConfig, withOrigin, type DaemonConfig } from '../common/daemon-config';
@@ -77,9 +78,9 @@ function readFile(flag: string, file: string): string {
 // it enrols now with the join token.
 async function identityOf(
   values: Flags,
-  host: { name: string; vtep: string; server: string; dataDir: string; log: Logger },
+  host: { name: string; vtep: string; servers: string[]; dataDir: string; log: Logger },
 ): Promise<NodeIdentity> {
-  const { name, vtep, server, dataDir, log } = host;
+  const { name, vtep, servers, dataDir, log } = host;
   const external = values['tls-ca'] ?? values['tls-cert'] ?? values['tls-key'];
   let stored: StoredIdentity | undefined;
   if (external !== undefined) {
@@ -97,9 +98,9 @@ async function identityOf(
         'this host has no identity yet: enrol it with --join-token TOKEN (from ctl token create), or give --tls-ca, --tls-cert and --tls-key from your own CA',
       );
     const token = parseJoinToken(values['join-token']);
-    log.info('enrolling with the server', { server });
-    const enrolled = await enrol({ server, token, name, vteps: [vtep] }).catch((err: Error) => {
-      throw new Error(`enrolment with ${server} failed: ${err.message}`);
+    log.info('enrolling with the server', { server: servers.join(',') });
+    const enrolled = await enrol({ servers, token, name, vteps: [vtep] }).catch((err: Error) => {
+      throw new Error(`enrolment with ${servers.join(',')} failed: ${err.message}`);
     });
     saveIdentity(dataDir, enrolled.identity);
     saveEnrolledKeyring(dataDir, enrolled.gossipKeys);
@@ -147,8 +148,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const name = checkNodeName('--name', values.name!);
   const vtep = checkIp('--vtep', values.vtep!);
-  const server = serverAddress(values.server);
-  parseHostPort('--server', server);
+  const servers = parseServerList('--server', serverAddress(values.server));
   const bind = parseHostPort('--bind', values.bind ?? `0.0.0.0:${GOSSIP_PORT}`, GOSSIP_PORT, 0);
   const advertise = values.advertise ? parseHostPort('--advertise', values.advertise, bind.port) : undefined;
   const join = joinList(values.join);
@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<void> {
   const { agentDownKeepMs, probing, sweep } = livenessOptions(values);
   const metricsAt = values.metrics ? parseHostPort('--metrics', values.metrics, undefined, 0) : undefined;
   const state = AgentState.open(values['data-dir']!, name);
-  const identity = await identityOf(values, { name, vtep, server, dataDir: state.dir, log });
+  const identity = await identityOf(values, { name, vtep, servers, dataDir: state.dir, log });
   const gossipKeys = gossipKeyring(values, state.dir, log);
   const metrics = metricsAt ? new AgentMetrics() : undefined;
   const rt = Rtnetlink.open();
@@ -174,7 +174,7 @@ async function main(argv: string[]): Promise<void> {
   const agent = new Agent({
     name,
     vtep,
-    server,
+    servers,
     state,
     rt,
     log,

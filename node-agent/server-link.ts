@@ -31,9 +31,13 @@ export interface ServerLinkEvents {
 }
 
 // The agent's stream to the server: reconnects with backoff forever, says Hello on every connect and
-// re-sends the latest status. Nothing here blocks the agent's data-plane work.
+// re-sends the latest status. Given several addresses (the server's replicas), each retry dials the
+// next one, so a replica that is gone is left at once and the backoff spaces out the rounds of a list
+// that is all down. Nothing here blocks the agent's data-plane work.
 export class ServerLink {
   private client: AgentServiceClient;
+  // The address `client` dials: an index into `addresses`.
+  private at = 0;
   private stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output> | undefined;
   private readonly backoff = new Backoff();
   private retryTimer: NodeJS.Timeout | undefined;
@@ -45,13 +49,29 @@ export class ServerLink {
   private closed = false;
 
   constructor(
-    private readonly address: string,
+    private readonly addresses: readonly string[],
     private readonly hello: () => Hello,
     private readonly events: ServerLinkEvents,
     private readonly log: Logger,
-    credentials: grpc.ChannelCredentials,
+    private credentials: grpc.ChannelCredentials,
   ) {
-    this.client = new (v1().AgentService)(address, credentials, CHANNEL_OPTIONS);
+    if (addresses.length === 0) throw new Error('ServerLink needs at least one server address');
+    this.client = this.dial();
+  }
+
+  private dial(): AgentServiceClient {
+    return new (v1().AgentService)(this.addresses[this.at], this.credentials, CHANNEL_OPTIONS);
+  }
+
+  // The replica the stream is up to; undefined while not connected.
+  get server(): string | undefined {
+    return this.stream ? this.addresses[this.at] : undefined;
+  }
+
+  // Every address, the one the stream is up to (or being dialled) first: where the agent's other
+  // calls (renewal, address blocks) go first, as it is the one most likely to answer.
+  serversInTurn(): string[] {
+    return [...this.addresses.slice(this.at), ...this.addresses.slice(0, this.at)];
   }
 
   // A renewed certificate: a stream is opened with it while the old one still carries commands. The
@@ -59,7 +79,8 @@ export class ServerLink {
   setCredentials(credentials: grpc.ChannelCredentials): void {
     const client = this.client;
     const stream = this.stream;
-    this.client = new (v1().AgentService)(this.address, credentials, CHANNEL_OPTIONS);
+    this.credentials = credentials;
+    this.client = this.dial();
     if (!stream) {
       // Not connected: the next retry dials with the new certificate.
       client.close();
@@ -129,7 +150,7 @@ export class ServerLink {
         this.stream = stream;
         this.retire();
         this.backoff.reset();
-        this.log.info('connected to server', { server: this.address });
+        this.log.info('connected to server', { server: this.addresses[this.at] });
         if (this.lastStatus) stream.write({ status: this.lastStatus });
         this.events.onConnected?.();
       }
@@ -142,13 +163,25 @@ export class ServerLink {
       stream.removeAllListeners();
       stream.on('error', () => undefined);
       if (this.closed) return;
+      const server = this.addresses[this.at];
+      this.moveOn();
       const delay = this.backoff.next();
-      this.log.warn('server stream down; retrying', { server: this.address, reason, retryInMs: delay });
+      const next = this.addresses[this.at];
+      this.log.warn('server stream down; retrying', { server, reason, next, retryInMs: delay });
       this.retryTimer = setTimeout(() => this.connect(), delay);
     };
     stream.on('error', (err: grpc.ServiceError) => lost(`${grpc.status[err.code] ?? err.code}: ${err.details}`));
     stream.on('end', () => lost('server closed the stream'));
     stream.write({ hello: this.hello() });
+  }
+
+  // The next address of the list, dialled with a client of its own; one address is dialled again.
+  private moveOn(): void {
+    if (this.addresses.length === 1) return;
+    this.at = (this.at + 1) % this.addresses.length;
+    // Its stream has ended; a retiring stream has a client of its own.
+    this.client.close();
+    this.client = this.dial();
   }
 
   private handle(msg: ServerMessage__Output): void {

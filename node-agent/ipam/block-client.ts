@@ -32,42 +32,54 @@ function agentError(what: string, server: string, err: grpc.ServiceError): Agent
   );
 }
 
-// IpamService over TLS with this node's certificate.
+// IpamService over TLS with this node's certificate, at the replica the agent's stream is up to (the
+// one that answers); a claim is not sent again elsewhere, as the first may have been taken.
 export class GrpcBlockClaims implements BlockClaims {
-  private client: IpamServiceClient;
+  // A client per replica, made when first asked.
+  private readonly clients = new Map<string, IpamServiceClient>();
 
   constructor(
-    private readonly server: string,
-    credentials: grpc.ChannelCredentials,
-  ) {
-    this.client = new (v1().IpamService)(server, credentials);
-  }
+    private readonly server: () => string,
+    private credentials: grpc.ChannelCredentials,
+  ) {}
 
   // A renewed certificate.
   setCredentials(credentials: grpc.ChannelCredentials): void {
-    this.client.close();
-    this.client = new (v1().IpamService)(this.server, credentials);
+    this.close();
+    this.credentials = credentials;
   }
 
   async claim(vni: number, known: string[]): Promise<{ cidr: string; subnet: string }> {
+    const server = this.server();
     const block = await unaryCall<Block__Output>(
-      (o, cb) => this.client.claimBlock({ vni, known }, o, cb),
+      (o, cb) => this.client(server).claimBlock({ vni, known }, o, cb),
       CALL_TIMEOUT_MS,
     ).catch((err: grpc.ServiceError) => {
-      throw agentError(`claim an address block of VNI ${vni}`, this.server, err);
+      throw agentError(`claim an address block of VNI ${vni}`, server, err);
     });
     return { cidr: block.cidr, subnet: block.subnet };
   }
 
   async release(vni: number, cidr: string): Promise<void> {
-    await unaryCall((o, cb) => this.client.releaseBlock({ vni, cidr }, o, cb), CALL_TIMEOUT_MS).catch(
+    const server = this.server();
+    await unaryCall((o, cb) => this.client(server).releaseBlock({ vni, cidr }, o, cb), CALL_TIMEOUT_MS).catch(
       (err: grpc.ServiceError) => {
-        throw agentError(`release block ${cidr} of VNI ${vni}`, this.server, err);
+        throw agentError(`release block ${cidr} of VNI ${vni}`, server, err);
       },
     );
   }
 
   close(): void {
-    this.client.close();
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private client(server: string): IpamServiceClient {
+    let client = this.clients.get(server);
+    if (!client) {
+      client = new (v1().IpamService)(server, this.credentials);
+      this.clients.set(server, client);
+    }
+    return client;
   }
 }

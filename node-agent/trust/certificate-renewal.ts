@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/log';
 import { Backoff } from '../backoff';
-import { saveIdentity } from './identity-files';
+import { saveIdentity, type StoredIdentity } from './identity-files';
 import { NodeIdentity } from './node-identity';
 import { renew } from './enrolment';
 
@@ -8,7 +8,8 @@ import { renew } from './enrolment';
 const MAX_WAIT_MS = 24 * 3600_000;
 
 // Renews the node's certificate before it expires (with a new key), persists it, then hands the new
-// identity over; retries with backoff while the server is unreachable.
+// identity over; retries with backoff while the server is unreachable. Each attempt asks the replicas
+// in turn until one renews: asking again is harmless (the certificate a lost answer carried is unused).
 export class CertificateRenewal {
   private timer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff();
@@ -16,7 +17,8 @@ export class CertificateRenewal {
 
   constructor(
     private readonly options: {
-      server: string;
+      // The server's replicas, the one most likely to answer first.
+      servers: () => string[];
       dataDir: string;
       name: string;
       vtep: string;
@@ -45,10 +47,10 @@ export class CertificateRenewal {
   }
 
   async renewNow(): Promise<void> {
-    const { server, dataDir, name, vtep, log } = this.options;
+    const { dataDir, name, vtep, log } = this.options;
     const current = this.options.current();
     try {
-      const stored = await renew(server, current.stored, name);
+      const stored = await this.renewAtAny(current);
       const identity = new NodeIdentity(stored, name, vtep);
       saveIdentity(dataDir, stored);
       this.backoff.reset();
@@ -64,5 +66,17 @@ export class CertificateRenewal {
       });
       this.schedule(retryInMs);
     }
+  }
+
+  private async renewAtAny(current: NodeIdentity): Promise<StoredIdentity> {
+    const failed: string[] = [];
+    for (const server of this.options.servers()) {
+      try {
+        return await renew(server, current.stored, this.options.name);
+      } catch (err) {
+        failed.push(`${server}: ${(err as Error).message}`);
+      }
+    }
+    throw new Error(failed.join('; '));
   }
 }

@@ -59,16 +59,30 @@ function call<Req, Res>(
   );
 }
 
+// The first replica that presents the CA the token names, and that CA. Only this handshake moves on to
+// the next replica: an Enroll, once sent, may have spent a use of the token.
+async function firstPresentingCa(servers: string[], caSha256: string): Promise<{ server: string; caPem: string }> {
+  const failed: string[] = [];
+  for (const server of servers) {
+    try {
+      return { server, caPem: await discoverCa(server, caSha256) };
+    } catch (err) {
+      failed.push(servers.length > 1 ? `${server}: ${(err as Error).message}` : (err as Error).message);
+    }
+  }
+  throw new Error(failed.join('; '));
+}
+
 // Enrolment (kubelet TLS bootstrap): we make our key, the server certifies it for our name and VTEPs.
 export async function enrol(options: {
-  server: string;
+  servers: string[];
   token: JoinToken;
   name: string;
   vteps: string[];
 }): Promise<Enrolled> {
-  const caPem = await discoverCa(options.server, options.token.caSha256);
+  const { server, caPem } = await firstPresentingCa(options.servers, options.token.caSha256);
   const key = generateKeyPair();
-  const client = new (v1().EnrollmentService)(options.server, grpc.credentials.createSsl(Buffer.from(caPem)));
+  const client = new (v1().EnrollmentService)(server, grpc.credentials.createSsl(Buffer.from(caPem)));
   try {
     const response = await call<Parameters<typeof client.Enroll>[0], EnrollResponse__Output>(
       (req, opts, cb) => client.Enroll(req, opts, cb),

@@ -42,6 +42,17 @@ export class CtlTestServers {
 
   // A server with these services; resolves to ctl's flags that reach it.
   async serve(services: Services, requireClientCert = false): Promise<string[]> {
+    const { address } = await this.serveAt(services, requireClientCert);
+    return this.flagsFor([address]);
+  }
+
+  // ctl's flags that reach these servers (a server's replicas).
+  flagsFor(addresses: string[]): string[] {
+    return ['--server', addresses.join(','), '--tls-ca', path.join(this.dir, 'ca.crt'), '--timeout', '10s'];
+  }
+
+  // A server with these services, its address, and the server (a test may stop it: a replica gone).
+  async serveAt(services: Services, requireClientCert = false): Promise<{ address: string; server: grpc.Server }> {
     const ca = this.ca;
     if (!ca) throw new Error('CtlTestServers.start() first');
     const key = generateKeyPair();
@@ -64,7 +75,7 @@ export class CtlTestServers {
       server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.servers.push(server);
-    return ['--server', `127.0.0.1:${port}`, '--tls-ca', path.join(this.dir, 'ca.crt'), '--timeout', '10s'];
+    return { address: `127.0.0.1:${port}`, server };
   }
 
   stop(): void {

@@ -18,6 +18,7 @@ export function sampleAgentMetrics(): AgentMetrics {
     probes: { probesSent: 5, repliesReceived: 4, watched: 1 },
     doubts: { told: 1, taken: 2, refused: 0 },
     sweep: { pinged: 3, unanswered: 1 },
+    server: { addresses: ['198.18.0.1:50051', '198.18.0.2:50051'], connected: '198.18.0.2:50051' },
   });
   a.convergence.observe(0.2);
   a.dropped.inc({ reason: 'owner-limit' });

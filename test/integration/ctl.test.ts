@@ -63,6 +63,15 @@ describe('ctl (real binary against a real server)', function () {
     assert.equal(r.status, 0, r.stderr);
   });
 
+  it('takes VXGOSSIP_SERVER as a list of replicas, and uses the first that answers its health check', () => {
+    // Nothing listens on port 1 of loopback: refused at once.
+    const r = ctl(['vni', 'list', '-o', 'name'], {
+      VXGOSSIP_SERVER: `127.0.0.1:1,${server.address}`,
+      VXGOSSIP_CREDENTIALS: operatorDir(server.dataDir),
+    });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
   const invalid: Array<[string, string[], RegExp]> = [
     ['VNI 0', ['vni', 'create', '0'], /vni: must be an integer from 1 to 16777215/],
     ['VNI 16777216', ['vni', 'create', '16777216'], /vni: must be an integer/],

@@ -25,7 +25,7 @@ describe('enrolment, renewal and revocation (server on loopback)', function () {
     }).trim();
   const token = (...args: string[]) => parseJoinToken(ctl('token', 'create', ...args));
   const enrolAs = (name: string, vtep: string, t = token()) =>
-    enrol({ server: server.address, token: t, name, vteps: [vtep] });
+    enrol({ servers: [server.address], token: t, name, vteps: [vtep] });
   const identityOf = (stored: StoredIdentity) => new TrustAnchor(stored.caPem).verify(stored.certificatePem);
   const codeOf = async (p: Promise<unknown>) => {
     try {
@@ -76,6 +76,22 @@ describe('enrolment, renewal and revocation (server on loopback)', function () {
   it("refuses a server whose CA is not the token's", async () => {
     const t = { ...token(), caSha256: '0'.repeat(64) };
     await assert.rejects(enrolAs('h4', '198.18.0.14', t), /does not present the CA the join token names/);
+  });
+
+  it('enrols with the first replica that answers, naming each that did not when none does', async () => {
+    // Nothing listens on port 1 of loopback: refused at once.
+    const down = '127.0.0.1:1';
+    const { identity } = await enrol({
+      servers: [down, server.address],
+      token: token(),
+      name: 'h20',
+      vteps: ['198.18.0.20'],
+    });
+    assert.equal(identityOf(identity).name, 'h20');
+    await assert.rejects(
+      enrol({ servers: [down, '127.0.0.2:1'], token: token(), name: 'h21', vteps: ['198.18.0.21'] }),
+      /127\.0\.0\.1:1: .*ECONNREFUSED.*; 127\.0\.0\.2:1: .*ECONNREFUSED/,
+    );
   });
 
   it('renews with a new key for the same name and VTEPs', async () => {

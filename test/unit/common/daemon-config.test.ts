@@ -11,6 +11,7 @@ const SPEC: DaemonConfigSpec<{
   'max-records-per-owner': { type: 'string' };
   'insecure-gossip': { type: 'boolean' };
   'repair-database': { type: 'boolean' };
+  join: { type: 'string'; list: true };
   help: { type: 'boolean'; short: 'h' };
 }> = {
   name: 'test-daemon',
@@ -22,6 +23,7 @@ const SPEC: DaemonConfigSpec<{
     'max-records-per-owner': { type: 'string' },
     'insecure-gossip': { type: 'boolean' },
     'repair-database': { type: 'boolean' },
+    join: { type: 'string', list: true },
     help: { type: 'boolean', short: 'h' },
   },
   commandLineOnly: ['help', 'repair-database'],
@@ -55,6 +57,13 @@ describe('daemon configuration: flags > environment > file > defaults', () => {
     assert.equal(whereSet(c, 'log-level'), '--log-level');
     assert.equal(whereSet(c, 'data-dir'), 'VXGOSSIP_TEST_DATA_DIR');
     assert.equal(whereSet(c, 'listen'), `key "listen" of ${f}`);
+  });
+
+  it('reads a list option from the file as a YAML list or as the flag text', () => {
+    const listed = loadDaemonConfig(SPEC, ['--config', file('join:\n  - 198.18.0.1:1\n  - 198.18.0.2:1\n')], {});
+    assert.equal(listed.values.join, '198.18.0.1:1,198.18.0.2:1');
+    const text = loadDaemonConfig(SPEC, ['--config', file('join: 198.18.0.1:1,198.18.0.2:1\n')], {});
+    assert.equal(text.values.join, '198.18.0.1:1,198.18.0.2:1');
   });
 
   it('falls back to the defaults of the option table', () => {
@@ -121,6 +130,7 @@ describe('daemon configuration: flags > environment > file > defaults', () => {
         /: key "data-dir" must be a string or a number, not a list/,
       );
       refuses(['--config', file('insecure-gossip: yes please\n')], {}, /key "insecure-gossip" must be true or false/);
+      refuses(['--config', file('join: [a, [b]]\n')], {}, /key "join\[1\]" must be a string, not a list/);
       refuses(
         ['--config', file('listen:\n  host: a\n')],
         {},

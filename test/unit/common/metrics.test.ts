@@ -60,6 +60,12 @@ describe('metrics registry (prom-client)', () => {
     assert.ok(!metricNames(text).has('vxgossip_records'), 'the agent and the server meant different things by it');
   });
 
+  it('shows which of its server replicas an agent is connected to', async () => {
+    const text = await sampleAgentMetrics().metrics.render();
+    assert.match(text, /^vxgossip_server_connected\{server="198\.18\.0\.1:50051"\} 0$/m);
+    assert.match(text, /^vxgossip_server_connected\{server="198\.18\.0\.2:50051"\} 1$/m);
+  });
+
   it("exposes the server's replicated records and its counts since start as counters", async () => {
     const text = await sampleServerMetrics().render();
     assert.match(text, /^vxgossip_replicated_records 40$/m);

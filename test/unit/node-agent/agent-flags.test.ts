@@ -37,6 +37,14 @@ describe('node-agent flags', () => {
     assert.match(r.stderr, /--gossip-probe-interval/);
   });
 
+  it('takes several server addresses, refusing a bad one by name', () => {
+    const r = agent('--server', '198.18.0.1:50051,198.18.0.2');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--server: "198\.18\.0\.2" has no port/);
+    const many = Array.from({ length: 17 }, (_, i) => `198.18.0.${i + 1}:50051`).join(',');
+    assert.match(agent('--server', many).stderr, /--server: 17 addresses; give at most 16/);
+  });
+
   it('refuses a VTEP sweep timeout that does not end before the next ping', () => {
     const r = agent('--vtep-sweep-interval', '200ms', '--vtep-sweep-timeout', '250ms');
     assert.notEqual(r.status, 0);
@@ -63,6 +71,27 @@ describe('node-agent configuration', () => {
     });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--gossip-probe-interval.*\(set by VXGOSSIP_AGENT_GOSSIP_PROBE_INTERVAL\)/);
+  });
+
+  it('names the variable or the file key that holds a bad server address', () => {
+    const base = {
+      VXGOSSIP_AGENT_NAME: 'h1',
+      VXGOSSIP_AGENT_VTEP: '198.18.0.1',
+      VXGOSSIP_AGENT_DATA_DIR: '/nonexistent',
+    };
+    const r = run([], { ...base, VXGOSSIP_AGENT_SERVER: '198.18.0.1:50051,,198.18.0.2:50051' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--server: address 2 of .* is empty.*\(set by VXGOSSIP_AGENT_SERVER\)/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vxgossip-agent-config-'));
+    try {
+      const file = path.join(dir, 'agent.yaml');
+      fs.writeFileSync(file, 'server:\n  - 198.18.0.1:50051\n  - 198.18.0.2:x\n');
+      const f = run(['--config', file], base);
+      assert.equal(f.status, 2);
+      assert.match(f.stderr, new RegExp(`--server: must be an integer .*"x".*\\(set by key "server" of ${file}\\)`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an unknown key in its config file, naming the file and the key', () => {

@@ -107,7 +107,7 @@ describe('server link (agent side of the agent stream)', () => {
     configRevision = 0;
     answer = async (command) => ({ id: command.id, error: '' });
     link = new ServerLink(
-      service.address,
+      [service.address],
       () => ({
         node: 'h1',
         vtep: '198.18.0.1',
@@ -309,5 +309,79 @@ describe('server link (agent side of the agent stream)', () => {
     await service.start();
     await new Promise((r) => setTimeout(r, PAST_FIRST_RETRY_MS));
     assert.equal(service.calls.length, 1);
+  });
+
+  describe('with several server addresses (replicas)', () => {
+    let other: FakeAgentService;
+
+    beforeEach(async () => {
+      other = new FakeAgentService();
+      await other.start();
+    });
+
+    afterEach(() => other.stop());
+
+    const twoServerLink = (addresses: string[]) => {
+      link.close();
+      connects = 0;
+      link = new ServerLink(
+        addresses,
+        () => ({ node: 'h1', vtep: '198.18.0.1', incarnation: 4, agentVersion: 'test', configRevision }),
+        {
+          onConfig: () => undefined,
+          onCommand: (command) => answer(command),
+          // As the agent does: everything it owns, again, on every connect.
+          onConnected: () => {
+            connects++;
+            link.sendRecords([
+              { owner: 'h1', version: { incarnation: 4, counter: 9 }, tombstone: true, originTimeMs: 0 },
+            ]);
+          },
+        },
+        createLogger({ component: 'test', level: 'error', write: () => undefined }),
+        grpc.credentials.createInsecure(),
+      );
+      return link;
+    };
+
+    it('moves to the next replica when its replica goes away, and resyncs there', async () => {
+      twoServerLink([service.address, other.address]).start();
+      welcome(await service.connected(0));
+      await eventually(() => assert.equal(link.server, service.address), 2000, 10);
+      service.stop();
+      const moved = await other.connected(0);
+      assert.equal(moved.received[0].hello!.node, 'h1');
+      welcome(moved);
+      await eventually(
+        () =>
+          assert.deepEqual(
+            moved.received.map((m) => m.msg),
+            ['hello', 'records'],
+          ),
+        3000,
+        10,
+      );
+      assert.equal(moved.received[1].records!.records[0].version!.counter, '9');
+      assert.equal(link.server, other.address);
+      assert.equal(connects, 2);
+    });
+
+    it('tries the next address when the first is unreachable from the start', async () => {
+      service.stop();
+      twoServerLink([service.address, other.address]).start();
+      welcome(await other.connected(0));
+      await eventually(() => assert.equal(link.server, other.address), 3000, 10);
+    });
+
+    it('goes round the list, not back to the replica that just failed', async () => {
+      twoServerLink([service.address, other.address]).start();
+      welcome(await service.connected(0));
+      await eventually(() => assert.ok(link.connected), 2000, 10);
+      // A replica that ends the stream (shutting down) but still accepts connections.
+      service.calls[0].stream.end();
+      welcome(await other.connected(0));
+      await eventually(() => assert.equal(link.server, other.address), 3000, 10);
+      assert.equal(service.calls.length, 1, 'not dialled again while the other answers');
+    });
   });
 });
