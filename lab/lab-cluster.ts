@@ -13,36 +13,50 @@ export interface LabClusterOptions {
   agentArgs?: (host: LabHost) => string[];
   // More server flags.
   serverArgs?: string[];
+  // The hosts that run a server (default ctrl alone); several are replicas on one store, and every
+  // agent and ctl is given all of them. The first is `ctrl`, where ctl runs.
+  servers?: string[];
+  // The hosts that run an agent (default every host that runs no server).
+  agentHosts?: string[];
 }
 
-// A server on the lab's host `ctrl` and an agent on every other host, each agent joined to the others,
-// with data dirs under `dir`; ctl runs in ctrl's namespace with the operator's credential.
+// A server on the lab's host `ctrl` (or replicas on several hosts) and an agent on every other host,
+// each agent joined to the others, with data dirs under `dir`; ctl runs in ctrl's namespace with the
+// operator's credential.
 export class LabCluster extends OperatorCtl {
   readonly agents = new Map<string, ManagedProcess>();
-  server!: ManagedProcess;
+  // Each server host's process.
+  readonly replicas = new Map<string, ManagedProcess>();
   readonly hosts: LabHost[];
   // Each host's agent command line, to start it again.
   private readonly agentArgs = new Map<string, string[]>();
+  private readonly serverHosts: string[];
 
   private constructor(
     readonly lab: LabNetwork,
     readonly dir: string,
-    private readonly serverArgs: string[] = [],
+    options: LabClusterOptions,
   ) {
     super();
-    this.hosts = lab.hosts.filter((h) => h.name !== 'ctrl');
+    this.serverHosts = options.servers ?? ['ctrl'];
+    const agentHosts = options.agentHosts ?? lab.hosts.map((h) => h.name).filter((n) => !this.serverHosts.includes(n));
+    this.hosts = agentHosts.map((name) => lab.host(name));
+    this.serverArgs = options.serverArgs ?? [];
   }
 
+  private readonly serverArgs: string[];
+
   static async start(lab: LabNetwork, dir: string, options: LabClusterOptions = {}): Promise<LabCluster> {
-    const cluster = new LabCluster(lab, dir, options.serverArgs);
+    const cluster = new LabCluster(lab, dir, options);
     const { ctrl, hosts } = cluster;
-    await cluster.startServer();
+    // The first replica makes the cluster's keys; the others find them in the store.
+    for (const host of cluster.serverHosts) await cluster.startServer(host);
     const token = createJoinToken((a) => ctrl.ctl(a), cluster.serverAddr, cluster.serverDir, hosts.length);
     await Promise.all(
       hosts.map((h) => {
         const join = hosts.filter((x) => x !== h).map((x) => `${x.ip}:7946`);
         cluster.agentArgs.set(h.name, [
-          ...['--name', h.name, '--vtep', options.vtep?.(h) ?? h.ip, '--server', cluster.serverAddr],
+          ...['--name', h.name, '--vtep', options.vtep?.(h) ?? h.ip, '--server', cluster.ctlServers],
           ...['--data-dir', path.join(dir, h.name), '--join', join.join(',')],
           ...['--metrics', `127.0.0.1:${AGENT_METRICS_PORT}`, '--join-token', token],
           // Each agent its own: agents of one machine would otherwise share the default socket.
@@ -55,13 +69,24 @@ export class LabCluster extends OperatorCtl {
     return cluster;
   }
 
-  // The server on ctrl (again, after server.stop(): its data dir is kept).
-  async startServer(): Promise<void> {
-    this.server = this.ctrl.spawnBin('server', 'server', [
-      ...['--listen', this.serverAddr, '--data-dir', this.serverDir],
+  // The server on `host` (again, after it stopped: its data dir is kept).
+  async startServer(host = this.serverHosts[0]): Promise<void> {
+    const on = this.lab.host(host);
+    const server = on.spawnBin('server', 'server', [
+      ...['--listen', `${on.ip}:50051`, '--data-dir', this.serverDirOf(host)],
       ...this.serverArgs,
     ]);
-    await this.server.waitForLog((r) => r.msg === 'server ready');
+    this.replicas.set(host, server);
+    await server.waitForLog((r) => r.msg === 'server ready');
+  }
+
+  // The first server's process.
+  get server(): ManagedProcess {
+    return this.replicas.get(this.serverHosts[0])!;
+  }
+
+  serverDirOf(host: string): string {
+    return host === 'ctrl' ? path.join(this.dir, 'server') : path.join(this.dir, `server-${host}`);
   }
 
   // Stops a host's agent with the signal and starts it again (its identity stays in its data dir);
@@ -81,15 +106,20 @@ export class LabCluster extends OperatorCtl {
   }
 
   get ctrl(): LabHost {
-    return this.lab.host('ctrl');
+    return this.lab.host(this.serverHosts[0]);
   }
 
   get serverAddr(): string {
     return `${this.ctrl.ip}:50051`;
   }
 
+  // Every server, as agents and ctl are given them.
+  override get ctlServers(): string {
+    return this.serverHosts.map((h) => `${this.lab.host(h).ip}:50051`).join(',');
+  }
+
   get serverDir(): string {
-    return path.join(this.dir, 'server');
+    return this.serverDirOf(this.serverHosts[0]);
   }
 
   cniSocket(host: LabHost): string {

@@ -8,8 +8,13 @@ export abstract class OperatorCtl {
   abstract get serverAddr(): string;
   abstract get serverDir(): string;
 
+  // What ctl is given as --server: the server, or every replica.
+  get ctlServers(): string {
+    return this.serverAddr;
+  }
+
   ctlRun(...args: string[]): { status: number; stdout: string; stderr: string } {
-    return this.ctrl.ctl([...operatorArgs(this.serverAddr, this.serverDir), ...args]);
+    return this.ctrl.ctl([...operatorArgs(this.ctlServers, this.serverDir), ...args]);
   }
 
   // ctl that must succeed: its stdout.

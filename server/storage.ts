@@ -9,7 +9,7 @@ import { VniStore } from './vni-store';
 import { connectEtcd, type EtcdClientOptions } from './etcd/etcd-client';
 import { EtcdVniStore } from './etcd/etcd-vni-store';
 import { EtcdRecordStore } from './etcd/etcd-record-store';
-import { EtcdHealth } from './etcd/etcd-health';
+import { EtcdHealth, WriteGate } from './etcd/etcd-health';
 import { EtcdAgentDirectory } from './etcd/etcd-agent-directory';
 import type { AgentDirectory } from './agent-directory';
 import type { DurableKv } from './durable-kv';
@@ -76,18 +76,21 @@ export interface EtcdStorageOptions extends EtcdClientOptions {
 export async function openEtcdStorage(options: EtcdStorageOptions, log: Logger): Promise<ServerStorage> {
   const etcd = connectEtcd(options);
   const where = `etcd at ${options.endpoints.join(',')} under ${options.prefix}`;
+  const gate = new WriteGate();
   try {
-    const vnis = await EtcdVniStore.open(etcd, options.prefix, log.child({ part: 'etcd-vnis' }));
+    const vnis = await EtcdVniStore.open(etcd, options.prefix, log.child({ part: 'etcd-vnis' }), gate);
     const records = await EtcdRecordStore.open(
       etcd,
       options.prefix,
       options.maxRecordsPerOwner,
       log.child({ part: 'etcd-records' }),
+      gate,
     );
     const directory = await EtcdAgentDirectory.open(etcd, options.prefix, log.child({ part: 'etcd-replicas' }));
-    const kv = new EtcdKv(etcd, options.prefix, log.child({ part: 'etcd-kv' }));
+    const kv = new EtcdKv(etcd, options.prefix, log.child({ part: 'etcd-kv' }), gate);
     const health = new EtcdHealth(etcd, `${options.prefix}config/revision`, log.child({ part: 'etcd-health' }));
     health.start([vnis.following, records.following, kv, directory, ...directory.following]);
+    gate.follow(health);
     return {
       description: `${where}, as replica ${directory.replica}`,
       vnis,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../../common/log';
-import type { DatabaseHealth } from '../database';
+import { StorageUnavailableError, type DatabaseHealth } from '../database';
 
 const PROBE_INTERVAL_MS = 1_000;
 const PROBE_DEADLINE_MS = 2_000;
@@ -65,5 +65,24 @@ export class EtcdHealth extends EventEmitter<{ health: [DatabaseHealth] }> {
     if (after.serving) this.log?.info('etcd reachable again: serving', {});
     else this.log?.error('not serving', { reason: after.reason });
     this.emit('health', after);
+  }
+}
+
+// Refuses a write at once while the replica is not serving, rather than after etcd's deadline:
+// callers (ctl, agents) then go to another replica without waiting. Opened before the health it
+// follows exists (the stores come first), so it lets writes through until told otherwise.
+export class WriteGate {
+  private health: EtcdHealth | undefined;
+
+  follow(health: EtcdHealth): void {
+    this.health = health;
+  }
+
+  check(): void {
+    const state = this.health?.health();
+    if (state && !state.serving)
+      throw new StorageUnavailableError(
+        `this server replica cannot reach etcd: ${state.reason}; nothing was written: retry, or use another replica`,
+      );
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../../common/log';
 import type { DurableKv, KvEntry, KvFollower, KvGuard, KvListener, KvOp } from '../durable-kv';
 import { unavailableOnFailure } from './etcd-errors';
 import { PrefixFollower } from './prefix-follower';
+import type { WriteGate } from './etcd-health';
 
 const COMMIT_DEADLINE_MS = 5_000;
 // A committed write waits this long for the watch to bring it into memory, then reads it instead.
@@ -112,6 +113,7 @@ export class EtcdKv extends EventEmitter<{ following: [problem: string | undefin
     readonly etcd: Etcd3,
     readonly root: string,
     private readonly log?: Logger,
+    private readonly gate?: WriteGate,
   ) {
     super();
   }
@@ -146,6 +148,7 @@ export class EtcdKv extends EventEmitter<{ following: [problem: string | undefin
   }
 
   async write(ops: KvOp[], guards: KvGuard[] = []): Promise<boolean> {
+    this.gate?.check();
     const key = (k: string) => Buffer.from(this.root + k);
     const success: IRequestOp[] = ops.map((op) =>
       op.type === 'put'

@@ -8,6 +8,7 @@ import { StorageUnavailableError } from '../database';
 import { RecordAdmission, type RecordStore, type ReplicaChange } from '../record-store';
 import { PrefixFollower } from './prefix-follower';
 import { unavailableOnFailure } from './etcd-errors';
+import type { WriteGate } from './etcd-health';
 
 // A change's revision is etcd's revision of the write, times this, plus the change's place among the
 // events of that revision: so every replica numbers every record change alike, and a watch resumes on
@@ -51,6 +52,7 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
   private flushing = false;
   private readonly admission: RecordAdmission;
   private follower: PrefixFollower | undefined;
+  private gate: WriteGate | undefined;
 
   private constructor(
     private readonly etcd: Etcd3,
@@ -68,8 +70,10 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
     prefix: string,
     maxRecordsPerOwner = DEFAULT_MAX_RECORDS_PER_OWNER,
     log?: Logger,
+    gate?: WriteGate,
   ): Promise<EtcdRecordStore> {
     const store = new EtcdRecordStore(etcd, `${prefix}records/`, maxRecordsPerOwner, log);
+    store.gate = gate;
     store.follower = await unavailableOnFailure('read the agents’ records', () =>
       PrefixFollower.start(etcd, store.root, 'the agents’ records', store.handlers, log),
     );
@@ -271,6 +275,7 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
   // Writes what is newer than memory, guarded by each key's mod_revision; a lost guard (another
   // replica wrote the key) waits for that write to arrive and merges again.
   private async commit(records: StateRecord[]): Promise<void> {
+    this.gate?.check();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const staged = this.newerThanHeld(records);
       if (staged.size === 0) return;
@@ -305,6 +310,7 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
   }
 
   async forget(owner: string): Promise<number> {
+    this.gate?.check();
     const keys = [...(this.owners.get(owner)?.keys() ?? [])].map((key) => this.keyOf(owner, key));
     if (keys.length === 0) return 0;
     const results = await unavailableOnFailure('delete the records of a revoked node from etcd', () =>

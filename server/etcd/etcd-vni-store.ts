@@ -7,6 +7,7 @@ import type { Revocation } from '../../common/trust/revocations';
 import { StorageUnavailableError } from '../database';
 import { unavailableOnFailure } from './etcd-errors';
 import { PrefixFollower } from './prefix-follower';
+import type { WriteGate } from './etcd-health';
 import { sortKey } from '../pagination';
 import type { VniConfigListener, VniConfigStore } from '../vni-config-store';
 import { findVni, planCreate, planUpdate, sortedRevocations, sortedVnis } from '../vni-changes';
@@ -37,6 +38,7 @@ export class EtcdVniStore implements VniConfigStore {
   private readonly writes = new SerialQueue();
   private readonly listeners = new Set<VniConfigListener>();
   private follower: PrefixFollower | undefined;
+  private gate: WriteGate | undefined;
 
   private constructor(
     private readonly etcd: Etcd3,
@@ -45,8 +47,9 @@ export class EtcdVniStore implements VniConfigStore {
   ) {}
 
   // `prefix` separates clusters sharing one etcd. The client stays the caller's to close.
-  static async open(etcd: Etcd3, prefix: string, log?: Logger): Promise<EtcdVniStore> {
+  static async open(etcd: Etcd3, prefix: string, log?: Logger, gate?: WriteGate): Promise<EtcdVniStore> {
     const store = new EtcdVniStore(etcd, `${prefix}config/`, log);
+    store.gate = gate;
     // The follower watches from the snapshot's revision, not the configuration's: that one may be long
     // compacted away. Any event re-reads the whole configuration (a few keys), under the write queue.
     store.follower = await unavailableOnFailure('read the VNI configuration', () =>
@@ -208,6 +211,7 @@ export class EtcdVniStore implements VniConfigStore {
   // revision, and otherwise re-reads and plans again (the change may now be refused: a CAS lost).
   private change<T>(plan: () => Plan<T>): Promise<T> {
     return this.writes.run(async () => {
+      this.gate?.check();
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const { puts, deletes, apply } = plan();
         const txn = await unavailableOnFailure('commit the change to etcd', () =>
