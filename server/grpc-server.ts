@@ -9,6 +9,7 @@ import { nodeService } from './node-service';
 import { vniService } from './vni-service';
 import type { VniConfigStore } from './vni-config-store';
 import type { ServerStorage, StorageHealth } from './storage';
+import type { RecordStore } from './record-store';
 import { FdbIndex } from './fdb-index';
 import { EndpointIndex } from './endpoint-index';
 import { endpointService } from './endpoint-service';
@@ -121,6 +122,18 @@ function agentHub(storage: ServerStorage, pki: ClusterPki, log: Logger): AgentHu
   return hub;
 }
 
+// The FDB and endpoints as served, rebuilt from the records. A dead or departed node's entries are
+// withdrawn from the served FDB, as every host withdraws them.
+function servedViews(replicas: RecordStore, hub: AgentHub) {
+  const live = (owner: string) => {
+    const state = hub.gossipState(owner);
+    return state !== 'NODE_STATE_DEAD' && state !== 'NODE_STATE_LEFT';
+  };
+  const views = { replicas, endpoints: new EndpointIndex(replicas), fdb: new FdbIndex(replicas, live) };
+  hub.on('node', (name) => views.fdb.nodeStateChanged(name));
+  return { views, live };
+}
+
 // Builds the gRPC server with every service, grpc.health.v1 and server reflection, and binds it.
 export async function startGrpcServer(options: {
   listen: string;
@@ -134,13 +147,7 @@ export async function startGrpcServer(options: {
   const { storage, log, pki } = options;
   const { vnis: store, records: replicas } = storage;
   const hub = agentHub(storage, pki, log);
-  // A dead or departed node's entries are withdrawn from the served FDB, as every host withdraws them.
-  const live = (owner: string) => {
-    const state = hub.gossipState(owner);
-    return state !== 'NODE_STATE_DEAD' && state !== 'NODE_STATE_LEFT';
-  };
-  const views = { replicas, endpoints: new EndpointIndex(replicas), fdb: new FdbIndex(replicas, live) };
-  hub.on('node', (name) => views.fdb.nodeStateChanged(name));
+  const { views, live } = servedViews(replicas, hub);
   const metrics = new Metrics('server');
   serverMetrics(metrics, { hub, replicas, store, storage: storage.health });
   const { authorizer, refused } = authorization(metrics, pki, store, log, options.token);
