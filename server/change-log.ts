@@ -22,9 +22,21 @@ export class ChangeLog<Change extends { revision: number }> {
     return this.compactedThrough;
   }
 
-  // Up to `limit` changes after `revision`, oldest first. Revisions increase along the log, so the
-  // first is found by binary search: a watcher reads its next few without copying the whole tail.
+  // Up to `limit` changes after `revision`, oldest first.
   after(revision: number, limit: number): Change[] {
+    const first = this.firstAfter(revision);
+    return this.changes.slice(first, first + limit);
+  }
+
+  // How many changes the log holds after `revision`: how far behind a watcher there is (revisions
+  // themselves need not be consecutive).
+  countAfter(revision: number): number {
+    return this.changes.length - this.firstAfter(revision);
+  }
+
+  // Revisions increase along the log, so the first is found by binary search: a watcher reads its next
+  // few without copying the whole tail.
+  private firstAfter(revision: number): number {
     let lo = 0;
     let hi = this.changes.length;
     while (lo < hi) {
@@ -32,6 +44,6 @@ export class ChangeLog<Change extends { revision: number }> {
       if (this.changes[mid].revision > revision) hi = mid;
       else lo = mid + 1;
     }
-    return this.changes.slice(lo, lo + limit);
+    return lo;
   }
 }

@@ -81,6 +81,7 @@ export function endpointService(
     currentRevision: () => replicas.currentRevision(),
     oldestResumableRevision: () => replicas.oldestResumableRevision(),
     changesAfter: (revision: number, limit: number) => replicas.changesAfter(revision, limit),
+    countChangesAfter: (revision: number) => replicas.countChangesAfter(revision),
     snapshot: () => views.endpoints.snapshot(),
     on: (event: 'change', listener: (c: ReplicaChange) => void) => replicas.on(event, listener),
     off: (event: 'change', listener: (c: ReplicaChange) => void) => replicas.off(event, listener),

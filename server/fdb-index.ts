@@ -90,6 +90,10 @@ export class FdbIndex extends EventEmitter<{ change: [FdbChange] }> {
     return this.changeLog.after(revision, limit);
   }
 
+  countChangesAfter(revision: number): number {
+    return this.changeLog.countAfter(revision);
+  }
+
   // Some node's state changed. One agent's report decides what the server believes about others (and
   // its disconnection withdraws its reports), so every owner is re-checked: a cheap test per node.
   // An owner now reported dead, or alive again, has its entries withdrawn or restored, each change

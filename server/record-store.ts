@@ -25,6 +25,7 @@ export interface RecordStore {
   // A revision for a change derived from something other than a record (a node's liveness).
   advanceRevision(): number;
   changesAfter(revision: number, limit: number): ReplicaChange[];
+  countChangesAfter(revision: number): number;
   size(): number;
   all(): StateRecord[];
   // The nodes whose records are held (durable: known also before they reconnect).

@@ -115,6 +115,10 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> impl
     return this.changeLog.after(revision, limit);
   }
 
+  countChangesAfter(revision: number): number {
+    return this.changeLog.countAfter(revision);
+  }
+
   size(): number {
     let n = 0;
     for (const m of this.owners.values()) n += m.size;

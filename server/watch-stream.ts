@@ -10,6 +10,8 @@ export interface WatchSource<Change, Item> {
   currentRevision(): number;
   oldestResumableRevision(): number;
   changesAfter(revision: number, limit: number): Change[];
+  // How many changes are held after `revision`.
+  countChangesAfter(revision: number): number;
   snapshot(): BTree<string, Item>;
   on(event: 'change', listener: (c: Change) => void): unknown;
   off(event: 'change', listener: (c: Change) => void): unknown;
@@ -105,7 +107,7 @@ class WatchPump<Change extends { revision: number }, Item, Event> {
       return this.send(this.view.changeEvent(c));
     }
     this.caughtUp = false;
-    const behind = this.source.currentRevision() - this.position;
+    const behind = this.source.countChangesAfter(this.position);
     if (behind <= MAX_WATCH_LAG) return this.schedule();
     this.stop();
     endStream(
@@ -113,7 +115,7 @@ class WatchPump<Change extends { revision: number }, Item, Event> {
       grpc.status.RESOURCE_EXHAUSTED,
       this.snapshot
         ? `the watcher read its snapshot too slowly: ${behind} changes were made meanwhile (at most ${MAX_WATCH_LAG}); watch again without from_revision`
-        : `the watcher fell ${behind} revisions behind (at most ${MAX_WATCH_LAG}); resume with from_revision ${this.position}`,
+        : `the watcher fell ${behind} changes behind (at most ${MAX_WATCH_LAG}); resume with from_revision ${this.position}`,
     );
   };
 

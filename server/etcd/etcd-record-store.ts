@@ -220,6 +220,10 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
     return this.changeLog.after(revision, limit);
   }
 
+  countChangesAfter(revision: number): number {
+    return this.changeLog.countAfter(revision);
+  }
+
   size(): number {
     let n = 0;
     for (const m of this.owners.values()) n += m.size;
