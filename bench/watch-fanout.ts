@@ -172,25 +172,28 @@ interface Run {
   p99: number;
 }
 
-// Which store the servers under test use: their extra flags, each start its own keyspace in etcd.
+// Which store the servers under test use: their extra flags (with etcd, a keyspace of their own for
+// each run; a restart within a run finds what it left).
 interface Store {
   name: string;
-  flags(): string[];
+  flags: string[];
 }
 
 let etcdRuns = 0;
-const levelStore: Store = { name: 'level', flags: () => [] };
-const etcdStore = (etcd: LocalEtcd): Store => {
-  const prefix = `/bench-${process.pid}-${++etcdRuns}/`;
-  return {
-    name: `etcd (${etcd.endpoints.length} members)`,
-    flags: () => ['--store', 'etcd', '--etcd-endpoints', etcd.endpoints.join(','), '--etcd-prefix', prefix],
-  };
-};
+const storeFor = (name: string, etcd: LocalEtcd | undefined): Store =>
+  name === 'etcd'
+    ? {
+        name: `etcd (${etcd!.endpoints.length} members)`,
+        flags: [
+          ...['--store', 'etcd', '--etcd-endpoints', etcd!.endpoints.join(',')],
+          ...['--etcd-prefix', `/bench-${process.pid}-${++etcdRuns}/`],
+        ],
+      }
+    : { name: 'level', flags: [] };
 
 // One run against our server: the watchers take their snapshot, then the agents send the changes.
 async function ours(pace: number, store: Store): Promise<Run> {
-  const server = await startServer(makeTempDir('bench-watch'), undefined, store.flags());
+  const server = await startServer(makeTempDir('bench-watch'), undefined, store.flags);
   const agents = await enrolAgents(server);
   try {
     const sentAt = new Float64Array(CHANGES);
@@ -243,7 +246,7 @@ async function reference(pace: number): Promise<Run> {
 async function memory(store: Store): Promise<void> {
   const dataDir = makeTempDir('bench-records');
   // R records from 20 agents: more per agent than the default bound at R = 100,000.
-  const limit = ['--max-records-per-owner', String(Math.max(4096, Math.ceil(RECORDS / AGENTS))), ...store.flags()];
+  const limit = ['--max-records-per-owner', String(Math.max(4096, Math.ceil(RECORDS / AGENTS))), ...store.flags];
   let server = await startServer(dataDir, undefined, limit);
   const agents = await enrolAgents(server);
   try {
@@ -333,13 +336,12 @@ async function main(): Promise<void> {
     );
   const etcd = STORES.includes('etcd') ? await LocalEtcd.start(3) : undefined;
   try {
-    const stores = STORES.map((name) => (name === 'etcd' ? etcdStore(etcd!) : levelStore));
     const paces = PACE > 0 ? [0, PACE] : [0];
     for (const pace of paces) {
       const base = await reference(pace);
-      for (const store of stores) compare(await ours(pace, store), base);
+      for (const name of STORES) compare(await ours(pace, storeFor(name, etcd)), base);
     }
-    if (RECORDS > 0) for (const store of stores) await memory(store);
+    if (RECORDS > 0) for (const name of STORES) await memory(storeFor(name, etcd));
   } finally {
     await etcd?.stop();
   }
