@@ -1,10 +1,9 @@
-import { EventEmitter } from 'node:events';
 import type { Level } from 'level';
 import { DEFAULT_MAX_RECORDS_PER_OWNER, StateRecord, recordKey } from '../common/fdb-state/record';
-import { Version, ZERO_VERSION, newer } from '../common/fdb-state/version';
-import { ChangeLog } from './change-log';
+import { newer } from '../common/fdb-state/version';
+import { RecordMemory } from './record-memory';
 import type { Database } from './database';
-import { RecordAdmission, type RecordStore, type ReplicaChange } from './record-store';
+import type { RecordStore, ReplicaChange } from './record-store';
 
 export { RecordLimitError, SpoofedRecordError, type ReplicaChange } from './record-store';
 
@@ -18,47 +17,23 @@ const RESERVATION = 100_000;
 // Every agent's owned records as the agents replicated them, durable in level (written with sync
 // before the agent is acknowledged, so an acknowledged record survives a server crash), merged by
 // version. An agent may only replicate records it owns with its own VTEP: anything else is refused.
-export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> implements RecordStore {
-  private readonly owners = new Map<string, Map<string, StateRecord>>();
-  // Changes kept in memory for watches resuming from a revision; older ones answer OUT_OF_RANGE.
-  private readonly changeLog: ChangeLog<ReplicaChange>;
-  private readonly pending: Array<{
-    node: string;
-    records: StateRecord[];
-    resolve: (v: Version) => void;
-    reject: (e: Error) => void;
-  }> = [];
-  private flushing = false;
-  // The group being written: neither pending nor applied yet.
-  private writing: ReplicaStore['pending'] = [];
-  private readonly admission: RecordAdmission;
+export class ReplicaStore extends RecordMemory<StateRecord> implements RecordStore {
   // Revisions below this one may be handed out without a write.
   private reserved = 0;
   private reserving: Promise<void> | undefined;
 
   private constructor(
     private readonly db: Database,
-    private revision: number,
+    revision: number,
     maxRecordsPerOwner: number,
   ) {
-    super();
-    this.setMaxListeners(0);
-    this.changeLog = new ChangeLog(revision);
-    this.admission = new RecordAdmission(maxRecordsPerOwner);
-  }
-
-  get spoofed(): number {
-    return this.admission.spoofed;
-  }
-
-  get overLimit(): number {
-    return this.admission.overLimit;
+    super((r) => r, revision, maxRecordsPerOwner);
   }
 
   static async open(db: Database, maxRecordsPerOwner = DEFAULT_MAX_RECORDS_PER_OWNER): Promise<ReplicaStore> {
     const { revision, records } = await readRecords(db.level);
     const store = new ReplicaStore(db, revision, maxRecordsPerOwner);
-    for (const r of records) store.mapOf(r.owner).set(recordKey(r.body), r);
+    for (const r of records) store.held.set(r.owner, recordKey(r.body), r);
     db.onReopen((level) => store.reload(level));
     await store.reserve();
     return store;
@@ -74,23 +49,13 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> impl
     const kept: StateRecord[] = [];
     for (const r of disk.records) {
       onDisk.add(recordDbKey(r.owner, recordKey(r.body)));
-      const held = this.owners.get(r.owner)?.get(recordKey(r.body));
+      const held = this.held.get(r.owner, recordKey(r.body));
       if (!held || newer(r.version, held.version)) kept.push(r);
     }
-    const gone = [...this.owners.values()]
-      .flatMap((m) => [...m.values()])
-      .filter((r) => !onDisk.has(recordDbKey(r.owner, recordKey(r.body))));
+    const gone = this.held.all().filter((r) => !onDisk.has(recordDbKey(r.owner, recordKey(r.body))));
     this.apply([...kept, ...gone.filter((r) => !r.tombstone).map((r) => ({ ...r, tombstone: true }))]);
-    for (const r of gone) this.owners.get(r.owner)?.delete(recordKey(r.body));
+    for (const r of gone) this.held.delete(r.owner, recordKey(r.body));
     await level.put(REVISION_KEY, String(this.revision), { sync: true });
-  }
-
-  currentRevision(): number {
-    return this.revision;
-  }
-
-  oldestResumableRevision(): number {
-    return this.changeLog.oldestResumableRevision();
   }
 
   // A revision for a change derived from something other than a record (a node's liveness), so
@@ -111,86 +76,24 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> impl
     return this.reserving;
   }
 
-  changesAfter(revision: number, limit: number): ReplicaChange[] {
-    return this.changeLog.after(revision, limit);
-  }
-
-  countChangesAfter(revision: number): number {
-    return this.changeLog.countAfter(revision);
-  }
-
-  size(): number {
-    let n = 0;
-    for (const m of this.owners.values()) n += m.size;
-    return n;
-  }
-
-  all(): StateRecord[] {
-    return [...this.owners.values()].flatMap((m) => [...m.values()]);
-  }
-
-  // The nodes whose records are held here (durable: known also before they reconnect).
-  ownerNames(): string[] {
-    return [...this.owners.keys()];
-  }
-
-  recordsOf(owner: string): StateRecord[] {
-    return [...(this.owners.get(owner)?.values() ?? [])];
-  }
-
-  // The newest version held of an owner: what the agent is acknowledged up to.
-  versionOf(owner: string): Version {
-    let max = ZERO_VERSION;
-    for (const r of this.owners.get(owner)?.values() ?? []) if (newer(r.version, max)) max = r.version;
-    return max;
-  }
-
-  // Merges a batch an agent sent; resolves once it is durable, with the version to acknowledge.
-  // Refuses (throws at once) a batch with a record the agent may not publish or hold.
-  merge(node: string, vtep: string, records: StateRecord[]): Promise<Version> {
-    const queued = [...this.writing, ...this.pending].filter((p) => p.node === node).flatMap((p) => p.records);
-    this.admission.check(node, vtep, records, this.owners.get(node) ?? new Map(), queued);
-    return new Promise((resolve, reject) => {
-      this.pending.push({ node, records, resolve, reject });
-      if (!this.flushing) void this.flush();
-    });
-  }
-
-  // Group commit: every batch that arrived while the previous write was syncing goes to disk in one
-  // write, so twenty agents sending at once cost one fsync, not twenty in a row.
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    while (this.pending.length > 0) {
-      const group = this.pending.splice(0);
-      this.writing = group;
-      const accepted: StateRecord[] = [];
-      const staged = new Map<string, StateRecord>();
-      for (const { records } of group) {
-        for (const r of records) {
-          const dbKey = recordDbKey(r.owner, recordKey(r.body));
-          const current = staged.get(dbKey) ?? this.owners.get(r.owner)?.get(recordKey(r.body));
-          if (current && !newer(r.version, current.version)) continue;
-          staged.set(dbKey, r);
-          accepted.push(r);
-        }
-      }
-      try {
-        if (accepted.length > 0) {
-          // Revisions are assigned after the write so they follow the order changes are emitted in;
-          // a liveness revision taken meanwhile only makes the persisted counter trail by one.
-          await this.db.write([
-            ...[...staged].map(([key, r]) => ({ type: 'put' as const, key, value: JSON.stringify(r) })),
-            { type: 'put' as const, key: REVISION_KEY, value: String(this.revision + accepted.length) },
-          ]);
-          this.apply(accepted);
-        }
-        for (const g of group) g.resolve(this.versionOf(g.node));
-      } catch (err) {
-        for (const g of group) g.reject(err as Error);
-      }
+  protected async commit(records: StateRecord[]): Promise<void> {
+    const accepted: StateRecord[] = [];
+    const staged = new Map<string, StateRecord>();
+    for (const r of records) {
+      const dbKey = recordDbKey(r.owner, recordKey(r.body));
+      const current = staged.get(dbKey) ?? this.held.get(r.owner, recordKey(r.body));
+      if (current && !newer(r.version, current.version)) continue;
+      staged.set(dbKey, r);
+      accepted.push(r);
     }
-    this.writing = [];
-    this.flushing = false;
+    if (accepted.length === 0) return;
+    // Revisions are assigned after the write so they follow the order changes are emitted in;
+    // a liveness revision taken meanwhile only makes the persisted counter trail by one.
+    await this.db.write([
+      ...[...staged].map(([key, r]) => ({ type: 'put' as const, key, value: JSON.stringify(r) })),
+      { type: 'put' as const, key: REVISION_KEY, value: String(this.revision + accepted.length) },
+    ]);
+    this.apply(accepted);
   }
 
   // Deletes every record of a revoked node. Watchers see each one go as a tombstone (no agent issued
@@ -200,25 +103,17 @@ export class ReplicaStore extends EventEmitter<{ change: [ReplicaChange] }> impl
     if (all.length === 0) return 0;
     await this.db.write(all.map((r) => ({ type: 'del' as const, key: recordDbKey(owner, recordKey(r.body)) })));
     this.apply(all.filter((r) => !r.tombstone).map((r) => ({ ...r, tombstone: true })));
-    this.owners.delete(owner);
+    this.held.deleteOwner(owner);
     return all.length;
   }
 
   private apply(accepted: StateRecord[]): void {
     for (const r of accepted) {
-      const map = this.mapOf(r.owner);
       const key = recordKey(r.body);
-      const change: ReplicaChange = { revision: ++this.revision, before: map.get(key), after: r };
-      map.set(key, r);
-      this.changeLog.push(change);
-      this.emit('change', change);
+      const change: ReplicaChange = { revision: ++this.revision, before: this.held.get(r.owner, key), after: r };
+      this.held.set(r.owner, key, r);
+      this.changed(change);
     }
-  }
-
-  private mapOf(owner: string): Map<string, StateRecord> {
-    let map = this.owners.get(owner);
-    if (!map) this.owners.set(owner, (map = new Map<string, StateRecord>()));
-    return map;
   }
 }
 

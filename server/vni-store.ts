@@ -5,9 +5,9 @@ import type { Logger } from '../common/log';
 import type { VniConfig, VniInput } from '../common/vni';
 import { checkVniId } from '../common/validation';
 import { sortKey } from './pagination';
-import type { Revocation } from '../common/trust/revocations';
-import type { VniConfigListener, VniConfigStore } from './vni-config-store';
-import { findVni, planCreate, planUpdate, sortedRevocations, sortedVnis } from './vni-changes';
+import type { VniConfigStore } from './vni-config-store';
+import { VniMemory } from './vni-memory';
+import { planCreate, planUpdate } from './vni-changes';
 
 export { NotFoundError, AlreadyExistsError, StaleRevisionError } from './vni-changes';
 
@@ -18,18 +18,15 @@ const vniKey = (id: number) => sortKey('vni', id);
 // The VNI configuration, durable in level. Every mutation is written with sync before it resolves,
 // so an acknowledged change survives kill -9 and power loss alike. VNIs are few, so all of them are
 // also held in memory for reads, and rebuilt from disk whenever the database is reopened.
-export class VniStore implements VniConfigStore {
-  private byId = new Map<number, VniConfig>();
-  // Revoked nodes travel in the signed configuration, so they share its revision and durability.
-  private revoked = new Map<string, number>();
-  private revision = 0;
+export class VniStore extends VniMemory implements VniConfigStore {
   // The highest revision a write was attempted with: one that failed is not given to another change.
   private issued = 0;
   private readonly writes = new SerialQueue();
-  private readonly listeners = new Set<VniConfigListener>();
 
   // Shared with the replica store: one database per server.
-  private constructor(readonly db: Database) {}
+  private constructor(readonly db: Database) {
+    super();
+  }
 
   static async open(dir: string, log?: Logger, recovery?: Partial<RecoveryOptions>): Promise<VniStore> {
     const store = new VniStore(await Database.open(dir, log, recovery));
@@ -73,18 +70,6 @@ export class VniStore implements VniConfigStore {
     return this.db.close();
   }
 
-  currentRevision(): number {
-    return this.revision;
-  }
-
-  list(): VniConfig[] {
-    return sortedVnis(this.byId);
-  }
-
-  revocations(): Revocation[] {
-    return sortedRevocations(this.revoked);
-  }
-
   // Certificates of `node` issued until now are refused from this revision on.
   revoke(node: string): Promise<{ revision: number; revokedAtMs: number }> {
     return this.writes.run(async () => {
@@ -95,15 +80,6 @@ export class VniStore implements VniConfigStore {
       this.notify();
       return { revision, revokedAtMs };
     });
-  }
-
-  get(id: number): VniConfig {
-    return findVni(this.byId, id);
-  }
-
-  onChange(listener: VniConfigListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   create(input: VniInput): Promise<VniConfig> {
@@ -146,11 +122,5 @@ export class VniStore implements VniConfigStore {
     this.issued = Math.max(this.issued, revision);
     await this.db.write([...ops, { type: 'put', key: REVISION_KEY, value: String(revision) }]);
     this.revision = revision;
-  }
-
-  private notify(): void {
-    const vnis = this.list();
-    const revocations = this.revocations();
-    for (const listener of this.listeners) listener(this.revision, vnis, revocations);
   }
 }

@@ -238,16 +238,18 @@ export class EtcdAgentDirectory
     this.runner = run;
   }
 
-  // Commands left from before a snapshot are dropped: their senders have given up on them.
+  // Commands and answers left from before a snapshot are dropped: their senders have given up on them.
+  private dropAll(kvs: IKeyValue[]): void {
+    for (const kv of kvs)
+      void this.etcd
+        .delete()
+        .key(kv.key.toString())
+        .catch(() => undefined);
+  }
+
   private commandsFeed() {
     return {
-      snapshot: (kvs: IKeyValue[]) => {
-        for (const kv of kvs)
-          void this.etcd
-            .delete()
-            .key(kv.key.toString())
-            .catch(() => undefined);
-      },
+      snapshot: (kvs: IKeyValue[]) => this.dropAll(kvs),
       changes: (response: IWatchResponse) => {
         for (const event of response.events) if (event.type === 'Put') void this.carryOut(event.kv);
       },
@@ -286,13 +288,7 @@ export class EtcdAgentDirectory
 
   private answersFeed() {
     return {
-      snapshot: (kvs: IKeyValue[]) => {
-        for (const kv of kvs)
-          void this.etcd
-            .delete()
-            .key(kv.key.toString())
-            .catch(() => undefined);
-      },
+      snapshot: (kvs: IKeyValue[]) => this.dropAll(kvs),
       changes: (response: IWatchResponse) => {
         for (const event of response.events) if (event.type === 'Put') this.answered(event.kv);
       },

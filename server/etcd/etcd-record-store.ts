@@ -1,11 +1,11 @@
-import { EventEmitter } from 'node:events';
 import type { Etcd3, IKeyValue, IWatchResponse } from 'etcd3';
 import type { Logger } from '../../common/log';
 import { DEFAULT_MAX_RECORDS_PER_OWNER, StateRecord, recordKey } from '../../common/fdb-state/record';
-import { Version, ZERO_VERSION, newer } from '../../common/fdb-state/version';
+import { newer } from '../../common/fdb-state/version';
 import { ChangeLog } from '../change-log';
+import { RecordMemory } from '../record-memory';
 import { StorageUnavailableError } from '../database';
-import { RecordAdmission, type RecordStore, type ReplicaChange } from '../record-store';
+import type { RecordStore } from '../record-store';
 import { PrefixFollower } from './prefix-follower';
 import { unavailableOnFailure } from './etcd-errors';
 import type { WriteGate } from './etcd-health';
@@ -28,29 +28,15 @@ interface Held {
   mod: number;
 }
 
-interface Pending {
-  node: string;
-  records: StateRecord[];
-  resolve: (v: Version) => void;
-  reject: (e: Error) => void;
-}
-
 // Every agent's records in etcd, under `<prefix>records/<owner>/<key>`, for several server replicas.
 // Memory is fed only by the follower (a snapshot, then etcd's watch), for this replica's writes as for
 // every other's, so changes are applied in etcd's order everywhere. A write is a transaction guarded by
 // the mod_revision of each key it writes, so a record another replica wrote meanwhile (an agent that
 // moved) is merged by version again rather than overwritten; it is acknowledged once etcd committed it
 // and this replica's watch has shown it.
-export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> implements RecordStore {
-  private owners = new Map<string, Map<string, Held>>();
-  private changeLog = new ChangeLog<ReplicaChange>(0);
-  private revision = 0;
+export class EtcdRecordStore extends RecordMemory<Held> implements RecordStore {
   private appliedEtcdRevision = 0;
   private waiters: Array<{ etcdRevision: number; done: () => void }> = [];
-  private readonly pending: Pending[] = [];
-  private writing: Pending[] = [];
-  private flushing = false;
-  private readonly admission: RecordAdmission;
   private follower: PrefixFollower | undefined;
   private gate: WriteGate | undefined;
 
@@ -60,9 +46,7 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
     maxRecordsPerOwner: number,
     private readonly log?: Logger,
   ) {
-    super();
-    this.setMaxListeners(0);
-    this.admission = new RecordAdmission(maxRecordsPerOwner);
+    super((h) => h.record, 0, maxRecordsPerOwner);
   }
 
   static async open(
@@ -84,14 +68,6 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
     return this.follower!;
   }
 
-  get spoofed(): number {
-    return this.admission.spoofed;
-  }
-
-  get overLimit(): number {
-    return this.admission.overLimit;
-  }
-
   private readonly handlers = {
     snapshot: (kvs: IKeyValue[], etcdRevision: number) => this.takeSnapshot(kvs, etcdRevision),
     changes: (response: IWatchResponse) => this.applyEvents(response),
@@ -109,9 +85,8 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
       const held = this.heldAt(key);
       if (held?.mod !== Number(kv.mod_revision)) changed.push([key, heldOf(kv)]);
     }
-    for (const [owner, map] of this.owners)
-      for (const key of map.keys())
-        if (!seen.has(this.keyOf(owner, key))) changed.push([this.keyOf(owner, key), undefined]);
+    for (const [owner, key] of this.held.entries())
+      if (!seen.has(this.keyOf(owner, key))) changed.push([this.keyOf(owner, key), undefined]);
     // Past the places record changes of the snapshot's etcd revision may have taken.
     const through = etcdRevision * PLACES_PER_ETCD_REVISION + MAX_TXN_OPS - 1;
     if (first) {
@@ -147,9 +122,7 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
     if (!held && (!before || before.tombstone)) return;
     const after = held?.record ?? { ...before!, tombstone: true };
     this.revision = Math.max(revision, this.revision + 1);
-    const change: ReplicaChange = { revision: this.revision, before, after };
-    this.changeLog.push(change);
-    this.emit('change', change);
+    this.changed({ revision: this.revision, before, after });
   }
 
   private applied(etcdRevision: number): void {
@@ -188,97 +161,22 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
 
   private heldAt(etcdKey: string): Held | undefined {
     const [owner, key] = this.split(etcdKey);
-    return this.owners.get(owner)?.get(key);
+    return this.held.get(owner, key);
   }
 
   private store(etcdKey: string, held: Held | undefined): void {
     const [owner, key] = this.split(etcdKey);
-    if (held) {
-      let map = this.owners.get(owner);
-      if (!map) this.owners.set(owner, (map = new Map<string, Held>()));
-      map.set(key, held);
-      return;
-    }
-    const map = this.owners.get(owner);
-    map?.delete(key);
-    if (map?.size === 0) this.owners.delete(owner);
-  }
-
-  currentRevision(): number {
-    return this.revision;
-  }
-
-  oldestResumableRevision(): number {
-    return this.changeLog.oldestResumableRevision();
+    if (held) this.held.set(owner, key, held);
+    else this.held.delete(owner, key);
   }
 
   advanceRevision(): number {
     return ++this.revision;
   }
 
-  changesAfter(revision: number, limit: number): ReplicaChange[] {
-    return this.changeLog.after(revision, limit);
-  }
-
-  countChangesAfter(revision: number): number {
-    return this.changeLog.countAfter(revision);
-  }
-
-  size(): number {
-    let n = 0;
-    for (const m of this.owners.values()) n += m.size;
-    return n;
-  }
-
-  all(): StateRecord[] {
-    return [...this.owners.values()].flatMap((m) => [...m.values()].map((h) => h.record));
-  }
-
-  ownerNames(): string[] {
-    return [...this.owners.keys()];
-  }
-
-  recordsOf(owner: string): StateRecord[] {
-    return [...(this.owners.get(owner)?.values() ?? [])].map((h) => h.record);
-  }
-
-  versionOf(owner: string): Version {
-    let max = ZERO_VERSION;
-    for (const { record } of this.owners.get(owner)?.values() ?? [])
-      if (newer(record.version, max)) max = record.version;
-    return max;
-  }
-
-  merge(node: string, vtep: string, records: StateRecord[]): Promise<Version> {
-    const queued = [...this.writing, ...this.pending].filter((p) => p.node === node).flatMap((p) => p.records);
-    this.admission.check(node, vtep, records, this.owners.get(node) ?? new Map<string, Held>(), queued);
-    return new Promise((resolve, reject) => {
-      this.pending.push({ node, records, resolve, reject });
-      if (!this.flushing) void this.flush();
-    });
-  }
-
-  // Group commit, as the level store does: every batch that arrived during the previous write goes
-  // in the next one (in transactions of at most MAX_TXN_OPS keys, committed together).
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    while (this.pending.length > 0) {
-      const group = this.pending.splice(0);
-      this.writing = group;
-      try {
-        await this.commit(group.flatMap((p) => p.records));
-        for (const g of group) g.resolve(this.versionOf(g.node));
-      } catch (err) {
-        for (const g of group) g.reject(err as Error);
-      }
-    }
-    this.writing = [];
-    this.flushing = false;
-  }
-
   // Writes what is newer than memory, guarded by each key's mod_revision; a lost guard (another
   // replica wrote the key) waits for that write to arrive and merges again.
-  private async commit(records: StateRecord[]): Promise<void> {
+  protected async commit(records: StateRecord[]): Promise<void> {
     this.gate?.check();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const staged = this.newerThanHeld(records);
@@ -315,7 +213,7 @@ export class EtcdRecordStore extends EventEmitter<{ change: [ReplicaChange] }> i
 
   async forget(owner: string): Promise<number> {
     this.gate?.check();
-    const keys = [...(this.owners.get(owner)?.keys() ?? [])].map((key) => this.keyOf(owner, key));
+    const keys = [...this.held.of(owner).keys()].map((key) => this.keyOf(owner, key));
     if (keys.length === 0) return 0;
     const results = await unavailableOnFailure('delete the records of a revoked node from etcd', () =>
       Promise.all(

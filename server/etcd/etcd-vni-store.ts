@@ -3,14 +3,14 @@ import { SerialQueue } from '../../common/serial-queue';
 import type { Logger } from '../../common/log';
 import type { VniConfig, VniInput } from '../../common/vni';
 import { checkVniId } from '../../common/validation';
-import type { Revocation } from '../../common/trust/revocations';
 import { StorageUnavailableError } from '../database';
 import { unavailableOnFailure } from './etcd-errors';
 import { PrefixFollower } from './prefix-follower';
 import type { WriteGate } from './etcd-health';
 import { sortKey } from '../pagination';
-import type { VniConfigListener, VniConfigStore } from '../vni-config-store';
-import { findVni, planCreate, planUpdate, sortedRevocations, sortedVnis } from '../vni-changes';
+import type { VniConfigStore } from '../vni-config-store';
+import { VniMemory } from '../vni-memory';
+import { planCreate, planUpdate } from '../vni-changes';
 
 // A change planned against one snapshot of the configuration: the keys to write, and how memory
 // changes once etcd committed them at `revision` (the answer to the caller).
@@ -31,12 +31,8 @@ const COMMIT_DEADLINE_MS = 5_000;
 // changed the configuration since this one validated against it. So a revision is etcd's revision of
 // the committing transaction (unique and ordered across replicas), a VNI's revision is its key's
 // mod_revision, and expected_revision is a compare-and-swap. Other replicas' changes arrive by a watch.
-export class EtcdVniStore implements VniConfigStore {
-  private byId = new Map<number, VniConfig>();
-  private revoked = new Map<string, number>();
-  private revision = 0;
+export class EtcdVniStore extends VniMemory implements VniConfigStore {
   private readonly writes = new SerialQueue();
-  private readonly listeners = new Set<VniConfigListener>();
   private follower: PrefixFollower | undefined;
   private gate: WriteGate | undefined;
 
@@ -44,7 +40,9 @@ export class EtcdVniStore implements VniConfigStore {
     private readonly etcd: Etcd3,
     private readonly root: string,
     private readonly log?: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   // `prefix` separates clusters sharing one etcd. The client stays the caller's to close.
   static async open(etcd: Etcd3, prefix: string, log?: Logger, gate?: WriteGate): Promise<EtcdVniStore> {
@@ -130,27 +128,6 @@ export class EtcdVniStore implements VniConfigStore {
 
   close(): Promise<void> {
     return this.follower?.stop() ?? Promise.resolve();
-  }
-
-  currentRevision(): number {
-    return this.revision;
-  }
-
-  list(): VniConfig[] {
-    return sortedVnis(this.byId);
-  }
-
-  revocations(): Revocation[] {
-    return sortedRevocations(this.revoked);
-  }
-
-  get(id: number): VniConfig {
-    return findVni(this.byId, id);
-  }
-
-  onChange(listener: VniConfigListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   create(input: VniInput): Promise<VniConfig> {
@@ -244,12 +221,6 @@ export class EtcdVniStore implements VniConfigStore {
   private keep(vni: VniConfig): VniConfig {
     this.byId.set(vni.id, vni);
     return vni;
-  }
-
-  private notify(): void {
-    const vnis = this.list();
-    const revocations = this.revocations();
-    for (const listener of this.listeners) listener(this.revision, vnis, revocations);
   }
 }
 

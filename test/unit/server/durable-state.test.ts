@@ -15,18 +15,8 @@ import { ETCD, LocalEtcd } from '../../../lab/local-etcd';
 import { durableKvContract } from './durable-kv-contract';
 import { blockStoreContract } from './block-store-contract';
 import { enrol, enrolmentContract, text } from './enrolment-contract';
+import { eventually } from '../../../lab/eventually';
 import { etcdKv, levelKv } from './kv-fixtures';
-
-// Another replica hears of a change by etcd's watch, a moment after the write resolved.
-async function eventually(check: () => void): Promise<void> {
-  for (const deadline = Date.now() + 3_000; ; await new Promise((resolve) => setTimeout(resolve, 20))) {
-    try {
-      return check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-  }
-}
 
 // A claim is cut from a VNI as the VNI store has it: the guard must hold exactly while the store's
 // revision does (both keep it under config/revision, each in its own way).

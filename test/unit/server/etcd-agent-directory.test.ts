@@ -10,6 +10,7 @@ import { requirePrograms } from '../../helpers/require-root';
 import { ETCD, LocalEtcd } from '../../../lab/local-etcd';
 import { TestPki } from '../../helpers/test-pki';
 import { FakeStream, hello } from '../../helpers/fake-agent-stream';
+import { eventually } from '../../../lab/eventually';
 
 // Two server replicas' hubs, each with its own etcd client and directory, as two processes have.
 describe('agents across server replicas (etcd)', function () {
@@ -28,12 +29,6 @@ describe('agents across server replicas (etcd)', function () {
     const hub = new AgentHub(log, await pki.configSigner(), 2_000);
     hub.join(directory);
     return { hub, directory };
-  };
-  const until = async (condition: () => boolean, what: string) => {
-    for (const deadline = Date.now() + 15_000; !condition();) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   };
 
   before(async function () {
@@ -54,7 +49,15 @@ describe('agents across server replicas (etcd)', function () {
     const stream = new FakeStream();
     a.hub.attach(hello('h1'), stream as unknown as AgentStream);
     a.hub.recordStatus('h1', [], 5);
-    await until(() => b.hub.nodes().some((n) => n.name === 'h1' && n.configRevision === 5), 'B lists h1');
+    await eventually(
+      () =>
+        assert.ok(
+          b.hub.nodes().some((n) => n.name === 'h1' && n.configRevision === 5),
+          'B lists h1',
+        ),
+      15_000,
+      20,
+    );
     const [h1] = b.hub.nodes();
     assert.equal(h1.connected, true);
     assert.equal(h1.state, 'NODE_STATE_ALIVE');
@@ -62,7 +65,11 @@ describe('agents across server replicas (etcd)', function () {
     assert.deepEqual(b.hub.vteps(), [{ node: 'h1', vtep: '198.18.0.1' }]);
 
     a.hub.detach('h1', stream as unknown as AgentStream);
-    await until(() => b.hub.nodes().length === 0, 'B forgets h1 once its stream on A ended');
+    await eventually(
+      () => assert.ok(b.hub.nodes().length === 0, 'B forgets h1 once its stream on A ended'),
+      15_000,
+      20,
+    );
   });
 
   it('carries a command to the replica holding the agent and its answer back', async () => {
@@ -70,9 +77,9 @@ describe('agents across server replicas (etcd)', function () {
     const [a, b] = [await replica(prefix), await replica(prefix)];
     const stream = new FakeStream();
     a.hub.attach(hello('h1'), stream as unknown as AgentStream);
-    await until(() => b.hub.sessionOf('h1')?.connected === true, 'B sees h1');
+    await eventually(() => assert.ok(b.hub.sessionOf('h1')?.connected === true, 'B sees h1'), 15_000, 20);
     const answer = b.hub.sendCommand('h1', { listKeys: {} });
-    await until(() => stream.commands.length === 1, 'the agent on A receives the command');
+    await eventually(() => assert.ok(stream.commands.length === 1, 'the agent on A receives the command'), 15_000, 20);
     assert.ok(stream.commands[0].listKeys, 'the command arrives whole');
     a.hub.commandResult('h1', {
       id: String(stream.commands[0].id),
@@ -94,7 +101,7 @@ describe('agents across server replicas (etcd)', function () {
     // Every agent of every replica answers a fan-out.
     b.hub.attach(hello('h2'), new FakeStream() as unknown as AgentStream);
     const everyone = b.hub.commandEveryAgent({ listKeys: {} });
-    await until(() => stream.commands.length === 3, 'the agent on A receives the fan-out');
+    await eventually(() => assert.ok(stream.commands.length === 3, 'the agent on A receives the fan-out'), 15_000, 20);
     a.hub.commandResult('h1', { id: String(stream.commands[2].id), error: '' } as never);
     const nodes = (await everyone).map((r) => r.node).sort();
     assert.deepEqual(nodes, ['h1', 'h2']);
@@ -104,9 +111,9 @@ describe('agents across server replicas (etcd)', function () {
     const prefix = `dir-${++run}/`;
     const [a, b] = [await replica(prefix), await replica(prefix)];
     a.hub.attach(hello('h1'), new FakeStream() as unknown as AgentStream);
-    await until(() => b.hub.sessionOf('h1')?.connected === true, 'B sees h1');
+    await eventually(() => assert.ok(b.hub.sessionOf('h1')?.connected === true, 'B sees h1'), 15_000, 20);
     // Closing revokes A's lease, as its expiry does for a replica killed with SIGKILL.
     await a.directory.close();
-    await until(() => b.hub.sessionOf('h1') === undefined, "B drops A's agent");
+    await eventually(() => assert.ok(b.hub.sessionOf('h1') === undefined, "B drops A's agent"), 15_000, 20);
   });
 });

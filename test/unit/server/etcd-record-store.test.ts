@@ -10,6 +10,7 @@ import { requirePrograms } from '../../helpers/require-root';
 import { ETCD, LocalEtcd } from '../../../lab/local-etcd';
 import { TcpProxy } from '../../helpers/tcp-proxy';
 import { record, recordStoreContract } from './record-store-contract';
+import { eventually } from '../../../lab/eventually';
 
 describe('record store (etcd)', function () {
   let etcd: LocalEtcd | undefined;
@@ -65,7 +66,7 @@ describe('record store (etcd)', function () {
         a.merge('h1', '10.0.0.1', [record('h1', '02:00:00:00:00:01', 2)]),
         b.merge('h3', '10.0.0.3', [record('h3', '02:00:00:00:00:04', 1)]),
       ]);
-      await until(() => onA.length === 5 && onB.length === 5);
+      await eventually(() => assert.ok(onA.length === 5 && onB.length === 5), 5_000, 20);
       assert.deepEqual(summary(onB), summary(onA));
       // A watcher that saw the first two changes on A goes on from there on B.
       assert.deepEqual(summary(b.changesAfter(onA[1].revision, 10)), summary(onA.slice(2)));
@@ -79,7 +80,7 @@ describe('record store (etcd)', function () {
         a.merge('h1', '10.0.0.1', [record('h1', '02:00:00:00:00:01', 7)]),
         b.merge('h1', '10.0.0.1', [record('h1', '02:00:00:00:00:01', 5)]),
       ]);
-      await until(() => a.versionOf('h1').counter === 7 && b.versionOf('h1').counter === 7);
+      await eventually(() => assert.ok(a.versionOf('h1').counter === 7 && b.versionOf('h1').counter === 7), 5_000, 20);
       const reopened = await replicaOf(prefix);
       assert.equal(reopened.versionOf('h1').counter, 7, 'the older write did not overwrite the newer in etcd');
     });
@@ -110,12 +111,8 @@ describe('record store (etcd)', function () {
         await clients[1].kv.compact({ revision: now.header.revision, physical: true });
 
         proxy.restore();
-        await until(
-          () => health.health().serving,
-          20_000,
-          () => health.health().reason,
-        );
-        await until(() => a.size() === 1 && a.ownerNames()[0] === 'h2', 20_000);
+        await eventually(() => assert.ok(health.health().serving, health.health().reason), 20_000, 20);
+        await eventually(() => assert.deepEqual(a.ownerNames(), ['h2']), 20_000, 20);
         assert.deepEqual(
           onA.map((c) => [c.after.owner, c.after.tombstone]).sort(),
           [
@@ -132,10 +129,3 @@ describe('record store (etcd)', function () {
     });
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 5_000, why = () => ''): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition();) {
-    if (Date.now() > deadline) throw new Error(`condition not met in time ${why()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -18,6 +18,8 @@ export const record = (owner: string, mac: string, counter: number): StateRecord
 // open() may be called again and must find everything acknowledged before.
 export interface RecordStoreFixture {
   open(maxRecordsPerOwner?: number): Promise<RecordStore>;
+  // A store that numbers changes one by one says in which order the first test's changes come.
+  emissionOrder?: Array<[owner: string, counter: number, before: number | undefined]>;
   cleanup(): Promise<void>;
 }
 
@@ -57,6 +59,16 @@ export function recordStoreContract(makeFixture: () => Promise<RecordStoreFixtur
       ],
       'the stale version 2 of a key already at 3 is dropped',
     );
+    if (fixture.emissionOrder) {
+      assert.deepEqual(
+        changes.map((c) => [c.after.owner, c.after.version.counter, c.before?.version.counter]),
+        fixture.emissionOrder,
+      );
+      assert.deepEqual(
+        changes.map((c) => c.revision - changes[0].revision),
+        [0, 1, 2, 3],
+      );
+    }
     const revisions = changes.map((c) => c.revision);
     assert.deepEqual(
       revisions,

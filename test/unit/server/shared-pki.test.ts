@@ -8,19 +8,10 @@ import { createLogger } from '../../../common/log';
 import { makeTempDir, removeTempDir } from '../../../lab/temp-dir';
 import { requirePrograms } from '../../helpers/require-root';
 import { ETCD, LocalEtcd } from '../../../lab/local-etcd';
+import { eventually } from '../../../lab/eventually';
 import { etcdKv } from './kv-fixtures';
 
 const log = createLogger({ component: 'test', level: 'error', write: () => undefined });
-
-async function eventually(check: () => void): Promise<void> {
-  for (const deadline = Date.now() + 3_000; ; await new Promise((resolve) => setTimeout(resolve, 20))) {
-    try {
-      return check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-  }
-}
 
 describe('cluster PKI shared by server replicas (etcd)', function () {
   let etcd: LocalEtcd | undefined;
