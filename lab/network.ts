@@ -264,6 +264,7 @@ export class LabNetwork {
     const host = this.host(name);
     await host.stopProcesses();
     ip(['netns', 'delete', host.netns]);
+    fs.rmSync(host.localSocketDir, { recursive: true, force: true });
     this.hosts.splice(this.hosts.indexOf(host), 1);
   }
 

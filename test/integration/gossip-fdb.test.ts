@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import { LabHost, LabNetwork } from '../../lab/network';
 import type { ManagedProcess } from '../../lab/managed-process';
 import { eventually } from '../../lab/eventually';
@@ -379,6 +380,7 @@ describe('gossip FDB end to end (4 hosts, real vxlan)', function () {
     const h4 = hosts[3];
     const gone = h4.ip;
     await lab.removeHost(h4.name);
+    assert.equal(fs.existsSync(h4.localSocketDir), false, 'the removed host left its socket directory behind');
     hosts = hosts.slice(0, 3);
     await eventually(() => {
       for (const h of hosts)
