@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../../common/paths';
-import { readmeCtlCommands } from '../../lab/readme-commands';
+import { readmeCtlCommands } from '../helpers/readme-commands';
 import { ServerHandle, startServer } from '../../lab/server-process';
 import { removeTempDir } from '../../lab/temp-dir';
 import { ctl } from '../helpers/ctl-binary';
