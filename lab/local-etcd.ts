@@ -15,9 +15,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+// Client TLS for the members: etcd's certificate and the CA it requires client certificates from.
+export interface LocalEtcdTls {
+  certFile: string;
+  keyFile: string;
+  trustedCaFile: string;
+}
+
 interface Member {
   child: ChildProcess;
   output: string;
+  // etcd said it serves clients (how a member with client TLS is known to be up: /health would need
+  // a client certificate).
+  serving: boolean;
 }
 
 // An etcd cluster on loopback (one member by default), each member with its own ports and data
@@ -34,7 +44,8 @@ export class LocalEtcd {
     return this.endpoints[0];
   }
 
-  static async start(size = 1): Promise<LocalEtcd> {
+  static async start(size = 1, tls?: LocalEtcdTls): Promise<LocalEtcd> {
+    const scheme = tls ? 'https' : 'http';
     const dir = makeTempDir('etcd');
     const specs = [];
     for (let i = 0; i < size; i++) {
@@ -42,16 +53,31 @@ export class LocalEtcd {
       specs.push({
         name: `m${i}`,
         dataDir: `${dir}/m${i}`,
-        clientUrl: `http://127.0.0.1:${client}`,
+        clientUrl: `${scheme}://127.0.0.1:${client}`,
         peerUrl: `http://127.0.0.1:${peer}`,
         clusterToken: 'vxgossip-test',
       });
     }
     const initialCluster = specs.map(({ name, peerUrl }) => ({ name, peerUrl }));
     const members = specs.map((spec): Member => {
-      const child = spawn('etcd', etcdMemberArgs({ ...spec, initialCluster }), { stdio: ['ignore', 'ignore', 'pipe'] });
-      const member = { child, output: '' };
-      child.stderr?.on('data', (chunk: Buffer) => (member.output = (member.output + chunk.toString()).slice(-4000)));
+      const tlsArgs = tls
+        ? [
+            '--cert-file',
+            tls.certFile,
+            '--key-file',
+            tls.keyFile,
+            '--client-cert-auth',
+            '--trusted-ca-file',
+            tls.trustedCaFile,
+          ]
+        : [];
+      const args = [...etcdMemberArgs({ ...spec, initialCluster }), ...tlsArgs];
+      const child = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const member = { child, output: '', serving: false };
+      child.stderr?.on('data', (chunk: Buffer) => {
+        member.output = (member.output + chunk.toString()).slice(-4000);
+        member.serving ||= member.output.includes('ready to serve client requests');
+      });
       return member;
     });
     const etcd = new LocalEtcd(
@@ -59,13 +85,14 @@ export class LocalEtcd {
       dir,
       members,
     );
-    await etcd.untilHealthy();
+    await etcd.untilHealthy(tls !== undefined);
     return etcd;
   }
 
-  private async untilHealthy(): Promise<void> {
+  private async untilHealthy(tls: boolean): Promise<void> {
     for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
       if (this.members.some((m) => m.child.exitCode !== null)) break;
+      if (tls && this.members.every((m) => m.serving)) return;
       const healthy = await Promise.all(
         this.endpoints.map((e) =>
           fetch(`${e}/health`).then(

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { UsageError } from '../common/cli';
+import { UsageError, silenceIpServerNameWarning } from '../common/cli';
 import { createLogger, logSettingsOf, type Logger, type RootLogger } from '../common/log';
 import { configUsage, loadDaemonConfig, withOrigin, withOriginOf, type DaemonConfig } from '../common/daemon-config';
 import { ConfigError } from '../common/config-file';
@@ -255,6 +255,8 @@ function reloadOnHangup(argv: string[], values: DaemonConfig<typeof OPTIONS>['va
   });
 }
 
+// etcd members are usually dialled by address, over TLS (https://192.0.2.21:2379).
+silenceIpServerNameWarning();
 main(process.argv.slice(2)).catch((caught: Error) => {
   const err = loaded ? withOrigin(loaded, caught) : caught;
   if (err instanceof UsageError || err instanceof ConfigError || err.name === 'ValidationError') {
