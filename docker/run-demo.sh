@@ -7,10 +7,13 @@
 #   docker/run-demo.sh --ha     the ha profile instead: two server replicas on a three-member etcd
 #     cluster and two hosts given both replicas. VNI 42 is made through server-a, which is then killed
 #     (SIGKILL); ctl reads VNI 42 and makes VNI 43 through server-b, the agents reconnect to server-b
-#     and realise VNI 43, and the workloads still ping.
+#     and realise VNI 43, a workload per host is attached to VNI 43 (ctl endpoint attach, carried to
+#     the agents' new streams), and the workloads of both VNIs ping.
 #
-# Always tears the stack down (volumes included) and stops a dockerd it started itself
-# (KEEP_DOCKERD=1 leaves it running). Exits non-zero on any failure, after printing the services' logs.
+# Always tears the stack down (both profiles' containers, the volumes and the network), fails if any
+# of the compose project's containers, volumes or networks is left, and stops a dockerd it started
+# itself (KEEP_DOCKERD=1 leaves it running). Exits non-zero on any failure, after printing the
+# services' logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +28,7 @@ MODE=single
 case "${1:-}" in
   "") ;;
   --ha) MODE=ha ;;
-  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown argument $1 (docker/run-demo.sh [--ha])" ;;
 esac
 if [ "$MODE" = ha ]; then
@@ -40,8 +43,11 @@ else
   UP=()
   FIRST_SERVER=server:50051
 fi
-ip_of() { echo "10.$VNI.0.${1##*host}"; }    # the workload address demo-workload.sh gives [ha-]hostN
+ip_of() { echo "10.$2.0.${1##*host}"; }    # ip_of HOST VNI: the address demo-workload.sh gives [ha-]hostN
 dc() { docker-compose "${PROFILE[@]}" "$@"; }
+# Both profiles' services: the modes share the network and the project, so what one left would be in
+# the other's way.
+down_all() { docker-compose --profile ha down -v --remove-orphans; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root: it installs and starts Docker, and the agents need the kernel"
 
@@ -49,6 +55,7 @@ T0=$(date +%s)
 declare -A TIMING=()
 STARTED_DOCKERD=""
 STACK_UP=0
+PROJECT=""    # the compose project's name, read from a container it started
 RESULTS=()
 FAILED=0
 
@@ -66,14 +73,31 @@ diagnostics() {
   dc logs --no-color --tail=300 || true
 }
 
+# What of the compose project still exists, on one line: "container x volume y ...".
+leftovers() {
+  [ -n "$PROJECT" ] || return 0
+  local label="label=com.docker.compose.project=$PROJECT"
+  {
+    docker ps -a --filter "$label" --format 'container {{.Names}}'
+    docker volume ls --filter "$label" --format 'volume {{.Name}}'
+    docker network ls --filter "$label" --format 'network {{.Name}}'
+  } | tr '\n' ' ' | sed 's/ *$//'
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   set +e
   if [ "$STACK_UP" -eq 1 ]; then
     [ "$rc" -eq 0 ] || diagnostics
-    log "tearing down (docker-compose down -v)"
-    dc down -v --remove-orphans
+    log "tearing down (docker-compose down -v, both profiles)"
+    down_all
+    local left
+    left=$(leftovers)
+    if [ -n "$left" ]; then
+      log "ERROR: the teardown left $left"
+      [ "$rc" -ne 0 ] || rc=1
+    fi
   fi
   if [ -n "$STARTED_DOCKERD" ] && [ "${KEEP_DOCKERD:-0}" != 1 ]; then
     log "stopping the dockerd this script started (pid $STARTED_DOCKERD)"
@@ -147,8 +171,9 @@ TIMING[compose-build]=$(( $(date +%s) - t ))
 t=$(date +%s)
 log "docker-compose up -d (from a clean slate)"
 STACK_UP=1
-dc down -v --remove-orphans >/dev/null 2>&1 || true
+down_all >/dev/null 2>&1 || true
 dc up -d "${UP[@]}"
+PROJECT=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.project"}}' "$(dc ps -q | head -n 1)")
 
 # Prints "<ready>/<total>" and succeeds when every host is alive in gossip, connected to the server
 # and, with a VNI argument, a VTEP of that VNI. Runs ctl and node inside the first host.
@@ -179,28 +204,29 @@ wait_nodes "hosts realising VNI $VNI" "$VNI"
 
 for h in "${HOSTS[@]}"; do
   log "workload on $h (docker/demo-workload.sh)"
-  dc exec -T "$h" docker/demo-workload.sh --vni "$VNI" --ip "$(ip_of "$h")/24"
+  dc exec -T "$h" docker/demo-workload.sh --vni "$VNI" --ip "$(ip_of "$h" "$VNI")/24"
 done
 dc exec -T "${HOSTS[0]}" ctl endpoint list --vni "$VNI"
 
+# ping_all WHEN VNI NETNS: every host's workload in NETNS pings every other's.
 ping_all() {
-  local when=$1 src dst to out
-  log "pinging between all workloads ($when)"
+  local when=$1 vni=$2 netns=$3 src dst to out
+  log "pinging between all workloads of VNI $vni ($when)"
   for src in "${HOSTS[@]}"; do
     for dst in "${HOSTS[@]}"; do
       [ "$src" = "$dst" ] && continue
-      to=$(ip_of "$dst")
-      if out=$(dc exec -T "$src" ip netns exec wl ping -c 3 -i 0.5 -W 2 "$to" 2>&1); then
-        RESULTS+=("PASS  $when: $src/wl -> $dst/wl ($to): $(grep -o '[0-9]* received, [0-9.]*% packet loss' <<<"$out")")
+      to=$(ip_of "$dst" "$vni")
+      if out=$(dc exec -T "$src" ip netns exec "$netns" ping -c 3 -i 0.5 -W 2 "$to" 2>&1); then
+        RESULTS+=("PASS  $when: $src/$netns -> $dst/$netns ($to): $(grep -o '[0-9]* received, [0-9.]*% packet loss' <<<"$out")")
       else
-        RESULTS+=("FAIL  $when: $src/wl -> $dst/wl ($to): $(grep -o '[0-9]* received, .*packet loss' <<<"$out" || tail -n 1 <<<"$out")")
+        RESULTS+=("FAIL  $when: $src/$netns -> $dst/$netns ($to): $(grep -o '[0-9]* received, .*packet loss' <<<"$out" || tail -n 1 <<<"$out")")
         FAILED=$(( FAILED + 1 ))
       fi
       echo "${RESULTS[-1]}"
     done
   done
 }
-ping_all "$MODE"
+ping_all "$MODE" "$VNI" wl
 
 # A step of the failover that must work: recorded as PASS, or recorded as FAIL and the demo stops.
 step() {
@@ -218,7 +244,12 @@ if [ "$MODE" = ha ]; then
   step "the agents reconnect to server-b and realise VNI $VNI_AFTER_FAILOVER" \
     wait_nodes "agents on server-b, realising VNI $VNI_AFTER_FAILOVER" "$VNI_AFTER_FAILOVER"
   dc exec -T "${HOSTS[0]}" ctl node list
-  ping_all "after server-a was killed"
+  for h in "${HOSTS[@]}"; do
+    step "a workload on $h attached to VNI $VNI_AFTER_FAILOVER with server-a down" \
+      dc exec -T "$h" docker/demo-workload.sh --vni "$VNI_AFTER_FAILOVER" --netns wl2 --ip "$(ip_of "$h" "$VNI_AFTER_FAILOVER")/24"
+  done
+  ping_all "after server-a was killed" "$VNI" wl
+  ping_all "after server-a was killed" "$VNI_AFTER_FAILOVER" wl2
 fi
 TIMING[scenario]=$(( $(date +%s) - t ))
 [ "$FAILED" -eq 0 ] || die "$FAILED of ${#RESULTS[@]} pings failed"
