@@ -16,6 +16,7 @@ const CALL_DEADLINE_MS = 5_000;
 // A replica cut off from etcd must notice it is back within seconds, not after grpc's default backoff
 // (up to two minutes) or etcd3's for watches (30 s): it reports NOT_SERVING until then.
 const MAX_RECONNECT_BACKOFF_MS = 2_000;
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 // Parses --etcd-endpoints: one to 16 http(s)://HOST:PORT URLs, all of one scheme.
 export function parseEtcdEndpoints(text: string): string[] {
@@ -76,6 +77,9 @@ export function connectEtcd(options: EtcdClientOptions): Etcd3 {
     credentials: rootCertificate ? { rootCertificate, certChain, privateKey } : undefined,
     faultHandling: { global: noop, watchBackoff: watchBackoff() },
     grpcOptions: {
+      // Snapshots are read in pages (read-prefix.ts); a watch catching up after a disconnection may
+      // still bring many revisions' events in one response: bounded, above grpc's 4 MiB.
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
     },

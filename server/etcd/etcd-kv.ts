@@ -4,6 +4,7 @@ import type { Logger } from '../../common/log';
 import type { DurableKv, KvEntry, KvFollower, KvGuard, KvListener, KvOp } from '../durable-kv';
 import { unavailableOnFailure } from './etcd-errors';
 import { PrefixFollower } from './prefix-follower';
+import { readPrefix } from './read-prefix';
 import type { WriteGate } from './etcd-health';
 
 const COMMIT_DEADLINE_MS = 5_000;
@@ -138,13 +139,10 @@ export class EtcdKv extends EventEmitter<{ following: [problem: string | undefin
   }
 
   async snapshot(prefix: string): Promise<{ entries: KvEntry[]; revision: number }> {
-    const res = await unavailableOnFailure(`read ${prefix} from etcd`, () =>
-      this.etcd
-        .getAll()
-        .prefix(this.root + prefix)
-        .exec(),
+    const { kvs, revision } = await unavailableOnFailure(`read ${prefix} from etcd`, () =>
+      readPrefix(this.etcd, this.root + prefix),
     );
-    return { entries: res.kvs.map((kv) => this.entry(kv)), revision: Number(res.header.revision) };
+    return { entries: kvs.map((kv) => this.entry(kv)), revision };
   }
 
   async write(ops: KvOp[], guards: KvGuard[] = []): Promise<boolean> {

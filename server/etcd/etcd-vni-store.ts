@@ -6,6 +6,7 @@ import { checkVniId } from '../../common/validation';
 import { StorageUnavailableError } from '../database';
 import { unavailableOnFailure } from './etcd-errors';
 import { PrefixFollower } from './prefix-follower';
+import { readPrefix } from './read-prefix';
 import type { WriteGate } from './etcd-health';
 import { sortKey } from '../pagination';
 import type { VniConfigStore } from '../vni-config-store';
@@ -82,8 +83,7 @@ export class EtcdVniStore extends VniMemory implements VniConfigStore {
   }
 
   private async load(): Promise<void> {
-    const snapshot = await this.etcd.getAll().prefix(this.root).exec();
-    this.read(snapshot.kvs);
+    this.read((await readPrefix(this.etcd, this.root)).kvs);
   }
 
   // A snapshot the follower read anew (its watch was lost): listeners hear of what changed meanwhile.

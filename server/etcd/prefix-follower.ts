@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from '../../common/log';
+import { readPrefix } from './read-prefix';
 
 export interface FollowerHandlers {
   // Everything under the prefix as of etcd revision `revision`: replaces what memory holds. Called at
@@ -49,9 +50,8 @@ export class PrefixFollower extends EventEmitter<{ following: [problem: string |
   }
 
   private async follow(): Promise<void> {
-    const snapshot = await this.etcd.getAll().prefix(this.prefix).exec();
-    const revision = Number(snapshot.header.revision);
-    this.handlers.snapshot(snapshot.kvs, revision);
+    const { kvs, revision } = await readPrefix(this.etcd, this.prefix);
+    this.handlers.snapshot(kvs, revision);
     const watcher = await this.etcd
       .watch()
       .prefix(this.prefix)
