@@ -145,8 +145,12 @@ describe('VTEP prober against real kernels (namespaces)', function () {
   });
 
   it('never turns silent under 10 % random loss each way for 20 s', async () => {
-    nft(b, 'add rule inet probe input meta l4proto { icmp, ipv6-icmp } numgen random mod 10 0 drop');
-    nft(b, 'add rule inet probe output meta l4proto { icmp, ipv6-icmp } numgen random mod 10 0 drop');
+    // Echo requests and replies only: dropping neighbour discovery too makes IPv6 neighbour resolution
+    // fail now and then (three lost solicitations in a row), and the kernel then drops every packet to
+    // B for a second, a real outage the prober rightly calls silent (seen once in CI).
+    for (const chain of ['input', 'output'])
+      for (const type of ['icmp type { echo-request, echo-reply }', 'icmpv6 type { echo-request, echo-reply }'])
+        nft(b, `add rule inet probe ${chain} ${type} numgen random mod 10 0 drop`);
     const proc = await startProber([b.ip, v6(b)]);
     await new Promise((r) => setTimeout(r, 20_000));
     assert.deepEqual(changes(proc), []);
